@@ -1,0 +1,70 @@
+"""DRF authentication by session-bound JWT, from `Authorization: Bearer|Token` or a bare `token:` header."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework.authentication import BaseAuthentication
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts import selectors, services
+from accounts.models import Session
+from accounts.tokens import decode_access
+from accountsite.errors import NotAuthenticatedError
+
+
+@dataclass(frozen=True)
+class SessionCredentials:
+    """`request.auth` for a JWT: the session it belongs to and the decoded token."""
+
+    session: Session
+    token: AccessToken
+
+
+def raw_token(request: Any) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() in ("bearer", "token") and value.strip():
+            return value.strip()
+        return None
+    return request.META.get("HTTP_TOKEN", "").strip() or None
+
+
+def _looks_like_jwt(value: str) -> bool:
+    return value.count(".") == 2
+
+
+class SessionTokenAuthentication(BaseAuthentication):
+    """One query per request: the token's session joined with its user.
+
+    Revocation is a row update, so it holds at once on every worker and host sharing the database.
+    Tokens that are not JWTs are left to the next authentication class (OAuth2 access tokens).
+    """
+
+    def authenticate(self, request: Any) -> tuple[Any, SessionCredentials] | None:
+        raw = raw_token(request)
+        if raw is None or not _looks_like_jwt(raw):
+            return None
+        token = decode_access(raw)
+        session = selectors.live_session(token.get("sid", ""))
+        if session is None or session.user_id != token.get("uid"):
+            raise NotAuthenticatedError("This session has ended; sign in again.")
+        user = session.user
+        services.user_assert_can_sign_in(user)
+        changed = user.password_changed_at
+        if changed is not None and token.get("iat", 0) < int(changed.timestamp()):
+            raise NotAuthenticatedError("The password was changed; sign in again.")
+        self._touch(session)
+        return user, SessionCredentials(session=session, token=token)
+
+    @staticmethod
+    def _touch(session: Session) -> None:
+        now = timezone.now()
+        if now - session.last_seen_at >= timedelta(seconds=settings.ACCOUNTS_SESSION_TOUCH_SECONDS):
+            Session.objects.filter(pk=session.pk).update(last_seen_at=now)
+
+    def authenticate_header(self, request: Any) -> str:
+        return 'Bearer realm="api"'

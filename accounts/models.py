@@ -1,0 +1,158 @@
+"""Accounts data: the user, their per-terminal sessions and the audit trail of account changes."""
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+LOGIN_NAME_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9@.+\-_]{3,64}\Z",
+    "A login name has 3-64 characters: letters, digits and @ . + - _",
+)
+GITHUB_LOGIN_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\Z",
+    "A GitHub login has up to 39 letters, digits or single inner hyphens (without @).",
+)
+
+
+class UserStatus(models.IntegerChoices):
+    # The numbers are the original service's (seed 004); 4 and 6 were never used.
+    INACTIVE = 1, "inactive"
+    ACTIVE = 2, "active"
+    INVALID = 3, "invalid"
+    FROZEN = 5, "frozen"
+    DELETED = 7, "deleted"
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str) -> "User":
+        # Login names are unique case-insensitively, so lookups are too (the admin login uses this).
+        return self.get(username__iexact=username)
+
+    def create_user(self, username: str, password: str | None = None, **fields) -> "User":
+        """For Django's createsuperuser and fixtures; the API creates users with services.user_create."""
+        from membership.services import membership_open
+
+        user = self.model(username=username, **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        membership_open(user=user)
+        return user
+
+    def create_superuser(self, username: str, password: str | None = None, **fields) -> "User":
+        fields.update(is_staff=True, is_superuser=True, status=UserStatus.ACTIVE)
+        return self.create_user(username, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    username = models.CharField("login name", max_length=64, unique=True, validators=[LOGIN_NAME_VALIDATOR])
+    email = models.EmailField(max_length=254, null=True, blank=True)
+    email_verified = models.BooleanField(default=False)
+    nickname = models.CharField(max_length=64, blank=True, default="")
+    real_name = models.CharField(max_length=64, blank=True, default="")
+    intro = models.CharField("intro / comment", max_length=512, blank=True, default="")
+    github = models.CharField(max_length=39, blank=True, default="", validators=[GITHUB_LOGIN_VALIDATOR])
+    school = models.CharField(max_length=64, blank=True, default="")
+    website = models.URLField(max_length=200, blank=True, default="")
+    status = models.PositiveSmallIntegerField(choices=UserStatus.choices, default=UserStatus.ACTIVE, db_index=True)
+    is_staff = models.BooleanField("admin role", default=False)
+    is_developer = models.BooleanField(default=False)
+    registered_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Tokens issued before this instant are refused: a password change ends every older credential.
+    password_changed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
+            models.UniqueConstraint(
+                Lower("email"), condition=models.Q(email__isnull=False), name="accounts_user_email_ci_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(status__in=UserStatus.values), name="accounts_user_status_valid"),
+            models.CheckConstraint(condition=~models.Q(email=""), name="accounts_user_email_null_not_blank"),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        # Django's auth (admin login, password reset forms) reads is_active; only status 2 may sign in.
+        return self.status == UserStatus.ACTIVE
+
+    @property
+    def role(self) -> str:
+        return "admin" if (self.is_staff or self.is_superuser) else "common"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.status == UserStatus.DELETED
+
+
+class Session(models.Model):
+    """One signed-in terminal. Its id is in every token issued for it; revoking it ends them all."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    terminal = models.CharField(max_length=64, default="default")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=256, blank=True, default="")
+    # The jti of the only refresh token that may be used next; an older one is a replay.
+    refresh_jti = models.CharField(max_length=64, db_index=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=32, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One live session per terminal: logging in again on a terminal replaces its session.
+            models.UniqueConstraint(
+                fields=["user", "terminal"], condition=models.Q(revoked_at__isnull=True),
+                name="accounts_session_one_live_per_terminal",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "revoked_at"], name="accounts_session_user_live")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}/{self.terminal}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class AuditEvent(models.Model):
+    """Append-only record of account changes, written in the same transaction as the change."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events")
+    action = models.CharField(max_length=48, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.user_id}"

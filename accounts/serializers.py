@@ -1,0 +1,158 @@
+"""Shapes of accounts input and output; the rules themselves live in services."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from accounts.models import GITHUB_LOGIN_VALIDATOR, LOGIN_NAME_VALIDATOR, Session, User
+from membership.selectors import effective_tier
+
+# --- Input -------------------------------------------------------------------------------------------------
+
+
+def password_field(**kwargs: Any) -> serializers.CharField:
+    # Never trimmed or truncated: whatever string arrives is the password (seed 004 clients send MD5s).
+    return serializers.CharField(max_length=128, trim_whitespace=False, write_only=True, **kwargs)
+
+
+class ProfileInputSerializer(serializers.Serializer):
+    """The profile fields a user may edit on their own record (seed 002 and 004)."""
+
+    nickname = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    real_name = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    intro = serializers.CharField(max_length=512, required=False, allow_blank=True)
+    comment = serializers.CharField(max_length=512, required=False, allow_blank=True, source="intro")
+    github = serializers.CharField(max_length=39, required=False, allow_blank=True,
+                                   validators=[GITHUB_LOGIN_VALIDATOR])
+    school = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    website = serializers.URLField(max_length=200, required=False, allow_blank=True)
+
+    def validate_website(self, value: str) -> str:
+        if value and not value.lower().startswith(("http://", "https://")):
+            raise serializers.ValidationError("Enter an http or https URL.")
+        return value
+
+    def validate_github(self, value: str) -> str:
+        return value.removeprefix("@")
+
+
+class RegisterInputSerializer(ProfileInputSerializer):
+    username = serializers.CharField(max_length=64, validators=[LOGIN_NAME_VALIDATOR])
+    password = password_field()
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, allow_null=True)
+    terminal = serializers.CharField(max_length=64, required=False, default="default")
+
+
+class LoginInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=254, required=False)
+    email = serializers.CharField(max_length=254, required=False)
+    login = serializers.CharField(max_length=254, required=False)
+    password = password_field()
+    terminal = serializers.CharField(max_length=64, required=False, default="default")
+
+    def validate(self, attrs: dict) -> dict:
+        attrs["login"] = attrs.get("login") or attrs.get("username") or attrs.get("email")
+        if not attrs["login"]:
+            raise serializers.ValidationError({"username": ["Give username, email or login."]})
+        return attrs
+
+
+class RefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class LogoutInputSerializer(serializers.Serializer):
+    all = serializers.BooleanField(required=False, default=False)
+
+
+class AliasedInputSerializer(serializers.Serializer):
+    """Accepts each field under the spellings older clients used (seed 002, 003 and 004)."""
+
+    aliases: dict[str, tuple[str, ...]] = {}
+
+    def to_internal_value(self, data: Any) -> dict:
+        if hasattr(data, "dict"):
+            data = data.dict()
+        if isinstance(data, dict):
+            data = dict(data)
+            for name, spellings in self.aliases.items():
+                for spelling in spellings:
+                    if name not in data and spelling in data:
+                        data[name] = data.pop(spelling)
+        return super().to_internal_value(data)
+
+
+class PasswordChangeInputSerializer(AliasedInputSerializer):
+    aliases = {"old_password": ("oldPassword", "old-password", "oldpwd"),
+               "new_password": ("newPassword", "new-password", "passwd")}
+    old_password = password_field()
+    new_password = password_field()
+
+
+class UnregisterInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=254, required=False)
+    password = password_field()
+
+
+class MeUpdateInputSerializer(ProfileInputSerializer):
+    is_developer = serializers.BooleanField(required=False)
+
+
+# --- Output ------------------------------------------------------------------------------------------------
+
+
+class MembershipFieldsMixin(serializers.Serializer):
+    """userType and invalid_at come from the membership; an expired paid tier reads as tier 1."""
+
+    userType = serializers.SerializerMethodField()
+
+    def get_userType(self, user: User) -> int:
+        return effective_tier(user.membership).user_type
+
+
+class PublicUserSerializer(MembershipFieldsMixin, serializers.ModelSerializer):
+    """What anyone may see of a user."""
+
+    loginname = serializers.CharField(source="username")
+
+    class Meta:
+        model = User
+        fields = ["loginname", "nickname", "intro", "github", "school", "website", "registered_at", "userType"]
+
+
+class UserSerializer(MembershipFieldsMixin, serializers.ModelSerializer):
+    """The full record, for the user themself and for admins. Never the password or its hash."""
+
+    loginname = serializers.CharField(source="username")
+    comment = serializers.CharField(source="intro")
+    role = serializers.CharField()
+    invalid_at = serializers.DateTimeField(source="membership.expires_at")
+
+    class Meta:
+        model = User
+        fields = ["id", "loginname", "username", "email", "email_verified", "nickname", "real_name", "comment",
+                  "intro", "github", "school", "website", "role", "status", "userType", "is_developer", "registered_at",
+                  "invalid_at", "last_login"]
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Session
+        fields = ["id", "terminal", "created_at", "last_seen_at", "ip", "user_agent", "current"]
+
+    def get_current(self, session: Session) -> bool:
+        return session.pk == self.context.get("current_session_id")
+
+
+class TokenReplySerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    token_type = serializers.CharField()
+
+
+class LoginReplySerializer(TokenReplySerializer):
+    user = UserSerializer()
+    terminal = serializers.CharField()

@@ -1,0 +1,52 @@
+"""JWTs bound to a session: every access and refresh token carries the session id (`sid`)."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from accounts.models import Session
+from accountsite.errors import NotAuthenticatedError
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+    refresh_jti: str
+    expires_at: datetime  # when the access token expires
+    refresh_expires_at: datetime
+
+    def as_reply(self) -> dict:
+        return {"access": self.access, "refresh": self.refresh, "expires_at": self.expires_at,
+                "token_type": "Bearer"}
+
+
+def _instant(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def token_pair_for(session: Session) -> TokenPair:
+    refresh = RefreshToken()
+    refresh["uid"] = session.user_id
+    refresh["sid"] = str(session.id)
+    access = refresh.access_token  # copies uid and sid, with its own jti, iat and shorter exp
+    return TokenPair(
+        access=str(access), refresh=str(refresh), refresh_jti=refresh["jti"],
+        expires_at=_instant(access["exp"]), refresh_expires_at=_instant(refresh["exp"]),
+    )
+
+
+def decode_access(raw: str) -> AccessToken:
+    try:
+        return AccessToken(raw)
+    except TokenError:
+        raise NotAuthenticatedError("The access token is invalid or expired.") from None
+
+
+def decode_refresh(raw: str) -> RefreshToken:
+    try:
+        return RefreshToken(raw)
+    except TokenError:
+        raise NotAuthenticatedError("The refresh token is invalid or expired.") from None

@@ -1,0 +1,50 @@
+"""GET /healthz: is the database answering, and the cache?"""
+
+import logging
+import uuid
+
+from django.core.cache import cache
+from django.db import connection
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accountsite.api import envelope_error
+
+logger = logging.getLogger("accountsite")
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:
+        logger.exception("health: database check failed")
+        return False
+
+
+def _cache_ok() -> bool:
+    key, token = "healthz:probe", uuid.uuid4().hex
+    try:
+        cache.set(key, token, 10)
+        return cache.get(key) == token
+    except Exception:
+        logger.exception("health: cache check failed")
+        return False
+
+
+class HealthView(APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    @extend_schema(tags=["operations"], responses={200: dict})
+    def get(self, request: Request) -> Response:
+        checks = {"database": "ok" if _database_ok() else "down", "cache": "ok" if _cache_ok() else "down"}
+        if all(value == "ok" for value in checks.values()):
+            return Response(checks)
+        response = Response(envelope_error(1001, "A dependency is down.", checks), status=503)
+        response.enveloped = True
+        return response

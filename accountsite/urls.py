@@ -1,0 +1,20 @@
+"""Top-level routes: each app's API, the admin, the OpenAPI schema and docs, and the health check."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accountsite.health import HealthView
+
+handler400 = "accountsite.api.handler400"
+handler403 = "accountsite.api.handler403"
+handler404 = "accountsite.api.handler404"
+handler500 = "accountsite.api.handler500"
+
+urlpatterns = [
+    path("", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("healthz", HealthView.as_view(), name="healthz"),
+]

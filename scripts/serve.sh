@@ -1,0 +1,9 @@
+#!/bin/sh
+# Sets up and runs the service on the embedded default (SQLite, local-memory cache, console e-mail):
+# a virtualenv, the pinned packages, migrations (tier data included) and a demo admin printed below.
+set -eu
+cd "$(dirname "$0")/.."
+. scripts/venv.sh requirements.txt
+.venv/bin/python manage.py migrate --no-input
+.venv/bin/python manage.py demo_admin
+exec .venv/bin/python manage.py runserver --insecure "${PORT:-127.0.0.1:8000}"

@@ -1,0 +1,16 @@
+"""The wire format for paths outside any app: unknown paths, health, docs."""
+
+import pytest
+
+from tests.conftest import envelope
+
+
+@pytest.mark.django_db
+def test_unknown_path_is_1009(anon_client):
+    envelope(anon_client.get("/no/such/path"), 1009, 404)
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_and_cache(anon_client):
+    body = envelope(anon_client.get("/healthz"), 0, 200)
+    assert body["data"] == {"database": "ok", "cache": "ok"}
