@@ -4,7 +4,6 @@ The API, the admin and the management commands all call these functions; each wr
 the same transaction as the change.
 """
 
-import ipaddress
 from datetime import datetime
 from typing import Any
 
@@ -15,24 +14,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import selectors
-from accounts.models import AuditEvent, Session, User, UserStatus
+from accounts.audit import audit_record, valid_ip
+from accounts.models import Session, User, UserStatus
 from accounts.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
 from accounts.tokens import TokenPair, decode_refresh, token_pair_for
 from accountsite import errors
 from membership.services import membership_open
-
-
-def audit_record(*, action: str, user: User | None, actor: User | None = None, ip: str | None = None,
-                 **data: Any) -> AuditEvent:
-    return AuditEvent.objects.create(action=action, user=user, actor=actor, ip=_valid_ip(ip), data=data)
-
-
-def _valid_ip(ip: str | None) -> str | None:
-    try:
-        return str(ipaddress.ip_address(ip)) if ip else None
-    except ValueError:
-        return None
-
 
 # --- Sign-in rules ---------------------------------------------------------------------------------------
 
@@ -198,7 +185,7 @@ def session_start(*, user: User, terminal: str, ip: str, user_agent: str,
     Session.objects.filter(user=user, terminal=terminal, revoked_at__isnull=True).update(
         revoked_at=now, revoke_reason="replaced"
     )
-    session = Session(user=user, terminal=terminal, ip=_valid_ip(ip), user_agent=user_agent[:256],
+    session = Session(user=user, terminal=terminal, ip=valid_ip(ip), user_agent=user_agent[:256],
                       created_at=now, last_seen_at=now)
     pair = token_pair_for(session)
     session.refresh_jti, session.expires_at = pair.refresh_jti, pair.refresh_expires_at
