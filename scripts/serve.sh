@@ -3,7 +3,7 @@
 # a virtualenv, the pinned packages, migrations (tier data included) and a demo admin printed below.
 set -eu
 cd "$(dirname "$0")/.."
-. scripts/venv.sh requirements.txt
+REQUIREMENTS=requirements.txt . scripts/venv.sh
 .venv/bin/python manage.py migrate --no-input
 .venv/bin/python manage.py demo_admin
 exec .venv/bin/python manage.py runserver --insecure "${PORT:-127.0.0.1:8000}"

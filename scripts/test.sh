@@ -3,5 +3,5 @@
 # Redis; tests that need those (or Debian's chromium) are skipped with a printed reason otherwise.
 set -eu
 cd "$(dirname "$0")/.."
-. scripts/venv.sh requirements-dev.txt
+REQUIREMENTS=requirements-dev.txt . scripts/venv.sh
 exec .venv/bin/python -m pytest "$@"
