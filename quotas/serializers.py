@@ -6,7 +6,7 @@ from typing import Any
 from rest_framework import serializers
 
 from quotas.models import UNLIMITED
-from quotas.units import BIGINT_MAX, UNITS, size_human, unit_parse
+from quotas.units import BIGINT_MAX, DEFAULT_UNIT, UNITS, size_human, unit_parse
 
 _WHOLE_NUMBER = re.compile(r"\s*([+-]?\d{1,19})\s*")
 
@@ -68,8 +68,8 @@ class UnitField(serializers.CharField):
             raise serializers.ValidationError(str(exc)) from None
 
 
-def _bytes(amount: int, unit: str, field: str) -> int:
-    if amount == UNLIMITED:
+def _bytes(amount: int, unit: str, field: str, *, limit: bool) -> int:
+    if limit and amount == UNLIMITED:
         return UNLIMITED
     size = amount * UNITS[unit]
     if abs(size) > BIGINT_MAX:
@@ -98,7 +98,7 @@ class DepositQuotaInputSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         if "quota" in attrs:
-            attrs["quota"] = _bytes(attrs["quota"], attrs.get("unit", "M"), "quota")
+            attrs["quota"] = _bytes(attrs["quota"], attrs.get("unit", DEFAULT_UNIT), "quota", limit=True)
         return attrs
 
 
@@ -109,7 +109,7 @@ class DepositUseInputSerializer(serializers.Serializer):
     unit = UnitField()
 
     def validate(self, attrs: dict) -> dict:
-        attrs["use"] = _bytes(attrs["use"], attrs.get("unit", "M"), "use")
+        attrs["use"] = _bytes(attrs["use"], attrs.get("unit", DEFAULT_UNIT), "use", limit=False)
         return attrs
 
 

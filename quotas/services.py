@@ -195,7 +195,8 @@ def _differences(rows: Iterable[Quota], measured: Mapping[tuple[int, str], int])
     ]
 
 
-def quota_recount(*, fix: bool, now: datetime | None = None) -> list[QuotaDifference]:
+def quota_recount(*, fix: bool, user_ids: Iterable[int] | None = None,
+                  now: datetime | None = None) -> list[QuotaDifference]:
     """Recomputes repository and storage use from the real rows; every difference, repaired if `fix`.
 
     The report is one pass over aggregates. Each repair then locks that user's rows and measures again
@@ -203,7 +204,10 @@ def quota_recount(*, fix: bool, now: datetime | None = None) -> list[QuotaDiffer
     """
     now = now or timezone.now()
     rows = Quota.objects.filter(kind__in=MEASURED_KINDS).select_related("user").order_by("user_id", "kind")
-    found = _differences(rows, usage_measured())
+    if user_ids is not None:
+        user_ids = list(user_ids)
+        rows = rows.filter(user_id__in=user_ids)
+    found = _differences(rows, usage_measured(user_ids=user_ids))
     if fix:
         for user_id in sorted({difference.user_id for difference in found}):
             with transaction.atomic():
