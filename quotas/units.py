@@ -11,7 +11,11 @@ BIGINT_MAX = 2**63 - 1
 
 def unit_parse(raw: str | None) -> str:
     """The canonical unit letter for `raw` ("m", "MB" and "M" are all M); ValueError if unknown."""
-    value = (raw or DEFAULT_UNIT).strip().upper().removesuffix("B") or DEFAULT_UNIT
+    value = (raw or "").strip().upper()
+    if not value:
+        return DEFAULT_UNIT
+    if len(value) == 2 and value.endswith("B"):
+        value = value[0]
     if value not in UNITS:
         raise ValueError(f"Unknown unit {raw!r}: use K, M, G or T.")
     return value
