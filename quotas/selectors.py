@@ -36,4 +36,5 @@ def quota_rows(user, kinds: tuple[str, ...]) -> dict[str, Quota]:
 def pulls_today(row: Quota, now: datetime | None = None) -> dict:
     """{quota, use, day} for today: a count from an earlier day reads as 0 (it restarts at local midnight)."""
     today = local_day(now or timezone.now())
-    return {"quota": row.quota, "use": row.use if row.day == today else 0, "day": today}
+    current = row.day is not None and row.day >= today
+    return {"quota": row.quota, "use": row.use if current else 0, "day": today}

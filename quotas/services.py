@@ -8,10 +8,12 @@ transaction, so use never passes the limit and no increment is lost, whatever th
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Greatest
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 from accounts.audit import audit_record
@@ -19,7 +21,7 @@ from accountsite.errors import InvalidParametersError, NotFoundError, QuotaExcee
 from membership.models import Membership, Tier
 from membership.selectors import REGISTERED, effective_tier, tier_by_user_type
 from quotas.models import UNLIMITED, Quota, QuotaKind
-from quotas.selectors import local_day
+from quotas.selectors import local_day, pulls_today
 from repos.selectors import usage_measured
 
 REPOSITORY_KINDS = (QuotaKind.REPO_PUBLIC, QuotaKind.REPO_PRIVATE)
@@ -43,9 +45,11 @@ def quota_limits_set_from_tier(*, user, tier: Tier) -> None:
         Quota.objects.update_or_create(user=user, kind=kind, defaults={"quota": limit, "updated_at": now})
 
 
-def _exceeded(*, user, kind: str, amount: int) -> QuotaExceededError:
-    row = Quota.objects.filter(user=user, kind=kind).only("quota", "use").first()
+def _exceeded(*, user, kind: str, amount: int, now: datetime) -> QuotaExceededError:
+    row = Quota.objects.filter(user=user, kind=kind).first()
     limit, use = (row.quota, row.use) if row else (0, 0)
+    if row and kind == QuotaKind.PULLS:
+        use = pulls_today(row, now)["use"]
     label = QuotaKind(kind).label
     return QuotaExceededError(
         f"Quota exceeded: {label}: {use} of {limit} used, {amount} more requested.",
@@ -56,24 +60,25 @@ def _exceeded(*, user, kind: str, amount: int) -> QuotaExceededError:
 def quota_consume(*, user, kind: str, amount: int = 1, now: datetime | None = None) -> None:
     """Spends `amount` of the user's `kind` quota, or raises QuotaExceededError and changes nothing.
 
-    Runs in the caller's transaction, so the spend commits or rolls back with the write it pays for.
-    The UPDATE's WHERE re-checks the limit against the row as it is when the row lock is granted
-    (PostgreSQL READ COMMITTED re-evaluates it after a concurrent writer commits), so concurrent
-    consumers can never together pass the limit.
+    One conditional UPDATE, in the caller's transaction so the spend commits or rolls back with the
+    write it pays for. PostgreSQL (READ COMMITTED) re-evaluates the WHERE on the newest row version
+    once a concurrent writer commits, so concurrent consumers can never together pass the limit.
+    Pulls count per local day: a row last used on an earlier day counts as 0 used, and the same
+    statement moves it to today, so the first pulls of a day cannot race each other into a double reset.
     """
     if amount < 0:
         raise ValueError("amount must not be negative; use quota_release")
     now = now or timezone.now()
-    rows = Quota.objects.filter(user=user, kind=kind)
-    with transaction.atomic():
-        if kind == QuotaKind.PULLS:
-            # The day rolls over with its own conditional UPDATE: of two first pulls of a day, the
-            # second finds `day` already today after the first commits and resets nothing.
-            today = local_day(now)
-            rows.filter(Q(day__lt=today) | Q(day__isnull=True)).update(use=0, day=today, updated_at=now)
-        within = Q(quota=UNLIMITED) | Q(use__lte=F("quota") - amount)
-        if rows.filter(within).update(use=F("use") + amount, updated_at=now) != 1:
-            raise _exceeded(user=user, kind=kind, amount=amount)
+    changes: dict = {"use": F("use") + amount, "updated_at": now}
+    used: Any = F("use")
+    if kind == QuotaKind.PULLS:
+        today = local_day(now)
+        current = Q(day__gte=today)  # a later day only if another host's clock is ahead: keep its count
+        used = Case(When(current, then=F("use")), default=Value(0))
+        changes.update(use=used + amount, day=Case(When(current, then=F("day")), default=Value(today)))
+    within = Q(quota=UNLIMITED) | Q(LessThanOrEqual(used + amount, F("quota")))
+    if Quota.objects.filter(user=user, kind=kind).filter(within).update(**changes) != 1:
+        raise _exceeded(user=user, kind=kind, amount=amount, now=now)
 
 
 def quota_release(*, user, kind: str, amount: int = 1, now: datetime | None = None) -> None:
@@ -171,11 +176,12 @@ def quota_use_add(*, user, kind: str, amount: int, actor, now: datetime | None =
     """An operator adds use (storage, pulls) through the same consume rule; a negative amount frees."""
     if not Quota.objects.filter(user=user, kind=kind).exists():
         raise NotFoundError(f"{user.username} has no {QuotaKind(kind).label} quota record.")
+    # The audit row first: the UPDATE then holds the quota row only until COMMIT (a refusal rolls both back).
+    audit_record(action="quota.use_add", user=user, actor=actor, kind=kind, amount=amount)
     if amount >= 0:
         quota_consume(user=user, kind=kind, amount=amount, now=now)
     else:
         quota_release(user=user, kind=kind, amount=-amount, now=now)
-    audit_record(action="quota.use_add", user=user, actor=actor, kind=kind, amount=amount)
 
 
 @dataclass(frozen=True)

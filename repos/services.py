@@ -1,13 +1,15 @@
 """Every change to repositories, commits and pulls, each paying its quota in the same transaction.
 
 Lock order, to keep concurrent writers free of deadlocks: the repository row first, then quota rows
-in the order of their kind (deposit, pullnum, repo_private, repo_public).
+in the order of their kind (deposit, pullnum, repo_private, repo_public). The quota UPDATE comes last
+in each transaction: it holds that user's quota row until COMMIT, so whatever runs after it would
+lengthen the time every other consumer of that quota waits.
 """
 
 from datetime import datetime
 
 from django.contrib.auth.hashers import make_password
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -23,17 +25,31 @@ def _exists(owner, name: str) -> RepositoryExistsError:
                                  error={"name": [f"{owner.username}/{name} already exists."]})
 
 
-def _locked(repo: Repository, *, no_key: bool = False) -> Repository:
-    """The repository row locked for this transaction, or 404 if it was deleted meanwhile.
-
-    Commits and pulls take FOR NO KEY UPDATE, which a delete's FOR UPDATE waits for (and the other way
-    round): a commit never lands in a repository whose storage a concurrent delete has already freed.
-    """
-    locked = (Repository.objects.select_for_update(no_key=no_key, of=("self",))
-              .select_related("owner").filter(pk=repo.pk).first())
+def _locked(repo: Repository) -> Repository:
+    """The repository row locked FOR UPDATE for this transaction, or 404 if it was deleted meanwhile."""
+    locked = Repository.objects.select_for_update(of=("self",)).select_related("owner").filter(pk=repo.pk).first()
     if locked is None:
         raise NotFoundError("No such repository.")
     return locked
+
+
+def _held(repo: Repository) -> None:
+    """Holds the repository row against deletion until this transaction ends; 404 if it is gone already.
+
+    FOR KEY SHARE lets commits and pulls of one repository run side by side, while a delete's FOR UPDATE
+    waits for them (and they for it): no commit lands in a repository whose storage a delete has
+    already given back, and no insert fails on a vanished foreign key at COMMIT (Django defers those
+    checks). SQLite runs one writer at a time, so a plain read is enough there.
+    """
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Repository._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR KEY SHARE", [repo.pk])  # noqa: S608
+            found = cursor.fetchone() is not None
+    else:
+        found = Repository.objects.filter(pk=repo.pk).exists()
+    if not found:
+        raise NotFoundError("No such repository.")
 
 
 @transaction.atomic
@@ -45,15 +61,16 @@ def repository_create(*, owner, name: str, visibility: str = Visibility.PUBLIC, 
     # A duplicate is 8011 even when the quota is spent: the name is the first thing wrong.
     if Repository.objects.filter(owner=owner, name__iexact=name).exists():
         raise _exists(owner, name)
-    quota_consume(user=owner, kind=VISIBILITY_KIND[Visibility(visibility)], amount=1, now=now)
     try:
         with transaction.atomic():
-            return Repository.objects.create(
+            repo = Repository.objects.create(
                 owner=owner, name=name, visibility=visibility, description=description, url=url,
                 secret_hash=make_password(secret) if secret else "", created_at=now, updated_at=now,
             )
-    except IntegrityError:  # the same name inserted concurrently; the quota spent above rolls back
+    except IntegrityError:  # the same name inserted concurrently
         raise _exists(owner, name) from None
+    quota_consume(user=owner, kind=VISIBILITY_KIND[Visibility(visibility)], amount=1, now=now)
+    return repo
 
 
 def _visibility_move(repo: Repository, visibility: str, now: datetime) -> None:
@@ -127,15 +144,17 @@ def commit_create(*, repo: Repository, author, content: str, size: int | None = 
             f"Invalid parameters: size: the content alone is {length} bytes.",
             error={"size": [f"At least the content's {length} bytes."]},
         )
-    repo = _locked(repo, no_key=True)
+    _held(repo)
+    commit = Commit.objects.create(repo=repo, author=author, content=content, size=size, created_at=now)
     quota_consume(user=repo.owner, kind=QuotaKind.DEPOSIT, amount=size, now=now)
-    return Commit.objects.create(repo=repo, author=author, content=content, size=size, created_at=now)
+    return commit
 
 
 @transaction.atomic
 def repository_pull(*, repo: Repository, user, now: datetime | None = None) -> Pull:
     """Records a pull by `user`, paid with one of the user's pulls of the day (8008 when they are spent)."""
     now = now or timezone.now()
-    repo = _locked(repo, no_key=True)
+    _held(repo)
+    pull = Pull.objects.create(repo=repo, user=user, created_at=now)
     quota_consume(user=user, kind=QuotaKind.PULLS, amount=1, now=now)
-    return Pull.objects.create(repo=repo, user=user, created_at=now)
+    return pull
