@@ -4,6 +4,7 @@ through repos.services, so the admin pays and refunds quota exactly like the API
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -40,6 +41,7 @@ class RepositoryAdmin(ServiceAdminMixin, admin.ModelAdmin):
     fields = ["owner", "name", "visibility", "description", "url", "created_at", "updated_at"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [CommitInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_readonly_fields(self, request: HttpRequest, obj: Repository | None = None) -> list[str]:
         return [*self.readonly_fields, "owner"] if obj else self.readonly_fields
@@ -53,9 +55,6 @@ class RepositoryAdmin(ServiceAdminMixin, admin.ModelAdmin):
                 obj.pk = services.repository_create(owner=form.cleaned_data["owner"], **fields).pk
 
             self.run_service(request, create)
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        """Commits are read-only here: nothing related to save."""
 
     def delete_model(self, request: HttpRequest, obj: Repository) -> None:
         services.repository_delete(repo=obj)
