@@ -3,6 +3,7 @@
 import re
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from quotas.models import UNLIMITED
@@ -11,6 +12,7 @@ from quotas.units import BIGINT_MAX, DEFAULT_UNIT, UNITS, size_human, unit_parse
 _WHOLE_NUMBER = re.compile(r"\s*([+-]?\d{1,19})\s*")
 
 
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "pattern": r"^[+-]?\d{1,19}$"}]})
 class QuantityField(serializers.Field):
     """A whole number, sent as a JSON integer or as a string of digits ("20").
 

@@ -24,7 +24,8 @@ from quotas.models import UNLIMITED, Quota, QuotaKind
 from quotas.selectors import local_day, pulls_today
 from repos.selectors import usage_measured
 
-REPOSITORY_KINDS = (QuotaKind.REPO_PUBLIC, QuotaKind.REPO_PRIVATE)
+# The repository record's kinds under their seed 004 input names.
+REPOSITORY_FIELDS = {QuotaKind.REPO_PUBLIC: "public", QuotaKind.REPO_PRIVATE: "private"}
 MEASURED_KINDS = (QuotaKind.DEPOSIT, QuotaKind.REPO_PRIVATE, QuotaKind.REPO_PUBLIC)
 
 
@@ -158,14 +159,17 @@ def quota_use_set(*, user, uses: Mapping[str, int], actor, now: datetime | None 
             raise NotFoundError(f"{user.username} has no {QuotaKind(kind).label} quota record.")
         floor = measured.get((user.pk, kind), 0)
         if use < floor:
-            errors[kind] = [f"{floor} exist; use cannot be set below that."]
+            errors[REPOSITORY_FIELDS.get(kind, kind)] = [
+                f"{floor} {QuotaKind(kind).label} exist; use cannot be set below that."
+            ]
         elif row.quota != UNLIMITED and use > row.quota:
             raise QuotaExceededError(
                 f"Quota exceeded: {QuotaKind(kind).label}: use {use} is over the limit {row.quota}.",
                 error={"quota": kind, "limit": row.quota, "use": row.use, "requested": use},
             )
     if errors:
-        raise InvalidParametersError(f"Invalid parameters: {next(iter(errors.values()))[0]}", error=errors)
+        field, messages = next(iter(errors.items()))
+        raise InvalidParametersError(f"Invalid parameters: {field}: {messages[0]}", error=errors)
     for kind, use in sorted(uses.items()):
         Quota.objects.filter(pk=rows[kind].pk).update(use=use, updated_at=now)
     audit_record(action="quota.use_set", user=user, actor=actor, uses=dict(uses))

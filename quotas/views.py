@@ -21,12 +21,12 @@ from quotas.serializers import (
     RepositoryUseInputSerializer,
 )
 
-_VISIBILITY_KINDS = {"public": QuotaKind.REPO_PUBLIC, "private": QuotaKind.REPO_PRIVATE}
+_REPOSITORY_KINDS = {name: kind for kind, name in services.REPOSITORY_FIELDS.items()}
 
 
 def _by_kind(data: dict) -> dict[str, int]:
     """{"public": 3, "private": 1} as {repo_public: 3, repo_private: 1}."""
-    return {_VISIBILITY_KINDS[name]: value for name, value in data.items()}
+    return {_REPOSITORY_KINDS[name]: value for name, value in data.items()}
 
 
 class _QuotaViewSet(viewsets.ViewSet):
@@ -59,7 +59,7 @@ class _QuotaViewSet(viewsets.ViewSet):
 
 @extend_schema(tags=["quotas"], request=RepositoryQuotaInputSerializer, responses=RepositoryQuotaSerializer)
 class RepositoryQuotaViewSet(_QuotaViewSet):
-    kinds = (QuotaKind.REPO_PUBLIC, QuotaKind.REPO_PRIVATE)
+    kinds = tuple(services.REPOSITORY_FIELDS)
 
     def limits(self, request: Request) -> dict[str, int]:
         return _by_kind(valid_input(RepositoryQuotaInputSerializer, request))

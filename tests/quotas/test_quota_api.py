@@ -121,7 +121,7 @@ def test_repository_use_cannot_go_below_real_repositories(user_client, user):
     repository_create(owner=user, name="kept")
     before = quota_snapshot()
     body = envelope(user_client.post("/quota/alice/repository/use", {"public": 0}, format="json"), 1007, 400)
-    assert "repo_public" in body["error"]
+    assert body["error"] == {"public": ["1 public repositories exist; use cannot be set below that."]}
     assert quota_snapshot() == before
 
 
