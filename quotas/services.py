@@ -141,9 +141,10 @@ def quota_limits_set(*, user, limits: Mapping[str, int], actor, now: datetime | 
 def quota_use_set(*, user, uses: Mapping[str, int], actor, now: datetime | None = None) -> None:
     """Sets repository use counts (seed 004's `repository/use`), between what really exists and the limit.
 
-    The quota rows are locked first: consumers update them before they insert, so once the locks are
-    held every repository paid for is committed and counted, and none can appear until this commits.
-    Setting use below the real count would let its owner create past the limit, so that is refused.
+    The quota rows are locked first. A creation that has already paid holds that lock until it commits,
+    so it is counted; one still in flight has not paid yet (it pays last) and adds its unit on top of
+    what is set here. Either way use stays at least the real count; setting it lower would let the
+    owner create past the limit, so that is refused.
     """
     if not uses:
         raise InvalidParametersError("Invalid parameters: give public and/or private.",
@@ -210,7 +211,8 @@ def quota_recount(*, fix: bool, user_ids: Iterable[int] | None = None,
     """Recomputes repository and storage use from the real rows; every difference, repaired if `fix`.
 
     The report is one pass over aggregates. Each repair then locks that user's rows and measures again
-    under the lock, so a repository created meanwhile is neither lost nor counted twice.
+    under the lock (as in quota_use_set), so a repository or commit made meanwhile is neither lost nor
+    counted twice.
     """
     now = now or timezone.now()
     rows = Quota.objects.filter(kind__in=MEASURED_KINDS).select_related("user").order_by("user_id", "kind")
