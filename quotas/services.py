@@ -1,10 +1,32 @@
-"""Every change to quotas: limits from tiers and per-user overrides, and use consumed or released."""
+"""Every change to quotas: limits from tiers and per-user overrides, and use consumed or released.
 
-from django.db import transaction
+Every path that spends quota (repositories, commits, pulls, the operators' `use` endpoints) goes
+through `quota_consume`/`quota_release`: one conditional UPDATE per quota inside the caller's
+transaction, so use never passes the limit and no increment is lost, whatever the concurrency.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Greatest
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
-from membership.models import Tier
-from quotas.models import Quota, QuotaKind
+from accounts.audit import audit_record
+from accountsite.errors import InvalidParametersError, NotFoundError, QuotaExceededError, QuotaExistsError
+from membership.models import Membership, Tier
+from membership.selectors import REGISTERED, effective_tier, tier_by_user_type
+from quotas.models import UNLIMITED, Quota, QuotaKind
+from quotas.selectors import local_day, pulls_today
+from repos.selectors import usage_measured
+
+# The repository record's kinds under their seed 004 input names.
+REPOSITORY_FIELDS = {QuotaKind.REPO_PUBLIC: "public", QuotaKind.REPO_PRIVATE: "private"}
+MEASURED_KINDS = (QuotaKind.DEPOSIT, QuotaKind.REPO_PRIVATE, QuotaKind.REPO_PUBLIC)
 
 
 def tier_limits(tier: Tier) -> dict[str, int]:
@@ -22,3 +44,188 @@ def quota_limits_set_from_tier(*, user, tier: Tier) -> None:
     now = timezone.now()
     for kind, limit in tier_limits(tier).items():
         Quota.objects.update_or_create(user=user, kind=kind, defaults={"quota": limit, "updated_at": now})
+
+
+def _exceeded(*, user, kind: str, amount: int, now: datetime) -> QuotaExceededError:
+    row = Quota.objects.filter(user=user, kind=kind).first()
+    limit, use = (row.quota, row.use) if row else (0, 0)
+    if row and kind == QuotaKind.PULLS:
+        use = pulls_today(row, now)["use"]
+    label = QuotaKind(kind).label
+    return QuotaExceededError(
+        f"Quota exceeded: {label}: {use} of {limit} used, {amount} more requested.",
+        error={"quota": kind, "limit": limit, "use": use, "requested": amount},
+    )
+
+
+def quota_consume(*, user, kind: str, amount: int = 1, now: datetime | None = None) -> None:
+    """Spends `amount` of the user's `kind` quota, or raises QuotaExceededError and changes nothing.
+
+    One conditional UPDATE, in the caller's transaction so the spend commits or rolls back with the
+    write it pays for. PostgreSQL (READ COMMITTED) re-evaluates the WHERE on the newest row version
+    once a concurrent writer commits, so concurrent consumers can never together pass the limit.
+    Pulls count per local day: a row last used on an earlier day counts as 0 used, and the same
+    statement moves it to today, so the first pulls of a day cannot race each other into a double reset.
+    """
+    if amount < 0:
+        raise ValueError("amount must not be negative; use quota_release")
+    now = now or timezone.now()
+    changes: dict = {"use": F("use") + amount, "updated_at": now}
+    used: Any = F("use")
+    if kind == QuotaKind.PULLS:
+        today = local_day(now)
+        current = Q(day__gte=today)  # a later day only if another host's clock is ahead: keep its count
+        used = Case(When(current, then=F("use")), default=Value(0))
+        changes.update(use=used + amount, day=Case(When(current, then=F("day")), default=Value(today)))
+    within = Q(quota=UNLIMITED) | Q(LessThanOrEqual(used + amount, F("quota")))
+    if Quota.objects.filter(user=user, kind=kind).filter(within).update(**changes) != 1:
+        raise _exceeded(user=user, kind=kind, amount=amount, now=now)
+
+
+def quota_release(*, user, kind: str, amount: int = 1, now: datetime | None = None) -> None:
+    """Gives back `amount` of use (a deleted repository, freed storage); use never goes below 0."""
+    if amount < 0:
+        raise ValueError("amount must not be negative; use quota_consume")
+    Quota.objects.filter(user=user, kind=kind).update(
+        use=Greatest(F("use") - amount, 0), updated_at=now or timezone.now()
+    )
+
+
+def _assert_limits(limits: Mapping[str, int]) -> None:
+    if not limits:
+        raise InvalidParametersError("Invalid parameters: give at least one limit.",
+                                     error={"quota": ["Give at least one limit."]})
+    bad = {kind: ["-1 (unlimited) or a number of 0 or more."] for kind, limit in limits.items() if limit < UNLIMITED}
+    if bad:
+        raise InvalidParametersError("Invalid parameters: a limit is below -1.", error=bad)
+
+
+def _tier_of(user) -> Tier:
+    membership = Membership.objects.filter(user=user).select_related("tier").first()
+    return effective_tier(membership) if membership else tier_by_user_type(REGISTERED)
+
+
+@transaction.atomic
+def quota_record_create(*, user, kinds: tuple[str, ...], limits: Mapping[str, int], actor,
+                        now: datetime | None = None) -> None:
+    """Creates the user's quota rows of these kinds (one record), each limit defaulting to the user's
+    tier; QuotaExistsError if the record already exists."""
+    now = now or timezone.now()
+    defaults = tier_limits(_tier_of(user))
+    limits = {kind: limits.get(kind, defaults[kind]) for kind in kinds}
+    _assert_limits(limits)
+    exists = QuotaExistsError(f"{user.username} already has this quota record; change it with PUT.")
+    if Quota.objects.filter(user=user, kind__in=kinds).exists():
+        raise exists
+    try:
+        with transaction.atomic():
+            for kind, limit in sorted(limits.items()):
+                Quota.objects.create(user=user, kind=kind, quota=limit, use=0, updated_at=now)
+    except IntegrityError:  # created concurrently between the check and the insert
+        raise exists from None
+    audit_record(action="quota.create", user=user, actor=actor, limits=limits)
+
+
+@transaction.atomic
+def quota_limits_set(*, user, limits: Mapping[str, int], actor, now: datetime | None = None) -> None:
+    """An operator's per-user limits; use is kept, and use over a lowered limit only blocks new use."""
+    _assert_limits(limits)
+    now = now or timezone.now()
+    for kind, limit in sorted(limits.items()):
+        if Quota.objects.filter(user=user, kind=kind).update(quota=limit, updated_at=now) != 1:
+            raise NotFoundError(f"{user.username} has no {QuotaKind(kind).label} quota record.")
+    audit_record(action="quota.limits", user=user, actor=actor, limits=dict(limits))
+
+
+@transaction.atomic
+def quota_use_set(*, user, uses: Mapping[str, int], actor, now: datetime | None = None) -> None:
+    """Sets repository use counts (seed 004's `repository/use`), between what really exists and the limit.
+
+    The quota rows are locked first. A creation that has already paid holds that lock until it commits,
+    so it is counted; one still in flight has not paid yet (it pays last) and adds its unit on top of
+    what is set here. Either way use stays at least the real count; setting it lower would let the
+    owner create past the limit, so that is refused.
+    """
+    if not uses:
+        raise InvalidParametersError("Invalid parameters: give public and/or private.",
+                                     error={"public": ["Give public and/or private."]})
+    now = now or timezone.now()
+    rows = {row.kind: row for row in
+            Quota.objects.select_for_update().filter(user=user, kind__in=list(uses)).order_by("kind")}
+    measured = usage_measured(user_ids=[user.pk])
+    errors: dict[str, list[str]] = {}
+    for kind, use in uses.items():
+        row = rows.get(kind)
+        if row is None:
+            raise NotFoundError(f"{user.username} has no {QuotaKind(kind).label} quota record.")
+        floor = measured.get((user.pk, kind), 0)
+        if use < floor:
+            errors[REPOSITORY_FIELDS.get(kind, kind)] = [
+                f"{floor} {QuotaKind(kind).label} exist; use cannot be set below that."
+            ]
+        elif row.quota != UNLIMITED and use > row.quota:
+            raise QuotaExceededError(
+                f"Quota exceeded: {QuotaKind(kind).label}: use {use} is over the limit {row.quota}.",
+                error={"quota": kind, "limit": row.quota, "use": row.use, "requested": use},
+            )
+    if errors:
+        field, messages = next(iter(errors.items()))
+        raise InvalidParametersError(f"Invalid parameters: {field}: {messages[0]}", error=errors)
+    for kind, use in sorted(uses.items()):
+        Quota.objects.filter(pk=rows[kind].pk).update(use=use, updated_at=now)
+    audit_record(action="quota.use_set", user=user, actor=actor, uses=dict(uses))
+
+
+@transaction.atomic
+def quota_use_add(*, user, kind: str, amount: int, actor, now: datetime | None = None) -> None:
+    """An operator adds use (storage, pulls) through the same consume rule; a negative amount frees."""
+    if not Quota.objects.filter(user=user, kind=kind).exists():
+        raise NotFoundError(f"{user.username} has no {QuotaKind(kind).label} quota record.")
+    # The audit row first: the UPDATE then holds the quota row only until COMMIT (a refusal rolls both back).
+    audit_record(action="quota.use_add", user=user, actor=actor, kind=kind, amount=amount)
+    if amount >= 0:
+        quota_consume(user=user, kind=kind, amount=amount, now=now)
+    else:
+        quota_release(user=user, kind=kind, amount=-amount, now=now)
+
+
+@dataclass(frozen=True)
+class QuotaDifference:
+    user_id: int
+    username: str
+    kind: str
+    recorded: int
+    actual: int
+
+
+def _differences(rows: Iterable[Quota], measured: Mapping[tuple[int, str], int]) -> list[QuotaDifference]:
+    return [
+        QuotaDifference(row.user_id, row.user.username, row.kind, row.use, measured.get((row.user_id, row.kind), 0))
+        for row in rows
+        if row.use != measured.get((row.user_id, row.kind), 0)
+    ]
+
+
+def quota_recount(*, fix: bool, user_ids: Iterable[int] | None = None,
+                  now: datetime | None = None) -> list[QuotaDifference]:
+    """Recomputes repository and storage use from the real rows; every difference, repaired if `fix`.
+
+    The report is one pass over aggregates. Each repair then locks that user's rows and measures again
+    under the lock (as in quota_use_set), so a repository or commit made meanwhile is neither lost nor
+    counted twice.
+    """
+    now = now or timezone.now()
+    rows = Quota.objects.filter(kind__in=MEASURED_KINDS).select_related("user").order_by("user_id", "kind")
+    if user_ids is not None:
+        user_ids = list(user_ids)
+        rows = rows.filter(user_id__in=user_ids)
+    found = _differences(rows, usage_measured(user_ids=user_ids))
+    if fix:
+        for user_id in sorted({difference.user_id for difference in found}):
+            with transaction.atomic():
+                locked = list(rows.select_for_update(of=("self",)).filter(user_id=user_id))
+                for difference in _differences(locked, usage_measured(user_ids=[user_id])):
+                    Quota.objects.filter(user_id=user_id, kind=difference.kind).update(
+                        use=difference.actual, updated_at=now
+                    )
+    return found

@@ -1,0 +1,99 @@
+"""Back office for quotas: every user's limits and use, filtered by how close they are to the limit.
+
+Edits go through quotas.services like the API's, and a refused change shows the rule's message.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import F, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+
+from accountsite.errors import ServiceError
+from quotas import services
+from quotas.models import UNLIMITED, Quota
+
+
+class ServiceAdminMixin:
+    """For ModelAdmins whose saves call a service: a ServiceError becomes an error message and the
+    form is shown again, instead of a 500 and a log entry for a change that never happened."""
+
+    _REFUSED = "_service_refused"
+
+    def run_service(self, request: HttpRequest, call: Callable[[], Any]) -> None:
+        try:
+            call()
+        except ServiceError as exc:
+            setattr(request, self._REFUSED, True)
+            self.message_user(request, exc.message, messages.ERROR)
+
+    def refused(self, request: HttpRequest) -> bool:
+        return getattr(request, self._REFUSED, False)
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        return None if self.refused(request) else super().log_addition(request, obj, message)
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        return None if self.refused(request) else super().log_change(request, obj, message)
+
+    def response_add(self, request: HttpRequest, obj: Any, post_url_continue: str | None = None) -> HttpResponse:
+        if self.refused(request):
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request: HttpRequest, obj: Any) -> HttpResponse:
+        if self.refused(request):
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_change(request, obj)
+
+
+class UsageFilter(admin.SimpleListFilter):
+    title = "use against limit"
+    parameter_name = "usage"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("over", "over the limit"), ("near", "90% or more used"), ("unlimited", "unlimited")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        limited = queryset.exclude(quota=UNLIMITED)
+        if self.value() == "over":
+            return limited.filter(use__gt=F("quota"))
+        if self.value() == "near":
+            return limited.filter(use__gt=0, use__gte=F("quota") * 9 / 10)
+        if self.value() == "unlimited":
+            return queryset.filter(quota=UNLIMITED)
+        return queryset
+
+
+@admin.register(Quota)
+class QuotaAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    list_display = ["user", "kind", "quota", "use", "day", "updated_at"]
+    list_filter = [UsageFilter, "kind"]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["use", "day", "updated_at"]
+    actions = ["recount"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Quota | None = None) -> list[str]:
+        # Use moves only with real work (or a recount); the holder and kind of a row never change.
+        return [*self.readonly_fields, "user", "kind"] if obj else self.readonly_fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Quota | None = None) -> bool:
+        return False  # without its row a user could spend nothing; limits are set to 0 instead
+
+    def save_model(self, request: HttpRequest, obj: Quota, form: Any, change: bool) -> None:
+        if change:
+            self.run_service(request, lambda: services.quota_limits_set(
+                user=obj.user, limits={obj.kind: obj.quota}, actor=request.user))
+        else:
+            self.run_service(request, lambda: services.quota_record_create(
+                user=obj.user, kinds=(obj.kind,), limits={obj.kind: obj.quota}, actor=request.user))
+            obj.pk = Quota.objects.filter(user=obj.user, kind=obj.kind).values_list("pk", flat=True).first()
+
+    @admin.action(description="Recount the selected users' repository and storage use from the real rows")
+    def recount(self, request: HttpRequest, queryset: QuerySet) -> None:
+        user_ids = set(queryset.values_list("user_id", flat=True))
+        fixed = services.quota_recount(fix=True, user_ids=user_ids)
+        self.message_user(request, f"{len(fixed)} counter(s) repaired.")

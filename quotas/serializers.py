@@ -1,0 +1,158 @@
+"""Shapes of quota input and output (seed 004 field names); the rules live in quotas.services."""
+
+import re
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from quotas.models import UNLIMITED
+from quotas.units import BIGINT_MAX, DEFAULT_UNIT, UNITS, size_human, unit_parse
+
+_WHOLE_NUMBER = re.compile(r"\s*([+-]?\d{1,19})\s*")
+
+
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "pattern": r"^[+-]?\d{1,19}$"}]})
+class QuantityField(serializers.Field):
+    """A whole number, sent as a JSON integer or as a string of digits ("20").
+
+    Booleans, floats ("1.5", 2.0), exponents ("1e999"), junk ("12X") and numbers past a 64-bit column
+    are refused, so nothing downstream ever sees a value the database would reject.
+    """
+
+    default_error_messages = {
+        "invalid": "A whole number is required.",
+        "min_value": "Must be at least {min_value}.",
+        "unlimited_or_min": "Must be -1 (unlimited) or at least {min_value}.",
+        "max_value": "Must be at most {max_value}.",
+    }
+
+    def __init__(self, *, min_value: int = 0, allow_unlimited: bool = False, max_value: int = BIGINT_MAX,
+                 **kwargs: Any) -> None:
+        self.min_value, self.max_value, self.allow_unlimited = min_value, max_value, allow_unlimited
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, int):
+            value = data
+        elif isinstance(data, str) and (match := _WHOLE_NUMBER.fullmatch(data)):
+            value = int(match.group(1))
+        else:
+            self.fail("invalid")
+        if self.allow_unlimited and value == UNLIMITED:
+            return value
+        if value < self.min_value:
+            self.fail("unlimited_or_min" if self.allow_unlimited else "min_value", min_value=self.min_value)
+        if value > self.max_value:
+            self.fail("max_value", max_value=self.max_value)
+        return value
+
+    def to_representation(self, value: int) -> int:
+        return value
+
+
+def limit_field(**kwargs: Any) -> QuantityField:
+    return QuantityField(allow_unlimited=True, required=False, **kwargs)
+
+
+class UnitField(serializers.CharField):
+    """K, M, G or T (case-insensitive, "MB" too); M when absent (seed 004)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=3, required=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        try:
+            return unit_parse(super().to_internal_value(data))
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+def _bytes(amount: int, unit: str, field: str, *, limit: bool) -> int:
+    if limit and amount == UNLIMITED:
+        return UNLIMITED
+    size = amount * UNITS[unit]
+    if abs(size) > BIGINT_MAX:
+        raise serializers.ValidationError({field: [f"Too large: at most {BIGINT_MAX // UNITS[unit]}{unit}."]})
+    return size
+
+
+# --- Input -------------------------------------------------------------------------------------------------
+
+
+class RepositoryQuotaInputSerializer(serializers.Serializer):
+    public = limit_field()
+    private = limit_field()
+
+
+class RepositoryUseInputSerializer(serializers.Serializer):
+    public = QuantityField(required=False)
+    private = QuantityField(required=False)
+
+
+class DepositQuotaInputSerializer(serializers.Serializer):
+    """`quota` in `unit`; validated data carries `quota` in bytes."""
+
+    quota = limit_field()
+    unit = UnitField()
+
+    def validate(self, attrs: dict) -> dict:
+        if "quota" in attrs:
+            attrs["quota"] = _bytes(attrs["quota"], attrs.get("unit", DEFAULT_UNIT), "quota", limit=True)
+        return attrs
+
+
+class DepositUseInputSerializer(serializers.Serializer):
+    """`use` in `unit` to add; negative frees. Validated data carries `use` in bytes."""
+
+    use = QuantityField(min_value=-BIGINT_MAX)
+    unit = UnitField()
+
+    def validate(self, attrs: dict) -> dict:
+        attrs["use"] = _bytes(attrs["use"], attrs.get("unit", DEFAULT_UNIT), "use", limit=False)
+        return attrs
+
+
+class PullnumQuotaInputSerializer(serializers.Serializer):
+    quota = limit_field()
+
+
+class PullnumUseInputSerializer(serializers.Serializer):
+    use = QuantityField()
+
+
+# --- Output ------------------------------------------------------------------------------------------------
+
+
+class RepositoryQuotaSerializer(serializers.Serializer):
+    """From {"public": Quota, "private": Quota}."""
+
+    quotaPublic = serializers.IntegerField(source="public.quota")
+    usePublic = serializers.IntegerField(source="public.use")
+    quotaPrivate = serializers.IntegerField(source="private.quota")
+    usePrivate = serializers.IntegerField(source="private.use")
+
+
+class DepositQuotaSerializer(serializers.Serializer):
+    """A storage Quota row: human strings ("2G", -1 when unlimited) and exact bytes."""
+
+    quota = serializers.SerializerMethodField()
+    quotaBytes = serializers.IntegerField(source="quota")
+    use = serializers.SerializerMethodField()
+    useBytes = serializers.IntegerField(source="use")
+
+    def get_quota(self, row: Any) -> str | int:
+        return size_human(row.quota)
+
+    def get_use(self, row: Any) -> str:
+        return str(size_human(row.use))
+
+
+class PullnumQuotaSerializer(serializers.Serializer):
+    """From {"quota", "use", "day"}: `use` counts today's pulls only."""
+
+    quota = serializers.IntegerField()
+    use = serializers.IntegerField()
+    day = serializers.DateField()

@@ -1,0 +1,117 @@
+"""The /quota API (CONTRACT section 4, seed 004): read, create and change a user's quotas and their use."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.views import valid_input
+from quotas import selectors, services
+from quotas.models import QuotaKind
+from quotas.permissions import quota_holder
+from quotas.serializers import (
+    DepositQuotaInputSerializer,
+    DepositQuotaSerializer,
+    DepositUseInputSerializer,
+    PullnumQuotaInputSerializer,
+    PullnumQuotaSerializer,
+    PullnumUseInputSerializer,
+    RepositoryQuotaInputSerializer,
+    RepositoryQuotaSerializer,
+    RepositoryUseInputSerializer,
+)
+
+_REPOSITORY_KINDS = {name: kind for kind, name in services.REPOSITORY_FIELDS.items()}
+
+
+def _by_kind(data: dict) -> dict[str, int]:
+    """{"public": 3, "private": 1} as {repo_public: 3, repo_private: 1}."""
+    return {_REPOSITORY_KINDS[name]: value for name, value in data.items()}
+
+
+class _QuotaViewSet(viewsets.ViewSet):
+    """GET reads (holder or admin), POST creates the record and PUT changes limits (admin).
+
+    Each quota's view supplies `kinds`, `limits(request)` (its input as {kind: limit}) and `reply(user)`.
+    """
+
+    kinds: tuple[str, ...] = ()
+    create_status = status.HTTP_201_CREATED
+
+    def holder(self, request: Request, loginname: str, *, admin_only: bool = False):
+        return quota_holder(caller=request.user, loginname=loginname, admin_only=admin_only)
+
+    def retrieve(self, request: Request, loginname: str) -> Response:
+        return self.reply(self.holder(request, loginname))
+
+    def create(self, request: Request, loginname: str) -> Response:
+        user = self.holder(request, loginname, admin_only=True)
+        services.quota_record_create(user=user, kinds=self.kinds, limits=self.limits(request), actor=request.user)
+        response = self.reply(user)
+        response.status_code = self.create_status
+        return response
+
+    def update(self, request: Request, loginname: str) -> Response:
+        user = self.holder(request, loginname, admin_only=True)
+        services.quota_limits_set(user=user, limits=self.limits(request), actor=request.user)
+        return self.reply(user)
+
+
+@extend_schema(tags=["quotas"], request=RepositoryQuotaInputSerializer, responses=RepositoryQuotaSerializer)
+class RepositoryQuotaViewSet(_QuotaViewSet):
+    kinds = tuple(services.REPOSITORY_FIELDS)
+
+    def limits(self, request: Request) -> dict[str, int]:
+        return _by_kind(valid_input(RepositoryQuotaInputSerializer, request))
+
+    def reply(self, user) -> Response:
+        rows = selectors.quota_rows(user, self.kinds)
+        instance = {"public": rows[QuotaKind.REPO_PUBLIC], "private": rows[QuotaKind.REPO_PRIVATE]}
+        return Response(RepositoryQuotaSerializer(instance).data)
+
+    @extend_schema(request=RepositoryUseInputSerializer)
+    def use(self, request: Request, loginname: str) -> Response:
+        user = self.holder(request, loginname)
+        uses = _by_kind(valid_input(RepositoryUseInputSerializer, request))
+        services.quota_use_set(user=user, uses=uses, actor=request.user)
+        return self.reply(user)
+
+
+@extend_schema(tags=["quotas"], request=DepositQuotaInputSerializer, responses=DepositQuotaSerializer)
+class DepositQuotaViewSet(_QuotaViewSet):
+    kinds = (QuotaKind.DEPOSIT,)
+
+    def limits(self, request: Request) -> dict[str, int]:
+        data = valid_input(DepositQuotaInputSerializer, request)
+        return {QuotaKind.DEPOSIT: data["quota"]} if "quota" in data else {}
+
+    def reply(self, user) -> Response:
+        row = selectors.quota_rows(user, self.kinds)[QuotaKind.DEPOSIT]
+        return Response(DepositQuotaSerializer(row).data)
+
+    @extend_schema(request=DepositUseInputSerializer)
+    def use(self, request: Request, loginname: str) -> Response:
+        user = self.holder(request, loginname, admin_only=True)
+        amount = valid_input(DepositUseInputSerializer, request)["use"]
+        services.quota_use_add(user=user, kind=QuotaKind.DEPOSIT, amount=amount, actor=request.user)
+        return self.reply(user)
+
+
+@extend_schema(tags=["quotas"], request=PullnumQuotaInputSerializer, responses=PullnumQuotaSerializer)
+class PullnumQuotaViewSet(_QuotaViewSet):
+    kinds = (QuotaKind.PULLS,)
+
+    def limits(self, request: Request) -> dict[str, int]:
+        data = valid_input(PullnumQuotaInputSerializer, request)
+        return {QuotaKind.PULLS: data["quota"]} if "quota" in data else {}
+
+    def reply(self, user) -> Response:
+        row = selectors.quota_rows(user, self.kinds)[QuotaKind.PULLS]
+        return Response(PullnumQuotaSerializer(selectors.pulls_today(row)).data)
+
+    @extend_schema(request=PullnumUseInputSerializer)
+    def use(self, request: Request, loginname: str) -> Response:
+        user = self.holder(request, loginname, admin_only=True)
+        amount = valid_input(PullnumUseInputSerializer, request)["use"]
+        services.quota_use_add(user=user, kind=QuotaKind.PULLS, amount=amount, actor=request.user)
+        return self.reply(user)

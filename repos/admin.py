@@ -1,0 +1,64 @@
+"""Back office for repositories, with their commits (read-only). Creating, changing and deleting go
+through repos.services, so the admin pays and refunds quota exactly like the API."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from quotas.admin import ServiceAdminMixin
+from repos import services
+from repos.models import Commit, Repository
+
+
+class CommitInline(admin.TabularInline):
+    model = Commit
+    fields = ["created_at", "author", "size", "content"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("author")
+
+
+@admin.register(Repository)
+class RepositoryAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "owner", "visibility", "created_at"]
+    list_filter = ["visibility"]
+    search_fields = ["name", "owner__username"]
+    list_select_related = ["owner"]
+    raw_id_fields = ["owner"]
+    fields = ["owner", "name", "visibility", "description", "url", "created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [CommitInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Repository | None = None) -> list[str]:
+        return [*self.readonly_fields, "owner"] if obj else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Repository, form: Any, change: bool) -> None:
+        fields = {name: form.cleaned_data[name] for name in ("name", "visibility", "description", "url")}
+        if change:
+            self.run_service(request, lambda: services.repository_update(repo=obj, **fields))
+        else:
+            def create() -> None:
+                obj.pk = services.repository_create(owner=form.cleaned_data["owner"], **fields).pk
+
+            self.run_service(request, create)
+
+    def delete_model(self, request: HttpRequest, obj: Repository) -> None:
+        services.repository_delete(repo=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for repo in queryset:
+            services.repository_delete(repo=repo)

@@ -1,0 +1,106 @@
+"""Shapes of repository, commit and pull input and output; the rules live in repos.services."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from quotas.serializers import QuantityField
+from repos.models import REPOSITORY_NAME_VALIDATOR, Commit, Pull, Repository, Visibility
+
+# --- Input -------------------------------------------------------------------------------------------------
+
+
+def _http_url(value: str) -> str:
+    if value and not value.lower().startswith(("http://", "https://")):
+        raise serializers.ValidationError("Enter an http or https URL.")
+    return value
+
+
+def secret_field(**kwargs: Any) -> serializers.CharField:
+    # Like a password: never trimmed, never echoed.
+    return serializers.CharField(max_length=128, trim_whitespace=False, write_only=True, required=False, **kwargs)
+
+
+class RepositoryCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, validators=[REPOSITORY_NAME_VALIDATOR])
+    visibility = serializers.ChoiceField(choices=Visibility.choices, required=False, default=Visibility.PUBLIC)
+    description = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
+    url = serializers.URLField(max_length=200, required=False, allow_blank=True, default="",
+                               validators=[_http_url])
+    secret = secret_field(allow_blank=True, default="")
+
+
+class RepositoryUpdateInputSerializer(serializers.Serializer):
+    """Any of the fields alone; `secret` "" or null removes it."""
+
+    name = serializers.CharField(max_length=100, required=False, validators=[REPOSITORY_NAME_VALIDATOR])
+    visibility = serializers.ChoiceField(choices=Visibility.choices, required=False)
+    description = serializers.CharField(max_length=512, required=False, allow_blank=True)
+    url = serializers.URLField(max_length=200, required=False, allow_blank=True, validators=[_http_url])
+    secret = secret_field(allow_blank=True, allow_null=True)
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs:
+            raise serializers.ValidationError(
+                {"name": ["Give at least one of name, visibility, description, url, secret."]}
+            )
+        if "secret" in attrs and attrs["secret"] is None:
+            attrs["secret"] = ""
+        return attrs
+
+
+class CommitCreateInputSerializer(serializers.Serializer):
+    """`content` (seed 000; `message` too) and `size` in bytes, by default the content's UTF-8 length."""
+
+    content = serializers.CharField(required=False, trim_whitespace=False)
+    message = serializers.CharField(required=False, trim_whitespace=False)
+    size = QuantityField(required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        message = attrs.pop("message", None)
+        attrs.setdefault("content", message)
+        if attrs["content"] is None:
+            raise serializers.ValidationError({"content": ["This field is required."]})
+        return attrs
+
+
+class CommitAddInputSerializer(CommitCreateInputSerializer):
+    """Seed 000's POST /commit/add: a commit to one of the caller's own repositories, by name."""
+
+    repo_name = serializers.CharField(max_length=100)
+
+
+class PullInputSerializer(serializers.Serializer):
+    secret = secret_field(allow_blank=True, default="")
+
+
+# --- Output ------------------------------------------------------------------------------------------------
+
+
+class RepositorySerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username")
+
+    class Meta:
+        model = Repository
+        fields = ["id", "owner", "name", "visibility", "description", "url", "has_secret", "created_at",
+                  "updated_at"]
+
+
+class CommitSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="repo.owner.username")
+    repo = serializers.CharField(source="repo.name")
+    author = serializers.CharField(source="author.username", default=None)
+
+    class Meta:
+        model = Commit
+        fields = ["id", "owner", "repo", "author", "content", "size", "created_at"]
+
+
+class PullSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="repo.owner.username")
+    repo = serializers.CharField(source="repo.name")
+    user = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = Pull
+        fields = ["id", "owner", "repo", "user", "created_at"]

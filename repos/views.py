@@ -1,0 +1,122 @@
+"""The repository API (CONTRACT section 7, seed 000): repositories, commits and pulls, and seed 000's aliases."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.views import valid_input
+from accountsite.api import paginate
+from accountsite.errors import NotFoundError
+from quotas.models import Quota, QuotaKind
+from quotas.selectors import pulls_today, user_by_loginname
+from quotas.serializers import PullnumQuotaSerializer
+from repos import selectors, services
+from repos.models import Repository
+from repos.permissions import assert_can_pull, assert_can_write, can_read
+from repos.serializers import (
+    CommitAddInputSerializer,
+    CommitCreateInputSerializer,
+    CommitSerializer,
+    PullInputSerializer,
+    PullSerializer,
+    RepositoryCreateInputSerializer,
+    RepositorySerializer,
+    RepositoryUpdateInputSerializer,
+)
+
+_NOT_FOUND = "No such repository."
+
+
+def _found(owner: str, name: str) -> Repository:
+    repo = selectors.repository_find(owner, name)
+    if repo is None:
+        raise NotFoundError(_NOT_FOUND)
+    return repo
+
+
+def _readable(request: Request, owner: str, name: str) -> Repository:
+    repo = _found(owner, name)
+    if not can_read(request.user, repo):
+        raise NotFoundError(_NOT_FOUND)
+    return repo
+
+
+def _writable(request: Request, owner: str, name: str) -> Repository:
+    repo = _found(owner, name)
+    assert_can_write(request.user, repo)
+    return repo
+
+
+def _commit(request: Request, repo: Repository, data: dict) -> Response:
+    commit = services.commit_create(repo=repo, author=request.user, content=data["content"], size=data.get("size"))
+    return Response(CommitSerializer(commit).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["repos"])
+class RepositoryViewSet(viewsets.GenericViewSet):
+    """Reads of a public repository are open to anyone; everything else needs a signed-in caller."""
+
+    def get_permissions(self) -> list:
+        return [AllowAny()] if self.action in ("retrieve", "commits") else [IsAuthenticated()]
+
+    @extend_schema(responses=RepositorySerializer(many=True))
+    def list(self, request: Request) -> Response:
+        """The caller's repositories, or with `?owner=name` those of that user the caller may read."""
+        owner_name = request.query_params.get("owner")
+        owner = user_by_loginname(owner_name, caller=request.user) if owner_name else request.user
+        return paginate(self, selectors.repositories_of(owner, caller=request.user), RepositorySerializer)
+
+    @extend_schema(request=RepositoryCreateInputSerializer, responses={201: RepositorySerializer})
+    def create(self, request: Request) -> Response:
+        repo = services.repository_create(owner=request.user, **valid_input(RepositoryCreateInputSerializer, request))
+        return Response(RepositorySerializer(repo).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=RepositorySerializer)
+    def retrieve(self, request: Request, owner: str, name: str) -> Response:
+        return Response(RepositorySerializer(_readable(request, owner, name)).data)
+
+    @extend_schema(request=RepositoryUpdateInputSerializer, responses=RepositorySerializer)
+    def partial_update(self, request: Request, owner: str, name: str) -> Response:
+        repo = _writable(request, owner, name)
+        data = valid_input(RepositoryUpdateInputSerializer, request)
+        return Response(RepositorySerializer(services.repository_update(repo=repo, **data)).data)
+
+    @extend_schema(responses={200: None})
+    def destroy(self, request: Request, owner: str, name: str) -> Response:
+        services.repository_delete(repo=_writable(request, owner, name))
+        return Response(None)
+
+    @extend_schema(responses=CommitSerializer(many=True))
+    def commits(self, request: Request, owner: str, name: str) -> Response:
+        return paginate(self, selectors.commits_of(_readable(request, owner, name)), CommitSerializer)
+
+    @extend_schema(request=CommitCreateInputSerializer, responses={201: CommitSerializer})
+    def commit(self, request: Request, owner: str, name: str) -> Response:
+        repo = _writable(request, owner, name)
+        return _commit(request, repo, valid_input(CommitCreateInputSerializer, request))
+
+    @extend_schema(request=PullInputSerializer, responses={201: PullSerializer})
+    def pull(self, request: Request, owner: str, name: str) -> Response:
+        """Records a pull, paid with one of the caller's pulls of the day; `secret` opens a private one."""
+        repo = _found(owner, name)
+        assert_can_pull(request.user, repo, valid_input(PullInputSerializer, request)["secret"])
+        pull = services.repository_pull(repo=repo, user=request.user)
+        pulls = pulls_today(Quota.objects.get(user=request.user, kind=QuotaKind.PULLS))
+        reply = {**PullSerializer(pull).data, "pulls": PullnumQuotaSerializer(pulls).data}
+        return Response(reply, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["repos"])
+class OwnCommitViewSet(viewsets.GenericViewSet):
+    """Seed 000's /commit aliases: the caller's own commits, and a commit to an own repository by name."""
+
+    @extend_schema(responses=CommitSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        return paginate(self, selectors.commits_by(request.user), CommitSerializer)
+
+    @extend_schema(request=CommitAddInputSerializer, responses={201: CommitSerializer})
+    def create(self, request: Request) -> Response:
+        data = valid_input(CommitAddInputSerializer, request)
+        return _commit(request, _found(request.user.username, data["repo_name"]), data)

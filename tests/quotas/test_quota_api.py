@@ -1,0 +1,218 @@
+"""The /quota API (CONTRACT section 4): who may do what, the seed 004 shapes, and bad input changing nothing."""
+
+import pytest
+
+from quotas.models import Quota, QuotaKind
+from tests.conftest import envelope
+from tests.quotas.helpers import GIB, GOLD, MIB, give_tier, quota_snapshot, row
+
+pytestmark = pytest.mark.django_db
+
+KINDS = ["repository", "deposit", "pullnum"]
+
+
+@pytest.fixture
+def clients(anon_client, user_client, other_client, admin_client):
+    return {"anon": anon_client, "self": user_client, "other": other_client, "admin": admin_client}
+
+
+# --- permission matrices -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("who", "status", "code"), [
+    ("anon", 401, 7005), ("self", 200, 0), ("other", 404, 1009), ("admin", 200, 0),
+])
+def test_read_matrix(clients, kind, who, status, code):
+    body = envelope(clients[who].get(f"/quota/alice/{kind}"), code, status)
+    if code == 0:
+        assert body["data"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("who", "status", "code"), [
+    ("anon", 401, 7005), ("self", 403, 7006), ("other", 404, 1009), ("admin", 200, 0),
+])
+def test_change_limits_matrix(clients, kind, who, status, code):
+    before = quota_snapshot()
+    body = {"public": 3, "private": 1} if kind == "repository" else {"quota": 7}
+    envelope(clients[who].put(f"/quota/alice/{kind}", body, format="json"), code, status)
+    if code:
+        assert quota_snapshot() == before
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("who", "status", "code"), [
+    ("anon", 401, 7005), ("self", 403, 7006), ("other", 404, 1009), ("admin", 409, 8006),
+])
+def test_create_record_matrix(clients, kind, who, status, code):
+    """Every user has all records from registration, so even an admin's create is 8006 here."""
+    before = quota_snapshot()
+    envelope(clients[who].post(f"/quota/alice/{kind}", {}, format="json"), code, status)
+    assert quota_snapshot() == before
+
+
+@pytest.mark.parametrize(("path", "body", "who", "status", "code"), [
+    ("repository/use", {"public": 0}, "anon", 401, 7005),
+    ("repository/use", {"public": 0}, "self", 200, 0),
+    ("repository/use", {"public": 0}, "other", 404, 1009),
+    ("repository/use", {"public": 0}, "admin", 200, 0),
+    ("deposit/use", {"use": 1}, "anon", 401, 7005),
+    ("deposit/use", {"use": 1}, "self", 403, 7006),
+    ("deposit/use", {"use": 1}, "other", 404, 1009),
+    ("deposit/use", {"use": 1}, "admin", 200, 0),
+    ("pullnum/use", {"use": 1}, "anon", 401, 7005),
+    ("pullnum/use", {"use": 1}, "self", 403, 7006),
+    ("pullnum/use", {"use": 1}, "other", 404, 1009),
+    ("pullnum/use", {"use": 1}, "admin", 200, 0),
+])
+def test_use_matrix(clients, user, path, body, who, status, code):
+    give_tier(user, GOLD)
+    before = quota_snapshot()
+    envelope(clients[who].post(f"/quota/alice/{path}", body, format="json"), code, status)
+    if code:
+        assert quota_snapshot() == before
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_unknown_user_is_404_even_for_admin(admin_client, kind):
+    envelope(admin_client.get(f"/quota/nobody/{kind}"), 1009, 404)
+    envelope(admin_client.put(f"/quota/nobody/{kind}", {"quota": 1}, format="json"), 1009, 404)
+
+
+def test_deleted_user_is_visible_to_admins_only(other, admin_client):
+    from accounts.models import UserStatus
+
+    type(other).objects.filter(pk=other.pk).update(status=UserStatus.DELETED)
+    envelope(admin_client.get("/quota/bob/pullnum"), 0, 200)
+    assert admin_client.get("/quota/bob/pullnum").json()["data"]["quota"] == 500
+
+
+def test_login_name_is_case_insensitive(user_client):
+    envelope(user_client.get("/quota/ALICE/pullnum"), 0, 200)
+
+
+# --- shapes and effects ------------------------------------------------------------------------------------
+
+
+def test_repository_reply_and_partial_put(admin_client, user):
+    give_tier(user, GOLD)
+    assert envelope(admin_client.get("/quota/alice/repository"))["data"] == {
+        "quotaPublic": 20, "usePublic": 0, "quotaPrivate": 2, "usePrivate": 0}
+    data = envelope(admin_client.put("/quota/alice/repository", {"private": "30"}, format="json"))["data"]
+    assert data == {"quotaPublic": 20, "usePublic": 0, "quotaPrivate": 30, "usePrivate": 0}
+    data = envelope(admin_client.put("/quota/alice/repository", {"public": -1}))["data"]  # form body
+    assert data["quotaPublic"] == -1 and row(user, QuotaKind.REPO_PUBLIC).unlimited
+
+
+def test_repository_use_sets_counts(user_client, user):
+    give_tier(user, GOLD)
+    data = envelope(user_client.post("/quota/alice/repository/use", {"public": "5", "private": 1},
+                                     format="json"))["data"]
+    assert (data["usePublic"], data["usePrivate"]) == (5, 1)
+    data = envelope(user_client.post("/quota/alice/repository/use", {"public": 2}, format="json"))["data"]
+    assert (data["usePublic"], data["usePrivate"]) == (2, 1)
+
+
+def test_repository_use_cannot_go_below_real_repositories(user_client, user):
+    from repos.services import repository_create
+
+    give_tier(user, GOLD)
+    repository_create(owner=user, name="kept")
+    before = quota_snapshot()
+    body = envelope(user_client.post("/quota/alice/repository/use", {"public": 0}, format="json"), 1007, 400)
+    assert body["error"] == {"public": ["1 public repositories exist; use cannot be set below that."]}
+    assert quota_snapshot() == before
+
+
+def test_create_record_after_it_was_removed(admin_client, user):
+    Quota.objects.filter(user=user, kind__in=[QuotaKind.REPO_PUBLIC, QuotaKind.REPO_PRIVATE]).delete()
+    envelope(admin_client.get("/quota/alice/repository"), 1009, 404)
+    data = envelope(admin_client.post("/quota/alice/repository", {"public": "50", "private": "20"},
+                                      format="json"), 0, 201)["data"]
+    assert data == {"quotaPublic": 50, "usePublic": 0, "quotaPrivate": 20, "usePrivate": 0}
+    envelope(admin_client.post("/quota/alice/repository", {"public": 1}, format="json"), 8006, 409)
+
+
+def test_create_record_defaults_to_the_tier(admin_client, user):
+    give_tier(user, GOLD)
+    Quota.objects.filter(user=user, kind=QuotaKind.DEPOSIT).delete()
+    data = envelope(admin_client.post("/quota/alice/deposit", {}, format="json"), 0, 201)["data"]
+    assert data["quota"] == "200M" and data["quotaBytes"] == 200 * MIB
+
+
+def test_put_on_a_missing_record_is_404(admin_client, user):
+    Quota.objects.filter(user=user, kind=QuotaKind.PULLS).delete()
+    envelope(admin_client.put("/quota/alice/pullnum", {"quota": 5}, format="json"), 1009, 404)
+
+
+def test_deposit_units_round_trip(admin_client, user):
+    data = envelope(admin_client.put("/quota/alice/deposit", {"quota": "2", "unit": "G"}, format="json"))["data"]
+    assert data == {"quota": "2G", "quotaBytes": 2 * GIB, "use": "0M", "useBytes": 0}
+    assert row(user, QuotaKind.DEPOSIT).quota == 2147483648
+    data = envelope(admin_client.post("/quota/alice/deposit/use", {"use": 5}, format="json"))["data"]
+    assert (data["use"], data["useBytes"]) == ("5M", 5 * MIB)
+    data = envelope(admin_client.post("/quota/alice/deposit/use", {"use": "512", "unit": "k"}, format="json"))["data"]
+    assert (data["use"], data["useBytes"]) == ("5.5M", 5 * MIB + 512 * 1024)
+    data = envelope(admin_client.post("/quota/alice/deposit/use", {"use": -1, "unit": "G"}, format="json"))["data"]
+    assert (data["use"], data["useBytes"]) == ("0M", 0)
+    data = envelope(admin_client.put("/quota/alice/deposit", {"quota": 300}, format="json"))["data"]
+    assert (data["quota"], data["quotaBytes"]) == ("300M", 300 * MIB)
+    data = envelope(admin_client.put("/quota/alice/deposit", {"quota": -1}, format="json"))["data"]
+    assert (data["quota"], data["quotaBytes"]) == (-1, -1)
+
+
+def test_pullnum_use_adds_and_reads_today(admin_client, user):
+    data = envelope(admin_client.post("/quota/alice/pullnum/use", {"use": "10"}, format="json"))["data"]
+    assert (data["quota"], data["use"]) == (500, 10)
+    Quota.objects.filter(user=user, kind=QuotaKind.PULLS).update(day="2000-01-01")
+    assert envelope(admin_client.get("/quota/alice/pullnum"))["data"]["use"] == 0
+
+
+# --- bad input ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), [
+    ("put", "repository", {"public": "abc"}, "public"),
+    ("put", "repository", {"public": "-5"}, "public"),
+    ("put", "repository", {"private": 1.5}, "private"),
+    ("put", "repository", {"private": True}, "private"),
+    ("put", "repository", {"public": "1e999"}, "public"),
+    ("put", "repository", {"public": 10**30}, "public"),
+    ("put", "repository", {}, "quota"),
+    ("put", "deposit", {"quota": "12X"}, "quota"),
+    ("put", "deposit", {"quota": "-5"}, "quota"),
+    ("put", "deposit", {"quota": "1e999"}, "quota"),
+    ("put", "deposit", {"quota": "2.0"}, "quota"),
+    ("put", "deposit", {"quota": 1, "unit": "X"}, "unit"),
+    ("put", "deposit", {"quota": 10**7, "unit": "T"}, "quota"),
+    ("put", "deposit", {"unit": "G"}, "quota"),
+    ("put", "pullnum", {"quota": None}, "quota"),
+    ("put", "pullnum", {"quota": "-2"}, "quota"),
+    ("post", "repository/use", {"public": "-1"}, "public"),
+    ("post", "repository/use", {}, "public"),
+    ("post", "deposit/use", {"use": "12X"}, "use"),
+    ("post", "deposit/use", {"use": 1, "unit": "P"}, "unit"),
+    ("post", "deposit/use", {}, "use"),
+    ("post", "pullnum/use", {"use": "-5"}, "use"),
+    ("post", "pullnum/use", {"use": "1e999"}, "use"),
+])
+def test_bad_input_is_1007_and_changes_nothing(admin_client, user, method, path, body, field):
+    give_tier(user, GOLD)
+    before = quota_snapshot()
+    reply = envelope(getattr(admin_client, method)(f"/quota/alice/{path}", body, format="json"), 1007, 400)
+    assert field in reply["error"], reply
+    assert quota_snapshot() == before
+
+
+@pytest.mark.parametrize(("path", "body", "quota"), [
+    ("repository/use", {"private": 3}, "repo_private"),
+    ("deposit/use", {"use": 201}, "deposit"),
+    ("pullnum/use", {"use": 2001}, "pullnum"),
+])
+def test_use_beyond_quota_is_8008_and_changes_nothing(admin_client, user, path, body, quota):
+    give_tier(user, GOLD)
+    before = quota_snapshot()
+    reply = envelope(admin_client.post(f"/quota/alice/{path}", body, format="json"), 8008, 403)
+    assert reply["error"]["quota"] == quota and "limit" in reply["error"] and "use" in reply["error"]
+    assert quota_snapshot() == before

@@ -1,0 +1,132 @@
+"""quotas.services: the one consume/release rule, the daily pull count, units, and recount_quotas."""
+
+from datetime import datetime, timedelta
+from io import StringIO
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import call_command
+
+from accountsite.errors import QuotaExceededError
+from membership.models import Tier
+from quotas.models import Quota, QuotaKind
+from quotas.services import quota_consume, quota_limits_set_from_tier, quota_release
+from quotas.units import size_human, unit_parse
+from repos.models import Repository
+from repos.services import commit_create, repository_create
+from tests.quotas.helpers import GOLD, MIB, give_tier, quota_snapshot, row
+
+pytestmark = pytest.mark.django_db
+
+
+def test_consume_up_to_the_limit_then_8008_naming_the_quota(user):
+    give_tier(user, GOLD)  # 2 private repositories
+    quota_consume(user=user, kind=QuotaKind.REPO_PRIVATE, amount=2)
+    before = quota_snapshot()
+    with pytest.raises(QuotaExceededError) as caught:
+        quota_consume(user=user, kind=QuotaKind.REPO_PRIVATE)
+    assert caught.value.code == 8008
+    assert caught.value.error == {"quota": "repo_private", "limit": 2, "use": 2, "requested": 1}
+    assert quota_snapshot() == before
+
+
+def test_unlimited_never_refuses(user):
+    Quota.objects.filter(user=user, kind=QuotaKind.DEPOSIT).update(quota=-1)
+    quota_consume(user=user, kind=QuotaKind.DEPOSIT, amount=10**15)
+    assert row(user, QuotaKind.DEPOSIT).use == 10**15
+
+
+def test_over_limit_use_blocks_but_deletes_nothing(user):
+    give_tier(user, GOLD)
+    quota_consume(user=user, kind=QuotaKind.REPO_PUBLIC, amount=15)
+    quota_limits_set_from_tier(user=user, tier=Tier.objects.get(user_type=3))  # down to 10 public
+    assert (row(user, QuotaKind.REPO_PUBLIC).quota, row(user, QuotaKind.REPO_PUBLIC).use) == (10, 15)
+    with pytest.raises(QuotaExceededError):
+        quota_consume(user=user, kind=QuotaKind.REPO_PUBLIC)
+
+
+def test_release_never_goes_below_zero(user):
+    give_tier(user, GOLD)
+    quota_consume(user=user, kind=QuotaKind.DEPOSIT, amount=5)
+    quota_release(user=user, kind=QuotaKind.DEPOSIT, amount=50)
+    assert row(user, QuotaKind.DEPOSIT).use == 0
+
+
+def test_a_missing_record_spends_nothing(user):
+    Quota.objects.filter(user=user, kind=QuotaKind.PULLS).delete()
+    with pytest.raises(QuotaExceededError) as caught:
+        quota_consume(user=user, kind=QuotaKind.PULLS)
+    assert caught.value.error["limit"] == 0
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Asia/Shanghai"])
+def test_pulls_restart_at_local_midnight(user, settings, tz):
+    settings.TIME_ZONE = tz
+    zone = ZoneInfo(tz)
+    Quota.objects.filter(user=user, kind=QuotaKind.PULLS).update(quota=3)
+    evening = datetime(2026, 3, 1, 23, 59, tzinfo=zone)
+    for _ in range(3):
+        quota_consume(user=user, kind=QuotaKind.PULLS, now=evening)
+    with pytest.raises(QuotaExceededError):
+        quota_consume(user=user, kind=QuotaKind.PULLS, now=evening)
+    after_midnight = evening + timedelta(minutes=2)
+    quota_consume(user=user, kind=QuotaKind.PULLS, now=after_midnight)
+    pulls = row(user, QuotaKind.PULLS)
+    assert (pulls.use, pulls.day.isoformat()) == (1, "2026-03-02")
+
+
+def test_a_refused_pull_after_midnight_keeps_yesterdays_row(user):
+    """The reset and the increment are one unit: a refusal rolls the reset back too."""
+    Quota.objects.filter(user=user, kind=QuotaKind.PULLS).update(quota=0, use=0, day="2026-03-01")
+    with pytest.raises(QuotaExceededError):
+        quota_consume(user=user, kind=QuotaKind.PULLS, now=datetime(2026, 3, 2, 1, tzinfo=ZoneInfo("UTC")))
+    assert row(user, QuotaKind.PULLS).day.isoformat() == "2026-03-01"
+
+
+@pytest.mark.parametrize(("raw", "unit"), [(None, "M"), ("", "M"), ("k", "K"), ("GB", "G"), (" t ", "T")])
+def test_unit_parse(raw, unit):
+    assert unit_parse(raw) == unit
+
+
+@pytest.mark.parametrize("raw", ["X", "P", "KK", "B"])
+def test_unit_parse_refuses_unknown_units(raw):
+    with pytest.raises(ValueError, match="Unknown unit"):
+        unit_parse(raw)
+
+
+@pytest.mark.parametrize(("size", "human"), [
+    (-1, -1), (0, "0M"), (5, "5B"), (1024, "1K"), (50 * MIB, "50M"), (2 * 1024 * MIB, "2G"),
+    (1024**4, "1T"), (1536 * 1024, "1.5M"), (1_500_000, "1.43M"),
+])
+def test_size_human(size, human):
+    assert size_human(size) == human
+
+
+def test_recount_reports_then_fixes_broken_counters(user, other):
+    give_tier(user, GOLD)
+    repository_create(owner=user, name="one")
+    repo = repository_create(owner=user, name="two", visibility="private")
+    commit_create(repo=repo, author=user, content="x" * 100)
+    Quota.objects.filter(user=user, kind=QuotaKind.REPO_PUBLIC).update(use=7)
+    Quota.objects.filter(user=user, kind=QuotaKind.DEPOSIT).update(use=0)
+    Quota.objects.filter(user=other, kind=QuotaKind.REPO_PRIVATE).update(use=3)
+    before = quota_snapshot()
+
+    out = StringIO()
+    call_command("recount_quotas", stdout=out)
+    report = out.getvalue()
+    assert "alice repo_public: recorded 7, actual 1" in report
+    assert "alice deposit: recorded 0, actual 100" in report
+    assert "bob repo_private: recorded 3, actual 0" in report
+    assert "3 difference(s) found." in report
+    assert quota_snapshot() == before
+
+    call_command("recount_quotas", "--fix", stdout=StringIO())
+    assert row(user, QuotaKind.REPO_PUBLIC).use == 1
+    assert row(user, QuotaKind.REPO_PRIVATE).use == 1
+    assert row(user, QuotaKind.DEPOSIT).use == 100
+    assert row(other, QuotaKind.REPO_PRIVATE).use == 0
+    out = StringIO()
+    call_command("recount_quotas", stdout=out)
+    assert out.getvalue().strip() == "0 difference(s) found."
+    assert Repository.objects.count() == 2

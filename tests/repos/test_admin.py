@@ -1,0 +1,79 @@
+"""The back office for quotas and repositories: every change goes through the same services as the API."""
+
+import pytest
+from django.test import Client
+
+from accounts.models import AuditEvent
+from quotas.models import Quota, QuotaKind
+from repos.models import Repository
+from repos.services import commit_create, repository_create
+from tests.quotas.helpers import GOLD, give_tier, quota_snapshot, row
+
+pytestmark = pytest.mark.django_db
+
+
+def inline(commits=()) -> dict:
+    """The management form of the read-only commits inline, as the change page posts it."""
+    data = {"commits-TOTAL_FORMS": str(len(commits)), "commits-INITIAL_FORMS": str(len(commits)),
+            "commits-MIN_NUM_FORMS": "0", "commits-MAX_NUM_FORMS": "1000"}
+    data.update({f"commits-{i}-id": str(c.pk) for i, c in enumerate(commits)})
+    data.update({f"commits-{i}-repo": str(c.repo_id) for i, c in enumerate(commits)})
+    return data
+
+
+@pytest.fixture
+def site(admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+def test_quota_list_filters_over_the_limit(site, user, other):
+    Quota.objects.filter(user=user, kind=QuotaKind.PULLS).update(quota=5, use=9)
+    page = site.get("/admin/quotas/quota/?usage=over")
+    assert page.status_code == 200
+    assert page.context["cl"].result_count == 1
+
+
+def test_quota_limit_edit_goes_through_the_service(site, user, admin_user):
+    quota = row(user, QuotaKind.PULLS)
+    response = site.post(f"/admin/quotas/quota/{quota.pk}/change/", {"quota": "42"})
+    assert response.status_code == 302
+    assert row(user, QuotaKind.PULLS).quota == 42
+    assert AuditEvent.objects.filter(action="quota.limits", user=user, actor=admin_user).exists()
+
+
+def test_recount_action_repairs_the_selected_users(site, user):
+    give_tier(user, GOLD)
+    repository_create(owner=user, name="one")
+    Quota.objects.filter(user=user, kind=QuotaKind.REPO_PUBLIC).update(use=9)
+    quota = row(user, QuotaKind.REPO_PUBLIC)
+    site.post("/admin/quotas/quota/", {"action": "recount", "_selected_action": [quota.pk]})
+    assert row(user, QuotaKind.REPO_PUBLIC).use == 1
+
+
+def test_repository_add_pays_quota_and_refusal_changes_nothing(site, user):
+    give_tier(user, GOLD)
+    form = {"owner": user.pk, "name": "made-here", "visibility": "private", "description": "", "url": "", **inline()}
+    response = site.post("/admin/repos/repository/add/", form)
+    assert response.status_code == 302 and Repository.objects.filter(name="made-here").exists()
+    assert row(user, QuotaKind.REPO_PRIVATE).use == 1
+    site.post("/admin/repos/repository/add/", {**form, "name": "second"})
+    before = (quota_snapshot(), Repository.objects.count())
+    response = site.post("/admin/repos/repository/add/", {**form, "name": "third"}, follow=True)
+    assert "Quota exceeded" in response.content.decode()
+    assert (quota_snapshot(), Repository.objects.count()) == before
+
+
+def test_repository_visibility_switch_and_delete_in_admin(site, user):
+    give_tier(user, GOLD)
+    repo = repository_create(owner=user, name="r")
+    commit = commit_create(repo=repo, author=user, content="abc")
+    page = site.get(f"/admin/repos/repository/{repo.pk}/change/")
+    assert page.status_code == 200 and "abc" in page.content.decode()  # the commits inline
+    form = {"name": "r", "visibility": "private", "description": "", "url": "", **inline([commit])}
+    assert site.post(f"/admin/repos/repository/{repo.pk}/change/", form).status_code == 302
+    assert (row(user, QuotaKind.REPO_PUBLIC).use, row(user, QuotaKind.REPO_PRIVATE).use) == (0, 1)
+    site.post(f"/admin/repos/repository/{repo.pk}/delete/", {"post": "yes"})
+    assert not Repository.objects.exists()
+    assert (row(user, QuotaKind.REPO_PRIVATE).use, row(user, QuotaKind.DEPOSIT).use) == (0, 0)

@@ -1,0 +1,278 @@
+"""The repository API (CONTRACT section 7): quota paid on create, commit and pull; who may see and change what."""
+
+import pytest
+from django.contrib.auth.hashers import check_password
+
+from quotas.models import Quota, QuotaKind
+from repos.models import Commit, Pull, Repository
+from repos.services import commit_create, repository_create
+from tests.conftest import envelope
+from tests.quotas.helpers import GOLD, give_tier, quota_snapshot, row
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clients(anon_client, user_client, other_client, admin_client):
+    return {"anon": anon_client, "owner": user_client, "other": other_client, "admin": admin_client}
+
+
+@pytest.fixture
+def gold(user):
+    """alice as a gold member: 20 public and 2 private repositories, 200M storage, 2000 pulls a day."""
+    return give_tier(user, GOLD)
+
+
+@pytest.fixture
+def repos(gold):
+    return {
+        "public": repository_create(owner=gold, name="open"),
+        "private": repository_create(owner=gold, name="closed", visibility="private", secret="s3cret-value"),
+    }
+
+
+def snapshot() -> tuple:
+    return (quota_snapshot(), list(Repository.objects.order_by("pk").values()),
+            list(Commit.objects.order_by("pk").values()), Pull.objects.count())
+
+
+# --- create --------------------------------------------------------------------------------------------------
+
+
+def test_create_pays_one_repository_quota(user_client, gold):
+    body = envelope(user_client.post("/repos/", {"name": "data.set-1", "visibility": "private",
+                                                 "description": "d", "url": "https://example.com/x",
+                                                 "secret": "abc"}, format="json"), 0, 201)
+    assert body["data"]["owner"] == "alice" and body["data"]["has_secret"] is True
+    assert "secret" not in body["data"] and "secret_hash" not in body["data"]
+    assert check_password("abc", Repository.objects.get(name="data.set-1").secret_hash)
+    assert row(gold, QuotaKind.REPO_PRIVATE).use == 1 and row(gold, QuotaKind.REPO_PUBLIC).use == 0
+
+
+def test_seed_000_aliases(user_client, gold):
+    envelope(user_client.post("/repo/add", {"name": "nami", "secret": "python"}), 0, 201)
+    body = envelope(user_client.get("/repo"))
+    assert [r["name"] for r in body["data"]["results"]] == ["nami"]
+    body = envelope(user_client.post("/commit/add", {"repo_name": "nami", "content": "first commit"}), 0, 201)
+    assert body["data"]["size"] == len("first commit")
+    body = envelope(user_client.get("/commit"))
+    assert body["data"]["total"] == 1 and body["data"]["results"][0]["repo"] == "nami"
+    envelope(user_client.post("/commit/add", {"repo_name": "nope", "content": "x"}), 1009, 404)
+
+
+def test_create_stops_at_the_tiers_quota(user_client, gold):
+    for name in ("p1", "p2"):
+        envelope(user_client.post("/repos/", {"name": name, "visibility": "private"}, format="json"), 0, 201)
+    before = snapshot()
+    body = envelope(user_client.post("/repos/", {"name": "p3", "visibility": "private"}, format="json"), 8008, 403)
+    assert body["error"] == {"quota": "repo_private", "limit": 2, "use": 2, "requested": 1}
+    assert snapshot() == before
+
+
+def test_registered_tier_has_no_repositories(other_client, other):
+    before = snapshot()
+    envelope(other_client.post("/repos/", {"name": "x"}, format="json"), 8008, 403)
+    assert snapshot() == before
+
+
+def test_duplicate_name_is_8011_case_insensitively(user_client, repos):
+    before = snapshot()
+    envelope(user_client.post("/repos/", {"name": "OPEN"}, format="json"), 8011, 409)
+    assert snapshot() == before
+
+
+def test_same_name_for_another_owner_is_fine(other_client, other, repos):
+    give_tier(other, GOLD)
+    envelope(other_client.post("/repos/", {"name": "open"}, format="json"), 0, 201)
+
+
+@pytest.mark.parametrize("body", [
+    {}, {"name": ""}, {"name": "a b"}, {"name": ".."}, {"name": "x" * 101}, {"name": "ok", "visibility": "secret"},
+    {"name": "ok", "url": "ftp://example.com"}, {"name": "ok", "url": "not a url"}, {"name": "é"},
+])
+def test_create_bad_input_is_1007(user_client, gold, body):
+    before = snapshot()
+    envelope(user_client.post("/repos/", body, format="json"), 1007, 400)
+    assert snapshot() == before
+
+
+def test_create_needs_a_signed_in_caller(anon_client):
+    envelope(anon_client.post("/repos/", {"name": "x"}, format="json"), 7005, 401)
+    envelope(anon_client.get("/repos/"), 7005, 401)
+
+
+# --- read ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("who", "kind", "status", "code"), [
+    ("anon", "public", 200, 0), ("other", "public", 200, 0), ("owner", "public", 200, 0), ("admin", "public", 200, 0),
+    ("anon", "private", 404, 1009), ("other", "private", 404, 1009), ("owner", "private", 200, 0),
+    ("admin", "private", 200, 0),
+])
+def test_read_matrix(clients, repos, who, kind, status, code):
+    repo = repos[kind]
+    body = envelope(clients[who].get(f"/repos/alice/{repo.name}"), code, status)
+    if code == 0:
+        assert body["data"]["name"] == repo.name and "secret_hash" not in body["data"]
+    envelope(clients[who].get(f"/repos/alice/{repo.name}/commits"), code, status)
+
+
+def test_unknown_repository_is_404(user_client, repos):
+    envelope(user_client.get("/repos/alice/missing"), 1009, 404)
+    envelope(user_client.get("/repos/nobody/open"), 1009, 404)
+
+
+def test_lists(user_client, other_client, admin_client, repos):
+    assert {r["name"] for r in envelope(user_client.get("/repos/"))["data"]["results"]} == {"open", "closed"}
+    assert envelope(other_client.get("/repos/"))["data"]["results"] == []
+    listed = envelope(other_client.get("/repos/?owner=alice"))["data"]
+    assert [r["name"] for r in listed["results"]] == ["open"] and listed["total"] == 1
+    assert envelope(admin_client.get("/repos/?owner=ALICE"))["data"]["total"] == 2
+    envelope(other_client.get("/repos/?owner=nobody"), 1009, 404)
+
+
+def test_deleted_owners_repositories_are_hidden(other_client, admin_client, repos, user):
+    from accounts.models import UserStatus
+
+    type(user).objects.filter(pk=user.pk).update(status=UserStatus.DELETED)
+    envelope(other_client.get("/repos/alice/open"), 1009, 404)
+    envelope(admin_client.get("/repos/alice/open"), 0, 200)
+
+
+# --- change and delete ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("who", "kind", "status", "code"), [
+    ("anon", "public", 401, 7005), ("other", "public", 403, 7006), ("owner", "public", 200, 0),
+    ("admin", "public", 200, 0), ("anon", "private", 401, 7005), ("other", "private", 404, 1009),
+    ("owner", "private", 200, 0), ("admin", "private", 200, 0),
+])
+def test_write_matrix(clients, repos, who, kind, status, code):
+    repo = repos[kind]
+    before = snapshot()
+    envelope(clients[who].patch(f"/repos/alice/{repo.name}", {"description": "new"}, format="json"), code, status)
+    if code:
+        assert snapshot() == before
+        envelope(clients[who].delete(f"/repos/alice/{repo.name}"), code, status)
+        envelope(clients[who].post(f"/repos/alice/{repo.name}/commits", {"content": "x"}, format="json"),
+                 code, status)
+        assert snapshot() == before
+    else:
+        assert Repository.objects.get(pk=repo.pk).description == "new"
+
+
+def test_patch_fields_and_secret(user_client, repos):
+    body = envelope(user_client.patch("/repos/alice/closed", {"secret": None, "name": "renamed"}, format="json"))
+    assert body["data"]["has_secret"] is False and body["data"]["name"] == "renamed"
+    envelope(user_client.patch("/repos/alice/renamed", {"name": "OPEN"}, format="json"), 8011, 409)
+    envelope(user_client.patch("/repos/alice/renamed", {}, format="json"), 1007, 400)
+
+
+def test_switching_visibility_moves_one_unit(user_client, gold, repos):
+    envelope(user_client.patch("/repos/alice/open", {"visibility": "private"}, format="json"))
+    assert (row(gold, QuotaKind.REPO_PUBLIC).use, row(gold, QuotaKind.REPO_PRIVATE).use) == (0, 2)
+    repository_create(owner=gold, name="third")
+    before = snapshot()
+    body = envelope(user_client.patch("/repos/alice/third", {"visibility": "private", "description": "z"},
+                                      format="json"), 8008, 403)
+    assert body["error"]["quota"] == "repo_private"
+    assert snapshot() == before
+    envelope(user_client.patch("/repos/alice/closed", {"visibility": "public"}, format="json"))
+    assert (row(gold, QuotaKind.REPO_PUBLIC).use, row(gold, QuotaKind.REPO_PRIVATE).use) == (2, 1)
+
+
+def test_delete_gives_repository_and_storage_back(user_client, gold, repos):
+    commit_create(repo=repos["private"], author=gold, content="abc", size=1000)
+    commit_create(repo=repos["public"], author=gold, content="abc", size=10)
+    assert row(gold, QuotaKind.DEPOSIT).use == 1010
+    envelope(user_client.delete("/repos/alice/closed"))
+    assert row(gold, QuotaKind.REPO_PRIVATE).use == 0 and row(gold, QuotaKind.DEPOSIT).use == 10
+    assert not Repository.objects.filter(name="closed").exists() and Commit.objects.count() == 1
+    envelope(user_client.delete("/repos/alice/closed"), 1009, 404)
+
+
+# --- commits -------------------------------------------------------------------------------------------------
+
+
+def test_commit_pays_the_owners_storage(user_client, admin_client, gold, repos):
+    body = envelope(user_client.post("/repos/alice/open/commits", {"message": "héllo"}, format="json"), 0, 201)
+    assert body["data"]["size"] == 6 and body["data"]["author"] == "alice" and body["data"]["content"] == "héllo"
+    envelope(admin_client.post("/repos/alice/open/commits", {"content": "x", "size": "1024"}, format="json"), 0, 201)
+    assert row(gold, QuotaKind.DEPOSIT).use == 1030
+    listed = envelope(user_client.get("/repos/alice/open/commits"))["data"]
+    assert listed["total"] == 2 and [c["author"] for c in listed["results"]] == ["root", "alice"]
+
+
+def test_commit_stops_when_storage_runs_out(user_client, gold, repos):
+    Quota.objects.filter(user=gold, kind=QuotaKind.DEPOSIT).update(quota=10)
+    envelope(user_client.post("/repos/alice/open/commits", {"content": "x" * 10}, format="json"), 0, 201)
+    before = snapshot()
+    body = envelope(user_client.post("/repos/alice/open/commits", {"content": "y"}, format="json"), 8008, 403)
+    assert body["error"] == {"quota": "deposit", "limit": 10, "use": 10, "requested": 1}
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("body", [
+    {}, {"content": "abc", "size": 2}, {"content": "abc", "size": "-1"}, {"content": "abc", "size": "1e3"},
+    {"content": "abc", "size": True},
+])
+def test_commit_bad_input_is_1007(user_client, repos, body):
+    before = snapshot()
+    envelope(user_client.post("/repos/alice/open/commits", body, format="json"), 1007, 400)
+    assert snapshot() == before
+
+
+# --- pulls ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("who", "kind", "secret", "status", "code"), [
+    ("anon", "public", "", 401, 7005), ("other", "public", "", 201, 0), ("owner", "public", "", 201, 0),
+    ("admin", "public", "", 201, 0), ("other", "private", "", 404, 1009), ("other", "private", "wrong", 404, 1009),
+    ("other", "private", "s3cret-value", 201, 0), ("owner", "private", "", 201, 0), ("admin", "private", "", 201, 0),
+    ("anon", "private", "s3cret-value", 401, 7005),
+])
+def test_pull_matrix(clients, repos, who, kind, secret, status, code):
+    before = snapshot()
+    body = envelope(clients[who].post(f"/repos/alice/{repos[kind].name}/pull", {"secret": secret},
+                                      format="json"), code, status)
+    if code == 0:
+        assert body["data"]["pulls"]["use"] == 1 and body["data"]["repo"] == repos[kind].name
+        assert Pull.objects.count() == 1
+    else:
+        assert snapshot() == before
+
+
+def test_pull_spends_the_callers_daily_pulls(other_client, other, repos):
+    Quota.objects.filter(user=other, kind=QuotaKind.PULLS).update(quota=2)
+    for _ in range(2):
+        envelope(other_client.post("/repos/alice/open/pull"), 0, 201)
+    before = snapshot()
+    body = envelope(other_client.post("/repos/alice/open/pull"), 8008, 403)
+    assert body["error"] == {"quota": "pullnum", "limit": 2, "use": 2, "requested": 1}
+    assert snapshot() == before
+    assert row(repos["public"].owner, QuotaKind.PULLS).use == 0  # the owner's pulls are untouched
+
+
+def test_wrong_secrets_are_throttled(other_client, repos, settings):
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 2
+    for _ in range(2):
+        envelope(other_client.post("/repos/alice/closed/pull", {"secret": "guess"}, format="json"), 1009, 404)
+    envelope(other_client.post("/repos/alice/closed/pull", {"secret": "s3cret-value"}, format="json"), 1029, 429)
+
+
+# --- query counts --------------------------------------------------------------------------------------------
+
+
+def test_lists_cost_the_same_queries_whatever_the_page_size(user_client, gold, django_assert_num_queries):
+    Quota.objects.filter(user=gold, kind=QuotaKind.REPO_PUBLIC).update(quota=-1)
+    repo = None
+    for i in range(30):
+        repo = repository_create(owner=gold, name=f"r{i}")
+        commit_create(repo=repo, author=gold, content=f"c{i}")
+    # session+user, count, page; plus the owner (?owner=) or the repository (commits) looked up by name.
+    for path, queries in (("/repos/?", 3), ("/repos/?owner=alice&", 4), (f"/repos/alice/{repo.name}/commits?", 4),
+                          ("/commit?", 3)):
+        for size in (1, 30):
+            with django_assert_num_queries(queries):
+                body = envelope(user_client.get(f"{path}size={size}"))
+            assert len(body["data"]["results"]) == (1 if size == 1 else min(30, body["data"]["total"]))
