@@ -51,7 +51,9 @@ def _tier(user_type: int) -> Tier:
 def _locked_membership(user) -> Membership:
     if not Membership.objects.filter(user=user).exists():
         membership_open(user=user)  # accounts made outside user_create get their rows on first use
-    return Membership.objects.select_for_update().select_related("tier", "user").get(user=user)
+    # No select_related under FOR UPDATE: when a waiting lock is granted, PostgreSQL re-checks the join against
+    # the joined rows it read *before* waiting, so a concurrent tier change would make the row vanish.
+    return Membership.objects.select_for_update().get(user=user)
 
 
 def _locked_wallet(user) -> Wallet:
@@ -185,8 +187,7 @@ def wallet_topup(*, user, amount: Decimal, actor, note: str = "", idempotency_ke
 
 @transaction.atomic
 def _membership_expire(*, membership_id: int, now: datetime) -> bool:
-    membership = (Membership.objects.select_for_update().select_related("tier", "user")
-                  .filter(pk=membership_id).first())
+    membership = Membership.objects.select_for_update().filter(pk=membership_id).first()
     # Re-checked under the lock: a renewal may have landed since the candidates were listed.
     if membership is None or not selectors.is_expired(membership, now) or \
             membership.tier.user_type == selectors.REGISTERED:
