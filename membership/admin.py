@@ -1,6 +1,6 @@
 """Back office for tiers, memberships, wallets and the ledger. Changes go through membership.services."""
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.contrib import admin, messages
@@ -21,22 +21,33 @@ class TierAdmin(admin.ModelAdmin):
         return False  # memberships point at tiers; a tier is retired by editing, not deleted
 
 
-class MembershipActionForm(ActionForm):
+class MembershipSaleFields(forms.Form):
+    """The action bar's extra inputs, validated on their own (ActionForm's `action` choices are set per view)."""
+
     user_type = forms.TypedChoiceField(label="tier", required=False, coerce=int, empty_value=None, choices=())
-    validity = forms.IntegerField(label="years", min_value=1, max_value=MAX_VALIDITY, initial=1, required=False)
+    # No bounds here: Django drops an action whose form is invalid with only "No action selected";
+    # the range is checked in the action so the operator is told what is wrong.
+    validity = forms.IntegerField(label="years", initial=1, required=False)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["user_type"].choices = [("", "---")] + [(t.user_type, str(t)) for t in Tier.objects.all()]
 
 
+class MembershipActionForm(ActionForm, MembershipSaleFields):
+    pass
+
+
 def _run(modeladmin: admin.ModelAdmin, request, memberships, user_type_of) -> None:
     """Sells each selected membership at its current quote, charged to the member's wallet (same rules as PUT)."""
-    form = MembershipActionForm(request.POST)
+    form = MembershipSaleFields(request.POST)
     if not form.is_valid():
         modeladmin.message_user(request, f"Choose a known tier and 1 to {MAX_VALIDITY} years.", messages.ERROR)
         return
     validity = form.cleaned_data["validity"] or 1
+    if not 1 <= validity <= MAX_VALIDITY:
+        modeladmin.message_user(request, f"Years must be 1 to {MAX_VALIDITY}.", messages.ERROR)
+        return
     for membership in memberships.select_related("user", "tier"):
         user_type = user_type_of(form, membership)
         if user_type is None:
@@ -79,9 +90,13 @@ class MembershipAdmin(admin.ModelAdmin):
         _run(self, request, queryset, lambda form, m: form.cleaned_data["user_type"])
 
 
-class WalletActionForm(ActionForm):
-    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"), required=False)
+class TopupFields(forms.Form):
+    amount = forms.CharField(max_length=32, required=False)  # checked by wallet_topup, whose errors are shown
     note = forms.CharField(max_length=200, required=False)
+
+
+class WalletActionForm(ActionForm, TopupFields):
+    pass
 
 
 @admin.register(Wallet)
@@ -100,13 +115,17 @@ class WalletAdmin(admin.ModelAdmin):
 
     @admin.action(description="Top up the selected wallets ('amount' and 'note' below)")
     def topup(self, request, queryset) -> None:
-        form = WalletActionForm(request.POST)
-        if not form.is_valid() or form.cleaned_data["amount"] is None:
+        form = TopupFields(request.POST)
+        try:
+            amount = Decimal(form.data.get("amount", "").strip())
+        except InvalidOperation:
+            amount = None
+        if not form.is_valid() or amount is None:
             self.message_user(request, "Enter a positive amount with at most 2 decimal places.", messages.ERROR)
             return
         for wallet in queryset.select_related("user"):
             try:
-                entry = services.wallet_topup(user=wallet.user, amount=form.cleaned_data["amount"],
+                entry = services.wallet_topup(user=wallet.user, amount=amount,
                                               actor=request.user, note=form.cleaned_data["note"])
             except ServiceError as error:
                 self.message_user(request, f"{wallet.user}: {error.message}", messages.ERROR)

@@ -174,8 +174,8 @@ def membership_purchase(*, user, user_type: int, validity: int, cost: Decimal, a
 def wallet_topup(*, user, amount: Decimal, actor, note: str = "", idempotency_key: str = "",
                  ip: str | None = None, now: datetime | None = None) -> LedgerEntry:
     """An operator credits a user's wallet (money received outside this service)."""
-    if amount <= 0 or pricing.cents(amount) != amount:
-        raise InvalidParametersError("Invalid parameters: amount: a positive amount of cents is required.",
+    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(pricing.CENT):
+        raise InvalidParametersError("Invalid parameters: amount: a positive amount with at most 2 decimal places is required.",
                                      error={"amount": ["A positive amount with at most 2 decimal places."]})
     wallet = _locked_wallet(user)
     entry = _ledger_append(wallet=wallet, kind=LedgerKind.TOPUP, amount=pricing.cents(amount), actor=actor,
