@@ -175,8 +175,10 @@ def wallet_topup(*, user, amount: Decimal, actor, note: str = "", idempotency_ke
                  ip: str | None = None, now: datetime | None = None) -> LedgerEntry:
     """An operator credits a user's wallet (money received outside this service)."""
     if not amount.is_finite() or amount <= 0 or amount != amount.quantize(pricing.CENT):
-        raise InvalidParametersError("Invalid parameters: amount: a positive amount with at most 2 decimal places is required.",
-                                     error={"amount": ["A positive amount with at most 2 decimal places."]})
+        raise InvalidParametersError(
+            "Invalid parameters: amount: a positive amount with at most 2 decimal places is required.",
+            error={"amount": ["A positive amount with at most 2 decimal places."]},
+        )
     wallet = _locked_wallet(user)
     entry = _ledger_append(wallet=wallet, kind=LedgerKind.TOPUP, amount=pricing.cents(amount), actor=actor,
                            note=note, idempotency_key=idempotency_key, created_at=now or timezone.now())
