@@ -41,7 +41,7 @@ def idempotency_key_valid(raw: str | None) -> str:
 def _replay(record: IdempotencyRecord, fingerprint: str) -> tuple[int, Any]:
     if record.request_hash != fingerprint:
         raise IdempotencyKeyReusedError(error={"Idempotency-Key": ["Already used with a different request."]})
-    return record.response_status, record.response_body
+    return record.response_status, json.loads(record.response_body)
 
 
 def _attempt(*, user, key: str, fingerprint: str, produce: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
@@ -52,7 +52,7 @@ def _attempt(*, user, key: str, fingerprint: str, produce: Callable[[], tuple[in
         with transaction.atomic():
             record = IdempotencyRecord.objects.create(user=user, key=key, request_hash=fingerprint)
         status, body = produce()
-        record.response_status, record.response_body = status, body
+        record.response_status, record.response_body = status, json.dumps(body)
         record.save(update_fields=["response_status", "response_body"])
         return status, body
 

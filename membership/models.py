@@ -143,7 +143,8 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField(default=200)
-    response_body = models.JSONField(null=True)
+    # The reply's JSON text, not a JSONField: jsonb would reorder the keys, and a replay must be the same bytes.
+    response_body = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

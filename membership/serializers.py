@@ -40,7 +40,8 @@ class VipSerializer(serializers.Serializer):
             "deposit": deposit_human(tier.deposit_bytes),
             "depositBytes": tier.deposit_bytes,
             "fee": money(tier.fee),
-            "invalidTime": instance["expires_at"].isoformat() if instance["expires_at"] else None,
+            "invalidTime": serializers.DateTimeField().to_representation(instance["expires_at"])
+            if instance["expires_at"] else None,
         }
         if instance.get("balance") is not None:
             reply["balance"] = money(instance["balance"])
