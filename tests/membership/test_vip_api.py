@@ -198,7 +198,7 @@ def test_same_key_charges_once_and_replays_the_first_reply(user_client, rich_ali
     headers = {"Idempotency-Key": "order-1"}
     first = user_client.put("/vip/alice", {"userType": 4, "cost": "10000.00"}, format="json", headers=headers)
     second = user_client.put("/vip/alice", {"userType": "4", "cost": "10000"}, format="json", headers=headers)
-    assert (first.status_code, first.json()) == (second.status_code, second.json())
+    assert (first.status_code, first.content) == (second.status_code, second.content)
     envelope(first, 0, 200)
     state = money_state(rich_alice)
     assert state["balance"] == Decimal("40000.00") == state["sum"]
