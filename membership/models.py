@@ -1,5 +1,7 @@
 """Membership data: the tier table (data, editable by operators) and each user's current membership."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -47,7 +49,106 @@ class Membership(models.Model):
     tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="memberships")
     expires_at = models.DateTimeField("invalid at", null=True, blank=True, db_index=True)
     started_at = models.DateTimeField(default=timezone.now)
+    # The current paid period (membership.pricing): when it started and how many years were bought;
+    # 0 years means nothing was paid (base tier, operator grant), so an upgrade credits nothing.
+    period_started_at = models.DateTimeField(null=True, blank=True)
+    period_years = models.PositiveSmallIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"{self.user} {self.tier.name}"
+
+
+class Wallet(models.Model):
+    """A user's prepaid balance. Only membership.services moves it, always with a ledger row."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="wallet")
+    balance = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(balance__gte=0), name="wallet_balance_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.balance}"
+
+
+class LedgerKind(models.TextChoices):
+    TOPUP = "topup", "top-up"
+    CHARGE = "charge", "charge"
+    REFUND = "refund", "refund"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Bulk updates and deletes would rewrite history: refused (PostgreSQL also refuses them by trigger)."""
+
+    def update(self, **kwargs):
+        raise PermissionError("ledger entries are append-only")
+
+    def delete(self):
+        raise PermissionError("ledger entries are append-only")
+
+
+class LedgerEntry(models.Model):
+    """One money movement. Append-only: the wallet's balance is the sum of a user's entries."""
+
+    # PROTECT: money history outlives a purge of the account it belongs to.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries")
+    kind = models.CharField(max_length=8, choices=LedgerKind.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, help_text="signed: charges are negative")
+    balance_after = models.DecimalField(max_digits=14, decimal_places=2)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    note = models.CharField(max_length=200, blank=True, default="")
+    from_user_type = models.PositiveSmallIntegerField(null=True, blank=True)
+    to_user_type = models.PositiveSmallIntegerField(null=True, blank=True)
+    validity = models.PositiveSmallIntegerField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(balance_after__gte=0), name="ledger_balance_after_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(kind=LedgerKind.CHARGE, amount__lt=0)
+                | models.Q(kind__in=[LedgerKind.TOPUP, LedgerKind.REFUND], amount__gt=0),
+                name="ledger_amount_sign_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.amount}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("ledger entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("ledger entries are append-only")
+
+
+class IdempotencyRecord(models.Model):
+    """The first successful reply to a request sent with an `Idempotency-Key`, replayed for its twins.
+
+    Written in the same transaction as the charge; the unique key makes a concurrent twin wait for it.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(default=200)
+    # The reply's JSON text, not a JSONField: jsonb would reorder the keys, and a replay must be the same bytes.
+    response_body = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.key}"

@@ -1,10 +1,13 @@
-"""Shared reads of membership data."""
+"""Shared reads of membership data: the tier in force, the quote a purchase would pay, wallets and ledgers."""
 
 from datetime import datetime
+from decimal import Decimal
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from membership.models import Membership, Tier
+from membership import pricing
+from membership.models import LedgerEntry, Membership, Tier, Wallet
 
 REGISTERED, ADMIN = 1, 2
 
@@ -13,9 +16,42 @@ def tier_by_user_type(user_type: int) -> Tier:
     return Tier.objects.get(user_type=user_type)
 
 
+def is_expired(membership: Membership, now: datetime) -> bool:
+    return (membership.expires_at is not None and membership.expires_at <= now
+            and membership.tier.user_type != ADMIN)
+
+
 def effective_tier(membership: Membership, now: datetime | None = None) -> Tier:
     """The tier in force: a membership past its expiry reads as tier 1 even before the nightly job runs."""
     now = now or timezone.now()
-    if membership.expires_at is not None and membership.expires_at <= now and membership.tier.user_type != ADMIN:
+    if is_expired(membership, now):
         return tier_by_user_type(REGISTERED)
     return membership.tier
+
+
+def effective_expiry(membership: Membership, now: datetime | None = None) -> datetime | None:
+    """`invalidTime`: the expiry of the tier in force (none once it has lapsed to tier 1)."""
+    return None if is_expired(membership, now or timezone.now()) else membership.expires_at
+
+
+def membership_quote(*, membership: Membership, tier: Tier, validity: int, now: datetime) -> pricing.Quote:
+    """The one quote both GET /vip/{name}/cost and PUT /vip/{name} use. Raises pricing.DowngradeRefused."""
+    in_force = effective_tier(membership, now)
+    if in_force.user_type == membership.tier.user_type:
+        current = pricing.Current(user_type=in_force.user_type, fee=in_force.fee, expires_at=membership.expires_at,
+                                  period_started_at=membership.period_started_at,
+                                  period_years=membership.period_years)
+    else:  # lapsed: the paid period is over, the next purchase starts from nothing
+        current = pricing.Current(user_type=in_force.user_type, fee=in_force.fee, expires_at=None,
+                                  period_started_at=None, period_years=0)
+    return pricing.quote(current=current, user_type=tier.user_type, fee=tier.fee, validity=validity, now=now,
+                         base_user_type=REGISTERED, free_of_charge=membership.user.is_admin)
+
+
+def wallet_balance(user) -> Decimal:
+    wallet = Wallet.objects.filter(user=user).first()
+    return wallet.balance if wallet else pricing.ZERO
+
+
+def ledger_of(user) -> QuerySet[LedgerEntry]:
+    return LedgerEntry.objects.filter(user=user).select_related("actor").order_by("-created_at", "-id")

@@ -1,45 +1,212 @@
-"""Every change to memberships."""
+"""Every change to memberships and wallets: opening, operator grants, purchases, top-ups and expiry.
 
+Money paths lock rows in one order, membership then wallet, inside the transaction (select_for_update), so
+two purchases for one user queue instead of both spending the same balance.
+"""
+
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import audit_record
-from accountsite.errors import InvalidParametersError
-from membership import selectors
-from membership.models import Membership, Tier
+from accountsite.errors import (
+    CostMismatchError,
+    InsufficientBalanceError,
+    InvalidParametersError,
+    MembershipChangeError,
+)
+from membership import pricing, selectors
+from membership.models import LedgerEntry, LedgerKind, Membership, Tier, Wallet
 from quotas.services import quota_limits_set_from_tier
+
+# Decimal(14, 2): a balance must stay below 10^12.
+MAX_BALANCE = Decimal("999999999999.99")
 
 
 @transaction.atomic
 def membership_open(*, user, now: datetime | None = None) -> Membership:
-    """A new user's membership: tier 2 for admins, else tier 1, with that tier's quota limits."""
+    """A new user's membership: tier 2 for admins, else tier 1, with that tier's quota limits, and a wallet."""
     user_type = selectors.ADMIN if user.is_admin else selectors.REGISTERED
     tier = selectors.tier_by_user_type(user_type)
     membership, _created = Membership.objects.get_or_create(
         user=user, defaults={"tier": tier, "started_at": now or timezone.now()}
     )
+    Wallet.objects.get_or_create(user=user)
     quota_limits_set_from_tier(user=user, tier=membership.tier)
     return membership
+
+
+def _tier(user_type: int) -> Tier:
+    try:
+        return selectors.tier_by_user_type(user_type)
+    except Tier.DoesNotExist:
+        raise InvalidParametersError(
+            f"Invalid parameters: userType: no tier {user_type}.", error={"userType": ["Unknown tier."]}
+        ) from None
+
+
+def _locked_membership(user) -> Membership:
+    if not Membership.objects.filter(user=user).exists():
+        membership_open(user=user)  # accounts made outside user_create get their rows on first use
+    # No select_related under FOR UPDATE: when a waiting lock is granted, PostgreSQL re-checks the join against
+    # the joined rows it read *before* waiting, so a concurrent tier change would make the row vanish.
+    return Membership.objects.select_for_update().get(user=user)
+
+
+def _locked_wallet(user) -> Wallet:
+    Wallet.objects.get_or_create(user=user)
+    return Wallet.objects.select_for_update().get(user=user)
+
+
+def _ledger_append(*, wallet: Wallet, kind: str, amount: Decimal, actor, **fields) -> LedgerEntry:
+    """Moves the locked wallet by `amount` and writes the matching ledger row: the two never diverge."""
+    balance = wallet.balance + amount
+    if balance < 0:
+        raise InsufficientBalanceError(
+            f"The wallet balance {wallet.balance} is too low for {-amount}.",
+            error={"balance": str(wallet.balance), "cost": str(-amount)},
+        )
+    if balance > MAX_BALANCE:
+        raise InvalidParametersError(
+            f"Invalid parameters: amount: the balance may not exceed {MAX_BALANCE}.",
+            error={"amount": [f"The balance may not exceed {MAX_BALANCE}."]},
+        )
+    wallet.balance = balance
+    wallet.save(update_fields=["balance", "updated_at"])
+    return LedgerEntry.objects.create(user_id=wallet.user_id, kind=kind, amount=amount,
+                                      balance_after=balance, actor=actor, **fields)
+
+
+def _membership_set(*, membership: Membership, tier: Tier, expires_at: datetime | None,
+                    period_started_at: datetime | None, period_years: int, now: datetime) -> None:
+    if membership.tier_id != tier.pk:
+        membership.started_at = now
+    membership.tier, membership.expires_at = tier, expires_at
+    membership.period_started_at, membership.period_years = period_started_at, period_years
+    membership.save()
+    quota_limits_set_from_tier(user=membership.user, tier=tier)
 
 
 @transaction.atomic
 def membership_tier_assign(*, user, user_type: int, actor, expires_at: datetime | None = None,
                            now: datetime | None = None) -> Membership:
     """An operator sets a user's tier without any charge (admin API and back office); the quota limits
-    follow the tier and existing use is kept."""
-    try:
-        tier = selectors.tier_by_user_type(user_type)
-    except Tier.DoesNotExist:
-        raise InvalidParametersError(
-            f"Invalid parameters: userType: no tier {user_type}.", error={"userType": ["Unknown tier."]}
-        ) from None
-    membership = Membership.objects.select_for_update().get(user=user)
+    follow the tier and existing use is kept. Nothing was paid, so a later upgrade credits nothing."""
+    now = now or timezone.now()
+    tier = _tier(user_type)
+    membership = _locked_membership(user)
     previous = membership.tier.user_type
-    membership.tier, membership.expires_at = tier, expires_at
-    membership.started_at = now or timezone.now()
-    membership.save(update_fields=["tier", "expires_at", "started_at", "updated_at"])
-    quota_limits_set_from_tier(user=user, tier=tier)
+    _membership_set(membership=membership, tier=tier, expires_at=expires_at, period_started_at=None,
+                    period_years=0, now=now)
     audit_record(action="membership.assign", user=user, actor=actor, previous=previous, user_type=user_type)
     return membership
+
+
+def _quote(*, membership: Membership, tier: Tier, validity: int, now: datetime) -> pricing.Quote:
+    if tier.user_type == selectors.ADMIN:
+        raise MembershipChangeError("The admin tier cannot be bought; operators grant it.",
+                                    error={"userType": ["The admin tier cannot be bought."]})
+    try:
+        return selectors.membership_quote(membership=membership, tier=tier, validity=validity, now=now)
+    except pricing.DowngradeRefused:
+        raise MembershipChangeError(
+            "A lower tier can be bought only after the current paid tier has expired.",
+            error={"userType": ["Downgrade refused before expiry."],
+                   "invalidTime": membership.expires_at.isoformat() if membership.expires_at else None},
+        ) from None
+
+
+def membership_cost(*, user, user_type: int, validity: int, now: datetime | None = None) -> Decimal:
+    """What membership_purchase would charge now (GET /vip/{name}/cost): the same quote, without locks."""
+    now = now or timezone.now()
+    tier = _tier(user_type)
+    membership = Membership.objects.filter(user=user).select_related("tier", "user").first()
+    if membership is None:
+        membership = membership_open(user=user)
+    return _quote(membership=membership, tier=tier, validity=validity, now=now).cost
+
+
+@dataclass(frozen=True)
+class Purchase:
+    membership: Membership
+    quote: pricing.Quote
+    balance: Decimal
+    entry: LedgerEntry | None
+
+
+@transaction.atomic
+def membership_purchase(*, user, user_type: int, validity: int, cost: Decimal, actor,
+                        idempotency_key: str = "", ip: str | None = None, now: datetime | None = None) -> Purchase:
+    """Renew, upgrade or change tier (CONTRACT section 5), paying `cost` from the wallet.
+
+    `cost` is the price the client was shown; it must equal the quote recomputed here under the locks
+    (8010 otherwise). Refuses an early downgrade (8009) and a short balance (8007); each refusal changes nothing.
+    """
+    now = now or timezone.now()
+    tier = _tier(user_type)
+    membership = _locked_membership(user)
+    wallet = _locked_wallet(user)
+    quote = _quote(membership=membership, tier=tier, validity=validity, now=now)
+    if cost != quote.cost:
+        raise CostMismatchError(
+            f"The quoted cost {cost} does not match the current price {quote.cost}.", error={"cost": str(quote.cost)}
+        )
+    previous = selectors.effective_tier(membership, now).user_type
+    entry = None
+    if quote.cost > 0:
+        entry = _ledger_append(
+            wallet=wallet, kind=LedgerKind.CHARGE, amount=-quote.cost, actor=actor, from_user_type=previous,
+            to_user_type=tier.user_type, validity=validity, idempotency_key=idempotency_key,
+            note=f"{quote.kind} {tier.name} for {validity} year(s)", created_at=now,
+        )
+    _membership_set(membership=membership, tier=tier, expires_at=quote.expires_at,
+                    period_started_at=quote.period_started_at, period_years=quote.period_years, now=now)
+    audit_record(action=f"membership.{quote.kind}", user=user, actor=actor, ip=ip, previous=previous,
+                 user_type=tier.user_type, validity=validity, cost=str(quote.cost), credit=str(quote.credit),
+                 expires_at=quote.expires_at.isoformat() if quote.expires_at else None)
+    return Purchase(membership=membership, quote=quote, balance=wallet.balance, entry=entry)
+
+
+@transaction.atomic
+def wallet_topup(*, user, amount: Decimal, actor, note: str = "", idempotency_key: str = "",
+                 ip: str | None = None, now: datetime | None = None) -> LedgerEntry:
+    """An operator credits a user's wallet (money received outside this service)."""
+    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(pricing.CENT):
+        raise InvalidParametersError(
+            "Invalid parameters: amount: a positive amount with at most 2 decimal places is required.",
+            error={"amount": ["A positive amount with at most 2 decimal places."]},
+        )
+    wallet = _locked_wallet(user)
+    entry = _ledger_append(wallet=wallet, kind=LedgerKind.TOPUP, amount=pricing.cents(amount), actor=actor,
+                           note=note, idempotency_key=idempotency_key, created_at=now or timezone.now())
+    audit_record(action="wallet.topup", user=user, actor=actor, ip=ip, amount=str(entry.amount),
+                 balance=str(entry.balance_after))
+    return entry
+
+
+@transaction.atomic
+def _membership_expire(*, membership_id: int, now: datetime) -> bool:
+    membership = Membership.objects.select_for_update().filter(pk=membership_id).first()
+    # Re-checked under the lock: a renewal may have landed since the candidates were listed.
+    if membership is None or not selectors.is_expired(membership, now) or \
+            membership.tier.user_type == selectors.REGISTERED:
+        return False
+    previous = membership.tier.user_type
+    _membership_set(membership=membership, tier=selectors.tier_by_user_type(selectors.REGISTERED), expires_at=None,
+                    period_started_at=None, period_years=0, now=now)
+    audit_record(action="membership.expire", user=membership.user, previous=previous,
+                 expired_at=now.isoformat())
+    return True
+
+
+def membership_expire_due(*, now: datetime | None = None) -> int:
+    """Moves every expired paid membership back to tier 1 (limits lowered, use kept, nothing deleted).
+    One short transaction per member, so a long run never holds many locks. Returns how many moved."""
+    now = now or timezone.now()
+    due = (Membership.objects.filter(expires_at__lte=now)
+           .exclude(tier__user_type__in=[selectors.REGISTERED, selectors.ADMIN])
+           .values_list("pk", flat=True))
+    return sum(_membership_expire(membership_id=pk, now=now) for pk in list(due))

@@ -1,0 +1,144 @@
+"""Membership money maths (CONTRACT section 5): pure functions on Decimal and datetimes, no ORM.
+
+Definitions the contract leaves open, decided here:
+
+- A *year* is a calendar year: the same month, day and time of day `n` years later; Feb 29 becomes
+  Feb 28 in a year that has no Feb 29.
+- The *paid period* is the span of the last purchase: from `period_started_at` to `expires_at`, bought for
+  `period_years` years at the tier's fee. A renewal before expiry extends the period (same start,
+  `period_years + validity`); any other purchase starts a new one at `now`. An operator's free grant has
+  `period_years = 0`: nothing was paid, so nothing is credited.
+- *Days* are whole days: `remaining_days = floor((expires_at - now) / 1 day)` (the day in progress counts as
+  used) and `days_in_period = floor((expires_at - period_started_at) / 1 day)`. So a quote changes at most
+  once a day and a client that asks `/cost` and then pays that amount is not caught out by the clock.
+- The credit for the unused part is `old_fee * period_years * remaining_days / days_in_period`. With the
+  usual one-year period this is exactly the contract's `old_fee * remaining_days / days_in_period`.
+- The one rounding point: the credit is rounded half-up to 0.01 (`ROUND_HALF_UP`). Fees are exact
+  cents and everything else is multiplication by whole numbers or subtraction, so no other step rounds.
+- Kinds of purchase, by the fee of the tier in force (an expired tier is tier 1, fee 0.00):
+  same tier -> renew; higher fee -> upgrade; same fee, other tier (e.g. 1 -> 3, both 0.00) -> a change
+  priced like an upgrade (so 0.00 between free tiers); lower fee -> downgrade, refused while the paid
+  tier has not expired (`expires_at` None on a paid tier means it never expires, so it is refused too).
+- The base tier (1) never expires: buying it clears the expiry.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+ONE_DAY = timedelta(days=1)
+
+RENEW, UPGRADE, CHANGE = "renew", "upgrade", "change"
+
+
+class DowngradeRefused(Exception):  # a rule's verdict: the service turns it into 8009
+    """A lower-fee tier was asked for while the current paid tier is still running."""
+
+
+def cents(value: Decimal) -> Decimal:
+    """`value` as an exact amount of cents (exponent -2); refuses anything finer instead of rounding it."""
+    if not isinstance(value, Decimal):
+        raise TypeError(f"money must be a Decimal, not {type(value).__name__}")
+    exact = value.quantize(CENT)
+    if exact != value:
+        raise ValueError(f"{value} is not a whole number of cents")
+    return exact
+
+
+def add_years(moment: datetime, years: int) -> datetime:
+    """`moment` plus calendar years, keeping the time of day; Feb 29 becomes Feb 28 in a common year."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def whole_days(delta: timedelta) -> int:
+    return delta // ONE_DAY
+
+
+def renewal_cost(*, fee: Decimal, validity: int) -> Decimal:
+    return cents(fee) * validity
+
+
+def renewal_expiry(*, now: datetime, expires_at: datetime | None, validity: int) -> datetime:
+    """Renewing adds the years to the later of now and the current expiry (no paid day is lost)."""
+    start = now if expires_at is None or expires_at < now else expires_at
+    return add_years(start, validity)
+
+
+def unused_credit(*, fee: Decimal, period_years: int, period_started_at: datetime | None,
+                  expires_at: datetime | None, now: datetime) -> Decimal:
+    """The value of the unused whole days of the current paid period, rounded half-up to 0.01."""
+    if period_years <= 0 or period_started_at is None or expires_at is None or expires_at <= now:
+        return ZERO
+    days_in_period = whole_days(expires_at - period_started_at)
+    if days_in_period <= 0:
+        return ZERO
+    remaining_days = min(max(whole_days(expires_at - now), 0), days_in_period)
+    paid = cents(fee) * period_years
+    return (paid * remaining_days / days_in_period).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def upgrade_cost(*, new_fee: Decimal, validity: int, credit: Decimal) -> Decimal:
+    """`new_fee * validity - credit`, never below 0."""
+    return max(cents(new_fee) * validity - cents(credit), ZERO)
+
+
+@dataclass(frozen=True)
+class Current:
+    """The membership as the pricing sees it: the tier in force and its paid period."""
+
+    user_type: int
+    fee: Decimal
+    expires_at: datetime | None
+    period_started_at: datetime | None
+    period_years: int
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What a purchase would do now: its kind, its charge and the membership it leaves behind."""
+
+    kind: str
+    cost: Decimal
+    credit: Decimal
+    expires_at: datetime | None
+    period_started_at: datetime | None
+    period_years: int
+
+
+def quote(*, current: Current, user_type: int, fee: Decimal, validity: int, now: datetime,
+          base_user_type: int = 1, free_of_charge: bool = False) -> Quote:
+    """The price and outcome of buying tier `user_type` (yearly `fee`) for `validity` years at `now`.
+
+    `current` must already be the tier in force (an expired paid tier passed as the base tier, fee 0).
+    `free_of_charge` (admin-role users) sets the cost to 0.00 but keeps every other rule.
+    Raises DowngradeRefused for a lower fee while the current paid tier runs.
+    """
+    if validity < 1:
+        raise ValueError("validity must be at least one year")
+    running = current.expires_at is None or current.expires_at > now
+    if user_type == current.user_type:
+        kind, credit = RENEW, ZERO
+        cost = renewal_cost(fee=fee, validity=validity)
+        expires_at = renewal_expiry(now=now, expires_at=current.expires_at, validity=validity)
+        extends = running and current.expires_at is not None and current.period_years > 0
+        period_started_at = current.period_started_at if extends else now
+        period_years = current.period_years + validity if extends else validity
+    else:
+        if cents(fee) < cents(current.fee) and running:
+            raise DowngradeRefused(f"tier {user_type} costs less than tier {current.user_type}, which has not expired")
+        kind = UPGRADE if cents(fee) > cents(current.fee) else CHANGE
+        credit = unused_credit(fee=current.fee, period_years=current.period_years,
+                               period_started_at=current.period_started_at, expires_at=current.expires_at, now=now)
+        cost = upgrade_cost(new_fee=fee, validity=validity, credit=credit)
+        expires_at, period_started_at, period_years = add_years(now, validity), now, validity
+    if user_type == base_user_type:
+        expires_at, period_started_at, period_years = None, None, 0
+    if free_of_charge:
+        cost = ZERO
+    return Quote(kind=kind, cost=cost, credit=credit, expires_at=expires_at,
+                 period_started_at=period_started_at, period_years=period_years)

@@ -1,0 +1,87 @@
+"""Shapes of the /vip API: input validation and output rendering (money as strings with 2 places)."""
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from membership.models import UNLIMITED, LedgerEntry, Tier
+
+MAX_VALIDITY = 10
+UNITS = [("T", 1024**4), ("G", 1024**3), ("M", 1024**2), ("K", 1024)]
+
+
+def deposit_human(size: int) -> str | int:
+    """Bytes as the seed's string in the largest exact unit ("50M", "2G"); 0 is "0M", -1 (unlimited) stays -1."""
+    if size == UNLIMITED:
+        return UNLIMITED
+    if size == 0:
+        return "0M"
+    for unit, factor in UNITS:
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return f"{size}B"
+
+
+def money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+class VipSerializer(serializers.Serializer):
+    """GET /vip/{name}: the tier in force (instance: {"tier", "expires_at"}, plus "balance" for self/admin)."""
+
+    def to_representation(self, instance: dict) -> dict:
+        tier: Tier = instance["tier"]
+        reply = {
+            "userType": tier.user_type,
+            "repoPub": tier.repo_public,
+            "repoPri": tier.repo_private,
+            "pullNum": tier.pulls_per_day,
+            "payWay": tier.pay_way,
+            "deposit": deposit_human(tier.deposit_bytes),
+            "depositBytes": tier.deposit_bytes,
+            "fee": money(tier.fee),
+            "invalidTime": serializers.DateTimeField().to_representation(instance["expires_at"])
+            if instance["expires_at"] else None,
+        }
+        if instance.get("balance") is not None:
+            reply["balance"] = money(instance["balance"])
+        return reply
+
+
+class CostQuerySerializer(serializers.Serializer):
+    type = serializers.IntegerField(min_value=1, max_value=32767)
+    validity = serializers.IntegerField(min_value=1, max_value=MAX_VALIDITY, default=1)
+
+
+class PurchaseInputSerializer(serializers.Serializer):
+    userType = serializers.IntegerField(min_value=1, max_value=32767)
+    cost = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"))
+    validity = serializers.IntegerField(min_value=1, max_value=MAX_VALIDITY, default=1)
+
+
+class TopupInputSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    note = serializers.CharField(max_length=200, allow_blank=True, default="")
+
+
+class LedgerEntrySerializer(serializers.ModelSerializer):
+    amount = serializers.SerializerMethodField()
+    balanceAfter = serializers.SerializerMethodField()
+    actor = serializers.SerializerMethodField()
+    fromUserType = serializers.IntegerField(source="from_user_type")
+    toUserType = serializers.IntegerField(source="to_user_type")
+    createdAt = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = LedgerEntry
+        fields = ["id", "kind", "amount", "balanceAfter", "note", "fromUserType", "toUserType", "validity",
+                  "actor", "createdAt"]
+
+    def get_amount(self, entry: LedgerEntry) -> str:
+        return money(entry.amount)
+
+    def get_balanceAfter(self, entry: LedgerEntry) -> str:
+        return money(entry.balance_after)
+
+    def get_actor(self, entry: LedgerEntry) -> str | None:
+        return entry.actor.username if entry.actor else None

@@ -1,0 +1,99 @@
+"""The /vip API (CONTRACT section 5): tier info, price quotes, purchases, the ledger and top-ups."""
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.views import valid_input
+from accountsite.api import client_ip, paginate
+from membership import permissions, selectors, services
+from membership.idempotency import idempotency_key_valid, idempotent_reply, request_fingerprint
+from membership.models import Membership
+from membership.serializers import (
+    CostQuerySerializer,
+    LedgerEntrySerializer,
+    PurchaseInputSerializer,
+    TopupInputSerializer,
+    VipSerializer,
+    money,
+)
+
+IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+                                      description="The same key twice charges once and replays the first reply.")
+
+
+def _vip(user, *, with_balance: bool) -> dict:
+    now = timezone.now()
+    membership = Membership.objects.select_related("tier").filter(user=user).first()
+    if membership is None:
+        membership = services.membership_open(user=user)
+    balance = selectors.wallet_balance(user) if with_balance else None
+    return VipSerializer({"tier": selectors.effective_tier(membership, now),
+                          "expires_at": selectors.effective_expiry(membership, now), "balance": balance}).data
+
+
+def _idempotent(request: Request, key: str, data: dict, produce) -> Response:
+    fingerprint = request_fingerprint(method=request.method, path=request.path, data=data)
+    status, body = idempotent_reply(user=request.user, key=key, fingerprint=fingerprint, produce=produce)
+    return Response(body, status=status)
+
+
+class VipViewSet(viewsets.GenericViewSet):
+    def get_permissions(self) -> list:
+        return [AllowAny()] if self.action == "retrieve" else [IsAuthenticated()]
+
+    @extend_schema(responses=VipSerializer, tags=["membership"])
+    def retrieve(self, request: Request, loginname: str) -> Response:
+        user = permissions.member_visible(loginname=loginname, caller=request.user)
+        may_see_money = request.user.is_authenticated and (request.user.is_admin or request.user.pk == user.pk)
+        return Response(_vip(user, with_balance=may_see_money))
+
+    @extend_schema(parameters=[CostQuerySerializer], responses={200: None}, tags=["membership"])
+    def cost(self, request: Request, loginname: str) -> Response:
+        user = permissions.member_for_billing(loginname=loginname, caller=request.user)
+        query = CostQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        cost = services.membership_cost(user=user, user_type=query.validated_data["type"],
+                                        validity=query.validated_data["validity"])
+        return Response({"cost": money(cost)})
+
+    @extend_schema(request=PurchaseInputSerializer, responses=VipSerializer, parameters=[IDEMPOTENCY_HEADER],
+                   tags=["membership"])
+    def purchase(self, request: Request, loginname: str) -> Response:
+        user = permissions.member_for_billing(loginname=loginname, caller=request.user)
+        data = valid_input(PurchaseInputSerializer, request)
+        key = idempotency_key_valid(request.headers.get("Idempotency-Key"))
+
+        def produce() -> tuple[int, dict]:
+            purchase = services.membership_purchase(
+                user=user, user_type=data["userType"], validity=data["validity"], cost=data["cost"],
+                actor=request.user, idempotency_key=key, ip=client_ip(request),
+            )
+            reply = _vip(user, with_balance=True)
+            reply.update(kind=purchase.quote.kind, cost=money(purchase.quote.cost),
+                         credit=money(purchase.quote.credit), balance=money(purchase.balance))
+            return 200, reply
+
+        return _idempotent(request, key, data, produce)
+
+    @extend_schema(responses=LedgerEntrySerializer(many=True), tags=["membership"])
+    def ledger(self, request: Request, loginname: str) -> Response:
+        user = permissions.member_for_billing(loginname=loginname, caller=request.user)
+        return paginate(self, selectors.ledger_of(user), LedgerEntrySerializer)
+
+    @extend_schema(request=TopupInputSerializer, responses=LedgerEntrySerializer, parameters=[IDEMPOTENCY_HEADER],
+                   tags=["membership"])
+    def topup(self, request: Request, loginname: str) -> Response:
+        user = permissions.member_for_topup(loginname=loginname, caller=request.user)
+        data = valid_input(TopupInputSerializer, request)
+        key = idempotency_key_valid(request.headers.get("Idempotency-Key"))
+
+        def produce() -> tuple[int, dict]:
+            entry = services.wallet_topup(user=user, amount=data["amount"], note=data["note"], actor=request.user,
+                                          idempotency_key=key, ip=client_ip(request))
+            return 201, LedgerEntrySerializer(entry).data
+
+        return _idempotent(request, key, data, produce)

@@ -1,0 +1,83 @@
+"""The back office: tiers editable, membership actions and top-ups through the services, the ledger read-only."""
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from membership.models import LedgerEntry, Membership, Tier, Wallet
+from tests.membership.conftest import money_state
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def back_office(admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+def act(client, model, action, pks, **fields):
+    return client.post(f"/admin/membership/{model}/", {"action": action, "_selected_action": pks, **fields},
+                       follow=True)
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_pages_open_and_the_ledger_is_read_only(back_office, user, fund):
+    fund(user, "1.00")
+    for path in ["tier/", "tier/1/change/", "membership/", "membership/?tier__id__exact=1", "wallet/",
+                 "ledgerentry/"]:
+        assert back_office.get(f"/admin/membership/{path}").status_code == 200, path
+    entry = LedgerEntry.objects.get(user=user)
+    assert back_office.get("/admin/membership/ledgerentry/add/").status_code == 403
+    assert back_office.get(f"/admin/membership/ledgerentry/{entry.pk}/delete/").status_code == 403
+    back_office.post(f"/admin/membership/ledgerentry/{entry.pk}/change/", {"note": "edited"})
+    assert LedgerEntry.objects.get(pk=entry.pk).note == "test funds"
+
+
+def test_tier_fee_is_editable(back_office):
+    form = {"user_type": 4, "name": "gold", "repo_public": 20, "repo_private": 2, "deposit_bytes": 200 * 1024**2,
+            "pulls_per_day": 2000, "pay_way": 1, "fee": "12000.00"}
+    response = back_office.post("/admin/membership/tier/4/change/", form)
+    assert response.status_code == 302
+    assert Tier.objects.get(user_type=4).fee == Decimal("12000.00")
+
+
+def test_wallet_topup_action_credits_through_the_service(back_office, user):
+    response = act(back_office, "wallet", "topup", [user.pk], amount="250.50", note="bank transfer")
+    assert any("balance 250.50" in m for m in messages_of(response))
+    state = money_state(user)
+    assert state["balance"] == Decimal("250.50") == state["sum"]
+    response = act(back_office, "wallet", "topup", [user.pk], amount="-3")
+    assert any("positive amount" in m for m in messages_of(response)), messages_of(response)
+    response = act(back_office, "wallet", "topup", [user.pk], amount="1.001")
+    assert any("at most 2 decimal places" in m for m in messages_of(response)), messages_of(response)
+    assert Wallet.objects.get(user=user).balance == Decimal("250.50")
+
+
+def test_change_tier_action_charges_and_reports_refusals(back_office, user, fund):
+    response = act(back_office, "membership", "change_tier", [user.pk], user_type=4, validity=1)
+    assert any("too low" in m for m in messages_of(response))
+    assert Membership.objects.get(user=user).tier.user_type == 1
+    response = act(back_office, "membership", "change_tier", [user.pk], user_type=4, validity=11)
+    assert any("Years must be 1 to 10" in m for m in messages_of(response)), messages_of(response)
+    fund(user, "10000.00")
+    response = act(back_office, "membership", "change_tier", [user.pk], user_type=4, validity=1)
+    assert any("charged 10000.00" in m for m in messages_of(response))
+    assert money_state(user)["tier"] == 4 and money_state(user)["balance"] == Decimal("0.00")
+    response = act(back_office, "membership", "change_tier", [user.pk], user_type=1, validity=1)
+    assert any("only after the current paid tier has expired" in m for m in messages_of(response))
+
+
+def test_renew_action_extends_the_tier_in_force(back_office, user, fund):
+    fund(user, "30000.00")
+    act(back_office, "membership", "change_tier", [user.pk], user_type=4, validity=1)
+    expiry = Membership.objects.get(user=user).expires_at
+    response = act(back_office, "membership", "renew", [user.pk], validity=2)
+    assert any("renew" in m for m in messages_of(response))
+    assert Membership.objects.get(user=user).expires_at.year == expiry.year + 2
+    assert money_state(user)["balance"] == Decimal("0.00")

@@ -1,0 +1,95 @@
+"""Money under real concurrency on PostgreSQL: threads, each with its own database connection."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts import services as account_services
+from membership.models import IdempotencyRecord, LedgerEntry
+from tests.factories import UserFactory
+from tests.membership.conftest import money_state
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# serialized_rollback: a transactional test flushes the tables, and the tiers are data seeded by a migration.
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip(f"concurrency needs PostgreSQL row locks (DATABASE_URL); this run uses {connection.vendor}")
+
+
+def run_together(requests: list) -> list[tuple[int, dict, bytes]]:
+    """Sends every (method, path, body, headers) at once, one thread and one connection each."""
+    barrier = threading.Barrier(len(requests))
+
+    def send(request) -> tuple[int, dict, bytes]:
+        method, path, body, headers = request
+        try:
+            client = APIClient()
+            barrier.wait(timeout=30)
+            response = getattr(client, method)(path, body, format="json", headers=headers)
+            return response.status_code, response.json(), response.content
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        return list(pool.map(send, requests))
+
+
+def bearer(user) -> str:
+    _session, pair = account_services.session_start(user=user, terminal="load", ip="127.0.0.1", user_agent="pytest")
+    return f"Bearer {pair.access}"
+
+
+@pytest.fixture
+def buyer(fund):
+    user = UserFactory(username="frank")
+    fund(user, "20000.00")
+    return user
+
+
+def test_fifty_puts_with_one_key_charge_once_and_all_get_the_same_reply(buyer):
+    headers = {"Authorization": bearer(buyer), "Idempotency-Key": "checkout-42"}
+    replies = run_together([("put", "/vip/frank", {"userType": 4, "cost": "10000.00"}, headers)] * 50)
+    assert {status for status, _, _ in replies} == {200}
+    assert {content for _, _, content in replies} == {replies[0][2]}  # byte-identical replays
+    assert replies[0][1]["code"] == 0 and replies[0][1]["data"]["balance"] == "10000.00"
+    state = money_state(buyer)
+    assert state["balance"] == Decimal("10000.00") == state["sum"]
+    assert LedgerEntry.objects.filter(user=buyer, kind="charge").count() == 1
+    assert IdempotencyRecord.objects.filter(user=buyer, key="checkout-42").count() == 1
+    assert state["tier"] == 4
+
+
+def test_twenty_different_upgrades_on_a_wallet_for_one_exactly_one_succeeds(buyer):
+    auth = {"Authorization": bearer(buyer)}
+    # Every one costs exactly the whole balance now: diamond for 1 year or gold for 2 years.
+    bodies = [{"userType": 5, "cost": "20000.00"} if i % 2 else {"userType": 4, "cost": "20000.00", "validity": 2}
+              for i in range(20)]
+    replies = run_together([("put", "/vip/frank", body, {**auth, "Idempotency-Key": f"k{i}"})
+                            for i, body in enumerate(bodies)])
+    codes = sorted(body["code"] for _, body, _ in replies)
+    assert codes.count(0) == 1, codes
+    assert set(codes) - {0} <= {8007, 8009, 8010}, codes
+    state = money_state(buyer)
+    assert state["balance"] == Decimal("0.00") == state["sum"]
+    assert all(balance_after >= 0 for _, _, balance_after in state["ledger"])
+    assert LedgerEntry.objects.filter(user=buyer, kind="charge").count() == 1
+
+
+def test_concurrent_topups_and_purchases_never_lose_money(buyer, admin_user):
+    admin = {"Authorization": bearer(admin_user)}
+    member = {"Authorization": bearer(buyer)}
+    requests = [("post", "/vip/frank/topup", {"amount": "1000.00"}, admin) for _ in range(10)]
+    requests += [("put", "/vip/frank", {"userType": 4, "cost": "10000.00"}, member) for _ in range(5)]
+    replies = run_together(requests)
+    charges = sum(1 for status, body, _ in replies if status == 200 and body["code"] == 0)
+    assert sum(1 for status, _, _ in replies if status == 201) == 10
+    state = money_state(buyer)
+    assert state["balance"] == Decimal("20000.00") + Decimal("10000.00") - Decimal("10000.00") * charges
+    assert state["balance"] == state["sum"] and state["balance"] >= 0

@@ -1,0 +1,80 @@
+"""Expiry back to tier 1 with a passed clock, the management command, and the append-only ledger."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+
+from membership import selectors, services
+from membership.models import LedgerEntry, Membership
+from quotas.models import Quota
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def gold(fund):
+    user = UserFactory(username="dave")
+    fund(user, "10000.00")
+    services.membership_purchase(user=user, user_type=4, validity=1, cost=Decimal("10000.00"), actor=user, now=T0)
+    Quota.objects.filter(user=user, kind="repo_public").update(use=15)
+    return user
+
+
+def test_expire_moves_only_expired_paid_members_to_tier_1_and_keeps_use(gold, admin_user):
+    still_gold = UserFactory(username="erin")
+    services.membership_tier_assign(user=still_gold, user_type=4, actor=admin_user,
+                                    expires_at=T0 + timedelta(days=800))
+    expiry = Membership.objects.get(user=gold).expires_at
+    assert services.membership_expire_due(now=expiry - timedelta(seconds=1)) == 0
+    assert selectors.effective_tier(Membership.objects.get(user=gold), expiry).user_type == 1  # reads already lapse
+    assert services.membership_expire_due(now=expiry) == 1
+    membership = Membership.objects.get(user=gold)
+    assert (membership.tier.user_type, membership.expires_at, membership.period_years) == (1, None, 0)
+    repo_public = Quota.objects.get(user=gold, kind="repo_public")
+    assert (repo_public.quota, repo_public.use) == (0, 15)
+    assert Membership.objects.get(user=still_gold).tier.user_type == 4
+    assert Membership.objects.get(user=admin_user).tier.user_type == 2
+    assert services.membership_expire_due(now=expiry) == 0  # idempotent
+
+
+def test_expire_command_reports_how_many(gold):
+    Membership.objects.filter(user=gold).update(expires_at=datetime(2000, 1, 1, tzinfo=UTC))
+    out = StringIO()
+    call_command("expire_memberships", stdout=out)
+    assert out.getvalue().strip() == "1 membership(s) expired to tier 1."
+    assert Membership.objects.get(user=gold).tier.user_type == 1
+
+
+def test_after_expiry_the_next_purchase_is_a_new_one_at_full_price(gold):
+    later = T0 + timedelta(days=500)
+    services.membership_expire_due(now=later)
+    assert services.membership_cost(user=gold, user_type=4, validity=1, now=later) == Decimal("10000.00")
+
+
+def test_ledger_rows_refuse_update_and_delete(gold):
+    entry = LedgerEntry.objects.filter(user=gold).first()
+    entry.note = "rewritten"
+    with pytest.raises(PermissionError):
+        entry.save()
+    with pytest.raises(PermissionError):
+        entry.delete()
+    with pytest.raises(PermissionError):
+        LedgerEntry.objects.filter(user=gold).update(note="x")
+    with pytest.raises(PermissionError):
+        LedgerEntry.objects.filter(user=gold).delete()
+    assert LedgerEntry.objects.filter(user=gold, note="rewritten").count() == 0
+
+
+def test_postgresql_refuses_ledger_rewrites_by_trigger(gold):
+    if connection.vendor != "postgresql":
+        pytest.skip(f"the trigger exists on PostgreSQL only; this run uses {connection.vendor}")
+    for sql in ["UPDATE membership_ledgerentry SET amount = 0", "DELETE FROM membership_ledgerentry"]:
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql)
+    assert LedgerEntry.objects.filter(user=gold).count() == 2
