@@ -13,6 +13,7 @@ handler500 = "accountsite.api.handler500"
 
 urlpatterns = [
     path("", include("accounts.urls")),
+    path("", include("accounts.oauth_urls")),
     path("admin/", admin.site.urls),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
