@@ -17,6 +17,9 @@ dot_patterns = ([
     re_path(r"^\.well-known/openid-configuration/?$", dot.ConnectDiscoveryInfoView.as_view(),
             name="oidc-connect-discovery-info"),
     path(".well-known/jwks.json", dot.JwksInfoView.as_view(), name="jwks-info"),
+    # RFC 8414 metadata; its address also makes the RFC 9207 `iss` equal the OIDC issuer (<host>/oauth).
+    path(".well-known/oauth-authorization-server", dot.OAuthServerMetadataView.as_view(),
+         name="oauth-server-metadata"),
 ], "oauth2_provider")
 
 apps = DeveloperAppViewSet.as_view({"get": "list", "post": "create"})
