@@ -15,11 +15,12 @@ from accountsite.api import paginate
 from accountsite.errors import NotFoundError
 
 
-class DeveloperAppViewSet(viewsets.ViewSet):
+class DeveloperAppViewSet(viewsets.GenericViewSet):
     """Only the owner sees an app (anyone else gets 404). Managing apps needs the user's own session:
     an OAuth access token (a third party acting for the user) may not create apps or read secrets."""
 
     authentication_classes = (SessionTokenAuthentication,)
+    serializer_class = ApplicationSerializer
 
     def _own(self, request: Request, pk: str) -> Application:
         application = Application.objects.filter(user=request.user, pk=pk).first() if str(pk).isdigit() else None
