@@ -28,8 +28,9 @@ def _free_port() -> int:
 def browser_page(settings):
     if not shutil.which(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests")
-    # Playwright's sync API keeps an event loop running in this thread; the test's own ORM calls are
-    # still synchronous and safe.
+    # Playwright's sync API keeps an event loop running in this thread. Django then refuses ORM calls
+    # here, and would give them a connection of their own that outlives the test database: the tests
+    # create their rows in fixtures that run before this one and make no ORM calls afterwards.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
     from playwright.sync_api import sync_playwright
@@ -51,17 +52,26 @@ def callback():
     return f"http://127.0.0.1:{_free_port()}/cb"
 
 
+@pytest.fixture
+def printer(callback):
+    UserFactory(username="erin", email="erin@example.com")
+    return oauth.application_create(owner=UserFactory(username="devbrowser"), name="Photo Printer",
+                                    redirect_uris=callback)
+
+
+@pytest.fixture
+def old_client(callback):
+    UserFactory(username="frank")
+    return oauth.application_create(owner=UserFactory(username="olddev"), name="Old Client", redirect_uris=callback)
+
+
 def _intercept(page, callback: str) -> None:
     page.route(f"{callback}**", lambda route: route.fulfill(status=200, content_type="text/html",
                                                             body="<p>client app</p>"))
 
 
-def test_a_person_authorizes_an_app_in_the_browser(browser_page, live_server, callback, tmp_path):
-    page = browser_page
-    developer = UserFactory(username="devbrowser")
-    UserFactory(username="erin", email="erin@example.com")
-    issued = oauth.application_create(owner=developer, name="Photo Printer", redirect_uris=callback)
-    app = issued.application
+def test_a_person_authorizes_an_app_in_the_browser(printer, browser_page, live_server, callback, tmp_path):
+    page, issued, app = browser_page, printer, printer.application
     _intercept(page, callback)
 
     verifier, challenge = pkce_pair()
@@ -115,11 +125,8 @@ def test_a_person_authorizes_an_app_in_the_browser(browser_page, live_server, ca
     assert query_of(page.url)["error"] == "access_denied"
 
 
-def test_the_seed_001_flow_in_the_browser(browser_page, live_server, callback):
-    page = browser_page
-    developer = UserFactory(username="olddev")
-    UserFactory(username="frank")
-    issued = oauth.application_create(owner=developer, name="Old Client", redirect_uris=callback)
+def test_the_seed_001_flow_in_the_browser(old_client, browser_page, live_server, callback):
+    page, issued = browser_page, old_client
     _intercept(page, callback)
 
     start = urlencode({"secret_id": issued.application.client_id, "redirect_uri": callback})
