@@ -136,6 +136,20 @@ def developer_enable(*, user: User, redirect_uris: Any = None) -> IssuedSecret |
     return application_create(owner=user, redirect_uris=redirect_uris)
 
 
+def developer_mode_check(*, user: User, on: bool | None, redirect_uris: Any, own_session: bool) -> None:
+    """The rules of PATCH /auth/me's developer fields, checked before anything changes: developer mode
+    cannot be turned off there (delete apps instead), redirect_uris come only with turning it on, and
+    only the user's own session may turn it on (an app's OAuth token must not obtain client secrets)."""
+    if (on is False and user.is_developer) or (redirect_uris is not None and not on):
+        raise errors.InvalidParametersError(
+            "Invalid parameters: is_developer: developer mode stays on and redirect_uris come with turning "
+            "it on; manage apps at /developer/apps/.",
+            error={"is_developer": ["Developer mode stays on; manage apps at /developer/apps/."]},
+        )
+    if on and not own_session:
+        raise errors.PermissionDeniedError("Developer mode needs your own sign-in, not a third-party app's token.")
+
+
 def developer_summary(user: User) -> dict[str, Any] | None:
     """`developer` in GET /auth/me: the first application's public identifiers, never a secret."""
     if not user.is_developer:

@@ -31,6 +31,13 @@ class ApplicationAdmin(dot_admin.ApplicationAdmin):
             self.message_user(request, f"New secret for {application.client_id}: {issued.client_secret}",
                               level=messages.WARNING)
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple:
+        # DOT's token admins forbid deleting tokens one by one (they must be revoked as a family); deleting
+        # the whole application through `application_delete` takes every token with it, so staff who may
+        # delete applications need no separate token permission.
+        deleted, model_count, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, model_count, set(), protected
+
     def delete_model(self, request: HttpRequest, obj: Application) -> None:
         oauth.application_delete(application=obj, actor=request.user)
 

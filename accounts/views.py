@@ -125,12 +125,8 @@ class AuthViewSet(viewsets.ViewSet):
         assert_fields_allowed(request.data, MeUpdateInputSerializer)
         data = valid_input(MeUpdateInputSerializer, request, partial=True)
         developer, redirect_uris = data.pop("is_developer", None), data.pop("redirect_uris", None)
-        if (developer is False and request.user.is_developer) or (redirect_uris is not None and not developer):
-            raise InvalidParametersError(
-                "Invalid parameters: is_developer: developer mode stays on and redirect_uris come with turning "
-                "it on; manage apps at /developer/apps/.",
-                error={"is_developer": ["Developer mode stays on; manage apps at /developer/apps/."]},
-            )
+        oauth.developer_mode_check(user=request.user, on=developer, redirect_uris=redirect_uris,
+                                   own_session=current_session(request) is not None)
         with transaction.atomic():
             user = services.user_profile_update(user=request.user, actor=request.user, **data)
             issued = oauth.developer_enable(user=user, redirect_uris=redirect_uris) if developer else None

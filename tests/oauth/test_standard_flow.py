@@ -210,6 +210,13 @@ def test_app_management_needs_the_users_own_session(browser_client, app, issued)
     envelope(bearer(tokens["access_token"]).get("/developer/apps/"), 7005, 401)
 
 
+def test_an_apps_token_cannot_turn_on_developer_mode(browser_client, app, issued, user):
+    tokens = tokens_for(browser_client, app, issued.client_secret)
+    envelope(bearer(tokens["access_token"]).patch("/auth/me", {"is_developer": True}, format="json"), 7006, 403)
+    user.refresh_from_db()
+    assert not user.is_developer and not Application.objects.filter(user=user).exists()
+
+
 def test_unknown_opaque_token_is_7005(db):
     envelope(bearer("not-a-real-token").get("/auth/me"), 7005, 401)
 
