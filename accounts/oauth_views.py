@@ -158,8 +158,10 @@ class SeedOAuthView(APIView):
         data = serializer.validated_data
         target = oauth.seed_target_resolve(client_id=data.get("secret_id") or data["client_id"],
                                            redirect_uri=data["redirect_uri"])
-        query = urlencode({"client_id": target.application.client_id, "redirect_uri": target.redirect_uri,
-                           "state": data.get("state", "")})
+        params = {"client_id": target.application.client_id, "redirect_uri": target.redirect_uri}
+        if data.get("state"):
+            params["state"] = data["state"]
+        query = urlencode(params)
         return HttpResponseRedirect(f"{reverse('oauth-seed-consent')}?{query}")
 
     @extend_schema(request=SeedExchangeInputSerializer, responses=SeedUserSerializer, tags=["oauth"])
