@@ -98,10 +98,6 @@ class IssuedSecret:
     client_secret: str
 
 
-def _new_secret() -> str:
-    return generate_client_secret()
-
-
 @transaction.atomic
 def application_create(*, owner: User, name: str = "", redirect_uris: Any = None) -> IssuedSecret:
     """A confidential authorization-code client of `owner` (PKCE is required for every client); the
@@ -114,7 +110,7 @@ def application_create(*, owner: User, name: str = "", redirect_uris: Any = None
     owner.is_developer = True
     if Application.objects.filter(user=owner).count() >= MAX_APPS_PER_DEVELOPER:
         raise errors.PermissionDeniedError(f"A developer may have at most {MAX_APPS_PER_DEVELOPER} applications.")
-    secret = _new_secret()
+    secret = generate_client_secret()
     application = Application(
         user=owner, name=(name or f"{owner.username}'s app")[:255], redirect_uris=" ".join(uris),
         client_type=Application.CLIENT_CONFIDENTIAL,
@@ -189,7 +185,7 @@ def application_update(*, application: Application, actor: User, name: str | Non
 def application_secret_rotate(*, application: Application, actor: User) -> IssuedSecret:
     """A new client secret; the old one stops working at once. Issued tokens stay valid."""
     locked = Application.objects.select_for_update().get(pk=application.pk)
-    secret = _new_secret()
+    secret = generate_client_secret()
     locked.client_secret = secret
     locked.save(update_fields=["client_secret", "updated"])
     audit_record(action="oauth.app_rotate_secret", user=locked.user, actor=actor, client_id=locked.client_id)
@@ -198,10 +194,9 @@ def application_secret_rotate(*, application: Application, actor: User) -> Issue
 
 @transaction.atomic
 def application_delete(*, application: Application, actor: User | None) -> None:
-    """Deletes the application; its grants, access, refresh and ID tokens go with it (foreign keys
-    cascade in the same statement set, so no token outlives the app)."""
+    """Deletes the application; its grants, access, refresh and ID tokens go with it (DOT's foreign keys
+    cascade, in this transaction, so no token outlives the app)."""
     owner, client_id = application.user, application.client_id
-    IDToken.objects.filter(application=application).delete()
     application.delete()
     if owner is not None:
         audit_record(action="oauth.app_delete", user=owner, actor=actor, client_id=client_id)
