@@ -233,3 +233,8 @@ def test_sign_in_page_locks_like_the_api(db, settings):
     assert locked.status_code == 429 and int(locked["Retry-After"]) > 0
     assert "_auth_user_id" not in client.session
 
+
+
+def test_me_of_a_non_developer_has_no_developer_block(user_client):
+    data = envelope(user_client.get("/auth/me"))["data"]
+    assert data["developer"] is None and data["is_developer"] is False
