@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import GITHUB_LOGIN_VALIDATOR, LOGIN_NAME_VALIDATOR, Session, User
+from accounts.oauth_serializers import RedirectURIsField
 from membership.selectors import effective_tier
 
 # --- Input -------------------------------------------------------------------------------------------------
@@ -49,6 +50,10 @@ class LoginInputSerializer(serializers.Serializer):
     login = serializers.CharField(max_length=254, required=False)
     password = password_field()
     terminal = serializers.CharField(max_length=64, required=False, default="default")
+    # Seed 001: also issue an authorization code for this OAuth client (query or body).
+    client_id = serializers.CharField(max_length=255, required=False)
+    secret_id = serializers.CharField(max_length=255, required=False)
+    redirect_uri = serializers.CharField(max_length=512, required=False)
 
     def validate(self, attrs: dict) -> dict:
         attrs["login"] = attrs.get("login") or attrs.get("username") or attrs.get("email")
@@ -96,6 +101,7 @@ class UnregisterInputSerializer(serializers.Serializer):
 
 class MeUpdateInputSerializer(ProfileInputSerializer):
     is_developer = serializers.BooleanField(required=False)
+    redirect_uris = RedirectURIsField(required=False)  # of the first OAuth app, with is_developer
 
 
 # --- Output ------------------------------------------------------------------------------------------------

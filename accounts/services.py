@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts import selectors
 from accounts.audit import audit_record, valid_ip
 from accounts.models import Session, User, UserStatus
+from accounts.oauth import oauth_tokens_revoke
 from accounts.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
 from accounts.tokens import TokenPair, decode_refresh, token_pair_for
 from accountsite import errors
@@ -241,10 +242,14 @@ def session_revoke(*, session: Session, reason: str, now: datetime | None = None
 
 def user_credentials_revoke(*, user: User, reason: str, keep_session: Session | None = None,
                             now: datetime | None = None) -> int:
-    """Ends every session of the user (but `keep_session`); returns how many were live."""
+    """Ends every session of the user (but `keep_session`); returns how many were live.
+
+    OAuth grants and tokens end in every case, password change included: a changed password may mean a
+    compromised account, so third-party apps must ask the user's consent again."""
     sessions = Session.objects.filter(user=user, revoked_at__isnull=True)
     if keep_session is not None:
         sessions = sessions.exclude(pk=keep_session.pk)
+    oauth_tokens_revoke(user=user, now=now)
     return sessions.update(revoked_at=now or timezone.now(), revoke_reason=reason)
 
 

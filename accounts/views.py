@@ -2,13 +2,14 @@
 
 from typing import Any
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts import selectors, services
+from accounts import oauth, selectors, services
 from accounts.authentication import SessionCredentials
 from accounts.permissions import assert_fields_allowed
 from accounts.ratelimit import REGISTRATIONS_PER_IP
@@ -63,11 +64,16 @@ class SignInViewSet(viewsets.ViewSet):
     @extend_schema(request=LoginInputSerializer, responses=LoginReplySerializer, tags=["auth"])
     def login(self, request: Request) -> Response:
         data = valid_input(LoginInputSerializer, request)
+        oauth_target = oauth.seed_target_from(request.query_params, data)  # seed 001, checked before sign-in
         user, session, pair = services.login(
             login=data["login"], password=data["password"], terminal=data["terminal"],
             ip=client_ip(request), user_agent=user_agent(request),
         )
-        return Response({"user": UserSerializer(user).data, **pair.as_reply(), "terminal": session.terminal})
+        reply = {"user": UserSerializer(user).data, **pair.as_reply(), "terminal": session.terminal}
+        if oauth_target is not None:
+            grant = oauth.seed_code_issue(user=user, target=oauth_target)
+            reply.update(authorization_code=grant.code, redirect_uri=grant.redirect_uri)
+        return Response(reply)
 
     @extend_schema(request=RefreshInputSerializer, responses=TokenReplySerializer, tags=["auth"])
     def refresh(self, request: Request) -> Response:
@@ -112,19 +118,22 @@ class AuthViewSet(viewsets.ViewSet):
 
     @extend_schema(responses=UserSerializer, tags=["auth"])
     def me(self, request: Request) -> Response:
-        return Response(UserSerializer(request.user).data)
+        return Response({**UserSerializer(request.user).data, "developer": oauth.developer_summary(request.user)})
 
     @extend_schema(request=MeUpdateInputSerializer, responses=UserSerializer, tags=["auth"])
     def update_me(self, request: Request) -> Response:
         assert_fields_allowed(request.data, MeUpdateInputSerializer)
         data = valid_input(MeUpdateInputSerializer, request, partial=True)
-        if data.pop("is_developer", False):
-            raise InvalidParametersError(
-                "Invalid parameters: is_developer: developer mode is not available on this server yet.",
-                error={"is_developer": ["Developer mode is not available on this server yet."]},
-            )
-        user = services.user_profile_update(user=request.user, actor=request.user, **data)
-        return Response(UserSerializer(user).data)
+        developer, redirect_uris = data.pop("is_developer", None), data.pop("redirect_uris", None)
+        oauth.developer_mode_check(user=request.user, on=developer, redirect_uris=redirect_uris,
+                                   own_session=current_session(request) is not None)
+        with transaction.atomic():
+            user = services.user_profile_update(user=request.user, actor=request.user, **data)
+            issued = oauth.developer_enable(user=user, redirect_uris=redirect_uris) if developer else None
+        reply = {**UserSerializer(user).data, "developer": oauth.developer_summary(user)}
+        if issued is not None:  # seed 001: the new client's credentials, the secret shown this once
+            reply.update(secret_id=issued.application.client_id, secret_value=issued.client_secret)
+        return Response(reply)
 
 
 class SessionViewSet(viewsets.ViewSet):

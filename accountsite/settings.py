@@ -6,6 +6,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.oidc_key import oidc_private_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -160,7 +162,10 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.SessionTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.SessionTokenAuthentication",
+        "accounts.oauth_authentication.OAuthTokenAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "accountsite.api.PagePagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -245,4 +250,29 @@ OAUTH2_PROVIDER = {
         "OAUTH2_REDIRECT_URI_SCHEMES", default=["https"] if PRODUCTION else ["http", "https"]
     ),
     "PKCE_REQUIRED": True,
+    # Our services and validator (accounts/oauth.py, accounts/oauth_validators.py): claims per scope.
+    "OAUTH2_VALIDATOR_CLASS": "accounts.oauth_validators.AccountsOAuth2Validator",
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": oidc_private_key(
+        from_env=env.str("OIDC_RSA_PRIVATE_KEY", default=""), production=PRODUCTION,
+        dev_file=BASE_DIR / "var" / "oidc.key",
+    ),
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    # Shown on the consent page, so they are written for the person being asked.
+    "SCOPES": {
+        "openid": "Confirm who you are (your account id)",
+        "profile": "See your login name, nickname and public profile",
+        "email": "See your e-mail address",
+        "read": "Read your account data on your behalf",
+        "write": "Change your account data on your behalf",
+    },
+    "DEFAULT_SCOPES": ["openid"],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH2_ACCESS_TOKEN_EXPIRE_SECONDS", default=60 * 60),
+    "ID_TOKEN_EXPIRE_SECONDS": env.int("OAUTH2_ID_TOKEN_EXPIRE_SECONDS", default=60 * 60),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OAUTH2_REFRESH_TOKEN_EXPIRE_SECONDS", default=14 * 24 * 60 * 60),
+    # The consent page is shown every time: an app never gets a new code silently.
+    "REQUEST_APPROVAL_PROMPT": "force",
 }
+# The sign-in page of the OAuth consent flow (a Django session, separate from the API's tokens).
+LOGIN_URL = "oauth-login"

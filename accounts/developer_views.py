@@ -1,0 +1,62 @@
+"""/developer/apps/: a developer's own OAuth applications (list, create, read, update, rotate, delete)."""
+
+from drf_spectacular.utils import extend_schema
+from oauth2_provider.models import Application
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import oauth
+from accounts.authentication import SessionTokenAuthentication
+from accounts.oauth_serializers import ApplicationInputSerializer, ApplicationSerializer, IssuedSecretSerializer
+from accounts.views import valid_input
+from accountsite.api import paginate
+from accountsite.errors import NotFoundError
+
+
+class DeveloperAppViewSet(viewsets.GenericViewSet):
+    """Only the owner sees an app (anyone else gets 404). Managing apps needs the user's own session:
+    an OAuth access token (a third party acting for the user) may not create apps or read secrets."""
+
+    authentication_classes = (SessionTokenAuthentication,)
+    serializer_class = ApplicationSerializer
+
+    def _own(self, request: Request, pk: str) -> Application:
+        application = Application.objects.filter(user=request.user, pk=pk).first() if str(pk).isdigit() else None
+        if application is None:
+            raise NotFoundError("No such application.")
+        return application
+
+    @extend_schema(responses=ApplicationSerializer(many=True), tags=["developer"])
+    def list(self, request: Request) -> Response:
+        return paginate(self, Application.objects.filter(user=request.user).order_by("created", "pk"),
+                        ApplicationSerializer)
+
+    @extend_schema(request=ApplicationInputSerializer, responses={201: IssuedSecretSerializer}, tags=["developer"])
+    def create(self, request: Request) -> Response:
+        data = valid_input(ApplicationInputSerializer, request)
+        issued = oauth.application_create(owner=request.user, **data)
+        return Response(IssuedSecretSerializer(issued).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=ApplicationSerializer, tags=["developer"])
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(ApplicationSerializer(self._own(request, pk)).data)
+
+    @extend_schema(request=ApplicationInputSerializer, responses=ApplicationSerializer, tags=["developer"])
+    def partial_update(self, request: Request, pk: str) -> Response:
+        application = self._own(request, pk)
+        data = valid_input(ApplicationInputSerializer, request)
+        application = oauth.application_update(application=application, actor=request.user, **data)
+        return Response(ApplicationSerializer(application).data)
+
+    @extend_schema(request=None, responses=IssuedSecretSerializer, tags=["developer"])
+    @action(detail=True, methods=["post"])
+    def rotate_secret(self, request: Request, pk: str) -> Response:
+        issued = oauth.application_secret_rotate(application=self._own(request, pk), actor=request.user)
+        return Response(IssuedSecretSerializer(issued).data)
+
+    @extend_schema(responses={200: None}, tags=["developer"])
+    def destroy(self, request: Request, pk: str) -> Response:
+        oauth.application_delete(application=self._own(request, pk), actor=request.user)
+        return Response(None)

@@ -1,0 +1,40 @@
+"""Routes of CONTRACT section 6: the OAuth2 / OIDC endpoints, the seed 001 /oauth/, the sign-in and
+consent pages, OIDC discovery and /developer/apps/."""
+
+from django.urls import include, path, re_path
+from oauth2_provider import views as dot
+
+from accounts.developer_views import DeveloperAppViewSet
+from accounts.oauth_views import ConsentView, SeedConsentView, SeedOAuthView, SignInPageView
+
+# DOT reverses these names in its own namespace (discovery, issuer); only the endpoints we offer.
+dot_patterns = ([
+    path("authorize/", ConsentView.as_view(), name="authorize"),
+    path("token/", dot.TokenView.as_view(), name="token"),
+    path("revoke_token/", dot.RevokeTokenView.as_view(), name="revoke-token"),
+    path("introspect/", dot.IntrospectTokenView.as_view(), name="introspect"),
+    path("userinfo/", dot.UserInfoView.as_view(), name="user-info"),
+    re_path(r"^\.well-known/openid-configuration/?$", dot.ConnectDiscoveryInfoView.as_view(),
+            name="oidc-connect-discovery-info"),
+    path(".well-known/jwks.json", dot.JwksInfoView.as_view(), name="jwks-info"),
+    # RFC 8414 metadata; its address also makes the RFC 9207 `iss` equal the OIDC issuer (<host>/oauth).
+    path(".well-known/oauth-authorization-server", dot.OAuthServerMetadataView.as_view(),
+         name="oauth-server-metadata"),
+], "oauth2_provider")
+
+apps = DeveloperAppViewSet.as_view({"get": "list", "post": "create"})
+app = DeveloperAppViewSet.as_view({"get": "retrieve", "patch": "partial_update", "put": "partial_update",
+                                   "delete": "destroy"})
+
+urlpatterns = [
+    re_path(r"^oauth/?$", SeedOAuthView.as_view(), name="oauth-seed"),
+    path("oauth/login/", SignInPageView.as_view(), name="oauth-login"),
+    path("oauth/consent/", SeedConsentView.as_view(), name="oauth-seed-consent"),
+    path("oauth/", include(dot_patterns)),
+    # The contract's root discovery address (the issuer itself is <host>/oauth).
+    path(".well-known/openid-configuration", dot.ConnectDiscoveryInfoView.as_view(), name="oidc-discovery-root"),
+    re_path(r"^developer/apps/?$", apps, name="developer-apps"),
+    re_path(r"^developer/apps/(?P<pk>[0-9]+)/?$", app, name="developer-app"),
+    re_path(r"^developer/apps/(?P<pk>[0-9]+)/rotate_secret/?$",
+            DeveloperAppViewSet.as_view({"post": "rotate_secret"}), name="developer-app-rotate-secret"),
+]

@@ -1,0 +1,47 @@
+"""The OAuth2 / OpenID Connect validator: which claims each scope releases, and which users may sign in."""
+
+from typing import Any
+
+from oauth2_provider.oauth2_validators import OAuth2Validator
+
+from accounts.models import User
+
+
+class AccountsOAuth2Validator(OAuth2Validator):
+    """DOT's validator with our user's claims (ID token and /oauth/userinfo/).
+
+    `oidc_claim_scope` decides which claim each scope releases: `openid` gives `sub` only, `profile`
+    the public profile, `email` the address and whether it is verified.
+    """
+
+    oidc_claim_scope = {
+        **OAuth2Validator.oidc_claim_scope,
+        "username": "profile",
+        "intro": "profile",
+    }
+
+    def get_additional_claims(self, request: Any) -> dict[str, Any]:
+        user: User = request.user
+        return {
+            "preferred_username": user.username,
+            "username": user.username,
+            "name": user.real_name or user.nickname or user.username,
+            "nickname": user.nickname,
+            "website": user.website,
+            "intro": user.intro,
+            "email": user.email or "",
+            "email_verified": bool(user.email and user.email_verified),
+        }
+
+    def _user_is_active(self, request: Any) -> bool:
+        return bool(getattr(request, "user", None) is not None and request.user.is_active)
+
+    def validate_code(self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
+        # A user who left "active" since approving gets no tokens (their grants are revoked then too;
+        # this closes the window of a code issued during the status change).
+        return super().validate_code(client_id, code, client, request, *args, **kwargs) and \
+            self._user_is_active(request)
+
+    def validate_refresh_token(self, refresh_token: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
+        return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs) and \
+            self._user_is_active(request)

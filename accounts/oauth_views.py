@@ -1,0 +1,173 @@
+"""The OAuth pages people see (sign-in and consent) and the seed 001 endpoints at /oauth/.
+
+The sign-in page uses the same credential, lockout and status rules as POST /auth/login and opens a
+Django session for the consent flow only (the API itself never accepts that cookie).
+"""
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib.auth import login as django_login
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from drf_spectacular.utils import extend_schema
+from oauth2_provider.http import OAuth2ResponseRedirect
+from oauth2_provider.scopes import get_scopes_backend
+from oauth2_provider.views import AuthorizationView
+from oauthlib.common import add_params_to_uri
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import oauth, services
+from accounts.oauth_serializers import SeedAuthorizeInputSerializer, SeedExchangeInputSerializer, SeedUserSerializer
+from accounts.views import valid_input
+from accountsite.api import client_ip
+from accountsite.errors import ServiceError, TooManyRequestsError
+
+GENERIC_SIGN_IN_ERROR = "Wrong login name or password, or this account cannot sign in."
+
+
+class SignInForm(forms.Form):
+    login = forms.CharField(max_length=254, label="Login name or e-mail")
+    password = forms.CharField(max_length=128, strip=False, widget=forms.PasswordInput)
+    next = forms.CharField(max_length=2048, required=False, widget=forms.HiddenInput)
+
+
+@method_decorator([sensitive_post_parameters("password"), csrf_protect, never_cache], name="dispatch")
+class SignInPageView(View):
+    """GET shows the form; POST signs in (generic error message whatever the reason, 429 when locked)."""
+
+    template_name = "accounts/oauth_login.html"
+
+    def _next(self, request: HttpRequest, raw: str) -> str:
+        safe = url_has_allowed_host_and_scheme(raw, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure())
+        return raw if raw and safe else ""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form = SignInForm(initial={"next": self._next(request, request.GET.get("next", ""))})
+        return render(request, self.template_name, {"form": form})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = SignInForm(request.POST)
+        if not form.is_valid():
+            return render(request, self.template_name, {"form": form, "error": "Enter your login and password."},
+                          status=400)
+        try:
+            user = services.credentials_verify(login=form.cleaned_data["login"],
+                                               password=form.cleaned_data["password"], ip=client_ip(request))
+            services.user_assert_can_sign_in(user)
+        except TooManyRequestsError as exc:
+            response = render(request, self.template_name,
+                              {"form": form, "error": "Too many failed attempts. Try again later."}, status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+        except ServiceError:
+            return render(request, self.template_name, {"form": form, "error": GENERIC_SIGN_IN_ERROR}, status=401)
+        django_login(request, user, backend="accounts.backends.LoginNameBackend")
+        target = self._next(request, form.cleaned_data.get("next", ""))
+        if target:
+            return HttpResponseRedirect(target)
+        return render(request, self.template_name, {"form": None, "signed_in_as": user.username})
+
+
+class ConsentView(AuthorizationView):
+    """DOT's authorization endpoint with our consent page (PKCE required, code flow only)."""
+
+    template_name = "accounts/oauth_authorize.html"
+
+
+def _scope_descriptions(scopes: list[str]) -> list[str]:
+    described = get_scopes_backend().get_all_scopes()
+    return [described[scope] for scope in scopes if scope in described]
+
+
+class SeedConsentForm(forms.Form):
+    client_id = forms.CharField(max_length=255, widget=forms.HiddenInput)
+    redirect_uri = forms.CharField(max_length=512, widget=forms.HiddenInput)
+    state = forms.CharField(max_length=512, required=False, widget=forms.HiddenInput)
+
+
+def _seed_redirect(target: oauth.SeedTarget, **params: str) -> HttpResponse:
+    uri = add_params_to_uri(target.redirect_uri, [(name, value) for name, value in params.items() if value])
+    return OAuth2ResponseRedirect(uri, target.application.get_allowed_schemes())
+
+
+@method_decorator([login_required, csrf_protect, never_cache], name="dispatch")
+class SeedConsentView(View):
+    """The seed 001 consent page (GET /oauth/ sends the browser here): approving redirects to the
+    registered redirect_uri with a single-use `code` (the seed's authorization_code) and `state`."""
+
+    template_name = "accounts/oauth_authorize.html"
+
+    def _target(self, data: Any) -> tuple[SeedConsentForm, oauth.SeedTarget | None, str]:
+        form = SeedConsentForm(data)
+        if not form.is_valid():
+            return form, None, "This sign-in link is incomplete."
+        try:
+            target = oauth.seed_target_resolve(client_id=form.cleaned_data["client_id"],
+                                               redirect_uri=form.cleaned_data["redirect_uri"])
+        except ServiceError as exc:
+            return form, None, exc.message
+        return form, target, ""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form, target, error = self._target(request.GET)
+        if target is None:
+            return render(request, self.template_name, {"error": {"error": "invalid_request", "description": error}},
+                          status=400)
+        return render(request, self.template_name, {
+            "form": form, "application": target.application,
+            "scopes_descriptions": _scope_descriptions(oauth.SEED_SCOPES.split()),
+        })
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form, target, error = self._target(request.POST)
+        if target is None:
+            return render(request, self.template_name, {"error": {"error": "invalid_request", "description": error}},
+                          status=400)
+        state = form.cleaned_data.get("state", "")
+        if not request.POST.get("allow"):
+            return _seed_redirect(target, error="access_denied", state=state)
+        grant = oauth.seed_code_issue(user=request.user, target=target)
+        return _seed_redirect(target, code=grant.code, state=state)
+
+
+class SeedOAuthView(APIView):
+    """Seed 001's /oauth/: GET sends the browser to the consent page; POST is the client's server
+    exchanging a code with its secret for the user's {username, email}."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    @extend_schema(parameters=[SeedAuthorizeInputSerializer], responses={302: None}, tags=["oauth"])
+    def get(self, request: Request) -> HttpResponse:
+        serializer = SeedAuthorizeInputSerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        target = oauth.seed_target_resolve(client_id=data.get("secret_id") or data["client_id"],
+                                           redirect_uri=data["redirect_uri"])
+        params = {"client_id": target.application.client_id, "redirect_uri": target.redirect_uri}
+        if data.get("state"):
+            params["state"] = data["state"]
+        query = urlencode(params)
+        return HttpResponseRedirect(f"{reverse('oauth-seed-consent')}?{query}")
+
+    @extend_schema(request=SeedExchangeInputSerializer, responses=SeedUserSerializer, tags=["oauth"])
+    def post(self, request: Request) -> Response:
+        data = valid_input(SeedExchangeInputSerializer, request)
+        user = oauth.seed_code_exchange(client_id=data["client_id"], client_secret=data["client_secret"],
+                                        code=data["code"])
+        return Response(SeedUserSerializer(user).data)
+

@@ -1,0 +1,49 @@
+"""The back office for OAuth apps goes through the same services (revocation, deletion)."""
+
+import pytest
+from django.test import Client
+from oauth2_provider.models import AccessToken, Application, Grant
+
+from accounts.models import AuditEvent
+from tests.oauth.conftest import CALLBACK, code_for, tokens_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_web(admin_user):
+    client = Client()
+    client.force_login(admin_user, backend="accounts.backends.LoginNameBackend")
+    return client
+
+
+def test_application_list_shows_owner_and_redirect_uris(admin_web, app):
+    page = admin_web.get("/admin/oauth2_provider/application/")
+    assert page.status_code == 200
+    assert b"Photo Printer" in page.content and CALLBACK.encode() in page.content and b"dev" in page.content
+
+
+def test_revoke_action_ends_tokens_and_grants_but_keeps_the_app(admin_web, browser_client, app, issued):
+    tokens_for(browser_client, app, issued.client_secret)
+    code_for(browser_client, app)
+    reply = admin_web.post("/admin/oauth2_provider/application/", {
+        "action": "revoke_credentials", "_selected_action": [app.pk]})
+    assert reply.status_code == 302
+    assert not AccessToken.objects.exists() and not Grant.objects.exists()
+    assert Application.objects.filter(pk=app.pk).exists()
+    assert AuditEvent.objects.filter(action="oauth.app_revoke").exists()
+
+
+def test_admin_delete_goes_through_the_service(admin_web, browser_client, app, issued):
+    tokens_for(browser_client, app, issued.client_secret)
+    reply = admin_web.post(f"/admin/oauth2_provider/application/{app.pk}/delete/", {"post": "yes"})
+    assert reply.status_code == 302
+    assert not Application.objects.exists() and not AccessToken.objects.exists()
+    assert AuditEvent.objects.filter(action="oauth.app_delete").exists()
+
+
+def test_grant_admin_revokes_codes(admin_web, browser_client, app):
+    code_for(browser_client, app)
+    grant = Grant.objects.get()
+    reply = admin_web.post("/admin/oauth2_provider/grant/", {"action": "revoke_grants", "_selected_action": [grant.pk]})
+    assert reply.status_code == 302 and not Grant.objects.exists()

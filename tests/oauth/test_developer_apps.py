@@ -1,0 +1,119 @@
+"""/developer/apps/: who may do what, bad input changing nothing, secret rotation and deletion."""
+
+import pytest
+from oauth2_provider.models import Application
+from rest_framework.test import APIClient
+
+from accounts import oauth
+from tests.conftest import envelope
+from tests.oauth.conftest import CALLBACK, exchange, tokens_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice_app(user):
+    return oauth.application_create(owner=user, name="Alice's app", redirect_uris=CALLBACK)
+
+
+def _call(client, action: str, pk: int):
+    return {
+        "list": lambda: client.get("/developer/apps/"),
+        "create": lambda: client.post("/developer/apps/", {"name": "New", "redirect_uris": CALLBACK}, format="json"),
+        "retrieve": lambda: client.get(f"/developer/apps/{pk}"),
+        "update": lambda: client.patch(f"/developer/apps/{pk}", {"name": "Renamed"}, format="json"),
+        "rotate": lambda: client.post(f"/developer/apps/{pk}/rotate_secret"),
+        "delete": lambda: client.delete(f"/developer/apps/{pk}"),
+    }[action]()
+
+
+@pytest.mark.parametrize("action", ["list", "create", "retrieve", "update", "rotate", "delete"])
+@pytest.mark.parametrize(("who", "code"), [("anon", 7005), ("other", 1009), ("owner", 0)])
+def test_permission_matrix(request, alice_app, action, who, code):
+    client = request.getfixturevalue({"anon": "anon_client", "other": "other_client", "owner": "user_client"}[who])
+    before = Application.objects.get(pk=alice_app.application.pk)
+    if who == "other" and action in ("list", "create"):
+        code = 0  # bob sees his own (empty) list and may create his own app
+    body = envelope(_call(client, action, alice_app.application.pk), code)
+    after = Application.objects.filter(pk=before.pk).first()
+    if code != 0 or action in ("list", "create", "retrieve"):
+        assert after is not None and (after.name, after.client_secret) == (before.name, before.client_secret)
+    if who == "other" and action == "list":
+        assert body["data"]["results"] == []
+    if code == 0 and action in ("create", "rotate"):
+        assert body["data"]["secret_value"] and body["data"]["secret_id"]
+    if code == 0 and action in ("list", "retrieve", "update"):
+        assert "secret_value" not in str(body["data"]) and before.client_secret not in str(body["data"])
+
+
+def test_create_turns_developer_mode_on_and_lists_only_own_apps(other_client, other, alice_app):
+    body = envelope(other_client.post("/developer/apps/", {"name": "Bob's", "redirect_uris": [CALLBACK]},
+                                      format="json"), 0, 201)
+    other.refresh_from_db()
+    assert other.is_developer and body["data"]["redirect_uris"] == [CALLBACK]
+    listed = envelope(other_client.get("/developer/apps/"))["data"]
+    assert listed["total"] == 1 and listed["results"][0]["name"] == "Bob's"
+
+
+@pytest.mark.parametrize("redirect_uris", [
+    "not a uri", "/relative", "https://app.example/cb#x", "javascript:alert(1)", "data:text/html,hi",
+    "https://u:p@app.example/cb", {"uri": CALLBACK}, " ".join(f"https://a{i}.example/cb" for i in range(11)),
+])
+def test_bad_redirect_uris_change_nothing(user_client, alice_app, redirect_uris):
+    pk = alice_app.application.pk
+    body = envelope(user_client.patch(f"/developer/apps/{pk}", {"name": "Changed", "redirect_uris": redirect_uris},
+                                      format="json"), 1007, 400)
+    assert "redirect_uris" in body["error"]
+    envelope(user_client.post("/developer/apps/", {"redirect_uris": redirect_uris}, format="json"), 1007, 400)
+    assert Application.objects.count() == 1
+    application = Application.objects.get(pk=pk)
+    assert application.name == "Alice's app" and application.redirect_uris == CALLBACK
+
+
+def test_update_name_and_redirect_uris(user_client, alice_app):
+    pk = alice_app.application.pk
+    data = envelope(user_client.patch(f"/developer/apps/{pk}", {
+        "name": "Renamed", "redirect_uris": "https://a.example/cb https://b.example/cb"}, format="json"))["data"]
+    assert data["name"] == "Renamed" and data["redirect_uris"] == ["https://a.example/cb", "https://b.example/cb"]
+    assert Application.objects.get(pk=pk).redirect_uris == "https://a.example/cb https://b.example/cb"
+
+
+def test_rotate_secret_returns_it_once_and_the_old_one_stops_working(user_client, alice_app, browser_client):
+    app, old_secret = alice_app.application, alice_app.client_secret
+    rotated = envelope(user_client.post(f"/developer/apps/{app.pk}/rotate_secret"))["data"]
+    new_secret = rotated["secret_value"]
+    assert new_secret and new_secret != old_secret
+    shown = envelope(user_client.get(f"/developer/apps/{app.pk}"))["data"]
+    assert "secret_value" not in shown and new_secret not in str(shown)
+    # the old secret no longer authenticates the client; the new one does
+    from tests.oauth.conftest import code_for
+
+    code, verifier = code_for(browser_client, app)
+    refused = exchange(code, verifier, app, old_secret)
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+    assert exchange(code, verifier, app, new_secret).status_code == 200
+    envelope(APIClient().post("/oauth/", {"secret_id": app.client_id, "secret_value": old_secret,
+                                          "authorization_code": "x"}, format="json"), 7005, 401)
+
+
+def test_delete_removes_the_app_and_its_tokens(user_client, alice_app, browser_client):
+    app = alice_app.application
+    tokens = tokens_for(browser_client, app, alice_app.client_secret)
+    envelope(user_client.delete(f"/developer/apps/{app.pk}"))
+    assert not Application.objects.filter(pk=app.pk).exists()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    envelope(client.get("/auth/me"), 7005, 401)
+    envelope(user_client.get(f"/developer/apps/{app.pk}"), 1009, 404)
+
+
+def test_unknown_ids_are_404(user_client):
+    envelope(user_client.get("/developer/apps/999999"), 1009, 404)
+
+
+def test_list_query_count_does_not_grow(user_client, user, django_assert_max_num_queries):
+    for n in range(5):
+        oauth.application_create(owner=user, name=f"app {n}", redirect_uris=CALLBACK)
+    with django_assert_max_num_queries(6):
+        body = envelope(user_client.get("/developer/apps/"))
+    assert body["data"]["total"] == 5
