@@ -5,6 +5,7 @@ user_status_set / user_delete, so sessions end exactly as they would through the
 """
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -48,6 +49,7 @@ class UserAdmin(admin.ModelAdmin):
               "website", "status", "is_staff", "is_superuser", "is_developer", "registered_at", "last_login",
               "status_changed_at", "password_changed_at")
     readonly_fields = ("registered_at", "last_login", "status_changed_at", "password_changed_at")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = [
         _status_action(UserStatus.ACTIVE, "activate", "Activate (status 2)"),
         _status_action(UserStatus.FROZEN, "freeze", "Freeze (status 5) and end their sessions"),
