@@ -48,14 +48,15 @@ class UserAdmin(admin.ModelAdmin):
     fields = ("username", "email", "email_verified", "nickname", "real_name", "intro", "github", "school",
               "website", "status", "is_staff", "is_superuser", "is_developer", "registered_at", "last_login",
               "status_changed_at", "password_changed_at")
-    readonly_fields = ("registered_at", "last_login", "status_changed_at", "password_changed_at")
+    # The role moves the tier too, so it changes only through the actions (the same service as the API).
+    readonly_fields = ("is_staff", "is_superuser", "registered_at", "last_login", "status_changed_at",
+                       "password_changed_at")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = [
         _status_action(UserStatus.ACTIVE, "activate", "Activate (status 2)"),
         _status_action(UserStatus.FROZEN, "freeze", "Freeze (status 5) and end their sessions"),
         _status_action(UserStatus.INVALID, "invalidate", "Invalidate (status 3) and end their sessions"),
-        _status_action(UserStatus.ACTIVE, "restore", "Restore deleted users (status 2)"),
-        "delete_users", "revoke_sessions", "send_password_reset",
+        "restore_users", "delete_users", "revoke_sessions", "send_password_reset", "make_admin", "make_common",
     ]
 
     @admin.display(description="role", ordering="is_staff")
@@ -86,6 +87,25 @@ class UserAdmin(admin.ModelAdmin):
             services.user_status_set(user=obj, status=new_status, actor=request.user, reason="admin_edit")
         else:
             super().save_model(request, obj, form, change)
+
+    @admin.action(description="Restore deleted users (status 2)")
+    def restore_users(self, request: HttpRequest, queryset: QuerySet) -> None:
+        deleted = list(queryset.filter(status=UserStatus.DELETED))
+        for user in deleted:
+            services.user_status_set(user=user, status=UserStatus.ACTIVE, actor=request.user, reason="admin_restore")
+        self.message_user(request, f"restore: {len(deleted)} deleted user(s).", messages.SUCCESS)
+
+    @admin.action(description="Give the admin role (and the admin tier)")
+    def make_admin(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for user in queryset.select_related("membership__tier"):
+            services.user_admin_update(user=user, actor=request.user, role="admin")
+        self.message_user(request, f"admin role: {queryset.count()} user(s).", messages.SUCCESS)
+
+    @admin.action(description="Give the common role (and tier 1)")
+    def make_common(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for user in queryset.select_related("membership__tier"):
+            services.user_admin_update(user=user, actor=request.user, role="common")
+        self.message_user(request, f"common role: {queryset.count()} user(s).", messages.SUCCESS)
 
     @admin.action(description="Delete (status 7, soft) and end their sessions")
     def delete_users(self, request: HttpRequest, queryset: QuerySet) -> None:

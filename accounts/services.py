@@ -312,14 +312,17 @@ def user_role_set(*, user: User, role: str, actor: User | None) -> User:
     return user
 
 
+KEEP = object()  # "leave this value as it is", where None is a value (no expiry)
+
+
 @transaction.atomic
 def user_tier_set(*, user: User, actor: User | None, user_type: int | None = None,
-                  **expiry: datetime | None) -> None:
-    """The operator's tier change; `invalid_at` (membership expiry) is kept unless given (even as None)."""
+                  invalid_at: datetime | object | None = KEEP) -> None:
+    """The operator's tier change; the membership expiry (`invalid_at`) is kept unless given."""
     membership = user.membership
     user.membership = membership_tier_assign(
         user=user, actor=actor, user_type=membership.tier.user_type if user_type is None else user_type,
-        expires_at=expiry.get("invalid_at", membership.expires_at),
+        expires_at=membership.expires_at if invalid_at is KEEP else invalid_at,
     )
 
 
@@ -346,8 +349,7 @@ def user_admin_update(*, user: User, actor: User, now: datetime | None = None, *
         if user_type is None:  # an admin holds the unlimited admin tier; a demoted one goes back to tier 1
             user_type = membership_selectors.ADMIN if user.is_admin else membership_selectors.REGISTERED
     if user_type is not None or "invalid_at" in changes:
-        expiry = {"invalid_at": changes["invalid_at"]} if "invalid_at" in changes else {}
-        user_tier_set(user=user, actor=actor, user_type=user_type, **expiry)
+        user_tier_set(user=user, actor=actor, user_type=user_type, invalid_at=changes.get("invalid_at", KEEP))
     if "status" in changes:
         user_status_set(user=user, status=changes["status"], actor=actor, reason="admin", now=now)
     return user

@@ -43,7 +43,11 @@ from accountsite.errors import InvalidParametersError, NotFoundError
 
 
 def valid_input(serializer_class: type, request: Request, **kwargs: Any) -> dict:
-    serializer = serializer_class(data=request.data, **kwargs)
+    return valid_input_data(serializer_class, request.data, **kwargs)
+
+
+def valid_input_data(serializer_class: type, data: Any, **kwargs: Any) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
@@ -164,12 +168,6 @@ class SessionViewSet(viewsets.ViewSet):
 
 def valid_loginname(loginname: str) -> str:
     return valid_input_data(LoginNameInputSerializer, {"loginname": loginname})["loginname"]
-
-
-def valid_input_data(serializer_class: type, data: Any, **kwargs: Any) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _is_admin(user: Any) -> bool:

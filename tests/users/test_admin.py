@@ -44,12 +44,10 @@ def test_status_actions_end_sessions_at_once(operator, user, action, status):
     assert AuditEvent.objects.filter(user=user, action="user.status", data__status=status).exists()
 
 
-def test_activate_and_restore_actions(operator):
+def test_activate_action(operator):
     waiting = UserFactory(username="waiting", status=UserStatus.INACTIVE)
-    gone = UserFactory(username="gone", status=UserStatus.DELETED)
     act(operator, "activate_users", waiting)
-    act(operator, "restore_users", gone)
-    assert User.objects.get(pk=waiting.pk).status == User.objects.get(pk=gone.pk).status == UserStatus.ACTIVE
+    assert User.objects.get(pk=waiting.pk).status == UserStatus.ACTIVE
 
 
 def test_revoke_sessions_and_reset_mail_actions(operator, user, django_capture_on_commit_callbacks):
@@ -101,3 +99,25 @@ def test_non_staff_cannot_use_the_back_office(user):
     browser = Client()
     browser.force_login(user)
     assert browser.get("/admin/accounts/user/").status_code == 302
+
+
+def test_role_actions_move_the_tier_and_the_form_cannot_set_roles(operator, user):
+    act(operator, "make_admin", user)
+    alice = User.objects.select_related("membership__tier").get(pk=user.pk)
+    assert alice.is_staff and alice.membership.tier.user_type == 2
+    act(operator, "make_common", user)
+    alice = User.objects.select_related("membership__tier").get(pk=user.pk)
+    assert not alice.is_staff and alice.membership.tier.user_type == 1
+    form = {"username": "alice", "email": "alice@example.com", "nickname": "Alice", "real_name": "", "intro": "",
+            "github": "", "school": "", "website": "", "status": UserStatus.ACTIVE, "is_staff": "on",
+            "is_superuser": "on"}
+    assert operator.post(f"/admin/accounts/user/{user.pk}/change/", form).status_code == 302
+    assert not User.objects.get(pk=user.pk).is_admin
+
+
+def test_restore_action_only_touches_deleted_users(operator):
+    ice = UserFactory(username="ice", status=UserStatus.FROZEN)
+    gone = UserFactory(username="gone", status=UserStatus.DELETED)
+    act(operator, "restore_users", ice, gone)
+    assert User.objects.get(pk=ice.pk).status == UserStatus.FROZEN
+    assert User.objects.get(pk=gone.pk).status == UserStatus.ACTIVE
