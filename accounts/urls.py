@@ -25,9 +25,9 @@ urlpatterns = [
 
 
 def user_path(suffix: str, view, name: str) -> list:
-    """`users/<loginname><suffix>` with and without a trailing slash. Login names hold no slash."""
-    route = f"users/<str:loginname>{suffix}"
-    return [path(route, view, name=name), path(f"{route}/", view, name=f"{name}-slash")]
+    """`users/<loginname><suffix>`, a trailing slash optional; like `<str:>`, the name is anything but a
+    slash (the view validates it), so an invalid name gets the envelope, not a bare 404."""
+    return [re_path(rf"^users/(?P<loginname>[^/]+){suffix}/?$", view, name=name)]
 
 
 user_search = UserViewSet.as_view({"get": "list"})

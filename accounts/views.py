@@ -2,9 +2,9 @@
 
 from typing import Any
 
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from accounts import selectors, services
 from accounts.authentication import SessionCredentials
 from accounts.filters import UserSearchFilter
+from accounts.models import User
 from accounts.permissions import IsAdmin, assert_fields_allowed, assert_self, assert_self_or_admin
 from accounts.ratelimit import REGISTRATIONS_PER_IP
 from accounts.serializers import (
@@ -177,6 +178,10 @@ def _is_admin(user: Any) -> bool:
 class UserViewSet(viewsets.GenericViewSet):
     """Users as records: read (public or full), admin search, create, update and soft delete."""
 
+    filter_backends = (DjangoFilterBackend,)
+    filterset_class = UserSearchFilter
+    queryset = User.objects.none()  # for the schema; every action reads through accounts.selectors
+
     def get_permissions(self) -> list:
         if self.action == "list":
             return [IsAdmin()]
@@ -184,12 +189,9 @@ class UserViewSet(viewsets.GenericViewSet):
             return [AllowAny()]
         return [IsAuthenticated()]
 
-    @extend_schema(parameters=[UserSearchFilter], responses=UserSerializer(many=True), tags=["users"])
+    @extend_schema(responses=UserSerializer(many=True), tags=["users"])
     def list(self, request: Request) -> Response:
-        search = UserSearchFilter(request.query_params, queryset=selectors.users_with_membership())
-        if not search.is_valid():
-            raise ValidationError(search.errors)
-        return paginate(self, search.qs, UserSerializer)
+        return paginate(self, self.filter_queryset(selectors.users_with_membership()), UserSerializer)
 
     @extend_schema(responses=UserSerializer, tags=["users"])
     def retrieve(self, request: Request, loginname: str) -> Response:
