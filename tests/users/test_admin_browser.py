@@ -26,7 +26,8 @@ def _join_request_threads() -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: an earlier transactional test flushes the tiers the data migration seeded.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_operator_freezes_a_user_and_their_token_is_refused(live_server, tmp_path):
     if not CHROMIUM.exists():
         print("skipping: /usr/bin/chromium is not installed")

@@ -12,7 +12,8 @@ from tests.factories import UserFactory
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: an earlier transactional test flushes the tiers the data migration seeded.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_resets_with_one_code_succeed_once():
     if connection.vendor != "postgresql":
         pytest.skip("needs real parallel connections on PostgreSQL (this run uses SQLite)")
