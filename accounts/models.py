@@ -156,3 +156,29 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.user_id}"
+
+
+class SecretPurpose(models.TextChoices):
+    ACTIVATION = "activation", "account activation"
+    PASSWORD_RESET = "password_reset", "password reset"
+    EMAIL_CHANGE = "email_change", "e-mail change"
+
+
+class AccountSecret(models.Model):
+    """A single-use secret e-mailed to a user (`sid`): only its SHA-256 is stored, so a database leak
+    reveals no usable code. 256 random bits make a salted slow hash unnecessary."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="secrets")
+    purpose = models.CharField(max_length=16, choices=SecretPurpose.choices)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    new_email = models.EmailField(max_length=254, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "purpose", "used_at"], name="accounts_secret_user_open")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.purpose}"

@@ -5,6 +5,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Session, User, UserStatus
+from accountsite.errors import NotFoundError
 
 
 def user_for_login(login: str) -> User | None:
@@ -43,3 +44,19 @@ def live_sessions_of(user: User) -> QuerySet[Session]:
     return Session.objects.filter(user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()).order_by(
         "-last_seen_at"
     )
+
+
+def users_with_membership() -> QuerySet[User]:
+    """Users with their membership and tier joined, as every user reply needs (one query, any page size)."""
+    return User.objects.select_related("membership__tier").order_by("id")
+
+
+def user_visible_to(loginname: str, viewer) -> User:
+    """The user named `loginname` as `viewer` may see them: deleted accounts exist only for admins."""
+    users = users_with_membership().filter(username__iexact=loginname)
+    if not getattr(viewer, "is_admin", False):
+        users = users.exclude(status=UserStatus.DELETED)
+    user = users.first()
+    if user is None:
+        raise NotFoundError("No such user.")
+    return user

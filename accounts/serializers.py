@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accounts.models import GITHUB_LOGIN_VALIDATOR, LOGIN_NAME_VALIDATOR, Session, User
+from accounts.models import GITHUB_LOGIN_VALIDATOR, LOGIN_NAME_VALIDATOR, Session, User, UserStatus
 from accounts.oauth_serializers import RedirectURIsField
 from membership.selectors import effective_tier
 
@@ -102,6 +102,74 @@ class UnregisterInputSerializer(serializers.Serializer):
 class MeUpdateInputSerializer(ProfileInputSerializer):
     is_developer = serializers.BooleanField(required=False)
     redirect_uris = RedirectURIsField(required=False)  # of the first OAuth app, with is_developer
+
+
+class UserUpdateInputSerializer(AliasedInputSerializer, ProfileInputSerializer):
+    """PUT/PATCH /users/{loginname} by the user themself. In seed 004 `username` is the real name."""
+
+    aliases = {"real_name": ("username", "userName", "realname"), "nickname": ("nickName",),
+               "comment": ("comments",)}
+
+
+class AdminFieldsInputSerializer(serializers.Serializer):
+    """What only an admin may set on a user (CONTRACT section 3)."""
+
+    status = serializers.ChoiceField(choices=UserStatus.choices, required=False)
+    role = serializers.ChoiceField(choices=["common", "admin"], required=False)
+    userType = serializers.IntegerField(source="user_type", min_value=1, required=False)
+
+
+class UserAdminUpdateInputSerializer(AdminFieldsInputSerializer, UserUpdateInputSerializer):
+    aliases = {**UserUpdateInputSerializer.aliases, "status": ("userstatus", "userStatus"),
+               "password": ("passwd",), "userType": ("usertype", "user_type"), "invalid_at": ("invalidTime",)}
+    password = password_field(required=False)
+    invalid_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class UserCreateInputSerializer(AliasedInputSerializer, ProfileInputSerializer):
+    """POST /users/{loginname}; the login name is the path's."""
+
+    aliases = {"password": ("passwd",), "real_name": ("userName", "realname"), "nickname": ("nickName",),
+               "comment": ("comments",)}
+    password = password_field()
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, allow_null=True)
+
+
+class UserAdminCreateInputSerializer(AdminFieldsInputSerializer, UserCreateInputSerializer):
+    aliases = {**UserCreateInputSerializer.aliases, "status": ("userstatus", "userStatus"),
+               "userType": ("usertype", "user_type")}
+
+
+class LoginNameInputSerializer(serializers.Serializer):
+    loginname = serializers.CharField(max_length=64, validators=[LOGIN_NAME_VALIDATOR])
+
+
+class SidInputSerializer(serializers.Serializer):
+    sid = serializers.CharField(max_length=128)
+
+
+class PasswordResetInputSerializer(AliasedInputSerializer):
+    aliases = {"password": ("passwd", "new_password", "newPassword")}
+    sid = serializers.CharField(max_length=128)
+    password = password_field()
+
+
+class UserPasswordInputSerializer(AliasedInputSerializer):
+    """PUT /users/{loginname}/pwd (seed 004: oldpwd, passwd)."""
+
+    aliases = {"old_password": ("oldpwd", "oldPassword", "old-password"),
+               "new_password": ("passwd", "newPassword", "new-password", "password")}
+    old_password = password_field(required=False)
+    new_password = password_field()
+
+
+class PasswordCheckInputSerializer(AliasedInputSerializer):
+    aliases = {"pwd": ("password", "passwd")}
+    pwd = password_field()
+
+
+class EmailChangeInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
 
 
 # --- Output ------------------------------------------------------------------------------------------------

@@ -4,23 +4,36 @@ The API, the admin and the management commands all call these functions; each wr
 the same transaction as the change.
 """
 
-from datetime import datetime
+import hashlib
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import selectors
 from accounts.audit import audit_record, valid_ip
-from accounts.models import Session, User, UserStatus
+from accounts.mail import front_end_link, mail_send
+from accounts.models import LOGIN_NAME_VALIDATOR, AccountSecret, SecretPurpose, Session, User, UserStatus
 from accounts.oauth import oauth_tokens_revoke
-from accounts.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
+from accounts.ratelimit import (
+    LOGIN_FAILURES_PER_ACCOUNT,
+    LOGIN_FAILURES_PER_IP,
+    SECRET_MAILS_PER_ACCOUNT,
+    SECRET_MAILS_PER_IP,
+)
 from accounts.tokens import TokenPair, decode_refresh, token_pair_for
 from accountsite import errors
-from membership.services import membership_open
+from membership import selectors as membership_selectors
+from membership.services import membership_open, membership_tier_assign
 
 # --- Sign-in rules ---------------------------------------------------------------------------------------
 
@@ -116,6 +129,8 @@ def user_create(*, username: str, password: str, email: str | None = None, actor
         raise _integrity_as_service_error(exc) from None
     membership_open(user=user)
     audit_record(action="user.create", user=user, actor=actor, ip=ip)
+    if user.status == UserStatus.INACTIVE and user.email:
+        activation_send(user=user)
     return user
 
 
@@ -285,3 +300,341 @@ def password_change(*, user: User, old_password: str, new_password: str, ip: str
     with transaction.atomic():
         password_set(user=user, password=new_password, actor=user, reason="change", keep_session=session)
         return session_reissue(session=session) if session is not None else None
+
+
+# --- Users: administration (CONTRACT section 3) ------------------------------------------------------------
+
+@transaction.atomic
+def user_role_set(*, user: User, role: str, actor: User | None) -> User:
+    """role "admin" is the staff flag; "common" also drops superuser, which would otherwise keep it admin."""
+    previous = user.role
+    user.is_staff = role == "admin"
+    if role != "admin":
+        user.is_superuser = False
+    user.save(update_fields=["is_staff", "is_superuser"])
+    if previous != user.role:
+        audit_record(action="user.role", user=user, actor=actor, previous=previous, role=user.role)
+    return user
+
+
+KEEP = object()  # "leave this value as it is", where None is a value (no expiry)
+
+
+@transaction.atomic
+def user_tier_set(*, user: User, actor: User | None, user_type: int | None = None,
+                  invalid_at: datetime | object | None = KEEP) -> None:
+    """The operator's tier change; the membership expiry (`invalid_at`) is kept unless given."""
+    membership = user.membership
+    user.membership = membership_tier_assign(
+        user=user, actor=actor, user_type=membership.tier.user_type if user_type is None else user_type,
+        expires_at=membership.expires_at if invalid_at is KEEP else invalid_at,
+    )
+
+
+@transaction.atomic
+def user_admin_create(*, actor: User | None, role: str = "common", user_type: int | None = None,
+                      **fields: Any) -> User:
+    """POST /users/{loginname}: a plain sign-up, or an admin's creation with role, status and tier."""
+    user = user_create(actor=actor, is_staff=role == "admin", **fields)
+    if user_type is not None:
+        user_tier_set(user=user, actor=actor, user_type=user_type)
+    return user
+
+
+@transaction.atomic
+def user_admin_update(*, user: User, actor: User, now: datetime | None = None, **changes: Any) -> User:
+    """An admin's PUT/PATCH of a user: profile, password, role, tier, expiry and status, in that order
+    (status last: leaving 'active' ends the sessions the other changes leave open)."""
+    user_profile_update(user=user, actor=actor, **{name: changes[name] for name in PROFILE_FIELDS if name in changes})
+    if "password" in changes:
+        password_set(user=user, password=changes["password"], actor=actor, reason="admin_set", now=now)
+    user_type = changes.get("user_type")
+    if "role" in changes and changes["role"] != user.role:
+        user_role_set(user=user, role=changes["role"], actor=actor)
+        if user_type is None:  # an admin holds the unlimited admin tier; a demoted one goes back to tier 1
+            user_type = membership_selectors.ADMIN if user.is_admin else membership_selectors.REGISTERED
+    if user_type is not None or "invalid_at" in changes:
+        user_tier_set(user=user, actor=actor, user_type=user_type, invalid_at=changes.get("invalid_at", KEEP))
+    if "status" in changes:
+        user_status_set(user=user, status=changes["status"], actor=actor, reason="admin", now=now)
+    return user
+
+
+# --- E-mailed single-use secrets ---------------------------------------------------------------------------
+
+def _secret_lifetime(purpose: str) -> timedelta:
+    return {
+        SecretPurpose.ACTIVATION: timedelta(hours=settings.ACCOUNTS_ACTIVATION_SECRET_HOURS),
+        SecretPurpose.PASSWORD_RESET: timedelta(minutes=settings.ACCOUNTS_RESET_SECRET_MINUTES),
+        SecretPurpose.EMAIL_CHANGE: timedelta(hours=settings.ACCOUNTS_EMAIL_CHANGE_SECRET_HOURS),
+    }[purpose]
+
+
+def _secret_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def secret_issue(*, user: User, purpose: str, new_email: str | None = None,
+                 now: datetime | None = None) -> tuple[str, AccountSecret]:
+    """A new secret (256 random bits) and its stored row; earlier unused ones of this purpose stop working,
+    so only the latest e-mail's code is valid."""
+    now = now or timezone.now()
+    AccountSecret.objects.filter(user=user, purpose=purpose, used_at__isnull=True).update(used_at=now)
+    raw = secrets.token_urlsafe(32)
+    secret = AccountSecret.objects.create(
+        user=user, purpose=purpose, secret_hash=_secret_digest(raw), new_email=new_email,
+        created_at=now, expires_at=now + _secret_lifetime(purpose),
+    )
+    return raw, secret
+
+
+def secret_redeem(*, loginname: str, purpose: str, raw: str, now: datetime | None = None) -> AccountSecret:
+    """Uses up the secret `raw` of `loginname`, or raises 8005. The use is one conditional UPDATE, so of
+    two concurrent uses one wins; callers run it inside the transaction of the change it authorises, so a
+    change that fails leaves the secret unused."""
+    now = now or timezone.now()
+    secret = (AccountSecret.objects.select_related("user")
+              .filter(secret_hash=_secret_digest(raw), purpose=purpose).first())
+    if (secret is None or secret.user.username.lower() != loginname.lower() or secret.user.is_deleted
+            or secret.expires_at <= now
+            or not AccountSecret.objects.filter(pk=secret.pk, used_at__isnull=True).update(used_at=now)):
+        raise errors.InvalidSecretError()
+    secret.used_at = now
+    return secret
+
+
+def _secret_mail(*, user: User, purpose: str, template: str, url_template: str, to: str,
+                 now: datetime | None, new_email: str | None = None) -> None:
+    raw, secret = secret_issue(user=user, purpose=purpose, new_email=new_email, now=now)
+    link = front_end_link(url_template, loginname=user.username, sid=raw)
+    mail_send(template=template, to=to, context={
+        "user": user, "sid": raw, "link": link, "expires_at": secret.expires_at, "new_email": new_email,
+    })
+
+
+def secret_mail_throttle(*, loginname: str, ip: str) -> None:
+    """Caps the e-mails one account name and one client may trigger; counted by the name as typed, so an
+    unknown name is limited exactly like a real one and the reply reveals nothing."""
+    SECRET_MAILS_PER_IP.consume(ip)
+    SECRET_MAILS_PER_ACCOUNT.consume(loginname.strip().lower())
+
+
+# --- Activation ----------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def activation_send(*, user: User, now: datetime | None = None) -> None:
+    _secret_mail(user=user, purpose=SecretPurpose.ACTIVATION, template="activation",
+                 url_template=settings.ACCOUNTS_ACTIVATION_URL, to=user.email, now=now)
+
+
+def activation_resend(*, loginname: str, ip: str, now: datetime | None = None) -> None:
+    """Sends a new activation code if `loginname` is an inactive account with an address; the caller's
+    reply is the same either way."""
+    secret_mail_throttle(loginname=loginname, ip=ip)
+    user = (User.objects.filter(username__iexact=loginname, status=UserStatus.INACTIVE, email__isnull=False)
+            .first())
+    if user is not None:
+        activation_send(user=user, now=now)
+
+
+@transaction.atomic
+def user_activate(*, loginname: str, sid: str, now: datetime | None = None) -> User:
+    """PUT /users/{loginname}/active: status 1 -> 2. The code went to the user's address, so it is verified."""
+    secret = secret_redeem(loginname=loginname, purpose=SecretPurpose.ACTIVATION, raw=sid, now=now)
+    user = secret.user
+    if user.status != UserStatus.INACTIVE:  # activated already, or frozen/invalid since: nothing to activate
+        raise errors.InvalidSecretError()
+    user.email_verified = True
+    user.save(update_fields=["email_verified"])
+    return user_status_set(user=user, status=UserStatus.ACTIVE, actor=user, reason="activated", now=now)
+
+
+# --- Password reset and check --------------------------------------------------------------------------------
+
+@transaction.atomic
+def password_reset_send(*, user: User, now: datetime | None = None) -> None:
+    _secret_mail(user=user, purpose=SecretPurpose.PASSWORD_RESET, template="password_reset",
+                 url_template=settings.ACCOUNTS_RESET_URL, to=user.email, now=now)
+
+
+def password_reset_request(*, loginname: str, ip: str, now: datetime | None = None) -> None:
+    """PUT /users/{loginname}/forget/pwd: e-mails a reset code to an active account that has an address.
+    Nothing tells the caller whether it did."""
+    secret_mail_throttle(loginname=loginname, ip=ip)
+    user = (User.objects.filter(username__iexact=loginname, status=UserStatus.ACTIVE, email__isnull=False)
+            .first())
+    if user is not None:
+        password_reset_send(user=user, now=now)
+
+
+@transaction.atomic
+def password_reset(*, loginname: str, sid: str, password: str, now: datetime | None = None) -> User:
+    """PUT /users/{loginname}/pwd/reset: the new password, every session ended, the login lockout lifted."""
+    user = secret_redeem(loginname=loginname, purpose=SecretPurpose.PASSWORD_RESET, raw=sid, now=now).user
+    password_set(user=user, password=password, actor=user, reason="reset", now=now)
+    LOGIN_FAILURES_PER_ACCOUNT.clear(_account_key(user.username, user))
+    return user
+
+
+def password_verify(*, loginname: str, password: str, ip: str) -> None:
+    """GET/POST /users/{loginname}/pwd/validate (seed 004): under the login limits, failures counted."""
+    user = credentials_verify(login=loginname, password=password, ip=ip, status=400)
+    if user.username.lower() != loginname.strip().lower():  # an e-mail address is not a login name here
+        raise errors.WrongPasswordError("Wrong login name or password.")
+
+
+def password_change_by(*, actor: User, user: User, new_password: str, old_password: str | None, ip: str,
+                       session: Session | None) -> TokenPair | None:
+    """PUT /users/{loginname}/pwd: an admin sets another user's password (all their sessions end); users,
+    admins included, change their own with the old one (their other sessions end)."""
+    if actor.pk != user.pk and actor.is_admin:
+        password_set(user=user, password=new_password, actor=actor, reason="admin_set")
+        return None
+    if old_password is None:
+        raise errors.InvalidParametersError(
+            "Invalid parameters: oldpwd: the current password is required.",
+            error={"oldpwd": ["This field is required."]},
+        )
+    return password_change(user=user, old_password=old_password, new_password=new_password, ip=ip,
+                           session=session)
+
+
+# --- E-mail change -----------------------------------------------------------------------------------------
+
+def _email_masked(email: str) -> str:
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+@transaction.atomic
+def email_change_request(*, user: User, email: str, ip: str, now: datetime | None = None) -> None:
+    """PUT /users/{loginname}/email: a code to the new address, a notice to the old one (which keeps working
+    until the code is used)."""
+    secret_mail_throttle(loginname=user.username, ip=ip)
+    if user.email and user.email.lower() == email.lower():
+        raise errors.InvalidParametersError(
+            "Invalid parameters: email: this is already your address.", error={"email": ["Already your address."]}
+        )
+    if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+        raise errors.EmailTakenError()
+    _secret_mail(user=user, purpose=SecretPurpose.EMAIL_CHANGE, template="email_change",
+                 url_template=settings.ACCOUNTS_EMAIL_CHANGE_URL, to=email, now=now, new_email=email)
+    if user.email:
+        mail_send(template="email_change_notice", to=user.email,
+                  context={"user": user, "new_email_masked": _email_masked(email)})
+    audit_record(action="email.change_request", user=user, actor=user, ip=ip)
+
+
+@transaction.atomic
+def email_change_confirm(*, user: User, sid: str, now: datetime | None = None) -> User:
+    """POST /users/{loginname}/email/verify: switches to the confirmed address, unless taken meanwhile."""
+    secret = secret_redeem(loginname=user.username, purpose=SecretPurpose.EMAIL_CHANGE, raw=sid, now=now)
+    if User.objects.filter(email__iexact=secret.new_email).exclude(pk=user.pk).exists():
+        raise errors.EmailTakenError()
+    previous = user.email
+    user.email, user.email_verified = secret.new_email, True
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email", "email_verified"])
+    except IntegrityError as exc:
+        raise _integrity_as_service_error(exc) from None
+    audit_record(action="email.change", user=user, actor=user, had_email=previous is not None)
+    return user
+
+
+# --- Bulk operations: import and purge ----------------------------------------------------------------------
+
+_MD5_HEX = re.compile(r"^[0-9a-fA-F]{32}\Z")
+_PBKDF2 = re.compile(r"^pbkdf2_sha256\$\d+\$[^$]+\$[A-Za-z0-9+/=]+\Z")
+_PURGED_NAME = r"^deleted-[0-9]+-[0-9a-f]{8}$"
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+
+
+def _imported_password(value: str) -> str:
+    """The stored form of a legacy hash: hex MD5 for LegacyUnsaltedMD5PasswordHasher, or Django PBKDF2."""
+    if _MD5_HEX.match(value):
+        return f"unsalted_md5$${value.lower()}"
+    if _PBKDF2.match(value):
+        return value
+    raise errors.InvalidParametersError("hash: neither a hex MD5 nor a pbkdf2_sha256 hash")
+
+
+def _imported_user(row: dict[str, str]) -> User:
+    """The unsaved user a CSV row describes, or InvalidParametersError naming the first bad column."""
+    username = (row.get("loginname") or "").strip()
+    email = (row.get("email") or "").strip() or None
+    nickname = (row.get("nickname") or "").strip()
+    checks = [("loginname", LOGIN_NAME_VALIDATOR, username)] + ([("email", validate_email, email)] if email else [])
+    for column, validator, value in checks:
+        try:
+            validator(value)
+        except DjangoValidationError as exc:
+            raise errors.InvalidParametersError(f"{column}: {exc.messages[0]}") from None
+    if len(nickname) > 64:
+        raise errors.InvalidParametersError("nickname: at most 64 characters")
+    user = User(username=username, email=email, nickname=nickname, status=UserStatus.ACTIVE)
+    user.password = _imported_password((row.get("hash") or "").strip())
+    return user
+
+
+def users_import(*, rows: Iterable[tuple[int, dict[str, str]]], dry_run: bool = False,
+                 actor: User | None = None) -> ImportReport:
+    """Legacy accounts from CSV rows (line number, columns loginname, email, nickname, hash). Each row is
+    its own transaction: a bad or duplicate row is reported and skipped, never half-imported. Passwords
+    are re-hashed with Argon2id at each user's first successful login."""
+    report = ImportReport()
+    seen: set[str] = set()  # names and addresses earlier in the file, for the dry run
+    for line, row in rows:
+        try:
+            user = _imported_user(row)
+            keys = {f"name:{user.username.lower()}", f"email:{(user.email or '').lower()}"} - {"email:"}
+            if keys & seen:
+                raise errors.InvalidParametersError("duplicate of an earlier row")
+            with transaction.atomic():
+                _identity_assert_free(username=user.username, email=user.email)
+                if not dry_run:
+                    user.save()
+                    membership_open(user=user)
+                    audit_record(action="user.import", user=user, actor=actor)
+            seen |= keys
+            report.created.append(user.username)
+        except (errors.ServiceError, IntegrityError) as exc:
+            report.skipped.append((line, str(exc)))
+    return report
+
+
+@transaction.atomic
+def user_anonymise(*, user: User, actor: User | None, now: datetime | None = None) -> User:
+    """Frees a deleted user's login name and removes their personal data. The row stays (as
+    `deleted-<id>-<random>`) because memberships, ledgers and audit rows refer to it."""
+    user_credentials_revoke(user=user, reason="purged", now=now)
+    user.username = f"deleted-{user.pk}-{secrets.token_hex(4)}"
+    user.email, user.email_verified = None, False
+    for name in PROFILE_FIELDS:
+        setattr(user, name, "")
+    user.is_staff = user.is_superuser = user.is_developer = False
+    user.last_login = None
+    user.set_unusable_password()
+    user.save()
+    Session.objects.filter(user=user).delete()  # they hold IP addresses and user agents
+    AccountSecret.objects.filter(user=user).delete()
+    audit_record(action="user.purge", user=user, actor=actor)
+    return user
+
+
+def users_purge_deleted(*, older_than: timedelta, actor: User | None = None, now: datetime | None = None) -> int:
+    """`manage.py purge_deleted_users`: anonymises every account deleted more than `older_than` ago."""
+    now = now or timezone.now()
+    candidates = (User.objects.filter(status=UserStatus.DELETED, status_changed_at__lt=now - older_than)
+                  .exclude(username__regex=_PURGED_NAME))
+    purged = 0
+    for user in candidates.iterator():
+        user_anonymise(user=user, actor=actor, now=now)
+        purged += 1
+    return purged

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.db import transaction
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -11,27 +12,44 @@ from rest_framework.response import Response
 
 from accounts import oauth, selectors, services
 from accounts.authentication import SessionCredentials
-from accounts.permissions import assert_fields_allowed
+from accounts.filters import UserSearchFilter
+from accounts.models import User
+from accounts.permissions import IsAdmin, assert_fields_allowed, assert_self, assert_self_or_admin
 from accounts.ratelimit import REGISTRATIONS_PER_IP
 from accounts.serializers import (
+    EmailChangeInputSerializer,
     LoginInputSerializer,
+    LoginNameInputSerializer,
     LoginReplySerializer,
     LogoutInputSerializer,
     MeUpdateInputSerializer,
     PasswordChangeInputSerializer,
+    PasswordCheckInputSerializer,
+    PasswordResetInputSerializer,
+    PublicUserSerializer,
     RefreshInputSerializer,
     RegisterInputSerializer,
     SessionSerializer,
+    SidInputSerializer,
     TokenReplySerializer,
     UnregisterInputSerializer,
+    UserAdminCreateInputSerializer,
+    UserAdminUpdateInputSerializer,
+    UserCreateInputSerializer,
+    UserPasswordInputSerializer,
     UserSerializer,
+    UserUpdateInputSerializer,
 )
-from accountsite.api import client_ip
+from accountsite.api import client_ip, paginate
 from accountsite.errors import InvalidParametersError, NotFoundError
 
 
 def valid_input(serializer_class: type, request: Request, **kwargs: Any) -> dict:
-    serializer = serializer_class(data=request.data, **kwargs)
+    return valid_input_data(serializer_class, request.data, **kwargs)
+
+
+def valid_input_data(serializer_class: type, data: Any, **kwargs: Any) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
@@ -152,4 +170,136 @@ class SessionViewSet(viewsets.ViewSet):
         if session is None:
             raise NotFoundError("No such session.")
         services.session_revoke(session=session, reason="revoked_by_user")
+        return Response(None)
+
+
+# --- /users (CONTRACT section 3: seed 004 and 002) ----------------------------------------------------------
+
+
+def valid_loginname(loginname: str) -> str:
+    return valid_input_data(LoginNameInputSerializer, {"loginname": loginname})["loginname"]
+
+
+def _is_admin(user: Any) -> bool:
+    return bool(user.is_authenticated and user.is_admin)
+
+
+class UserViewSet(viewsets.GenericViewSet):
+    """Users as records: read (public or full), admin search, create, update and soft delete."""
+
+    filter_backends = (DjangoFilterBackend,)
+    filterset_class = UserSearchFilter
+    queryset = User.objects.none()  # for the schema; every action reads through accounts.selectors
+
+    def get_permissions(self) -> list:
+        if self.action == "list":
+            return [IsAdmin()]
+        if self.action in ("retrieve", "create"):
+            return [AllowAny()]
+        return [IsAuthenticated()]
+
+    @extend_schema(responses=UserSerializer(many=True), tags=["users"])
+    def list(self, request: Request) -> Response:
+        return paginate(self, self.filter_queryset(selectors.users_with_membership()), UserSerializer)
+
+    @extend_schema(responses=UserSerializer, tags=["users"])
+    def retrieve(self, request: Request, loginname: str) -> Response:
+        user = selectors.user_visible_to(loginname, request.user)
+        full = _is_admin(request.user) or user.pk == request.user.pk
+        return Response((UserSerializer if full else PublicUserSerializer)(user).data)
+
+    @extend_schema(request=UserAdminCreateInputSerializer, responses={201: UserSerializer}, tags=["users"])
+    def create(self, request: Request, loginname: str) -> Response:
+        ip = client_ip(request)
+        admin = _is_admin(request.user)
+        input_class = UserAdminCreateInputSerializer if admin else UserCreateInputSerializer
+        if not admin:
+            REGISTRATIONS_PER_IP.consume(ip)
+        assert_fields_allowed(request.data, input_class)
+        data = valid_input(input_class, request)
+        user = services.user_admin_create(username=valid_loginname(loginname), actor=request.user if admin else None,
+                                          ip=ip, **data)
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=UserAdminUpdateInputSerializer, responses=UserSerializer, tags=["users"])
+    def update(self, request: Request, loginname: str) -> Response:
+        user = selectors.user_visible_to(loginname, request.user)
+        assert_self_or_admin(request.user, user)
+        if request.user.is_admin:
+            assert_fields_allowed(request.data, UserAdminUpdateInputSerializer)
+            data = valid_input(UserAdminUpdateInputSerializer, request, partial=True)
+            user = services.user_admin_update(user=user, actor=request.user, **data)
+        else:
+            assert_fields_allowed(request.data, UserUpdateInputSerializer)
+            data = valid_input(UserUpdateInputSerializer, request, partial=True)
+            user = services.user_profile_update(user=user, actor=request.user, **data)
+        return Response(UserSerializer(user).data)
+
+    @extend_schema(responses={200: None}, tags=["users"])
+    def destroy(self, request: Request, loginname: str) -> Response:
+        user = selectors.user_visible_to(loginname, request.user)
+        assert_self_or_admin(request.user, user)
+        services.user_delete(user=user, actor=request.user)
+        return Response(None)
+
+    @extend_schema(request=UserPasswordInputSerializer, responses=TokenReplySerializer, tags=["users"])
+    def password(self, request: Request, loginname: str) -> Response:
+        user = selectors.user_visible_to(loginname, request.user)
+        assert_self_or_admin(request.user, user)
+        data = valid_input(UserPasswordInputSerializer, request)
+        pair = services.password_change_by(
+            actor=request.user, user=user, new_password=data["new_password"], old_password=data.get("old_password"),
+            ip=client_ip(request), session=current_session(request),
+        )
+        return Response(pair.as_reply() if pair else None)
+
+    @extend_schema(request=EmailChangeInputSerializer, responses={200: None}, tags=["users"])
+    def email(self, request: Request, loginname: str) -> Response:
+        user = selectors.user_visible_to(loginname, request.user)
+        assert_self(request.user, user)
+        data = valid_input(EmailChangeInputSerializer, request)
+        services.email_change_request(user=user, email=data["email"], ip=client_ip(request))
+        return Response(None)
+
+    @extend_schema(request=SidInputSerializer, responses=UserSerializer, tags=["users"])
+    def email_verify(self, request: Request, loginname: str) -> Response:
+        user = selectors.user_visible_to(loginname, request.user)
+        assert_self(request.user, user)
+        data = valid_input(SidInputSerializer, request)
+        return Response(UserSerializer(services.email_change_confirm(user=user, sid=data["sid"])).data)
+
+
+class UserSecretViewSet(viewsets.ViewSet):
+    """Endpoints for whoever holds an e-mailed code or the password; a token sent along is ignored."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    @extend_schema(request=SidInputSerializer, responses={200: None}, tags=["users"])
+    def activate(self, request: Request, loginname: str) -> Response:
+        data = valid_input(SidInputSerializer, request)
+        services.user_activate(loginname=loginname, sid=data["sid"])
+        return Response(None)
+
+    @extend_schema(request=None, responses={200: None}, tags=["users"])
+    def activate_resend(self, request: Request, loginname: str) -> Response:
+        services.activation_resend(loginname=loginname, ip=client_ip(request))
+        return Response(None)
+
+    @extend_schema(request=None, responses={200: None}, tags=["users"])
+    def forget_password(self, request: Request, loginname: str) -> Response:
+        services.password_reset_request(loginname=loginname, ip=client_ip(request))
+        return Response(None)
+
+    @extend_schema(request=PasswordResetInputSerializer, responses={200: None}, tags=["users"])
+    def reset_password(self, request: Request, loginname: str) -> Response:
+        data = valid_input(PasswordResetInputSerializer, request)
+        services.password_reset(loginname=loginname, sid=data["sid"], password=data["password"])
+        return Response(None)
+
+    @extend_schema(request=PasswordCheckInputSerializer, responses={200: None}, tags=["users"])
+    def validate_password(self, request: Request, loginname: str) -> Response:
+        source = request.query_params if request.method == "GET" else request.data
+        data = valid_input_data(PasswordCheckInputSerializer, source)
+        services.password_verify(loginname=loginname, password=data["pwd"], ip=client_ip(request))
         return Response(None)

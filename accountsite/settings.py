@@ -196,6 +196,22 @@ SPECTACULAR_SETTINGS = {
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="accountsite <no-reply@accountsite.local>")
 
+# Links in account e-mails point at the front end; {loginname} and {sid} are filled in (URL-quoted).
+ACCOUNTS_ACTIVATION_URL = env.str(
+    "ACCOUNTS_ACTIVATION_URL", default="http://localhost:8000/activate?user={loginname}&sid={sid}")
+ACCOUNTS_RESET_URL = env.str("ACCOUNTS_RESET_URL", default="http://localhost:8000/reset?user={loginname}&sid={sid}")
+ACCOUNTS_EMAIL_CHANGE_URL = env.str(
+    "ACCOUNTS_EMAIL_CHANGE_URL", default="http://localhost:8000/email/verify?user={loginname}&sid={sid}")
+# Lifetimes of the e-mailed single-use secrets (CONTRACT section 3: a reset code lasts one hour).
+ACCOUNTS_ACTIVATION_SECRET_HOURS = env.int("ACCOUNTS_ACTIVATION_SECRET_HOURS", default=72)
+ACCOUNTS_RESET_SECRET_MINUTES = env.int("ACCOUNTS_RESET_SECRET_MINUTES", default=60)
+ACCOUNTS_EMAIL_CHANGE_SECRET_HOURS = env.int("ACCOUNTS_EMAIL_CHANGE_SECRET_HOURS", default=24)
+# How many secret-bearing e-mails (activation resend, password reset, e-mail change) one account name
+# and one client IP may ask for per window: they cost a mail each and could flood an inbox.
+ACCOUNTS_SECRET_MAILS_PER_ACCOUNT = env.int("ACCOUNTS_SECRET_MAILS_PER_ACCOUNT", default=5)
+ACCOUNTS_SECRET_MAILS_PER_IP = env.int("ACCOUNTS_SECRET_MAILS_PER_IP", default=30)
+ACCOUNTS_SECRET_MAIL_WINDOW = env.int("ACCOUNTS_SECRET_MAIL_WINDOW_SECONDS", default=60 * 60)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True

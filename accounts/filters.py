@@ -1,0 +1,35 @@
+"""The admin user search (GET /users/, seed 004's /users/search/user): its query parameters as filters."""
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User, UserStatus
+from membership.selectors import ADMIN, REGISTERED
+
+
+class UserSearchFilter(django_filters.FilterSet):
+    """Substring filters are case-insensitive (trigram-indexed on PostgreSQL); the others are exact."""
+
+    loginName = django_filters.CharFilter(field_name="username", lookup_expr="icontains", max_length=64)
+    userName = django_filters.CharFilter(field_name="real_name", lookup_expr="icontains", max_length=64)
+    nickName = django_filters.CharFilter(field_name="nickname", lookup_expr="icontains", max_length=64)
+    email = django_filters.CharFilter(field_name="email", lookup_expr="icontains", max_length=254)
+    status = django_filters.TypedChoiceFilter(choices=UserStatus.choices, coerce=int)
+    role = django_filters.ChoiceFilter(choices=[("common", "common"), ("admin", "admin")], method="filter_role")
+    userType = django_filters.NumberFilter(method="filter_user_type", min_value=1)
+
+    class Meta:
+        model = User
+        fields: list[str] = []
+
+    def filter_role(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        admin = Q(is_staff=True) | Q(is_superuser=True)
+        return queryset.filter(admin if value == "admin" else ~admin)
+
+    def filter_user_type(self, queryset: QuerySet, name: str, value: int) -> QuerySet:
+        # The tier in force, as replies show it: an expired paid tier counts as tier 1.
+        expired = Q(membership__expires_at__lte=timezone.now()) & ~Q(membership__tier__user_type=ADMIN)
+        if value == REGISTERED:
+            return queryset.filter(Q(membership__tier__user_type=REGISTERED) | expired)
+        return queryset.filter(Q(membership__tier__user_type=value) & ~expired)

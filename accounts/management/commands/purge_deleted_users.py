@@ -1,0 +1,21 @@
+"""Anonymises accounts deleted more than N days ago, freeing their login names."""
+
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.services import users_purge_deleted
+
+
+class Command(BaseCommand):
+    help = ("Anonymise users deleted (status 7) more than --older-than DAYS ago: frees the login name and "
+            "removes personal data; the row stays for billing and audit history.")
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--older-than", type=int, required=True, metavar="DAYS")
+
+    def handle(self, *args, older_than: int, **options) -> None:
+        if older_than < 0:
+            raise CommandError("--older-than must be 0 or more days")
+        purged = users_purge_deleted(older_than=timedelta(days=older_than))
+        self.stdout.write(self.style.SUCCESS(f"purged {purged} deleted account(s)"))

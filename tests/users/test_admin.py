@@ -1,0 +1,123 @@
+"""The back office for users, sessions and audit events: every change goes through the services."""
+
+import pytest
+from django.core import mail
+from django.test import Client
+
+from accounts.models import AuditEvent, Session, User, UserStatus
+from tests.conftest import client_for, envelope
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator(admin_user) -> Client:
+    browser = Client()
+    browser.force_login(admin_user)
+    return browser
+
+
+def act(operator: Client, action: str, *users: User, path: str = "/admin/accounts/user/"):
+    return operator.post(path, {"action": action, "_selected_action": [u.pk for u in users]}, follow=True)
+
+
+def test_user_list_searches_and_filters_and_never_shows_passwords(operator, user, other):
+    page = operator.get("/admin/accounts/user/", {"q": "ali"})
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "alice" in text and ">bob<" not in text and user.password not in text
+    for query in ({"status__exact": 2}, {"is_staff__exact": 1}, {"user_type": 1}, {"is_developer__exact": 0}):
+        assert operator.get("/admin/accounts/user/", query).status_code == 200
+    change = operator.get(f"/admin/accounts/user/{user.pk}/change/").content.decode()
+    assert user.password not in change and 'name="password"' not in change
+
+
+@pytest.mark.parametrize(("action", "status"), [
+    ("freeze_users", UserStatus.FROZEN), ("invalidate_users", UserStatus.INVALID), ("delete_users", UserStatus.DELETED),
+])
+def test_status_actions_end_sessions_at_once(operator, user, action, status):
+    api = client_for(user)
+    assert act(operator, action, user).status_code == 200
+    assert User.objects.get(pk=user.pk).status == status
+    envelope(api.get("/auth/me"), 7005, 401)
+    assert AuditEvent.objects.filter(user=user, action="user.status", data__status=status).exists()
+
+
+def test_activate_action(operator):
+    waiting = UserFactory(username="waiting", status=UserStatus.INACTIVE)
+    act(operator, "activate_users", waiting)
+    assert User.objects.get(pk=waiting.pk).status == UserStatus.ACTIVE
+
+
+def test_revoke_sessions_and_reset_mail_actions(operator, user, django_capture_on_commit_callbacks):
+    api = client_for(user)
+    act(operator, "revoke_sessions", user)
+    envelope(api.get("/auth/me"), 7005, 401)
+    with django_capture_on_commit_callbacks(execute=True):
+        act(operator, "send_password_reset", user)
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]] and "sid=" in mail.outbox[0].body
+
+
+def test_status_edit_in_the_change_form_goes_through_the_service(operator, user):
+    api = client_for(user)
+    form = {"username": "alice", "email": "alice@example.com", "nickname": "Alice", "real_name": "", "intro": "",
+            "github": "", "school": "", "website": "", "status": UserStatus.FROZEN}
+    reply = operator.post(f"/admin/accounts/user/{user.pk}/change/", form)
+    assert reply.status_code == 302, reply.content.decode()[:2000]
+    assert User.objects.get(pk=user.pk).status == UserStatus.FROZEN
+    envelope(api.get("/auth/me"), 7005, 401)
+    assert AuditEvent.objects.filter(user=user, action="user.status", data__reason="admin_edit").exists()
+
+
+def test_users_cannot_be_added_or_hard_deleted_here(operator, user):
+    assert operator.get("/admin/accounts/user/add/").status_code == 403
+    assert operator.get(f"/admin/accounts/user/{user.pk}/delete/").status_code == 403
+
+
+def test_sessions_are_read_only_with_a_revoke_action(operator, user):
+    client_for(user, terminal="phone")
+    session = Session.objects.get(user=user, terminal="phone")
+    listing = operator.get("/admin/accounts/session/").content.decode()
+    assert "phone" in listing and session.refresh_jti not in listing
+    assert operator.get(f"/admin/accounts/session/{session.pk}/change/").status_code == 200
+    assert session.refresh_jti not in operator.get(f"/admin/accounts/session/{session.pk}/change/").content.decode()
+    act(operator, "revoke", session, path="/admin/accounts/session/")
+    assert Session.objects.get(pk=session.pk).revoke_reason == "admin"
+
+
+def test_audit_events_are_read_only(operator, user):
+    act(operator, "freeze_users", user)
+    event = AuditEvent.objects.filter(action="user.status").first()
+    assert "user.status" in operator.get("/admin/accounts/auditevent/").content.decode()
+    assert operator.get("/admin/accounts/auditevent/add/").status_code == 403
+    assert operator.post(f"/admin/accounts/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_non_staff_cannot_use_the_back_office(user):
+    browser = Client()
+    browser.force_login(user)
+    assert browser.get("/admin/accounts/user/").status_code == 302
+
+
+def test_role_actions_move_the_tier_and_the_form_cannot_set_roles(operator, user):
+    act(operator, "make_admin", user)
+    alice = User.objects.select_related("membership__tier").get(pk=user.pk)
+    assert alice.is_staff and alice.membership.tier.user_type == 2
+    act(operator, "make_common", user)
+    alice = User.objects.select_related("membership__tier").get(pk=user.pk)
+    assert not alice.is_staff and alice.membership.tier.user_type == 1
+    form = {"username": "alice", "email": "alice@example.com", "nickname": "Alice", "real_name": "", "intro": "",
+            "github": "", "school": "", "website": "", "status": UserStatus.ACTIVE, "is_staff": "on",
+            "is_superuser": "on"}
+    assert operator.post(f"/admin/accounts/user/{user.pk}/change/", form).status_code == 302
+    assert not User.objects.get(pk=user.pk).is_admin
+
+
+def test_restore_action_only_touches_deleted_users(operator):
+    ice = UserFactory(username="ice", status=UserStatus.FROZEN)
+    gone = UserFactory(username="gone", status=UserStatus.DELETED)
+    act(operator, "restore_users", ice, gone)
+    assert User.objects.get(pk=ice.pk).status == UserStatus.FROZEN
+    assert User.objects.get(pk=gone.pk).status == UserStatus.ACTIVE

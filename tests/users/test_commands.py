@@ -1,0 +1,124 @@
+"""manage.py import_users and purge_deleted_users."""
+
+import hashlib
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from accounts.models import AuditEvent, Session, User, UserStatus
+from accountsite import settings as project_settings
+from membership.models import Membership
+from quotas.models import Quota
+from tests.conftest import client_for, envelope
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def run(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def legacy_csv(tmp_path, user):
+    pbkdf2 = PBKDF2PasswordHasher().encode("pbkdf2-Old-passw0rd", "somesalt", iterations=1000)
+    path = tmp_path / "users.csv"
+    path.write_text("\n".join([
+        "loginname,email,nickname,hash",
+        f"old1@example.com,old1@example.com,Old One,{md5('md5-Old-passw0rd').upper()}",  # line 2
+        f"old2,,Old Two,{pbkdf2}",                                                       # line 3
+        f"ALICE,someone@example.com,Dup Name,{md5('x')}",                                 # line 4: name taken
+        f"old3,Alice@Example.com,Dup Mail,{md5('x')}",                                    # line 5: e-mail taken
+        "bad name,bad@example.com,Bad,0123",                                              # line 6
+        f"old4,not-an-email,Bad Mail,{md5('x')}",                                         # line 7
+        "old5,old5@example.com,Bad Hash,sha1$abc$def",                                    # line 8
+        f"OLD1@example.com,other@example.com,Dup In File,{md5('x')}",                     # line 9
+        f"old6,old6@example.com,{'n' * 65},{md5('x')}",                                   # line 10
+    ]) + "\n")
+    return path
+
+
+def test_import_reports_bad_rows_and_imports_the_good(legacy_csv):
+    count = User.objects.count()
+    out, err = run("import_users", str(legacy_csv))
+    assert "imported 2, skipped 7" in out
+    for line in (4, 5, 6, 7, 8, 9, 10):
+        assert f"line {line}: skipped" in err
+    assert "line 2:" not in err and "line 3:" not in err
+    assert "line 4: skipped: This login name is already taken." in err
+    assert "line 8: skipped: hash: neither a hex MD5 nor a pbkdf2_sha256 hash" in err
+    assert User.objects.count() == count + 2
+    old1 = User.objects.get(username="old1@example.com")
+    assert old1.password == f"unsalted_md5$${md5('md5-Old-passw0rd')}" and old1.status == UserStatus.ACTIVE
+    assert Membership.objects.get(user=old1).tier.user_type == 1 and Quota.objects.filter(user=old1).count() == 4
+    assert User.objects.get(username="old2").email is None
+
+
+def test_dry_run_writes_nothing_but_reports_the_same(legacy_csv):
+    count, events = User.objects.count(), AuditEvent.objects.count()
+    out, err = run("import_users", str(legacy_csv), "--dry-run")
+    assert "would import 2, skipped 7" in out and "line 9: skipped: duplicate of an earlier row" in err
+    assert (User.objects.count(), AuditEvent.objects.count()) == (count, events)
+
+
+def test_import_of_a_missing_file_or_column_fails_clearly(tmp_path):
+    with pytest.raises(CommandError, match="Cannot read"):
+        run("import_users", str(tmp_path / "nope.csv"))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("loginname,email\nx,y\n")
+    with pytest.raises(CommandError, match="missing column"):
+        run("import_users", str(bad))
+
+
+@pytest.mark.parametrize(("username", "password"), [
+    ("old1@example.com", "md5-Old-passw0rd"), ("old2", "pbkdf2-Old-passw0rd"),
+])
+def test_imported_user_logs_in_and_is_rehashed_with_argon2id(legacy_csv, settings, anon_client, username, password):
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    run("import_users", str(legacy_csv))
+    envelope(anon_client.post("/auth/login", {"username": username, "password": "wrong-passw0rd"}, format="json"),
+             8004, 401)
+    envelope(anon_client.post("/auth/login", {"username": username, "password": password}, format="json"))
+    stored = User.objects.get(username=username).password
+    assert stored.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+    envelope(anon_client.post("/auth/login", {"username": username, "password": password}, format="json"))
+
+
+def test_purge_anonymises_old_deleted_users_only(anon_client, admin_client):
+    now = timezone.now()
+    old = UserFactory(username="longgone", email="longgone@example.com", real_name="Real Name", github="lg")
+    client_for(old)
+    recent = UserFactory(username="justgone")
+    active = UserFactory(username="stays")
+    User.objects.filter(pk=old.pk).update(status=UserStatus.DELETED, status_changed_at=now - timedelta(days=31))
+    User.objects.filter(pk=recent.pk).update(status=UserStatus.DELETED, status_changed_at=now - timedelta(days=5))
+    out, _err = run("purge_deleted_users", "--older-than", "30")
+    assert "purged 1 deleted account(s)" in out
+
+    purged = User.objects.get(pk=old.pk)
+    assert purged.username.startswith(f"deleted-{old.pk}-") and purged.email is None
+    assert (purged.real_name, purged.github, purged.nickname) == ("", "", "")
+    assert not purged.has_usable_password() and purged.status == UserStatus.DELETED
+    assert not Session.objects.filter(user=purged).exists()
+    assert Membership.objects.filter(user=purged).exists()  # billing history keeps its user row
+    assert User.objects.get(pk=recent.pk).username == "justgone"
+    assert User.objects.get(pk=active.pk).status == UserStatus.ACTIVE
+    # The name and address are free again; a second run finds nothing more to do.
+    envelope(anon_client.post("/users/longgone", {"password": "a-Long-enough-passw0rd",
+                                                  "email": "longgone@example.com"}, format="json"), 0, 201)
+    assert "purged 0" in run("purge_deleted_users", "--older-than", "30")[0]
+
+
+def test_purge_needs_a_sane_age():
+    with pytest.raises(CommandError):
+        run("purge_deleted_users", "--older-than", "-1")

@@ -1,0 +1,253 @@
+"""Activation, password reset and e-mail change end to end, through a real SMTP server on loopback."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from accounts import services
+from accounts.models import AccountSecret, SecretPurpose, Session, User, UserStatus
+from accountsite.errors import InvalidSecretError
+from tests.conftest import client_for, envelope
+from tests.factories import PASSWORD, UserFactory
+from tests.users.conftest import snapshot
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "a-Brand-new-passw0rd"
+
+
+def login(client, username: str, password: str):
+    return client.post("/auth/login", {"username": username, "password": password}, format="json")
+
+
+# --- Activation --------------------------------------------------------------------------------------------------
+
+def test_activation_flow_through_smtp(anon_client, smtp_inbox, settings, django_capture_on_commit_callbacks):
+    settings.ACCOUNTS_ACTIVATION_REQUIRED = True
+    settings.ACCOUNTS_ACTIVATION_URL = "https://app.example/activate?user={loginname}&sid={sid}"
+    with django_capture_on_commit_callbacks(execute=True):
+        body = envelope(anon_client.post("/auth/register", {"username": "carol@example.com", "password": PASSWORD,
+                                                             "email": "carol@example.com"}, format="json"), 0, 201)
+    assert "access" not in body["data"] and body["data"]["user"]["status"] == UserStatus.INACTIVE
+    [message] = smtp_inbox.to("carol@example.com")
+    assert message["Subject"] == "Activate your accountsite account"
+    sid = smtp_inbox.sid(message)
+    assert len(sid) >= 43  # 256 bits, url-safe base64
+    assert "https://app.example/activate?user=carol%40example.com&amp;sid=" + sid in smtp_inbox.html(message)
+    assert not AccountSecret.objects.filter(secret_hash=sid).exists()  # only the hash is stored
+    envelope(login(anon_client, "carol@example.com", PASSWORD), 7008, 403)
+
+    envelope(anon_client.put("/users/carol@example.com/active", {"sid": sid}, format="json"), 0, 200)
+    carol = User.objects.get(username="carol@example.com")
+    assert carol.status == UserStatus.ACTIVE and carol.email_verified
+    envelope(login(anon_client, "carol@example.com", PASSWORD), 0, 200)
+    envelope(anon_client.put("/users/carol@example.com/active", {"sid": sid}, format="json"), 8005, 400)
+
+
+def test_user_create_sends_activation_when_required(anon_client, settings, django_capture_on_commit_callbacks):
+    settings.ACCOUNTS_ACTIVATION_REQUIRED = True
+    with django_capture_on_commit_callbacks(execute=True):
+        envelope(anon_client.post("/users/dan", {"passwd": PASSWORD, "email": "dan@example.com"}, format="json"),
+                 0, 201)
+        envelope(anon_client.post("/users/nomail", {"passwd": PASSWORD}, format="json"), 0, 201)
+    assert [m.to for m in mail.outbox] == [["dan@example.com"]]
+    assert User.objects.get(username="nomail").status == UserStatus.INACTIVE
+
+
+def test_rolled_back_creation_sends_nothing(anon_client, settings, django_capture_on_commit_callbacks, user):
+    settings.ACCOUNTS_ACTIVATION_REQUIRED = True
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        envelope(anon_client.post("/users/alice", {"passwd": PASSWORD, "email": "x@example.com"}, format="json"),
+                 8002, 409)
+    assert callbacks == [] and mail.outbox == []
+
+
+def test_activation_with_wrong_name_or_sid_is_8005(anon_client, django_capture_on_commit_callbacks):
+    stranger = UserFactory(username="erin", status=UserStatus.INACTIVE)
+    raw, _secret = services.secret_issue(user=stranger, purpose=SecretPurpose.ACTIVATION)
+    before = snapshot("erin")
+    for path, sid in [("/users/alice/active", raw), ("/users/erin/active", raw[:-1] + "x"),
+                      ("/users/nobody/active", raw)]:
+        envelope(anon_client.put(path, {"sid": sid}, format="json"), 8005, 400)
+    envelope(anon_client.put("/users/erin/active", {}, format="json"), 1007, 400)
+    assert snapshot("erin") == before
+
+
+def test_expired_activation_secret_is_8005():
+    erin = UserFactory(username="erin", status=UserStatus.INACTIVE)
+    issued = timezone.now()
+    raw, secret = services.secret_issue(user=erin, purpose=SecretPurpose.ACTIVATION, now=issued)
+    assert secret.expires_at == issued + timedelta(hours=72)
+    with pytest.raises(InvalidSecretError) as caught:
+        services.user_activate(loginname="erin", sid=raw, now=secret.expires_at)
+    assert caught.value.code == 8005
+    assert User.objects.get(pk=erin.pk).status == UserStatus.INACTIVE
+    services.user_activate(loginname="erin", sid=raw, now=secret.expires_at - timedelta(seconds=1))
+    assert User.objects.get(pk=erin.pk).status == UserStatus.ACTIVE
+
+
+def test_resend_replaces_the_code_and_is_throttled(anon_client, settings, django_capture_on_commit_callbacks):
+    settings.ACCOUNTS_SECRET_MAILS_PER_ACCOUNT = 2
+    UserFactory(username="erin", status=UserStatus.INACTIVE)
+    first, _ = services.secret_issue(user=User.objects.get(username="erin"), purpose=SecretPurpose.ACTIVATION)
+    with django_capture_on_commit_callbacks(execute=True):
+        envelope(anon_client.post("/users/erin/active/resend"), 0, 200)
+    assert len(mail.outbox) == 1
+    envelope(anon_client.put("/users/erin/active", {"sid": first}, format="json"), 8005, 400)  # replaced
+    envelope(anon_client.post("/users/erin/active/resend/"), 0, 200)
+    reply = anon_client.post("/users/erin/active/resend")
+    envelope(reply, 1029, 429)
+    assert int(reply["Retry-After"]) > 0
+
+
+def test_resend_for_active_or_unknown_user_sends_nothing(anon_client, user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        active = anon_client.post("/users/alice/active/resend")
+        unknown = anon_client.post("/users/nobody/active/resend")
+    assert active.content == unknown.content and mail.outbox == []
+
+
+# --- Password reset ----------------------------------------------------------------------------------------------
+
+def test_reset_flow_through_smtp(anon_client, user, smtp_inbox, settings, django_capture_on_commit_callbacks):
+    settings.ACCOUNTS_RESET_URL = "https://app.example/reset?user={loginname}&sid={sid}"
+    signed_in = client_for(user, terminal="laptop")
+    with django_capture_on_commit_callbacks(execute=True):
+        envelope(anon_client.put("/users/alice/forget/pwd"), 0, 200)
+    [message] = smtp_inbox.to("alice@example.com")
+    assert message["Subject"] == "Reset your accountsite password"
+    text = smtp_inbox.text(message)
+    sid = smtp_inbox.sid(message)
+    assert f"https://app.example/reset?user=alice&sid={sid}" in text
+
+    envelope(anon_client.put("/users/alice/pwd/reset", {"sid": sid, "passwd": "short"}, format="json"), 1007, 400)
+    assert User.objects.get(pk=user.pk).check_password(PASSWORD)  # a refused password keeps the code usable
+    envelope(anon_client.put("/users/alice/pwd/reset", {"sid": sid, "passwd": NEW_PASSWORD}, format="json"))
+    assert not Session.objects.filter(user=user, revoked_at__isnull=True).exists()
+    envelope(signed_in.get("/auth/me"), 7005, 401)
+    envelope(login(anon_client, "alice", PASSWORD), 8004, 401)
+    envelope(login(anon_client, "alice", NEW_PASSWORD), 0, 200)
+    envelope(anon_client.put("/users/alice/pwd/reset", {"sid": sid, "passwd": PASSWORD + "2"}, format="json"),
+             8005, 400)
+    assert User.objects.get(pk=user.pk).check_password(NEW_PASSWORD)
+
+
+def test_expired_reset_secret_is_8005(user):
+    issued = timezone.now()
+    raw, secret = services.secret_issue(user=user, purpose=SecretPurpose.PASSWORD_RESET, now=issued)
+    assert secret.expires_at == issued + timedelta(hours=1)
+    with pytest.raises(InvalidSecretError):
+        services.password_reset(loginname="alice", sid=raw, password=NEW_PASSWORD,
+                                now=issued + timedelta(minutes=61))
+    assert User.objects.get(pk=user.pk).check_password(PASSWORD)
+
+
+def test_reset_secret_is_bound_to_its_purpose_and_user(anon_client, user, other):
+    raw, _ = services.secret_issue(user=user, purpose=SecretPurpose.ACTIVATION)
+    envelope(anon_client.put("/users/alice/pwd/reset", {"sid": raw, "passwd": NEW_PASSWORD}, format="json"),
+             8005, 400)
+    raw, _ = services.secret_issue(user=user, purpose=SecretPurpose.PASSWORD_RESET)
+    envelope(anon_client.put("/users/bob/pwd/reset", {"sid": raw, "passwd": NEW_PASSWORD}, format="json"),
+             8005, 400)
+    assert User.objects.get(pk=other.pk).check_password(PASSWORD)
+
+
+def test_forget_password_reply_is_identical_for_missing_accounts(anon_client, user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        existing = anon_client.put("/users/alice/forget/pwd")
+        missing = anon_client.put("/users/nobody/forget/pwd")
+    assert (existing.status_code, existing.content) == (missing.status_code, missing.content)
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+
+
+def test_login_reply_is_identical_for_missing_accounts(anon_client, user):
+    existing = login(anon_client, "alice", "wrong-password-1")
+    missing = login(anon_client, "nobody", "wrong-password-1")
+    assert (existing.status_code, existing.content) == (missing.status_code, missing.content) == (
+        401, existing.content)
+
+
+def test_forget_password_is_throttled_the_same_for_missing_accounts(anon_client, user, settings):
+    settings.ACCOUNTS_SECRET_MAILS_PER_ACCOUNT = 1
+    for name in ("alice", "nobody"):
+        envelope(anon_client.put(f"/users/{name}/forget/pwd"), 0, 200)
+        envelope(anon_client.put(f"/users/{name}/forget/pwd"), 1029, 429)
+
+
+def test_frozen_user_gets_no_reset_mail(anon_client, django_capture_on_commit_callbacks):
+    UserFactory(username="ice", status=UserStatus.FROZEN)
+    with django_capture_on_commit_callbacks(execute=True):
+        envelope(anon_client.put("/users/ice/forget/pwd"), 0, 200)
+    assert mail.outbox == []
+
+
+# --- E-mail change ------------------------------------------------------------------------------------------------
+
+def test_email_change_flow_through_smtp(user_client, user, smtp_inbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        envelope(user_client.put("/users/alice/email", {"email": "alice@new.example"}, format="json"))
+    assert User.objects.get(pk=user.pk).email == "alice@example.com"  # unchanged until confirmed
+    [code_mail] = smtp_inbox.to("alice@new.example")
+    [notice] = smtp_inbox.to("alice@example.com")
+    assert notice["Subject"] == "Your accountsite e-mail address is being changed"
+    assert "a***@new.example" in smtp_inbox.text(notice) and "sid" not in smtp_inbox.text(notice)
+    sid = smtp_inbox.sid(code_mail)
+
+    body = envelope(user_client.post("/users/alice/email/verify", {"sid": sid}, format="json"))
+    assert body["data"]["email"] == "alice@new.example" and body["data"]["email_verified"] is True
+    envelope(user_client.post("/users/alice/email/verify", {"sid": sid}, format="json"), 8005, 400)
+    assert User.objects.get(pk=user.pk).email == "alice@new.example"
+
+
+def test_email_change_to_a_taken_address_is_8003(user_client, other):
+    before = snapshot("alice")
+    envelope(user_client.put("/users/alice/email", {"email": "BOB@example.com"}, format="json"), 8003, 409)
+    assert snapshot("alice") == before and mail.outbox == []
+
+
+def test_email_taken_between_request_and_confirm_is_8003(user_client, user):
+    raw, _ = services.secret_issue(user=user, purpose=SecretPurpose.EMAIL_CHANGE, new_email="late@example.com")
+    UserFactory(username="late", email="late@example.com")
+    envelope(user_client.post("/users/alice/email/verify", {"sid": raw}, format="json"), 8003, 409)
+    assert User.objects.get(pk=user.pk).email == "alice@example.com"
+    assert AccountSecret.objects.get(user=user).used_at is None
+
+
+def test_expired_email_change_secret_is_8005(user):
+    issued = timezone.now()
+    raw, secret = services.secret_issue(user=user, purpose=SecretPurpose.EMAIL_CHANGE,
+                                        new_email="n@example.com", now=issued)
+    with pytest.raises(InvalidSecretError):
+        services.email_change_confirm(user=user, sid=raw, now=secret.expires_at + timedelta(seconds=1))
+    assert User.objects.get(pk=user.pk).email == "alice@example.com"
+
+
+@pytest.mark.parametrize(("data", "code", "status"), [
+    ({"email": "not-an-address"}, 1007, 400), ({}, 1007, 400), ({"email": "ALICE@example.com"}, 1007, 400),
+])
+def test_email_change_bad_input(user_client, data, code, status):
+    before = snapshot("alice")
+    envelope(user_client.put("/users/alice/email", data, format="json"), code, status)
+    assert snapshot("alice") == before
+
+
+@pytest.mark.parametrize(("actor", "code", "status"), [
+    ("anonymous", 7005, 401), ("self", 0, 200), ("other", 7006, 403), ("admin", 7006, 403),
+    ("inactive", 7008, 403), ("frozen", 7009, 403), ("deleted", 7009, 403), ("logged_out", 7005, 401),
+])
+def test_email_change_matrix(actor_client, actor, code, status):
+    envelope(actor_client(actor).put("/users/alice/email", {"email": "a2@example.com"}, format="json"), code, status)
+    assert AccountSecret.objects.filter(user__username="alice").exists() == (code == 0)
+
+
+@pytest.mark.parametrize(("actor", "code", "status"), [
+    ("anonymous", 7005, 401), ("self", 0, 200), ("other", 7006, 403), ("admin", 7006, 403),
+    ("inactive", 7008, 403), ("frozen", 7009, 403), ("deleted", 7009, 403), ("logged_out", 7005, 401),
+])
+def test_email_verify_matrix(actor_client, actor, code, status):
+    alice = User.objects.get(username="alice")
+    raw, _ = services.secret_issue(user=alice, purpose=SecretPurpose.EMAIL_CHANGE, new_email="a2@example.com")
+    envelope(actor_client(actor).post("/users/alice/email/verify", {"sid": raw}, format="json"), code, status)
+    assert User.objects.get(pk=alice.pk).email == ("a2@example.com" if code == 0 else "alice@example.com")
