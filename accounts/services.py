@@ -17,7 +17,7 @@ from accounts import selectors
 from accounts.audit import audit_record, valid_ip
 from accounts.models import Session, User, UserStatus
 from accounts.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
-from accounts.tokens import TokenPair, decode_refresh, token_pair_for
+from accounts.tokens import TokenPair, decode_refresh, issued_before, token_pair_for
 from accountsite import errors
 from membership.services import membership_open
 
@@ -217,8 +217,7 @@ def session_refresh(*, raw_refresh: str, now: datetime | None = None) -> TokenPa
             session_revoke(session=session, reason="refresh_reuse", now=now)
         else:
             user_assert_can_sign_in(session.user)
-            changed = session.user.password_changed_at
-            if changed is not None and token.get("iat", 0) < int(changed.timestamp()):
+            if issued_before(token, session.user.password_changed_at):
                 raise errors.NotAuthenticatedError("The password was changed; sign in again.")
             return session_reissue(session=session, now=now)
     raise errors.NotAuthenticatedError("This refresh token was already used; the session is ended.")

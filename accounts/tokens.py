@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
 from accounts.models import Session
 from accountsite.errors import NotAuthenticatedError
@@ -31,11 +31,21 @@ def token_pair_for(session: Session) -> TokenPair:
     refresh = RefreshToken()
     refresh["uid"] = session.user_id
     refresh["sid"] = str(session.id)
+    # `iat` has whole seconds only; a password change must also end tokens issued earlier in its second.
+    refresh["iat_us"] = int(refresh.current_time.timestamp() * 1_000_000)
     access = refresh.access_token  # copies uid and sid, with its own jti, iat and shorter exp
     return TokenPair(
         access=str(access), refresh=str(refresh), refresh_jti=refresh["jti"],
         expires_at=_instant(access["exp"]), refresh_expires_at=_instant(refresh["exp"]),
     )
+
+
+def issued_before(token: Token, instant: datetime | None) -> bool:
+    """Was the token issued before `instant` (a password change)? Microsecond precision."""
+    if instant is None:
+        return False
+    issued = token.get("iat_us", token.get("iat", 0) * 1_000_000)
+    return issued < int(instant.timestamp() * 1_000_000)
 
 
 def decode_access(raw: str) -> AccessToken:
