@@ -1,6 +1,6 @@
 """A test-only urlconf: the real routes plus views that fail in ways no real view should."""
 
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import include, path
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -15,8 +15,9 @@ class CrashView(APIView):
     permission_classes = (AllowAny,)
 
     def get(self, request):
-        # A broken query: the SQL text and table names must not reach the client.
-        with connection.cursor() as cursor:
+        # A broken query: the SQL text and table names must not reach the client. The savepoint keeps
+        # the test's own transaction usable on PostgreSQL after the error.
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT secret_column FROM no_such_table_xyz")
         return Response(None)
 
