@@ -71,12 +71,12 @@ def _password_check(*, user: User, password: str, ip: str) -> None:
 
 # --- Users -------------------------------------------------------------------------------------------------
 
-def _password_validate(password: str, user: User) -> None:
+def _password_validate(password: str, user: User, field: str = "password") -> None:
     try:
         validate_password(password, user)
     except DjangoValidationError as exc:
         raise errors.InvalidParametersError(
-            f"Invalid parameters: password: {exc.messages[0]}", error={"password": exc.messages}
+            f"Invalid parameters: {field}: {exc.messages[0]}", error={field: exc.messages}
         ) from None
 
 
@@ -89,10 +89,11 @@ def _identity_assert_free(*, username: str, email: str | None) -> None:
 
 
 def _integrity_as_service_error(exc: IntegrityError) -> errors.ServiceError:
+    # By constraint name: the message also quotes the clashing value, which may contain "email".
     text = str(exc)
-    if "email" in text:
+    if "accounts_user_email" in text or "accounts_user.email" in text:
         return errors.EmailTakenError()
-    if "username" in text:
+    if "accounts_user_username" in text or "accounts_user.username" in text:
         return errors.LoginNameTakenError()
     raise exc
 
@@ -260,10 +261,12 @@ def logout(*, user: User, session: Session | None, everywhere: bool) -> int:
 
 @transaction.atomic
 def password_set(*, user: User, password: str, actor: User | None, reason: str,
-                 keep_session: Session | None = None, now: datetime | None = None) -> User:
-    """Sets a password and ends every other session; tokens issued before now stop working."""
+                 keep_session: Session | None = None, now: datetime | None = None,
+                 field: str = "password") -> User:
+    """Sets a password and ends every other session; tokens issued before now stop working.
+    `field` names the input field in the error when the password is refused."""
     now = now or timezone.now()
-    _password_validate(password, user)
+    _password_validate(password, user, field)
     user.set_password(password)
     user.password_changed_at = now
     user.save(update_fields=["password", "password_changed_at"])
@@ -277,5 +280,6 @@ def password_change(*, user: User, old_password: str, new_password: str, ip: str
     """The user's own change: needs the old password; the current session gets fresh tokens."""
     _password_check(user=user, password=old_password, ip=ip)
     with transaction.atomic():
-        password_set(user=user, password=new_password, actor=user, reason="change", keep_session=session)
+        password_set(user=user, password=new_password, actor=user, reason="change", keep_session=session,
+                     field="new_password")
         return session_reissue(session=session) if session is not None else None

@@ -484,11 +484,11 @@ def test_session_revoke_bad_ids(alice, user_client, target, unchanged_factory):
 PASSWORD_BAD = {
     "no new": ({"old_password": PASSWORD}, "new_password"),
     "no old": ({"new_password": NEW_PASSWORD}, "old_password"),
-    "new short": ({"old_password": PASSWORD, "new_password": "Sh0rt!"}, "password"),
+    "new short": ({"old_password": PASSWORD, "new_password": "Sh0rt!"}, "new_password"),
     "new too long": ({"old_password": PASSWORD, "new_password": "p" * 129}, "new_password"),
-    "new common": ({"old_password": PASSWORD, "new_password": "password123"}, "password"),
-    "new numeric": ({"old_password": PASSWORD, "new_password": "48213950271"}, "password"),
-    "new like name": ({"old_password": PASSWORD, "new_password": "alice@example.com"}, "password"),
+    "new common": ({"old_password": PASSWORD, "new_password": "password123"}, "new_password"),
+    "new numeric": ({"old_password": PASSWORD, "new_password": "48213950271"}, "new_password"),
+    "new like name": ({"old_password": PASSWORD, "new_password": "alice@example.com"}, "new_password"),
     "new list": ({"old_password": PASSWORD, "new_password": [NEW_PASSWORD]}, "new_password"),
     "old object": ({"old_password": {"a": 1}, "new_password": NEW_PASSWORD}, "old_password"),
 }

@@ -1,0 +1,90 @@
+"""Races on PostgreSQL: parallel registrations of one name and parallel logins on one terminal."""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import IntegrityError, connection, connections, transaction
+from rest_framework.test import APIClient
+
+from accounts import services
+from accounts.models import Session, User
+from accountsite import errors
+from tests.factories import PASSWORD, UserFactory
+
+THREADS = 4
+
+
+def run_in_threads(work) -> list:
+    """Runs `work(index)` in THREADS threads started together, each with its own database connection."""
+    barrier = threading.Barrier(THREADS, timeout=30)
+    results: list = [None] * THREADS
+
+    def target(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = work(index)
+        except Exception as exc:  # reported by the assertions of the test
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=target, args=(index,)) for index in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+@pytest.fixture
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip(f"needs PostgreSQL for real parallel transactions (the database is {connection.vendor})")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_parallel_registrations_of_one_name_give_one_account(postgres_only):
+    def register(index: int) -> tuple[int, int]:
+        response = APIClient().post("/auth/register", {"username": "racer", "password": PASSWORD,
+                                                       "email": f"racer{index}@example.com"}, format="json",
+                                    REMOTE_ADDR=f"203.0.113.{index + 1}")
+        return response.status_code, response.json()["code"]
+
+    results = run_in_threads(register)
+    assert Counter(results) == Counter({(201, 0): 1, (409, 8002): THREADS - 1}), results
+    assert User.objects.filter(username__iexact="racer").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_parallel_logins_on_one_terminal_leave_one_live_session(postgres_only):
+    user = UserFactory(username="alice")
+
+    def login(_index: int) -> tuple[int, int]:
+        response = APIClient().post("/auth/login", {"username": "alice", "password": PASSWORD, "terminal": "web"},
+                                    format="json")
+        return response.status_code, response.json()["code"]
+
+    results = run_in_threads(login)
+    assert results == [(200, 0)] * THREADS, results
+    assert Session.objects.filter(user=user, terminal="web", revoked_at__isnull=True).count() == 1
+    assert Session.objects.filter(user=user, terminal="web").count() == THREADS
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("clash", "expected"), [
+    ({"username": "MyEmail.user", "email": "someone-else@example.com"}, errors.LoginNameTakenError),
+    ({"username": "other-name", "email": "MYEMAIL.USER@example.com"}, errors.EmailTakenError),
+    ({"username": "username2", "email": "username@example.com"}, errors.EmailTakenError),
+])
+def test_a_lost_race_is_named_by_its_constraint(clash, expected):
+    """The insert that loses a race fails on a constraint; the error names the right field even when the
+    clashing value itself contains the other field's name."""
+    UserFactory(username="myemail.user", email="myemail.user@example.com")
+    UserFactory(username="username", email="username@example.com")
+    with pytest.raises(IntegrityError) as failure, transaction.atomic():
+        User.objects.create(**clash)
+    assert isinstance(services._integrity_as_service_error(failure.value), expected)
