@@ -596,3 +596,28 @@ def test_me_shows_the_full_own_record(user_client):
 
 def test_admin_role_shows_in_me(admin_client):
     assert envelope(admin_client.get("/auth/me"))["data"]["role"] == "admin"
+
+
+@pytest.mark.parametrize("activation", [False, True])
+def test_register_ignores_privileged_fields(anon_client, settings, activation):
+    settings.ACCOUNTS_ACTIVATION_REQUIRED = activation
+    body = {"username": "climber", "password": PASSWORD, "email": "c@example.com", "role": "admin",
+            "is_staff": True, "is_superuser": True, "status": 2, "userType": 5, "is_developer": True,
+            "email_verified": True}
+    envelope(anon_client.post("/auth/register", body, format="json"), 0, 201)
+    user = User.objects.get(username="climber")
+    assert (user.role, user.is_staff, user.is_superuser, user.is_developer, user.email_verified) == (
+        "common", False, False, False, False)
+    assert user.status == (UserStatus.INACTIVE if activation else UserStatus.ACTIVE)
+    assert user.membership.tier.user_type == 1
+
+
+@pytest.mark.parametrize("status", [UserStatus.INACTIVE, UserStatus.FROZEN, UserStatus.INVALID])
+def test_wrong_password_for_a_disabled_account_reveals_nothing(status, unchanged_factory):
+    UserFactory(username="carol", status=status)
+    check = unchanged_factory()
+    unknown = APIClient().post("/auth/login", {"username": "nobody-x", "password": "wrong-Passw0rd"}, format="json")
+    response = APIClient().post("/auth/login", {"username": "carol", "password": "wrong-Passw0rd"}, format="json")
+    envelope(response, 8004, 401)
+    assert response.content == unknown.content
+    check()

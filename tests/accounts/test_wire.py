@@ -169,3 +169,23 @@ def test_docs_serve_swagger_ui_from_the_package(anon_client):
 def test_healthz(anon_client):
     body = envelope(anon_client.get("/healthz"), 0, 200)
     assert body["data"] == {"database": "ok", "cache": "ok"}
+
+
+def test_invalid_content_length_is_1007(anon_client, unchanged):
+    response = anon_client.post("/auth/login", "{}", content_type="application/json", CONTENT_LENGTH="12abc")
+    envelope(response, 1007, 400)
+    unchanged()
+
+
+def test_the_secrets_scan_catches_a_leak(user):
+    """The scan every test in this package runs on replies does fail on a password key or a stored hash."""
+    from django.http import JsonResponse
+
+    from tests.accounts.conftest import assert_no_secrets
+
+    assert_no_secrets(JsonResponse({"code": 0, "msg": "ok", "data": {"loginname": "alice"}}))
+    leaks = [{"user": {"password": "x"}}, {"old_password": None}, {"note": user.password},
+             [{"hash": "argon2$argon2id$v=19$m=19456,t=2,p=1$abc$def"}]]
+    for data in leaks:
+        with pytest.raises(AssertionError):
+            assert_no_secrets(JsonResponse({"code": 0, "msg": "ok", "data": data}))
