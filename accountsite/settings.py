@@ -154,7 +154,7 @@ ACCOUNTS_ACTIVATION_REQUIRED = env.bool("ACCOUNTS_ACTIVATION_REQUIRED", default=
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["accountsite.api.EnvelopeRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "accountsite.api.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

@@ -621,3 +621,10 @@ def test_wrong_password_for_a_disabled_account_reveals_nothing(status, unchanged
     envelope(response, 8004, 401)
     assert response.content == unknown.content
     check()
+
+
+def test_session_revoke_accepts_a_trailing_slash(alice, user_client):
+    phone = client_for(alice, "phone")
+    session = Session.objects.get(user=alice, terminal="phone")
+    envelope(user_client.delete(f"/auth/sessions/{session.pk}/"), 0, 200)
+    envelope(phone.get("/auth/me"), 7005, 401)

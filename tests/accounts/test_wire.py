@@ -189,3 +189,18 @@ def test_the_secrets_scan_catches_a_leak(user):
     for data in leaks:
         with pytest.raises(AssertionError):
             assert_no_secrets(JsonResponse({"code": 0, "msg": "ok", "data": data}))
+
+
+def test_too_many_form_fields_is_1013(anon_client, settings, unchanged):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    encoded = "&".join(f"field{index}=1" for index in range(20)) + f"&username=formuser&password={PASSWORD}"
+    response = anon_client.post("/auth/register", encoded, content_type="application/x-www-form-urlencoded")
+    envelope(response, 1013, 413)
+    unchanged()
+
+
+def test_json_nested_too_deeply_is_1007(anon_client, unchanged):
+    body = '{"username": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = anon_client.post("/auth/login", body, content_type="application/json")
+    assert "nested" in envelope(response, 1007, 400)["msg"]
+    unchanged()
