@@ -6,6 +6,7 @@ from accounts.views import AuthViewSet, SessionViewSet, SignInViewSet
 
 register = SignInViewSet.as_view({"post": "register"})
 login = SignInViewSet.as_view({"post": "login"})
+UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 session = SessionViewSet.as_view({"delete": "destroy"})
 me = AuthViewSet.as_view({"get": "me", "patch": "update_me", "put": "update_me"})
 
@@ -21,6 +22,5 @@ urlpatterns = [
     re_path(r"^auth/me/?$", me, name="auth-me"),
     path("auth/", me, name="auth-me-alias"),
     re_path(r"^auth/sessions/?$", SessionViewSet.as_view({"get": "list"}), name="auth-sessions"),
-    path("auth/sessions/<uuid:pk>", session, name="auth-session"),
-    path("auth/sessions/<uuid:pk>/", session, name="auth-session-slash"),
+    re_path(rf"^auth/sessions/(?P<pk>{UUID})/?$", session, name="auth-session"),
 ]
