@@ -1,7 +1,10 @@
 """Sessions per terminal: replacement, rotation, replay detection, logout, password change, one-query auth."""
 
+from datetime import datetime, timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient, APIRequestFactory
 
 from accounts.authentication import SessionTokenAuthentication
@@ -149,3 +152,35 @@ def test_authenticated_request_costs_one_query_plus_its_own_work(user, django_as
     # GET /auth/sessions: one query to authenticate, one for the list itself.
     with django_assert_num_queries(2):
         envelope(client.get("/auth/sessions"))
+
+
+def test_reply_shapes_and_token_lifetimes(user, settings):
+    before = timezone.now()
+    data = login("web")
+    assert set(data) == {"user", "access", "refresh", "expires_at", "token_type", "terminal"}
+    expires_at = datetime.fromisoformat(data["expires_at"].replace("Z", "+00:00"))
+    assert timedelta(minutes=14) < expires_at - before <= settings.ACCESS_TOKEN_LIFETIME + timedelta(seconds=5)
+    session = Session.objects.get(user=user, terminal="web")
+    assert timedelta(days=13) < session.expires_at - before <= settings.REFRESH_TOKEN_LIFETIME + timedelta(seconds=5)
+    rotated = refresh(data["refresh"])
+    assert set(rotated) == {"access", "refresh", "expires_at", "token_type"}
+
+
+def test_an_expired_session_refuses_both_tokens(user):
+    data = login("web")
+    Session.objects.filter(user=user).update(expires_at=timezone.now() - timedelta(seconds=1))
+    envelope(bearer(data["access"]).get("/auth/me"), 7005, 401)
+    refresh(data["refresh"], 7005, 401)
+    envelope(bearer(login("web")["access"]).get("/auth/me"), 0, 200)
+
+
+def test_last_seen_is_written_at_most_every_touch_interval(user, settings):
+    data = login("web")
+    long_ago = timezone.now() - timedelta(seconds=settings.ACCOUNTS_SESSION_TOUCH_SECONDS + 5)
+    recently = timezone.now() - timedelta(seconds=settings.ACCOUNTS_SESSION_TOUCH_SECONDS - 60)
+    Session.objects.filter(user=user).update(last_seen_at=recently)
+    envelope(bearer(data["access"]).get("/auth/me"))
+    assert Session.objects.get(user=user).last_seen_at == recently
+    Session.objects.filter(user=user).update(last_seen_at=long_ago)
+    envelope(bearer(data["access"]).get("/auth/me"))
+    assert Session.objects.get(user=user).last_seen_at > recently

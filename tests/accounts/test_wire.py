@@ -204,3 +204,12 @@ def test_json_nested_too_deeply_is_1007(anon_client, unchanged):
     response = anon_client.post("/auth/login", body, content_type="application/json")
     assert "nested" in envelope(response, 1007, 400)["msg"]
     unchanged()
+
+
+def test_healthz_reports_a_cache_that_does_not_keep_values(anon_client):
+    from django.test import override_settings
+
+    with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}):
+        response = anon_client.get("/healthz")
+    body = envelope(response, 1001, 503)
+    assert body["error"] == {"database": "ok", "cache": "down"}
