@@ -82,8 +82,10 @@ def _as_service_error(exc: Exception) -> errors.ServiceError | None:
         return errors.TooManyRequestsError(retry_after=exc.wait or 1)
     if isinstance(exc, drf.MethodNotAllowed):
         return errors.MethodNotAllowedError(str(exc.detail))
-    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
-        return errors.RequestTooLargeError(f"Request body too large: {exc}")
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return errors.RequestTooLargeError("Request body too large: too many fields or files.")
+    if isinstance(exc, RequestDataTooBig):
+        return errors.RequestTooLargeError()
     if isinstance(exc, SuspiciousOperation):
         return errors.InvalidParametersError("Bad request.")
     if isinstance(exc, drf.ParseError):
