@@ -88,3 +88,48 @@ def test_a_lost_race_is_named_by_its_constraint(clash, expected):
     with pytest.raises(IntegrityError) as failure, transaction.atomic():
         User.objects.create(**clash)
     assert isinstance(services._integrity_as_service_error(failure.value), expected)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_refresh_does_not_wait_for_the_user_row(postgres_only):
+    """Sign-in, password change and status change lock the user row first and then update sessions; a
+    refresh that locked its session and then waited for the user row would deadlock with them. Here one
+    transaction holds the user row (as session_start does) while a refresh of that user's session runs:
+    the refresh must finish, and the other transaction then ends the session without a deadlock."""
+    user = UserFactory(username="alice")
+    _session, pair = services.session_start(user=user, terminal="web", ip="127.0.0.1", user_agent="t")
+    holding, refreshed = threading.Event(), threading.Event()
+    outcome: dict = {}
+
+    def hold_user_then_revoke() -> None:
+        try:
+            with transaction.atomic():
+                User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).get()
+                holding.set()
+                outcome["refresh_finished_meanwhile"] = refreshed.wait(timeout=5)
+                outcome["revoked"] = services.user_credentials_revoke(user=user, reason="test")
+        except Exception as exc:
+            outcome["holder_error"] = exc
+        finally:
+            connections.close_all()
+
+    def refresh() -> None:
+        try:
+            assert holding.wait(timeout=10)
+            outcome["pair"] = services.session_refresh(raw_refresh=pair.refresh)
+        except Exception as exc:
+            outcome["refresh_error"] = exc
+        finally:
+            refreshed.set()
+            connections.close_all()
+
+    threads = [threading.Thread(target=hold_user_then_revoke), threading.Thread(target=refresh)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert "holder_error" not in outcome and "refresh_error" not in outcome, outcome
+    assert outcome["refresh_finished_meanwhile"] and outcome["revoked"] == 1
+    assert not Session.objects.filter(user=user, revoked_at__isnull=True).exists()
