@@ -1,5 +1,6 @@
 """Production configuration: `check --deploy` is clean, and production refuses to start without a secret."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -38,3 +39,51 @@ def test_production_refuses_a_short_or_development_secret_key():
 def test_development_runs_with_no_configuration():
     result = _manage("check")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+PRINT_SETTINGS = """
+import json, django
+django.setup()
+from django.conf import settings as s
+print(json.dumps({
+    "engine": s.DATABASES["default"]["ENGINE"], "cache": s.CACHES["default"]["BACKEND"],
+    "access_minutes": s.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds() / 60,
+    "refresh_days": s.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"].days,
+    "activation": s.ACCOUNTS_ACTIVATION_REQUIRED, "debug": s.DEBUG,
+    "per_account": s.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT, "per_ip": s.ACCOUNTS_LOGIN_FAILURES_PER_IP,
+    "registrations": s.ACCOUNTS_REGISTRATIONS_PER_IP,
+}))
+"""
+
+
+def _settings_with(**env: str) -> dict:
+    base = {key: value for key, value in os.environ.items()
+            if key not in ("DATABASE_URL", "REDIS_URL", "CACHE_URL", "DEBUG", "ACCOUNTSITE_ENV")}
+    result = subprocess.run([sys.executable, "-c", PRINT_SETTINGS], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=120, check=False,
+                            env={**base, "DJANGO_SETTINGS_MODULE": "accountsite.settings", **env})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_defaults_need_no_services():
+    values = _settings_with()
+    assert values == {
+        "engine": "django.db.backends.sqlite3", "cache": "django.core.cache.backends.locmem.LocMemCache",
+        "access_minutes": 15, "refresh_days": 14, "activation": False, "debug": False,
+        "per_account": 10, "per_ip": 100, "registrations": 20,
+    }
+
+
+def test_configuration_from_the_environment():
+    values = _settings_with(
+        DATABASE_URL="postgres://u:p@db.example:5432/site", REDIS_URL="redis://cache.example:6379/3",
+        ACCESS_TOKEN_LIFETIME_MINUTES="5", REFRESH_TOKEN_LIFETIME_DAYS="2", ACCOUNTS_ACTIVATION_REQUIRED="true",
+        ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT="4", ACCOUNTS_LOGIN_FAILURES_PER_IP="40",
+        ACCOUNTS_REGISTRATIONS_PER_IP="3",
+    )
+    assert values == {
+        "engine": "django.db.backends.postgresql", "cache": "django_redis.cache.RedisCache",
+        "access_minutes": 5, "refresh_days": 2, "activation": True, "debug": False,
+        "per_account": 4, "per_ip": 40, "registrations": 3,
+    }
