@@ -1,5 +1,6 @@
 """JWTs bound to a session: every access and refresh token carries the session id (`sid`)."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -48,15 +49,27 @@ def issued_before(token: Token, instant: datetime | None) -> bool:
     return issued < int(instant.timestamp() * 1_000_000)
 
 
+def _session_bound(token: Token, kind: str) -> Token:
+    """Our tokens always name a user id and a session UUID; a signed token without them is not one of ours."""
+    sid, uid = token.get("sid"), token.get("uid")
+    try:
+        valid = isinstance(sid, str) and isinstance(uid, int) and str(uuid.UUID(sid)) == sid
+    except ValueError:
+        valid = False
+    if not valid:
+        raise NotAuthenticatedError(f"The {kind} token is invalid or expired.")
+    return token
+
+
 def decode_access(raw: str) -> AccessToken:
     try:
-        return AccessToken(raw)
+        return _session_bound(AccessToken(raw), "access")
     except TokenError:
         raise NotAuthenticatedError("The access token is invalid or expired.") from None
 
 
 def decode_refresh(raw: str) -> RefreshToken:
     try:
-        return RefreshToken(raw)
+        return _session_bound(RefreshToken(raw), "refresh")
     except TokenError:
         raise NotAuthenticatedError("The refresh token is invalid or expired.") from None

@@ -367,11 +367,14 @@ def _refresh_cases(user) -> dict:
         "tampered": pair.refresh[:-3] + ("AAA" if not pair.refresh.endswith("AAA") else "BBB"),
         "alg none": "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + pair.refresh.split(".")[1] + ".",
         "number": 12345,
+        "no session id": craft_token(token_type="refresh", uid=user.pk),
+        "malformed session id": craft_token(token_type="refresh", uid=user.pk, sid="x" * 36),
     }
 
 
 @pytest.mark.parametrize("case", ["garbage", "random text", "access token", "wrong key", "expired",
-                                  "unknown session", "other user's uid", "tampered", "alg none", "number"])
+                                  "unknown session", "other user's uid", "tampered", "alg none", "number",
+                                  "no session id", "malformed session id"])
 def test_refresh_bad_tokens(alice, anon_client, case, unchanged_factory):
     raw = _refresh_cases(alice)[case]
     check = unchanged_factory()
@@ -401,11 +404,16 @@ def _access_cases(user) -> dict:
         "unknown session": f"Bearer {craft_token(uid=user.pk, sid='00000000-0000-4000-8000-000000000000')}",
         "alg none": "Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + pair.access.split(".")[1] + ".",
         "basic scheme": "Basic YWxpY2U6cGFzc3dvcmQ=",
+        "no session id": f"Bearer {craft_token(uid=user.pk)}",
+        "malformed session id": f"Bearer {craft_token(uid=user.pk, sid='not-a-uuid')}",
+        "session id list": f"Bearer {craft_token(uid=user.pk, sid=[str(session.pk)])}",
+        "user id as text": f"Bearer {craft_token(uid=str(user.pk), sid=str(session.pk))}",
     }
 
 
 ACCESS_CASES = ["garbage", "random", "empty bearer", "refresh as access", "wrong key", "expired", "other uid",
-                "unknown session", "alg none", "basic scheme"]
+                "unknown session", "alg none", "basic scheme", "no session id", "malformed session id",
+                "session id list", "user id as text"]
 
 
 @pytest.mark.parametrize("case", ACCESS_CASES)
