@@ -58,6 +58,7 @@ SIGNED_IN_ENDPOINTS = {
     "password": ("post", "/auth/password", {"old_password": PASSWORD, "new_password": NEW_PASSWORD}),
     "me": ("get", "/auth/me", None),
     "me_alias": ("get", "/auth/", None),
+    "me_alias_no_slash": ("get", "/auth", None),
     "me_patch": ("patch", "/auth/me", {"nickname": "Changed"}),
     "me_alias_patch": ("patch", "/auth/", {"nickname": "Changed"}),
     "me_put": ("put", "/auth/me", {"nickname": "Changed"}),
@@ -143,7 +144,7 @@ LOGIN_BY_STATE = {"active": (0, 200), "inactive": (7008, 403), "invalid": (7009,
 
 
 @pytest.mark.parametrize("state", sorted(ACCOUNT_STATES))
-@pytest.mark.parametrize("path", ["/auth/login", "/login/", "/auth/login/"])
+@pytest.mark.parametrize("path", ["/auth/login", "/login/", "/auth/login/", "/login"])
 def test_login_by_account_state(state, path, unchanged_factory):
     user = UserFactory(username="carol", status=ACCOUNT_STATES[state] or UserStatus.ACTIVE)
     check = unchanged_factory()
@@ -175,7 +176,7 @@ def test_login_by_email_and_case_insensitive_name(alice):
 
 
 @pytest.mark.parametrize("caller", CALLERS)
-@pytest.mark.parametrize("path", ["/auth/register", "/register/"])
+@pytest.mark.parametrize("path", ["/auth/register", "/register/", "/register", "/auth/register/"])
 def test_register_matrix(alice, caller, path):
     client = make_caller(caller)
     response = client.post(path, {"username": "newcomer", "password": PASSWORD, "email": "new@example.com",
