@@ -45,7 +45,7 @@ def credentials_verify(*, login: str, password: str, ip: str, status: int = 401)
     LOGIN_FAILURES_PER_IP.check(ip)
     user = selectors.user_for_login(login)
     account_key = _account_key(login, user)
-    LOGIN_FAILURES_PER_ACCOUNT.check(account_key)
+    LOGIN_FAILURES_PER_ACCOUNT.reserve(account_key)  # counted as a failure unless it turns out right
     if user is None:
         selectors.burn_password_hash(password)
         verified = False
@@ -53,7 +53,6 @@ def credentials_verify(*, login: str, password: str, ip: str, status: int = 401)
         verified = user.check_password(password)
     if not verified:
         LOGIN_FAILURES_PER_IP.hit(ip)
-        LOGIN_FAILURES_PER_ACCOUNT.hit(account_key)
         raise errors.WrongPasswordError("Wrong login name or password.", status=status)
     LOGIN_FAILURES_PER_ACCOUNT.clear(account_key)
     return user
@@ -62,11 +61,11 @@ def credentials_verify(*, login: str, password: str, ip: str, status: int = 401)
 def _password_check(*, user: User, password: str, ip: str) -> None:
     """The signed-in user's own password, re-entered; failures count toward the login lockout."""
     key = _account_key(user.username, user)
-    LOGIN_FAILURES_PER_ACCOUNT.check(key)
+    LOGIN_FAILURES_PER_ACCOUNT.reserve(key)  # counted as a failure unless it turns out right
     if not user.check_password(password):
-        LOGIN_FAILURES_PER_ACCOUNT.hit(key)
         LOGIN_FAILURES_PER_IP.hit(ip)
         raise errors.WrongPasswordError("The current password is wrong.")
+    LOGIN_FAILURES_PER_ACCOUNT.release(key)
 
 
 # --- Users -------------------------------------------------------------------------------------------------

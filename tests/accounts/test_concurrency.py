@@ -1,5 +1,6 @@
 """Races on PostgreSQL: parallel registrations of one name and parallel logins on one terminal."""
 
+import importlib
 import threading
 from collections import Counter
 
@@ -15,10 +16,10 @@ from tests.factories import PASSWORD, UserFactory
 THREADS = 4
 
 
-def run_in_threads(work) -> list:
-    """Runs `work(index)` in THREADS threads started together, each with its own database connection."""
-    barrier = threading.Barrier(THREADS, timeout=30)
-    results: list = [None] * THREADS
+def run_in_threads(work, count: int = THREADS) -> list:
+    """Runs `work(index)` in `count` threads started together, each with its own database connection."""
+    barrier = threading.Barrier(count, timeout=30)
+    results: list = [None] * count
 
     def target(index: int) -> None:
         try:
@@ -29,7 +30,7 @@ def run_in_threads(work) -> list:
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=target, args=(index,)) for index in range(THREADS)]
+    threads = [threading.Thread(target=target, args=(index,)) for index in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -133,3 +134,22 @@ def test_refresh_does_not_wait_for_the_user_row(postgres_only):
     assert "holder_error" not in outcome and "refresh_error" not in outcome, outcome
     assert outcome["refresh_finished_meanwhile"] and outcome["revoked"] == 1
     assert not Session.objects.filter(user=user, revoked_at__isnull=True).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_parallel_wrong_passwords_get_at_most_the_allowed_guesses(postgres_only, settings):
+    """Each attempt is counted before its password is checked, so parallel guesses cannot overshoot. The real
+    Argon2id hasher keeps each check slow enough for the guesses to overlap."""
+    settings.PASSWORD_HASHERS = importlib.import_module("accountsite.settings").PASSWORD_HASHERS
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 3
+    UserFactory(username="alice")
+    guesses = 10
+
+    def guess(_index: int) -> int:
+        response = APIClient().post("/auth/login", {"username": "alice", "password": "wrong-Passw0rd-1"},
+                                    format="json")
+        return response.json()["code"]
+
+    results = Counter(run_in_threads(guess, guesses))
+    assert results == Counter({8004: 3, 1029: guesses - 3}), results
