@@ -213,3 +213,11 @@ def test_healthz_reports_a_cache_that_does_not_keep_values(anon_client):
         response = anon_client.get("/healthz")
     body = envelope(response, 1001, 503)
     assert body["error"] == {"database": "ok", "cache": "down"}
+
+
+def test_schema_validates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    target = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    assert "/auth/sessions/{id}" in target.read_text()
