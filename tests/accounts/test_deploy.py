@@ -87,3 +87,24 @@ def test_configuration_from_the_environment():
         "access_minutes": 5, "refresh_days": 2, "activation": True, "debug": False,
         "per_account": 4, "per_ip": 40, "registrations": 3,
     }
+
+
+PROBE_HTTP = """
+import django
+django.setup()
+from django.test import Client
+client = Client()
+health, api = client.get("/healthz"), client.get("/auth/me")
+print(health.status_code, api.status_code, api.get("Location"))
+"""
+
+
+def test_production_redirects_to_https_except_the_health_check():
+    base = {key: value for key, value in os.environ.items() if key not in ("DEBUG", "SECRET_KEY")}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE_HTTP], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False,
+        env={**base, "DJANGO_SETTINGS_MODULE": "accountsite.settings", "ACCOUNTSITE_ENV": "production",
+             "SECRET_KEY": secrets.token_urlsafe(48), "ALLOWED_HOSTS": "testserver"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["200", "301", "https://testserver/auth/me"], result.stdout
