@@ -184,3 +184,10 @@ def test_last_seen_is_written_at_most_every_touch_interval(user, settings):
     Session.objects.filter(user=user).update(last_seen_at=long_ago)
     envelope(bearer(data["access"]).get("/auth/me"))
     assert Session.objects.get(user=user).last_seen_at > recently
+
+
+def test_long_user_agent_is_cut_and_odd_addresses_are_not_stored(user, settings):
+    settings.ACCOUNTS_TRUSTED_PROXIES = 1
+    login("web", HTTP_USER_AGENT="U" * 1000, HTTP_X_FORWARDED_FOR="not-an-ip")
+    session = Session.objects.get(user=user, terminal="web")
+    assert session.user_agent == "U" * 256 and session.ip is None
