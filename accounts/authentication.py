@@ -11,7 +11,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import selectors, services
 from accounts.models import Session
-from accounts.tokens import decode_access
+from accounts.tokens import decode_access, issued_before
 from accountsite.errors import NotAuthenticatedError
 
 
@@ -54,8 +54,7 @@ class SessionTokenAuthentication(BaseAuthentication):
             raise NotAuthenticatedError("This session has ended; sign in again.")
         user = session.user
         services.user_assert_can_sign_in(user)
-        changed = user.password_changed_at
-        if changed is not None and token.get("iat", 0) < int(changed.timestamp()):
+        if issued_before(token, user.password_changed_at):
             raise NotAuthenticatedError("The password was changed; sign in again.")
         self._touch(session)
         return user, SessionCredentials(session=session, token=token)

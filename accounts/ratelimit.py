@@ -5,6 +5,7 @@ increment (Redis INCR in production) and `start` remembers when the window opene
 exactly when it ends (Retry-After).
 """
 
+import contextlib
 import hashlib
 import math
 import time
@@ -63,6 +64,16 @@ class Limit:
         """Count a hit and refuse it if it goes past the limit."""
         if self.hit(ident) > self.allowed:
             self.check(ident)
+
+    def reserve(self, ident: str) -> None:
+        """Count an attempt before it is judged and refuse it past the limit, so attempts made in parallel
+        cannot all pass a check before any of them is counted; `release` returns the slot after a success."""
+        self.consume(ident)
+
+    def release(self, ident: str) -> None:
+        count_key, _start_key = self._keys(ident)
+        with contextlib.suppress(ValueError):  # the window expired meanwhile
+            cache.decr(count_key)
 
     def clear(self, ident: str) -> None:
         cache.delete_many(list(self._keys(ident)))

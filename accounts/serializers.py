@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from accounts.models import GITHUB_LOGIN_VALIDATOR, LOGIN_NAME_VALIDATOR, Session, User, UserStatus
@@ -23,8 +24,8 @@ class ProfileInputSerializer(serializers.Serializer):
     real_name = serializers.CharField(max_length=64, required=False, allow_blank=True)
     intro = serializers.CharField(max_length=512, required=False, allow_blank=True)
     comment = serializers.CharField(max_length=512, required=False, allow_blank=True, source="intro")
-    github = serializers.CharField(max_length=39, required=False, allow_blank=True,
-                                   validators=[GITHUB_LOGIN_VALIDATOR])
+    # Checked in validate_github, after the "@" some clients put in front is dropped.
+    github = serializers.CharField(max_length=40, required=False, allow_blank=True)
     school = serializers.CharField(max_length=64, required=False, allow_blank=True)
     website = serializers.URLField(max_length=200, required=False, allow_blank=True)
 
@@ -34,7 +35,13 @@ class ProfileInputSerializer(serializers.Serializer):
         return value
 
     def validate_github(self, value: str) -> str:
-        return value.removeprefix("@")
+        value = value.removeprefix("@")
+        if value:
+            try:
+                GITHUB_LOGIN_VALIDATOR(value)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(exc.messages) from None
+        return value
 
 
 class RegisterInputSerializer(ProfileInputSerializer):

@@ -30,7 +30,7 @@ from accounts.ratelimit import (
     SECRET_MAILS_PER_ACCOUNT,
     SECRET_MAILS_PER_IP,
 )
-from accounts.tokens import TokenPair, decode_refresh, token_pair_for
+from accounts.tokens import TokenPair, decode_refresh, issued_before, token_pair_for
 from accountsite import errors
 from membership import selectors as membership_selectors
 from membership.services import membership_open, membership_tier_assign
@@ -59,7 +59,7 @@ def credentials_verify(*, login: str, password: str, ip: str, status: int = 401)
     LOGIN_FAILURES_PER_IP.check(ip)
     user = selectors.user_for_login(login)
     account_key = _account_key(login, user)
-    LOGIN_FAILURES_PER_ACCOUNT.check(account_key)
+    LOGIN_FAILURES_PER_ACCOUNT.reserve(account_key)  # counted as a failure unless it turns out right
     if user is None:
         selectors.burn_password_hash(password)
         verified = False
@@ -67,7 +67,6 @@ def credentials_verify(*, login: str, password: str, ip: str, status: int = 401)
         verified = user.check_password(password)
     if not verified:
         LOGIN_FAILURES_PER_IP.hit(ip)
-        LOGIN_FAILURES_PER_ACCOUNT.hit(account_key)
         raise errors.WrongPasswordError("Wrong login name or password.", status=status)
     LOGIN_FAILURES_PER_ACCOUNT.clear(account_key)
     return user
@@ -76,21 +75,21 @@ def credentials_verify(*, login: str, password: str, ip: str, status: int = 401)
 def _password_check(*, user: User, password: str, ip: str) -> None:
     """The signed-in user's own password, re-entered; failures count toward the login lockout."""
     key = _account_key(user.username, user)
-    LOGIN_FAILURES_PER_ACCOUNT.check(key)
+    LOGIN_FAILURES_PER_ACCOUNT.reserve(key)  # counted as a failure unless it turns out right
     if not user.check_password(password):
-        LOGIN_FAILURES_PER_ACCOUNT.hit(key)
         LOGIN_FAILURES_PER_IP.hit(ip)
         raise errors.WrongPasswordError("The current password is wrong.")
+    LOGIN_FAILURES_PER_ACCOUNT.release(key)
 
 
 # --- Users -------------------------------------------------------------------------------------------------
 
-def _password_validate(password: str, user: User) -> None:
+def _password_validate(password: str, user: User, field: str = "password") -> None:
     try:
         validate_password(password, user)
     except DjangoValidationError as exc:
         raise errors.InvalidParametersError(
-            f"Invalid parameters: password: {exc.messages[0]}", error={"password": exc.messages}
+            f"Invalid parameters: {field}: {exc.messages[0]}", error={field: exc.messages}
         ) from None
 
 
@@ -103,10 +102,11 @@ def _identity_assert_free(*, username: str, email: str | None) -> None:
 
 
 def _integrity_as_service_error(exc: IntegrityError) -> errors.ServiceError:
+    # By constraint name: the message also quotes the clashing value, which may contain "email".
     text = str(exc)
-    if "email" in text:
+    if "accounts_user_email" in text or "accounts_user.email" in text:
         return errors.EmailTakenError()
-    if "username" in text:
+    if "accounts_user_username" in text or "accounts_user.username" in text:
         return errors.LoginNameTakenError()
     raise exc
 
@@ -224,7 +224,9 @@ def session_refresh(*, raw_refresh: str, now: datetime | None = None) -> TokenPa
     now = now or timezone.now()
     token = decode_refresh(raw_refresh)
     with transaction.atomic():
-        session = (Session.objects.select_for_update().select_related("user")
+        # Lock the session row only: sign-in, password and status changes lock the user row and then the
+        # sessions, so also waiting for the user row here could deadlock with them.
+        session = (Session.objects.select_for_update(of=("self",)).select_related("user")
                    .filter(pk=token.get("sid"), revoked_at__isnull=True, expires_at__gt=now).first())
         if session is None or session.user_id != token.get("uid"):
             raise errors.NotAuthenticatedError("This session has ended; sign in again.")
@@ -233,8 +235,7 @@ def session_refresh(*, raw_refresh: str, now: datetime | None = None) -> TokenPa
             session_revoke(session=session, reason="refresh_reuse", now=now)
         else:
             user_assert_can_sign_in(session.user)
-            changed = session.user.password_changed_at
-            if changed is not None and token.get("iat", 0) < int(changed.timestamp()):
+            if issued_before(token, session.user.password_changed_at):
                 raise errors.NotAuthenticatedError("The password was changed; sign in again.")
             return session_reissue(session=session, now=now)
     raise errors.NotAuthenticatedError("This refresh token was already used; the session is ended.")
@@ -281,10 +282,12 @@ def logout(*, user: User, session: Session | None, everywhere: bool) -> int:
 
 @transaction.atomic
 def password_set(*, user: User, password: str, actor: User | None, reason: str,
-                 keep_session: Session | None = None, now: datetime | None = None) -> User:
-    """Sets a password and ends every other session; tokens issued before now stop working."""
+                 keep_session: Session | None = None, now: datetime | None = None,
+                 field: str = "password") -> User:
+    """Sets a password and ends every other session; tokens issued before now stop working.
+    `field` names the input field in the error when the password is refused."""
     now = now or timezone.now()
-    _password_validate(password, user)
+    _password_validate(password, user, field)
     user.set_password(password)
     user.password_changed_at = now
     user.save(update_fields=["password", "password_changed_at"])
@@ -298,7 +301,8 @@ def password_change(*, user: User, old_password: str, new_password: str, ip: str
     """The user's own change: needs the old password; the current session gets fresh tokens."""
     _password_check(user=user, password=old_password, ip=ip)
     with transaction.atomic():
-        password_set(user=user, password=new_password, actor=user, reason="change", keep_session=session)
+        password_set(user=user, password=new_password, actor=user, reason="change", keep_session=session,
+                     field="new_password")
         return session_reissue(session=session) if session is not None else None
 
 

@@ -1,10 +1,11 @@
 """JWTs bound to a session: every access and refresh token carries the session id (`sid`)."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
 from accounts.models import Session
 from accountsite.errors import NotAuthenticatedError
@@ -31,6 +32,8 @@ def token_pair_for(session: Session) -> TokenPair:
     refresh = RefreshToken()
     refresh["uid"] = session.user_id
     refresh["sid"] = str(session.id)
+    # `iat` has whole seconds only; a password change must also end tokens issued earlier in its second.
+    refresh["iat_us"] = int(refresh.current_time.timestamp() * 1_000_000)
     access = refresh.access_token  # copies uid and sid, with its own jti, iat and shorter exp
     return TokenPair(
         access=str(access), refresh=str(refresh), refresh_jti=refresh["jti"],
@@ -38,15 +41,35 @@ def token_pair_for(session: Session) -> TokenPair:
     )
 
 
+def issued_before(token: Token, instant: datetime | None) -> bool:
+    """Was the token issued before `instant` (a password change)? Microsecond precision."""
+    if instant is None:
+        return False
+    issued = token.get("iat_us", token.get("iat", 0) * 1_000_000)
+    return issued < int(instant.timestamp() * 1_000_000)
+
+
+def _session_bound(token: Token, kind: str) -> Token:
+    """Our tokens always name a user id and a session UUID; a signed token without them is not one of ours."""
+    sid, uid = token.get("sid"), token.get("uid")
+    try:
+        valid = isinstance(sid, str) and isinstance(uid, int) and str(uuid.UUID(sid)) == sid
+    except ValueError:
+        valid = False
+    if not valid:
+        raise NotAuthenticatedError(f"The {kind} token is invalid or expired.")
+    return token
+
+
 def decode_access(raw: str) -> AccessToken:
     try:
-        return AccessToken(raw)
+        return _session_bound(AccessToken(raw), "access")
     except TokenError:
         raise NotAuthenticatedError("The access token is invalid or expired.") from None
 
 
 def decode_refresh(raw: str) -> RefreshToken:
     try:
-        return RefreshToken(raw)
+        return _session_bound(RefreshToken(raw), "refresh")
     except TokenError:
         raise NotAuthenticatedError("The refresh token is invalid or expired.") from None

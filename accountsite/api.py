@@ -5,9 +5,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf
+from rest_framework import parsers
 from rest_framework.pagination import BasePagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -80,6 +82,12 @@ def _as_service_error(exc: Exception) -> errors.ServiceError | None:
         return errors.TooManyRequestsError(retry_after=exc.wait or 1)
     if isinstance(exc, drf.MethodNotAllowed):
         return errors.MethodNotAllowedError(str(exc.detail))
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return errors.RequestTooLargeError("Request body too large: too many fields or files.")
+    if isinstance(exc, RequestDataTooBig):
+        return errors.RequestTooLargeError()
+    if isinstance(exc, SuspiciousOperation):
+        return errors.InvalidParametersError("Bad request.")
     if isinstance(exc, drf.ParseError):
         return errors.InvalidParametersError(f"Malformed request body: {exc.detail}")
     if isinstance(exc, drf.UnsupportedMediaType | drf.NotAcceptable):
@@ -106,6 +114,16 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     if error.status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="api"'
     return response
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, except that a body nested deeper than Python can decode is malformed, not a crash."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise drf.ParseError("JSON parse error - nested too deeply.") from None
 
 
 class PagePagination(BasePagination):

@@ -30,6 +30,10 @@ class MethodNotAllowedError(ServiceError):
     code, status, message = 1010, 405, "Method not allowed."
 
 
+class RequestTooLargeError(ServiceError):
+    code, status, message = 1013, 413, "Request body too large."
+
+
 class TooManyRequestsError(ServiceError):
     code, status, message = 1029, 429, "Too many requests; try again later."
 

@@ -1,5 +1,8 @@
 """Fixtures shared by every test: role clients, a clean cache, fast hashing, and envelope helpers."""
 
+import shutil
+import socket
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -84,3 +87,36 @@ def envelope(response, code: int = 0, status: int | None = None):
     else:
         assert response.status_code >= 400 and body["data"] is None, body
     return body
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def browser_page(settings, monkeypatch):
+    """A page in Debian's headless chromium driven by Playwright (never a downloaded browser)."""
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests")
+    # Playwright's sync API keeps an event loop running in this thread, and Django refuses ORM calls
+    # made beside a running loop; the tests' own ORM calls are ordinary synchronous ones. Scoped to the
+    # test, so no later subprocess (e.g. `check --deploy`) inherits it.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(10_000)
+            yield page
+        finally:
+            browser.close()

@@ -1,55 +1,23 @@
 """A person signs in to a third-party app in a real browser (Debian's chromium through Playwright)."""
 
-import os
-import shutil
-import socket
 from urllib.parse import urlencode
 
 import pytest
 import requests
 
 from accounts import oauth
+from tests.conftest import free_port
 from tests.factories import PASSWORD, UserFactory
 from tests.oauth.conftest import pkce_pair, query_of
-
-CHROMIUM = "/usr/bin/chromium"
 
 # serialized_rollback: the flush of a transactional test would drop the tiers the migrations seeded.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def browser_page(settings):
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests")
-    # Playwright's sync API keeps an event loop running in this thread. Django then refuses ORM calls
-    # here, and would give them a connection of their own that outlives the test database: the tests
-    # create their rows in fixtures that run before this one and make no ORM calls afterwards.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        browser.close()
-
-
 @pytest.fixture
 def callback():
     """A client redirect URI on a port nobody listens on: the browser's request is intercepted."""
-    return f"http://127.0.0.1:{_free_port()}/cb"
+    return f"http://127.0.0.1:{free_port()}/cb"
 
 
 @pytest.fixture

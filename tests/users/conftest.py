@@ -3,7 +3,6 @@ server on loopback that keeps what it receives."""
 
 import email
 import re
-import socket
 from email import policy
 from email.message import EmailMessage
 
@@ -13,7 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import AccountSecret, Session, User, UserStatus
-from tests.conftest import client_for
+from tests.conftest import client_for, free_port
 from tests.factories import UserFactory
 
 ACTORS = ["anonymous", "self", "other", "admin", "inactive", "frozen", "deleted", "logged_out"]
@@ -90,17 +89,11 @@ class Inbox:
         return found.group(1)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_inbox(settings):
     """A real SMTP server on a free loopback port, with Django's SMTP backend pointed at it."""
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port

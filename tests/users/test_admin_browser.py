@@ -1,20 +1,12 @@
 """A real browser in the back office: an operator finds a user and freezes them; their API token dies."""
 
-import os
 import threading
-from pathlib import Path
 
 import pytest
 
 from accounts.models import User, UserStatus
 from tests.conftest import client_for
 from tests.factories import PASSWORD, AdminFactory, UserFactory
-
-# Playwright's sync API runs its own event loop in this thread; the ORM calls the test makes around it
-# are ordinary synchronous ones.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def _join_request_threads() -> None:
@@ -28,49 +20,36 @@ def _join_request_threads() -> None:
 @pytest.mark.browser
 # serialized_rollback: an earlier transactional test flushes the tiers the data migration seeded.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_operator_freezes_a_user_and_their_token_is_refused(live_server, tmp_path):
-    if not CHROMIUM.exists():
-        print("skipping: /usr/bin/chromium is not installed")
-        pytest.skip("/usr/bin/chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
+def test_operator_freezes_a_user_and_their_token_is_refused(live_server, tmp_path, browser_page):
+    page = browser_page
     AdminFactory(username="operator", password=PASSWORD)
     target = UserFactory(username="mallory", email="mallory@example.com")
     UserFactory(username="bystander")
     api = client_for(target)
     assert api.get("/auth/me").json()["code"] == 0
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            page = browser.new_page()
-            page.goto(f"{live_server.url}/admin/")
-            page.fill("#id_username", "operator")
-            page.fill("#id_password", PASSWORD)
-            page.click("input[type=submit]")
-            page.wait_for_selector("#user-tools")
-            # The admin's own stylesheet is served: the page is the styled back office.
-            css = page.evaluate("() => [...document.styleSheets].map(s => s.href).filter(Boolean)")
-            assert any("/static/admin/css/base.css" in href for href in css), css
-            assert page.request.get(f"{live_server.url}/static/admin/css/base.css").status == 200
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_username", "operator")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#user-tools")
+    # The admin's own stylesheet is served: the page is the styled back office.
+    css = page.evaluate("() => [...document.styleSheets].map(s => s.href).filter(Boolean)")
+    assert any("/static/admin/css/base.css" in href for href in css), css
+    assert page.request.get(f"{live_server.url}/static/admin/css/base.css").status == 200
 
-            page.goto(f"{live_server.url}/admin/accounts/user/")
-            page.fill("#searchbar", "mallory")
-            page.press("#searchbar", "Enter")
-            page.wait_for_selector("#result_list")
-            rows = page.locator("#result_list tbody tr")
-            assert rows.count() == 1 and "mallory" in rows.first.inner_text()
-            rows.first.locator("input.action-select").check()
-            page.select_option("select[name=action]", "freeze_users")
-            page.click("button[name=index]")
-            page.wait_for_selector(".messagelist .success")
-            assert "freeze: 1 user(s)" in page.inner_text(".messagelist").lower()
-            page.screenshot(path=str(tmp_path / "admin-freeze.png"), full_page=True)
-        finally:
-            browser.close()
+    page.goto(f"{live_server.url}/admin/accounts/user/")
+    page.fill("#searchbar", "mallory")
+    page.press("#searchbar", "Enter")
+    page.wait_for_selector("#result_list")
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 1 and "mallory" in rows.first.inner_text()
+    rows.first.locator("input.action-select").check()
+    page.select_option("select[name=action]", "freeze_users")
+    page.click("button[name=index]")
+    page.wait_for_selector(".messagelist .success")
+    assert "freeze: 1 user(s)" in page.inner_text(".messagelist").lower()
+    page.screenshot(path=str(tmp_path / "admin-freeze.png"), full_page=True)
 
     assert (tmp_path / "admin-freeze.png").stat().st_size > 0
     assert User.objects.get(pk=target.pk).status == UserStatus.FROZEN

@@ -1,0 +1,121 @@
+"""Production configuration: `check --deploy` is clean, and production refuses to start without a secret."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    base = {key: value for key, value in os.environ.items()
+            if key not in ("SECRET_KEY", "JWT_SIGNING_KEY", "ALLOWED_HOSTS", "DEBUG", "ACCOUNTSITE_ENV")}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO_ROOT, env={**base, **env},
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def _throwaway_rsa_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+def test_check_deploy_passes_in_production():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", ACCOUNTSITE_ENV="production",
+                     SECRET_KEY=secrets.token_urlsafe(48)[:64], ALLOWED_HOSTS="a.example.com",
+                     OIDC_RSA_PRIVATE_KEY=_throwaway_rsa_key())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_secret_key():
+    result = _manage("check", ACCOUNTSITE_ENV="production", ALLOWED_HOSTS="a.example.com")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_a_short_or_development_secret_key():
+    for weak in ("short-secret", "django-insecure-" + "x" * 60):
+        result = _manage("check", ACCOUNTSITE_ENV="production", ALLOWED_HOSTS="a.example.com", SECRET_KEY=weak)
+        assert result.returncode != 0 and "SECRET_KEY" in result.stderr, weak
+
+
+def test_development_runs_with_no_configuration():
+    result = _manage("check")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+PRINT_SETTINGS = """
+import json, django
+django.setup()
+from django.conf import settings as s
+print(json.dumps({
+    "engine": s.DATABASES["default"]["ENGINE"], "cache": s.CACHES["default"]["BACKEND"],
+    "access_minutes": s.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds() / 60,
+    "refresh_days": s.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"].days,
+    "activation": s.ACCOUNTS_ACTIVATION_REQUIRED, "debug": s.DEBUG,
+    "per_account": s.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT, "per_ip": s.ACCOUNTS_LOGIN_FAILURES_PER_IP,
+    "registrations": s.ACCOUNTS_REGISTRATIONS_PER_IP,
+}))
+"""
+
+
+def _settings_with(**env: str) -> dict:
+    base = {key: value for key, value in os.environ.items()
+            if key not in ("DATABASE_URL", "REDIS_URL", "CACHE_URL", "DEBUG", "ACCOUNTSITE_ENV")}
+    result = subprocess.run([sys.executable, "-c", PRINT_SETTINGS], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=120, check=False,
+                            env={**base, "DJANGO_SETTINGS_MODULE": "accountsite.settings", **env})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_defaults_need_no_services():
+    values = _settings_with()
+    assert values == {
+        "engine": "django.db.backends.sqlite3", "cache": "django.core.cache.backends.locmem.LocMemCache",
+        "access_minutes": 15, "refresh_days": 14, "activation": False, "debug": False,
+        "per_account": 10, "per_ip": 100, "registrations": 20,
+    }
+
+
+def test_configuration_from_the_environment():
+    values = _settings_with(
+        DATABASE_URL="postgres://u:p@db.example:5432/site", REDIS_URL="redis://cache.example:6379/3",
+        ACCESS_TOKEN_LIFETIME_MINUTES="5", REFRESH_TOKEN_LIFETIME_DAYS="2", ACCOUNTS_ACTIVATION_REQUIRED="true",
+        ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT="4", ACCOUNTS_LOGIN_FAILURES_PER_IP="40",
+        ACCOUNTS_REGISTRATIONS_PER_IP="3",
+    )
+    assert values == {
+        "engine": "django.db.backends.postgresql", "cache": "django_redis.cache.RedisCache",
+        "access_minutes": 5, "refresh_days": 2, "activation": True, "debug": False,
+        "per_account": 4, "per_ip": 40, "registrations": 3,
+    }
+
+
+PROBE_HTTP = """
+import django
+django.setup()
+from django.test import Client
+client = Client()
+health, api = client.get("/healthz"), client.get("/auth/me")
+print(health.status_code, api.status_code, api.get("Location"))
+"""
+
+
+def test_production_redirects_to_https_except_the_health_check():
+    base = {key: value for key, value in os.environ.items() if key not in ("DEBUG", "SECRET_KEY")}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE_HTTP], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False,
+        env={**base, "DJANGO_SETTINGS_MODULE": "accountsite.settings", "ACCOUNTSITE_ENV": "production",
+             "SECRET_KEY": secrets.token_urlsafe(48), "ALLOWED_HOSTS": "testserver",
+             "OIDC_RSA_PRIVATE_KEY": _throwaway_rsa_key()},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["200", "301", "https://testserver/auth/me"], result.stdout

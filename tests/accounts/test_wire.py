@@ -1,0 +1,223 @@
+"""CONTRACT section 1 and 8: the envelope on every path, body parsing and limits, schema, docs, health."""
+
+import json
+import re
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import Session, User
+from tests.conftest import envelope
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+SECTION_2_PATHS = [
+    "/auth/register", "/register/", "/auth/login", "/login/", "/auth/refresh", "/auth/logout",
+    "/auth/sessions", "/auth/sessions/{id}", "/auth/password", "/auth/unregister", "/auth/me", "/auth/",
+]
+
+
+def test_success_envelope(user_client):
+    body = envelope(user_client.get("/auth/me"), 0, 200)
+    assert body["msg"] == "ok" and body["data"]["loginname"] == "alice"
+    assert set(body) == {"code", "msg", "data"}
+
+
+@pytest.mark.parametrize("path", ["/no/such/path", "/auth/nothing", "/auth/sessions/not-a-uuid", "/static/x.js"])
+def test_unknown_path_is_1009(anon_client, path):
+    response = anon_client.get(path)
+    envelope(response, 1009, 404)
+    assert response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("get", "/auth/login"), ("put", "/auth/login"), ("get", "/auth/register"), ("delete", "/register/"),
+    ("get", "/auth/refresh"),
+])
+def test_wrong_method_is_1010(anon_client, method, path):
+    envelope(getattr(anon_client, method)(path), 1010, 405)
+
+
+@pytest.mark.parametrize(("method", "path"), [("get", "/auth/logout"), ("delete", "/auth/me"),
+                                              ("post", "/auth/sessions"), ("get", "/auth/password")])
+def test_wrong_method_signed_in_is_1010(user_client, method, path, unchanged):
+    envelope(getattr(user_client, method)(path), 1010, 405)
+    unchanged()
+
+
+@pytest.mark.parametrize("body", ['{"username": "x", ', "{'single': 'quotes'}", "[1, 2", "\xff\xfe"])
+def test_malformed_json_is_1007(anon_client, body, unchanged):
+    response = anon_client.post("/auth/login", data=body.encode("latin-1"), content_type="application/json")
+    body = envelope(response, 1007, 400)
+    assert "Malformed" in body["msg"]
+    unchanged()
+
+
+def test_malformed_json_signed_in_changes_nothing(user_client, unchanged):
+    response = user_client.generic("PATCH", "/auth/me", '{"nickname": ', content_type="application/json")
+    envelope(response, 1007, 400)
+    unchanged()
+
+
+def test_unsupported_media_type_is_1007_415(anon_client, unchanged):
+    response = anon_client.post("/auth/register", data="<user>x</user>", content_type="application/xml")
+    envelope(response, 1007, 415)
+    unchanged()
+
+
+def test_body_too_large_is_1013(anon_client, settings, unchanged):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 200
+    data = {"username": "bigbody", "password": PASSWORD, "intro": "x" * 300}
+    envelope(anon_client.post("/auth/register", data, format="json"), 1013, 413)
+    unchanged()
+    # Just under the limit it goes through.
+    data["intro"] = "short"
+    envelope(anon_client.post("/auth/register", data, format="json"), 0, 201)
+
+
+def test_throttled_is_1029_with_retry_after(anon_client, settings):
+    settings.ACCOUNTS_REGISTRATIONS_PER_IP = 1
+    envelope(anon_client.post("/auth/register", {"username": "first", "password": PASSWORD}, format="json"), 0, 201)
+    response = anon_client.post("/auth/register", {"username": "second", "password": PASSWORD}, format="json")
+    envelope(response, 1029, 429)
+    assert 1 <= int(response["Retry-After"]) <= settings.ACCOUNTS_REGISTRATION_WINDOW
+    assert not User.objects.filter(username="second").exists()
+
+
+@pytest.mark.urls("tests.accounts.crash_urls")
+def test_unhandled_exception_in_api_view_is_1001_without_details(anon_client):
+    response = anon_client.get("/crash/api")
+    body = envelope(response, 1001, 500)
+    text = response.content.decode().lower()
+    for leak in ("traceback", "select", "no_such_table", "secret_column", "file \"", ".py"):
+        assert leak not in text, text
+    assert body["msg"] == "Internal error."
+
+
+@pytest.mark.urls("tests.accounts.crash_urls")
+def test_unhandled_exception_outside_drf_is_1001():
+    client = APIClient(raise_request_exception=False)
+    response = client.get("/crash/plain")
+    envelope(response, 1001, 500)
+    assert "xyz" not in response.content.decode() and "Traceback" not in response.content.decode()
+
+
+@pytest.mark.urls("tests.accounts.crash_urls")
+def test_crash_urlconf_keeps_real_routes(anon_client):
+    envelope(anon_client.get("/healthz"), 0, 200)
+
+
+def test_numbers_as_strings_and_numbers_accepted(anon_client):
+    # "all" is a boolean; a number-like login and terminal arrive as JSON numbers.
+    reply = anon_client.post("/auth/register", {"username": 12345678901, "password": PASSWORD, "terminal": 7},
+                             format="json")
+    body = envelope(reply, 0, 201)
+    assert body["data"]["user"]["loginname"] == "12345678901" and body["data"]["terminal"] == "7"
+    login = anon_client.post("/auth/login", {"username": 12345678901, "password": PASSWORD, "terminal": 7},
+                             format="json")
+    body = envelope(login, 0, 200)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['data']['access']}")
+    envelope(client.post("/auth/logout", {"all": "1"}, format="json"), 0, 200)
+    assert not Session.objects.filter(revoked_at__isnull=True).exists()
+
+
+def test_form_bodies_accepted(anon_client):
+    reply = anon_client.post("/auth/register", {"username": "formuser", "password": PASSWORD, "nickname": "F"})
+    assert reply.request["CONTENT_TYPE"].startswith("multipart/form-data")
+    envelope(reply, 0, 201)
+    encoded = f"username=formuser&password={PASSWORD}&terminal=web"
+    reply = anon_client.post("/auth/login", encoded, content_type="application/x-www-form-urlencoded")
+    assert envelope(reply, 0, 200)["data"]["terminal"] == "web"
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {reply.json()['data']['access']}")
+    encoded = f"oldPassword={PASSWORD}&newPassword=another-Long-passw0rd"
+    envelope(client.post("/auth/password", encoded, content_type="application/x-www-form-urlencoded"), 0, 200)
+    assert User.objects.get(username="formuser").check_password("another-Long-passw0rd")
+
+
+def test_schema_documents_every_section_2_path(anon_client):
+    response = anon_client.get("/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    schema = json.loads(response.content)
+    assert schema["openapi"].startswith("3.")
+    # The optional trailing slash of the routes shows up in the schema; both spellings are served.
+    paths = {re.sub(r"\{[^}]+\}", "{id}", path).rstrip("/") for path in schema["paths"]}
+    missing = [path for path in SECTION_2_PATHS if path.rstrip("/") not in paths]
+    assert not missing, sorted(paths)
+    assert "/auth/" in schema["paths"] and "/register/" in schema["paths"]
+    assert "ErrorEnvelope" in schema["components"]["schemas"]
+
+
+def test_docs_serve_swagger_ui_from_the_package(anon_client):
+    response = anon_client.get("/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "swagger-ui" in html.lower()
+    external = re.findall(r"""(?:src|href)=["'](https?://[^"']+)""", html)
+    assert not external, external
+    assets = re.findall(r"""(?:src|href)=["'](/static/[^"']+)""", html)
+    assert any("swagger-ui-bundle" in asset for asset in assets), html
+    # The assets are served by the app itself (DEBUG is off here, as in production).
+    for asset in assets:
+        served = anon_client.get(asset)
+        assert served.status_code == 200, asset
+        assert b"".join(served.streaming_content if served.streaming else [served.content])
+
+
+def test_healthz(anon_client):
+    body = envelope(anon_client.get("/healthz"), 0, 200)
+    assert body["data"] == {"database": "ok", "cache": "ok"}
+
+
+def test_invalid_content_length_is_1007(anon_client, unchanged):
+    response = anon_client.post("/auth/login", "{}", content_type="application/json", CONTENT_LENGTH="12abc")
+    envelope(response, 1007, 400)
+    unchanged()
+
+
+def test_the_secrets_scan_catches_a_leak(user):
+    """The scan every test in this package runs on replies does fail on a password key or a stored hash."""
+    from django.http import JsonResponse
+
+    from tests.accounts.conftest import assert_no_secrets
+
+    assert_no_secrets(JsonResponse({"code": 0, "msg": "ok", "data": {"loginname": "alice"}}))
+    leaks = [{"user": {"password": "x"}}, {"old_password": None}, {"note": user.password},
+             [{"hash": "argon2$argon2id$v=19$m=19456,t=2,p=1$abc$def"}]]
+    for data in leaks:
+        with pytest.raises(AssertionError):
+            assert_no_secrets(JsonResponse({"code": 0, "msg": "ok", "data": data}))
+
+
+def test_too_many_form_fields_is_1013(anon_client, settings, unchanged):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    encoded = "&".join(f"field{index}=1" for index in range(20)) + f"&username=formuser&password={PASSWORD}"
+    response = anon_client.post("/auth/register", encoded, content_type="application/x-www-form-urlencoded")
+    envelope(response, 1013, 413)
+    unchanged()
+
+
+def test_json_nested_too_deeply_is_1007(anon_client, unchanged):
+    body = '{"username": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = anon_client.post("/auth/login", body, content_type="application/json")
+    assert "nested" in envelope(response, 1007, 400)["msg"]
+    unchanged()
+
+
+def test_healthz_reports_a_cache_that_does_not_keep_values(anon_client):
+    from django.test import override_settings
+
+    with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}):
+        response = anon_client.get("/healthz")
+    body = envelope(response, 1001, 503)
+    assert body["error"] == {"database": "ok", "cache": "down"}
+
+
+def test_schema_validates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    target = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    assert "/auth/sessions/{id}" in target.read_text()
