@@ -65,22 +65,21 @@ class TopupInputSerializer(serializers.Serializer):
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer):
+    """A ledger row, in the contract's snake_case (`balance_after`); only the seed-004 VIP fields are camelCase."""
+
     amount = serializers.SerializerMethodField()
-    balanceAfter = serializers.SerializerMethodField()
+    balance_after = serializers.SerializerMethodField()
     actor = serializers.SerializerMethodField()
-    fromUserType = serializers.IntegerField(source="from_user_type")
-    toUserType = serializers.IntegerField(source="to_user_type")
-    createdAt = serializers.DateTimeField(source="created_at")
 
     class Meta:
         model = LedgerEntry
-        fields = ["id", "kind", "amount", "balanceAfter", "note", "fromUserType", "toUserType", "validity",
-                  "actor", "createdAt"]
+        fields = ["id", "kind", "amount", "balance_after", "note", "from_user_type", "to_user_type", "validity",
+                  "actor", "created_at"]
 
     def get_amount(self, entry: LedgerEntry) -> str:
         return money(entry.amount)
 
-    def get_balanceAfter(self, entry: LedgerEntry) -> str:
+    def get_balance_after(self, entry: LedgerEntry) -> str:
         return money(entry.balance_after)
 
     def get_actor(self, entry: LedgerEntry) -> str | None:

@@ -99,7 +99,7 @@ def test_topup_permissions(request, who, code, status, user):
     body = envelope(response, code, status)
     after = money_state(user)
     if code == 0:
-        assert body["data"]["amount"] == "12.34" and body["data"]["balanceAfter"] == "12.34"
+        assert body["data"]["amount"] == "12.34" and body["data"]["balance_after"] == "12.34"
         assert after["balance"] == Decimal("12.34") == after["sum"]
     else:
         assert after == before
@@ -253,7 +253,7 @@ def test_ledger_is_paginated_newest_first_and_sums_to_the_balance(admin_client, 
         page = envelope(user_client.get("/vip/alice/ledger", {"page": 1, "size": 2}))["data"]
     assert (page["total"], page["page"], page["size"]) == (3, 1, 2)
     assert [row["amount"] for row in page["results"]] == ["3.00", "2.00"]
-    assert page["results"][0]["balanceAfter"] == "6.00" and page["results"][0]["actor"] == "root"
+    assert page["results"][0]["balance_after"] == "6.00" and page["results"][0]["actor"] == "root"
     state = money_state(user)
     assert state["balance"] == state["sum"] == Decimal("6.00")
     envelope(user_client.get("/vip/alice/ledger", {"page": 0}), 1007, 400)
