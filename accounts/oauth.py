@@ -226,6 +226,14 @@ def oauth_tokens_revoke(*, user: User, now: datetime | None = None) -> int:
 
 
 @transaction.atomic
+def access_token_revoke(*, token: AccessToken, now: datetime | None = None) -> None:
+    """Logout with an app's token ends that token and the refresh token issued with it, not the user's
+    other sign-ins (those are the user's to end, with logout `all`)."""
+    RefreshToken.objects.filter(access_token=token, revoked__isnull=True).update(revoked=now or timezone.now())
+    AccessToken.objects.filter(pk=token.pk).delete()
+
+
+@transaction.atomic
 def application_credentials_revoke(*, application: Application, actor: User | None,
                                    now: datetime | None = None) -> int:
     """Ends every token and pending code of one application (the app itself stays)."""

@@ -23,7 +23,7 @@ from accounts import selectors
 from accounts.audit import audit_record, valid_ip
 from accounts.mail import front_end_link, mail_send
 from accounts.models import LOGIN_NAME_VALIDATOR, AccountSecret, SecretPurpose, Session, User, UserStatus
-from accounts.oauth import oauth_tokens_revoke
+from accounts.oauth import access_token_revoke, oauth_tokens_revoke
 from accounts.ratelimit import (
     LOGIN_FAILURES_PER_ACCOUNT,
     LOGIN_FAILURES_PER_IP,
@@ -269,11 +269,16 @@ def user_credentials_revoke(*, user: User, reason: str, keep_session: Session | 
     return sessions.update(revoked_at=now or timezone.now(), revoke_reason=reason)
 
 
-def logout(*, user: User, session: Session | None, everywhere: bool) -> int:
-    if everywhere or session is None:
+def logout(*, user: User, session: Session | None, everywhere: bool, oauth_token: Any = None) -> int:
+    """Ends the caller's session (or, signed in with an app's OAuth token, that token); `everywhere`
+    ends every session and every app's tokens."""
+    if everywhere or (session is None and oauth_token is None):
         count = user_credentials_revoke(user=user, reason="logout_all")
-    else:
+    elif session is not None:
         count = int(session_revoke(session=session, reason="logout"))
+    else:
+        access_token_revoke(token=oauth_token)
+        count = 1
     audit_record(action="session.logout", user=user, actor=user, everywhere=everywhere)
     return count
 

@@ -108,7 +108,9 @@ class AuthViewSet(viewsets.ViewSet):
     @extend_schema(request=LogoutInputSerializer, responses={200: None}, tags=["auth"])
     def logout(self, request: Request) -> Response:
         data = valid_input(LogoutInputSerializer, request)
-        revoked = services.logout(user=request.user, session=current_session(request), everywhere=data["all"])
+        session = current_session(request)
+        revoked = services.logout(user=request.user, session=session, everywhere=data["all"],
+                                  oauth_token=request.auth if session is None else None)
         return Response({"revoked": revoked})
 
     @extend_schema(request=PasswordChangeInputSerializer, responses=TokenReplySerializer, tags=["auth"])

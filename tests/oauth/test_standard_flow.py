@@ -255,3 +255,17 @@ def test_deleting_the_app_revokes_its_tokens(browser_client, app, issued, develo
     envelope(client_for(developer).delete(f"/developer/apps/{app.pk}"), 0, 200)
     assert not AccessToken.objects.exists() and not RefreshToken.objects.exists()
     envelope(bearer(tokens["access_token"]).get("/auth/me"), 7005, 401)
+
+
+def test_logout_with_an_apps_token_ends_only_that_token(browser_client, app, issued, user):
+    from tests.conftest import client_for
+
+    own_session = client_for(user, terminal="laptop")
+    tokens = tokens_for(browser_client, app, issued.client_secret)
+    other_app_token = tokens_for(browser_client, app, issued.client_secret)
+    body = envelope(bearer(tokens["access_token"]).post("/auth/logout", {}, format="json"), 0, 200)
+    assert body["data"] == {"revoked": 1}
+    envelope(bearer(tokens["access_token"]).get("/auth/me"), 7005, 401)
+    assert RefreshToken.objects.filter(revoked__isnull=False).count() == 1  # only the logged-out token's
+    envelope(bearer(other_app_token["access_token"]).get("/auth/me"), 0, 200)
+    envelope(own_session.get("/auth/me"), 0, 200)
