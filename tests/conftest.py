@@ -5,6 +5,7 @@ import socket
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts import services
@@ -12,6 +13,13 @@ from tests.factories import PASSWORD, AdminFactory, UserFactory
 
 # Argon2id costs ~20 ms a hash; tests that are not about hashing use a fast hasher first in the list.
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_runtest_setup(item):
+    """`@pytest.mark.postgres`: real parallel transactions, row locks, triggers or trigram indexes, which
+    SQLite does not have; such tests are skipped, saying so, on any other database."""
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        pytest.skip(f"needs PostgreSQL (set DATABASE_URL=postgres://...); this run uses {connection.vendor}")
 
 
 @pytest.fixture(autouse=True)

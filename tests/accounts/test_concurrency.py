@@ -5,63 +5,35 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connections, transaction
 from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import Session, User
 from accountsite import errors
 from tests.factories import PASSWORD, UserFactory
+from tests.parallel import run_parallel
 
 THREADS = 4
 
 
-def run_in_threads(work, count: int = THREADS) -> list:
-    """Runs `work(index)` in `count` threads started together, each with its own database connection."""
-    barrier = threading.Barrier(count, timeout=30)
-    results: list = [None] * count
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as exc:  # reported by the assertions of the test
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
-
-
-@pytest.fixture
-def postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip(f"needs PostgreSQL for real parallel transactions (the database is {connection.vendor})")
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_parallel_registrations_of_one_name_give_one_account(postgres_only):
+def test_parallel_registrations_of_one_name_give_one_account():
     def register(index: int) -> tuple[int, int]:
         response = APIClient().post("/auth/register", {"username": "racer", "password": PASSWORD,
                                                        "email": f"racer{index}@example.com"}, format="json",
                                     REMOTE_ADDR=f"203.0.113.{index + 1}")
         return response.status_code, response.json()["code"]
 
-    results = run_in_threads(register)
+    results = run_parallel(register, THREADS, threads=THREADS)
     assert Counter(results) == Counter({(201, 0): 1, (409, 8002): THREADS - 1}), results
     assert User.objects.filter(username__iexact="racer").count() == 1
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_parallel_logins_on_one_terminal_leave_one_live_session(postgres_only):
+def test_parallel_logins_on_one_terminal_leave_one_live_session():
     user = UserFactory(username="alice")
 
     def login(_index: int) -> tuple[int, int]:
@@ -69,7 +41,7 @@ def test_parallel_logins_on_one_terminal_leave_one_live_session(postgres_only):
                                     format="json")
         return response.status_code, response.json()["code"]
 
-    results = run_in_threads(login)
+    results = run_parallel(login, THREADS, threads=THREADS)
     assert results == [(200, 0)] * THREADS, results
     assert Session.objects.filter(user=user, terminal="web", revoked_at__isnull=True).count() == 1
     assert Session.objects.filter(user=user, terminal="web").count() == THREADS
@@ -93,7 +65,7 @@ def test_a_lost_race_is_named_by_its_constraint(clash, expected):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_refresh_does_not_wait_for_the_user_row(postgres_only):
+def test_refresh_does_not_wait_for_the_user_row():
     """Sign-in, password change and status change lock the user row first and then update sessions; a
     refresh that locked its session and then waited for the user row would deadlock with them. Here one
     transaction holds the user row (as session_start does) while a refresh of that user's session runs:
@@ -138,7 +110,7 @@ def test_refresh_does_not_wait_for_the_user_row(postgres_only):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_parallel_wrong_passwords_get_at_most_the_allowed_guesses(postgres_only, settings):
+def test_parallel_wrong_passwords_get_at_most_the_allowed_guesses(settings):
     """Each attempt is counted before its password is checked, so parallel guesses cannot overshoot. The real
     Argon2id hasher keeps each check slow enough for the guesses to overlap."""
     settings.PASSWORD_HASHERS = importlib.import_module("accountsite.settings").PASSWORD_HASHERS
@@ -151,5 +123,5 @@ def test_parallel_wrong_passwords_get_at_most_the_allowed_guesses(postgres_only,
                                     format="json")
         return response.json()["code"]
 
-    results = Counter(run_in_threads(guess, guesses))
+    results = Counter(run_parallel(guess, guesses, threads=guesses))
     assert results == Counter({8004: 3, 1029: guesses - 3}), results

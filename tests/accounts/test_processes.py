@@ -18,7 +18,10 @@ from django.db import connection
 from tests.factories import PASSWORD, UserFactory
 
 # serialized_rollback: the flush after each test would otherwise drop the tiers seeded by a migration.
-pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.processes, pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PORTS = range(8810, 8820)  # this suite's share of loopback ports
@@ -76,8 +79,6 @@ def _wait_healthy(port: int, process: subprocess.Popen, log: Path) -> None:
 @pytest.fixture
 def two_servers():
     """Two independent gunicorn processes (one worker each) on the pytest test database."""
-    if connection.vendor != "postgresql":
-        pytest.skip(f"needs PostgreSQL: set DATABASE_URL (the database is {connection.vendor})")
     env = {**os.environ, "DATABASE_URL": _database_url(), "CONN_MAX_AGE": "0", "DEBUG": "false"}
     processes: list[subprocess.Popen] = []
     ports: list[int] = []

@@ -1,44 +1,29 @@
 """Money under real concurrency on PostgreSQL: threads, each with its own database connection."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from membership.models import IdempotencyRecord, LedgerEntry
 from tests.factories import UserFactory
 from tests.membership.conftest import money_state
+from tests.parallel import run_parallel
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 # serialized_rollback: a transactional test flushes the tables, and the tiers are data seeded by a migration.
 
 
-@pytest.fixture(autouse=True)
-def _postgresql_only():
-    if connection.vendor != "postgresql":
-        pytest.skip(f"concurrency needs PostgreSQL row locks (DATABASE_URL); this run uses {connection.vendor}")
-
-
 def run_together(requests: list) -> list[tuple[int, dict, bytes]]:
     """Sends every (method, path, body, headers) at once, one thread and one connection each."""
-    barrier = threading.Barrier(len(requests))
 
-    def send(request) -> tuple[int, dict, bytes]:
-        method, path, body, headers = request
-        try:
-            client = APIClient()
-            barrier.wait(timeout=30)
-            response = getattr(client, method)(path, body, format="json", headers=headers)
-            return response.status_code, response.json(), response.content
-        finally:
-            connection.close()
+    def send(index: int) -> tuple[int, dict, bytes]:
+        method, path, body, headers = requests[index]
+        response = getattr(APIClient(), method)(path, body, format="json", headers=headers)
+        return response.status_code, response.json(), response.content
 
-    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-        return list(pool.map(send, requests))
+    return run_parallel(send, len(requests), threads=len(requests))
 
 
 def bearer(user) -> str:

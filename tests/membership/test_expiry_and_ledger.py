@@ -71,9 +71,8 @@ def test_ledger_rows_refuse_update_and_delete(gold):
     assert LedgerEntry.objects.filter(user=gold, note="rewritten").count() == 0
 
 
+@pytest.mark.postgres
 def test_postgresql_refuses_ledger_rewrites_by_trigger(gold):
-    if connection.vendor != "postgresql":
-        pytest.skip(f"the trigger exists on PostgreSQL only; this run uses {connection.vendor}")
     for sql in ["UPDATE membership_ledgerentry SET amount = 0", "DELETE FROM membership_ledgerentry"]:
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql)

@@ -13,15 +13,10 @@ from quotas.services import quota_use_add
 from repos.models import Pull, Repository
 from repos.services import repository_create, repository_pull
 from tests.conftest import client_for
+from tests.parallel import run_parallel
 from tests.quotas.helpers import row
-from tests.quotas.parallel import require_postgresql, run_parallel
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-@pytest.fixture(autouse=True)
-def _postgresql_only(db):
-    require_postgresql()
 
 
 def _api_post(token: str, path: str, body: dict) -> tuple[int, int]:

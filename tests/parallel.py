@@ -5,15 +5,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
 from django.db import connection
 
 THREADS = 8
-
-
-def require_postgresql() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip(f"needs PostgreSQL for parallel writers (DATABASE_URL=postgres://...), not {connection.vendor}")
 
 
 def run_parallel(call: Callable[[int], Any], count: int, threads: int = THREADS) -> list[Any]:
