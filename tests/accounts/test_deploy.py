@@ -110,10 +110,13 @@ print(health.status_code, api.status_code, api.get("Location"))
 
 
 def test_production_redirects_to_https_except_the_health_check():
-    base = {key: value for key, value in os.environ.items() if key not in ("DEBUG", "SECRET_KEY")}
+    # The probe needs a database that answers, not this run's: an in-memory SQLite one.
+    base = {key: value for key, value in os.environ.items()
+            if key not in ("DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "CACHE_URL")}
     result = subprocess.run(
         [sys.executable, "-c", PROBE_HTTP], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False,
-        env={**base, "DJANGO_SETTINGS_MODULE": "accountsite.settings", "ACCOUNTSITE_ENV": "production",
+        env={**base, "DATABASE_URL": "sqlite://:memory:", "DJANGO_SETTINGS_MODULE": "accountsite.settings",
+             "ACCOUNTSITE_ENV": "production",
              "SECRET_KEY": secrets.token_urlsafe(48), "ALLOWED_HOSTS": "testserver",
              "OIDC_RSA_PRIVATE_KEY": _throwaway_rsa_key()},
     )
