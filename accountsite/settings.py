@@ -1,5 +1,6 @@
 """Settings, read from the environment with defaults that run on one machine with no services."""
 
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -223,6 +224,8 @@ STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 # gunicorn alone serves the Swagger UI assets of /docs/ (from the installed packages; no CDN, no web server,
 # collectstatic optional).
 WHITENOISE_USE_FINDERS = True
+# ...so a missing STATIC_ROOT (no collectstatic run yet) is expected, not worth a warning at every start.
+warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 
 # Requests larger than this are refused with 1013 before any parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
