@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from accounts.models import GITHUB_LOGIN_VALIDATOR, LOGIN_NAME_VALIDATOR, Session, User, UserStatus
 from accounts.oauth_serializers import RedirectURIsField
-from membership.selectors import effective_tier
+from membership.selectors import effective_user_type
 
 # --- Input -------------------------------------------------------------------------------------------------
 
@@ -188,7 +188,7 @@ class MembershipFieldsMixin(serializers.Serializer):
     userType = serializers.SerializerMethodField()
 
     def get_userType(self, user: User) -> int:
-        return effective_tier(user.membership).user_type
+        return effective_user_type(user.membership)
 
 
 class PublicUserSerializer(MembershipFieldsMixin, serializers.ModelSerializer):

@@ -83,7 +83,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
     @admin.action(description="Renew the tier in force (charges the wallet; 'years' below)")
     def renew(self, request, queryset) -> None:
-        _run(self, request, queryset, lambda form, m: selectors.effective_tier(m).user_type)
+        _run(self, request, queryset, lambda form, m: selectors.effective_user_type(m))
 
     @admin.action(description="Change to the chosen tier (charges the wallet; 'tier' and 'years' below)")
     def change_tier(self, request, queryset) -> None:

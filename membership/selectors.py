@@ -29,6 +29,11 @@ def effective_tier(membership: Membership, now: datetime | None = None) -> Tier:
     return membership.tier
 
 
+def effective_user_type(membership: Membership, now: datetime | None = None) -> int:
+    """`userType` in force, without a query for the lapsed case (lists of users stay constant in queries)."""
+    return REGISTERED if is_expired(membership, now or timezone.now()) else membership.tier.user_type
+
+
 def effective_expiry(membership: Membership, now: datetime | None = None) -> datetime | None:
     """`invalidTime`: the expiry of the tier in force (none once it has lapsed to tier 1)."""
     return None if is_expired(membership, now or timezone.now()) else membership.expires_at

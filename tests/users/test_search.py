@@ -99,10 +99,15 @@ def test_a_page_costs_the_same_queries_whatever_its_size(admin_client, django_as
         assert len(envelope(admin_client.get("/users/", {"size": 100}))["data"]["results"]) == 6
     for n in range(45):
         UserFactory(username=f"big{n}")
+    # Lapsed paid memberships read as tier 1 without a query of their own.
+    Membership.objects.filter(user__username__startswith="big").update(
+        tier=Tier.objects.get(user_type=4), expires_at=timezone.now() - timedelta(days=1))
     # session+user, count, one page with membership and tier joined
     assert len(small) == 3
     with django_assert_num_queries(len(small)):
-        assert len(envelope(admin_client.get("/users/", {"size": 100}))["data"]["results"]) == 51
+        results = envelope(admin_client.get("/users/", {"size": 100}))["data"]["results"]
+    assert len(results) == 51
+    assert {row["userType"] for row in results if row["loginname"].startswith("big")} == {1}
 
 
 @pytest.mark.postgres
