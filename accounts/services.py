@@ -23,7 +23,13 @@ from accounts import selectors
 from accounts.audit import audit_record, valid_ip
 from accounts.mail import front_end_link, mail_send
 from accounts.models import LOGIN_NAME_VALIDATOR, AccountSecret, SecretPurpose, Session, User, UserStatus
-from accounts.oauth import access_token_revoke, oauth_tokens_revoke
+from accounts.oauth import (
+    IssuedSecret,
+    access_token_revoke,
+    developer_enable,
+    developer_mode_check,
+    oauth_tokens_revoke,
+)
 from accounts.ratelimit import (
     LOGIN_FAILURES_PER_ACCOUNT,
     LOGIN_FAILURES_PER_IP,
@@ -156,6 +162,16 @@ def user_profile_update(*, user: User, actor: User, **fields: Any) -> User:
         user.save(update_fields=changed)
         audit_record(action="user.profile_update", user=user, actor=actor, fields=changed)
     return user
+
+
+@transaction.atomic
+def me_update(*, user: User, own_session: bool, is_developer: bool | None = None, redirect_uris: Any = None,
+              **profile: Any) -> IssuedSecret | None:
+    """PATCH /auth/me: the profile fields and, with `is_developer`, developer mode and its first OAuth app
+    (whose secret the caller sees this once)."""
+    developer_mode_check(user=user, on=is_developer, redirect_uris=redirect_uris, own_session=own_session)
+    user_profile_update(user=user, actor=user, **profile)
+    return developer_enable(user=user, redirect_uris=redirect_uris) if is_developer else None
 
 
 @transaction.atomic

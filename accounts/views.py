@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
@@ -144,12 +143,8 @@ class AuthViewSet(viewsets.ViewSet):
     def update_me(self, request: Request) -> Response:
         assert_fields_allowed(request.data, MeUpdateInputSerializer)
         data = valid_input(MeUpdateInputSerializer, request, partial=True)
-        developer, redirect_uris = data.pop("is_developer", None), data.pop("redirect_uris", None)
-        oauth.developer_mode_check(user=request.user, on=developer, redirect_uris=redirect_uris,
-                                   own_session=current_session(request) is not None)
-        with transaction.atomic():
-            user = services.user_profile_update(user=request.user, actor=request.user, **data)
-            issued = oauth.developer_enable(user=user, redirect_uris=redirect_uris) if developer else None
+        user = request.user
+        issued = services.me_update(user=user, own_session=current_session(request) is not None, **data)
         reply = {**UserSerializer(user).data, "developer": oauth.developer_summary(user)}
         if issued is not None:  # seed 001: the new client's credentials, the secret shown this once
             reply.update(secret_id=issued.application.client_id, secret_value=issued.client_secret)
