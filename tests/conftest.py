@@ -5,7 +5,7 @@ import socket
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from accounts import services
@@ -117,6 +117,8 @@ def browser_page(settings, monkeypatch):
     # made beside a running loop; the tests' own ORM calls are ordinary synchronous ones. Scoped to the
     # test, so no later subprocess (e.g. `check --deploy`) inherits it.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # The live server's request threads must not keep persistent connections to the test database.
+    monkeypatch.setitem(connections.databases["default"], "CONN_MAX_AGE", 0)
     settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
     from playwright.sync_api import sync_playwright
 

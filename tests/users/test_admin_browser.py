@@ -1,20 +1,11 @@
 """A real browser in the back office: an operator finds a user and freezes them; their API token dies."""
 
-import threading
 
 import pytest
 
 from accounts.models import User, UserStatus
 from tests.conftest import client_for
 from tests.factories import PASSWORD, AdminFactory, UserFactory
-
-
-def _join_request_threads() -> None:
-    """Waits for the live server's per-connection threads, which close their database connections when
-    the browser's keep-alive sockets end; otherwise the test database may still be in use at teardown."""
-    for thread in threading.enumerate():
-        if "process_request_thread" in thread.name:
-            thread.join(timeout=10)
 
 
 @pytest.mark.browser
@@ -55,4 +46,3 @@ def test_operator_freezes_a_user_and_their_token_is_refused(live_server, tmp_pat
     assert User.objects.get(pk=target.pk).status == UserStatus.FROZEN
     reply = api.get("/auth/me")
     assert reply.status_code in (401, 403) and reply.json()["code"] in (7005, 7009)
-    _join_request_threads()
