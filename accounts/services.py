@@ -62,18 +62,24 @@ def credentials_verify(*, login: str, password: str, ip: str, status: int = 401)
     Wrong name and wrong password give the same error at the same cost (one hash). A legacy MD5 or
     PBKDF2 hash is re-hashed with Argon2id by check_password on success.
     """
-    LOGIN_FAILURES_PER_IP.check(ip)
+    # Both counts are taken before the password is judged (and given back if it is right), so attempts
+    # made in parallel cannot all pass the check before any of them is counted.
+    LOGIN_FAILURES_PER_IP.reserve(ip)
     user = selectors.user_for_login(login)
     account_key = _account_key(login, user)
-    LOGIN_FAILURES_PER_ACCOUNT.reserve(account_key)  # counted as a failure unless it turns out right
+    try:
+        LOGIN_FAILURES_PER_ACCOUNT.reserve(account_key)
+    except errors.TooManyRequestsError:
+        LOGIN_FAILURES_PER_IP.release(ip)  # refused for the account's sake: no guess was made from this IP
+        raise
     if user is None:
         selectors.burn_password_hash(password)
         verified = False
     else:
         verified = user.check_password(password)
     if not verified:
-        LOGIN_FAILURES_PER_IP.hit(ip)
         raise errors.WrongPasswordError("Wrong login name or password.", status=status)
+    LOGIN_FAILURES_PER_IP.release(ip)
     LOGIN_FAILURES_PER_ACCOUNT.clear(account_key)
     return user
 

@@ -110,16 +110,20 @@ def test_refresh_does_not_wait_for_the_user_row():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_parallel_wrong_passwords_get_at_most_the_allowed_guesses(settings):
+@pytest.mark.parametrize(("limit", "names"), [
+    ("ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT", lambda i: "alice"),  # one account, guessed in parallel
+    ("ACCOUNTS_LOGIN_FAILURES_PER_IP", lambda i: f"name{i}"),  # one IP trying many names in parallel
+], ids=["per_account", "per_ip"])
+def test_parallel_wrong_passwords_get_at_most_the_allowed_guesses(settings, limit, names):
     """Each attempt is counted before its password is checked, so parallel guesses cannot overshoot. The real
     Argon2id hasher keeps each check slow enough for the guesses to overlap."""
     settings.PASSWORD_HASHERS = importlib.import_module("accountsite.settings").PASSWORD_HASHERS
-    settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 3
+    setattr(settings, limit, 3)
     UserFactory(username="alice")
     guesses = 10
 
-    def guess(_index: int) -> int:
-        response = APIClient().post("/auth/login", {"username": "alice", "password": "wrong-Passw0rd-1"},
+    def guess(index: int) -> int:
+        response = APIClient().post("/auth/login", {"username": names(index), "password": "wrong-Passw0rd-1"},
                                     format="json")
         return response.json()["code"]
 
