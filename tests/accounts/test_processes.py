@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,6 +14,7 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
+from tests.conftest import free_port
 from tests.factories import PASSWORD, UserFactory
 
 # serialized_rollback: the flush after each test would otherwise drop the tiers seeded by a migration.
@@ -24,21 +24,8 @@ pytestmark = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PORTS = range(8810, 8820)  # this suite's share of loopback ports
 START_TIMEOUT = 30.0
 
-
-def _free_port(taken: set[int]) -> int:
-    for port in PORTS:
-        if port in taken:
-            continue
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    pytest.skip(f"no free loopback port in {PORTS.start}-{PORTS.stop - 1}")
 
 
 def _database_url() -> str:
@@ -85,7 +72,7 @@ def two_servers():
     with tempfile.TemporaryDirectory() as logs:
         try:
             for index in range(2):
-                port = _free_port(set(ports))
+                port = free_port()  # the previous server already listens, so never its port
                 log = Path(logs) / f"gunicorn{index}.log"
                 with log.open("wb") as out:
                     processes.append(subprocess.Popen(
