@@ -453,6 +453,15 @@ def secret_mail_throttle(*, loginname: str, ip: str) -> None:
 
 # --- Activation ----------------------------------------------------------------------------------------------
 
+def _secret_mail_request(*, loginname: str, ip: str, status: int, send: Any, now: datetime | None) -> None:
+    """An anonymous request for an e-mailed code: throttled per name and IP, and sent only if `loginname`
+    is an account in `status` with an address. The caller's reply is the same either way."""
+    secret_mail_throttle(loginname=loginname, ip=ip)
+    user = User.objects.filter(username__iexact=loginname, status=status, email__isnull=False).first()
+    if user is not None:
+        send(user=user, now=now)
+
+
 @transaction.atomic
 def activation_send(*, user: User, now: datetime | None = None) -> None:
     _secret_mail(user=user, purpose=SecretPurpose.ACTIVATION, template="activation",
@@ -462,11 +471,7 @@ def activation_send(*, user: User, now: datetime | None = None) -> None:
 def activation_resend(*, loginname: str, ip: str, now: datetime | None = None) -> None:
     """Sends a new activation code if `loginname` is an inactive account with an address; the caller's
     reply is the same either way."""
-    secret_mail_throttle(loginname=loginname, ip=ip)
-    user = (User.objects.filter(username__iexact=loginname, status=UserStatus.INACTIVE, email__isnull=False)
-            .first())
-    if user is not None:
-        activation_send(user=user, now=now)
+    _secret_mail_request(loginname=loginname, ip=ip, status=UserStatus.INACTIVE, send=activation_send, now=now)
 
 
 @transaction.atomic
@@ -492,11 +497,7 @@ def password_reset_send(*, user: User, now: datetime | None = None) -> None:
 def password_reset_request(*, loginname: str, ip: str, now: datetime | None = None) -> None:
     """PUT /users/{loginname}/forget/pwd: e-mails a reset code to an active account that has an address.
     Nothing tells the caller whether it did."""
-    secret_mail_throttle(loginname=loginname, ip=ip)
-    user = (User.objects.filter(username__iexact=loginname, status=UserStatus.ACTIVE, email__isnull=False)
-            .first())
-    if user is not None:
-        password_reset_send(user=user, now=now)
+    _secret_mail_request(loginname=loginname, ip=ip, status=UserStatus.ACTIVE, send=password_reset_send, now=now)
 
 
 @transaction.atomic
