@@ -1,6 +1,7 @@
 """App config for accounts: identity, sessions and tokens."""
 
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class AccountsConfig(AppConfig):
@@ -12,3 +13,10 @@ class AccountsConfig(AppConfig):
         from accounts.oauth_admin import register as register_oauth_admin
 
         register_oauth_admin()
+
+
+class AccountsAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with our site: its login, logout and password change use our services."""
+
+    default = False
+    default_site = "accounts.admin_site.AccountsAdminSite"

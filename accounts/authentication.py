@@ -1,11 +1,8 @@
 """DRF authentication by session-bound JWT, from `Authorization: Bearer|Token` or a bare `token:` header."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
-from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -17,10 +14,12 @@ from accountsite.errors import NotAuthenticatedError
 
 @dataclass(frozen=True)
 class SessionCredentials:
-    """`request.auth` for a JWT: the session it belongs to and the decoded token."""
+    """`request.auth` for a JWT: the session it belongs to and the decoded token. A JWT is only ever
+    issued to the user themself, so it is a first-hand credential (accountsite.policy)."""
 
     session: Session
     token: AccessToken
+    first_party = True
 
 
 def raw_token(request: Any) -> str | None:
@@ -56,14 +55,8 @@ class SessionTokenAuthentication(BaseAuthentication):
         services.user_assert_can_sign_in(user)
         if issued_before(token, user.password_changed_at):
             raise NotAuthenticatedError("The password was changed; sign in again.")
-        self._touch(session)
+        services.session_touch(session=session)
         return user, SessionCredentials(session=session, token=token)
-
-    @staticmethod
-    def _touch(session: Session) -> None:
-        now = timezone.now()
-        if now - session.last_seen_at >= timedelta(seconds=settings.ACCOUNTS_SESSION_TOUCH_SECONDS):
-            Session.objects.filter(pk=session.pk).update(last_seen_at=now)
 
     def authenticate_header(self, request: Any) -> str:
         return 'Bearer realm="api"'

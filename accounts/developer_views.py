@@ -8,19 +8,21 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import oauth
-from accounts.authentication import SessionTokenAuthentication
 from accounts.oauth_serializers import ApplicationInputSerializer, ApplicationSerializer, IssuedSecretSerializer
 from accounts.views import valid_input
 from accountsite.api import paginate
 from accountsite.errors import NotFoundError
+from accountsite.permissions import PolicyMixin
+from accountsite.policy import Op
 
 
-class DeveloperAppViewSet(viewsets.GenericViewSet):
-    """Only the owner sees an app (anyone else gets 404). Managing apps needs the user's own session:
-    an OAuth access token (a third party acting for the user) may not create apps or read secrets."""
+class DeveloperAppViewSet(PolicyMixin, viewsets.GenericViewSet):
+    """Only the owner sees an app (anyone else gets 404). Managing apps needs the user's own sign-in:
+    an app's OAuth token (a third party acting for the user) may not create apps or read secrets (7006)."""
 
-    authentication_classes = (SessionTokenAuthentication,)
     serializer_class = ApplicationSerializer
+    operations = dict.fromkeys(
+        ("list", "create", "retrieve", "partial_update", "rotate_secret", "destroy"), Op.DEVELOPER)
 
     def _own(self, request: Request, pk: str) -> Application:
         application = Application.objects.filter(user=request.user, pk=pk).first() if str(pk).isdigit() else None

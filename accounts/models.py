@@ -76,6 +76,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["id"]
+        # Operator powers beyond Django's add/change/delete/view (accountsite.policy names them).
+        permissions = [
+            ("change_user_status", "Can freeze, activate, invalidate, restore or delete users"),
+            ("set_user_password", "Can set another user's password"),
+        ]
         constraints = [
             models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
             models.UniqueConstraint(
@@ -124,6 +129,7 @@ class Session(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("revoke_session", "Can revoke other users' sessions")]
         constraints = [
             # One live session per terminal: logging in again on a terminal replaces its session.
             models.UniqueConstraint(

@@ -132,18 +132,16 @@ def developer_enable(*, user: User, redirect_uris: Any = None) -> IssuedSecret |
     return application_create(owner=user, redirect_uris=redirect_uris)
 
 
-def developer_mode_check(*, user: User, on: bool | None, redirect_uris: Any, own_session: bool) -> None:
+def developer_mode_check(*, user: User, on: bool | None, redirect_uris: Any) -> None:
     """The rules of PATCH /auth/me's developer fields, checked before anything changes: developer mode
-    cannot be turned off there (delete apps instead), redirect_uris come only with turning it on, and
-    only the user's own session may turn it on (an app's OAuth token must not obtain client secrets)."""
+    cannot be turned off there (delete apps instead), and redirect_uris come only with turning it on.
+    (Only the user's own sign-in gets this far: accountsite.policy refuses an app's token.)"""
     if (on is False and user.is_developer) or (redirect_uris is not None and not on):
         raise errors.InvalidParametersError(
             "Invalid parameters: is_developer: developer mode stays on and redirect_uris come with turning "
             "it on; manage apps at /developer/apps/.",
             error={"is_developer": ["Developer mode stays on; manage apps at /developer/apps/."]},
         )
-    if on and not own_session:
-        raise errors.PermissionDeniedError("Developer mode needs your own sign-in, not a third-party app's token.")
 
 
 def developer_summary(user: User) -> dict[str, Any] | None:
@@ -203,10 +201,11 @@ def application_delete(*, application: Application, actor: User | None) -> None:
 
 
 def application_authenticate(*, client_id: str, client_secret: str) -> Application:
-    """The confidential client presenting this id and secret (7005 otherwise)."""
+    """The confidential client presenting this id and secret, run by an active developer (7005 otherwise)."""
     application = Application.objects.filter(client_id=client_id).select_related("user").first() if client_id else None
     stored = application.client_secret if application is not None else ""
-    if application is None or not check_password(client_secret or "", stored):
+    if (not check_password(client_secret or "", stored) or application is None
+            or application.user is None or not application.user.is_active):
         raise errors.NotAuthenticatedError("Unknown client or wrong client secret.")
     return application
 
@@ -243,6 +242,15 @@ def application_credentials_revoke(*, application: Application, actor: User | No
     RefreshToken.objects.filter(application=application, revoked__isnull=True).update(revoked=now or timezone.now())
     if application.user is not None:
         audit_record(action="oauth.app_revoke", user=application.user, actor=actor, client_id=application.client_id)
+    return count
+
+
+def owned_applications_revoke(*, owner: User, now: datetime | None = None) -> int:
+    """Ends every token and pending code of the apps `owner` runs (when the owner leaves 'active'):
+    an app acts for its users only while its developer may sign in."""
+    count = 0
+    for application in Application.objects.filter(user=owner):
+        count += application_credentials_revoke(application=application, actor=None, now=now)
     return count
 
 

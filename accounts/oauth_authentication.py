@@ -1,25 +1,34 @@
-"""DRF authentication by OAuth2 access token (issued at /oauth/token/), limited by the token's scopes."""
+"""DRF authentication by OAuth2 access token (issued at /oauth/token/): an app acting for a user."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
+from oauth2_provider.models import AccessToken
 from oauth2_provider.settings import oauth2_settings
-from rest_framework.permissions import SAFE_METHODS
 
 from accounts import services
 from accounts.authentication import _looks_like_jwt, raw_token
-from accountsite.errors import NotAuthenticatedError, PermissionDeniedError
+from accounts.models import UserStatus
+from accountsite.errors import NotAuthenticatedError
 
-READ_SCOPE, WRITE_SCOPE = "read", "write"
+
+@dataclass(frozen=True)
+class AppCredentials:
+    """`request.auth` for an app's token: never first-hand, limited to the scopes the user granted
+    (what those allow is accountsite.policy's table)."""
+
+    token: AccessToken
+    scopes: frozenset[str]
+    first_party = False
 
 
 class OAuthTokenAuthentication(OAuth2Authentication):
     """Runs after the session-bound JWT class: JWT-shaped tokens are not ours.
 
-    A third-party app acts for the user within its scopes: `read` for safe methods, `write` for
-    changes (7006 otherwise). An unknown, expired or revoked token is 7005, and the user must still be
-    allowed to sign in (7008/7009), exactly as with a JWT.
+    An unknown, expired or revoked token is 7005; the user must still be allowed to sign in (7008/7009),
+    exactly as with a JWT, and so must the app's owner: a frozen or deleted developer's app acts for nobody.
     """
 
     def authenticate(self, request: Any) -> tuple[Any, Any] | None:
@@ -31,11 +40,11 @@ class OAuthTokenAuthentication(OAuth2Authentication):
             raise NotAuthenticatedError("This access token is invalid, expired or revoked.")
         user, token = result
         services.user_assert_can_sign_in(user)
-        needed = READ_SCOPE if request.method in SAFE_METHODS else WRITE_SCOPE
-        if not token.allow_scopes([needed]):
-            raise PermissionDeniedError(f"This access token lacks the '{needed}' scope.",
-                                        error={"scope": needed})
-        return user, token
+        application = token.application
+        if application is None or not application.user_id or not type(user).objects.filter(
+                pk=application.user_id, status=UserStatus.ACTIVE).exists():
+            raise NotAuthenticatedError("This access token is invalid, expired or revoked.")
+        return user, AppCredentials(token=token, scopes=frozenset(token.scope.split()))
 
 
 class OAuthTokenScheme(OpenApiAuthenticationExtension):

@@ -4,7 +4,7 @@ from typing import Any
 
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
-from accounts.models import User
+from accounts.models import User, UserStatus
 
 
 class AccountsOAuth2Validator(OAuth2Validator):
@@ -32,6 +32,16 @@ class AccountsOAuth2Validator(OAuth2Validator):
             "email": user.email or "",
             "email_verified": bool(user.email and user.email_verified),
         }
+
+    def _load_application(self, client_id: str, request: Any) -> Any:
+        # Every client lookup (authorize, token, revoke, introspect) goes through here: the app of a
+        # developer who may no longer sign in is treated as unknown, so it gets neither codes nor tokens.
+        application = super()._load_application(client_id, request)
+        if application is not None and not User.objects.filter(pk=application.user_id,
+                                                               status=UserStatus.ACTIVE).exists():
+            request.client = None
+            return None
+        return application
 
     def _user_is_active(self, request: Any) -> bool:
         return bool(getattr(request, "user", None) is not None and request.user.is_active)

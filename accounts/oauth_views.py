@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
-from django.contrib.auth import login as django_login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -24,17 +23,19 @@ from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.views import AuthorizationView
 from oauthlib.common import add_params_to_uri
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import oauth, services
+from accounts import oauth
+from accounts.browser import browser_sign_in, credentials_check
 from accounts.oauth_serializers import SeedAuthorizeInputSerializer, SeedExchangeInputSerializer, SeedUserSerializer
 from accounts.views import valid_input
-from accountsite.api import client_ip
 from accountsite.errors import ServiceError, TooManyRequestsError
+from accountsite.permissions import PolicyMixin
+from accountsite.policy import Op
 
+OAUTH_PAGE_TERMINAL = "oauth-sign-in-page"
 GENERIC_SIGN_IN_ERROR = "Wrong login name or password, or this account cannot sign in."
 
 
@@ -65,9 +66,9 @@ class SignInPageView(View):
             return render(request, self.template_name, {"form": form, "error": "Enter your login and password."},
                           status=400)
         try:
-            user = services.credentials_verify(login=form.cleaned_data["login"],
-                                               password=form.cleaned_data["password"], ip=client_ip(request))
-            services.user_assert_can_sign_in(user)
+            user = credentials_check(request, login=form.cleaned_data["login"],
+                                     password=form.cleaned_data["password"])
+            browser_sign_in(request, user=user, terminal=OAUTH_PAGE_TERMINAL)
         except TooManyRequestsError as exc:
             response = render(request, self.template_name,
                               {"form": form, "error": "Too many failed attempts. Try again later."}, status=429)
@@ -75,7 +76,6 @@ class SignInPageView(View):
             return response
         except ServiceError:
             return render(request, self.template_name, {"form": form, "error": GENERIC_SIGN_IN_ERROR}, status=401)
-        django_login(request, user, backend="accounts.backends.LoginNameBackend")
         target = self._next(request, form.cleaned_data.get("next", ""))
         if target:
             return HttpResponseRedirect(target)
@@ -144,12 +144,12 @@ class SeedConsentView(View):
         return _seed_redirect(target, code=grant.code, state=state)
 
 
-class SeedOAuthView(APIView):
+class SeedOAuthView(PolicyMixin, APIView):
     """Seed 001's /oauth/: GET sends the browser to the consent page; POST is the client's server
     exchanging a code with its secret for the user's {username, email}."""
 
     authentication_classes = ()
-    permission_classes = (AllowAny,)
+    operations = {"get": Op.SIGN_IN, "post": Op.SIGN_IN}
 
     @extend_schema(parameters=[SeedAuthorizeInputSerializer], responses={302: None}, tags=["oauth"])
     def get(self, request: Request) -> HttpResponse:

@@ -1,10 +1,25 @@
-"""Who may do what with an account."""
+"""Which operations a write to a user record asks the policy for (accountsite.policy), by its fields."""
 
+from collections.abc import Mapping
 from typing import Any
 
-from rest_framework.permissions import BasePermission
-
+from accountsite import policy
 from accountsite.errors import PermissionDeniedError
+from accountsite.policy import Caller, Op
+
+# The fields only an operator may set, and the operation each needs.
+UPDATE_FIELDS: Mapping[str, Op] = {
+    "status": Op.STATUS_SET, "role": Op.ROLE_SET, "userType": Op.TIER_SET, "invalid_at": Op.TIER_SET,
+    "password": Op.PASSWORD_SET,
+}
+CREATE_FIELDS: Mapping[str, Op] = {"status": Op.STATUS_SET, "role": Op.ROLE_SET, "userType": Op.TIER_SET}
+
+
+def _names(data: Any, serializer_class: type) -> set[str]:
+    """The fields `data` names, each under its canonical spelling."""
+    aliases = getattr(serializer_class, "aliases", {})
+    canonical = {spelling: name for name, spellings in aliases.items() for spelling in spellings}
+    return {canonical.get(key, key) for key in data} if hasattr(data, "keys") else set()
 
 
 def assert_fields_allowed(data: Any, serializer_class: type) -> None:
@@ -16,20 +31,23 @@ def assert_fields_allowed(data: Any, serializer_class: type) -> None:
         raise PermissionDeniedError(f"You may not change: {', '.join(extra)}.", error={"fields": extra})
 
 
-class IsAdmin(BasePermission):
-    """Admin role only (staff or superuser); anonymous callers get 7005, others 7006."""
-
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_admin)
-
-
-def assert_self_or_admin(viewer, user) -> None:
-    """For a user the viewer may see (a stranger to a deleted one got 404 already): 7006 unless it is
-    their own record or they are an admin."""
-    if viewer.pk != user.pk and not viewer.is_admin:
-        raise PermissionDeniedError("You may only change your own account.")
-
-
-def assert_self(viewer, user) -> None:
-    if viewer.pk != user.pk:
-        raise PermissionDeniedError("Only the account's own user may do this.")
+def authorize_fields(caller: Caller, data: Any, serializer_class: type, *, target: Any,
+                     fields: Mapping[str, Op] = UPDATE_FIELDS, profile: bool = True) -> None:
+    """Asks the policy for each operation a write to a user record needs: one per operator-only field it
+    names, and the profile update for the rest (or for an empty body, so a stranger's empty write is
+    refused too). A refusal names the fields the caller may not set."""
+    names = _names(data, serializer_class)
+    needed: dict[Op, list[str]] = {}
+    for name in sorted(names):
+        if name in fields:
+            needed.setdefault(fields[name], []).append(name)
+        elif profile:
+            needed.setdefault(Op.PROFILE_UPDATE, []).append(name)
+    if profile and not names:
+        needed[Op.PROFILE_UPDATE] = []
+    for op, op_fields in needed.items():
+        error = policy.refusal(caller, op, target)
+        if isinstance(error, PermissionDeniedError) and op_fields and op != Op.PROFILE_UPDATE:
+            raise PermissionDeniedError(f"You may not change: {', '.join(op_fields)}.", error={"fields": op_fields})
+        if error is not None:
+            raise error

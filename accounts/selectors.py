@@ -5,7 +5,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Session, User, UserStatus
+from accountsite import policy
 from accountsite.errors import NotFoundError
+from accountsite.policy import ANOTHER_ACCOUNT, Caller, Op
 
 
 def user_for_login(login: str) -> User | None:
@@ -51,12 +53,24 @@ def users_with_membership() -> QuerySet[User]:
     return User.objects.select_related("membership__tier").order_by("id")
 
 
-def user_visible_to(loginname: str, viewer) -> User:
-    """The user named `loginname` as `viewer` may see them: deleted accounts exist only for admins."""
+def user_visible_to(loginname: str, caller: Caller) -> User:
+    """The user named `loginname` (case-insensitively), as `caller` may see them: deleted accounts exist
+    only for operators who may view users; to anyone else they are unknown (404)."""
     users = users_with_membership().filter(username__iexact=loginname)
-    if not getattr(viewer, "is_admin", False):
+    if not policy.allows(caller, Op.USER_VIEW, ANOTHER_ACCOUNT):
         users = users.exclude(status=UserStatus.DELETED)
     user = users.first()
     if user is None:
         raise NotFoundError("No such user.")
+    return user
+
+
+def user_acted_on(loginname: str, caller: Caller, *, op: Op, seen_with: Op) -> User:
+    """The user a path names, if `caller` may do `op` to them. A caller who may not do `seen_with` to them
+    (read that part of their account) gets the 404 of an unknown name, so a stranger learns nothing; one
+    who may read it but not do `op` gets 7006."""
+    user = user_visible_to(loginname, caller)
+    if not policy.allows(caller, seen_with, user):
+        raise NotFoundError("No such user.")
+    policy.authorize(caller, op, user)
     return user

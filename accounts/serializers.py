@@ -175,8 +175,12 @@ class PasswordCheckInputSerializer(AliasedInputSerializer):
     pwd = password_field()
 
 
-class EmailChangeInputSerializer(serializers.Serializer):
+class EmailChangeInputSerializer(AliasedInputSerializer):
+    """PUT /users/{loginname}/email: the new address and the current password."""
+
+    aliases = {"password": ("pwd", "passwd", "old_password", "oldpwd")}
     email = serializers.EmailField(max_length=254)
+    password = password_field()
 
 
 # --- Output ------------------------------------------------------------------------------------------------

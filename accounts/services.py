@@ -17,6 +17,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import selectors
@@ -29,6 +30,7 @@ from accounts.oauth import (
     developer_enable,
     developer_mode_check,
     oauth_tokens_revoke,
+    owned_applications_revoke,
 )
 from accounts.ratelimit import (
     LOGIN_FAILURES_PER_ACCOUNT,
@@ -106,11 +108,21 @@ def _password_validate(password: str, user: User, field: str = "password") -> No
 
 
 def _identity_assert_free(*, username: str, email: str | None) -> None:
-    # Deleted users keep their login name until purged, so they are not excluded here.
-    if User.objects.filter(username__iexact=username).exists():
+    """A new account's names must not collide with anyone's, in either field: sign-in accepts a login name
+    or an e-mail address, so a login name equal to someone's address (or the reverse) would squat on it.
+    Deleted users keep their names until purged, so they are not excluded here."""
+    if User.objects.filter(Q(username__iexact=username) | Q(email__iexact=username)).exists():
         raise errors.LoginNameTakenError()
-    if email and User.objects.filter(email__iexact=email).exists():
+    if email and email.lower() != username.lower() and _email_claimed(email):
         raise errors.EmailTakenError()
+
+
+def _email_claimed(email: str, *, by_other_than: User | None = None) -> bool:
+    """Is `email` someone's address, or someone's login name?"""
+    users = User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email))
+    if by_other_than is not None:
+        users = users.exclude(pk=by_other_than.pk)
+    return users.exists()
 
 
 def _integrity_as_service_error(exc: IntegrityError) -> errors.ServiceError:
@@ -171,11 +183,11 @@ def user_profile_update(*, user: User, actor: User, **fields: Any) -> User:
 
 
 @transaction.atomic
-def me_update(*, user: User, own_session: bool, is_developer: bool | None = None, redirect_uris: Any = None,
+def me_update(*, user: User, is_developer: bool | None = None, redirect_uris: Any = None,
               **profile: Any) -> IssuedSecret | None:
     """PATCH /auth/me: the profile fields and, with `is_developer`, developer mode and its first OAuth app
     (whose secret the caller sees this once)."""
-    developer_mode_check(user=user, on=is_developer, redirect_uris=redirect_uris, own_session=own_session)
+    developer_mode_check(user=user, on=is_developer, redirect_uris=redirect_uris)
     user_profile_update(user=user, actor=user, **profile)
     return developer_enable(user=user, redirect_uris=redirect_uris) if is_developer else None
 
@@ -192,7 +204,11 @@ def user_status_set(*, user: User, status: int, actor: User | None, reason: str 
         user.status, user.status_changed_at = status, now
         audit_record(action="user.status", user=user, actor=actor, previous=previous, status=status, reason=reason)
     if status != UserStatus.ACTIVE:
+        # An account that may not sign in keeps nothing that works in its name: its sign-ins, the tokens
+        # apps hold for it, the tokens its own apps were given, and the codes its mailbox received.
         user_credentials_revoke(user=user, reason=f"status_{status}", now=now)
+        owned_applications_revoke(owner=user, now=now)
+        secrets_void(user=user, now=now)
     return user
 
 
@@ -213,24 +229,51 @@ def user_unregister(*, password: str, ip: str, user: User | None = None, login: 
 
 # --- Sessions ----------------------------------------------------------------------------------------------
 
-@transaction.atomic
-def session_start(*, user: User, terminal: str, ip: str, user_agent: str,
-                  now: datetime | None = None) -> tuple[Session, TokenPair]:
-    """A new session on `terminal`, replacing the one that terminal had (other terminals stay)."""
-    now = now or timezone.now()
-    # Serialise sign-ins of one user so two logins on one terminal cannot both keep a live session.
-    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).get()
+def _session_open(*, user: User, terminal: str, ip: str, user_agent: str, now: datetime) -> Session:
+    """A session row on `terminal`, replacing that terminal's live one (other terminals stay).
+
+    `user` is the account as its credentials were checked, without a lock. The row lock taken here
+    serialises this sign-in with password and status changes (which lock the same row), and the account
+    is read again under it: if the password or the status moved since the check, a sign-in made with the
+    old credentials must not outlive the change, so it is refused.
+    """
+    current = User.objects.select_for_update().values("password", "password_changed_at", "status").get(pk=user.pk)
+    if current["password"] != user.password or current["password_changed_at"] != user.password_changed_at:
+        raise errors.WrongPasswordError("Wrong login name or password.", status=401)
+    user.status = current["status"]
+    user_assert_can_sign_in(user)
     Session.objects.filter(user=user, terminal=terminal, revoked_at__isnull=True).update(
         revoked_at=now, revoke_reason="replaced"
     )
-    session = Session(user=user, terminal=terminal, ip=valid_ip(ip), user_agent=user_agent[:256],
-                      created_at=now, last_seen_at=now)
+    User.objects.filter(pk=user.pk).update(last_login=now)
+    user.last_login = now
+    audit_record(action="session.login", user=user, actor=user, ip=ip, terminal=terminal)
+    return Session(user=user, terminal=terminal, ip=valid_ip(ip), user_agent=user_agent[:256],
+                   created_at=now, last_seen_at=now)
+
+
+@transaction.atomic
+def session_start(*, user: User, terminal: str, ip: str, user_agent: str,
+                  now: datetime | None = None) -> tuple[Session, TokenPair]:
+    """A new API session on `terminal` and its token pair (see _session_open for the rules)."""
+    now = now or timezone.now()
+    session = _session_open(user=user, terminal=terminal, ip=ip, user_agent=user_agent, now=now)
     pair = token_pair_for(session)
     session.refresh_jti, session.expires_at = pair.refresh_jti, pair.refresh_expires_at
     session.save(force_insert=True)
-    User.objects.filter(pk=user.pk).update(last_login=now)
-    user.last_login = now
     return session, pair
+
+
+@transaction.atomic
+def browser_session_start(*, user: User, terminal: str, ip: str, user_agent: str, lifetime: timedelta,
+                          now: datetime | None = None) -> Session:
+    """A session for a browser sign-in (the admin, the OAuth sign-in page): no tokens; the browser's
+    cookie names it, so revoking it ends that browser's sign-in like any other terminal's."""
+    now = now or timezone.now()
+    session = _session_open(user=user, terminal=terminal, ip=ip, user_agent=user_agent, now=now)
+    session.expires_at = now + lifetime
+    session.save(force_insert=True)
+    return session
 
 
 def login(*, login: str, password: str, terminal: str, ip: str, user_agent: str) -> tuple[User, Session, TokenPair]:
@@ -272,6 +315,14 @@ def session_reissue(*, session: Session, now: datetime | None = None) -> TokenPa
     return pair
 
 
+def session_touch(*, session: Session, now: datetime | None = None) -> None:
+    """Records that the session was used; written at most every ACCOUNTS_SESSION_TOUCH_SECONDS, so most
+    requests stay read-only."""
+    now = now or timezone.now()
+    if now - session.last_seen_at >= timedelta(seconds=settings.ACCOUNTS_SESSION_TOUCH_SECONDS):
+        Session.objects.filter(pk=session.pk).update(last_seen_at=now)
+
+
 def session_revoke(*, session: Session, reason: str, now: datetime | None = None) -> bool:
     return bool(Session.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
         revoked_at=now or timezone.now(), revoke_reason=reason
@@ -310,7 +361,7 @@ def logout(*, user: User, session: Session | None, everywhere: bool, oauth_token
 @transaction.atomic
 def password_set(*, user: User, password: str, actor: User | None, reason: str,
                  keep_session: Session | None = None, now: datetime | None = None,
-                 field: str = "password") -> User:
+                 field: str = "password", ip: str | None = None) -> User:
     """Sets a password and ends every other session; tokens issued before now stop working.
     `field` names the input field in the error when the password is refused."""
     now = now or timezone.now()
@@ -319,18 +370,20 @@ def password_set(*, user: User, password: str, actor: User | None, reason: str,
     user.password_changed_at = now
     user.save(update_fields=["password", "password_changed_at"])
     user_credentials_revoke(user=user, reason=reason, keep_session=keep_session, now=now)
-    audit_record(action=f"password.{reason}", user=user, actor=actor)
+    secrets_void(user=user, now=now)
+    audit_record(action=f"password.{reason}", user=user, actor=actor, ip=ip)
     return user
 
 
 def password_change(*, user: User, old_password: str, new_password: str, ip: str,
-                    session: Session | None) -> TokenPair | None:
-    """The user's own change: needs the old password; the current session gets fresh tokens."""
+                    session: Session | None, tokens: bool = True) -> TokenPair | None:
+    """The user's own change: needs the old password; every other session ends, and the current one
+    (`session`) stays, with fresh tokens unless it is a browser's (`tokens=False`)."""
     _password_check(user=user, password=old_password, ip=ip)
     with transaction.atomic():
         password_set(user=user, password=new_password, actor=user, reason="change", keep_session=session,
-                     field="new_password")
-        return session_reissue(session=session) if session is not None else None
+                     field="new_password", ip=ip)
+        return session_reissue(session=session) if session is not None and tokens else None
 
 
 # --- Users: administration (CONTRACT section 3) ------------------------------------------------------------
@@ -373,12 +426,13 @@ def user_admin_create(*, actor: User | None, role: str = "common", user_type: in
 
 
 @transaction.atomic
-def user_admin_update(*, user: User, actor: User, now: datetime | None = None, **changes: Any) -> User:
+def user_admin_update(*, user: User, actor: User, now: datetime | None = None, ip: str | None = None,
+                      **changes: Any) -> User:
     """An admin's PUT/PATCH of a user: profile, password, role, tier, expiry and status, in that order
     (status last: leaving 'active' ends the sessions the other changes leave open)."""
     user_profile_update(user=user, actor=actor, **{name: changes[name] for name in PROFILE_FIELDS if name in changes})
     if "password" in changes:
-        password_set(user=user, password=changes["password"], actor=actor, reason="admin_set", now=now)
+        password_set(user=user, password=changes["password"], actor=actor, reason="admin_set", now=now, ip=ip)
     user_type = changes.get("user_type")
     if "role" in changes and changes["role"] != user.role:
         user_role_set(user=user, role=changes["role"], actor=actor)
@@ -418,6 +472,13 @@ def secret_issue(*, user: User, purpose: str, new_email: str | None = None,
         created_at=now, expires_at=now + _secret_lifetime(purpose),
     )
     return raw, secret
+
+
+def secrets_void(*, user: User, now: datetime | None = None) -> int:
+    """Every unused code of the user stops working (activation, reset, e-mail change): called when the
+    password or the address changes and when the account leaves 'active', so a code mailed before such
+    a change cannot undo it."""
+    return AccountSecret.objects.filter(user=user, used_at__isnull=True).update(used_at=now or timezone.now())
 
 
 def secret_redeem(*, loginname: str, purpose: str, raw: str, now: datetime | None = None) -> AccountSecret:
@@ -518,10 +579,11 @@ def password_verify(*, loginname: str, password: str, ip: str) -> None:
 
 def password_change_by(*, actor: User, user: User, new_password: str, old_password: str | None, ip: str,
                        session: Session | None) -> TokenPair | None:
-    """PUT /users/{loginname}/pwd: an admin sets another user's password (all their sessions end); users,
-    admins included, change their own with the old one (their other sessions end)."""
-    if actor.pk != user.pk and actor.is_admin:
-        password_set(user=user, password=new_password, actor=actor, reason="admin_set")
+    """PUT /users/{loginname}/pwd: an operator sets another user's password (all their sessions end); users,
+    operators included, change their own with the old one (their other sessions end). The caller has asked
+    the policy which of the two it may do."""
+    if actor.pk != user.pk:
+        password_set(user=user, password=new_password, actor=actor, reason="admin_set", ip=ip)
         return None
     if old_password is None:
         raise errors.InvalidParametersError(
@@ -539,30 +601,38 @@ def _email_masked(email: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-@transaction.atomic
-def email_change_request(*, user: User, email: str, ip: str, now: datetime | None = None) -> None:
-    """PUT /users/{loginname}/email: a code to the new address, a notice to the old one (which keeps working
-    until the code is used)."""
+def email_change_request(*, user: User, email: str, password: str, ip: str, now: datetime | None = None) -> None:
+    """PUT /users/{loginname}/email: needs the current password (counted like a sign-in). A code goes to
+    the new address and a notice to the old one, which keeps working until the code is used.
+
+    The reply is the same whether or not the new address belongs to someone else, so the endpoint cannot
+    be used to find out who is registered: in that case no code is sent, and the address's owner is told
+    instead that someone tried to use it.
+    """
     secret_mail_throttle(loginname=user.username, ip=ip)
     if user.email and user.email.lower() == email.lower():
         raise errors.InvalidParametersError(
             "Invalid parameters: email: this is already your address.", error={"email": ["Already your address."]}
         )
-    if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
-        raise errors.EmailTakenError()
-    _secret_mail(user=user, purpose=SecretPurpose.EMAIL_CHANGE, template="email_change",
-                 url_template=settings.ACCOUNTS_EMAIL_CHANGE_URL, to=email, now=now, new_email=email)
-    if user.email:
-        mail_send(template="email_change_notice", to=user.email,
-                  context={"user": user, "new_email_masked": _email_masked(email)})
-    audit_record(action="email.change_request", user=user, actor=user, ip=ip)
+    _password_check(user=user, password=password, ip=ip)
+    with transaction.atomic():
+        owner = User.objects.filter(email__iexact=email).exclude(pk=user.pk).first()
+        if owner is not None:
+            mail_send(template="email_taken_notice", to=owner.email, context={"user": owner})
+        elif not _email_claimed(email, by_other_than=user):
+            _secret_mail(user=user, purpose=SecretPurpose.EMAIL_CHANGE, template="email_change",
+                         url_template=settings.ACCOUNTS_EMAIL_CHANGE_URL, to=email, now=now, new_email=email)
+        if user.email:
+            mail_send(template="email_change_notice", to=user.email,
+                      context={"user": user, "new_email_masked": _email_masked(email)})
+        audit_record(action="email.change_request", user=user, actor=user, ip=ip)
 
 
 @transaction.atomic
 def email_change_confirm(*, user: User, sid: str, now: datetime | None = None) -> User:
     """POST /users/{loginname}/email/verify: switches to the confirmed address, unless taken meanwhile."""
     secret = secret_redeem(loginname=user.username, purpose=SecretPurpose.EMAIL_CHANGE, raw=sid, now=now)
-    if User.objects.filter(email__iexact=secret.new_email).exclude(pk=user.pk).exists():
+    if _email_claimed(secret.new_email, by_other_than=user):
         raise errors.EmailTakenError()
     previous = user.email
     user.email, user.email_verified = secret.new_email, True
@@ -571,6 +641,8 @@ def email_change_confirm(*, user: User, sid: str, now: datetime | None = None) -
             user.save(update_fields=["email", "email_verified"])
     except IntegrityError as exc:
         raise _integrity_as_service_error(exc) from None
+    # Codes mailed to the old address (a password reset, say) must not outlive the change.
+    secrets_void(user=user, now=now)
     audit_record(action="email.change", user=user, actor=user, had_email=previous is not None)
     return user
 

@@ -5,7 +5,6 @@ from typing import Any
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
-from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -13,7 +12,7 @@ from accounts import oauth, selectors, services
 from accounts.authentication import SessionCredentials
 from accounts.filters import UserSearchFilter
 from accounts.models import User
-from accounts.permissions import IsAdmin, assert_fields_allowed, assert_self, assert_self_or_admin
+from accounts.permissions import CREATE_FIELDS, assert_fields_allowed, authorize_fields
 from accounts.ratelimit import REGISTRATIONS_PER_IP
 from accounts.serializers import (
     EmailChangeInputSerializer,
@@ -37,10 +36,11 @@ from accounts.serializers import (
     UserCreateInputSerializer,
     UserPasswordInputSerializer,
     UserSerializer,
-    UserUpdateInputSerializer,
 )
 from accountsite.api import client_ip, paginate
 from accountsite.errors import InvalidParametersError, NotFoundError
+from accountsite.permissions import PolicyMixin
+from accountsite.policy import ANOTHER_ACCOUNT, Op
 
 
 def valid_input(serializer_class: type, request: Request, **kwargs: Any) -> dict:
@@ -61,11 +61,11 @@ def user_agent(request: Request) -> str:
     return request.META.get("HTTP_USER_AGENT", "")
 
 
-class SignInViewSet(viewsets.ViewSet):
+class SignInViewSet(PolicyMixin, viewsets.ViewSet):
     """Endpoints that issue credentials; a stale token sent along must not get in the way."""
 
     authentication_classes = ()
-    permission_classes = (AllowAny,)
+    operations = {"register": Op.SIGN_IN, "login": Op.SIGN_IN, "refresh": Op.SIGN_IN}
 
     @extend_schema(request=RegisterInputSerializer, responses={201: LoginReplySerializer}, tags=["auth"])
     def register(self, request: Request) -> Response:
@@ -98,18 +98,20 @@ class SignInViewSet(viewsets.ViewSet):
         return Response(services.session_refresh(raw_refresh=data["refresh"]).as_reply())
 
 
-class AuthViewSet(viewsets.ViewSet):
+class AuthViewSet(PolicyMixin, viewsets.ViewSet):
     """The signed-in caller's own account."""
 
-    def get_permissions(self) -> list:
-        return [AllowAny()] if self.action == "unregister" else [IsAuthenticated()]
+    operations = {"logout": Op.SIGN_OUT, "password": Op.PASSWORD_CHANGE, "unregister": Op.SIGN_IN,
+                  "me": Op.PROFILE_READ, "update_me": Op.PROFILE_UPDATE}
 
     @extend_schema(request=LogoutInputSerializer, responses={200: None}, tags=["auth"])
     def logout(self, request: Request) -> Response:
         data = valid_input(LogoutInputSerializer, request)
+        if data["all"]:
+            self.authorize(Op.SESSIONS)
         session = current_session(request)
         revoked = services.logout(user=request.user, session=session, everywhere=data["all"],
-                                  oauth_token=request.auth if session is None else None)
+                                  oauth_token=None if session is not None else request.auth.token)
         return Response({"revoked": revoked})
 
     @extend_schema(request=PasswordChangeInputSerializer, responses=TokenReplySerializer, tags=["auth"])
@@ -124,6 +126,8 @@ class AuthViewSet(viewsets.ViewSet):
     @extend_schema(request=UnregisterInputSerializer, responses={200: None}, tags=["auth"])
     def unregister(self, request: Request) -> Response:
         data = valid_input(UnregisterInputSerializer, request)
+        if request.user.is_authenticated:
+            self.authorize(Op.ACCOUNT_DELETE)
         if request.user.is_authenticated and not data.get("username"):
             services.user_unregister(user=request.user, password=data["password"], ip=client_ip(request))
         elif data.get("username"):
@@ -143,16 +147,20 @@ class AuthViewSet(viewsets.ViewSet):
     def update_me(self, request: Request) -> Response:
         assert_fields_allowed(request.data, MeUpdateInputSerializer)
         data = valid_input(MeUpdateInputSerializer, request, partial=True)
+        if "is_developer" in data or "redirect_uris" in data:
+            self.authorize(Op.DEVELOPER)
         user = request.user
-        issued = services.me_update(user=user, own_session=current_session(request) is not None, **data)
+        issued = services.me_update(user=user, **data)
         reply = {**UserSerializer(user).data, "developer": oauth.developer_summary(user)}
         if issued is not None:  # seed 001: the new client's credentials, the secret shown this once
             reply.update(secret_id=issued.application.client_id, secret_value=issued.client_secret)
         return Response(reply)
 
 
-class SessionViewSet(viewsets.ViewSet):
+class SessionViewSet(PolicyMixin, viewsets.ViewSet):
     """The caller's signed-in terminals."""
+
+    operations = {"list": Op.SESSIONS, "destroy": Op.SESSIONS}
 
     @extend_schema(responses=SessionSerializer(many=True), tags=["auth"])
     def list(self, request: Request) -> Response:
@@ -177,23 +185,18 @@ def valid_loginname(loginname: str) -> str:
     return valid_input_data(LoginNameInputSerializer, {"loginname": loginname})["loginname"]
 
 
-def _is_admin(user: Any) -> bool:
-    return bool(user.is_authenticated and user.is_admin)
-
-
-class UserViewSet(viewsets.GenericViewSet):
+class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
     """Users as records: read (public or full), admin search, create, update and soft delete."""
 
     filter_backends = (DjangoFilterBackend,)
     filterset_class = UserSearchFilter
     queryset = User.objects.none()  # for the schema; every action reads through accounts.selectors
+    operations = {"list": Op.USER_VIEW, "retrieve": Op.PUBLIC_READ, "create": Op.SIGN_IN,
+                  "update": Op.PROFILE_UPDATE, "destroy": Op.ACCOUNT_DELETE, "password": Op.PASSWORD_CHANGE,
+                  "email": Op.EMAIL_CHANGE, "email_verify": Op.EMAIL_CHANGE}
 
-    def get_permissions(self) -> list:
-        if self.action == "list":
-            return [IsAdmin()]
-        if self.action in ("retrieve", "create"):
-            return [AllowAny()]
-        return [IsAuthenticated()]
+    def _target(self, loginname: str) -> User:
+        return selectors.user_visible_to(loginname, self.caller())
 
     @extend_schema(responses=UserSerializer(many=True), tags=["users"])
     def list(self, request: Request) -> Response:
@@ -201,18 +204,20 @@ class UserViewSet(viewsets.GenericViewSet):
 
     @extend_schema(responses=UserSerializer, tags=["users"])
     def retrieve(self, request: Request, loginname: str) -> Response:
-        user = selectors.user_visible_to(loginname, request.user)
-        full = _is_admin(request.user) or user.pk == request.user.pk
+        user = self._target(loginname)
+        full = self.allows(Op.PROFILE_READ, user)
         return Response((UserSerializer if full else PublicUserSerializer)(user).data)
 
     @extend_schema(request=UserAdminCreateInputSerializer, responses={201: UserSerializer}, tags=["users"])
     def create(self, request: Request, loginname: str) -> Response:
         ip = client_ip(request)
-        admin = _is_admin(request.user)
+        admin = self.allows(Op.USER_CREATE, ANOTHER_ACCOUNT)
         input_class = UserAdminCreateInputSerializer if admin else UserCreateInputSerializer
         if not admin:
             REGISTRATIONS_PER_IP.consume(ip)
         assert_fields_allowed(request.data, input_class)
+        authorize_fields(self.caller(), request.data, input_class, target=ANOTHER_ACCOUNT, fields=CREATE_FIELDS,
+                         profile=False)
         data = valid_input(input_class, request)
         user = services.user_admin_create(username=valid_loginname(loginname), actor=request.user if admin else None,
                                           ip=ip, **data)
@@ -220,29 +225,25 @@ class UserViewSet(viewsets.GenericViewSet):
 
     @extend_schema(request=UserAdminUpdateInputSerializer, responses=UserSerializer, tags=["users"])
     def update(self, request: Request, loginname: str) -> Response:
-        user = selectors.user_visible_to(loginname, request.user)
-        assert_self_or_admin(request.user, user)
-        if request.user.is_admin:
-            assert_fields_allowed(request.data, UserAdminUpdateInputSerializer)
-            data = valid_input(UserAdminUpdateInputSerializer, request, partial=True)
-            user = services.user_admin_update(user=user, actor=request.user, **data)
-        else:
-            assert_fields_allowed(request.data, UserUpdateInputSerializer)
-            data = valid_input(UserUpdateInputSerializer, request, partial=True)
-            user = services.user_profile_update(user=user, actor=request.user, **data)
+        user = self._target(loginname)
+        assert_fields_allowed(request.data, UserAdminUpdateInputSerializer)
+        authorize_fields(self.caller(), request.data, UserAdminUpdateInputSerializer, target=user)
+        data = valid_input(UserAdminUpdateInputSerializer, request, partial=True)
+        user = services.user_admin_update(user=user, actor=request.user, ip=client_ip(request), **data)
         return Response(UserSerializer(user).data)
 
     @extend_schema(responses={200: None}, tags=["users"])
     def destroy(self, request: Request, loginname: str) -> Response:
-        user = selectors.user_visible_to(loginname, request.user)
-        assert_self_or_admin(request.user, user)
+        user = self._target(loginname)
+        self.authorize(Op.ACCOUNT_DELETE, user)
         services.user_delete(user=user, actor=request.user)
         return Response(None)
 
     @extend_schema(request=UserPasswordInputSerializer, responses=TokenReplySerializer, tags=["users"])
     def password(self, request: Request, loginname: str) -> Response:
-        user = selectors.user_visible_to(loginname, request.user)
-        assert_self_or_admin(request.user, user)
+        user = self._target(loginname)
+        own = user.pk == request.user.pk
+        self.authorize(Op.PASSWORD_CHANGE if own else Op.PASSWORD_SET, user)
         data = valid_input(UserPasswordInputSerializer, request)
         pair = services.password_change_by(
             actor=request.user, user=user, new_password=data["new_password"], old_password=data.get("old_password"),
@@ -252,25 +253,27 @@ class UserViewSet(viewsets.GenericViewSet):
 
     @extend_schema(request=EmailChangeInputSerializer, responses={200: None}, tags=["users"])
     def email(self, request: Request, loginname: str) -> Response:
-        user = selectors.user_visible_to(loginname, request.user)
-        assert_self(request.user, user)
+        user = self._target(loginname)
+        self.authorize(Op.EMAIL_CHANGE, user)
         data = valid_input(EmailChangeInputSerializer, request)
-        services.email_change_request(user=user, email=data["email"], ip=client_ip(request))
+        services.email_change_request(user=user, email=data["email"], password=data["password"],
+                                      ip=client_ip(request))
         return Response(None)
 
     @extend_schema(request=SidInputSerializer, responses=UserSerializer, tags=["users"])
     def email_verify(self, request: Request, loginname: str) -> Response:
-        user = selectors.user_visible_to(loginname, request.user)
-        assert_self(request.user, user)
+        user = self._target(loginname)
+        self.authorize(Op.EMAIL_CHANGE, user)
         data = valid_input(SidInputSerializer, request)
         return Response(UserSerializer(services.email_change_confirm(user=user, sid=data["sid"])).data)
 
 
-class UserSecretViewSet(viewsets.ViewSet):
+class UserSecretViewSet(PolicyMixin, viewsets.ViewSet):
     """Endpoints for whoever holds an e-mailed code or the password; a token sent along is ignored."""
 
     authentication_classes = ()
-    permission_classes = (AllowAny,)
+    operations = {"activate": Op.SIGN_IN, "activate_resend": Op.SIGN_IN, "forget_password": Op.SIGN_IN,
+                  "reset_password": Op.SIGN_IN, "validate_password": Op.SIGN_IN}
 
     @extend_schema(request=SidInputSerializer, responses={200: None}, tags=["users"])
     def activate(self, request: Request, loginname: str) -> Response:

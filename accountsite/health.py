@@ -6,12 +6,13 @@ import uuid
 from django.core.cache import cache
 from django.db import connection
 from drf_spectacular.utils import extend_schema
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accountsite.api import envelope_error
+from accountsite.permissions import PolicyMixin
+from accountsite.policy import Op
 
 logger = logging.getLogger("accountsite")
 
@@ -36,9 +37,9 @@ def _cache_ok() -> bool:
         return False
 
 
-class HealthView(APIView):
+class HealthView(PolicyMixin, APIView):
     authentication_classes = ()
-    permission_classes = (AllowAny,)
+    operations = {"get": Op.PUBLIC_READ}
 
     @extend_schema(tags=["operations"], responses={200: dict})
     def get(self, request: Request) -> Response:

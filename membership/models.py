@@ -68,6 +68,7 @@ class Wallet(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        permissions = [("topup_wallet", "Can top up other users' wallets")]
         constraints = [models.CheckConstraint(condition=models.Q(balance__gte=0), name="wallet_balance_not_negative")]
 
     def __str__(self) -> str:

@@ -1,15 +1,19 @@
 """The /vip API (CONTRACT section 5): tier info, price quotes, purchases, the ledger and top-ups."""
 
+from typing import Any
+
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
-from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.selectors import user_acted_on, user_visible_to
 from accounts.views import valid_input
 from accountsite.api import client_ip, paginate
-from membership import permissions, selectors, services
+from accountsite.permissions import PolicyMixin
+from accountsite.policy import Op
+from membership import selectors, services
 from membership.idempotency import idempotency_key_valid, idempotent_reply, request_fingerprint
 from membership.models import Membership
 from membership.serializers import (
@@ -41,19 +45,22 @@ def _idempotent(request: Request, key: str, data: dict, produce) -> Response:
     return Response(body, status=status)
 
 
-class VipViewSet(viewsets.GenericViewSet):
-    def get_permissions(self) -> list:
-        return [AllowAny()] if self.action == "retrieve" else [IsAuthenticated()]
+class VipViewSet(PolicyMixin, viewsets.GenericViewSet):
+    operations = {"retrieve": Op.PUBLIC_READ, "cost": Op.BILLING_READ, "purchase": Op.PURCHASE,
+                  "ledger": Op.BILLING_READ, "topup": Op.WALLET_TOPUP}
+
+    def member(self, loginname: str) -> Any:
+        """The member the path names, if the caller may do this action's operation to them."""
+        return user_acted_on(loginname, self.caller(), op=self.operations[self.action], seen_with=Op.BILLING_READ)
 
     @extend_schema(responses=VipSerializer, tags=["membership"])
     def retrieve(self, request: Request, loginname: str) -> Response:
-        user = permissions.member_visible(loginname=loginname, caller=request.user)
-        may_see_money = request.user.is_authenticated and (request.user.is_admin or request.user.pk == user.pk)
-        return Response(_vip(user, with_balance=may_see_money))
+        user = user_visible_to(loginname, self.caller())
+        return Response(_vip(user, with_balance=self.allows(Op.BILLING_READ, user)))
 
     @extend_schema(parameters=[CostQuerySerializer], responses={200: None}, tags=["membership"])
     def cost(self, request: Request, loginname: str) -> Response:
-        user = permissions.member_for_billing(loginname=loginname, caller=request.user)
+        user = self.member(loginname)
         query = CostQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         cost = services.membership_cost(user=user, user_type=query.validated_data["type"],
@@ -63,7 +70,7 @@ class VipViewSet(viewsets.GenericViewSet):
     @extend_schema(request=PurchaseInputSerializer, responses=VipSerializer, parameters=[IDEMPOTENCY_HEADER],
                    tags=["membership"])
     def purchase(self, request: Request, loginname: str) -> Response:
-        user = permissions.member_for_billing(loginname=loginname, caller=request.user)
+        user = self.member(loginname)
         data = valid_input(PurchaseInputSerializer, request)
         key = idempotency_key_valid(request.headers.get("Idempotency-Key"))
 
@@ -81,13 +88,13 @@ class VipViewSet(viewsets.GenericViewSet):
 
     @extend_schema(responses=LedgerEntrySerializer(many=True), tags=["membership"])
     def ledger(self, request: Request, loginname: str) -> Response:
-        user = permissions.member_for_billing(loginname=loginname, caller=request.user)
+        user = self.member(loginname)
         return paginate(self, selectors.ledger_of(user), LedgerEntrySerializer)
 
     @extend_schema(request=TopupInputSerializer, responses=LedgerEntrySerializer, parameters=[IDEMPOTENCY_HEADER],
                    tags=["membership"])
     def topup(self, request: Request, loginname: str) -> Response:
-        user = permissions.member_for_topup(loginname=loginname, caller=request.user)
+        user = self.member(loginname)
         data = valid_input(TopupInputSerializer, request)
         key = idempotency_key_valid(request.headers.get("Idempotency-Key"))
 

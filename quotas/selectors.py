@@ -1,10 +1,9 @@
-"""Shared reads of quotas: a user's rows, today's pulls, and the user a quota path names."""
+"""Shared reads of quotas: a user's rows and today's pulls."""
 
 from datetime import date, datetime
 
 from django.utils import timezone
 
-from accounts.models import User, UserStatus
 from accountsite.errors import NotFoundError
 from quotas.models import Quota, QuotaKind
 
@@ -12,17 +11,6 @@ from quotas.models import Quota, QuotaKind
 def local_day(now: datetime) -> date:
     """The day pulls count in: the calendar day of TIME_ZONE, so the count restarts at local midnight."""
     return timezone.localdate(now)
-
-
-def user_by_loginname(loginname: str, *, caller) -> User:
-    """The user a path names (case-insensitively); deleted accounts exist only for admins (CONTRACT 3)."""
-    users = User.objects.filter(username__iexact=loginname)
-    if not (caller.is_authenticated and caller.is_admin):
-        users = users.exclude(status=UserStatus.DELETED)
-    user = users.first()
-    if user is None:
-        raise NotFoundError("No such user.")
-    return user
 
 
 def quota_rows(user, kinds: tuple[str, ...]) -> dict[str, Quota]:

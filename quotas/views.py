@@ -1,14 +1,18 @@
 """The /quota API (CONTRACT section 4, seed 004): read, create and change a user's quotas and their use."""
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.selectors import user_acted_on
 from accounts.views import valid_input
+from accountsite.permissions import PolicyMixin
+from accountsite.policy import Op
 from quotas import selectors, services
 from quotas.models import QuotaKind
-from quotas.permissions import quota_holder
 from quotas.serializers import (
     DepositQuotaInputSerializer,
     DepositQuotaSerializer,
@@ -29,30 +33,32 @@ def _by_kind(data: dict) -> dict[str, int]:
     return {_REPOSITORY_KINDS[name]: value for name, value in data.items()}
 
 
-class _QuotaViewSet(viewsets.ViewSet):
-    """GET reads (holder or admin), POST creates the record and PUT changes limits (admin).
+class _QuotaViewSet(PolicyMixin, viewsets.ViewSet):
+    """GET reads (holder or operator), POST creates the record and PUT changes limits (operator).
 
     Each quota's view supplies `kinds`, `limits(request)` (its input as {kind: limit}) and `reply(user)`.
     """
 
     kinds: tuple[str, ...] = ()
     create_status = status.HTTP_201_CREATED
+    operations = {"retrieve": Op.QUOTA_READ, "create": Op.QUOTA_CREATE, "update": Op.QUOTA_MANAGE,
+                  "use": Op.QUOTA_MANAGE}
 
-    def holder(self, request: Request, loginname: str, *, admin_only: bool = False):
-        return quota_holder(caller=request.user, loginname=loginname, admin_only=admin_only)
+    def holder(self, loginname: str) -> Any:
+        return user_acted_on(loginname, self.caller(), op=self.operations[self.action], seen_with=Op.QUOTA_READ)
 
     def retrieve(self, request: Request, loginname: str) -> Response:
-        return self.reply(self.holder(request, loginname))
+        return self.reply(self.holder(loginname))
 
     def create(self, request: Request, loginname: str) -> Response:
-        user = self.holder(request, loginname, admin_only=True)
+        user = self.holder(loginname)
         services.quota_record_create(user=user, kinds=self.kinds, limits=self.limits(request), actor=request.user)
         response = self.reply(user)
         response.status_code = self.create_status
         return response
 
     def update(self, request: Request, loginname: str) -> Response:
-        user = self.holder(request, loginname, admin_only=True)
+        user = self.holder(loginname)
         services.quota_limits_set(user=user, limits=self.limits(request), actor=request.user)
         return self.reply(user)
 
@@ -60,6 +66,7 @@ class _QuotaViewSet(viewsets.ViewSet):
 @extend_schema(tags=["quotas"], request=RepositoryQuotaInputSerializer, responses=RepositoryQuotaSerializer)
 class RepositoryQuotaViewSet(_QuotaViewSet):
     kinds = tuple(services.REPOSITORY_FIELDS)
+    operations = {**_QuotaViewSet.operations, "use": Op.QUOTA_USE_SET}
 
     def limits(self, request: Request) -> dict[str, int]:
         return _by_kind(valid_input(RepositoryQuotaInputSerializer, request))
@@ -71,7 +78,7 @@ class RepositoryQuotaViewSet(_QuotaViewSet):
 
     @extend_schema(request=RepositoryUseInputSerializer)
     def use(self, request: Request, loginname: str) -> Response:
-        user = self.holder(request, loginname)
+        user = self.holder(loginname)
         uses = _by_kind(valid_input(RepositoryUseInputSerializer, request))
         services.quota_use_set(user=user, uses=uses, actor=request.user)
         return self.reply(user)
@@ -91,7 +98,7 @@ class DepositQuotaViewSet(_QuotaViewSet):
 
     @extend_schema(request=DepositUseInputSerializer)
     def use(self, request: Request, loginname: str) -> Response:
-        user = self.holder(request, loginname, admin_only=True)
+        user = self.holder(loginname)
         amount = valid_input(DepositUseInputSerializer, request)["use"]
         services.quota_use_add(user=user, kind=QuotaKind.DEPOSIT, amount=amount, actor=request.user)
         return self.reply(user)
@@ -111,7 +118,7 @@ class PullnumQuotaViewSet(_QuotaViewSet):
 
     @extend_schema(request=PullnumUseInputSerializer)
     def use(self, request: Request, loginname: str) -> Response:
-        user = self.holder(request, loginname, admin_only=True)
+        user = self.holder(loginname)
         amount = valid_input(PullnumUseInputSerializer, request)["use"]
         services.quota_use_add(user=user, kind=QuotaKind.PULLS, amount=amount, actor=request.user)
         return self.reply(user)

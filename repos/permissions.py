@@ -1,59 +1,58 @@
-"""Who may read and write a repository (CONTRACT section 7)."""
+"""Who may read and write a repository (CONTRACT section 7), in accountsite.policy's terms.
+
+Anyone reads a public repository of a live account. Private ones, and those of deleted accounts, are
+read by their owner (an app with `read` for them) and by operators who may view repositories; to
+everyone else they do not exist (404). Writers are the owner (an app with `write`) and operators with
+the change or delete permission.
+"""
 
 from django.contrib.auth.hashers import check_password
 from django.db.models import Q
 
 from accounts.models import UserStatus
 from accounts.ratelimit import Limit
-from accountsite.errors import NotFoundError, PermissionDeniedError
+from accountsite import policy
+from accountsite.errors import NotFoundError
+from accountsite.policy import ANOTHER_ACCOUNT, Caller, Op
 from repos.models import Repository, Visibility
 
 
-def _is_admin(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_admin)
-
-
-def readable_by(user) -> Q:
-    """Readers: anyone for a public repository, the owner and admins for any. Deleted owners' repositories
-    are invisible to all but admins, like the owners themselves."""
-    if _is_admin(user):
+def readable_by(caller: Caller) -> Q:
+    """The repositories `caller` may read, as a filter."""
+    if policy.allows(caller, Op.REPO_READ, ANOTHER_ACCOUNT):
         return Q()
     visible = Q(visibility=Visibility.PUBLIC) & ~Q(owner__status=UserStatus.DELETED)
-    if user is not None and user.is_authenticated:
-        visible |= Q(owner=user)
+    if policy.allows(caller, Op.REPO_READ):
+        visible |= Q(owner=caller.user)
     return visible
 
 
-def can_read(user, repo: Repository) -> bool:
-    if _is_admin(user) or (user is not None and user.is_authenticated and repo.owner_id == user.pk):
+def can_read(caller: Caller, repo: Repository) -> bool:
+    if repo.visibility == Visibility.PUBLIC and repo.owner.status != UserStatus.DELETED:
         return True
-    return repo.visibility == Visibility.PUBLIC and repo.owner.status != UserStatus.DELETED
+    return policy.allows(caller, Op.REPO_READ, repo.owner)
 
 
-def can_write(user, repo: Repository) -> bool:
-    return _is_admin(user) or (user is not None and user.is_authenticated and repo.owner_id == user.pk)
-
-
-def assert_can_write(user, repo: Repository) -> None:
-    """Writers are the owner and admins; a caller who may not even read it learns nothing (404)."""
-    if not can_read(user, repo):
+def assert_can(caller: Caller, op: Op, repo: Repository) -> None:
+    """`op` (a write or a delete) on the repository; a caller who may not even read it learns nothing (404)."""
+    if not can_read(caller, repo):
         raise NotFoundError("No such repository.")
-    if not can_write(user, repo):
-        raise PermissionDeniedError("Only the owner or an admin may change this repository.")
+    policy.authorize(caller, op, repo.owner)
 
 
 # Wrong secrets count per caller like failed logins, so a private repository's secret cannot be guessed.
 SECRET_FAILURES_PER_USER = Limit("repo-secret", "ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT", "ACCOUNTS_LOGIN_FAILURE_WINDOW")
 
 
-def assert_can_pull(user, repo: Repository, secret: str) -> None:
+def assert_can_pull(caller: Caller, repo: Repository, secret: str) -> None:
     """Readers may pull; so may any signed-in user presenting a private repository's secret. Everyone
     else gets the 404 a hidden repository gives, whether or not a secret was tried."""
-    if can_read(user, repo):
+    if can_read(caller, repo):
         return
     if not secret or not repo.secret_hash or repo.owner.status == UserStatus.DELETED:
         raise NotFoundError("No such repository.")
-    SECRET_FAILURES_PER_USER.check(str(user.pk))
+    user_id = str(caller.user.pk)
+    SECRET_FAILURES_PER_USER.check(user_id)
     if not check_password(secret, repo.secret_hash):
-        SECRET_FAILURES_PER_USER.hit(str(user.pk))
+        SECRET_FAILURES_PER_USER.hit(user_id)
         raise NotFoundError("No such repository.")

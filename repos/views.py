@@ -2,19 +2,21 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
-from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.selectors import user_visible_to
 from accounts.views import valid_input
 from accountsite.api import paginate
 from accountsite.errors import NotFoundError
+from accountsite.permissions import PolicyMixin
+from accountsite.policy import Caller, Op
 from quotas.models import Quota, QuotaKind
-from quotas.selectors import pulls_today, user_by_loginname
+from quotas.selectors import pulls_today
 from quotas.serializers import PullnumQuotaSerializer
 from repos import selectors, services
 from repos.models import Repository
-from repos.permissions import assert_can_pull, assert_can_write, can_read
+from repos.permissions import assert_can, assert_can_pull, can_read
 from repos.serializers import (
     CommitAddInputSerializer,
     CommitCreateInputSerializer,
@@ -36,16 +38,16 @@ def _found(owner: str, name: str) -> Repository:
     return repo
 
 
-def _readable(request: Request, owner: str, name: str) -> Repository:
+def _readable(caller: Caller, owner: str, name: str) -> Repository:
     repo = _found(owner, name)
-    if not can_read(request.user, repo):
+    if not can_read(caller, repo):
         raise NotFoundError(_NOT_FOUND)
     return repo
 
 
-def _writable(request: Request, owner: str, name: str) -> Repository:
+def _writable(caller: Caller, owner: str, name: str, op: Op = Op.REPO_WRITE) -> Repository:
     repo = _found(owner, name)
-    assert_can_write(request.user, repo)
+    assert_can(caller, op, repo)
     return repo
 
 
@@ -55,18 +57,19 @@ def _commit(request: Request, repo: Repository, data: dict) -> Response:
 
 
 @extend_schema(tags=["repos"])
-class RepositoryViewSet(viewsets.GenericViewSet):
+class RepositoryViewSet(PolicyMixin, viewsets.GenericViewSet):
     """Reads of a public repository are open to anyone; everything else needs a signed-in caller."""
 
-    def get_permissions(self) -> list:
-        return [AllowAny()] if self.action in ("retrieve", "commits") else [IsAuthenticated()]
+    operations = {"list": Op.REPO_READ, "create": Op.REPO_WRITE, "retrieve": Op.PUBLIC_READ,
+                  "partial_update": Op.REPO_WRITE, "destroy": Op.REPO_DELETE, "commits": Op.PUBLIC_READ,
+                  "commit": Op.REPO_WRITE, "pull": Op.REPO_PULL}
 
     @extend_schema(responses=RepositorySerializer(many=True))
     def list(self, request: Request) -> Response:
         """The caller's repositories, or with `?owner=name` those of that user the caller may read."""
         owner_name = request.query_params.get("owner")
-        owner = user_by_loginname(owner_name, caller=request.user) if owner_name else request.user
-        return paginate(self, selectors.repositories_of(owner, caller=request.user), RepositorySerializer)
+        owner = user_visible_to(owner_name, self.caller()) if owner_name else request.user
+        return paginate(self, selectors.repositories_of(owner, caller=self.caller()), RepositorySerializer)
 
     @extend_schema(request=RepositoryCreateInputSerializer, responses={201: RepositorySerializer})
     def create(self, request: Request) -> Response:
@@ -75,33 +78,33 @@ class RepositoryViewSet(viewsets.GenericViewSet):
 
     @extend_schema(responses=RepositorySerializer)
     def retrieve(self, request: Request, owner: str, name: str) -> Response:
-        return Response(RepositorySerializer(_readable(request, owner, name)).data)
+        return Response(RepositorySerializer(_readable(self.caller(), owner, name)).data)
 
     @extend_schema(request=RepositoryUpdateInputSerializer, responses=RepositorySerializer)
     def partial_update(self, request: Request, owner: str, name: str) -> Response:
-        repo = _writable(request, owner, name)
+        repo = _writable(self.caller(), owner, name)
         data = valid_input(RepositoryUpdateInputSerializer, request)
         return Response(RepositorySerializer(services.repository_update(repo=repo, **data)).data)
 
     @extend_schema(responses={200: None})
     def destroy(self, request: Request, owner: str, name: str) -> Response:
-        services.repository_delete(repo=_writable(request, owner, name))
+        services.repository_delete(repo=_writable(self.caller(), owner, name, Op.REPO_DELETE))
         return Response(None)
 
     @extend_schema(responses=CommitSerializer(many=True))
     def commits(self, request: Request, owner: str, name: str) -> Response:
-        return paginate(self, selectors.commits_of(_readable(request, owner, name)), CommitSerializer)
+        return paginate(self, selectors.commits_of(_readable(self.caller(), owner, name)), CommitSerializer)
 
     @extend_schema(request=CommitCreateInputSerializer, responses={201: CommitSerializer})
     def commit(self, request: Request, owner: str, name: str) -> Response:
-        repo = _writable(request, owner, name)
+        repo = _writable(self.caller(), owner, name)
         return _commit(request, repo, valid_input(CommitCreateInputSerializer, request))
 
     @extend_schema(request=PullInputSerializer, responses={201: PullSerializer})
     def pull(self, request: Request, owner: str, name: str) -> Response:
         """Records a pull, paid with one of the caller's pulls of the day; `secret` opens a private one."""
         repo = _found(owner, name)
-        assert_can_pull(request.user, repo, valid_input(PullInputSerializer, request)["secret"])
+        assert_can_pull(self.caller(), repo, valid_input(PullInputSerializer, request)["secret"])
         pull = services.repository_pull(repo=repo, user=request.user)
         pulls = pulls_today(Quota.objects.get(user=request.user, kind=QuotaKind.PULLS))
         reply = {**PullSerializer(pull).data, "pulls": PullnumQuotaSerializer(pulls).data}
@@ -109,8 +112,10 @@ class RepositoryViewSet(viewsets.GenericViewSet):
 
 
 @extend_schema(tags=["repos"])
-class OwnCommitViewSet(viewsets.GenericViewSet):
+class OwnCommitViewSet(PolicyMixin, viewsets.GenericViewSet):
     """Seed 000's /commit aliases: the caller's own commits, and a commit to an own repository by name."""
+
+    operations = {"list": Op.REPO_READ, "create": Op.REPO_WRITE}
 
     @extend_schema(responses=CommitSerializer(many=True))
     def list(self, request: Request) -> Response:

@@ -2,6 +2,7 @@
 
 import shutil
 import socket
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
@@ -9,6 +10,7 @@ from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from accounts import services
+from accounts.browser import SESSION_ROW_KEY
 from tests.factories import PASSWORD, AdminFactory, UserFactory
 
 # Argon2id costs ~20 ms a hash; tests that are not about hashing use a fast hasher first in the list.
@@ -37,6 +39,18 @@ def _clean_cache():
 @pytest.fixture
 def password():
     return PASSWORD
+
+
+def browser_sign_in(client, user, terminal: str = "admin"):
+    """Signs a Django test client's browser in as `user`, as /admin/login/ does: a session row behind
+    the cookie (accounts.browser), so the back office and the OAuth pages accept it."""
+    session = services.browser_session_start(user=user, terminal=terminal, ip="127.0.0.1", user_agent="pytest",
+                                             lifetime=timedelta(hours=1))
+    client.force_login(user, backend="accounts.backends.LoginNameBackend")
+    cookie_session = client.session
+    cookie_session[SESSION_ROW_KEY] = str(session.pk)
+    cookie_session.save()
+    return session
 
 
 def client_for(user, terminal: str = "default") -> APIClient:

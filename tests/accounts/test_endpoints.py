@@ -235,8 +235,9 @@ UNREGISTER_BY_STATE = {"active": (0, 200), "inactive": (7008, 403), "invalid": (
 
 @pytest.mark.parametrize("state", sorted(ACCOUNT_STATES))
 def test_unregister_by_name_and_password(state, unchanged_factory):
-    user = UserFactory(username="erin", status=ACCOUNT_STATES[state] or UserStatus.ACTIVE)
-    signed_in = client_for(user, "web")
+    user = UserFactory(username="erin")
+    signed_in = client_for(user, "web")  # signed in while active; the status moves behind the session's back
+    User.objects.filter(pk=user.pk).update(status=ACCOUNT_STATES[state] or UserStatus.ACTIVE)
     check = unchanged_factory()
     code, status = UNREGISTER_BY_STATE[state]
     envelope(APIClient().post("/auth/unregister", {"username": "erin", "password": PASSWORD}, format="json"),

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from membership.models import LedgerEntry, Membership, Tier, Wallet
+from tests.conftest import browser_sign_in
 from tests.membership.conftest import money_state
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def back_office(admin_user):
     client = Client()
-    client.force_login(admin_user)
+    browser_sign_in(client, admin_user)
     return client
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from accounts import oauth
+from tests.conftest import browser_sign_in
 from tests.factories import UserFactory
 
 CALLBACK = "https://app.example/cb"
@@ -45,7 +46,7 @@ def app(issued):
 def browser_client(user):
     """A Django test client with alice signed in on the consent pages (a Django session)."""
     client = Client()
-    client.force_login(user, backend="accounts.backends.LoginNameBackend")
+    browser_sign_in(client, user)
     return client
 
 

@@ -5,6 +5,7 @@ from django.test import Client
 from oauth2_provider.models import AccessToken, Application, Grant
 
 from accounts.models import AuditEvent
+from tests.conftest import browser_sign_in
 from tests.oauth.conftest import CALLBACK, code_for, tokens_for
 
 pytestmark = pytest.mark.django_db
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def admin_web(admin_user):
     client = Client()
-    client.force_login(admin_user, backend="accounts.backends.LoginNameBackend")
+    browser_sign_in(client, admin_user)
     return client
 
 

@@ -207,7 +207,7 @@ def test_oauth_token_on_the_api_is_limited_by_scope(browser_client, app, issued,
 
 def test_app_management_needs_the_users_own_session(browser_client, app, issued):
     tokens = tokens_for(browser_client, app, issued.client_secret)
-    envelope(bearer(tokens["access_token"]).get("/developer/apps/"), 7005, 401)
+    envelope(bearer(tokens["access_token"]).get("/developer/apps/"), 7006, 403)
 
 
 def test_an_apps_token_cannot_turn_on_developer_mode(browser_client, app, issued, user):

@@ -7,6 +7,7 @@ from accounts.models import AuditEvent
 from quotas.models import Quota, QuotaKind
 from repos.models import Repository
 from repos.services import commit_create, repository_create
+from tests.conftest import browser_sign_in
 from tests.quotas.helpers import GOLD, give_tier, quota_snapshot, row
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,7 @@ def inline(commits=()) -> dict:
 @pytest.fixture
 def site(admin_user):
     client = Client()
-    client.force_login(admin_user)
+    browser_sign_in(client, admin_user)
     return client
 
 

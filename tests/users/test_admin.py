@@ -5,7 +5,7 @@ from django.core import mail
 from django.test import Client
 
 from accounts.models import AuditEvent, Session, User, UserStatus
-from tests.conftest import client_for, envelope
+from tests.conftest import browser_sign_in, client_for, envelope
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def operator(admin_user) -> Client:
     browser = Client()
-    browser.force_login(admin_user)
+    browser_sign_in(browser, admin_user)
     return browser
 
 
@@ -97,7 +97,7 @@ def test_audit_events_are_read_only(operator, user):
 
 def test_non_staff_cannot_use_the_back_office(user):
     browser = Client()
-    browser.force_login(user)
+    browser_sign_in(browser, user)
     assert browser.get("/admin/accounts/user/").status_code == 302
 
 

@@ -1,0 +1,124 @@
+"""The back office's site: signing in, out and changing one's password through the same services as the API.
+
+`/admin/login/` checks credentials with accounts.browser (the API's lockouts, status rules and audit
+row) and opens a session row for the browser; logging out revokes it; a password change goes through
+accounts.services.password_change, so it ends the operator's other sign-ins and voids mailed codes.
+"""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.forms import SetPasswordMixin
+from django.contrib.auth.views import LoginView, PasswordChangeView
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+
+from accounts import services
+from accounts.browser import browser_session, browser_sign_in, browser_sign_out, credentials_check
+from accountsite.api import client_ip
+from accountsite.errors import ServiceError, TooManyRequestsError, WrongPasswordError
+
+ADMIN_TERMINAL = "admin"
+
+
+class AdminSignInForm(AdminAuthenticationForm):
+    """Login name or e-mail and password, checked by the credential service; staff accounts only."""
+
+    username = forms.CharField(label="Login name or e-mail", max_length=254)
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "throttled": "Too many failed attempts. Try again later.",
+    }
+
+    def clean(self) -> dict:
+        login, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if login is not None and password:
+            try:
+                self.user_cache = credentials_check(self.request, login=login, password=password)
+            except TooManyRequestsError:
+                raise ValidationError(self.error_messages["throttled"], code="throttled") from None
+            except ServiceError:
+                raise self.get_invalid_login_error() from None
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+class AdminLoginView(LoginView):
+    def form_valid(self, form: AdminSignInForm) -> HttpResponse:
+        browser_sign_in(self.request, user=form.get_user(), terminal=ADMIN_TERMINAL)
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class AdminPasswordChangeForm(SetPasswordMixin, forms.Form):
+    """The operator's own password: the current one (counted like a sign-in) and the new one twice."""
+
+    old_password = forms.CharField(label="Old password", strip=False,
+                                   widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    new_password1, new_password2 = SetPasswordMixin.create_password_fields()
+
+    def __init__(self, user: Any, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        self.user, self.request = user, request
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict:
+        self.validate_passwords("new_password1", "new_password2")
+        if self.errors:
+            return self.cleaned_data
+        try:
+            services.password_change(
+                user=self.user, old_password=self.cleaned_data["old_password"],
+                new_password=self.cleaned_data["new_password1"], ip=client_ip(self.request),
+                session=browser_session(self.request), tokens=False,
+            )
+        except WrongPasswordError as exc:
+            self.add_error("old_password", exc.message)
+        except ServiceError as exc:
+            self.add_error("new_password2" if exc.code == 1007 else None, exc.message)
+        return self.cleaned_data
+
+    def save(self, commit: bool = True) -> Any:
+        return self.user  # changed in clean(), by the service
+
+
+class AdminPasswordChangeView(PasswordChangeView):
+    form_class = AdminPasswordChangeForm
+
+    def get_form_kwargs(self) -> dict:
+        return {**super().get_form_kwargs(), "request": self.request}
+
+
+class AccountsAdminSite(admin.AdminSite):
+    site_header = "accountsite back office"
+    site_title = "accountsite"
+
+    @method_decorator(never_cache)
+    def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        # Django's AdminSite.login, with the credential service's form and view.
+        if request.method == "GET" and self.has_permission(request):
+            return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+        context = {**self.each_context(request), "title": "Log in", "subtitle": None,
+                   "app_path": request.get_full_path(), "username": request.user.get_username()}
+        if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+            context[REDIRECT_FIELD_NAME] = reverse("admin:index", current_app=self.name)
+        context.update(extra_context or {})
+        request.current_app = self.name
+        return AdminLoginView.as_view(extra_context=context, authentication_form=AdminSignInForm,
+                                      template_name=self.login_template or "admin/login.html")(request)
+
+    def logout(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if request.method == "POST":
+            browser_sign_out(request)  # the session row too, not only the cookie
+        return super().logout(request, extra_context)
+
+    def password_change(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        request.current_app = self.name
+        return AdminPasswordChangeView.as_view(
+            success_url=reverse("admin:password_change_done", current_app=self.name),
+            extra_context={**self.each_context(request), **(extra_context or {})},
+        )(request)
