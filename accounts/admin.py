@@ -1,8 +1,11 @@
 """The operators' back office for accounts: users, sessions and the audit trail.
 
-Every change goes through the same services as the API: status edits and actions call
-user_status_set / user_delete, so sessions end exactly as they would through the API.
+Every change goes through the same services as the API, and every action and edit asks the same policy
+(accountsite.policy): an operator may act on another account only with the Django permission the
+operation names, and on an administrator's account only as a superuser.
 """
+
+from typing import Any
 
 from django.contrib import admin, messages
 from django.db import models
@@ -11,6 +14,10 @@ from django.http import HttpRequest
 
 from accounts import services
 from accounts.models import AuditEvent, Session, User, UserStatus
+from accounts.permissions import authorize_fields
+from accountsite.admin import ServiceAdminMixin, operator, operator_may
+from accountsite.api import client_ip
+from accountsite.policy import Op
 from membership.models import Tier
 
 
@@ -26,18 +33,24 @@ class UserTypeFilter(admin.SimpleListFilter):
         return queryset.filter(membership__tier__user_type=value) if value else queryset
 
 
-def _status_action(status: int, verb: str, description: str):
-    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
-        for user in queryset:
+def _status_action(status: int, verb: str, description: str, op: Op = Op.STATUS_SET):
+    def action(modeladmin: "UserAdmin", request: HttpRequest, queryset: QuerySet) -> None:
+        users = modeladmin.for_each_allowed(request, op, queryset)
+        for user in users:
             services.user_status_set(user=user, status=status, actor=request.user, reason=f"admin_{verb}")
-        modeladmin.message_user(request, f"{verb}: {queryset.count()} user(s).", messages.SUCCESS)
+        modeladmin.message_user(request, f"{verb}: {len(users)} user(s).", messages.SUCCESS)
 
     action.__name__ = f"{verb}_users"
-    return admin.action(description=description)(action)
+    return admin.action(description=description, permissions=["change_status"])(action)
+
+
+# Which operation an edit of each field of the change form needs (the rest are profile fields).
+FORM_FIELDS = {"status": Op.STATUS_SET, "username": Op.USER_UPDATE, "email": Op.USER_UPDATE,
+               "email_verified": Op.USER_UPDATE}
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("username", "email", "nickname", "real_name", "status", "role_display", "user_type",
                     "is_developer", "registered_at", "last_login")
     list_filter = ("status", "is_staff", UserTypeFilter, "is_developer", "registered_at")
@@ -48,9 +61,10 @@ class UserAdmin(admin.ModelAdmin):
     fields = ("username", "email", "email_verified", "nickname", "real_name", "intro", "github", "school",
               "website", "status", "is_staff", "is_superuser", "is_developer", "registered_at", "last_login",
               "status_changed_at", "password_changed_at")
-    # The role moves the tier too, so it changes only through the actions (the same service as the API).
-    readonly_fields = ("is_staff", "is_superuser", "registered_at", "last_login", "status_changed_at",
-                       "password_changed_at")
+    # The role moves the tier too, so it changes only through the actions (the same service as the API);
+    # developer mode belongs to its user.
+    readonly_fields = ("is_staff", "is_superuser", "is_developer", "registered_at", "last_login",
+                       "status_changed_at", "password_changed_at")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = [
         _status_action(UserStatus.ACTIVE, "activate", "Activate (status 2)"),
@@ -68,63 +82,94 @@ class UserAdmin(admin.ModelAdmin):
         membership = getattr(user, "membership", None)
         return membership.tier.user_type if membership else None
 
+    # What the actions need (accountsite.policy): Django calls has_<name>_permission for each.
+    def has_change_status_permission(self, request: HttpRequest) -> bool:
+        return operator_may(request, Op.STATUS_SET)
+
+    def has_revoke_sessions_permission(self, request: HttpRequest) -> bool:
+        return operator_may(request, Op.SESSIONS)
+
+    def has_send_reset_permission(self, request: HttpRequest) -> bool:
+        return operator_may(request, Op.PASSWORD_SET)
+
+    def has_change_role_permission(self, request: HttpRequest) -> bool:
+        return operator_may(request, Op.ROLE_SET)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # accounts are created through the API or createsuperuser, which open membership and quotas
 
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        # An administrator's record is a superuser's to edit; others see it read-only.
+        return super().has_change_permission(request, obj) and (
+            obj is None or operator_may(request, Op.PROFILE_UPDATE, obj))
+
     def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         return False  # deletion is soft (status 7): use the "Delete" action
+
+    def get_fields(self, request: HttpRequest, obj: User | None = None) -> tuple:
+        # Group membership grants operator powers: only superusers assign it.
+        return (*self.fields, "groups") if request.user.is_superuser else self.fields
 
     def get_actions(self, request: HttpRequest) -> dict:
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
 
-    def save_model(self, request: HttpRequest, obj: User, form, change: bool) -> None:
-        if change and "status" in form.changed_data:
-            new_status = obj.status
-            obj.status = form.initial["status"]
-            super().save_model(request, obj, form, change)
-            services.user_status_set(user=obj, status=new_status, actor=request.user, reason="admin_edit")
-        else:
-            super().save_model(request, obj, form, change)
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name != "groups"}
+        current = User.objects.select_related("membership__tier").get(pk=obj.pk)
 
-    @admin.action(description="Restore deleted users (status 2)")
+        def edit() -> None:
+            authorize_fields(operator(request), changes, None, target=current, fields=FORM_FIELDS)
+            services.user_admin_update(user=current, actor=request.user, ip=client_ip(request), **changes)
+
+        self.run_service(request, edit)
+        obj.refresh_from_db()
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        if not self.refused(request):
+            super().save_related(request, form, formsets, change)
+
+    @admin.action(description="Restore deleted users (status 2)", permissions=["change_status"])
     def restore_users(self, request: HttpRequest, queryset: QuerySet) -> None:
-        deleted = list(queryset.filter(status=UserStatus.DELETED))
+        deleted = self.for_each_allowed(request, Op.STATUS_SET, queryset.filter(status=UserStatus.DELETED))
         for user in deleted:
             services.user_status_set(user=user, status=UserStatus.ACTIVE, actor=request.user, reason="admin_restore")
         self.message_user(request, f"restore: {len(deleted)} deleted user(s).", messages.SUCCESS)
 
-    @admin.action(description="Give the admin role (and the admin tier)")
+    def _role_set(self, request: HttpRequest, queryset: QuerySet, role: str) -> None:
+        users = self.for_each_allowed(request, Op.ROLE_SET, queryset.select_related("membership__tier"))
+        for user in users:
+            services.user_admin_update(user=user, actor=request.user, role=role, ip=client_ip(request))
+        self.message_user(request, f"{role} role: {len(users)} user(s).", messages.SUCCESS)
+
+    @admin.action(description="Give the admin role (and the admin tier)", permissions=["change_role"])
     def make_admin(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for user in queryset.select_related("membership__tier"):
-            services.user_admin_update(user=user, actor=request.user, role="admin")
-        self.message_user(request, f"admin role: {queryset.count()} user(s).", messages.SUCCESS)
+        self._role_set(request, queryset, "admin")
 
-    @admin.action(description="Give the common role (and tier 1)")
+    @admin.action(description="Give the common role (and tier 1)", permissions=["change_role"])
     def make_common(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for user in queryset.select_related("membership__tier"):
-            services.user_admin_update(user=user, actor=request.user, role="common")
-        self.message_user(request, f"common role: {queryset.count()} user(s).", messages.SUCCESS)
+        self._role_set(request, queryset, "common")
 
-    @admin.action(description="Delete (status 7, soft) and end their sessions")
+    @admin.action(description="Delete (status 7, soft) and end their sessions", permissions=["change_status"])
     def delete_users(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for user in queryset:
+        users = self.for_each_allowed(request, Op.ACCOUNT_DELETE, queryset)
+        for user in users:
             services.user_delete(user=user, actor=request.user)
-        self.message_user(request, f"deleted: {queryset.count()} user(s).", messages.SUCCESS)
+        self.message_user(request, f"deleted: {len(users)} user(s).", messages.SUCCESS)
 
-    @admin.action(description="End all their sessions")
+    @admin.action(description="End all their sessions", permissions=["revoke_sessions"])
     def revoke_sessions(self, request: HttpRequest, queryset: QuerySet) -> None:
-        ended = sum(services.user_credentials_revoke(user=user, reason="admin") for user in queryset)
+        users = self.for_each_allowed(request, Op.SESSIONS, queryset)
+        ended = sum(services.user_credentials_revoke(user=user, reason="admin") for user in users)
         self.message_user(request, f"{ended} session(s) ended.", messages.SUCCESS)
 
-    @admin.action(description="Send a password reset e-mail")
+    @admin.action(description="Send a password reset e-mail", permissions=["send_reset"])
     def send_password_reset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        with_address = queryset.filter(email__isnull=False)
-        for user in with_address:
+        users = self.for_each_allowed(request, Op.PASSWORD_SET, queryset.filter(email__isnull=False))
+        for user in users:
             services.password_reset_send(user=user)
-        self.message_user(request, f"reset e-mail sent to {with_address.count()} user(s) with an address.",
-                          messages.SUCCESS)
+        self.message_user(request, f"reset e-mail sent to {len(users)} user(s) with an address.", messages.SUCCESS)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -139,7 +184,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Session)
-class SessionAdmin(ReadOnlyAdmin):
+class SessionAdmin(ServiceAdminMixin, ReadOnlyAdmin):
     list_display = ("user", "terminal", "created_at", "last_seen_at", "ip", "revoked_at", "revoke_reason")
     list_filter = ("revoke_reason", "created_at")
     search_fields = ("user__username", "terminal", "ip")
@@ -148,9 +193,14 @@ class SessionAdmin(ReadOnlyAdmin):
     exclude = ("refresh_jti",)
     actions = ["revoke"]
 
-    @admin.action(description="Revoke the selected sessions")
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return operator_may(request, Op.SESSIONS)
+
+    @admin.action(description="Revoke the selected sessions", permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
-        ended = sum(services.session_revoke(session=session, reason="admin") for session in queryset)
+        sessions = self.for_each_allowed(request, Op.SESSIONS, queryset.select_related("user"),
+                                         account=lambda session: session.user)
+        ended = sum(services.session_revoke(session=session, reason="admin") for session in sessions)
         self.message_user(request, f"{ended} session(s) revoked.", messages.SUCCESS)
 
 

@@ -10,26 +10,34 @@ from oauth2_provider import admin as dot_admin
 from oauth2_provider.models import Application, Grant
 
 from accounts import oauth
+from accountsite.admin import operator_may
+from accountsite.policy import Op
 
 
 class ApplicationAdmin(dot_admin.ApplicationAdmin):
     list_display = ("pk", "name", "user", "client_id", "redirect_uris", "authorization_grant_type", "created")
     list_select_related = ("user",)
     search_fields = ("name", "client_id", "user__username", "user__email")
-    actions = ("revoke_credentials", "rotate_secret")
+    actions = ("revoke_credentials", "reset_secret")
 
-    @admin.action(description="Revoke every token and grant of the selected applications")
+    def has_manage_permission(self, request: HttpRequest) -> bool:
+        return operator_may(request, Op.APP_MANAGE)
+
+    @admin.action(description="Revoke every token and grant of the selected applications", permissions=["manage"])
     def revoke_credentials(self, request: HttpRequest, queryset: QuerySet) -> None:
         for application in queryset:
             oauth.application_credentials_revoke(application=application, actor=request.user)
         self.message_user(request, f"Revoked the tokens and grants of {queryset.count()} application(s).")
 
-    @admin.action(description="Rotate the client secret (shown once here)")
-    def rotate_secret(self, request: HttpRequest, queryset: QuerySet) -> None:
+    @admin.action(description="Reset the client secret (nobody sees the new one; the developer rotates it)",
+                  permissions=["manage"])
+    def reset_secret(self, request: HttpRequest, queryset: QuerySet) -> None:
+        # For a leaked secret: the old one stops working at once. A client secret is its developer's alone,
+        # so the replacement is shown to no one; the developer sets a usable one at /developer/apps/.
         for application in queryset:
-            issued = oauth.application_secret_rotate(application=application, actor=request.user)
-            self.message_user(request, f"New secret for {application.client_id}: {issued.client_secret}",
-                              level=messages.WARNING)
+            oauth.application_secret_rotate(application=application, actor=request.user)
+        self.message_user(request, f"Reset the secret of {queryset.count()} application(s); their developers "
+                                   "rotate a new one at /developer/apps/.", level=messages.WARNING)
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple:
         # DOT's token admins forbid deleting tokens one by one (they must be revoked as a family); deleting
@@ -49,7 +57,7 @@ class ApplicationAdmin(dot_admin.ApplicationAdmin):
 class GrantAdmin(dot_admin.GrantAdmin):
     actions = ("revoke_grants",)
 
-    @admin.action(description="Revoke the selected authorization codes")
+    @admin.action(description="Revoke the selected authorization codes", permissions=["delete"])
     def revoke_grants(self, request: HttpRequest, queryset: QuerySet) -> None:
         count, _ = queryset.delete()
         self.message_user(request, f"Revoked {count} authorization code(s).")

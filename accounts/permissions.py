@@ -15,7 +15,7 @@ UPDATE_FIELDS: Mapping[str, Op] = {
 CREATE_FIELDS: Mapping[str, Op] = {"status": Op.STATUS_SET, "role": Op.ROLE_SET, "userType": Op.TIER_SET}
 
 
-def _names(data: Any, serializer_class: type) -> set[str]:
+def _names(data: Any, serializer_class: type | None) -> set[str]:
     """The fields `data` names, each under its canonical spelling."""
     aliases = getattr(serializer_class, "aliases", {})
     canonical = {spelling: name for name, spellings in aliases.items() for spelling in spellings}
@@ -31,7 +31,7 @@ def assert_fields_allowed(data: Any, serializer_class: type) -> None:
         raise PermissionDeniedError(f"You may not change: {', '.join(extra)}.", error={"fields": extra})
 
 
-def authorize_fields(caller: Caller, data: Any, serializer_class: type, *, target: Any,
+def authorize_fields(caller: Caller, data: Any, serializer_class: type | None, *, target: Any,
                      fields: Mapping[str, Op] = UPDATE_FIELDS, profile: bool = True) -> None:
     """Asks the policy for each operation a write to a user record needs: one per operator-only field it
     names, and the profile update for the rest (or for an empty body, so a stranger's empty write is

@@ -107,19 +107,19 @@ def _password_validate(password: str, user: User, field: str = "password") -> No
         ) from None
 
 
-def _identity_assert_free(*, username: str, email: str | None) -> None:
-    """A new account's names must not collide with anyone's, in either field: sign-in accepts a login name
-    or an e-mail address, so a login name equal to someone's address (or the reverse) would squat on it.
-    Deleted users keep their names until purged, so they are not excluded here."""
-    if User.objects.filter(Q(username__iexact=username) | Q(email__iexact=username)).exists():
+def _identity_assert_free(*, username: str, email: str | None, user: User | None = None) -> None:
+    """An account's names (`user`'s, or a new account's) must not collide with anyone else's, in either
+    field: sign-in accepts a login name or an e-mail address, so a login name equal to someone's address
+    (or the reverse) would squat on it. Deleted users keep their names until purged, so they count."""
+    if _email_claimed(username, by_other_than=user):
         raise errors.LoginNameTakenError()
-    if email and email.lower() != username.lower() and _email_claimed(email):
+    if email and _email_claimed(email, by_other_than=user):
         raise errors.EmailTakenError()
 
 
-def _email_claimed(email: str, *, by_other_than: User | None = None) -> bool:
-    """Is `email` someone's address, or someone's login name?"""
-    users = User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email))
+def _email_claimed(name: str, *, by_other_than: User | None = None) -> bool:
+    """Is `name` someone's address, or someone's login name?"""
+    users = User.objects.filter(Q(email__iexact=name) | Q(username__iexact=name))
     if by_other_than is not None:
         users = users.exclude(pk=by_other_than.pk)
     return users.exists()
@@ -405,6 +405,35 @@ KEEP = object()  # "leave this value as it is", where None is a value (no expiry
 
 
 @transaction.atomic
+def user_identity_set(*, user: User, actor: User | None, ip: str | None = None, now: datetime | None = None,
+                      **identity: Any) -> User:
+    """An operator renames a user or sets their address (`username`, `email`, `email_verified`). The
+    names must stay free in both fields (as at sign-up); a new address voids the codes mailed to the old."""
+    username = identity.get("username", user.username)
+    email = identity.get("email", user.email) or None
+    _identity_assert_free(username=username, email=email, user=user)
+    changed = [name for name, value in (("username", username), ("email", email)) if getattr(user, name) != value]
+    if "email" in changed:
+        user.email_verified = False
+        changed.append("email_verified")
+    if "email_verified" in identity and identity["email_verified"] != user.email_verified:
+        changed.append("email_verified")
+        user.email_verified = identity["email_verified"]
+    user.username, user.email = username, email
+    if not changed:
+        return user
+    try:
+        with transaction.atomic():
+            user.save(update_fields=sorted(set(changed)))
+    except IntegrityError as exc:  # taken concurrently
+        raise _integrity_as_service_error(exc) from None
+    if "email" in changed:
+        secrets_void(user=user, now=now)
+    audit_record(action="user.identity", user=user, actor=actor, ip=ip, fields=sorted(set(changed)))
+    return user
+
+
+@transaction.atomic
 def user_tier_set(*, user: User, actor: User | None, user_type: int | None = None,
                   invalid_at: datetime | object | None = KEEP) -> None:
     """The operator's tier change; the membership expiry (`invalid_at`) is kept unless given."""
@@ -428,9 +457,14 @@ def user_admin_create(*, actor: User | None, role: str = "common", user_type: in
 @transaction.atomic
 def user_admin_update(*, user: User, actor: User, now: datetime | None = None, ip: str | None = None,
                       **changes: Any) -> User:
-    """An admin's PUT/PATCH of a user: profile, password, role, tier, expiry and status, in that order
-    (status last: leaving 'active' ends the sessions the other changes leave open)."""
+    """An operator's change of a user (PUT/PATCH /users/{loginname}, the back office's form and actions):
+    profile, login name and address, password, role, tier, expiry and status, in that order (status
+    last: leaving 'active' ends the sessions the other changes leave open). The caller has asked the
+    policy for each part."""
     user_profile_update(user=user, actor=actor, **{name: changes[name] for name in PROFILE_FIELDS if name in changes})
+    identity = {name: changes[name] for name in ("username", "email", "email_verified") if name in changes}
+    if identity:
+        user_identity_set(user=user, actor=actor, ip=ip, now=now, **identity)
     if "password" in changes:
         password_set(user=user, password=changes["password"], actor=actor, reason="admin_set", now=now, ip=ip)
     user_type = changes.get("user_type")

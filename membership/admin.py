@@ -6,7 +6,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 
+from accountsite.admin import ServiceAdminMixin, operator_may
 from accountsite.errors import ServiceError
+from accountsite.policy import Op
 from membership import selectors, services
 from membership.models import LedgerEntry, Membership, Tier, Wallet
 from membership.serializers import MAX_VALIDITY
@@ -38,7 +40,7 @@ class MembershipActionForm(ActionForm, MembershipSaleFields):
     pass
 
 
-def _run(modeladmin: admin.ModelAdmin, request, memberships, user_type_of) -> None:
+def _run(modeladmin: "MembershipAdmin", request, memberships, user_type_of) -> None:
     """Sells each selected membership at its current quote, charged to the member's wallet (same rules as PUT)."""
     form = MembershipSaleFields(request.POST)
     if not form.is_valid():
@@ -48,7 +50,9 @@ def _run(modeladmin: admin.ModelAdmin, request, memberships, user_type_of) -> No
     if not 1 <= validity <= MAX_VALIDITY:
         modeladmin.message_user(request, f"Years must be 1 to {MAX_VALIDITY}.", messages.ERROR)
         return
-    for membership in memberships.select_related("user", "tier"):
+    allowed = modeladmin.for_each_allowed(request, Op.PURCHASE, memberships.select_related("user", "tier"),
+                                          account=lambda membership: membership.user)
+    for membership in allowed:
         user_type = user_type_of(form, membership)
         if user_type is None:
             modeladmin.message_user(request, "Choose a tier first.", messages.ERROR)
@@ -67,7 +71,7 @@ def _run(modeladmin: admin.ModelAdmin, request, memberships, user_type_of) -> No
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["user", "tier", "expires_at", "period_started_at", "period_years", "started_at"]
     list_filter = ["tier", ("expires_at", admin.DateFieldListFilter)]
     search_fields = ["user__username"]
@@ -75,17 +79,21 @@ class MembershipAdmin(admin.ModelAdmin):
     action_form = MembershipActionForm
     actions = ["renew", "change_tier"]
 
+    def has_purchase_permission(self, request) -> bool:
+        return operator_may(request, Op.PURCHASE)
+
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Renew the tier in force (charges the wallet; 'years' below)")
+    @admin.action(description="Renew the tier in force (charges the wallet; 'years' below)", permissions=["purchase"])
     def renew(self, request, queryset) -> None:
         _run(self, request, queryset, lambda form, m: selectors.effective_user_type(m))
 
-    @admin.action(description="Change to the chosen tier (charges the wallet; 'tier' and 'years' below)")
+    @admin.action(description="Change to the chosen tier (charges the wallet; 'tier' and 'years' below)",
+                  permissions=["purchase"])
     def change_tier(self, request, queryset) -> None:
         _run(self, request, queryset, lambda form, m: form.cleaned_data["user_type"])
 
@@ -100,12 +108,15 @@ class WalletActionForm(ActionForm, TopupFields):
 
 
 @admin.register(Wallet)
-class WalletAdmin(admin.ModelAdmin):
+class WalletAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["user", "balance", "updated_at"]
     search_fields = ["user__username"]
     readonly_fields = ["user", "balance", "updated_at"]
     action_form = WalletActionForm
     actions = ["topup"]
+
+    def has_topup_permission(self, request) -> bool:
+        return operator_may(request, Op.WALLET_TOPUP)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -113,7 +124,7 @@ class WalletAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Top up the selected wallets ('amount' and 'note' below)")
+    @admin.action(description="Top up the selected wallets ('amount' and 'note' below)", permissions=["topup"])
     def topup(self, request, queryset) -> None:
         form = TopupFields(request.POST)
         try:
@@ -123,7 +134,8 @@ class WalletAdmin(admin.ModelAdmin):
         if not form.is_valid() or amount is None:
             self.message_user(request, "Enter a positive amount with at most 2 decimal places.", messages.ERROR)
             return
-        for wallet in queryset.select_related("user"):
+        for wallet in self.for_each_allowed(request, Op.WALLET_TOPUP, queryset.select_related("user"),
+                                            account=lambda wallet: wallet.user):
             try:
                 entry = services.wallet_topup(user=wallet.user, amount=amount,
                                               actor=request.user, note=form.cleaned_data["note"])

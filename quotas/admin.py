@@ -3,49 +3,16 @@
 Edits go through quotas.services like the API's, and a refused change shows the rule's message.
 """
 
-from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import F, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest
 
-from accountsite.errors import ServiceError
+from accountsite.admin import ServiceAdminMixin, operator_may
+from accountsite.policy import Op
 from quotas import services
 from quotas.models import UNLIMITED, Quota
-
-
-class ServiceAdminMixin:
-    """For ModelAdmins whose saves call a service: a ServiceError becomes an error message and the
-    form is shown again, instead of a 500 and a log entry for a change that never happened."""
-
-    _REFUSED = "_service_refused"
-
-    def run_service(self, request: HttpRequest, call: Callable[[], Any]) -> None:
-        try:
-            call()
-        except ServiceError as exc:
-            setattr(request, self._REFUSED, True)
-            self.message_user(request, exc.message, messages.ERROR)
-
-    def refused(self, request: HttpRequest) -> bool:
-        return getattr(request, self._REFUSED, False)
-
-    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
-        return None if self.refused(request) else super().log_addition(request, obj, message)
-
-    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
-        return None if self.refused(request) else super().log_change(request, obj, message)
-
-    def response_add(self, request: HttpRequest, obj: Any, post_url_continue: str | None = None) -> HttpResponse:
-        if self.refused(request):
-            return HttpResponseRedirect(request.get_full_path())
-        return super().response_add(request, obj, post_url_continue)
-
-    def response_change(self, request: HttpRequest, obj: Any) -> HttpResponse:
-        if self.refused(request):
-            return HttpResponseRedirect(request.get_full_path())
-        return super().response_change(request, obj)
 
 
 class UsageFilter(admin.SimpleListFilter):
@@ -76,6 +43,9 @@ class QuotaAdmin(ServiceAdminMixin, admin.ModelAdmin):
     readonly_fields = ["use", "day", "updated_at"]
     actions = ["recount"]
 
+    def has_manage_permission(self, request: HttpRequest) -> bool:
+        return operator_may(request, Op.QUOTA_MANAGE)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Quota | None = None) -> list[str]:
         # Use moves only with real work (or a recount); the holder and kind of a row never change.
         return [*self.readonly_fields, "user", "kind"] if obj else self.readonly_fields
@@ -92,7 +62,8 @@ class QuotaAdmin(ServiceAdminMixin, admin.ModelAdmin):
                 user=obj.user, kinds=(obj.kind,), limits={obj.kind: obj.quota}, actor=request.user))
             obj.pk = Quota.objects.filter(user=obj.user, kind=obj.kind).values_list("pk", flat=True).first()
 
-    @admin.action(description="Recount the selected users' repository and storage use from the real rows")
+    @admin.action(description="Recount the selected users' repository and storage use from the real rows",
+                  permissions=["manage"])
     def recount(self, request: HttpRequest, queryset: QuerySet) -> None:
         user_ids = set(queryset.values_list("user_id", flat=True))
         fixed = services.quota_recount(fix=True, user_ids=user_ids)

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from quotas.admin import ServiceAdminMixin
+from accountsite.admin import ServiceAdminMixin
 from repos import services
 from repos.models import Commit, Repository
 

@@ -67,7 +67,7 @@ def test_status_edit_in_the_change_form_goes_through_the_service(operator, user)
     assert reply.status_code == 302, reply.content.decode()[:2000]
     assert User.objects.get(pk=user.pk).status == UserStatus.FROZEN
     envelope(api.get("/auth/me"), 7005, 401)
-    assert AuditEvent.objects.filter(user=user, action="user.status", data__reason="admin_edit").exists()
+    assert AuditEvent.objects.filter(user=user, action="user.status", data__reason="admin").exists()
 
 
 def test_users_cannot_be_added_or_hard_deleted_here(operator, user):
