@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from quotas.models import QuotaKind
+
 UNLIMITED = -1
 
 
@@ -39,6 +41,15 @@ class Tier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_type} {self.name}"
+
+    def quota_limits(self) -> dict[str, int]:
+        """The tier's limits by quota kind, as membership pushes them to quotas."""
+        return {
+            QuotaKind.REPO_PUBLIC: self.repo_public,
+            QuotaKind.REPO_PRIVATE: self.repo_private,
+            QuotaKind.DEPOSIT: self.deposit_bytes,
+            QuotaKind.PULLS: self.pulls_per_day,
+        }
 
 
 class Membership(models.Model):

@@ -20,7 +20,7 @@ from accountsite.errors import (
 )
 from membership import pricing, selectors
 from membership.models import LedgerEntry, LedgerKind, Membership, Tier, Wallet
-from quotas.services import quota_limits_set_from_tier
+from quotas.services import quota_limits_apply
 
 # Decimal(14, 2): a balance must stay below 10^12.
 MAX_BALANCE = Decimal("999999999999.99")
@@ -35,8 +35,17 @@ def membership_open(*, user, now: datetime | None = None) -> Membership:
         user=user, defaults={"tier": tier, "started_at": now or timezone.now()}
     )
     Wallet.objects.get_or_create(user=user)
-    quota_limits_set_from_tier(user=user, tier=membership.tier)
+    _limits_push(membership=membership, now=now)
     return membership
+
+
+def _limits_push(*, membership: Membership, now: datetime | None = None) -> None:
+    """The membership's tier limits to the member's quotas. A paid tier's limits hold until it expires,
+    and tier 1's from that instant (quotas enforce it then, before expire_memberships writes it down)."""
+    tier = membership.tier
+    until = membership.expires_at if tier.user_type != selectors.ADMIN else None
+    fallback = selectors.tier_by_user_type(selectors.REGISTERED).quota_limits() if until else None
+    quota_limits_apply(user=membership.user, limits=tier.quota_limits(), until=until, fallback=fallback, now=now)
 
 
 def _tier(user_type: int) -> Tier:
@@ -87,7 +96,7 @@ def _membership_set(*, membership: Membership, tier: Tier, expires_at: datetime 
     membership.tier, membership.expires_at = tier, expires_at
     membership.period_started_at, membership.period_years = period_started_at, period_years
     membership.save()
-    quota_limits_set_from_tier(user=membership.user, tier=tier)
+    _limits_push(membership=membership, now=now)
 
 
 @transaction.atomic

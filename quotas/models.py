@@ -1,7 +1,10 @@
 """Quota data: one row per user and kind, holding the limit and the use (-1 = unlimited)."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 UNLIMITED = -1
@@ -19,6 +22,10 @@ class Quota(models.Model):
     kind = models.CharField(max_length=16, choices=QuotaKind.choices)
     quota = models.BigIntegerField(default=0)
     use = models.BigIntegerField(default=0)
+    # A limit that came with a paid period: `quota` holds until `quota_until`, then `fallback_quota` does
+    # (the base tier's), at that very instant, for reads and enforcement alike, not when a job runs.
+    quota_until = models.DateTimeField(null=True, blank=True)
+    fallback_quota = models.BigIntegerField(null=True, blank=True)
     # For pulls: the local day `use` counts; a consume on a later day starts the count again.
     day = models.DateField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -29,11 +36,25 @@ class Quota(models.Model):
             models.UniqueConstraint(fields=["user", "kind"], name="quota_one_per_user_and_kind"),
             models.CheckConstraint(condition=models.Q(use__gte=0), name="quota_use_not_negative"),
             models.CheckConstraint(condition=models.Q(quota__gte=UNLIMITED), name="quota_limit_valid"),
+            models.CheckConstraint(condition=models.Q(quota_until__isnull=True)
+                                   | models.Q(fallback_quota__gte=UNLIMITED), name="quota_fallback_valid"),
         ]
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.kind} {self.use}/{self.quota}"
 
+    def limit_at(self, now: datetime) -> int:
+        """The limit in force at `now`."""
+        if self.quota_until is not None and self.quota_until <= now and self.fallback_quota is not None:
+            return self.fallback_quota
+        return self.quota
+
     @property
-    def unlimited(self) -> bool:
-        return self.quota == UNLIMITED
+    def limit(self) -> int:
+        return self.limit_at(timezone.now())
+
+
+def limit_in_force(now: datetime) -> Case:
+    """Quota.limit_at(now) as an SQL expression, for the conditional UPDATE that spends quota."""
+    return Case(When(Q(quota_until__isnull=False, quota_until__lte=now), then=F("fallback_quota")),
+                default=F("quota"))

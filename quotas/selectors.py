@@ -23,6 +23,7 @@ def quota_rows(user, kinds: tuple[str, ...]) -> dict[str, Quota]:
 
 def pulls_today(row: Quota, now: datetime | None = None) -> dict:
     """{quota, use, day} for today: a count from an earlier day reads as 0 (it restarts at local midnight)."""
-    today = local_day(now or timezone.now())
+    now = now or timezone.now()
+    today = local_day(now)
     current = row.day is not None and row.day >= today
-    return {"quota": row.quota, "use": row.use if current else 0, "day": today}
+    return {"quota": row.limit_at(now), "use": row.use if current else 0, "day": today}

@@ -129,9 +129,9 @@ class PullnumUseInputSerializer(serializers.Serializer):
 class RepositoryQuotaSerializer(serializers.Serializer):
     """From {"public": Quota, "private": Quota}."""
 
-    quotaPublic = serializers.IntegerField(source="public.quota")
+    quotaPublic = serializers.IntegerField(source="public.limit")
     usePublic = serializers.IntegerField(source="public.use")
-    quotaPrivate = serializers.IntegerField(source="private.quota")
+    quotaPrivate = serializers.IntegerField(source="private.limit")
     usePrivate = serializers.IntegerField(source="private.use")
 
 
@@ -139,12 +139,12 @@ class DepositQuotaSerializer(serializers.Serializer):
     """A storage Quota row: human strings ("2G", -1 when unlimited) and exact bytes."""
 
     quota = serializers.SerializerMethodField()
-    quotaBytes = serializers.IntegerField(source="quota")
+    quotaBytes = serializers.IntegerField(source="limit")
     use = serializers.SerializerMethodField()
     useBytes = serializers.IntegerField(source="use")
 
     def get_quota(self, row: Any) -> str | int:
-        return size_human(row.quota)
+        return size_human(row.limit)
 
     def get_use(self, row: Any) -> str:
         return str(size_human(row.use))

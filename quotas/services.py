@@ -13,15 +13,16 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Greatest
-from django.db.models.lookups import LessThanOrEqual
+from django.db.models.lookups import Exact, LessThanOrEqual
 from django.utils import timezone
 
 from accounts.audit import audit_record
 from accountsite.errors import InvalidParametersError, NotFoundError, QuotaExceededError, QuotaExistsError
 from membership.models import Membership, Tier
 from membership.selectors import REGISTERED, effective_tier, tier_by_user_type
-from quotas.models import UNLIMITED, Quota, QuotaKind
+from quotas.models import UNLIMITED, Quota, QuotaKind, limit_in_force
 from quotas.selectors import local_day, pulls_today
+from quotas.units import BIGINT_MAX
 from repos.selectors import usage_measured
 
 # The repository record's kinds under their seed 004 input names.
@@ -29,26 +30,22 @@ REPOSITORY_FIELDS = {QuotaKind.REPO_PUBLIC: "public", QuotaKind.REPO_PRIVATE: "p
 MEASURED_KINDS = (QuotaKind.DEPOSIT, QuotaKind.REPO_PRIVATE, QuotaKind.REPO_PUBLIC)
 
 
-def tier_limits(tier: Tier) -> dict[str, int]:
-    return {
-        QuotaKind.REPO_PUBLIC: tier.repo_public,
-        QuotaKind.REPO_PRIVATE: tier.repo_private,
-        QuotaKind.DEPOSIT: tier.deposit_bytes,
-        QuotaKind.PULLS: tier.pulls_per_day,
-    }
-
-
 @transaction.atomic
-def quota_limits_set_from_tier(*, user, tier: Tier) -> None:
-    """Sets the user's limits to the tier's; use is kept (over-limit use blocks new use, deletes nothing)."""
-    now = timezone.now()
-    for kind, limit in tier_limits(tier).items():
-        Quota.objects.update_or_create(user=user, kind=kind, defaults={"quota": limit, "updated_at": now})
+def quota_limits_apply(*, user, limits: Mapping[str, int], until: datetime | None = None,
+                       fallback: Mapping[str, int] | None = None, now: datetime | None = None) -> None:
+    """Sets the user's limits (a tier's, pushed here by membership), creating missing rows; use is kept
+    (over-limit use blocks new use, deletes nothing). With `until`, `fallback` takes over at that instant."""
+    now = now or timezone.now()
+    for kind, limit in limits.items():
+        Quota.objects.update_or_create(user=user, kind=kind, defaults={
+            "quota": limit, "quota_until": until, "fallback_quota": fallback[kind] if until and fallback else None,
+            "updated_at": now,
+        })
 
 
 def _exceeded(*, user, kind: str, amount: int, now: datetime) -> QuotaExceededError:
     row = Quota.objects.filter(user=user, kind=kind).first()
-    limit, use = (row.quota, row.use) if row else (0, 0)
+    limit, use = (row.limit_at(now), row.use) if row else (0, 0)
     if row and kind == QuotaKind.PULLS:
         use = pulls_today(row, now)["use"]
     label = QuotaKind(kind).label
@@ -70,6 +67,8 @@ def quota_consume(*, user, kind: str, amount: int = 1, now: datetime | None = No
     if amount < 0:
         raise ValueError("amount must not be negative; use quota_release")
     now = now or timezone.now()
+    if amount > BIGINT_MAX:  # more than any counter can hold, whatever the limit
+        raise _exceeded(user=user, kind=kind, amount=amount, now=now)
     changes: dict = {"use": F("use") + amount, "updated_at": now}
     used: Any = F("use")
     if kind == QuotaKind.PULLS:
@@ -77,7 +76,12 @@ def quota_consume(*, user, kind: str, amount: int = 1, now: datetime | None = No
         current = Q(day__gte=today)  # a later day only if another host's clock is ahead: keep its count
         used = Case(When(current, then=F("use")), default=Value(0))
         changes.update(use=used + amount, day=Case(When(current, then=F("day")), default=Value(today)))
-    within = Q(quota=UNLIMITED) | Q(LessThanOrEqual(used + amount, F("quota")))
+    # The limit in force (an expired paid period counts at its base limit at once), compared as
+    # `used <= limit - amount` and `used <= BIGINT_MAX - amount`: no term can overflow a 64-bit integer,
+    # so a huge amount is refused (8008) rather than crashing the statement.
+    limit = limit_in_force(now)
+    within = (Q(LessThanOrEqual(used, Value(BIGINT_MAX - amount)))
+              & (Q(Exact(limit, UNLIMITED)) | Q(LessThanOrEqual(used, limit - amount))))
     if Quota.objects.filter(user=user, kind=kind).filter(within).update(**changes) != 1:
         raise _exceeded(user=user, kind=kind, amount=amount, now=now)
 
@@ -111,7 +115,7 @@ def quota_record_create(*, user, kinds: tuple[str, ...], limits: Mapping[str, in
     """Creates the user's quota rows of these kinds (one record), each limit defaulting to the user's
     tier; QuotaExistsError if the record already exists."""
     now = now or timezone.now()
-    defaults = tier_limits(_tier_of(user))
+    defaults = _tier_of(user).quota_limits()
     limits = {kind: limits.get(kind, defaults[kind]) for kind in kinds}
     _assert_limits(limits)
     exists = QuotaExistsError(f"{user.username} already has this quota record; change it with PUT.")
@@ -163,10 +167,10 @@ def quota_use_set(*, user, uses: Mapping[str, int], actor, now: datetime | None 
             errors[REPOSITORY_FIELDS.get(kind, kind)] = [
                 f"{floor} {QuotaKind(kind).label} exist; use cannot be set below that."
             ]
-        elif row.quota != UNLIMITED and use > row.quota:
+        elif row.limit_at(now) != UNLIMITED and use > row.limit_at(now):
             raise QuotaExceededError(
-                f"Quota exceeded: {QuotaKind(kind).label}: use {use} is over the limit {row.quota}.",
-                error={"quota": kind, "limit": row.quota, "use": row.use, "requested": use},
+                f"Quota exceeded: {QuotaKind(kind).label}: use {use} is over the limit {row.limit_at(now)}.",
+                error={"quota": kind, "limit": row.limit_at(now), "use": row.use, "requested": use},
             )
     if errors:
         field, messages = next(iter(errors.items()))

@@ -103,7 +103,7 @@ def test_repository_reply_and_partial_put(admin_client, user):
     data = envelope(admin_client.put("/quota/alice/repository", {"private": "30"}, format="json"))["data"]
     assert data == {"quotaPublic": 20, "usePublic": 0, "quotaPrivate": 30, "usePrivate": 0}
     data = envelope(admin_client.put("/quota/alice/repository", {"public": -1}))["data"]  # form body
-    assert data["quotaPublic"] == -1 and row(user, QuotaKind.REPO_PUBLIC).unlimited
+    assert data["quotaPublic"] == -1 and row(user, QuotaKind.REPO_PUBLIC).quota == -1
 
 
 def test_repository_use_sets_counts(user_client, user):

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from accountsite.errors import QuotaExceededError
 from membership.models import Tier
 from quotas.models import Quota, QuotaKind
-from quotas.services import quota_consume, quota_limits_set_from_tier, quota_release
+from quotas.services import quota_consume, quota_limits_apply, quota_release
 from quotas.units import size_human, unit_parse
 from repos.models import Repository
 from repos.services import commit_create, repository_create
@@ -39,7 +39,7 @@ def test_unlimited_never_refuses(user):
 def test_over_limit_use_blocks_but_deletes_nothing(user):
     give_tier(user, GOLD)
     quota_consume(user=user, kind=QuotaKind.REPO_PUBLIC, amount=15)
-    quota_limits_set_from_tier(user=user, tier=Tier.objects.get(user_type=3))  # down to 10 public
+    quota_limits_apply(user=user, limits=Tier.objects.get(user_type=3).quota_limits())  # down to 10 public
     assert (row(user, QuotaKind.REPO_PUBLIC).quota, row(user, QuotaKind.REPO_PUBLIC).use) == (10, 15)
     with pytest.raises(QuotaExceededError):
         quota_consume(user=user, kind=QuotaKind.REPO_PUBLIC)

@@ -1,0 +1,29 @@
+"""Existing paid memberships: their quota limits fall back to tier 1's at the expiry, like new ones."""
+
+from django.db import migrations
+
+KINDS = {"repo_public": "repo_public", "repo_private": "repo_private", "deposit": "deposit_bytes",
+         "pullnum": "pulls_per_day"}
+
+
+def backfill(apps, schema_editor):
+    Membership = apps.get_model("membership", "Membership")
+    Tier = apps.get_model("membership", "Tier")
+    Quota = apps.get_model("quotas", "Quota")
+    base = Tier.objects.filter(user_type=1).first()
+    if base is None:
+        return
+    expiring = Membership.objects.filter(expires_at__isnull=False).exclude(tier__user_type=2)
+    for membership in expiring.iterator():
+        for kind, field in KINDS.items():
+            Quota.objects.filter(user_id=membership.user_id, kind=kind).update(
+                quota_until=membership.expires_at, fallback_quota=getattr(base, field))
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("membership", "0005_operator_permissions"),
+        ("quotas", "0002_quota_limit_until"),
+    ]
+
+    operations = [migrations.RunPython(backfill, migrations.RunPython.noop)]
