@@ -5,14 +5,14 @@ from django.urls import include, path, re_path
 from oauth2_provider import views as dot
 
 from accounts.developer_views import DeveloperAppViewSet
-from accounts.oauth_views import ConsentView, SeedConsentView, SeedOAuthView, SignInPageView
+from accounts.oauth_views import ConsentView, IntrospectView, SeedConsentView, SeedOAuthView, SignInPageView
 
 # DOT reverses these names in its own namespace (discovery, issuer); only the endpoints we offer.
 dot_patterns = ([
     path("authorize/", ConsentView.as_view(), name="authorize"),
     path("token/", dot.TokenView.as_view(), name="token"),
     path("revoke_token/", dot.RevokeTokenView.as_view(), name="revoke-token"),
-    path("introspect/", dot.IntrospectTokenView.as_view(), name="introspect"),
+    path("introspect/", IntrospectView.as_view(), name="introspect"),
     path("userinfo/", dot.UserInfoView.as_view(), name="user-info"),
     re_path(r"^\.well-known/openid-configuration/?$", dot.ConnectDiscoveryInfoView.as_view(),
             name="oidc-connect-discovery-info"),

@@ -4,19 +4,20 @@ The sign-in page uses the same credential, lockout and status rules as POST /aut
 Django session for the consent flow only (the API itself never accepts that cookie).
 """
 
+import base64
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.utils import extend_schema
 from oauth2_provider.http import OAuth2ResponseRedirect
@@ -80,6 +81,40 @@ class SignInPageView(View):
         if target:
             return HttpResponseRedirect(target)
         return render(request, self.template_name, {"form": None, "signed_in_as": user.username})
+
+
+def _client_credentials(request: HttpRequest) -> tuple[str, str]:
+    """The client id and secret from HTTP Basic (RFC 6749 section 2.3.1, form-encoded parts) or the body."""
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            client_id, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return "", ""
+        return unquote_plus(client_id), unquote_plus(secret)
+    return request.POST.get("client_id", ""), request.POST.get("client_secret", "")
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class IntrospectView(View):
+    """RFC 7662 token introspection, for confidential clients about their own tokens only. A request
+    without valid client credentials is 401 with a Basic challenge (RFC 6749 section 5.2)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        client_id, secret = _client_credentials(request)
+        try:
+            application = oauth.application_authenticate(client_id=client_id, client_secret=secret)
+        except ServiceError:
+            response = JsonResponse({"error": "invalid_client"}, status=401)
+            response["WWW-Authenticate"] = 'Basic realm="oauth"'
+            return response
+        token = request.POST.get("token", "")
+        if not token:
+            return JsonResponse({"error": "invalid_request", "error_description": "token is required."}, status=400)
+        return JsonResponse(oauth.token_introspect(application=application, raw=token),
+                            headers={"Cache-Control": "no-store"})
 
 
 class ConsentView(AuthorizationView):

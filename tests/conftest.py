@@ -1,5 +1,6 @@
 """Fixtures shared by every test: role clients, a clean cache, fast hashing, and envelope helpers."""
 
+import secrets
 import shutil
 import socket
 from datetime import timedelta
@@ -7,10 +8,12 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 from django.db import connection, connections
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.browser import SESSION_ROW_KEY
+from accounts.models import User
 from tests.factories import PASSWORD, AdminFactory, UserFactory
 
 # Argon2id costs ~20 ms a hash; tests that are not about hashing use a fast hasher first in the list.
@@ -51,6 +54,40 @@ def browser_sign_in(client, user, terminal: str = "admin"):
     cookie_session[SESSION_ROW_KEY] = str(session.pk)
     cookie_session.save()
     return session
+
+
+def app_client(user, scope: str = "read write", *, owner=None) -> APIClient:
+    """An API client holding an app's OAuth access token for `user` with `scope` (as /oauth/token/ issues
+    them); the app belongs to `owner`, by default a developer made for it."""
+    from oauth2_provider.models import AccessToken
+
+    from accounts import oauth
+    from tests.factories import UserFactory
+
+    owner = owner or UserFactory(username=f"dev-{secrets.token_hex(4)}")
+    application = oauth.application_create(owner=owner, redirect_uris="https://app.example/cb").application
+    raw = secrets.token_urlsafe(32)
+    AccessToken.objects.create(user=user, application=application, token=raw, scope=scope,
+                               expires=timezone.now() + timedelta(hours=1))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    client.user, client.application, client.raw_token = user, application, raw
+    return client
+
+
+def staff_user(username: str, *groups: str, permissions: tuple[str, ...] = ()):
+    """A staff account (not a superuser) in the named groups ("support", "billing") with these extra
+    permissions ("app_label.codename")."""
+    from django.contrib.auth.models import Group, Permission
+
+    from tests.factories import UserFactory
+
+    user = UserFactory(username=username, is_staff=True)
+    user.groups.set(Group.objects.filter(name__in=groups))
+    for name in permissions:
+        app_label, codename = name.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return User.objects.get(pk=user.pk)  # a fresh instance: permission caches start empty
 
 
 def client_for(user, terminal: str = "default") -> APIClient:
