@@ -1,0 +1,340 @@
+"""Regression tests for the takeover paths of the trust-boundary review, one section per hole.
+
+Each reproduces the attack as it was run against the service and checks it now fails, and that the
+legitimate path next to it still works.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, Grant
+from rest_framework.test import APIClient
+
+from accounts import oauth, services
+from accounts.models import AccountSecret, AuditEvent, SecretPurpose, Session, User, UserStatus
+from accountsite import errors
+from quotas.models import Quota, QuotaKind
+from repos.models import Commit, Repository
+from tests.conftest import app_client, browser_sign_in, client_for, envelope, staff_user
+from tests.factories import PASSWORD, AdminFactory, UserFactory
+from tests.oauth.conftest import CALLBACK, authorize, exchange, pkce_pair, query_of
+from tests.quotas.helpers import give_tier
+
+pytestmark = pytest.mark.django_db
+NEW_PASSWORD = "a-Brand-new-passw0rd"
+
+
+# --- 1. An app's token cannot take over the account ----------------------------------------------------------
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("put", "/users/alice/email", {"email": "attacker@evil.example", "password": PASSWORD}),
+    ("post", "/users/alice/email/verify", {"sid": "whatever"}),
+    ("put", "/users/alice/pwd", {"oldpwd": PASSWORD, "passwd": NEW_PASSWORD}),
+    ("post", "/auth/password", {"old_password": PASSWORD, "new_password": NEW_PASSWORD}),
+    ("delete", "/users/alice", None),
+    ("post", "/auth/unregister", {"password": PASSWORD}),
+    ("post", "/auth/logout", {"all": True}),
+    ("get", "/auth/sessions", None),
+    ("put", "/vip/alice", {"userType": 3, "cost": "0.00"}),
+    ("get", "/vip/alice/ledger", None),
+    ("patch", "/auth/me", {"is_developer": True}),
+    ("get", "/developer/apps/", None),
+    ("post", "/developer/apps/", {"name": "mine"}),
+])
+def test_an_apps_token_with_every_scope_gets_7006_for_account_security(user, method, path, body):
+    app = app_client(user, "openid profile email read write")
+    sessions = client_for(user, "phone")
+    before = (User.objects.values().get(pk=user.pk), AccountSecret.objects.count(), Session.objects.count())
+    envelope(getattr(app, method)(path, body, format="json"), 7006, 403)
+    assert (User.objects.values().get(pk=user.pk), AccountSecret.objects.count(), Session.objects.count()) == before
+    envelope(sessions.get("/auth/me"))  # nothing was logged out
+
+
+def test_an_apps_token_still_reads_and_writes_the_profile_and_repositories(user):
+    give_tier(user, 3)
+    app = app_client(user, "read write")
+    envelope(app.patch("/auth/me", {"nickname": "Via app"}, format="json"))
+    envelope(app.post("/repos/", {"name": "from-app"}, format="json"), 0, 201)
+    envelope(app.post("/repos/alice/from-app/commits", {"content": "x"}, format="json"), 0, 201)
+    assert envelope(app.get("/repos/alice/from-app"))["data"]["name"] == "from-app"
+    reader = app_client(user, "read")
+    envelope(reader.get("/auth/me"))
+    envelope(reader.patch("/auth/me", {"nickname": "nope"}, format="json"), 7006, 403)
+    assert User.objects.get(pk=user.pk).nickname == "Via app"
+
+
+def test_the_reproduced_takeover_chain_stops_at_its_first_step(user, django_capture_on_commit_callbacks):
+    """The chain was: change the e-mail to the app's address, verify, forget/pwd, pwd/reset, sign in."""
+    app = app_client(user, "read write")
+    with django_capture_on_commit_callbacks(execute=True):
+        envelope(app.put("/users/alice/email", {"email": "attacker@evil.example", "password": PASSWORD},
+                         format="json"), 7006, 403)
+        envelope(APIClient().put("/users/alice/forget/pwd"))
+    assert [message.to for message in mail.outbox] == [["alice@example.com"]]  # the code goes to alice only
+
+
+# --- 2. A sign-in racing a credential change does not outlive it ------------------------------------------------
+
+def test_a_sign_in_checked_before_a_password_change_is_refused_after_it(user):
+    checked = services.credentials_verify(login="alice", password=PASSWORD, ip="198.51.100.1")
+    services.password_set(user=User.objects.get(pk=user.pk), password=NEW_PASSWORD, actor=None, reason="change")
+    with pytest.raises(errors.WrongPasswordError):
+        services.session_start(user=checked, terminal="web", ip="198.51.100.1", user_agent="t")
+    assert not Session.objects.filter(user=user, revoked_at__isnull=True).exists()
+
+
+@pytest.mark.parametrize("status", [UserStatus.FROZEN, UserStatus.INVALID, UserStatus.DELETED])
+def test_a_sign_in_checked_before_a_freeze_does_not_come_back_with_the_restore(user, status):
+    checked = services.credentials_verify(login="alice", password=PASSWORD, ip="198.51.100.1")
+    services.user_status_set(user=User.objects.get(pk=user.pk), status=status, actor=None)
+    with pytest.raises(errors.AccountDisabledError):
+        services.session_start(user=checked, terminal="web", ip="198.51.100.1", user_agent="t")
+    services.user_status_set(user=User.objects.get(pk=user.pk), status=UserStatus.ACTIVE, actor=None)
+    assert not Session.objects.filter(user=user, revoked_at__isnull=True).exists()
+
+
+# --- 3. Staff does not escalate to superuser -------------------------------------------------------------------
+
+@pytest.mark.parametrize(("groups", "body"), [
+    ((), {"password": NEW_PASSWORD}),
+    (("support",), {"password": NEW_PASSWORD}),
+    (("support",), {"status": 5}),
+    (("support", "billing"), {"role": "common"}),
+])
+def test_staff_cannot_take_over_a_superuser(admin_user, groups, body):
+    staff = client_for(staff_user("helper", *groups))
+    before = User.objects.values().get(pk=admin_user.pk)
+    envelope(staff.put(f"/users/{admin_user.username}", body, format="json"), 7006, 403)
+    assert User.objects.values().get(pk=admin_user.pk) == before
+    envelope(APIClient().post("/auth/login", {"username": admin_user.username, "password": NEW_PASSWORD},
+                              format="json"), 8004, 401)
+
+
+def test_support_freezes_ordinary_users_and_only_a_superuser_freezes_staff(user, admin_user):
+    support = client_for(staff_user("helper", "support"))
+    colleague = staff_user("colleague", "billing")
+    envelope(support.put("/users/alice", {"status": 5}, format="json"))
+    envelope(support.put("/users/colleague", {"status": 5}, format="json"), 7006, 403)
+    envelope(client_for(admin_user).put("/users/colleague", {"status": 5}, format="json"))
+    assert User.objects.get(pk=user.pk).status == User.objects.get(pk=colleague.pk).status == UserStatus.FROZEN
+
+
+# --- 4. The admin login is the same door as /auth/login --------------------------------------------------------
+
+def admin_login(password: str, *, ip: str = "198.51.100.7", username: str = "root"):
+    return Client(REMOTE_ADDR=ip).post("/admin/login/", {"username": username, "password": password,
+                                                        "next": "/admin/"})
+
+
+def test_admin_login_locks_out_after_ten_failures_even_with_the_right_password(admin_user, settings):
+    for _ in range(settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT):
+        assert admin_login("wrong-password").status_code == 200  # the form again
+    refused = admin_login(PASSWORD)
+    assert refused.status_code == 200 and "Too many failed attempts" in refused.content.decode()
+    envelope(APIClient().post("/auth/login", {"username": "root", "password": PASSWORD}, format="json"), 1029, 429)
+
+
+def test_api_failures_lock_the_admin_login_too(admin_user, settings):
+    for _ in range(settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT):
+        APIClient().post("/auth/login", {"username": "root", "password": "wrong-password"}, format="json")
+    assert "Too many failed attempts" in admin_login(PASSWORD).content.decode()
+
+
+def test_admin_login_opens_a_session_row_and_writes_the_sign_in_audit_row(admin_user):
+    reply = admin_login(PASSWORD)
+    assert reply.status_code == 302 and reply["Location"] == "/admin/"
+    session = Session.objects.get(user=admin_user, terminal="admin", revoked_at__isnull=True)
+    assert session.ip == "198.51.100.7"
+    assert AuditEvent.objects.filter(user=admin_user, action="session.login", data__terminal="admin").exists()
+
+
+@pytest.mark.parametrize("status", [UserStatus.FROZEN, UserStatus.INVALID, UserStatus.INACTIVE])
+def test_admin_login_refuses_staff_who_may_not_sign_in(status):
+    AdminFactory(username="root", status=status)
+    reply = admin_login(PASSWORD)
+    assert reply.status_code == 200 and not Session.objects.exists()
+
+
+def test_django_authenticate_is_no_way_in(admin_user):
+    from django.contrib.auth import authenticate
+
+    assert authenticate(username="root", password=PASSWORD) is None
+
+
+# --- 5. Mailed codes do not outlive credential changes -------------------------------------------------------
+
+def open_codes(user) -> int:
+    return AccountSecret.objects.filter(user=user, used_at__isnull=True).count()
+
+
+def test_a_reset_code_dies_with_an_email_change(user):
+    reset, _ = services.secret_issue(user=user, purpose=SecretPurpose.PASSWORD_RESET)
+    change, _ = services.secret_issue(user=user, purpose=SecretPurpose.EMAIL_CHANGE, new_email="new@example.com")
+    services.email_change_confirm(user=user, sid=change)
+    envelope(APIClient().put("/users/alice/pwd/reset", {"sid": reset, "passwd": NEW_PASSWORD}, format="json"),
+             8005, 400)
+    assert open_codes(user) == 0
+
+
+@pytest.mark.parametrize("change", ["password_change", "password_reset", "freeze"])
+def test_every_open_code_dies_with_a_password_or_status_change(user, change):
+    for purpose in SecretPurpose:
+        services.secret_issue(user=user, purpose=purpose, new_email="n@example.com")
+    if change == "password_change":
+        services.password_change(user=user, old_password=PASSWORD, new_password=NEW_PASSWORD, ip="127.0.0.1",
+                                 session=None)
+    elif change == "password_reset":
+        raw, _ = services.secret_issue(user=user, purpose=SecretPurpose.PASSWORD_RESET)
+        services.password_reset(loginname="alice", sid=raw, password=NEW_PASSWORD)
+    else:
+        services.user_status_set(user=user, status=UserStatus.FROZEN, actor=None)
+    assert open_codes(user) == 0
+
+
+# --- 6. Logging out everywhere ends the browser sign-ins too ----------------------------------------------------
+
+def test_logout_all_ends_the_oauth_sign_in_cookie(user):
+    developer = UserFactory(username="dev")
+    application = oauth.application_create(owner=developer, redirect_uris=CALLBACK).application
+    browser = Client()
+    page = browser.post("/oauth/login/", {"login": "alice", "password": PASSWORD, "next": "/oauth/authorize/"})
+    assert page.status_code == 302
+    _verifier, challenge = pkce_pair()
+    assert authorize(browser, application, challenge=challenge).status_code == 302  # signed in: consent works
+    envelope(client_for(user).post("/auth/logout", {"all": True}, format="json"))
+    again = browser.get("/oauth/authorize/", {"response_type": "code", "client_id": application.client_id,
+                                              "redirect_uri": CALLBACK, "code_challenge": challenge,
+                                              "code_challenge_method": "S256", "scope": "read write"})
+    assert again.status_code == 302 and again["Location"].startswith("/oauth/login/")
+
+
+@pytest.mark.parametrize("event", ["logout_all", "password_change", "freeze", "revoke_session"])
+def test_revocation_events_sign_the_admin_browser_out(admin_user, event):
+    browser = Client()
+    session = browser_sign_in(browser, admin_user)
+    assert browser.get("/admin/").status_code == 200
+    api = client_for(admin_user)
+    if event == "logout_all":
+        envelope(api.post("/auth/logout", {"all": True}, format="json"))
+    elif event == "password_change":
+        envelope(api.post("/auth/password", {"old_password": PASSWORD, "new_password": NEW_PASSWORD}, format="json"))
+    elif event == "freeze":
+        services.user_status_set(user=admin_user, status=UserStatus.FROZEN, actor=None)
+        services.user_status_set(user=admin_user, status=UserStatus.ACTIVE, actor=None)
+    else:
+        envelope(api.delete(f"/auth/sessions/{session.pk}"))
+    assert browser.get("/admin/")["Location"].startswith("/admin/login/")
+
+
+def test_browser_sessions_are_listed_with_the_others(admin_user):
+    browser_sign_in(Client(), admin_user)
+    terminals = {row["terminal"] for row in envelope(client_for(admin_user, "cli").get("/auth/sessions"))["data"]}
+    assert terminals == {"admin", "cli"}
+
+
+# --- 7. A frozen or deleted developer's app stops working -------------------------------------------------------
+
+@pytest.mark.parametrize("status", [UserStatus.FROZEN, UserStatus.DELETED])
+def test_an_app_dies_with_its_developers_account(user, status):
+    developer = UserFactory(username="dev")
+    issued = oauth.application_create(owner=developer, redirect_uris=CALLBACK)
+    holder = app_client(user, "read write", owner=developer)
+    browser = Client()
+    browser_sign_in(browser, user, terminal="oauth-sign-in-page")
+    verifier, challenge = pkce_pair()
+    code = query_of(authorize(browser, issued.application, challenge=challenge)["Location"])["code"]
+
+    services.user_status_set(user=developer, status=status, actor=None)
+    envelope(holder.get("/auth/me"), 7005, 401)
+    assert not AccessToken.objects.filter(application=issued.application).exists()
+    assert not Grant.objects.filter(application=issued.application).exists()
+    refused = exchange(code, verifier, issued.application, issued.client_secret)
+    assert refused.status_code in (400, 401) and "access_token" not in refused.json()
+    page = browser.get("/oauth/authorize/", {"response_type": "code", "client_id": issued.application.client_id,
+                                             "redirect_uri": CALLBACK, "code_challenge": challenge,
+                                             "code_challenge_method": "S256", "scope": "read"})
+    assert page.status_code == 400  # an unknown client: no consent page, no redirect
+
+
+def test_a_token_minted_for_an_inactive_developers_app_is_refused(user):
+    developer = UserFactory(username="dev")
+    holder = app_client(user, "read", owner=developer)
+    User.objects.filter(pk=developer.pk).update(status=UserStatus.FROZEN)  # behind the services' back
+    envelope(holder.get("/auth/me"), 7005, 401)
+
+
+# --- 8. An expired paid tier is enforced as tier 1 at once -----------------------------------------------------
+
+def test_an_expired_gold_member_cannot_create_past_tier_1_before_the_daily_job(user):
+    give_tier(user, 4)  # gold: 2 private repositories
+    services.user_tier_set(user=User.objects.select_related("membership__tier").get(pk=user.pk), actor=None,
+                           user_type=4, invalid_at=timezone.now() - timedelta(minutes=1))
+    api = client_for(user)
+    envelope(api.post("/repos/", {"name": "secret", "visibility": "private"}, format="json"), 8008, 403)
+    assert not Repository.objects.exists()
+    assert envelope(api.get("/quota/alice/repository"))["data"]["quotaPrivate"] == 0
+
+
+def test_a_paid_tier_in_force_keeps_its_limits(user):
+    give_tier(user, 4)
+    services.user_tier_set(user=User.objects.select_related("membership__tier").get(pk=user.pk), actor=None,
+                           user_type=4, invalid_at=timezone.now() + timedelta(days=30))
+    envelope(client_for(user).post("/repos/", {"name": "secret", "visibility": "private"}, format="json"), 0, 201)
+
+
+# --- 9. No arithmetic overflows ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [2**63 - 1, 2**62, 10**18])
+@pytest.mark.parametrize("tier", [4, 2])  # gold, and the admin tier's unlimited storage
+def test_huge_commits_are_8008_never_a_crash(user, size, tier):
+    give_tier(user, tier)
+    api = client_for(user)
+    envelope(api.post("/repos/", {"name": "big"}, format="json"), 0, 201)
+    codes = [api.post("/repos/alice/big/commits", {"content": "x", "size": size}, format="json").json()["code"]
+             for _ in range(10)]
+    accepted = codes.count(0)
+    assert codes == [0] * accepted + [8008] * (10 - accepted)
+    assert accepted == (0 if tier == 4 else (2**63 - 1) // size)  # unlimited stops at what a counter holds
+    deposit = Quota.objects.get(user=user, kind=QuotaKind.DEPOSIT)
+    assert deposit.use == size * accepted == sum(Commit.objects.values_list("size", flat=True))
+
+
+# --- 10. Identities cannot be squatted ------------------------------------------------------------------------
+
+def test_a_login_name_equal_to_someones_address_is_taken(other):
+    envelope(APIClient().post("/auth/register", {"username": "BOB@example.com", "password": PASSWORD},
+                              format="json"), 8002, 409)
+    envelope(APIClient().post("/users/bob@example.com", {"passwd": PASSWORD}, format="json"), 8002, 409)
+
+
+def test_an_address_equal_to_someones_login_name_is_taken(db):
+    UserFactory(username="carol@example.com", email=None)
+    envelope(APIClient().post("/auth/register", {"username": "mallory", "password": PASSWORD,
+                                                 "email": "Carol@example.com"}, format="json"), 8003, 409)
+
+
+def test_ones_own_address_as_login_name_is_fine(db):
+    envelope(APIClient().post("/auth/register", {"username": "dan@example.com", "password": PASSWORD,
+                                                 "email": "dan@example.com"}, format="json"), 0, 201)
+
+
+# --- 11. Introspection answers a client about its own tokens only ---------------------------------------------
+
+def test_a_client_cannot_introspect_another_clients_token(user):
+    holder = app_client(user, "read write")
+    spy = oauth.application_create(owner=UserFactory(username="spy"), redirect_uris=CALLBACK)
+    own = Client().post("/oauth/introspect/", {"client_id": holder.application.client_id, "token": holder.raw_token,
+                                               "client_secret": "wrong"})
+    assert own.status_code == 401 and own["WWW-Authenticate"].startswith("Basic")
+    foreign = Client().post("/oauth/introspect/", {"client_id": spy.application.client_id,
+                                                   "client_secret": spy.client_secret, "token": holder.raw_token})
+    assert foreign.status_code == 200 and foreign.json() == {"active": False}
+
+
+def test_introspection_needs_client_authentication(user):
+    holder = app_client(user)
+    reply = Client().post("/oauth/introspect/", {"token": holder.raw_token})
+    assert reply.status_code == 401 and reply.json() == {"error": "invalid_client"}
