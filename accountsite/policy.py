@@ -176,8 +176,10 @@ def refusal(caller: Caller, op: Op, target: Any = None) -> Exception | None:
         return None
     if caller.is_app:
         return PermissionDeniedError("This needs your own sign-in, not an app's access token.")
+    if on_self and rule.staff and not rule.staff_on_self:
+        return PermissionDeniedError("Nobody may do this to their own account, operators included.")
     # Operator powers belong to staff accounts only (as in Django's admin); asking anyone else costs no query.
-    if rule.staff is None or (on_self and not rule.staff_on_self) or not user.is_admin:
+    if rule.staff is None or not user.is_admin:
         return PermissionDeniedError()
     allowed = user.is_superuser if rule.staff == SUPERUSER else user.has_perm(rule.staff)
     if not allowed:
