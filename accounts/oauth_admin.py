@@ -1,5 +1,10 @@
 """Back office for OAuth applications, tokens and grants: DOT's admin, re-registered with our services
-behind deletion and revocation (imported from AccountsConfig.ready, after DOT registered its own)."""
+behind deletion and revocation (imported from AccountsConfig.ready, after DOT registered its own).
+
+Applications and tokens are read-only here: an operator who could edit an app's owner, redirect URIs or
+secret, or a token's user, could take over the users who trust that app. Developers manage their apps
+at /developer/apps/; operators revoke, reset a leaked secret or delete.
+"""
 
 from typing import Any
 
@@ -7,7 +12,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from oauth2_provider import admin as dot_admin
-from oauth2_provider.models import Application, Grant
+from oauth2_provider.models import AccessToken, Application, Grant, IDToken, RefreshToken
 
 from accounts import oauth
 from accountsite.admin import operator_may
@@ -19,6 +24,9 @@ class ApplicationAdmin(dot_admin.ApplicationAdmin):
     list_select_related = ("user",)
     search_fields = ("name", "client_id", "user__username", "user__email")
     actions = ("revoke_credentials", "reset_secret")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
     def has_manage_permission(self, request: HttpRequest) -> bool:
         return operator_may(request, Op.APP_MANAGE)
@@ -57,14 +65,33 @@ class ApplicationAdmin(dot_admin.ApplicationAdmin):
 class GrantAdmin(dot_admin.GrantAdmin):
     actions = ("revoke_grants",)
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
     @admin.action(description="Revoke the selected authorization codes", permissions=["delete"])
     def revoke_grants(self, request: HttpRequest, queryset: QuerySet) -> None:
         count, _ = queryset.delete()
         self.message_user(request, f"Revoked {count} authorization code(s).")
 
 
+class AccessTokenAdmin(dot_admin.AccessTokenAdmin):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class RefreshTokenAdmin(dot_admin.RefreshTokenAdmin):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class IDTokenAdmin(dot_admin.IDTokenAdmin):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 def register(site: Any = admin.site) -> None:
-    for model, model_admin in ((Application, ApplicationAdmin), (Grant, GrantAdmin)):
+    for model, model_admin in ((Application, ApplicationAdmin), (Grant, GrantAdmin), (AccessToken, AccessTokenAdmin),
+                               (RefreshToken, RefreshTokenAdmin), (IDToken, IDTokenAdmin)):
         if site.is_registered(model):
             site.unregister(model)
         site.register(model, model_admin)

@@ -48,3 +48,30 @@ def test_grant_admin_revokes_codes(admin_web, browser_client, app):
     grant = Grant.objects.get()
     reply = admin_web.post("/admin/oauth2_provider/grant/", {"action": "revoke_grants", "_selected_action": [grant.pk]})
     assert reply.status_code == 302 and not Grant.objects.exists()
+
+
+def test_reset_secret_shows_no_secret_and_the_old_one_stops(admin_web, app, issued):
+    reply = admin_web.post("/admin/oauth2_provider/application/", {
+        "action": "reset_secret", "_selected_action": [app.pk]}, follow=True)
+    text = reply.content.decode()
+    assert "Reset the secret of 1 application" in text and issued.client_secret not in text
+    from accounts import oauth
+    from accountsite.errors import NotAuthenticatedError
+
+    with pytest.raises(NotAuthenticatedError):
+        oauth.application_authenticate(client_id=app.client_id, client_secret=issued.client_secret)
+
+
+@pytest.mark.parametrize("model", ["application", "accesstoken", "refreshtoken", "idtoken", "grant"])
+def test_apps_and_tokens_are_read_only_even_for_a_superuser(admin_web, browser_client, app, issued, model):
+    """Editing an app's owner, redirect URIs or secret, or a token's or code's user, would hand over the
+    users who trust the app; developers manage apps at /developer/apps/, operators revoke or delete."""
+    tokens_for(browser_client, app, issued.client_secret)
+    code_for(browser_client, app)
+    from oauth2_provider.models import IDToken, RefreshToken
+
+    row = {"application": app, "accesstoken": AccessToken.objects.first(), "refreshtoken": RefreshToken.objects.first(),
+           "idtoken": IDToken.objects.first(), "grant": Grant.objects.first()}[model]
+    page = admin_web.get(f"/admin/oauth2_provider/{model}/{row.pk}/change/")
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    assert admin_web.post(f"/admin/oauth2_provider/{model}/{row.pk}/change/", {"user": 1}).status_code == 403

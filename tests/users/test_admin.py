@@ -6,7 +6,7 @@ from django.test import Client
 
 from accounts.models import AuditEvent, Session, User, UserStatus
 from tests.conftest import browser_sign_in, client_for, envelope
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -121,3 +121,18 @@ def test_restore_action_only_touches_deleted_users(operator):
     act(operator, "restore_users", ice, gone)
     assert User.objects.get(pk=ice.pk).status == UserStatus.FROZEN
     assert User.objects.get(pk=gone.pk).status == UserStatus.ACTIVE
+
+
+def test_admin_password_change_goes_through_the_service(admin_user):
+    browser = Client()
+    browser_sign_in(browser, admin_user)
+    api = client_for(admin_user, "cli")
+    wrong = browser.post("/admin/password_change/", {"old_password": "not-it-at-all", "new_password1": "A-new-passw0rd!",
+                                                    "new_password2": "A-new-passw0rd!"})
+    assert wrong.status_code == 200 and "current password is wrong" in wrong.content.decode()
+    right = browser.post("/admin/password_change/", {"old_password": PASSWORD, "new_password1": "A-new-passw0rd!",
+                                                    "new_password2": "A-new-passw0rd!"})
+    assert right.status_code == 302 and right["Location"] == "/admin/password_change/done/"
+    assert browser.get("/admin/").status_code == 200  # this browser stays signed in
+    envelope(api.get("/auth/me"), 7005, 401)  # every other sign-in ended
+    assert AuditEvent.objects.filter(user=admin_user, action="password.change").exists()
