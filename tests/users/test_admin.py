@@ -127,11 +127,10 @@ def test_admin_password_change_goes_through_the_service(admin_user):
     browser = Client()
     browser_sign_in(browser, admin_user)
     api = client_for(admin_user, "cli")
-    wrong = browser.post("/admin/password_change/", {"old_password": "not-it-at-all", "new_password1": "A-new-passw0rd!",
-                                                    "new_password2": "A-new-passw0rd!"})
+    new = {"new_password1": "A-new-passw0rd!", "new_password2": "A-new-passw0rd!"}
+    wrong = browser.post("/admin/password_change/", {"old_password": "not-it-at-all", **new})
     assert wrong.status_code == 200 and "current password is wrong" in wrong.content.decode()
-    right = browser.post("/admin/password_change/", {"old_password": PASSWORD, "new_password1": "A-new-passw0rd!",
-                                                    "new_password2": "A-new-passw0rd!"})
+    right = browser.post("/admin/password_change/", {"old_password": PASSWORD, **new})
     assert right.status_code == 302 and right["Location"] == "/admin/password_change/done/"
     assert browser.get("/admin/").status_code == 200  # this browser stays signed in
     envelope(api.get("/auth/me"), 7005, 401)  # every other sign-in ended
