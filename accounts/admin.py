@@ -12,9 +12,9 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts import services
-from accounts.models import AuditEvent, Session, User, UserStatus
+from accounts.models import AuditEvent, RevokeReason, Session, User, UserStatus
 from accounts.permissions import authorize_fields
+from accounts.services import passwords, sessions, users
 from accountsite.admin import ServiceAdminMixin, operator, operator_may
 from accountsite.api import client_ip
 from accountsite.policy import Op
@@ -35,10 +35,10 @@ class UserTypeFilter(admin.SimpleListFilter):
 
 def _status_action(status: int, verb: str, description: str, op: Op = Op.STATUS_SET):
     def action(modeladmin: "UserAdmin", request: HttpRequest, queryset: QuerySet) -> None:
-        users = modeladmin.for_each_allowed(request, op, queryset)
-        for user in users:
-            services.user_status_set(user=user, status=status, actor=request.user, reason=f"admin_{verb}")
-        modeladmin.message_user(request, f"{verb}: {len(users)} user(s).", messages.SUCCESS)
+        allowed = modeladmin.for_each_allowed(request, op, queryset)
+        for user in allowed:
+            users.user_status_set(user=user, status=status, actor=request.user, reason=f"admin_{verb}")
+        modeladmin.message_user(request, f"{verb}: {len(allowed)} user(s).", messages.SUCCESS)
 
     action.__name__ = f"{verb}_users"
     return admin.action(description=description, permissions=["change_status"])(action)
@@ -121,7 +121,7 @@ class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
         def edit() -> None:
             authorize_fields(operator(request), changes, None, target=current, fields=FORM_FIELDS)
-            services.user_admin_update(user=current, actor=request.user, ip=client_ip(request), **changes)
+            users.user_admin_update(user=current, actor=request.user, ip=client_ip(request), **changes)
 
         self.run_service(request, edit)
         obj.refresh_from_db()
@@ -134,14 +134,14 @@ class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def restore_users(self, request: HttpRequest, queryset: QuerySet) -> None:
         deleted = self.for_each_allowed(request, Op.STATUS_SET, queryset.filter(status=UserStatus.DELETED))
         for user in deleted:
-            services.user_status_set(user=user, status=UserStatus.ACTIVE, actor=request.user, reason="admin_restore")
+            users.user_status_set(user=user, status=UserStatus.ACTIVE, actor=request.user, reason="admin_restore")
         self.message_user(request, f"restore: {len(deleted)} deleted user(s).", messages.SUCCESS)
 
     def _role_set(self, request: HttpRequest, queryset: QuerySet, role: str) -> None:
-        users = self.for_each_allowed(request, Op.ROLE_SET, queryset.select_related("membership__tier"))
-        for user in users:
-            services.user_admin_update(user=user, actor=request.user, role=role, ip=client_ip(request))
-        self.message_user(request, f"{role} role: {len(users)} user(s).", messages.SUCCESS)
+        allowed = self.for_each_allowed(request, Op.ROLE_SET, queryset.select_related("membership__tier"))
+        for user in allowed:
+            users.user_admin_update(user=user, actor=request.user, role=role, ip=client_ip(request))
+        self.message_user(request, f"{role} role: {len(allowed)} user(s).", messages.SUCCESS)
 
     @admin.action(description="Give the admin role (and the admin tier)", permissions=["change_role"])
     def make_admin(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -153,23 +153,23 @@ class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Delete (status 7, soft) and end their sessions", permissions=["change_status"])
     def delete_users(self, request: HttpRequest, queryset: QuerySet) -> None:
-        users = self.for_each_allowed(request, Op.ACCOUNT_DELETE, queryset)
-        for user in users:
-            services.user_delete(user=user, actor=request.user)
-        self.message_user(request, f"deleted: {len(users)} user(s).", messages.SUCCESS)
+        allowed = self.for_each_allowed(request, Op.ACCOUNT_DELETE, queryset)
+        for user in allowed:
+            users.user_delete(user=user, actor=request.user)
+        self.message_user(request, f"deleted: {len(allowed)} user(s).", messages.SUCCESS)
 
     @admin.action(description="End all their sessions", permissions=["revoke_sessions"])
     def revoke_sessions(self, request: HttpRequest, queryset: QuerySet) -> None:
-        users = self.for_each_allowed(request, Op.SESSIONS, queryset)
-        ended = sum(services.user_credentials_revoke(user=user, reason="admin") for user in users)
+        allowed = self.for_each_allowed(request, Op.SESSIONS, queryset)
+        ended = sum(sessions.user_credentials_revoke(user=user, reason=RevokeReason.ADMIN) for user in allowed)
         self.message_user(request, f"{ended} session(s) ended.", messages.SUCCESS)
 
     @admin.action(description="Send a password reset e-mail", permissions=["send_reset"])
     def send_password_reset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        users = self.for_each_allowed(request, Op.PASSWORD_SET, queryset.filter(email__isnull=False))
-        for user in users:
-            services.password_reset_send(user=user)
-        self.message_user(request, f"reset e-mail sent to {len(users)} user(s) with an address.", messages.SUCCESS)
+        allowed = self.for_each_allowed(request, Op.PASSWORD_SET, queryset.filter(email__isnull=False))
+        for user in allowed:
+            passwords.password_reset_send(user=user)
+        self.message_user(request, f"reset e-mail sent to {len(allowed)} user(s) with an address.", messages.SUCCESS)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -198,9 +198,9 @@ class SessionAdmin(ServiceAdminMixin, ReadOnlyAdmin):
 
     @admin.action(description="Revoke the selected sessions", permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
-        sessions = self.for_each_allowed(request, Op.SESSIONS, queryset.select_related("user"),
-                                         account=lambda session: session.user)
-        ended = sum(services.session_revoke(session=session, reason="admin") for session in sessions)
+        allowed = self.for_each_allowed(request, Op.SESSIONS, queryset.select_related("user"),
+                                        account=lambda session: session.user)
+        ended = sum(sessions.session_revoke(session=session, reason=RevokeReason.ADMIN) for session in allowed)
         self.message_user(request, f"{ended} session(s) revoked.", messages.SUCCESS)
 
 

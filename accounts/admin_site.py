@@ -2,7 +2,7 @@
 
 `/admin/login/` checks credentials with accounts.browser (the API's lockouts, status rules and audit
 row) and opens a session row for the browser; logging out revokes it; a password change goes through
-accounts.services.password_change, so it ends the operator's other sign-ins and voids mailed codes.
+accounts.passwords.password_change, so it ends the operator's other sign-ins and voids mailed codes.
 """
 
 from typing import Any
@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
-from accounts import services
 from accounts.browser import browser_session, browser_sign_in, browser_sign_out, credentials_check
+from accounts.services import passwords
 from accountsite.api import client_ip
 from accountsite.errors import ServiceError, TooManyRequestsError, WrongPasswordError
 
@@ -71,7 +71,7 @@ class AdminPasswordChangeForm(SetPasswordMixin, forms.Form):
         if self.errors:
             return self.cleaned_data
         try:
-            services.password_change(
+            passwords.password_change(
                 user=self.user, old_password=self.cleaned_data["old_password"],
                 new_password=self.cleaned_data["new_password1"], ip=client_ip(self.request),
                 session=browser_session(self.request), tokens=False,

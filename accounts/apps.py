@@ -10,7 +10,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import schema  # noqa: F401  (registers the OpenAPI auth extension)
-        from accounts.oauth_admin import register as register_oauth_admin
+        from accounts.oauth.admin import register as register_oauth_admin
 
         register_oauth_admin()
 

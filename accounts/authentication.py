@@ -6,8 +6,9 @@ from typing import Any
 from rest_framework.authentication import BaseAuthentication
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts import selectors, services
+from accounts import selectors
 from accounts.models import Session
+from accounts.services import sessions
 from accounts.tokens import decode_access, issued_before
 from accountsite.errors import NotAuthenticatedError
 
@@ -52,10 +53,10 @@ class SessionTokenAuthentication(BaseAuthentication):
         if session is None or session.user_id != token.get("uid"):
             raise NotAuthenticatedError("This session has ended; sign in again.")
         user = session.user
-        services.user_assert_can_sign_in(user)
+        sessions.user_assert_can_sign_in(user)
         if issued_before(token, user.password_changed_at):
             raise NotAuthenticatedError("The password was changed; sign in again.")
-        services.session_touch(session=session)
+        sessions.session_touch(session=session)
         return user, SessionCredentials(session=session, token=token)
 
     def authenticate_header(self, request: Any) -> str:

@@ -21,8 +21,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from accounts import selectors, services
-from accounts.models import Session, User
+from accounts import selectors
+from accounts.models import RevokeReason, Session, User
+from accounts.services import sessions
 from accountsite.api import client_ip
 
 SESSION_ROW_KEY = "_accounts_session_id"
@@ -34,14 +35,14 @@ def _user_agent(request: HttpRequest) -> str:
 
 def credentials_check(request: HttpRequest, *, login: str, password: str) -> User:
     """The user these credentials name, if they may sign in: the API's rules and limits, and errors."""
-    user = services.credentials_verify(login=login, password=password, ip=client_ip(request))
-    services.user_assert_can_sign_in(user)
+    user = sessions.credentials_verify(login=login, password=password, ip=client_ip(request))
+    sessions.user_assert_can_sign_in(user)
     return user
 
 
 def browser_sign_in(request: HttpRequest, *, user: User, terminal: str) -> Session:
     """Signs the browser in as `user` (whose credentials were just checked) on `terminal`."""
-    session = services.browser_session_start(
+    session = sessions.browser_session_start(
         user=user, terminal=terminal, ip=client_ip(request), user_agent=_user_agent(request),
         lifetime=timedelta(seconds=settings.SESSION_COOKIE_AGE),
     )
@@ -59,7 +60,7 @@ def browser_session(request: HttpRequest) -> Session | None:
 def browser_sign_out(request: HttpRequest) -> None:
     session = browser_session(request)
     if session is not None:
-        services.session_revoke(session=session, reason="logout")
+        sessions.session_revoke(session=session, reason=RevokeReason.LOGOUT)
     django_logout(request)
 
 
@@ -71,7 +72,7 @@ def _browser_user(request: HttpRequest) -> Any:
     if session is None or session.user_id != user.pk:
         request.session.flush()  # revoked, expired, or a cookie from before session rows: sign in again
         return AnonymousUser()
-    services.session_touch(session=session)
+    sessions.session_touch(session=session)
     return user
 
 

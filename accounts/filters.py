@@ -5,7 +5,6 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User, UserStatus
-from membership.selectors import ADMIN, REGISTERED
 
 
 class UserSearchFilter(django_filters.FilterSet):
@@ -28,8 +27,5 @@ class UserSearchFilter(django_filters.FilterSet):
         return queryset.filter(admin if value == "admin" else ~admin)
 
     def filter_user_type(self, queryset: QuerySet, name: str, value: int) -> QuerySet:
-        # The tier in force, as replies show it: an expired paid tier counts as tier 1.
-        expired = Q(membership__expires_at__lte=timezone.now()) & ~Q(membership__tier__user_type=ADMIN)
-        if value == REGISTERED:
-            return queryset.filter(Q(membership__tier__user_type=REGISTERED) | expired)
-        return queryset.filter(Q(membership__tier__user_type=value) & ~expired)
+        # The tier in force, as replies show it: an expired paid tier counts as the one after it.
+        return queryset.filter(User.with_tier(value, timezone.now()))

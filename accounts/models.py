@@ -1,13 +1,16 @@
 """Accounts data: the user, their per-terminal sessions and the audit trail of account changes."""
 
 import uuid
+from datetime import datetime
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from accounts.plans import plans
 
 LOGIN_NAME_VALIDATOR = RegexValidator(
     r"^[A-Za-z0-9@.+\-_]{3,64}\Z",
@@ -36,13 +39,13 @@ class UserManager(BaseUserManager):
         return self.get(username__iexact=username)
 
     def create_user(self, username: str, password: str | None = None, **fields) -> "User":
-        """For Django's createsuperuser and fixtures; the API creates users with services.user_create."""
-        from membership.services import membership_open
-
+        """For Django's createsuperuser and fixtures; the API creates users with services.users.user_create.
+        Either way the account's plan is opened in the same transaction (accounts.plans)."""
         user = self.model(username=username, **fields)
         user.set_password(password)
-        user.save(using=self._db)
-        membership_open(user=user)
+        with transaction.atomic(using=self._db):
+            user.save(using=self._db)
+            plans().account_open(user=user, now=timezone.now())
         return user
 
     def create_superuser(self, username: str, password: str | None = None, **fields) -> "User":
@@ -66,6 +69,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     registered_at = models.DateTimeField(default=timezone.now, db_index=True)
     # Tokens issued before this instant are refused: a password change ends every older credential.
     password_changed_at = models.DateTimeField(null=True, blank=True)
+    # The tier in force (`userType`), as membership records it (accounts.plans): `user_type` until
+    # `invalid_at`, then `user_type_after`. Kept on the account so that every user reply is read from
+    # one row, and so an expired tier reads as the base tier at once, before the nightly job runs.
+    user_type = models.PositiveSmallIntegerField("userType", default=1, db_default=1)
+    invalid_at = models.DateTimeField("tier expires at", null=True, blank=True)
+    user_type_after = models.PositiveSmallIntegerField("userType after expiry", default=1, db_default=1)
     status_changed_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
@@ -110,6 +119,43 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_deleted(self) -> bool:
         return self.status == UserStatus.DELETED
 
+    @staticmethod
+    def with_tier(user_type: int, now: datetime) -> models.Q:
+        """A filter: the users whose tier in force at `now` is `user_type` (see tier_at)."""
+        lapsed = models.Q(invalid_at__lte=now)
+        return (models.Q(user_type=user_type) & ~lapsed) | (models.Q(user_type_after=user_type) & lapsed)
+
+    def tier_at(self, now: datetime) -> tuple[int, datetime | None]:
+        """(`userType`, `invalid_at`) in force at `now`: an expired tier reads as the one that follows it,
+        with no expiry."""
+        if self.invalid_at is not None and self.invalid_at <= now:
+            return self.user_type_after, None
+        return self.user_type, self.invalid_at
+
+
+class RevokeReason(models.TextChoices):
+    """Why a session ended."""
+
+    REPLACED = "replaced", "signed in again on this terminal"
+    LOGOUT = "logout", "signed out"
+    LOGOUT_ALL = "logout_all", "signed out everywhere"
+    REVOKED_BY_USER = "revoked_by_user", "ended by the user from another session"
+    REFRESH_REUSE = "refresh_reuse", "an old refresh token was replayed"
+    ADMIN = "admin", "ended by an operator"
+    PASSWORD_CHANGE = "change", "password changed"
+    PASSWORD_RESET = "reset", "password reset"
+    PASSWORD_SET = "admin_set", "password set by an operator"
+    INACTIVE = "status_1", "account inactive"
+    INVALID = "status_3", "account invalidated"
+    FROZEN = "status_5", "account frozen"
+    DELETED = "status_7", "account deleted"
+    PURGED = "purged", "account purged"
+
+    @classmethod
+    def leaving_active(cls, status: int) -> "RevokeReason":
+        """The reason sessions end when an account moves to `status`."""
+        return cls(f"status_{int(status)}")
+
 
 class Session(models.Model):
     """One signed-in terminal. Its id is in every token issued for it; revoking it ends them all."""
@@ -125,7 +171,7 @@ class Session(models.Model):
     refresh_jti = models.CharField(max_length=64, db_index=True)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
-    revoke_reason = models.CharField(max_length=32, blank=True, default="")
+    revoke_reason = models.CharField(max_length=32, blank=True, default="", choices=RevokeReason.choices)
 
     class Meta:
         ordering = ["-created_at"]

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from accounts.models import GITHUB_LOGIN_VALIDATOR, LOGIN_NAME_VALIDATOR, Session, User, UserStatus
-from accounts.oauth_serializers import RedirectURIsField
+from accounts.oauth.serializers import RedirectURIsField
 from membership.selectors import effective_user_type
 
 # --- Input -------------------------------------------------------------------------------------------------

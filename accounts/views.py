@@ -8,10 +8,11 @@ from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts import oauth, selectors, services
+from accounts import selectors
 from accounts.authentication import SessionCredentials
 from accounts.filters import UserSearchFilter
-from accounts.models import User
+from accounts.models import RevokeReason, User
+from accounts.oauth import applications, seed
 from accounts.permissions import CREATE_FIELDS, assert_fields_allowed, authorize_fields
 from accounts.ratelimit import REGISTRATIONS_PER_IP
 from accounts.serializers import (
@@ -37,6 +38,8 @@ from accounts.serializers import (
     UserPasswordInputSerializer,
     UserSerializer,
 )
+from accounts.services import codes, passwords, sessions, users
+from accounts.services.email import email_change_confirm, email_change_request
 from accountsite.api import client_ip, paginate
 from accountsite.errors import InvalidParametersError, NotFoundError
 from accountsite.permissions import PolicyMixin
@@ -72,7 +75,7 @@ class SignInViewSet(PolicyMixin, viewsets.ViewSet):
         ip = client_ip(request)
         REGISTRATIONS_PER_IP.consume(ip)
         data = valid_input(RegisterInputSerializer, request)
-        user, pair = services.user_register(ip=ip, user_agent=user_agent(request), **data)
+        user, pair = users.user_register(ip=ip, user_agent=user_agent(request), **data)
         reply = {"user": UserSerializer(user).data}
         if pair is not None:  # with activation required, no tokens until the e-mailed code is used
             reply.update(pair.as_reply(), terminal=data["terminal"])
@@ -81,21 +84,21 @@ class SignInViewSet(PolicyMixin, viewsets.ViewSet):
     @extend_schema(request=LoginInputSerializer, responses=LoginReplySerializer, tags=["auth"])
     def login(self, request: Request) -> Response:
         data = valid_input(LoginInputSerializer, request)
-        oauth_target = oauth.seed_target_from(request.query_params, data)  # seed 001, checked before sign-in
-        user, session, pair = services.login(
+        oauth_target = seed.seed_target_from(request.query_params, data)  # seed 001, checked before sign-in
+        user, session, pair = sessions.login(
             login=data["login"], password=data["password"], terminal=data["terminal"],
             ip=client_ip(request), user_agent=user_agent(request),
         )
         reply = {"user": UserSerializer(user).data, **pair.as_reply(), "terminal": session.terminal}
         if oauth_target is not None:
-            grant = oauth.seed_code_issue(user=user, target=oauth_target)
+            grant = seed.seed_code_issue(user=user, target=oauth_target)
             reply.update(authorization_code=grant.code, redirect_uri=grant.redirect_uri)
         return Response(reply)
 
     @extend_schema(request=RefreshInputSerializer, responses=TokenReplySerializer, tags=["auth"])
     def refresh(self, request: Request) -> Response:
         data = valid_input(RefreshInputSerializer, request)
-        return Response(services.session_refresh(raw_refresh=data["refresh"]).as_reply())
+        return Response(sessions.session_refresh(raw_refresh=data["refresh"]).as_reply())
 
 
 class AuthViewSet(PolicyMixin, viewsets.ViewSet):
@@ -110,14 +113,14 @@ class AuthViewSet(PolicyMixin, viewsets.ViewSet):
         if data["all"]:
             self.authorize(Op.SESSIONS)
         session = current_session(request)
-        revoked = services.logout(user=request.user, session=session, everywhere=data["all"],
+        revoked = sessions.logout(user=request.user, session=session, everywhere=data["all"],
                                   oauth_token=None if session is not None else request.auth.token)
         return Response({"revoked": revoked})
 
     @extend_schema(request=PasswordChangeInputSerializer, responses=TokenReplySerializer, tags=["auth"])
     def password(self, request: Request) -> Response:
         data = valid_input(PasswordChangeInputSerializer, request)
-        pair = services.password_change(
+        pair = passwords.password_change(
             user=request.user, old_password=data["old_password"], new_password=data["new_password"],
             ip=client_ip(request), session=current_session(request),
         )
@@ -129,9 +132,9 @@ class AuthViewSet(PolicyMixin, viewsets.ViewSet):
         if request.user.is_authenticated:
             self.authorize(Op.ACCOUNT_DELETE)
         if request.user.is_authenticated and not data.get("username"):
-            services.user_unregister(user=request.user, password=data["password"], ip=client_ip(request))
+            users.user_unregister(user=request.user, password=data["password"], ip=client_ip(request))
         elif data.get("username"):
-            services.user_unregister(login=data["username"], password=data["password"], ip=client_ip(request))
+            users.user_unregister(login=data["username"], password=data["password"], ip=client_ip(request))
         else:
             raise InvalidParametersError(
                 "Invalid parameters: username: Give username and password, or sign in.",
@@ -141,7 +144,8 @@ class AuthViewSet(PolicyMixin, viewsets.ViewSet):
 
     @extend_schema(responses=UserSerializer, tags=["auth"])
     def me(self, request: Request) -> Response:
-        return Response({**UserSerializer(request.user).data, "developer": oauth.developer_summary(request.user)})
+        user = request.user
+        return Response({**UserSerializer(user).data, "developer": applications.developer_summary(user)})
 
     @extend_schema(request=MeUpdateInputSerializer, responses=UserSerializer, tags=["auth"])
     def update_me(self, request: Request) -> Response:
@@ -150,8 +154,8 @@ class AuthViewSet(PolicyMixin, viewsets.ViewSet):
         if "is_developer" in data or "redirect_uris" in data:
             self.authorize(Op.DEVELOPER)
         user = request.user
-        issued = services.me_update(user=user, **data)
-        reply = {**UserSerializer(user).data, "developer": oauth.developer_summary(user)}
+        issued = users.me_update(user=user, **data)
+        reply = {**UserSerializer(user).data, "developer": applications.developer_summary(user)}
         if issued is not None:  # seed 001: the new client's credentials, the secret shown this once
             reply.update(secret_id=issued.application.client_id, secret_value=issued.client_secret)
         return Response(reply)
@@ -174,7 +178,7 @@ class SessionViewSet(PolicyMixin, viewsets.ViewSet):
         session = selectors.live_sessions_of(request.user).filter(pk=pk).first()
         if session is None:
             raise NotFoundError("No such session.")
-        services.session_revoke(session=session, reason="revoked_by_user")
+        sessions.session_revoke(session=session, reason=RevokeReason.REVOKED_BY_USER)
         return Response(None)
 
 
@@ -219,7 +223,7 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
         authorize_fields(self.caller(), request.data, input_class, target=ANOTHER_ACCOUNT, fields=CREATE_FIELDS,
                          profile=False)
         data = valid_input(input_class, request)
-        user = services.user_admin_create(username=valid_loginname(loginname), actor=request.user if admin else None,
+        user = users.user_admin_create(username=valid_loginname(loginname), actor=request.user if admin else None,
                                           ip=ip, **data)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
@@ -229,14 +233,14 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
         assert_fields_allowed(request.data, UserAdminUpdateInputSerializer)
         authorize_fields(self.caller(), request.data, UserAdminUpdateInputSerializer, target=user)
         data = valid_input(UserAdminUpdateInputSerializer, request, partial=True)
-        user = services.user_admin_update(user=user, actor=request.user, ip=client_ip(request), **data)
+        user = users.user_admin_update(user=user, actor=request.user, ip=client_ip(request), **data)
         return Response(UserSerializer(user).data)
 
     @extend_schema(responses={200: None}, tags=["users"])
     def destroy(self, request: Request, loginname: str) -> Response:
         user = self._target(loginname)
         self.authorize(Op.ACCOUNT_DELETE, user)
-        services.user_delete(user=user, actor=request.user)
+        users.user_delete(user=user, actor=request.user)
         return Response(None)
 
     @extend_schema(request=UserPasswordInputSerializer, responses=TokenReplySerializer, tags=["users"])
@@ -245,7 +249,7 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
         own = user.pk == request.user.pk
         self.authorize(Op.PASSWORD_CHANGE if own else Op.PASSWORD_SET, user)
         data = valid_input(UserPasswordInputSerializer, request)
-        pair = services.password_change_by(
+        pair = passwords.password_change_by(
             actor=request.user, user=user, new_password=data["new_password"], old_password=data.get("old_password"),
             ip=client_ip(request), session=current_session(request),
         )
@@ -256,7 +260,7 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
         user = self._target(loginname)
         self.authorize(Op.EMAIL_CHANGE, user)
         data = valid_input(EmailChangeInputSerializer, request)
-        services.email_change_request(user=user, email=data["email"], password=data["password"],
+        email_change_request(user=user, email=data["email"], password=data["password"],
                                       ip=client_ip(request))
         return Response(None)
 
@@ -265,7 +269,7 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
         user = self._target(loginname)
         self.authorize(Op.EMAIL_CHANGE, user)
         data = valid_input(SidInputSerializer, request)
-        return Response(UserSerializer(services.email_change_confirm(user=user, sid=data["sid"])).data)
+        return Response(UserSerializer(email_change_confirm(user=user, sid=data["sid"])).data)
 
 
 class UserSecretViewSet(PolicyMixin, viewsets.ViewSet):
@@ -278,28 +282,28 @@ class UserSecretViewSet(PolicyMixin, viewsets.ViewSet):
     @extend_schema(request=SidInputSerializer, responses={200: None}, tags=["users"])
     def activate(self, request: Request, loginname: str) -> Response:
         data = valid_input(SidInputSerializer, request)
-        services.user_activate(loginname=loginname, sid=data["sid"])
+        users.user_activate(loginname=loginname, sid=data["sid"])
         return Response(None)
 
     @extend_schema(request=None, responses={200: None}, tags=["users"])
     def activate_resend(self, request: Request, loginname: str) -> Response:
-        services.activation_resend(loginname=loginname, ip=client_ip(request))
+        codes.activation_resend(loginname=loginname, ip=client_ip(request))
         return Response(None)
 
     @extend_schema(request=None, responses={200: None}, tags=["users"])
     def forget_password(self, request: Request, loginname: str) -> Response:
-        services.password_reset_request(loginname=loginname, ip=client_ip(request))
+        passwords.password_reset_request(loginname=loginname, ip=client_ip(request))
         return Response(None)
 
     @extend_schema(request=PasswordResetInputSerializer, responses={200: None}, tags=["users"])
     def reset_password(self, request: Request, loginname: str) -> Response:
         data = valid_input(PasswordResetInputSerializer, request)
-        services.password_reset(loginname=loginname, sid=data["sid"], password=data["password"])
+        passwords.password_reset(loginname=loginname, sid=data["sid"], password=data["password"])
         return Response(None)
 
     @extend_schema(request=PasswordCheckInputSerializer, responses={200: None}, tags=["users"])
     def validate_password(self, request: Request, loginname: str) -> Response:
         source = request.query_params if request.method == "GET" else request.data
         data = valid_input_data(PasswordCheckInputSerializer, source)
-        services.password_verify(loginname=loginname, password=data["pwd"], ip=client_ip(request))
+        passwords.password_verify(loginname=loginname, password=data["pwd"], ip=client_ip(request))
         return Response(None)

@@ -7,7 +7,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from accounts.oidc_key import oidc_private_key
+from accounts.oauth.keys import oidc_private_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -166,7 +166,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.SessionTokenAuthentication",
-        "accounts.oauth_authentication.OAuthTokenAuthentication",
+        "accounts.oauth.authentication.OAuthTokenAuthentication",
     ],
     # Every view names the operation of each action; accountsite.policy decides who may do it.
     "DEFAULT_PERMISSION_CLASSES": ["accountsite.permissions.OperationPermission"],
@@ -276,8 +276,8 @@ OAUTH2_PROVIDER = {
         "OAUTH2_REDIRECT_URI_SCHEMES", default=["https"] if PRODUCTION else ["http", "https"]
     ),
     "PKCE_REQUIRED": True,
-    # Our services and validator (accounts/oauth.py, accounts/oauth_validators.py): claims per scope.
-    "OAUTH2_VALIDATOR_CLASS": "accounts.oauth_validators.AccountsOAuth2Validator",
+    # Our validator (accounts/oauth/validators.py): claims per scope, and which clients and users may sign in.
+    "OAUTH2_VALIDATOR_CLASS": "accounts.oauth.validators.AccountsOAuth2Validator",
     "OIDC_ENABLED": True,
     "OIDC_RSA_PRIVATE_KEY": oidc_private_key(
         from_env=env.str("OIDC_RSA_PRIVATE_KEY", default=""), production=PRODUCTION,

@@ -16,7 +16,7 @@ urlpatterns = [
     path("", include("quotas.urls")),
     path("", include("repos.urls")),
     path("", include("membership.urls")),
-    path("", include("accounts.oauth_urls")),
+    path("", include("accounts.oauth.urls")),
     path("admin/", admin.site.urls),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -1,4 +1,4 @@
-"""App config for membership."""
+"""App config for membership: it provides the plans of accounts and the default limits of quotas."""
 
 from django.apps import AppConfig
 
@@ -6,3 +6,11 @@ from django.apps import AppConfig
 class MembershipConfig(AppConfig):
     name = "membership"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from accounts.plans import plans_register
+        from membership.plans import MembershipPlans, quota_limits_default
+        from quotas.services import quota_limits_default_register
+
+        plans_register(MembershipPlans())
+        quota_limits_default_register(quota_limits_default)

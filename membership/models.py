@@ -11,6 +11,17 @@ from quotas.models import QuotaKind
 UNLIMITED = -1
 
 
+class TierType(models.IntegerChoices):
+    """The original service's tiers (`userType`). The tier table is data; these are the numbers the
+    rules name: tier 1 is the base every lapsed membership returns to, tier 2 belongs to administrators."""
+
+    REGISTERED = 1, "registered"
+    ADMIN = 2, "admin"
+    CERTIFIED = 3, "certified"
+    GOLD = 4, "gold"
+    DIAMOND = 5, "diamond"
+
+
 class PayWay(models.IntegerChoices):
     FREE = 0, "free"
     PREPAID = 1, "prepaid"

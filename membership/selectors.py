@@ -7,9 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from membership import pricing
-from membership.models import LedgerEntry, Membership, Tier, Wallet
-
-REGISTERED, ADMIN = 1, 2
+from membership.models import LedgerEntry, Membership, Tier, TierType, Wallet
 
 
 def tier_by_user_type(user_type: int) -> Tier:
@@ -18,20 +16,20 @@ def tier_by_user_type(user_type: int) -> Tier:
 
 def is_expired(membership: Membership, now: datetime) -> bool:
     return (membership.expires_at is not None and membership.expires_at <= now
-            and membership.tier.user_type != ADMIN)
+            and membership.tier.user_type != TierType.ADMIN)
 
 
 def effective_tier(membership: Membership, now: datetime | None = None) -> Tier:
     """The tier in force: a membership past its expiry reads as tier 1 even before the nightly job runs."""
     now = now or timezone.now()
     if is_expired(membership, now):
-        return tier_by_user_type(REGISTERED)
+        return tier_by_user_type(TierType.REGISTERED)
     return membership.tier
 
 
 def effective_user_type(membership: Membership, now: datetime | None = None) -> int:
     """`userType` in force, without a query for the lapsed case (lists of users stay constant in queries)."""
-    return REGISTERED if is_expired(membership, now or timezone.now()) else membership.tier.user_type
+    return TierType.REGISTERED if is_expired(membership, now or timezone.now()) else membership.tier.user_type
 
 
 def effective_expiry(membership: Membership, now: datetime | None = None) -> datetime | None:
@@ -50,7 +48,7 @@ def membership_quote(*, membership: Membership, tier: Tier, validity: int, now: 
         current = pricing.Current(user_type=in_force.user_type, fee=in_force.fee, expires_at=None,
                                   period_started_at=None, period_years=0)
     return pricing.quote(current=current, user_type=tier.user_type, fee=tier.fee, validity=validity, now=now,
-                         base_user_type=REGISTERED, free_of_charge=membership.user.is_admin)
+                         base_user_type=TierType.REGISTERED, free_of_charge=membership.user.is_admin)
 
 
 def wallet_balance(user) -> Decimal:

@@ -1,7 +1,9 @@
 """Every change to memberships and wallets: opening, operator grants, purchases, top-ups and expiry.
 
 Money paths lock rows in one order, membership then wallet, inside the transaction (select_for_update), so
-two purchases for one user queue instead of both spending the same balance.
+two purchases for one user queue instead of both spending the same balance. Every change of tier is
+pushed down in the same transaction: the tier in force to the account (accounts), its limits to the
+quotas (quotas); neither app below ever reads a tier.
 """
 
 from dataclasses import dataclass
@@ -11,7 +13,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.audit import audit_record
+from accounts.services.users import user_tier_record
+from accountsite.audit import AuditAction, audit_record
 from accountsite.errors import (
     CostMismatchError,
     InsufficientBalanceError,
@@ -19,33 +22,37 @@ from accountsite.errors import (
     MembershipChangeError,
 )
 from membership import pricing, selectors
-from membership.models import LedgerEntry, LedgerKind, Membership, Tier, Wallet
+from membership.models import LedgerEntry, LedgerKind, Membership, Tier, TierType, Wallet
 from quotas.services import quota_limits_apply
 
+PURCHASE_ACTIONS = {pricing.RENEW: AuditAction.MEMBERSHIP_RENEW, pricing.UPGRADE: AuditAction.MEMBERSHIP_UPGRADE,
+                    pricing.CHANGE: AuditAction.MEMBERSHIP_CHANGE}
 # Decimal(14, 2): a balance must stay below 10^12.
 MAX_BALANCE = Decimal("999999999999.99")
 
 
 @transaction.atomic
 def membership_open(*, user, now: datetime | None = None) -> Membership:
-    """A new user's membership: tier 2 for admins, else tier 1, with that tier's quota limits, and a wallet."""
-    user_type = selectors.ADMIN if user.is_admin else selectors.REGISTERED
-    tier = selectors.tier_by_user_type(user_type)
-    membership, _created = Membership.objects.get_or_create(
-        user=user, defaults={"tier": tier, "started_at": now or timezone.now()}
-    )
-    Wallet.objects.get_or_create(user=user)
-    _limits_push(membership=membership, now=now)
+    """A new account's membership and wallet, the one place either is created (accounts opens every
+    account through accounts.plans): the admin tier for staff, else tier 1, with that tier's limits."""
+    now = now or timezone.now()
+    tier = selectors.tier_by_user_type(TierType.ADMIN if user.is_admin else TierType.REGISTERED)
+    membership = Membership.objects.create(user=user, tier=tier, started_at=now)
+    Wallet.objects.create(user=user)
+    _plan_push(membership=membership, now=now)
     return membership
 
 
-def _limits_push(*, membership: Membership, now: datetime | None = None) -> None:
-    """The membership's tier limits to the member's quotas. A paid tier's limits hold until it expires,
-    and tier 1's from that instant (quotas enforce it then, before expire_memberships writes it down)."""
+def _plan_push(*, membership: Membership, now: datetime | None = None) -> None:
+    """The membership's tier to the account and its limits to the quotas. A paid tier holds until it
+    expires and tier 1 from that instant, in both (before expire_memberships writes it down); the admin
+    tier never expires."""
     tier = membership.tier
-    until = membership.expires_at if tier.user_type != selectors.ADMIN else None
-    fallback = selectors.tier_by_user_type(selectors.REGISTERED).quota_limits() if until else None
-    quota_limits_apply(user=membership.user, limits=tier.quota_limits(), until=until, fallback=fallback, now=now)
+    until = membership.expires_at if tier.user_type != TierType.ADMIN else None
+    base = selectors.tier_by_user_type(TierType.REGISTERED)
+    user_tier_record(user=membership.user, user_type=tier.user_type, invalid_at=until, user_type_after=base.user_type)
+    quota_limits_apply(user=membership.user, limits=tier.quota_limits(), until=until,
+                       fallback=base.quota_limits() if until else None, now=now)
 
 
 def _tier(user_type: int) -> Tier:
@@ -58,15 +65,14 @@ def _tier(user_type: int) -> Tier:
 
 
 def _locked_membership(user) -> Membership:
-    if not Membership.objects.filter(user=user).exists():
-        membership_open(user=user)  # accounts made outside user_create get their rows on first use
     # No select_related under FOR UPDATE: when a waiting lock is granted, PostgreSQL re-checks the join against
     # the joined rows it read *before* waiting, so a concurrent tier change would make the row vanish.
-    return Membership.objects.select_for_update().get(user=user)
+    membership = Membership.objects.select_for_update().get(user=user)
+    membership.user = user  # the caller's instance, so what the change pushes down shows on it too
+    return membership
 
 
 def _locked_wallet(user) -> Wallet:
-    Wallet.objects.get_or_create(user=user)
     return Wallet.objects.select_for_update().get(user=user)
 
 
@@ -96,7 +102,7 @@ def _membership_set(*, membership: Membership, tier: Tier, expires_at: datetime 
     membership.tier, membership.expires_at = tier, expires_at
     membership.period_started_at, membership.period_years = period_started_at, period_years
     membership.save()
-    _limits_push(membership=membership, now=now)
+    _plan_push(membership=membership, now=now)
 
 
 @transaction.atomic
@@ -110,12 +116,12 @@ def membership_tier_assign(*, user, user_type: int, actor, expires_at: datetime 
     previous = membership.tier.user_type
     _membership_set(membership=membership, tier=tier, expires_at=expires_at, period_started_at=None,
                     period_years=0, now=now)
-    audit_record(action="membership.assign", user=user, actor=actor, previous=previous, user_type=user_type)
+    audit_record(action=AuditAction.MEMBERSHIP_ASSIGN, user=user, actor=actor, previous=previous, user_type=user_type)
     return membership
 
 
 def _quote(*, membership: Membership, tier: Tier, validity: int, now: datetime) -> pricing.Quote:
-    if tier.user_type == selectors.ADMIN:
+    if tier.user_type == TierType.ADMIN:
         raise MembershipChangeError("The admin tier cannot be bought; operators grant it.",
                                     error={"userType": ["The admin tier cannot be bought."]})
     try:
@@ -132,9 +138,7 @@ def membership_cost(*, user, user_type: int, validity: int, now: datetime | None
     """What membership_purchase would charge now (GET /vip/{name}/cost): the same quote, without locks."""
     now = now or timezone.now()
     tier = _tier(user_type)
-    membership = Membership.objects.filter(user=user).select_related("tier", "user").first()
-    if membership is None:
-        membership = membership_open(user=user)
+    membership = Membership.objects.select_related("tier", "user").get(user=user)
     return _quote(membership=membership, tier=tier, validity=validity, now=now).cost
 
 
@@ -173,7 +177,7 @@ def membership_purchase(*, user, user_type: int, validity: int, cost: Decimal, a
         )
     _membership_set(membership=membership, tier=tier, expires_at=quote.expires_at,
                     period_started_at=quote.period_started_at, period_years=quote.period_years, now=now)
-    audit_record(action=f"membership.{quote.kind}", user=user, actor=actor, ip=ip, previous=previous,
+    audit_record(action=PURCHASE_ACTIONS[quote.kind], user=user, actor=actor, ip=ip, previous=previous,
                  user_type=tier.user_type, validity=validity, cost=str(quote.cost), credit=str(quote.credit),
                  expires_at=quote.expires_at.isoformat() if quote.expires_at else None)
     return Purchase(membership=membership, quote=quote, balance=wallet.balance, entry=entry)
@@ -191,7 +195,7 @@ def wallet_topup(*, user, amount: Decimal, actor, note: str = "", idempotency_ke
     wallet = _locked_wallet(user)
     entry = _ledger_append(wallet=wallet, kind=LedgerKind.TOPUP, amount=pricing.cents(amount), actor=actor,
                            note=note, idempotency_key=idempotency_key, created_at=now or timezone.now())
-    audit_record(action="wallet.topup", user=user, actor=actor, ip=ip, amount=str(entry.amount),
+    audit_record(action=AuditAction.WALLET_TOPUP, user=user, actor=actor, ip=ip, amount=str(entry.amount),
                  balance=str(entry.balance_after))
     return entry
 
@@ -201,12 +205,12 @@ def _membership_expire(*, membership_id: int, now: datetime) -> bool:
     membership = Membership.objects.select_for_update().filter(pk=membership_id).first()
     # Re-checked under the lock: a renewal may have landed since the candidates were listed.
     if membership is None or not selectors.is_expired(membership, now) or \
-            membership.tier.user_type == selectors.REGISTERED:
+            membership.tier.user_type == TierType.REGISTERED:
         return False
     previous = membership.tier.user_type
-    _membership_set(membership=membership, tier=selectors.tier_by_user_type(selectors.REGISTERED), expires_at=None,
+    _membership_set(membership=membership, tier=selectors.tier_by_user_type(TierType.REGISTERED), expires_at=None,
                     period_started_at=None, period_years=0, now=now)
-    audit_record(action="membership.expire", user=membership.user, previous=previous,
+    audit_record(action=AuditAction.MEMBERSHIP_EXPIRE, user=membership.user, previous=previous,
                  expired_at=now.isoformat())
     return True
 
@@ -216,6 +220,6 @@ def membership_expire_due(*, now: datetime | None = None) -> int:
     One short transaction per member, so a long run never holds many locks. Returns how many moved."""
     now = now or timezone.now()
     due = (Membership.objects.filter(expires_at__lte=now)
-           .exclude(tier__user_type__in=[selectors.REGISTERED, selectors.ADMIN])
+           .exclude(tier__user_type__in=[TierType.REGISTERED, TierType.ADMIN])
            .values_list("pk", flat=True))
     return sum(_membership_expire(membership_id=pk, now=now) for pk in list(due))

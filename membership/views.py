@@ -31,9 +31,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.H
 
 def _vip(user, *, with_balance: bool) -> dict:
     now = timezone.now()
-    membership = Membership.objects.select_related("tier").filter(user=user).first()
-    if membership is None:
-        membership = services.membership_open(user=user)
+    membership = Membership.objects.select_related("tier").get(user=user)
     balance = selectors.wallet_balance(user) if with_balance else None
     return VipSerializer({"tier": selectors.effective_tier(membership, now),
                           "expires_at": selectors.effective_expiry(membership, now), "balance": balance}).data

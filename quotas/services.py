@@ -5,7 +5,7 @@ through `quota_consume`/`quota_release`: one conditional UPDATE per quota inside
 transaction, so use never passes the limit and no increment is lost, whatever the concurrency.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,10 +16,8 @@ from django.db.models.functions import Greatest
 from django.db.models.lookups import Exact, LessThanOrEqual
 from django.utils import timezone
 
-from accounts.audit import audit_record
+from accountsite.audit import AuditAction, audit_record
 from accountsite.errors import InvalidParametersError, NotFoundError, QuotaExceededError, QuotaExistsError
-from membership.models import Membership, Tier
-from membership.selectors import REGISTERED, effective_tier, tier_by_user_type
 from quotas.models import UNLIMITED, Quota, QuotaKind, limit_in_force
 from quotas.selectors import local_day, pulls_today
 from quotas.units import BIGINT_MAX
@@ -104,19 +102,24 @@ def _assert_limits(limits: Mapping[str, int]) -> None:
         raise InvalidParametersError("Invalid parameters: a limit is below -1.", error=bad)
 
 
-def _tier_of(user) -> Tier:
-    membership = Membership.objects.filter(user=user).select_related("tier").first()
-    return effective_tier(membership) if membership else tier_by_user_type(REGISTERED)
+_limits_default: Callable[[Any], Mapping[str, int]] | None = None
+
+
+def quota_limits_default_register(provider: Callable[[Any], Mapping[str, int]]) -> None:
+    """Who says what limits a user's new quota record holds by default: the app that sells plans
+    (membership registers its tiers at startup); quotas never reads a tier itself."""
+    global _limits_default
+    _limits_default = provider
 
 
 @transaction.atomic
 def quota_record_create(*, user, kinds: tuple[str, ...], limits: Mapping[str, int], actor,
                         now: datetime | None = None) -> None:
-    """Creates the user's quota rows of these kinds (one record), each limit defaulting to the user's
-    tier; QuotaExistsError if the record already exists."""
+    """Creates the user's quota rows of these kinds (one record), each limit defaulting to what the user's
+    plan gives (quota_limits_default_register), else 0; QuotaExistsError if the record already exists."""
     now = now or timezone.now()
-    defaults = _tier_of(user).quota_limits()
-    limits = {kind: limits.get(kind, defaults[kind]) for kind in kinds}
+    defaults = _limits_default(user) if _limits_default is not None else {}
+    limits = {kind: limits.get(kind, defaults.get(kind, 0)) for kind in kinds}
     _assert_limits(limits)
     exists = QuotaExistsError(f"{user.username} already has this quota record; change it with PUT.")
     if Quota.objects.filter(user=user, kind__in=kinds).exists():
@@ -127,7 +130,7 @@ def quota_record_create(*, user, kinds: tuple[str, ...], limits: Mapping[str, in
                 Quota.objects.create(user=user, kind=kind, quota=limit, use=0, updated_at=now)
     except IntegrityError:  # created concurrently between the check and the insert
         raise exists from None
-    audit_record(action="quota.create", user=user, actor=actor, limits=limits)
+    audit_record(action=AuditAction.QUOTA_CREATE, user=user, actor=actor, limits=limits)
 
 
 @transaction.atomic
@@ -138,7 +141,7 @@ def quota_limits_set(*, user, limits: Mapping[str, int], actor, now: datetime | 
     for kind, limit in sorted(limits.items()):
         if Quota.objects.filter(user=user, kind=kind).update(quota=limit, updated_at=now) != 1:
             raise NotFoundError(f"{user.username} has no {QuotaKind(kind).label} quota record.")
-    audit_record(action="quota.limits", user=user, actor=actor, limits=dict(limits))
+    audit_record(action=AuditAction.QUOTA_LIMITS, user=user, actor=actor, limits=dict(limits))
 
 
 @transaction.atomic
@@ -177,7 +180,7 @@ def quota_use_set(*, user, uses: Mapping[str, int], actor, now: datetime | None 
         raise InvalidParametersError(f"Invalid parameters: {field}: {messages[0]}", error=errors)
     for kind, use in sorted(uses.items()):
         Quota.objects.filter(pk=rows[kind].pk).update(use=use, updated_at=now)
-    audit_record(action="quota.use_set", user=user, actor=actor, uses=dict(uses))
+    audit_record(action=AuditAction.QUOTA_USE_SET, user=user, actor=actor, uses=dict(uses))
 
 
 @transaction.atomic
@@ -186,7 +189,7 @@ def quota_use_add(*, user, kind: str, amount: int, actor, now: datetime | None =
     if not Quota.objects.filter(user=user, kind=kind).exists():
         raise NotFoundError(f"{user.username} has no {QuotaKind(kind).label} quota record.")
     # The audit row first: the UPDATE then holds the quota row only until COMMIT (a refusal rolls both back).
-    audit_record(action="quota.use_add", user=user, actor=actor, kind=kind, amount=amount)
+    audit_record(action=AuditAction.QUOTA_USE_ADD, user=user, actor=actor, kind=kind, amount=amount)
     if amount >= 0:
         quota_consume(user=user, kind=kind, amount=amount, now=now)
     else:

@@ -11,9 +11,9 @@ from django.db import connection, connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts import services
 from accounts.browser import SESSION_ROW_KEY
 from accounts.models import User
+from accounts.services import sessions
 from tests.factories import PASSWORD, AdminFactory, UserFactory
 
 # Argon2id costs ~20 ms a hash; tests that are not about hashing use a fast hasher first in the list.
@@ -47,7 +47,7 @@ def password():
 def browser_sign_in(client, user, terminal: str = "admin"):
     """Signs a Django test client's browser in as `user`, as /admin/login/ does: a session row behind
     the cookie (accounts.browser), so the back office and the OAuth pages accept it."""
-    session = services.browser_session_start(user=user, terminal=terminal, ip="127.0.0.1", user_agent="pytest",
+    session = sessions.browser_session_start(user=user, terminal=terminal, ip="127.0.0.1", user_agent="pytest",
                                              lifetime=timedelta(hours=1))
     client.force_login(user, backend="accounts.backends.LoginNameBackend")
     cookie_session = client.session
@@ -61,11 +61,11 @@ def app_client(user, scope: str = "read write", *, owner=None) -> APIClient:
     them); the app belongs to `owner`, by default a developer made for it."""
     from oauth2_provider.models import AccessToken
 
-    from accounts import oauth
+    from accounts.oauth import applications
     from tests.factories import UserFactory
 
     owner = owner or UserFactory(username=f"dev-{secrets.token_hex(4)}")
-    application = oauth.application_create(owner=owner, redirect_uris="https://app.example/cb").application
+    application = applications.application_create(owner=owner, redirect_uris="https://app.example/cb").application
     raw = secrets.token_urlsafe(32)
     AccessToken.objects.create(user=user, application=application, token=raw, scope=scope,
                                expires=timezone.now() + timedelta(hours=1))
@@ -92,7 +92,7 @@ def staff_user(username: str, *groups: str, permissions: tuple[str, ...] = ()):
 
 def client_for(user, terminal: str = "default") -> APIClient:
     """An API client signed in as `user` through a real session on `terminal`."""
-    _session, pair = services.session_start(user=user, terminal=terminal, ip="127.0.0.1", user_agent="pytest")
+    _session, pair = sessions.session_start(user=user, terminal=terminal, ip="127.0.0.1", user_agent="pytest")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access}")
     client.user, client.tokens = user, pair

@@ -8,8 +8,8 @@ import pytest
 from django.db import IntegrityError, connections, transaction
 from rest_framework.test import APIClient
 
-from accounts import services
 from accounts.models import Session, User
+from accounts.services import sessions, users
 from accountsite import errors
 from tests.factories import PASSWORD, UserFactory
 from tests.parallel import run_parallel
@@ -60,7 +60,7 @@ def test_a_lost_race_is_named_by_its_constraint(clash, expected):
     UserFactory(username="username", email="username@example.com")
     with pytest.raises(IntegrityError) as failure, transaction.atomic():
         User.objects.create(**clash)
-    assert isinstance(services._integrity_as_service_error(failure.value), expected)
+    assert isinstance(users.integrity_as_service_error(failure.value), expected)
 
 
 @pytest.mark.postgres
@@ -71,7 +71,7 @@ def test_refresh_does_not_wait_for_the_user_row():
     transaction holds the user row (as session_start does) while a refresh of that user's session runs:
     the refresh must finish, and the other transaction then ends the session without a deadlock."""
     user = UserFactory(username="alice")
-    _session, pair = services.session_start(user=user, terminal="web", ip="127.0.0.1", user_agent="t")
+    _session, pair = sessions.session_start(user=user, terminal="web", ip="127.0.0.1", user_agent="t")
     holding, refreshed = threading.Event(), threading.Event()
     outcome: dict = {}
 
@@ -81,7 +81,7 @@ def test_refresh_does_not_wait_for_the_user_row():
                 User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).get()
                 holding.set()
                 outcome["refresh_finished_meanwhile"] = refreshed.wait(timeout=5)
-                outcome["revoked"] = services.user_credentials_revoke(user=user, reason="test")
+                outcome["revoked"] = sessions.user_credentials_revoke(user=user, reason="test")
         except Exception as exc:
             outcome["holder_error"] = exc
         finally:
@@ -90,7 +90,7 @@ def test_refresh_does_not_wait_for_the_user_row():
     def refresh() -> None:
         try:
             assert holding.wait(timeout=10)
-            outcome["pair"] = services.session_refresh(raw_refresh=pair.refresh)
+            outcome["pair"] = sessions.session_refresh(raw_refresh=pair.refresh)
         except Exception as exc:
             outcome["refresh_error"] = exc
         finally:

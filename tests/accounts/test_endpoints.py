@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from accounts import services
 from accounts.models import Session, User, UserStatus
+from accounts.services import sessions, users
 from tests.accounts.conftest import bearer, craft_token
 from tests.conftest import client_for, envelope
 from tests.factories import PASSWORD, AdminFactory, UserFactory
@@ -223,7 +223,7 @@ def test_refresh_by_account_state(state, unchanged_factory):
                                     UserStatus.DELETED])
 def test_status_change_through_the_service_revokes_every_token(alice, status):
     web, phone = client_for(alice, "web"), client_for(alice, "phone")
-    services.user_status_set(user=alice, status=status, actor=None)
+    users.user_status_set(user=alice, status=status, actor=None)
     for client in (web, phone):
         envelope(client.get("/auth/me"), 7005, 401)
         envelope(APIClient().post("/auth/refresh", {"refresh": client.tokens.refresh}, format="json"), 7005, 401)
@@ -356,7 +356,7 @@ def test_login_wrong_credentials(alice, anon_client, login, unchanged):
 
 
 def _refresh_cases(user) -> dict:
-    session, pair = services.session_start(user=user, terminal="web", ip="127.0.0.1", user_agent="t")
+    session, pair = sessions.session_start(user=user, terminal="web", ip="127.0.0.1", user_agent="t")
     claims = {"uid": user.pk, "sid": str(session.pk)}
     return {
         "garbage": "not.a.token",
@@ -393,7 +393,7 @@ def test_refresh_bad_input(alice, anon_client, body, field, unchanged):
 
 
 def _access_cases(user) -> dict:
-    session, pair = services.session_start(user=user, terminal="web", ip="127.0.0.1", user_agent="t")
+    session, pair = sessions.session_start(user=user, terminal="web", ip="127.0.0.1", user_agent="t")
     claims = {"uid": user.pk, "sid": str(session.pk)}
     return {
         "garbage": "Bearer not.a.token",
@@ -446,7 +446,7 @@ def test_expired_token_from_the_servers_own_lifetime(alice, monkeypatch):
 
 @pytest.mark.parametrize("header", ["Token", "token-header", "bearer-lowercase"])
 def test_old_clients_token_headers(alice, header):
-    _session, pair = services.session_start(user=alice, terminal="old", ip="127.0.0.1", user_agent="t")
+    _session, pair = sessions.session_start(user=alice, terminal="old", ip="127.0.0.1", user_agent="t")
     client = APIClient()
     if header == "Token":
         client.credentials(HTTP_AUTHORIZATION=f"Token {pair.access}")

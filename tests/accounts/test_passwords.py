@@ -13,6 +13,7 @@ from django.contrib.auth.hashers import (
 from rest_framework.test import APIClient
 
 from accounts.models import Session, User
+from accounts.services import users
 from tests.conftest import envelope
 from tests.factories import UserFactory
 
@@ -90,9 +91,8 @@ def test_unknown_user_and_wrong_password_are_indistinguishable(user):
 
 
 def test_deleted_account_looks_unknown(user):
-    from accounts import services
 
-    services.user_delete(user=user, actor=None)
+    users.user_delete(user=user, actor=None)
     deleted = _login("alice", "a-Long-enough-passw0rd")
     assert deleted.content == _login("nobody-at-all", "a-Long-enough-passw0rd").content
     envelope(deleted, 8004, 401)

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from accounts import services as account_services
+from accounts.services import sessions
 from membership.models import IdempotencyRecord, LedgerEntry
 from tests.factories import UserFactory
 from tests.membership.conftest import money_state
@@ -27,7 +27,7 @@ def run_together(requests: list) -> list[tuple[int, dict, bytes]]:
 
 
 def bearer(user) -> str:
-    _session, pair = account_services.session_start(user=user, terminal="load", ip="127.0.0.1", user_agent="pytest")
+    _session, pair = sessions.session_start(user=user, terminal="load", ip="127.0.0.1", user_agent="pytest")
     return f"Bearer {pair.access}"
 
 

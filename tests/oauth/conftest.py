@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client
 
-from accounts import oauth
+from accounts.oauth import applications
 from tests.conftest import browser_sign_in
 from tests.factories import UserFactory
 
@@ -34,7 +34,7 @@ def developer(db):
 @pytest.fixture
 def issued(developer):
     """The developer's app (the plaintext secret is only here)."""
-    return oauth.application_create(owner=developer, name="Photo Printer", redirect_uris=CALLBACK)
+    return applications.application_create(owner=developer, name="Photo Printer", redirect_uris=CALLBACK)
 
 
 @pytest.fixture

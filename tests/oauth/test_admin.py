@@ -55,11 +55,11 @@ def test_reset_secret_shows_no_secret_and_the_old_one_stops(admin_web, app, issu
         "action": "reset_secret", "_selected_action": [app.pk]}, follow=True)
     text = reply.content.decode()
     assert "Reset the secret of 1 application" in text and issued.client_secret not in text
-    from accounts import oauth
+    from accounts.oauth import applications
     from accountsite.errors import NotAuthenticatedError
 
     with pytest.raises(NotAuthenticatedError):
-        oauth.application_authenticate(client_id=app.client_id, client_secret=issued.client_secret)
+        applications.application_authenticate(client_id=app.client_id, client_secret=issued.client_secret)
 
 
 @pytest.mark.parametrize("model", ["application", "accesstoken", "refreshtoken", "idtoken", "grant"])

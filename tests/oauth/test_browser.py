@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from accounts import oauth
+from accounts.oauth import applications
 from tests.conftest import free_port
 from tests.factories import PASSWORD, UserFactory
 from tests.oauth.conftest import pkce_pair, query_of
@@ -23,14 +23,15 @@ def callback():
 @pytest.fixture
 def printer(callback):
     UserFactory(username="erin", email="erin@example.com")
-    return oauth.application_create(owner=UserFactory(username="devbrowser"), name="Photo Printer",
+    return applications.application_create(owner=UserFactory(username="devbrowser"), name="Photo Printer",
                                     redirect_uris=callback)
 
 
 @pytest.fixture
 def old_client(callback):
     UserFactory(username="frank")
-    return oauth.application_create(owner=UserFactory(username="olddev"), name="Old Client", redirect_uris=callback)
+    return applications.application_create(owner=UserFactory(username="olddev"), name="Old Client",
+                                           redirect_uris=callback)
 
 
 def _intercept(page, callback: str) -> None:

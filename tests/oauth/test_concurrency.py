@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts import oauth
+from accounts.oauth import applications, seed
 from accountsite.errors import InvalidSecretError
 from tests.factories import UserFactory
 from tests.parallel import run_parallel
@@ -14,15 +14,15 @@ CALLBACK = "https://app.example/cb"
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_parallel_exchanges_of_one_code_give_one_user():
     user = UserFactory(username="racer")
-    issued = oauth.application_create(owner=UserFactory(username="racedev"), redirect_uris=CALLBACK)
+    issued = applications.application_create(owner=UserFactory(username="racedev"), redirect_uris=CALLBACK)
     client_id, secret = issued.application.client_id, issued.client_secret
-    codes = [oauth.seed_code_issue(user=user, target=oauth.seed_target_resolve(
+    codes = [seed.seed_code_issue(user=user, target=seed.seed_target_resolve(
         client_id=client_id, redirect_uri=CALLBACK)).code for _ in range(3)]
     attempts = (codes[0], *codes)  # two on the first code, one on each of the others
 
     def exchange(index: int) -> str:
         try:
-            oauth.seed_code_exchange(client_id=client_id, client_secret=secret, code=attempts[index])
+            seed.seed_code_exchange(client_id=client_id, client_secret=secret, code=attempts[index])
         except InvalidSecretError:
             return "8005"
         return "ok"

@@ -4,7 +4,7 @@ import pytest
 from oauth2_provider.models import Application
 from rest_framework.test import APIClient
 
-from accounts import oauth
+from accounts.oauth import applications
 from tests.conftest import envelope
 from tests.oauth.conftest import CALLBACK, exchange, tokens_for
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def alice_app(user):
-    return oauth.application_create(owner=user, name="Alice's app", redirect_uris=CALLBACK)
+    return applications.application_create(owner=user, name="Alice's app", redirect_uris=CALLBACK)
 
 
 def _call(client, action: str, pk: int):
@@ -113,7 +113,7 @@ def test_unknown_ids_are_404(user_client):
 
 def test_list_query_count_does_not_grow(user_client, user, django_assert_max_num_queries):
     for n in range(5):
-        oauth.application_create(owner=user, name=f"app {n}", redirect_uris=CALLBACK)
+        applications.application_create(owner=user, name=f"app {n}", redirect_uris=CALLBACK)
     with django_assert_max_num_queries(6):
         body = envelope(user_client.get("/developer/apps/"))
     assert body["data"]["total"] == 5

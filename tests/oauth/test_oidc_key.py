@@ -5,7 +5,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.exceptions import ImproperlyConfigured
 
-from accounts.oidc_key import oidc_private_key
+from accounts.oauth.keys import oidc_private_key
 
 
 def _pem() -> str:

@@ -8,8 +8,9 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application, Grant
 from rest_framework.test import APIClient
 
-from accounts import oauth
 from accounts.models import Session, User
+from accounts.oauth import applications, seed
+from accountsite import errors
 from tests.conftest import envelope
 from tests.factories import PASSWORD
 from tests.oauth.conftest import CALLBACK, code_for, exchange, query_of
@@ -104,7 +105,7 @@ def test_login_with_a_bad_client_or_redirect_issues_nothing(app, user, query, co
 
 
 def test_wrong_secret_is_7005_and_keeps_the_code(issued, user):
-    grant = oauth.seed_code_issue(user=user, target=oauth.seed_target_resolve(
+    grant = seed.seed_code_issue(user=user, target=seed.seed_target_resolve(
         client_id=issued.application.client_id, redirect_uri=CALLBACK))
     envelope(seed_exchange(issued.application.client_id, "wrong-secret", grant.code), 7005, 401)
     envelope(seed_exchange("unknown-client", issued.client_secret, grant.code), 7005, 401)
@@ -114,22 +115,22 @@ def test_wrong_secret_is_7005_and_keeps_the_code(issued, user):
 
 
 def test_code_expires_after_60_seconds(issued, user):
-    target = oauth.seed_target_resolve(client_id=issued.application.client_id, redirect_uri=CALLBACK)
+    target = seed.seed_target_resolve(client_id=issued.application.client_id, redirect_uri=CALLBACK)
     issued_at = timezone.now() - timedelta(seconds=61)
-    grant = oauth.seed_code_issue(user=user, target=target, now=issued_at)
+    grant = seed.seed_code_issue(user=user, target=target, now=issued_at)
     assert grant.expires == issued_at + timedelta(seconds=60)
-    with pytest.raises(oauth.errors.InvalidSecretError):
-        oauth.seed_code_exchange(client_id=issued.application.client_id, client_secret=issued.client_secret,
+    with pytest.raises(errors.InvalidSecretError):
+        seed.seed_code_exchange(client_id=issued.application.client_id, client_secret=issued.client_secret,
                                  code=grant.code)
     # within its minute the same kind of code works, by the service clock
-    fresh = oauth.seed_code_issue(user=user, target=target)
-    assert oauth.seed_code_exchange(client_id=issued.application.client_id, client_secret=issued.client_secret,
+    fresh = seed.seed_code_issue(user=user, target=target)
+    assert seed.seed_code_exchange(client_id=issued.application.client_id, client_secret=issued.client_secret,
                                     code=fresh.code, now=fresh.expires - timedelta(seconds=1)) == user
 
 
 def test_code_of_another_client_is_8005(issued, developer, user):
-    other = oauth.application_create(owner=developer, name="Other", redirect_uris=CALLBACK)
-    grant = oauth.seed_code_issue(user=user, target=oauth.seed_target_resolve(
+    other = applications.application_create(owner=developer, name="Other", redirect_uris=CALLBACK)
+    grant = seed.seed_code_issue(user=user, target=seed.seed_target_resolve(
         client_id=issued.application.client_id, redirect_uri=CALLBACK))
     envelope(seed_exchange(other.application.client_id, other.client_secret, grant.code), 8005, 400)
 
@@ -142,7 +143,7 @@ def test_flows_cannot_redeem_each_others_codes(browser_client, issued, user):
     assert exchange(code, verifier, app, secret).status_code == 200  # still the standard flow's to redeem
     AccessToken.objects.all().delete()
     # ... and a seed code (no PKCE challenge) is refused by the token endpoint
-    grant = oauth.seed_code_issue(user=user, target=oauth.seed_target_resolve(client_id=app.client_id,
+    grant = seed.seed_code_issue(user=user, target=seed.seed_target_resolve(client_id=app.client_id,
                                                                               redirect_uri=CALLBACK))
     reply = exchange(grant.code, "v" * 64, app, secret)
     assert reply.status_code == 400 and not AccessToken.objects.exists()

@@ -10,8 +10,8 @@ from jwcrypto import jwk, jwt
 from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 from rest_framework.test import APIClient
 
-from accounts import services
 from accounts.models import UserStatus
+from accounts.services import passwords, sessions, users
 from tests.conftest import envelope
 from tests.oauth.conftest import CALLBACK, authorize, code_for, exchange, pkce_pair, query_of, tokens_for
 
@@ -222,10 +222,10 @@ def test_unknown_opaque_token_is_7005(db):
 
 
 @pytest.mark.parametrize("revoke", [
-    lambda user: services.user_delete(user=user, actor=None),
-    lambda user: services.user_status_set(user=user, status=UserStatus.FROZEN, actor=None),
-    lambda user: services.logout(user=user, session=None, everywhere=True),
-    lambda user: services.password_set(user=user, password="An0ther-long-passphrase", actor=user, reason="change"),
+    lambda user: users.user_delete(user=user, actor=None),
+    lambda user: users.user_status_set(user=user, status=UserStatus.FROZEN, actor=None),
+    lambda user: sessions.logout(user=user, session=None, everywhere=True),
+    lambda user: passwords.password_set(user=user, password="An0ther-long-passphrase", actor=user, reason="change"),
 ], ids=["deleted", "frozen", "logout_all", "password_change"])
 def test_revocation_events_end_oauth_tokens_and_grants(browser_client, app, issued, user, revoke):
     tokens = tokens_for(browser_client, app, issued.client_secret)

@@ -10,8 +10,8 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from accounts import services
 from accounts.models import Session, User, UserStatus
+from accounts.services import passwords, sessions, users
 from tests.factories import PASSWORD, UserFactory
 from tests.parallel import run_parallel
 
@@ -33,13 +33,13 @@ def test_logins_with_the_old_password_do_not_outlive_a_password_change(settings)
     old = PASSWORD
     for trial in range(TRIALS):
         cache.clear()  # the failed attempts of the last trial would lock the account
-        keeper, _pair = services.session_start(user=User.objects.get(pk=user.pk), terminal="keeper", ip="127.0.0.1",
+        keeper, _pair = sessions.session_start(user=User.objects.get(pk=user.pk), terminal="keeper", ip="127.0.0.1",
                                                user_agent="test")
         new = f"Trial-{trial}-new-passw0rd"
 
         def act(index: int, old: str = old, new: str = new, keeper: Session = keeper) -> int:
             if index == LOGINS // 3:
-                services.password_change(user=User.objects.get(pk=user.pk), old_password=old, new_password=new,
+                passwords.password_change(user=User.objects.get(pk=user.pk), old_password=old, new_password=new,
                                          ip="127.0.0.1", session=keeper)
                 return 0
             return login(index, old)
@@ -57,11 +57,11 @@ def test_logins_racing_a_freeze_stay_dead_after_the_restore(settings):
     for trial in range(TRIALS):
         def act(index: int) -> int:
             if index == LOGINS // 3:
-                services.user_status_set(user=User.objects.get(pk=user.pk), status=UserStatus.FROZEN, actor=None)
+                users.user_status_set(user=User.objects.get(pk=user.pk), status=UserStatus.FROZEN, actor=None)
                 return 0
             return login(index, PASSWORD)
 
         outcomes = run_parallel(act, LOGINS, threads=THREADS)
         assert all(outcome in (0, 200, 403, 429) for outcome in outcomes), outcomes
-        services.user_status_set(user=User.objects.get(pk=user.pk), status=UserStatus.ACTIVE, actor=None)
+        users.user_status_set(user=User.objects.get(pk=user.pk), status=UserStatus.ACTIVE, actor=None)
         assert not Session.objects.filter(user=user, revoked_at__isnull=True).exists(), (trial, outcomes)

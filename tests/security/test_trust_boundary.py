@@ -13,9 +13,13 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant
 from rest_framework.test import APIClient
 
-from accounts import oauth, services
 from accounts.models import AccountSecret, AuditEvent, SecretPurpose, Session, User, UserStatus
+from accounts.oauth import applications
+from accounts.services import codes, passwords, sessions, users
+from accounts.services.email import email_change_confirm
 from accountsite import errors
+from membership.models import TierType
+from membership.services import membership_tier_assign
 from quotas.models import Quota, QuotaKind
 from repos.models import Commit, Repository
 from tests.conftest import app_client, browser_sign_in, client_for, envelope, staff_user
@@ -79,20 +83,20 @@ def test_the_reproduced_takeover_chain_stops_at_its_first_step(user, django_capt
 # --- 2. A sign-in racing a credential change does not outlive it ------------------------------------------------
 
 def test_a_sign_in_checked_before_a_password_change_is_refused_after_it(user):
-    checked = services.credentials_verify(login="alice", password=PASSWORD, ip="198.51.100.1")
-    services.password_set(user=User.objects.get(pk=user.pk), password=NEW_PASSWORD, actor=None, reason="change")
+    checked = sessions.credentials_verify(login="alice", password=PASSWORD, ip="198.51.100.1")
+    passwords.password_set(user=User.objects.get(pk=user.pk), password=NEW_PASSWORD, actor=None, reason="change")
     with pytest.raises(errors.WrongPasswordError):
-        services.session_start(user=checked, terminal="web", ip="198.51.100.1", user_agent="t")
+        sessions.session_start(user=checked, terminal="web", ip="198.51.100.1", user_agent="t")
     assert not Session.objects.filter(user=user, revoked_at__isnull=True).exists()
 
 
 @pytest.mark.parametrize("status", [UserStatus.FROZEN, UserStatus.INVALID, UserStatus.DELETED])
 def test_a_sign_in_checked_before_a_freeze_does_not_come_back_with_the_restore(user, status):
-    checked = services.credentials_verify(login="alice", password=PASSWORD, ip="198.51.100.1")
-    services.user_status_set(user=User.objects.get(pk=user.pk), status=status, actor=None)
+    checked = sessions.credentials_verify(login="alice", password=PASSWORD, ip="198.51.100.1")
+    users.user_status_set(user=User.objects.get(pk=user.pk), status=status, actor=None)
     with pytest.raises(errors.AccountDisabledError):
-        services.session_start(user=checked, terminal="web", ip="198.51.100.1", user_agent="t")
-    services.user_status_set(user=User.objects.get(pk=user.pk), status=UserStatus.ACTIVE, actor=None)
+        sessions.session_start(user=checked, terminal="web", ip="198.51.100.1", user_agent="t")
+    users.user_status_set(user=User.objects.get(pk=user.pk), status=UserStatus.ACTIVE, actor=None)
     assert not Session.objects.filter(user=user, revoked_at__isnull=True).exists()
 
 
@@ -171,9 +175,9 @@ def open_codes(user) -> int:
 
 
 def test_a_reset_code_dies_with_an_email_change(user):
-    reset, _ = services.secret_issue(user=user, purpose=SecretPurpose.PASSWORD_RESET)
-    change, _ = services.secret_issue(user=user, purpose=SecretPurpose.EMAIL_CHANGE, new_email="new@example.com")
-    services.email_change_confirm(user=user, sid=change)
+    reset, _ = codes.secret_issue(user=user, purpose=SecretPurpose.PASSWORD_RESET)
+    change, _ = codes.secret_issue(user=user, purpose=SecretPurpose.EMAIL_CHANGE, new_email="new@example.com")
+    email_change_confirm(user=user, sid=change)
     envelope(APIClient().put("/users/alice/pwd/reset", {"sid": reset, "passwd": NEW_PASSWORD}, format="json"),
              8005, 400)
     assert open_codes(user) == 0
@@ -182,15 +186,15 @@ def test_a_reset_code_dies_with_an_email_change(user):
 @pytest.mark.parametrize("change", ["password_change", "password_reset", "freeze"])
 def test_every_open_code_dies_with_a_password_or_status_change(user, change):
     for purpose in SecretPurpose:
-        services.secret_issue(user=user, purpose=purpose, new_email="n@example.com")
+        codes.secret_issue(user=user, purpose=purpose, new_email="n@example.com")
     if change == "password_change":
-        services.password_change(user=user, old_password=PASSWORD, new_password=NEW_PASSWORD, ip="127.0.0.1",
+        passwords.password_change(user=user, old_password=PASSWORD, new_password=NEW_PASSWORD, ip="127.0.0.1",
                                  session=None)
     elif change == "password_reset":
-        raw, _ = services.secret_issue(user=user, purpose=SecretPurpose.PASSWORD_RESET)
-        services.password_reset(loginname="alice", sid=raw, password=NEW_PASSWORD)
+        raw, _ = codes.secret_issue(user=user, purpose=SecretPurpose.PASSWORD_RESET)
+        passwords.password_reset(loginname="alice", sid=raw, password=NEW_PASSWORD)
     else:
-        services.user_status_set(user=user, status=UserStatus.FROZEN, actor=None)
+        users.user_status_set(user=user, status=UserStatus.FROZEN, actor=None)
     assert open_codes(user) == 0
 
 
@@ -198,7 +202,7 @@ def test_every_open_code_dies_with_a_password_or_status_change(user, change):
 
 def test_logout_all_ends_the_oauth_sign_in_cookie(user):
     developer = UserFactory(username="dev")
-    application = oauth.application_create(owner=developer, redirect_uris=CALLBACK).application
+    application = applications.application_create(owner=developer, redirect_uris=CALLBACK).application
     browser = Client()
     page = browser.post("/oauth/login/", {"login": "alice", "password": PASSWORD, "next": "/oauth/authorize/"})
     assert page.status_code == 302
@@ -222,8 +226,8 @@ def test_revocation_events_sign_the_admin_browser_out(admin_user, event):
     elif event == "password_change":
         envelope(api.post("/auth/password", {"old_password": PASSWORD, "new_password": NEW_PASSWORD}, format="json"))
     elif event == "freeze":
-        services.user_status_set(user=admin_user, status=UserStatus.FROZEN, actor=None)
-        services.user_status_set(user=admin_user, status=UserStatus.ACTIVE, actor=None)
+        users.user_status_set(user=admin_user, status=UserStatus.FROZEN, actor=None)
+        users.user_status_set(user=admin_user, status=UserStatus.ACTIVE, actor=None)
     else:
         envelope(api.delete(f"/auth/sessions/{session.pk}"))
     assert browser.get("/admin/")["Location"].startswith("/admin/login/")
@@ -240,14 +244,14 @@ def test_browser_sessions_are_listed_with_the_others(admin_user):
 @pytest.mark.parametrize("status", [UserStatus.FROZEN, UserStatus.DELETED])
 def test_an_app_dies_with_its_developers_account(user, status):
     developer = UserFactory(username="dev")
-    issued = oauth.application_create(owner=developer, redirect_uris=CALLBACK)
+    issued = applications.application_create(owner=developer, redirect_uris=CALLBACK)
     holder = app_client(user, "read write", owner=developer)
     browser = Client()
     browser_sign_in(browser, user, terminal="oauth-sign-in-page")
     verifier, challenge = pkce_pair()
     code = query_of(authorize(browser, issued.application, challenge=challenge)["Location"])["code"]
 
-    services.user_status_set(user=developer, status=status, actor=None)
+    users.user_status_set(user=developer, status=status, actor=None)
     envelope(holder.get("/auth/me"), 7005, 401)
     assert not AccessToken.objects.filter(application=issued.application).exists()
     assert not Grant.objects.filter(application=issued.application).exists()
@@ -269,9 +273,9 @@ def test_a_token_minted_for_an_inactive_developers_app_is_refused(user):
 # --- 8. An expired paid tier is enforced as tier 1 at once -----------------------------------------------------
 
 def test_an_expired_gold_member_cannot_create_past_tier_1_before_the_daily_job(user):
-    give_tier(user, 4)  # gold: 2 private repositories
-    services.user_tier_set(user=User.objects.select_related("membership__tier").get(pk=user.pk), actor=None,
-                           user_type=4, invalid_at=timezone.now() - timedelta(minutes=1))
+    # Gold (2 private repositories) until a minute ago; the daily job has not run yet.
+    membership_tier_assign(user=user, user_type=TierType.GOLD, actor=None,
+                           expires_at=timezone.now() - timedelta(minutes=1))
     api = client_for(user)
     envelope(api.post("/repos/", {"name": "secret", "visibility": "private"}, format="json"), 8008, 403)
     assert not Repository.objects.exists()
@@ -279,9 +283,8 @@ def test_an_expired_gold_member_cannot_create_past_tier_1_before_the_daily_job(u
 
 
 def test_a_paid_tier_in_force_keeps_its_limits(user):
-    give_tier(user, 4)
-    services.user_tier_set(user=User.objects.select_related("membership__tier").get(pk=user.pk), actor=None,
-                           user_type=4, invalid_at=timezone.now() + timedelta(days=30))
+    membership_tier_assign(user=user, user_type=TierType.GOLD, actor=None,
+                           expires_at=timezone.now() + timedelta(days=30))
     envelope(client_for(user).post("/repos/", {"name": "secret", "visibility": "private"}, format="json"), 0, 201)
 
 
@@ -325,7 +328,7 @@ def test_ones_own_address_as_login_name_is_fine(db):
 
 def test_a_client_cannot_introspect_another_clients_token(user):
     holder = app_client(user, "read write")
-    spy = oauth.application_create(owner=UserFactory(username="spy"), redirect_uris=CALLBACK)
+    spy = applications.application_create(owner=UserFactory(username="spy"), redirect_uris=CALLBACK)
     own = Client().post("/oauth/introspect/", {"client_id": holder.application.client_id, "token": holder.raw_token,
                                                "client_secret": "wrong"})
     assert own.status_code == 401 and own["WWW-Authenticate"].startswith("Basic")

@@ -10,8 +10,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from rest_framework.test import APIClient
 
-from accounts import services
 from accounts.models import AccountSecret, Session, User, UserStatus
+from accounts.services import sessions
 from tests.conftest import client_for, free_port
 from tests.factories import UserFactory
 
@@ -36,7 +36,7 @@ def actor_client(user, other, admin_user):
             return client_for(admin_user)
         if actor == "logged_out":
             client = client_for(user, terminal="logged-out")
-            services.session_revoke(session=Session.objects.get(user=user, terminal="logged-out",
+            sessions.session_revoke(session=Session.objects.get(user=user, terminal="logged-out",
                                                                 revoked_at__isnull=True), reason="logout")
             return client
         caller = UserFactory(username=f"{actor}-caller")

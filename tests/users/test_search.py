@@ -8,7 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User, UserStatus
-from membership.models import Membership, Tier
+from membership.models import Membership, Tier, TierType
+from membership.services import membership_tier_assign
 from tests.conftest import envelope
 from tests.factories import UserFactory
 from tests.users.conftest import ACTORS, REFUSED
@@ -58,9 +59,10 @@ def test_filters_combine(admin_client, people, query, expected):
 
 
 def test_user_type_filter_uses_the_tier_in_force(admin_client, user, other):
-    gold = Tier.objects.get(user_type=4)
-    Membership.objects.filter(user=user).update(tier=gold, expires_at=timezone.now() - timedelta(days=1))
-    Membership.objects.filter(user=other).update(tier=gold, expires_at=timezone.now() + timedelta(days=1))
+    membership_tier_assign(user=user, user_type=TierType.GOLD, actor=None,
+                           expires_at=timezone.now() - timedelta(days=1))
+    membership_tier_assign(user=other, user_type=TierType.GOLD, actor=None,
+                           expires_at=timezone.now() + timedelta(days=1))
     assert names(envelope(admin_client.get("/users/", {"userType": 4}))) == ["bob"]
     assert names(envelope(admin_client.get("/users/", {"userType": 1}))) == ["alice"]
 

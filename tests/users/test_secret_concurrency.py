@@ -2,8 +2,8 @@
 
 import pytest
 
-from accounts import services
 from accounts.models import SecretPurpose, User
+from accounts.services import codes, passwords
 from accountsite.errors import InvalidSecretError
 from tests.factories import UserFactory
 from tests.parallel import run_parallel
@@ -14,11 +14,11 @@ from tests.parallel import run_parallel
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_resets_with_one_code_succeed_once():
     user = UserFactory(username="racer")
-    raw, _ = services.secret_issue(user=user, purpose=SecretPurpose.PASSWORD_RESET)
+    raw, _ = codes.secret_issue(user=user, purpose=SecretPurpose.PASSWORD_RESET)
 
     def attempt(n: int) -> str:
         try:
-            services.password_reset(loginname="racer", sid=raw, password=f"new-Long-passw0rd-{n}")
+            passwords.password_reset(loginname="racer", sid=raw, password=f"new-Long-passw0rd-{n}")
         except InvalidSecretError:
             return "8005"
         return f"ok{n}"

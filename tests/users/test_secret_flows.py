@@ -6,8 +6,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from accounts import services
 from accounts.models import AccountSecret, SecretPurpose, Session, User, UserStatus
+from accounts.services import codes, passwords, users
+from accounts.services.email import email_change_confirm
 from accountsite.errors import InvalidSecretError
 from tests.conftest import client_for, envelope
 from tests.factories import PASSWORD, UserFactory
@@ -66,7 +67,7 @@ def test_rolled_back_creation_sends_nothing(anon_client, settings, django_captur
 
 def test_activation_with_wrong_name_or_sid_is_8005(anon_client, django_capture_on_commit_callbacks):
     stranger = UserFactory(username="erin", status=UserStatus.INACTIVE)
-    raw, _secret = services.secret_issue(user=stranger, purpose=SecretPurpose.ACTIVATION)
+    raw, _secret = codes.secret_issue(user=stranger, purpose=SecretPurpose.ACTIVATION)
     before = snapshot("erin")
     for path, sid in [("/users/alice/active", raw), ("/users/erin/active", raw[:-1] + "x"),
                       ("/users/nobody/active", raw)]:
@@ -78,20 +79,20 @@ def test_activation_with_wrong_name_or_sid_is_8005(anon_client, django_capture_o
 def test_expired_activation_secret_is_8005():
     erin = UserFactory(username="erin", status=UserStatus.INACTIVE)
     issued = timezone.now()
-    raw, secret = services.secret_issue(user=erin, purpose=SecretPurpose.ACTIVATION, now=issued)
+    raw, secret = codes.secret_issue(user=erin, purpose=SecretPurpose.ACTIVATION, now=issued)
     assert secret.expires_at == issued + timedelta(hours=72)
     with pytest.raises(InvalidSecretError) as caught:
-        services.user_activate(loginname="erin", sid=raw, now=secret.expires_at)
+        users.user_activate(loginname="erin", sid=raw, now=secret.expires_at)
     assert caught.value.code == 8005
     assert User.objects.get(pk=erin.pk).status == UserStatus.INACTIVE
-    services.user_activate(loginname="erin", sid=raw, now=secret.expires_at - timedelta(seconds=1))
+    users.user_activate(loginname="erin", sid=raw, now=secret.expires_at - timedelta(seconds=1))
     assert User.objects.get(pk=erin.pk).status == UserStatus.ACTIVE
 
 
 def test_resend_replaces_the_code_and_is_throttled(anon_client, settings, django_capture_on_commit_callbacks):
     settings.ACCOUNTS_SECRET_MAILS_PER_ACCOUNT = 2
     UserFactory(username="erin", status=UserStatus.INACTIVE)
-    first, _ = services.secret_issue(user=User.objects.get(username="erin"), purpose=SecretPurpose.ACTIVATION)
+    first, _ = codes.secret_issue(user=User.objects.get(username="erin"), purpose=SecretPurpose.ACTIVATION)
     with django_capture_on_commit_callbacks(execute=True):
         envelope(anon_client.post("/users/erin/active/resend"), 0, 200)
     assert len(mail.outbox) == 1
@@ -136,19 +137,19 @@ def test_reset_flow_through_smtp(anon_client, user, smtp_inbox, settings, django
 
 def test_expired_reset_secret_is_8005(user):
     issued = timezone.now()
-    raw, secret = services.secret_issue(user=user, purpose=SecretPurpose.PASSWORD_RESET, now=issued)
+    raw, secret = codes.secret_issue(user=user, purpose=SecretPurpose.PASSWORD_RESET, now=issued)
     assert secret.expires_at == issued + timedelta(hours=1)
     with pytest.raises(InvalidSecretError):
-        services.password_reset(loginname="alice", sid=raw, password=NEW_PASSWORD,
+        passwords.password_reset(loginname="alice", sid=raw, password=NEW_PASSWORD,
                                 now=issued + timedelta(minutes=61))
     assert User.objects.get(pk=user.pk).check_password(PASSWORD)
 
 
 def test_reset_secret_is_bound_to_its_purpose_and_user(anon_client, user, other):
-    raw, _ = services.secret_issue(user=user, purpose=SecretPurpose.ACTIVATION)
+    raw, _ = codes.secret_issue(user=user, purpose=SecretPurpose.ACTIVATION)
     envelope(anon_client.put("/users/alice/pwd/reset", {"sid": raw, "passwd": NEW_PASSWORD}, format="json"),
              8005, 400)
-    raw, _ = services.secret_issue(user=user, purpose=SecretPurpose.PASSWORD_RESET)
+    raw, _ = codes.secret_issue(user=user, purpose=SecretPurpose.PASSWORD_RESET)
     envelope(anon_client.put("/users/bob/pwd/reset", {"sid": raw, "passwd": NEW_PASSWORD}, format="json"),
              8005, 400)
     assert User.objects.get(pk=other.pk).check_password(PASSWORD)
@@ -235,7 +236,7 @@ def test_email_change_needs_the_current_password(user_client, user):
 
 
 def test_email_taken_between_request_and_confirm_is_8003(user_client, user):
-    raw, _ = services.secret_issue(user=user, purpose=SecretPurpose.EMAIL_CHANGE, new_email="late@example.com")
+    raw, _ = codes.secret_issue(user=user, purpose=SecretPurpose.EMAIL_CHANGE, new_email="late@example.com")
     UserFactory(username="late", email="late@example.com")
     envelope(user_client.post("/users/alice/email/verify", {"sid": raw}, format="json"), 8003, 409)
     assert User.objects.get(pk=user.pk).email == "alice@example.com"
@@ -244,10 +245,10 @@ def test_email_taken_between_request_and_confirm_is_8003(user_client, user):
 
 def test_expired_email_change_secret_is_8005(user):
     issued = timezone.now()
-    raw, secret = services.secret_issue(user=user, purpose=SecretPurpose.EMAIL_CHANGE,
+    raw, secret = codes.secret_issue(user=user, purpose=SecretPurpose.EMAIL_CHANGE,
                                         new_email="n@example.com", now=issued)
     with pytest.raises(InvalidSecretError):
-        services.email_change_confirm(user=user, sid=raw, now=secret.expires_at + timedelta(seconds=1))
+        email_change_confirm(user=user, sid=raw, now=secret.expires_at + timedelta(seconds=1))
     assert User.objects.get(pk=user.pk).email == "alice@example.com"
 
 
@@ -277,6 +278,6 @@ def test_email_change_matrix(actor_client, actor, code, status):
 ])
 def test_email_verify_matrix(actor_client, actor, code, status):
     alice = User.objects.get(username="alice")
-    raw, _ = services.secret_issue(user=alice, purpose=SecretPurpose.EMAIL_CHANGE, new_email="a2@example.com")
+    raw, _ = codes.secret_issue(user=alice, purpose=SecretPurpose.EMAIL_CHANGE, new_email="a2@example.com")
     envelope(actor_client(actor).post("/users/alice/email/verify", {"sid": raw}, format="json"), code, status)
     assert User.objects.get(pk=alice.pk).email == ("a2@example.com" if code == 0 else "alice@example.com")

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from accounts.services import users_import
+from accounts.services.imports import users_import
 
 COLUMNS = {"loginname", "email", "nickname", "hash"}
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.services import users_purge_deleted
+from accounts.services.imports import users_purge_deleted
 
 
 class Command(BaseCommand):

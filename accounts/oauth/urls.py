@@ -4,8 +4,8 @@ consent pages, OIDC discovery and /developer/apps/."""
 from django.urls import include, path, re_path
 from oauth2_provider import views as dot
 
-from accounts.developer_views import DeveloperAppViewSet
-from accounts.oauth_views import ConsentView, IntrospectView, SeedConsentView, SeedOAuthView, SignInPageView
+from accounts.oauth.developer import DeveloperAppViewSet
+from accounts.oauth.views import ConsentView, IntrospectView, SeedConsentView, SeedOAuthView, SignInPageView
 
 # DOT reverses these names in its own namespace (discovery, issuer); only the endpoints we offer.
 dot_patterns = ([

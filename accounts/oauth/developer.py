@@ -7,8 +7,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts import oauth
-from accounts.oauth_serializers import ApplicationInputSerializer, ApplicationSerializer, IssuedSecretSerializer
+from accounts.oauth import applications
+from accounts.oauth.serializers import ApplicationInputSerializer, ApplicationSerializer, IssuedSecretSerializer
 from accounts.views import valid_input
 from accountsite.api import paginate
 from accountsite.errors import NotFoundError
@@ -38,7 +38,7 @@ class DeveloperAppViewSet(PolicyMixin, viewsets.GenericViewSet):
     @extend_schema(request=ApplicationInputSerializer, responses={201: IssuedSecretSerializer}, tags=["developer"])
     def create(self, request: Request) -> Response:
         data = valid_input(ApplicationInputSerializer, request)
-        issued = oauth.application_create(owner=request.user, **data)
+        issued = applications.application_create(owner=request.user, **data)
         return Response(IssuedSecretSerializer(issued).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=ApplicationSerializer, tags=["developer"])
@@ -49,16 +49,16 @@ class DeveloperAppViewSet(PolicyMixin, viewsets.GenericViewSet):
     def partial_update(self, request: Request, pk: str) -> Response:
         application = self._own(request, pk)
         data = valid_input(ApplicationInputSerializer, request)
-        application = oauth.application_update(application=application, actor=request.user, **data)
+        application = applications.application_update(application=application, actor=request.user, **data)
         return Response(ApplicationSerializer(application).data)
 
     @extend_schema(request=None, responses=IssuedSecretSerializer, tags=["developer"])
     @action(detail=True, methods=["post"])
     def rotate_secret(self, request: Request, pk: str) -> Response:
-        issued = oauth.application_secret_rotate(application=self._own(request, pk), actor=request.user)
+        issued = applications.application_secret_rotate(application=self._own(request, pk), actor=request.user)
         return Response(IssuedSecretSerializer(issued).data)
 
     @extend_schema(responses={200: None}, tags=["developer"])
     def destroy(self, request: Request, pk: str) -> Response:
-        oauth.application_delete(application=self._own(request, pk), actor=request.user)
+        applications.application_delete(application=self._own(request, pk), actor=request.user)
         return Response(None)

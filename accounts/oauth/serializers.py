@@ -1,4 +1,4 @@
-"""Shapes of the developer-app and seed 001 OAuth input and output; the rules live in accounts/oauth.py."""
+"""Shapes of the developer-app and seed 001 OAuth input and output; the rules live in accounts.oauth's services."""
 
 from typing import Any
 
@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from oauth2_provider.models import Application
 from rest_framework import serializers
 
-from accounts.oauth import redirect_uris_clean
+from accounts.oauth.applications import redirect_uris_clean
 from accountsite.errors import InvalidParametersError
 
 

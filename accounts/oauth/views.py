@@ -28,9 +28,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import oauth
 from accounts.browser import browser_sign_in, credentials_check
-from accounts.oauth_serializers import SeedAuthorizeInputSerializer, SeedExchangeInputSerializer, SeedUserSerializer
+from accounts.oauth import applications, introspection, seed
+from accounts.oauth.serializers import SeedAuthorizeInputSerializer, SeedExchangeInputSerializer, SeedUserSerializer
 from accounts.views import valid_input
 from accountsite.errors import ServiceError, TooManyRequestsError
 from accountsite.permissions import PolicyMixin
@@ -105,7 +105,7 @@ class IntrospectView(View):
     def post(self, request: HttpRequest) -> HttpResponse:
         client_id, secret = _client_credentials(request)
         try:
-            application = oauth.application_authenticate(client_id=client_id, client_secret=secret)
+            application = applications.application_authenticate(client_id=client_id, client_secret=secret)
         except ServiceError:
             response = JsonResponse({"error": "invalid_client"}, status=401)
             response["WWW-Authenticate"] = 'Basic realm="oauth"'
@@ -113,7 +113,7 @@ class IntrospectView(View):
         token = request.POST.get("token", "")
         if not token:
             return JsonResponse({"error": "invalid_request", "error_description": "token is required."}, status=400)
-        return JsonResponse(oauth.token_introspect(application=application, raw=token),
+        return JsonResponse(introspection.token_introspect(application=application, raw=token),
                             headers={"Cache-Control": "no-store"})
 
 
@@ -134,7 +134,7 @@ class SeedConsentForm(forms.Form):
     state = forms.CharField(max_length=512, required=False, widget=forms.HiddenInput)
 
 
-def _seed_redirect(target: oauth.SeedTarget, **params: str) -> HttpResponse:
+def _seed_redirect(target: seed.SeedTarget, **params: str) -> HttpResponse:
     uri = add_params_to_uri(target.redirect_uri, [(name, value) for name, value in params.items() if value])
     return OAuth2ResponseRedirect(uri, target.application.get_allowed_schemes())
 
@@ -146,12 +146,12 @@ class SeedConsentView(View):
 
     template_name = "accounts/oauth_authorize.html"
 
-    def _target(self, data: Any) -> tuple[SeedConsentForm, oauth.SeedTarget | None, str]:
+    def _target(self, data: Any) -> tuple[SeedConsentForm, seed.SeedTarget | None, str]:
         form = SeedConsentForm(data)
         if not form.is_valid():
             return form, None, "This sign-in link is incomplete."
         try:
-            target = oauth.seed_target_resolve(client_id=form.cleaned_data["client_id"],
+            target = seed.seed_target_resolve(client_id=form.cleaned_data["client_id"],
                                                redirect_uri=form.cleaned_data["redirect_uri"])
         except ServiceError as exc:
             return form, None, exc.message
@@ -164,7 +164,7 @@ class SeedConsentView(View):
                           status=400)
         return render(request, self.template_name, {
             "form": form, "application": target.application,
-            "scopes_descriptions": _scope_descriptions(oauth.SEED_SCOPES.split()),
+            "scopes_descriptions": _scope_descriptions(seed.SEED_SCOPES.split()),
         })
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -175,7 +175,7 @@ class SeedConsentView(View):
         state = form.cleaned_data.get("state", "")
         if not request.POST.get("allow"):
             return _seed_redirect(target, error="access_denied", state=state)
-        grant = oauth.seed_code_issue(user=request.user, target=target)
+        grant = seed.seed_code_issue(user=request.user, target=target)
         return _seed_redirect(target, code=grant.code, state=state)
 
 
@@ -191,7 +191,7 @@ class SeedOAuthView(PolicyMixin, APIView):
         serializer = SeedAuthorizeInputSerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        target = oauth.seed_target_resolve(client_id=data.get("secret_id") or data["client_id"],
+        target = seed.seed_target_resolve(client_id=data.get("secret_id") or data["client_id"],
                                            redirect_uri=data["redirect_uri"])
         params = {"client_id": target.application.client_id, "redirect_uri": target.redirect_uri}
         if data.get("state"):
@@ -202,7 +202,7 @@ class SeedOAuthView(PolicyMixin, APIView):
     @extend_schema(request=SeedExchangeInputSerializer, responses=SeedUserSerializer, tags=["oauth"])
     def post(self, request: Request) -> Response:
         data = valid_input(SeedExchangeInputSerializer, request)
-        user = oauth.seed_code_exchange(client_id=data["client_id"], client_secret=data["client_secret"],
+        user = seed.seed_code_exchange(client_id=data["client_id"], client_secret=data["client_secret"],
                                         code=data["code"])
         return Response(SeedUserSerializer(user).data)
 

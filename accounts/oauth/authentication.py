@@ -8,9 +8,9 @@ from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import AccessToken
 from oauth2_provider.settings import oauth2_settings
 
-from accounts import services
 from accounts.authentication import _looks_like_jwt, raw_token
 from accounts.models import UserStatus
+from accounts.services import sessions
 from accountsite.errors import NotAuthenticatedError
 
 
@@ -39,7 +39,7 @@ class OAuthTokenAuthentication(OAuth2Authentication):
         if result is None:
             raise NotAuthenticatedError("This access token is invalid, expired or revoked.")
         user, token = result
-        services.user_assert_can_sign_in(user)
+        sessions.user_assert_can_sign_in(user)
         application = token.application
         if application is None or not application.user_id or not type(user).objects.filter(
                 pk=application.user_id, status=UserStatus.ACTIVE).exists():
@@ -50,7 +50,7 @@ class OAuthTokenAuthentication(OAuth2Authentication):
 class OAuthTokenScheme(OpenApiAuthenticationExtension):
     """OpenAPI: the authorization-code flow with its scopes (drf-spectacular registers it on import)."""
 
-    target_class = "accounts.oauth_authentication.OAuthTokenAuthentication"
+    target_class = "accounts.oauth.authentication.OAuthTokenAuthentication"
     name = "oauth2"
 
     def get_security_definition(self, auto_schema: Any) -> dict:

@@ -1,0 +1,182 @@
+"""OAuth applications and developer mode: creating, changing, rotating and deleting a developer's apps.
+
+A user turns developer mode on once and gets a first application (confidential, authorization-code,
+PKCE required). Client secrets are stored hashed by django-oauth-toolkit, so the plaintext is captured
+before the save and shown exactly once (on creation and on rotation).
+"""
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.contrib.auth.hashers import check_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from oauth2_provider.generators import generate_client_secret
+from oauth2_provider.models import Application
+from oauth2_provider.settings import oauth2_settings
+from oauth2_provider.validators import AllowedURIValidator
+
+from accounts.models import User
+from accountsite import errors
+from accountsite.audit import AuditAction, audit_record
+
+MAX_REDIRECT_URIS = 10
+MAX_APPS_PER_DEVELOPER = 20
+
+
+def redirect_uris_clean(value: Any) -> list[str]:
+    """A space-separated string or a list of absolute redirect URIs, checked against the allowed schemes
+    (https only in production); no fragments, no credentials. Raises 1007 naming the bad URI."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        uris = value.split()
+    elif isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        uris = [part for item in value for part in item.split()]
+    else:
+        raise _bad_uris("Give the redirect URIs as a space-separated string or a list of strings.")
+    if len(uris) > MAX_REDIRECT_URIS:
+        raise _bad_uris(f"At most {MAX_REDIRECT_URIS} redirect URIs.")
+    validator = AllowedURIValidator(
+        oauth2_settings.ALLOWED_REDIRECT_URI_SCHEMES, name="redirect URI", allow_path=True, allow_query=True
+    )
+    for uri in uris:
+        if len(uri) > 512:
+            raise _bad_uris("A redirect URI is at most 512 characters.")
+        try:
+            validator(uri)
+        except DjangoValidationError:
+            raise _bad_uris(
+                f"Not an allowed redirect URI: {uri[:100]} (absolute, scheme "
+                f"{'/'.join(oauth2_settings.ALLOWED_REDIRECT_URI_SCHEMES)}, no fragment)."
+            ) from None
+        parts = urlsplit(uri)
+        if not parts.hostname or "@" in parts.netloc:
+            raise _bad_uris(f"Not an allowed redirect URI: {uri[:100]} (a host and no credentials).")
+    return list(dict.fromkeys(uris))
+
+
+def _bad_uris(message: str) -> errors.InvalidParametersError:
+    return errors.InvalidParametersError(f"Invalid parameters: redirect_uris: {message}",
+                                         error={"redirect_uris": [message]})
+
+
+@dataclass(frozen=True)
+class IssuedSecret:
+    """An application and its client secret in plaintext: shown once, never stored."""
+
+    application: Application
+    client_secret: str
+
+
+@transaction.atomic
+def application_create(*, owner: User, name: str = "", redirect_uris: Any = None) -> IssuedSecret:
+    """A confidential authorization-code client of `owner` (PKCE is required for every client); the
+    owner becomes a developer if they were not one."""
+    uris = redirect_uris_clean(redirect_uris)
+    locked = User.objects.select_for_update().only("pk", "is_developer").get(pk=owner.pk)
+    if not locked.is_developer:
+        User.objects.filter(pk=owner.pk).update(is_developer=True)
+        audit_record(action=AuditAction.DEVELOPER_ENABLE, user=owner, actor=owner)
+    owner.is_developer = True
+    if Application.objects.filter(user=owner).count() >= MAX_APPS_PER_DEVELOPER:
+        raise errors.PermissionDeniedError(f"A developer may have at most {MAX_APPS_PER_DEVELOPER} applications.")
+    secret = generate_client_secret()
+    application = Application(
+        user=owner, name=(name or f"{owner.username}'s app")[:255], redirect_uris=" ".join(uris),
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        client_secret=secret, hash_client_secret=True, algorithm=Application.RS256_ALGORITHM,
+    )
+    application.save()  # DOT's ClientSecretField hashes client_secret here
+    audit_record(action=AuditAction.OAUTH_APP_CREATE, user=owner, actor=owner, client_id=application.client_id)
+    return IssuedSecret(application=application, client_secret=secret)
+
+
+@transaction.atomic
+def developer_enable(*, user: User, redirect_uris: Any = None) -> IssuedSecret | None:
+    """Developer mode (PATCH /auth/me {"is_developer": true}): a first application and its secret;
+    None when the user already is a developer (secrets are never shown again: rotate one instead)."""
+    if User.objects.select_for_update().filter(pk=user.pk, is_developer=True).exists():
+        user.is_developer = True
+        return None
+    return application_create(owner=user, redirect_uris=redirect_uris)
+
+
+def developer_mode_check(*, user: User, on: bool | None, redirect_uris: Any) -> None:
+    """The rules of PATCH /auth/me's developer fields, checked before anything changes: developer mode
+    cannot be turned off there (delete apps instead), and redirect_uris come only with turning it on.
+    (Only the user's own sign-in gets this far: accountsite.policy refuses an app's token.)"""
+    if (on is False and user.is_developer) or (redirect_uris is not None and not on):
+        raise errors.InvalidParametersError(
+            "Invalid parameters: is_developer: developer mode stays on and redirect_uris come with turning "
+            "it on; manage apps at /developer/apps/.",
+            error={"is_developer": ["Developer mode stays on; manage apps at /developer/apps/."]},
+        )
+
+
+def developer_summary(user: User) -> dict[str, Any] | None:
+    """`developer` in GET /auth/me: the first application's public identifiers, never a secret."""
+    if not user.is_developer:
+        return None
+    applications = list(Application.objects.filter(user=user).order_by("created", "pk")
+                        .values("id", "client_id", "name", "redirect_uris"))
+    first = applications[0] if applications else None
+    return {
+        "client_id": first["client_id"] if first else None,
+        "secret_id": first["client_id"] if first else None,
+        "name": first["name"] if first else None,
+        "redirect_uris": first["redirect_uris"].split() if first else [],
+        "apps": len(applications),
+    }
+
+
+@transaction.atomic
+def application_update(*, application: Application, actor: User, name: str | None = None,
+                       redirect_uris: Any = None) -> Application:
+    changed = []
+    if name is not None and name != application.name:
+        application.name = name[:255]
+        changed.append("name")
+    if redirect_uris is not None:
+        uris = " ".join(redirect_uris_clean(redirect_uris))
+        if uris != application.redirect_uris:
+            application.redirect_uris = uris
+            changed.append("redirect_uris")
+    if changed:
+        application.save(update_fields=[*changed, "updated"])
+        audit_record(action=AuditAction.OAUTH_APP_UPDATE, user=application.user, actor=actor,
+                     client_id=application.client_id, fields=changed)
+    return application
+
+
+@transaction.atomic
+def application_secret_rotate(*, application: Application, actor: User) -> IssuedSecret:
+    """A new client secret; the old one stops working at once. Issued tokens stay valid."""
+    locked = Application.objects.select_for_update().get(pk=application.pk)
+    secret = generate_client_secret()
+    locked.client_secret = secret
+    locked.save(update_fields=["client_secret", "updated"])
+    audit_record(action=AuditAction.OAUTH_APP_ROTATE_SECRET, user=locked.user, actor=actor, client_id=locked.client_id)
+    return IssuedSecret(application=locked, client_secret=secret)
+
+
+@transaction.atomic
+def application_delete(*, application: Application, actor: User | None) -> None:
+    """Deletes the application; its grants, access, refresh and ID tokens go with it (DOT's foreign keys
+    cascade, in this transaction, so no token outlives the app)."""
+    owner, client_id = application.user, application.client_id
+    application.delete()
+    if owner is not None:
+        audit_record(action=AuditAction.OAUTH_APP_DELETE, user=owner, actor=actor, client_id=client_id)
+
+
+def application_authenticate(*, client_id: str, client_secret: str) -> Application:
+    """The confidential client presenting this id and secret, run by an active developer (7005 otherwise)."""
+    application = Application.objects.filter(client_id=client_id).select_related("user").first() if client_id else None
+    stored = application.client_secret if application is not None else ""
+    if (not check_password(client_secret or "", stored) or application is None
+            or application.user is None or not application.user.is_active):
+        raise errors.NotAuthenticatedError("Unknown client or wrong client secret.")
+    return application

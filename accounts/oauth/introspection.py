@@ -1,0 +1,39 @@
+"""RFC 7662 token introspection, for a client about its own tokens only."""
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, Application, RefreshToken
+from oauth2_provider.settings import oauth2_settings
+
+from accounts.models import User
+
+
+def token_introspect(*, application: Application, raw: str, now: datetime | None = None) -> dict[str, Any]:
+    """RFC 7662 for `application` (an authenticated client): what an access or refresh token it was issued
+    is. A token of any other client reads as inactive, exactly like an unknown one, so no client learns
+    anything about another's users."""
+    now = now or timezone.now()
+    checksum = hashlib.sha256(raw.encode()).hexdigest()
+    access = (AccessToken.objects.select_related("user")
+              .filter(token_checksum=checksum, application=application).first())
+    if access is not None and access.is_valid():
+        return _introspection(access.scope, access.user, application, access.expires)
+    refresh = (RefreshToken.objects.select_related("user", "access_token")
+               .filter(token_checksum=checksum, application=application, revoked__isnull=True).first())
+    if refresh is not None:
+        expires = refresh.created + timedelta(seconds=oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS)
+        if expires > now and refresh.user is not None and refresh.user.is_active:
+            scope = refresh.access_token.scope if refresh.access_token is not None else ""
+            return {**_introspection(scope, refresh.user, application, expires), "token_type": "refresh_token"}
+    return {"active": False}
+
+
+def _introspection(scope: str, user: User | None, application: Application, expires: datetime) -> dict[str, Any]:
+    reply: dict[str, Any] = {"active": True, "scope": scope, "client_id": application.client_id,
+                             "exp": int(expires.timestamp()), "token_type": "access_token"}
+    if user is not None:
+        reply.update(username=user.get_username(), sub=str(user.pk))
+    return reply

@@ -1,0 +1,57 @@
+"""Ending what OAuth clients hold: a user's tokens and codes, one token, one app's, a developer's apps'.
+
+`oauth_tokens_revoke` is called by accounts' session revocation (logout-all, password change and reset,
+leaving 'active', deletion); deleting an application takes its tokens and grants along (foreign keys).
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, Application, Grant, IDToken, RefreshToken
+
+from accounts.models import User
+from accountsite.audit import AuditAction, audit_record
+
+
+@transaction.atomic
+def oauth_tokens_revoke(*, user: User, now: datetime | None = None) -> int:
+    """Ends everything OAuth clients hold for `user`: pending codes, access and ID tokens are deleted,
+    refresh tokens marked revoked (so a replay is recognised). Returns how many access tokens ended."""
+    now = now or timezone.now()
+    Grant.objects.filter(user=user).delete()
+    IDToken.objects.filter(user=user).delete()
+    count, _ = AccessToken.objects.filter(user=user).delete()
+    RefreshToken.objects.filter(user=user, revoked__isnull=True).update(revoked=now)
+    return count
+
+
+@transaction.atomic
+def access_token_revoke(*, token: AccessToken, now: datetime | None = None) -> None:
+    """Logout with an app's token ends that token and the refresh token issued with it, not the user's
+    other sign-ins (those are the user's to end, with logout `all`)."""
+    RefreshToken.objects.filter(access_token=token, revoked__isnull=True).update(revoked=now or timezone.now())
+    AccessToken.objects.filter(pk=token.pk).delete()
+
+
+@transaction.atomic
+def application_credentials_revoke(*, application: Application, actor: User | None,
+                                   now: datetime | None = None) -> int:
+    """Ends every token and pending code of one application (the app itself stays)."""
+    Grant.objects.filter(application=application).delete()
+    IDToken.objects.filter(application=application).delete()
+    count, _ = AccessToken.objects.filter(application=application).delete()
+    RefreshToken.objects.filter(application=application, revoked__isnull=True).update(revoked=now or timezone.now())
+    if application.user is not None:
+        audit_record(action=AuditAction.OAUTH_APP_REVOKE, user=application.user, actor=actor,
+                     client_id=application.client_id)
+    return count
+
+
+def owned_applications_revoke(*, owner: User, now: datetime | None = None) -> int:
+    """Ends every token and pending code of the apps `owner` runs (when the owner leaves 'active'):
+    an app acts for its users only while its developer may sign in."""
+    count = 0
+    for application in Application.objects.filter(user=owner):
+        count += application_credentials_revoke(application=application, actor=None, now=now)
+    return count

@@ -1,0 +1,105 @@
+"""E-mailed single-use codes (`sid`): issued, mailed, redeemed, voided, and the activation mails.
+
+A code is 256 random bits of which only the SHA-256 is stored, so a database leak reveals no usable code.
+"""
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.mail import front_end_link, mail_send
+from accounts.models import AccountSecret, SecretPurpose, User, UserStatus
+from accounts.ratelimit import SECRET_MAILS_PER_ACCOUNT, SECRET_MAILS_PER_IP
+from accountsite import errors
+
+
+def _secret_lifetime(purpose: str) -> timedelta:
+    return {
+        SecretPurpose.ACTIVATION: timedelta(hours=settings.ACCOUNTS_ACTIVATION_SECRET_HOURS),
+        SecretPurpose.PASSWORD_RESET: timedelta(minutes=settings.ACCOUNTS_RESET_SECRET_MINUTES),
+        SecretPurpose.EMAIL_CHANGE: timedelta(hours=settings.ACCOUNTS_EMAIL_CHANGE_SECRET_HOURS),
+    }[purpose]
+
+
+def _secret_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def secret_issue(*, user: User, purpose: str, new_email: str | None = None,
+                 now: datetime | None = None) -> tuple[str, AccountSecret]:
+    """A new secret (256 random bits) and its stored row; earlier unused ones of this purpose stop working,
+    so only the latest e-mail's code is valid."""
+    now = now or timezone.now()
+    AccountSecret.objects.filter(user=user, purpose=purpose, used_at__isnull=True).update(used_at=now)
+    raw = secrets.token_urlsafe(32)
+    secret = AccountSecret.objects.create(
+        user=user, purpose=purpose, secret_hash=_secret_digest(raw), new_email=new_email,
+        created_at=now, expires_at=now + _secret_lifetime(purpose),
+    )
+    return raw, secret
+
+
+def secrets_void(*, user: User, now: datetime | None = None) -> int:
+    """Every unused code of the user stops working (activation, reset, e-mail change): called when the
+    password or the address changes and when the account leaves 'active', so a code mailed before such
+    a change cannot undo it."""
+    return AccountSecret.objects.filter(user=user, used_at__isnull=True).update(used_at=now or timezone.now())
+
+
+def secret_redeem(*, loginname: str, purpose: str, raw: str, now: datetime | None = None) -> AccountSecret:
+    """Uses up the secret `raw` of `loginname`, or raises 8005. The use is one conditional UPDATE, so of
+    two concurrent uses one wins; callers run it inside the transaction of the change it authorises, so a
+    change that fails leaves the secret unused."""
+    now = now or timezone.now()
+    secret = (AccountSecret.objects.select_related("user")
+              .filter(secret_hash=_secret_digest(raw), purpose=purpose).first())
+    if (secret is None or secret.user.username.lower() != loginname.lower() or secret.user.is_deleted
+            or secret.expires_at <= now
+            or not AccountSecret.objects.filter(pk=secret.pk, used_at__isnull=True).update(used_at=now)):
+        raise errors.InvalidSecretError()
+    secret.used_at = now
+    return secret
+
+
+def secret_mail(*, user: User, purpose: str, template: str, url_template: str, to: str,
+                 now: datetime | None, new_email: str | None = None) -> None:
+    raw, secret = secret_issue(user=user, purpose=purpose, new_email=new_email, now=now)
+    link = front_end_link(url_template, loginname=user.username, sid=raw)
+    mail_send(template=template, to=to, context={
+        "user": user, "sid": raw, "link": link, "expires_at": secret.expires_at, "new_email": new_email,
+    })
+
+
+def secret_mail_throttle(*, loginname: str, ip: str) -> None:
+    """Caps the e-mails one account name and one client may trigger; counted by the name as typed, so an
+    unknown name is limited exactly like a real one and the reply reveals nothing."""
+    SECRET_MAILS_PER_IP.consume(ip)
+    SECRET_MAILS_PER_ACCOUNT.consume(loginname.strip().lower())
+
+
+def secret_mail_request(*, loginname: str, ip: str, status: int, send: Callable[..., None],
+                        now: datetime | None) -> None:
+    """An anonymous request for an e-mailed code: throttled per name and IP, and sent only if `loginname`
+    is an account in `status` with an address. The caller's reply is the same either way."""
+    secret_mail_throttle(loginname=loginname, ip=ip)
+    user = User.objects.filter(username__iexact=loginname, status=status, email__isnull=False).first()
+    if user is not None:
+        send(user=user, now=now)
+
+
+@transaction.atomic
+def activation_send(*, user: User, now: datetime | None = None) -> None:
+    secret_mail(user=user, purpose=SecretPurpose.ACTIVATION, template="activation",
+                 url_template=settings.ACCOUNTS_ACTIVATION_URL, to=user.email, now=now)
+
+
+def activation_resend(*, loginname: str, ip: str, now: datetime | None = None) -> None:
+    """Sends a new activation code if `loginname` is an inactive account with an address; the caller's
+    reply is the same either way."""
+    secret_mail_request(loginname=loginname, ip=ip, status=UserStatus.INACTIVE, send=activation_send, now=now)

@@ -1,0 +1,117 @@
+"""Bulk work on accounts: importing legacy accounts, and purging deleted ones."""
+
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import LOGIN_NAME_VALIDATOR, AccountSecret, RevokeReason, Session, User, UserStatus
+from accounts.plans import plans
+from accounts.services.sessions import user_credentials_revoke
+from accounts.services.users import PROFILE_FIELDS, identity_assert_free
+from accountsite import errors
+from accountsite.audit import AuditAction, audit_record
+
+_MD5_HEX = re.compile(r"^[0-9a-fA-F]{32}\Z")
+
+
+_PBKDF2 = re.compile(r"^pbkdf2_sha256\$\d+\$[^$]+\$[A-Za-z0-9+/=]+\Z")
+
+
+_PURGED_NAME = r"^deleted-[0-9]+-[0-9a-f]{8}$"
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+
+
+def _imported_password(value: str) -> str:
+    """The stored form of a legacy hash: hex MD5 for LegacyUnsaltedMD5PasswordHasher, or Django PBKDF2."""
+    if _MD5_HEX.match(value):
+        return f"unsalted_md5$${value.lower()}"
+    if _PBKDF2.match(value):
+        return value
+    raise errors.InvalidParametersError("hash: neither a hex MD5 nor a pbkdf2_sha256 hash")
+
+
+def _imported_user(row: dict[str, str]) -> User:
+    """The unsaved user a CSV row describes, or InvalidParametersError naming the first bad column."""
+    username = (row.get("loginname") or "").strip()
+    email = (row.get("email") or "").strip() or None
+    nickname = (row.get("nickname") or "").strip()
+    checks = [("loginname", LOGIN_NAME_VALIDATOR, username)] + ([("email", validate_email, email)] if email else [])
+    for column, validator, value in checks:
+        try:
+            validator(value)
+        except DjangoValidationError as exc:
+            raise errors.InvalidParametersError(f"{column}: {exc.messages[0]}") from None
+    if len(nickname) > 64:
+        raise errors.InvalidParametersError("nickname: at most 64 characters")
+    user = User(username=username, email=email, nickname=nickname, status=UserStatus.ACTIVE)
+    user.password = _imported_password((row.get("hash") or "").strip())
+    return user
+
+
+def users_import(*, rows: Iterable[tuple[int, dict[str, str]]], dry_run: bool = False,
+                 actor: User | None = None) -> ImportReport:
+    """Legacy accounts from CSV rows (line number, columns loginname, email, nickname, hash). Each row is
+    its own transaction: a bad or duplicate row is reported and skipped, never half-imported. Passwords
+    are re-hashed with Argon2id at each user's first successful login."""
+    report = ImportReport()
+    seen: set[str] = set()  # names and addresses earlier in the file, for the dry run
+    for line, row in rows:
+        try:
+            user = _imported_user(row)
+            keys = {f"name:{user.username.lower()}", f"email:{(user.email or '').lower()}"} - {"email:"}
+            if keys & seen:
+                raise errors.InvalidParametersError("duplicate of an earlier row")
+            with transaction.atomic():
+                identity_assert_free(username=user.username, email=user.email)
+                if not dry_run:
+                    user.save()
+                    plans().account_open(user=user, now=timezone.now())
+                    audit_record(action=AuditAction.USER_IMPORT, user=user, actor=actor)
+            seen |= keys
+            report.created.append(user.username)
+        except (errors.ServiceError, IntegrityError) as exc:
+            report.skipped.append((line, str(exc)))
+    return report
+
+
+@transaction.atomic
+def user_anonymise(*, user: User, actor: User | None, now: datetime | None = None) -> User:
+    """Frees a deleted user's login name and removes their personal data. The row stays (as
+    `deleted-<id>-<random>`) because memberships, ledgers and audit rows refer to it."""
+    user_credentials_revoke(user=user, reason=RevokeReason.PURGED, now=now)
+    user.username = f"deleted-{user.pk}-{secrets.token_hex(4)}"
+    user.email, user.email_verified = None, False
+    for name in PROFILE_FIELDS:
+        setattr(user, name, "")
+    user.is_staff = user.is_superuser = user.is_developer = False
+    user.last_login = None
+    user.set_unusable_password()
+    user.save()
+    Session.objects.filter(user=user).delete()  # they hold IP addresses and user agents
+    AccountSecret.objects.filter(user=user).delete()
+    audit_record(action=AuditAction.USER_PURGE, user=user, actor=actor)
+    return user
+
+
+def users_purge_deleted(*, older_than: timedelta, actor: User | None = None, now: datetime | None = None) -> int:
+    """`manage.py purge_deleted_users`: anonymises every account deleted more than `older_than` ago."""
+    now = now or timezone.now()
+    candidates = (User.objects.filter(status=UserStatus.DELETED, status_changed_at__lt=now - older_than)
+                  .exclude(username__regex=_PURGED_NAME))
+    purged = 0
+    for user in candidates.iterator():
+        user_anonymise(user=user, actor=actor, now=now)
+        purged += 1
+    return purged

@@ -1,0 +1,185 @@
+"""Signing in and sessions: the credential check and its lockouts, one session per terminal, token
+refresh and rotation, and every way a session ends (logout, revocation)."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import selectors
+from accounts.models import RevokeReason, Session, User, UserStatus
+from accounts.oauth.revocation import access_token_revoke, oauth_tokens_revoke
+from accounts.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
+from accounts.tokens import TokenPair, decode_refresh, issued_before, token_pair_for
+from accountsite import errors
+from accountsite.audit import AuditAction, audit_record, valid_ip
+
+
+def user_assert_can_sign_in(user: User) -> None:
+    if user.status == UserStatus.INACTIVE:
+        raise errors.AccountNotActivatedError()
+    if user.status != UserStatus.ACTIVE:
+        raise errors.AccountDisabledError()
+
+
+def account_key(login: str, user: User | None) -> str:
+    # Known accounts are counted by id, so switching between login name and e-mail does not reset the
+    # count; unknown names are counted by the string, so they lock exactly like real ones.
+    return f"user:{user.pk}" if user is not None else f"name:{login.strip().lower()}"
+
+
+def credentials_verify(*, login: str, password: str, ip: str, status: int = 401) -> User:
+    """The user named by `login` if `password` is theirs, under the brute-force limits.
+
+    Wrong name and wrong password give the same error at the same cost (one hash). A legacy MD5 or
+    PBKDF2 hash is re-hashed with Argon2id by check_password on success.
+    """
+    # Both counts are taken before the password is judged (and given back if it is right), so attempts
+    # made in parallel cannot all pass the check before any of them is counted.
+    LOGIN_FAILURES_PER_IP.reserve(ip)
+    user = selectors.user_for_login(login)
+    key = account_key(login, user)
+    try:
+        LOGIN_FAILURES_PER_ACCOUNT.reserve(key)
+    except errors.TooManyRequestsError:
+        LOGIN_FAILURES_PER_IP.release(ip)  # refused for the account's sake: no guess was made from this IP
+        raise
+    if user is None:
+        selectors.burn_password_hash(password)
+        verified = False
+    else:
+        verified = user.check_password(password)
+    if not verified:
+        raise errors.WrongPasswordError("Wrong login name or password.", status=status)
+    LOGIN_FAILURES_PER_IP.release(ip)
+    LOGIN_FAILURES_PER_ACCOUNT.clear(key)
+    return user
+
+
+def _session_open(*, user: User, terminal: str, ip: str, user_agent: str, now: datetime) -> Session:
+    """A session row on `terminal`, replacing that terminal's live one (other terminals stay).
+
+    `user` is the account as its credentials were checked, without a lock. The row lock taken here
+    serialises this sign-in with password and status changes (which lock the same row), and the account
+    is read again under it: if the password or the status moved since the check, a sign-in made with the
+    old credentials must not outlive the change, so it is refused.
+    """
+    current = User.objects.select_for_update().values("password", "password_changed_at", "status").get(pk=user.pk)
+    if current["password"] != user.password or current["password_changed_at"] != user.password_changed_at:
+        raise errors.WrongPasswordError("Wrong login name or password.", status=401)
+    user.status = current["status"]
+    user_assert_can_sign_in(user)
+    Session.objects.filter(user=user, terminal=terminal, revoked_at__isnull=True).update(
+        revoked_at=now, revoke_reason=RevokeReason.REPLACED
+    )
+    User.objects.filter(pk=user.pk).update(last_login=now)
+    user.last_login = now
+    audit_record(action=AuditAction.SESSION_LOGIN, user=user, actor=user, ip=ip, terminal=terminal)
+    return Session(user=user, terminal=terminal, ip=valid_ip(ip), user_agent=user_agent[:256],
+                   created_at=now, last_seen_at=now)
+
+
+@transaction.atomic
+def session_start(*, user: User, terminal: str, ip: str, user_agent: str,
+                  now: datetime | None = None) -> tuple[Session, TokenPair]:
+    """A new API session on `terminal` and its token pair (see _session_open for the rules)."""
+    now = now or timezone.now()
+    session = _session_open(user=user, terminal=terminal, ip=ip, user_agent=user_agent, now=now)
+    pair = token_pair_for(session)
+    session.refresh_jti, session.expires_at = pair.refresh_jti, pair.refresh_expires_at
+    session.save(force_insert=True)
+    return session, pair
+
+
+@transaction.atomic
+def browser_session_start(*, user: User, terminal: str, ip: str, user_agent: str, lifetime: timedelta,
+                          now: datetime | None = None) -> Session:
+    """A session for a browser sign-in (the admin, the OAuth sign-in page): no tokens; the browser's
+    cookie names it, so revoking it ends that browser's sign-in like any other terminal's."""
+    now = now or timezone.now()
+    session = _session_open(user=user, terminal=terminal, ip=ip, user_agent=user_agent, now=now)
+    session.expires_at = now + lifetime
+    session.save(force_insert=True)
+    return session
+
+
+def login(*, login: str, password: str, terminal: str, ip: str, user_agent: str) -> tuple[User, Session, TokenPair]:
+    user = credentials_verify(login=login, password=password, ip=ip)
+    user_assert_can_sign_in(user)
+    session, pair = session_start(user=user, terminal=terminal, ip=ip, user_agent=user_agent)
+    return user, session, pair
+
+
+def session_refresh(*, raw_refresh: str, now: datetime | None = None) -> TokenPair:
+    """Rotates the refresh token. Presenting an already-rotated one means a copy is loose: the whole
+    session is revoked (the revocation commits even though the request fails)."""
+    now = now or timezone.now()
+    token = decode_refresh(raw_refresh)
+    with transaction.atomic():
+        # Lock the session row only: sign-in, password and status changes lock the user row and then the
+        # sessions, so also waiting for the user row here could deadlock with them.
+        session = (Session.objects.select_for_update(of=("self",)).select_related("user")
+                   .filter(pk=token.get("sid"), revoked_at__isnull=True, expires_at__gt=now).first())
+        if session is None or session.user_id != token.get("uid"):
+            raise errors.NotAuthenticatedError("This session has ended; sign in again.")
+        replayed = token.get("jti") != session.refresh_jti
+        if replayed:
+            session_revoke(session=session, reason=RevokeReason.REFRESH_REUSE, now=now)
+        else:
+            user_assert_can_sign_in(session.user)
+            if issued_before(token, session.user.password_changed_at):
+                raise errors.NotAuthenticatedError("The password was changed; sign in again.")
+            return session_reissue(session=session, now=now)
+    raise errors.NotAuthenticatedError("This refresh token was already used; the session is ended.")
+
+
+def session_reissue(*, session: Session, now: datetime | None = None) -> TokenPair:
+    """New tokens for a live session; its previous refresh token stops working."""
+    pair = token_pair_for(session)
+    Session.objects.filter(pk=session.pk).update(
+        refresh_jti=pair.refresh_jti, expires_at=pair.refresh_expires_at, last_seen_at=now or timezone.now()
+    )
+    return pair
+
+
+def session_touch(*, session: Session, now: datetime | None = None) -> None:
+    """Records that the session was used; written at most every ACCOUNTS_SESSION_TOUCH_SECONDS, so most
+    requests stay read-only."""
+    now = now or timezone.now()
+    if now - session.last_seen_at >= timedelta(seconds=settings.ACCOUNTS_SESSION_TOUCH_SECONDS):
+        Session.objects.filter(pk=session.pk).update(last_seen_at=now)
+
+
+def session_revoke(*, session: Session, reason: str, now: datetime | None = None) -> bool:
+    return bool(Session.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
+        revoked_at=now or timezone.now(), revoke_reason=reason
+    ))
+
+
+def user_credentials_revoke(*, user: User, reason: str, keep_session: Session | None = None,
+                            now: datetime | None = None) -> int:
+    """Ends every session of the user (but `keep_session`); returns how many were live.
+
+    OAuth grants and tokens end in every case, password change included: a changed password may mean a
+    compromised account, so third-party apps must ask the user's consent again."""
+    sessions = Session.objects.filter(user=user, revoked_at__isnull=True)
+    if keep_session is not None:
+        sessions = sessions.exclude(pk=keep_session.pk)
+    oauth_tokens_revoke(user=user, now=now)
+    return sessions.update(revoked_at=now or timezone.now(), revoke_reason=reason)
+
+
+def logout(*, user: User, session: Session | None, everywhere: bool, oauth_token: Any = None) -> int:
+    """Ends the caller's session (or, signed in with an app's OAuth token, that token); `everywhere`
+    ends every session and every app's tokens."""
+    if everywhere or (session is None and oauth_token is None):
+        count = user_credentials_revoke(user=user, reason=RevokeReason.LOGOUT_ALL)
+    elif session is not None:
+        count = int(session_revoke(session=session, reason=RevokeReason.LOGOUT))
+    else:
+        access_token_revoke(token=oauth_token)
+        count = 1
+    audit_record(action=AuditAction.SESSION_LOGOUT, user=user, actor=user, everywhere=everywhere)
+    return count
