@@ -21,6 +21,7 @@ import math
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from http.client import HTTPConnection
@@ -355,4 +356,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit("\nbench: interrupted; every server it started is stopped")
