@@ -1,7 +1,11 @@
 """The performance figures of issue 12, side by side in one run, as ratios against two baselines.
 
-    sh bench/run.sh                     # sets up .venv, then runs this file; about 5 minutes
+    sh bench/run.sh                     # sets up .venv, then runs this file; about 4 minutes
     BENCH_PROFILE=1 sh bench/run.sh     # instead: profile GET /auth/me and the login in-process, print the top
+
+The profile runs through Django's full handler (the test Client) on the same PostgreSQL database and Redis,
+under pyinstrument when it can be imported (it is not pinned: `pip install pyinstrument` into .venv for it),
+else cProfile; it also prints each path's queries and its time a request.
 
 Three servers, each gunicorn with 2 sync workers on loopback and PostgreSQL, are started here and stopped
 again whatever happens: this service (accountsite.wsgi, DEBUG off, Redis db 9), a djoser + simplejwt baseline
