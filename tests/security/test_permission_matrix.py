@@ -1,0 +1,685 @@
+"""The permission matrix of issue 9: every operation in /schema/ against every kind of caller.
+
+EXPECTED is the one table: for each operation (method and path as /schema/ writes them), the envelope
+`code` each caller must get; the HTTP status follows from the code (STATUS). It is written from
+CONTRACT.md, issue 9 and the README's recorded decisions, not copied from the code. Where the code
+answers otherwise the cell keeps the expected answer and is listed in CODE_DISAGREES, which runs it
+as a strict xfail: the suite stays green, and fixing the code turns the xfail into a failure that
+says to drop the entry.
+
+The target of every path is alice: `{loginname}` is alice, `{owner}/{name}` her private repository
+`closed` (rows marked "public repo" use `open`), `/auth/sessions/{id}` her session on another terminal,
+`/developer/apps/{id}` her OAuth app. Rows with a variant name may aim elsewhere (a staff account, the
+superuser, alice once deleted) and leave out, as None, the callers they are not about. Each row's
+request (REQUESTS) is one an allowed caller succeeds with.
+
+Callers (CALLERS, the columns):
+- anon: no credentials. owner: alice's own first-party session (our JWT). other: bob, a plain user.
+- staff: is_staff in no group; support, billing: staff in that group (migration accounts 0005);
+  root: a superuser. Staff accounts are users too: what they do to their own account is allowed.
+- frozen, deleted: alice's own session, with her status set in the database behind its back (no
+  service call), so her session, her app and the codes e-mailed to her all still exist. Every door
+  must check the status itself rather than count on the revocation a status change normally does
+  (through the service her token would simply be 7005, which `logged_out` covers). Doors that read
+  no token (sign-in, e-mailed codes, seed 001) then show how they treat a frozen or deleted alice.
+- logged_out: alice's token after POST /auth/logout.
+- app_read, app_rw: a third-party app's OAuth access token for alice, scope `read` / `read write`.
+
+Every cell runs on a fresh database (pytest-django's per-test transaction). After every refused write
+(a non-GET answered with an error) the rows of every table the API writes must be as before
+(`database_rows`), audit events included: a refused request leaves no trace.
+"""
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, NamedTuple
+from urllib.parse import urlencode
+
+import pytest
+from django.apps import apps
+from django.db import connection
+from oauth2_provider.models import Application
+from rest_framework.test import APIClient
+
+from accounts import oauth, services
+from accounts.models import SecretPurpose, Session, User, UserStatus
+from membership.services import membership_cost, wallet_topup
+from quotas.models import Quota, QuotaKind
+from repos.services import repository_create
+from tests.conftest import app_client, client_for, envelope, staff_user
+from tests.factories import PASSWORD, AdminFactory, UserFactory
+
+CALLERS = ("anon", "owner", "other", "staff", "support", "billing", "root", "frozen", "deleted", "logged_out",
+           "app_read", "app_rw")
+
+# The codes of CONTRACT.md section 1 the table uses, and their HTTP status. 302 is not a code: the seed
+# 001 GET /oauth/ answers a redirect to the consent page, not an envelope.
+OK, REDIRECT = 0, 302
+STATUS = {1009: 404, 7005: 401, 7006: 403, 7009: 403, 8004: 400, 8005: 400}
+LOGIN_PATHS = {"/auth/login/", "/login/"}  # 8004 is 401 there (CONTRACT section 1)
+
+NEW_PASSWORD = "another-Long-passw0rd"
+REDIRECT_URI = "https://alice.example/cb"
+GOLD = 4
+
+
+class Row(NamedTuple):
+    method: str
+    path: str  # as /schema/ writes it
+    variant: str = ""  # another request to the same operation (another body or target)
+
+
+R = Row  # short, for the table
+
+
+# fmt: off
+# The table. Codes: 0 ok, 1009 not found (or not visible), 7005 not signed in / token ended, 7006 not
+# allowed, 7009 account frozen or deleted, 8004 wrong credentials, 8005 invalid code; 302 a redirect;
+# None: the cell is not part of this row. Columns in the order of CALLERS:
+#                                     anon  owner other staff supp  bill  root  froz  del   out   appR  appRW
+SELF =                               (7005, 0,    0,    0,    0,    0,    0,    7009, 7009, 7005, 0,    0)
+SELF_FIRST_HAND =                    (7005, 0,    0,    0,    0,    0,    0,    7009, 7009, 7005, 7006, 7006)
+OPEN =                               (0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0)
+PUBLIC =                             (0,    0,    0,    0,    0,    0,    0,    7009, 7009, 7005, 0,    0)
+OPERATOR_ONLY_ROOT =                 (7005, 7006, 7006, 7006, 7006, 7006, 0,    7009, 7009, 7005, 7006, 7006)
+# SELF: the caller's own account, an app within its scopes; SELF_FIRST_HAND: the same, never an app's
+# token; OPEN: the door reads no token at all; PUBLIC: anyone, but a token sent is checked;
+# OPERATOR_ONLY_ROOT: an operator power none of the groups holds.
+
+EXPECTED: dict[Row, tuple[int | None, ...]] = {
+    # --- sign-in doors (CONTRACT section 2): the body is the credential, a token sent along is ignored
+    R("POST", "/auth/register/"):     OPEN,
+    R("POST", "/register/"):          OPEN,
+    # A deleted account signs in like an unknown name (README: byte-identical 8004).
+    R("POST", "/auth/login/"):        (0,    0,    0,    0,    0,    0,    0,    7009, 8004, 0,    0,    0),
+    R("POST", "/login/"):             (0,    0,    0,    0,    0,    0,    0,    7009, 8004, 0,    0,    0),
+    # The body carries alice's refresh token (of the session `owner` uses): whoever holds it may refresh.
+    R("POST", "/auth/refresh/"):      (0,    0,    0,    0,    0,    0,    0,    7009, 7009, 7005, 0,    0),
+
+    # --- the signed-in caller's own account (section 2)
+    R("GET", "/auth/me/"):            SELF,
+    R("GET", "/auth/"):               SELF,
+    R("PUT", "/auth/me/"):            (7005, 0,    0,    0,    0,    0,    0,    7009, 7009, 7005, 7006, 0),
+    R("PATCH", "/auth/me/"):          (7005, 0,    0,    0,    0,    0,    0,    7009, 7009, 7005, 7006, 0),
+    R("PUT", "/auth/"):               (7005, 0,    0,    0,    0,    0,    0,    7009, 7009, 7005, 7006, 0),
+    R("PATCH", "/auth/"):             (7005, 0,    0,    0,    0,    0,    0,    7009, 7009, 7005, 7006, 0),
+    R("PATCH", "/auth/me/", "developer mode"): SELF_FIRST_HAND,
+    # With an app's token, logout ends that token only: any scope may (issue 9, policy SIGN_OUT).
+    R("POST", "/auth/logout/"):       SELF,
+    R("POST", "/auth/logout/", "all"): SELF_FIRST_HAND,
+    # Seed 003: a body `username` that is not the token's user is 7005.
+    R("POST", "/auth/logout/", "username of another"):
+                                      (None, 0,    7005, None, None, None, 7005, None, None, None, 0,    0),
+    R("POST", "/auth/password/"):     SELF_FIRST_HAND,
+    # CONTRACT: "authenticated, or anyone with `username` + the old password (seed 003)".
+    R("POST", "/auth/password/", "seed 003 without a token"):
+                                      (0,    None, None, None, None, None, None, None, None, None, None, None),
+    # {username: alice, password}: the password is the credential (anyone); an app's token never (7006).
+    R("POST", "/auth/unregister/"):   (0,    0,    0,    0,    0,    0,    0,    7009, 7009, 7005, 7006, 7006),
+    R("GET", "/auth/sessions/"):      SELF_FIRST_HAND,
+    # Only the caller's own sessions; alice's are not visible to anyone else, operators included.
+    R("DELETE", "/auth/sessions/{id}/"):
+                                      (7005, 0,    1009, 1009, 1009, 1009, 1009, 7009, 7009, 7005, 7006, 7006),
+
+    # --- developer mode (section 6; README: the owner's own session only, others get 404)
+    R("GET", "/developer/apps/"):     SELF_FIRST_HAND,
+    R("POST", "/developer/apps/"):    SELF_FIRST_HAND,
+    **{R(method, "/developer/apps/{id}/"):
+                                      (7005, 0,    1009, 1009, 1009, 1009, 1009, 7009, 7009, 7005, 7006, 7006)
+       for method in ("GET", "PUT", "PATCH", "DELETE")},
+    R("POST", "/developer/apps/{id}/rotate_secret/"):
+                                      (7005, 0,    1009, 1009, 1009, 1009, 1009, 7009, 7009, 7005, 7006, 7006),
+
+    # --- seed 001 OAuth with alice's app: a frozen or deleted developer's app is unknown (issue 9 item 7)
+    R("GET", "/oauth/"):              (302,  302,  302,  302,  302,  302,  302,  1009, 1009, 302,  302,  302),
+    R("POST", "/oauth/"):             (0,    0,    0,    0,    0,    0,    0,    7005, 7005, 0,    0,    0),
+    R("GET", "/healthz"):             OPEN,
+
+    # --- users (section 3)
+    R("GET", "/users/"):              (7005, 7006, 7006, 7006, 0,    0,    0,    7009, 7009, 7005, 7006, 7006),
+    R("GET", "/users/search/user/"):  (7005, 7006, 7006, 7006, 0,    0,    0,    7009, 7009, 7005, 7006, 7006),
+    R("GET", "/users/{loginname}/"):  PUBLIC,
+    # Deleted users are invisible (404) to everyone but operators who may view users.
+    R("GET", "/users/{loginname}/", "alice deleted"):
+                                      (1009, None, 1009, 1009, 0,    0,    0,    None, None, None, None, None),
+    # Creating carol: anyone may sign up; the role only an operator allowed to set it (a superuser).
+    R("POST", "/users/{loginname}/"): PUBLIC,
+    R("POST", "/users/{loginname}/", "with role admin"):
+                                      (7006, 7006, 7006, 7006, 7006, 7006, 0,    7009, 7009, 7005, 7006, 7006),
+    # Profile fields: self (an app with `write`) or an operator who may change users (none of the groups).
+    R("PUT", "/users/{loginname}/"):  (7005, 0,    7006, 7006, 7006, 7006, 0,    7009, 7009, 7005, 7006, 0),
+    R("PATCH", "/users/{loginname}/"):
+                                      (7005, 0,    7006, 7006, 7006, 7006, 0,    7009, 7009, 7005, 7006, 0),
+    # Status: support freezes alice; never the user themself, billing or an app.
+    R("PUT", "/users/{loginname}/", "status frozen"):
+                                      (7005, 7006, 7006, 7006, 0,    7006, 0,    7009, 7009, 7005, 7006, 7006),
+    R("PUT", "/users/{loginname}/", "status active, alice frozen"):
+                                      (None, None, 7006, 7006, 0,    7006, 0,    None, None, None, None, None),
+    R("PUT", "/users/{loginname}/", "password"): OPERATOR_ONLY_ROOT,
+    R("PUT", "/users/{loginname}/", "role admin"): OPERATOR_ONLY_ROOT,
+    R("PUT", "/users/{loginname}/", "userType"): OPERATOR_ONLY_ROOT,
+    # Only a superuser sets the password, status or role of a staff user or a superuser (issue 9 item 3).
+    R("PUT", "/users/{loginname}/", "staff target: status frozen"):
+                                      (None, None, 7006, 7006, 7006, 7006, 0,    None, None, None, None, None),
+    R("PUT", "/users/{loginname}/", "superuser target: status frozen"):
+                                      (None, None, 7006, 7006, 7006, 7006, None, None, None, None, None, None),
+    R("PUT", "/users/{loginname}/", "superuser target: password"):
+                                      (None, None, 7006, 7006, 7006, 7006, None, None, None, None, None, None),
+    R("PUT", "/users/{loginname}/", "superuser target: role common"):
+                                      (None, None, 7006, 7006, 7006, 7006, None, None, None, None, None, None),
+    R("DELETE", "/users/{loginname}/"):
+                                      (7005, 0,    7006, 7006, 0,    7006, 0,    7009, 7009, 7005, 7006, 7006),
+    R("DELETE", "/users/{loginname}/", "staff target"):
+                                      (None, None, 7006, 7006, 7006, 7006, 0,    None, None, None, None, None),
+    R("DELETE", "/users/{loginname}/", "superuser target"):
+                                      (None, None, 7006, 7006, 7006, 7006, None, None, None, None, None, None),
+    # Self with the old password, or an operator allowed to set passwords (a superuser here).
+    R("PUT", "/users/{loginname}/pwd/"):
+                                      (7005, 0,    7006, 7006, 7006, 7006, 0,    7009, 7009, 7005, 7006, 7006),
+    R("PUT", "/users/{loginname}/pwd/", "staff target"):
+                                      (None, None, 7006, 7006, 7006, 7006, 0,    None, None, None, None, None),
+    R("PUT", "/users/{loginname}/pwd/", "superuser target"):
+                                      (None, None, 7006, 7006, 7006, 7006, None, None, None, None, None, None),
+    # E-mail: the user themself only, first-hand; no operator power covers it.
+    R("PUT", "/users/{loginname}/email/"):
+                                      (7005, 0,    7006, 7006, 7006, 7006, 7006, 7009, 7009, 7005, 7006, 7006),
+    R("POST", "/users/{loginname}/email/verify/"):
+                                      (7005, 0,    7006, 7006, 7006, 7006, 7006, 7009, 7009, 7005, 7006, 7006),
+    # E-mailed codes: whoever holds the code. A frozen or deleted account holds no working code (issue 9
+    # item 5: codes are void once the account leaves 'active'), so its codes are 8005.
+    R("PUT", "/users/{loginname}/active/"):
+                                      (0,    0,    0,    0,    0,    0,    0,    8005, 8005, 0,    0,    0),
+    R("POST", "/users/{loginname}/active/resend/"): OPEN,
+    R("PUT", "/users/{loginname}/forget/pwd/"): OPEN,
+    R("PUT", "/users/{loginname}/pwd/reset/"):
+                                      (0,    0,    0,    0,    0,    0,    0,    8005, 8005, 0,    0,    0),
+    # 0 if right, 8004 if wrong (CONTRACT); a deleted account is an unknown name.
+    R("GET", "/users/{loginname}/pwd/validate/"):
+                                      (0,    0,    0,    0,    0,    0,    0,    0,    8004, 0,    0,    0),
+    R("POST", "/users/{loginname}/pwd/validate/"):
+                                      (0,    0,    0,    0,    0,    0,    0,    0,    8004, 0,    0,    0),
+
+    # --- quotas (section 4; README: another non-admin gets 404 when reading). Create, change limits and
+    # add use are operator powers (change_quota / add_quota: a superuser here); whoever may do them to
+    # nobody is refused at the door (7006) whatever the name, which says nothing about alice.
+    **{R("GET", f"/quota/{{loginname}}/{kind}/"):
+                                      (7005, 0,    1009, 1009, 0,    1009, 0,    7009, 7009, 7005, 0,    0)
+       for kind in ("repository", "deposit", "pullnum")},
+    **{R(method, f"/quota/{{loginname}}/{kind}/"): OPERATOR_ONLY_ROOT
+       for kind in ("repository", "deposit", "pullnum") for method in ("POST", "PUT")},
+    # Repository use counts: self or an operator (change_quota); support sees them but may not set them.
+    R("POST", "/quota/{loginname}/repository/use/"):
+                                      (7005, 0,    1009, 1009, 7006, 1009, 0,    7009, 7009, 7005, 7006, 7006),
+    R("POST", "/quota/{loginname}/deposit/use/"): OPERATOR_ONLY_ROOT,
+    R("POST", "/quota/{loginname}/pullnum/use/"): OPERATOR_ONLY_ROOT,
+
+    # --- membership and billing (section 5; README: someone else's cost/PUT/ledger is 404)
+    R("GET", "/vip/{loginname}/"):    PUBLIC,
+    R("GET", "/vip/{loginname}/", "alice deleted"):
+                                      (1009, None, 1009, 1009, 0,    0,    0,    None, None, None, None, None),
+    R("GET", "/vip/{loginname}/cost/"):
+                                      (7005, 0,    1009, 1009, 1009, 0,    0,    7009, 7009, 7005, 7006, 7006),
+    R("GET", "/vip/{loginname}/ledger/"):
+                                      (7005, 0,    1009, 1009, 1009, 0,    0,    7009, 7009, 7005, 7006, 7006),
+    # Spending money: self first-hand, or an operator who may change memberships (billing may not).
+    R("PUT", "/vip/{loginname}/"):    (7005, 0,    1009, 1009, 1009, 7006, 0,    7009, 7009, 7005, 7006, 7006),
+    # Top-ups: billing and superusers, of other people's wallets only (README: one's own is 7006).
+    R("POST", "/vip/{loginname}/topup/"):
+                                      (7005, 7006, 7006, 7006, 7006, 0,    0,    7009, 7009, 7005, 7006, 7006),
+    R("POST", "/vip/{loginname}/topup/", "own wallet"):
+                                      (None, None, None, None, None, 7006, 7006, None, None, None, None, None),
+
+    # --- repositories (section 7): alice's private `closed`
+    R("GET", "/repos/"):              SELF,
+    R("GET", "/repo/"):               SELF,
+    R("POST", "/repos/"):             (7005, 0,    0,    0,    0,    0,    0,    7009, 7009, 7005, 7006, 0),
+    R("POST", "/repo/add/"):          (7005, 0,    0,    0,    0,    0,    0,    7009, 7009, 7005, 7006, 0),
+    R("GET", "/commit/"):             SELF,
+    # The seed 000 alias commits to the caller's own repository of that name: others have no `closed`.
+    R("POST", "/commit/add/"):        (7005, 0,    1009, 1009, 1009, 1009, 1009, 7009, 7009, 7005, 7006, 0),
+    # A private repository is 404 to whoever may not read it, for writes too; support may read it.
+    R("GET", "/repos/{owner}/{name}/"):
+                                      (1009, 0,    1009, 1009, 0,    1009, 0,    7009, 7009, 7005, 0,    0),
+    R("GET", "/repos/{owner}/{name}/commits/"):
+                                      (1009, 0,    1009, 1009, 0,    1009, 0,    7009, 7009, 7005, 0,    0),
+    **{R(method, path):               (7005, 0,    1009, 1009, 7006, 1009, 0,    7009, 7009, 7005, 7006, 0)
+       for method, path in (("PATCH", "/repos/{owner}/{name}/"), ("DELETE", "/repos/{owner}/{name}/"),
+                            ("POST", "/repos/{owner}/{name}/commits/"))},
+    # Readers pull, paying with their own pulls; an app needs `write`.
+    R("POST", "/repos/{owner}/{name}/pull/"):
+                                      (7005, 0,    1009, 1009, 0,    1009, 0,    7009, 7009, 7005, 7006, 0),
+    # ... and her public `open`: visible to all, so a write by someone else is 7006, not 404.
+    R("GET", "/repos/{owner}/{name}/", "public repo"): PUBLIC,
+    R("GET", "/repos/{owner}/{name}/commits/", "public repo"): PUBLIC,
+    **{R(method, path, "public repo"):
+                                      (7005, 0,    7006, 7006, 7006, 7006, 0,    7009, 7009, 7005, 7006, 0)
+       for method, path in (("PATCH", "/repos/{owner}/{name}/"), ("DELETE", "/repos/{owner}/{name}/"),
+                            ("POST", "/repos/{owner}/{name}/commits/"))},
+    R("POST", "/repos/{owner}/{name}/pull/", "public repo"):
+                                      (7005, 0,    0,    0,    0,    0,    0,    7009, 7009, 7005, 7006, 0),
+    # A deleted account's public repository is hidden like a private one.
+    R("GET", "/repos/{owner}/{name}/", "public repo, alice deleted"):
+                                      (1009, None, 1009, 1009, 0,    1009, 0,    None, None, None, None, None),
+}
+# fmt: on
+
+# Cells where the code answers otherwise than EXPECTED, believed to be the code's fault: (row, caller) ->
+# what it answers and why EXPECTED holds. Each runs as a strict xfail until the code is fixed.
+LOGOUT_AS_ANOTHER = ("POST /auth/logout {username: alice} with bob's or root's token answers 0 and ends the "
+                     "caller's own session: LogoutInputSerializer drops `username`. CONTRACT section 2 (seed 003): "
+                     "a body username that is not the token's user is 401/7005.")
+CODE_DISAGREES: dict[tuple[Row, str], str] = {
+    (R("POST", "/auth/logout/", "username of another"), "other"): LOGOUT_AS_ANOTHER,
+    (R("POST", "/auth/logout/", "username of another"), "root"): LOGOUT_AS_ANOTHER,
+    (R("POST", "/auth/password/", "seed 003 without a token"), "anon"):
+        "Answers 7005: AuthViewSet.password needs a signed-in caller. CONTRACT section 2: POST /auth/password is "
+        "for the authenticated, 'or anyone with username + the old password (seed 003)', the old password then "
+        "being the credential and counting toward the login lockout.",
+    (R("PUT", "/users/{loginname}/pwd/reset/"), "frozen"):
+        "Answers 0 and sets a frozen account's password: secret_redeem refuses codes of deleted accounts only "
+        "(user_activate checks the status, this door does not). Issue 9 item 5: no code works once the account "
+        "has left 'active'. Through user_status_set the freeze voids the codes, so only a status changed some "
+        "other way reaches this (defence in depth).",
+}
+
+
+# --- The world every cell starts from ----------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    alice: User
+    alice_client: APIClient  # her first-party session on terminal "default"
+    laptop: Session  # another of her sessions, the target of DELETE /auth/sessions/{id}
+    app: Application  # her OAuth app (she is a developer)
+    app_secret: str
+    code: str = ""  # an e-mailed or OAuth code a row's setup issued
+
+
+def with_room(user: User) -> User:
+    """Room to create repositories and commit (tier 1 has none): one UPDATE, as an operator's override
+    through quota_limits_set would leave it (this runs in every cell, so it stays cheap)."""
+    Quota.objects.filter(user=user, kind__in=(QuotaKind.REPO_PUBLIC, QuotaKind.REPO_PRIVATE, QuotaKind.DEPOSIT)
+                         ).update(quota=1024**3)
+    return user
+
+
+def build_world() -> World:
+    alice = with_room(UserFactory(username="alice"))
+    issued = oauth.application_create(owner=alice, name="alice's app", redirect_uris=REDIRECT_URI)
+    repository_create(owner=alice, name="open")
+    repository_create(owner=alice, name="closed", visibility="private", secret="closed-secret")
+    wallet_topup(user=alice, amount=Decimal("20000.00"), actor=None, note="for the matrix")
+    alice = User.objects.get(pk=alice.pk)
+    alice_client = client_for(alice)
+    client_for(alice, "laptop")
+    return World(alice=alice, alice_client=alice_client, laptop=Session.objects.get(user=alice, terminal="laptop"),
+                 app=issued.application, app_secret=issued.client_secret)
+
+
+CALLER_ACCOUNTS: Mapping[str, Callable[[], User]] = {
+    "other": lambda: with_room(UserFactory(username="bob")),
+    "staff": lambda: staff_user("staffer"),
+    "support": lambda: staff_user("helpdesk", "support"),
+    "billing": lambda: staff_user("cashier", "billing"),
+    "root": lambda: AdminFactory(username="root"),
+}
+STATUS_BEHIND_CREDENTIALS = {"frozen": UserStatus.FROZEN, "deleted": UserStatus.DELETED}
+
+
+def caller_client(caller: str, world: World) -> APIClient:
+    if caller == "anon":
+        return APIClient()
+    if caller in ("owner", "frozen", "deleted"):
+        return world.alice_client
+    if caller == "logged_out":
+        envelope(world.alice_client.post("/auth/logout", {}, format="json"), OK, 200)
+        return world.alice_client
+    if caller in ("app_read", "app_rw"):
+        return app_client(world.alice, "read" if caller == "app_read" else "read write")
+    return client_for(CALLER_ACCOUNTS[caller]())
+
+
+# --- How each row is called --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """A request an allowed caller succeeds with. `body`, `query` and `args` values may be functions of
+    (world, client); `args` overrides the path parameters (alice, `closed`, her session, her app)."""
+
+    body: Any = None
+    query: Any = None
+    args: Mapping[str, Any] = field(default_factory=dict)
+    setup: Callable[[World], None] | None = None
+    created: bool = False  # success is 201
+
+
+def issued_code(purpose: str, **fields: Any) -> Callable[[World], None]:
+    def setup(world: World) -> None:
+        world.code, _secret = services.secret_issue(user=world.alice, purpose=purpose, **fields)
+
+    return setup
+
+
+def inactive_with_activation_code(world: World) -> None:
+    User.objects.filter(pk=world.alice.pk).update(status=UserStatus.INACTIVE)
+    issued_code(SecretPurpose.ACTIVATION)(world)
+
+
+def seed_code(world: World) -> None:
+    target = oauth.seed_target_resolve(client_id=world.app.client_id, redirect_uri=REDIRECT_URI)
+    world.code = oauth.seed_code_issue(user=world.alice, target=target).code
+
+
+def without_quota_record(*kinds: str) -> Callable[[World], None]:
+    def setup(world: World) -> None:
+        Quota.objects.filter(user=world.alice, kind__in=kinds).delete()
+
+    return setup
+
+
+def alice_deleted(world: World) -> None:
+    services.user_delete(user=world.alice, actor=None)
+
+
+def alice_frozen(world: World) -> None:
+    services.user_status_set(user=world.alice, status=UserStatus.FROZEN, actor=None)
+
+
+def staff_target(world: World) -> None:
+    staff_user("ops")
+
+
+def superuser_target(world: World) -> None:
+    AdminFactory(username="root")  # the `root` caller's own account when it is the caller
+
+
+def own_name(world: World, client: APIClient) -> str:
+    return client.user.username
+
+
+def sid(world: World, client: APIClient) -> dict:
+    return {"sid": world.code}
+
+
+def vip_purchase(world: World, client: APIClient) -> dict:
+    cost = membership_cost(user=world.alice, user_type=GOLD, validity=1)
+    return {"userType": GOLD, "cost": str(cost), "validity": 1}
+
+
+REGISTER = Call(body={"username": "carol", "password": PASSWORD, "email": "carol@example.com"}, created=True)
+LOGIN = Call(body={"username": "alice", "password": PASSWORD})
+PROFILE = Call(body={"nickname": "Changed"})
+NEW_REPO = Call(body={"name": "fresh", "visibility": "private"}, created=True)
+APP = Call(body={"name": "renamed"})
+QUOTA_LIMITS = {"repository": {"public": 10, "private": 10}, "deposit": {"quota": 1, "unit": "G"},
+                "pullnum": {"quota": 600}}
+QUOTA_KINDS = {"repository": (QuotaKind.REPO_PUBLIC, QuotaKind.REPO_PRIVATE), "deposit": (QuotaKind.DEPOSIT,),
+               "pullnum": (QuotaKind.PULLS,)}
+STAFF, SUPERUSER = {"loginname": "ops"}, {"loginname": "root"}
+PUBLIC_REPO = {"name": "open"}
+
+REQUESTS: dict[Row, Call] = {
+    R("POST", "/auth/register/"): REGISTER,
+    R("POST", "/register/"): REGISTER,
+    R("POST", "/auth/login/"): LOGIN,
+    R("POST", "/login/"): LOGIN,
+    R("POST", "/auth/refresh/"): Call(body=lambda world, client: {"refresh": world.alice_client.tokens.refresh}),
+    R("GET", "/auth/me/"): Call(),
+    R("GET", "/auth/"): Call(),
+    R("PUT", "/auth/me/"): PROFILE,
+    R("PATCH", "/auth/me/"): PROFILE,
+    R("PUT", "/auth/"): PROFILE,
+    R("PATCH", "/auth/"): PROFILE,
+    R("PATCH", "/auth/me/", "developer mode"): Call(body={"is_developer": True}),
+    R("POST", "/auth/logout/"): Call(body={}),
+    R("POST", "/auth/logout/", "all"): Call(body={"all": True}),
+    R("POST", "/auth/logout/", "username of another"): Call(body={"username": "alice"}),
+    R("POST", "/auth/password/"): Call(body={"old_password": PASSWORD, "new_password": NEW_PASSWORD}),
+    R("POST", "/auth/password/", "seed 003 without a token"):
+        Call(body={"username": "alice", "old_password": PASSWORD, "new_password": NEW_PASSWORD}),
+    R("POST", "/auth/unregister/"): Call(body={"username": "alice", "password": PASSWORD}),
+    R("GET", "/auth/sessions/"): Call(),
+    R("DELETE", "/auth/sessions/{id}/"): Call(),
+    R("GET", "/developer/apps/"): Call(),
+    R("POST", "/developer/apps/"): Call(body={"name": "another app", "redirect_uris": "https://app.example/cb"},
+                                        created=True),
+    R("GET", "/developer/apps/{id}/"): Call(),
+    R("PUT", "/developer/apps/{id}/"): APP,
+    R("PATCH", "/developer/apps/{id}/"): APP,
+    R("DELETE", "/developer/apps/{id}/"): Call(),
+    R("POST", "/developer/apps/{id}/rotate_secret/"): Call(),
+    R("GET", "/oauth/"): Call(query=lambda world, client: {"secret_id": world.app.client_id,
+                                                           "redirect_uri": REDIRECT_URI}),
+    R("POST", "/oauth/"): Call(setup=seed_code, body=lambda world, client: {
+        "secret_id": world.app.client_id, "secret_value": world.app_secret, "authorization_code": world.code}),
+    R("GET", "/healthz"): Call(),
+    R("GET", "/users/"): Call(query={"loginName": "ali"}),
+    R("GET", "/users/search/user/"): Call(query={"loginName": "ali"}),
+    R("GET", "/users/{loginname}/"): Call(),
+    R("GET", "/users/{loginname}/", "alice deleted"): Call(setup=alice_deleted),
+    R("POST", "/users/{loginname}/"): Call(args={"loginname": "carol"}, created=True,
+                                           body={"password": PASSWORD, "email": "carol@example.com"}),
+    R("POST", "/users/{loginname}/", "with role admin"): Call(
+        args={"loginname": "carol"}, created=True,
+        body={"password": PASSWORD, "email": "carol@example.com", "role": "admin"}),
+    R("PUT", "/users/{loginname}/"): PROFILE,
+    R("PATCH", "/users/{loginname}/"): PROFILE,
+    R("PUT", "/users/{loginname}/", "status frozen"): Call(body={"status": UserStatus.FROZEN}),
+    R("PUT", "/users/{loginname}/", "status active, alice frozen"):
+        Call(setup=alice_frozen, body={"status": UserStatus.ACTIVE}),
+    R("PUT", "/users/{loginname}/", "password"): Call(body={"password": NEW_PASSWORD}),
+    R("PUT", "/users/{loginname}/", "role admin"): Call(body={"role": "admin"}),
+    R("PUT", "/users/{loginname}/", "userType"): Call(body={"userType": GOLD}),
+    R("PUT", "/users/{loginname}/", "staff target: status frozen"):
+        Call(setup=staff_target, args=STAFF, body={"status": UserStatus.FROZEN}),
+    R("PUT", "/users/{loginname}/", "superuser target: status frozen"):
+        Call(setup=superuser_target, args=SUPERUSER, body={"status": UserStatus.FROZEN}),
+    R("PUT", "/users/{loginname}/", "superuser target: password"):
+        Call(setup=superuser_target, args=SUPERUSER, body={"password": NEW_PASSWORD}),
+    R("PUT", "/users/{loginname}/", "superuser target: role common"):
+        Call(setup=superuser_target, args=SUPERUSER, body={"role": "common"}),
+    R("DELETE", "/users/{loginname}/"): Call(),
+    R("DELETE", "/users/{loginname}/", "staff target"): Call(setup=staff_target, args=STAFF),
+    R("DELETE", "/users/{loginname}/", "superuser target"): Call(setup=superuser_target, args=SUPERUSER),
+    R("PUT", "/users/{loginname}/pwd/"): Call(body={"oldpwd": PASSWORD, "passwd": NEW_PASSWORD}),
+    R("PUT", "/users/{loginname}/pwd/", "staff target"):
+        Call(setup=staff_target, args=STAFF, body={"passwd": NEW_PASSWORD}),
+    R("PUT", "/users/{loginname}/pwd/", "superuser target"):
+        Call(setup=superuser_target, args=SUPERUSER, body={"passwd": NEW_PASSWORD}),
+    R("PUT", "/users/{loginname}/email/"): Call(body={"email": "alice.new@example.com", "password": PASSWORD}),
+    R("POST", "/users/{loginname}/email/verify/"):
+        Call(setup=issued_code(SecretPurpose.EMAIL_CHANGE, new_email="alice.new@example.com"), body=sid),
+    R("PUT", "/users/{loginname}/active/"): Call(setup=inactive_with_activation_code, body=sid),
+    R("POST", "/users/{loginname}/active/resend/"): Call(setup=inactive_with_activation_code),
+    R("PUT", "/users/{loginname}/forget/pwd/"): Call(),
+    R("PUT", "/users/{loginname}/pwd/reset/"): Call(
+        setup=issued_code(SecretPurpose.PASSWORD_RESET),
+        body=lambda world, client: {"sid": world.code, "passwd": NEW_PASSWORD}),
+    R("GET", "/users/{loginname}/pwd/validate/"): Call(query={"pwd": PASSWORD}),
+    R("POST", "/users/{loginname}/pwd/validate/"): Call(body={"pwd": PASSWORD}),
+    **{R("GET", f"/quota/{{loginname}}/{kind}/"): Call() for kind in QUOTA_KINDS},
+    **{R("POST", f"/quota/{{loginname}}/{kind}/"): Call(setup=without_quota_record(*kinds), created=True,
+                                                         body=QUOTA_LIMITS[kind])
+       for kind, kinds in QUOTA_KINDS.items()},
+    **{R("PUT", f"/quota/{{loginname}}/{kind}/"): Call(body=QUOTA_LIMITS[kind]) for kind in QUOTA_KINDS},
+    # alice has one public and one private repository.
+    R("POST", "/quota/{loginname}/repository/use/"): Call(body={"public": 1, "private": 1}),
+    R("POST", "/quota/{loginname}/deposit/use/"): Call(body={"use": 1, "unit": "M"}),
+    R("POST", "/quota/{loginname}/pullnum/use/"): Call(body={"use": 1}),
+    R("GET", "/vip/{loginname}/"): Call(),
+    R("GET", "/vip/{loginname}/", "alice deleted"): Call(setup=alice_deleted),
+    R("GET", "/vip/{loginname}/cost/"): Call(query={"type": GOLD, "validity": 1}),
+    R("GET", "/vip/{loginname}/ledger/"): Call(),
+    R("PUT", "/vip/{loginname}/"): Call(body=vip_purchase),
+    R("POST", "/vip/{loginname}/topup/"): Call(body={"amount": "10.00"}, created=True),
+    R("POST", "/vip/{loginname}/topup/", "own wallet"):
+        Call(args={"loginname": own_name}, body={"amount": "10.00"}, created=True),
+    R("GET", "/repos/"): Call(),
+    R("GET", "/repo/"): Call(),
+    R("POST", "/repos/"): NEW_REPO,
+    R("POST", "/repo/add/"): NEW_REPO,
+    R("GET", "/commit/"): Call(),
+    R("POST", "/commit/add/"): Call(body={"repo_name": "closed", "content": "a commit"}, created=True),
+    R("GET", "/repos/{owner}/{name}/"): Call(),
+    R("GET", "/repos/{owner}/{name}/commits/"): Call(),
+    R("PATCH", "/repos/{owner}/{name}/"): Call(body={"description": "changed"}),
+    R("DELETE", "/repos/{owner}/{name}/"): Call(),
+    R("POST", "/repos/{owner}/{name}/commits/"): Call(body={"content": "a commit"}, created=True),
+    R("POST", "/repos/{owner}/{name}/pull/"): Call(body={}, created=True),
+    R("GET", "/repos/{owner}/{name}/", "public repo"): Call(args=PUBLIC_REPO),
+    R("GET", "/repos/{owner}/{name}/commits/", "public repo"): Call(args=PUBLIC_REPO),
+    R("PATCH", "/repos/{owner}/{name}/", "public repo"): Call(args=PUBLIC_REPO, body={"description": "changed"}),
+    R("DELETE", "/repos/{owner}/{name}/", "public repo"): Call(args=PUBLIC_REPO),
+    R("POST", "/repos/{owner}/{name}/commits/", "public repo"):
+        Call(args=PUBLIC_REPO, body={"content": "a commit"}, created=True),
+    R("POST", "/repos/{owner}/{name}/pull/", "public repo"): Call(args=PUBLIC_REPO, body={}, created=True),
+    R("GET", "/repos/{owner}/{name}/", "public repo, alice deleted"): Call(args=PUBLIC_REPO, setup=alice_deleted),
+}
+
+
+# --- Helpers -----------------------------------------------------------------------------------------------
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+# Every app whose tables the API writes; the many-to-many tables of users (groups, permissions) count too.
+SNAPSHOT_APPS = ("accounts", "quotas", "membership", "repos", "oauth2_provider", "sessions")
+
+
+def schema_operations() -> set[tuple[str, str]]:
+    """Every operation of the OpenAPI document /schema/ serves, as (METHOD, path)."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return {(method.upper(), path) for path, item in schema["paths"].items() for method in item
+            if method in HTTP_METHODS}
+
+
+def snapshot_models() -> list:
+    return [model for label in SNAPSHOT_APPS
+            for model in apps.get_app_config(label).get_models(include_auto_created=True)]
+
+
+def database_rows() -> dict[str, list[tuple]]:
+    """Every row of every table the API writes, by table. Rows rather than counts or a hash: a refused
+    request must not touch any column (a revoked_at, a last_login, a used_at), and a difference should
+    name its table. Audit events are included: a refused request must leave no audit row either."""
+    quote = connection.ops.quote_name
+    tables: dict[str, list[tuple]] = {}
+    with connection.cursor() as cursor:  # plain SQL: the ORM would triple the cost of every refused write
+        for model in snapshot_models():
+            table = model._meta.db_table
+            cursor.execute(f"SELECT * FROM {quote(table)} ORDER BY {quote(model._meta.pk.column)}")
+            tables[table] = cursor.fetchall()
+    return tables
+
+
+def assert_unchanged(before: dict[str, list[tuple]]) -> None:
+    after = database_rows()
+    changed = {table: {"before": rows, "after": after[table]} for table, rows in before.items()
+               if after[table] != rows}
+    assert not changed, changed
+
+
+def value(spec: Any, world: World, client: APIClient) -> Any:
+    return spec(world, client) if callable(spec) else spec
+
+
+def path_of(row: Row, call: Call, world: World, client: APIClient) -> str:
+    args = {"loginname": "alice", "owner": "alice", "name": "closed",
+            "id": world.laptop.pk if row.path.startswith("/auth/sessions/") else world.app.pk}
+    args.update({name: value(spec, world, client) for name, spec in call.args.items()})
+    return row.path.format(**args)
+
+
+def send(client: APIClient, method: str, path: str, body: Any, query: Any):
+    if method == "GET":
+        return client.get(path, query or {})
+    if query:
+        path = f"{path}?{urlencode(query)}"
+    return getattr(client, method.lower())(path, body, format="json")
+
+
+def assert_answer(response, code: int, row: Row, call: Call) -> None:
+    if code == REDIRECT:
+        assert response.status_code == 302, (response.status_code, response.content[:300])
+        assert response["Location"].startswith("/oauth/consent/"), response["Location"]
+        return
+    if code == OK:
+        status = 201 if call.created else 200
+    elif code == 8004 and row.path in LOGIN_PATHS:
+        status = 401
+    else:
+        status = STATUS[code]
+    envelope(response, code, status)
+
+
+def cells() -> Iterator[Any]:
+    for row, expected in EXPECTED.items():
+        for caller, code in zip(CALLERS, expected, strict=True):
+            if code is None:
+                continue
+            reason = CODE_DISAGREES.get((row, caller))
+            marks = [pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)] if reason else []
+            name = f"{row.method} {row.path}" + (f" ({row.variant})" if row.variant else "") + f" as {caller}"
+            yield pytest.param(row, caller, code, id=name.replace(" ", "_"), marks=marks)
+
+
+# --- Tests -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _no_static_scan(settings):
+    """Every new test client builds its middleware, and WhiteNoise's then walks every static file of the
+    finders (about 20 ms); the matrix makes two or three clients a cell and serves no static file."""
+    settings.WHITENOISE_USE_FINDERS = False
+
+
+def test_the_table_has_one_row_for_every_operation_in_the_schema():
+    """A new endpoint cannot be missed, and a removed one leaves no stale row."""
+    in_schema = schema_operations()
+    in_table = {(row.method, row.path) for row in EXPECTED}
+    assert sorted(in_schema - in_table) == [], "operations in /schema/ without a row in EXPECTED"
+    assert sorted(in_table - in_schema) == [], "rows in EXPECTED for operations /schema/ no longer has"
+    assert EXPECTED.keys() == REQUESTS.keys()
+    assert all(EXPECTED[row][CALLERS.index(caller)] is not None for row, caller in CODE_DISAGREES)
+
+
+def test_the_snapshot_covers_every_table_the_api_writes():
+    tables = {model._meta.db_table for model in snapshot_models()}
+    expected = {"accounts_user", "accounts_user_groups", "accounts_user_user_permissions", "accounts_session",
+                "accounts_accountsecret", "accounts_auditevent", "quotas_quota", "membership_membership",
+                "membership_wallet", "membership_ledgerentry", "membership_idempotencyrecord", "repos_repository",
+                "repos_commit", "repos_pull", "oauth2_provider_application", "oauth2_provider_accesstoken",
+                "oauth2_provider_refreshtoken", "oauth2_provider_grant", "oauth2_provider_idtoken",
+                "django_session"}
+    assert expected <= tables
+
+
+@pytest.mark.django_db
+def test_the_snapshot_sees_a_single_column_change():
+    world = build_world()
+    before = database_rows()
+    Session.objects.filter(pk=world.laptop.pk).update(revoke_reason="x")
+    with pytest.raises(AssertionError, match="accounts_session"):
+        assert_unchanged(before)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("row", "caller", "code"), list(cells()))
+def test_permission_matrix(row: Row, caller: str, code: int):
+    world = build_world()
+    client = caller_client(caller, world)
+    call = REQUESTS[row]
+    if call.setup is not None:
+        call.setup(world)
+    if caller in STATUS_BEHIND_CREDENTIALS:
+        User.objects.filter(pk=world.alice.pk).update(status=STATUS_BEHIND_CREDENTIALS[caller])
+    path = path_of(row, call, world, client)
+    body, query = value(call.body, world, client), value(call.query, world, client)
+    before = database_rows() if row.method != "GET" else None
+    response = send(client, row.method, path, body, query)
+    if before is not None and response.status_code >= 400:
+        assert_unchanged(before)
+    assert_answer(response, code, row, call)
