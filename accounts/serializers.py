@@ -75,6 +75,8 @@ class RefreshInputSerializer(serializers.Serializer):
 
 class LogoutInputSerializer(serializers.Serializer):
     all = serializers.BooleanField(required=False, default=False)
+    # Seed 003 names the account being signed out; it must be the token's own.
+    username = serializers.CharField(max_length=254, required=False)
 
 
 class AliasedInputSerializer(serializers.Serializer):
@@ -99,6 +101,8 @@ class PasswordChangeInputSerializer(AliasedInputSerializer):
                "new_password": ("newPassword", "new-password", "passwd")}
     old_password = password_field()
     new_password = password_field()
+    # Seed 003: without a token, the login name and the old password are the credential.
+    username = serializers.CharField(max_length=254, required=False)
 
 
 class UnregisterInputSerializer(serializers.Serializer):

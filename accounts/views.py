@@ -41,7 +41,7 @@ from accounts.serializers import (
 from accounts.services import codes, passwords, sessions, users
 from accounts.services.email import email_change_confirm, email_change_request
 from accountsite.api import client_ip, paginate
-from accountsite.errors import InvalidParametersError, NotFoundError
+from accountsite.errors import InvalidParametersError, NotAuthenticatedError, NotFoundError
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import ANOTHER_ACCOUNT, Op
 
@@ -104,12 +104,14 @@ class SignInViewSet(PolicyMixin, viewsets.ViewSet):
 class AuthViewSet(PolicyMixin, viewsets.ViewSet):
     """The signed-in caller's own account."""
 
-    operations = {"logout": Op.SIGN_OUT, "password": Op.PASSWORD_CHANGE, "unregister": Op.SIGN_IN,
+    operations = {"logout": Op.SIGN_OUT, "password": Op.SIGN_IN, "unregister": Op.SIGN_IN,
                   "me": Op.PROFILE_READ, "update_me": Op.PROFILE_UPDATE}
 
     @extend_schema(request=LogoutInputSerializer, responses={200: None}, tags=["auth"])
     def logout(self, request: Request) -> Response:
         data = valid_input(LogoutInputSerializer, request)
+        if "username" in data and data["username"].lower() != request.user.username.lower():
+            raise NotAuthenticatedError()  # seed 003: a token signs out its own account only
         if data["all"]:
             self.authorize(Op.SESSIONS)
         session = current_session(request)
@@ -120,10 +122,16 @@ class AuthViewSet(PolicyMixin, viewsets.ViewSet):
     @extend_schema(request=PasswordChangeInputSerializer, responses=TokenReplySerializer, tags=["auth"])
     def password(self, request: Request) -> Response:
         data = valid_input(PasswordChangeInputSerializer, request)
-        pair = passwords.password_change(
-            user=request.user, old_password=data["old_password"], new_password=data["new_password"],
-            ip=client_ip(request), session=current_session(request),
-        )
+        ip = client_ip(request)
+        if not request.user.is_authenticated:  # seed 003: the login name and old password are the credential
+            if "username" not in data:
+                raise NotAuthenticatedError()
+            passwords.password_change_signed_out(login=data["username"], old_password=data["old_password"],
+                                                 new_password=data["new_password"], ip=ip)
+            return Response(None)
+        self.authorize(Op.PASSWORD_CHANGE)
+        pair = passwords.password_change(user=request.user, old_password=data["old_password"],
+                                         new_password=data["new_password"], ip=ip, session=current_session(request))
         return Response(pair.as_reply() if pair else None)
 
     @extend_schema(request=UnregisterInputSerializer, responses={200: None}, tags=["auth"])

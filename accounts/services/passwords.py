@@ -12,7 +12,13 @@ from django.utils import timezone
 from accounts.models import RevokeReason, SecretPurpose, Session, User, UserStatus
 from accounts.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
 from accounts.services.codes import secret_mail, secret_mail_request, secret_redeem, secrets_void
-from accounts.services.sessions import account_key, credentials_verify, session_reissue, user_credentials_revoke
+from accounts.services.sessions import (
+    account_key,
+    credentials_verify,
+    session_reissue,
+    user_assert_can_sign_in,
+    user_credentials_revoke,
+)
 from accounts.tokens import TokenPair
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
@@ -55,6 +61,17 @@ def password_set(*, user: User, password: str, actor: User | None, reason: Revok
     user_credentials_revoke(user=user, reason=reason, keep_session=keep_session, now=now)
     secrets_void(user=user, now=now)
     audit_record(action=PASSWORD_ACTIONS[reason], user=user, actor=actor, ip=ip)
+    return user
+
+
+def password_change_signed_out(*, login: str, old_password: str, new_password: str, ip: str) -> User:
+    """Seed 003's POST /auth/password without a token: the login name and the old password are the
+    credential, checked (and counted) exactly like a sign-in; every session of the account ends."""
+    user = credentials_verify(login=login, password=old_password, ip=ip, status=400)
+    user_assert_can_sign_in(user)
+    with transaction.atomic():
+        password_set(user=user, password=new_password, actor=user, reason=RevokeReason.PASSWORD_CHANGE,
+                     field="new_password", ip=ip)
     return user
 
 
@@ -102,6 +119,8 @@ def password_reset_request(*, loginname: str, ip: str, now: datetime | None = No
 def password_reset(*, loginname: str, sid: str, password: str, now: datetime | None = None) -> User:
     """PUT /users/{loginname}/pwd/reset: the new password, every session ended, the login lockout lifted."""
     user = secret_redeem(loginname=loginname, purpose=SecretPurpose.PASSWORD_RESET, raw=sid, now=now).user
+    if user.status != UserStatus.ACTIVE:  # only an account that may sign in gets a password through its mailbox
+        raise errors.InvalidSecretError()
     password_set(user=user, password=password, actor=user, reason=RevokeReason.PASSWORD_RESET, now=now)
     LOGIN_FAILURES_PER_ACCOUNT.clear(account_key(user.username, user))
     return user

@@ -42,8 +42,9 @@ from django.db import connection
 from oauth2_provider.models import Application
 from rest_framework.test import APIClient
 
-from accounts import oauth, services
 from accounts.models import SecretPurpose, Session, User, UserStatus
+from accounts.oauth import applications, seed
+from accounts.services import codes, users
 from membership.services import membership_cost, wallet_topup
 from quotas.models import Quota, QuotaKind
 from repos.services import repository_create
@@ -266,23 +267,7 @@ EXPECTED: dict[Row, tuple[int | None, ...]] = {
 
 # Cells where the code answers otherwise than EXPECTED, believed to be the code's fault: (row, caller) ->
 # what it answers and why EXPECTED holds. Each runs as a strict xfail until the code is fixed.
-LOGOUT_AS_ANOTHER = ("POST /auth/logout {username: alice} with bob's or root's token answers 0 and ends the "
-                     "caller's own session: LogoutInputSerializer drops `username`. CONTRACT section 2 (seed 003): "
-                     "a body username that is not the token's user is 401/7005.")
-CODE_DISAGREES: dict[tuple[Row, str], str] = {
-    (R("POST", "/auth/logout/", "username of another"), "other"): LOGOUT_AS_ANOTHER,
-    (R("POST", "/auth/logout/", "username of another"), "root"): LOGOUT_AS_ANOTHER,
-    (R("POST", "/auth/password/", "seed 003 without a token"), "anon"):
-        "Answers 7005: AuthViewSet.password needs a signed-in caller. CONTRACT section 2: POST /auth/password is "
-        "for the authenticated, 'or anyone with username + the old password (seed 003)', the old password then "
-        "being the credential and counting toward the login lockout.",
-    (R("PUT", "/users/{loginname}/pwd/reset/"), "frozen"):
-        "Answers 0 and sets a frozen account's password: secret_redeem refuses codes of deleted accounts only "
-        "(user_activate checks the status, this door does not). Issue 9 item 5: no code works once the account "
-        "has left 'active'. Through user_status_set the freeze voids the codes, so only a status changed some "
-        "other way reaches this (defence in depth).",
-}
-
+CODE_DISAGREES: dict[tuple[Row, str], str] = {}
 
 # --- The world every cell starts from ----------------------------------------------------------------------
 
@@ -307,7 +292,7 @@ def with_room(user: User) -> User:
 
 def build_world() -> World:
     alice = with_room(UserFactory(username="alice"))
-    issued = oauth.application_create(owner=alice, name="alice's app", redirect_uris=REDIRECT_URI)
+    issued = applications.application_create(owner=alice, name="alice's app", redirect_uris=REDIRECT_URI)
     repository_create(owner=alice, name="open")
     repository_create(owner=alice, name="closed", visibility="private", secret="closed-secret")
     wallet_topup(user=alice, amount=Decimal("20000.00"), actor=None, note="for the matrix")
@@ -358,7 +343,7 @@ class Call:
 
 def issued_code(purpose: str, **fields: Any) -> Callable[[World], None]:
     def setup(world: World) -> None:
-        world.code, _secret = services.secret_issue(user=world.alice, purpose=purpose, **fields)
+        world.code, _secret = codes.secret_issue(user=world.alice, purpose=purpose, **fields)
 
     return setup
 
@@ -369,8 +354,8 @@ def inactive_with_activation_code(world: World) -> None:
 
 
 def seed_code(world: World) -> None:
-    target = oauth.seed_target_resolve(client_id=world.app.client_id, redirect_uri=REDIRECT_URI)
-    world.code = oauth.seed_code_issue(user=world.alice, target=target).code
+    target = seed.seed_target_resolve(client_id=world.app.client_id, redirect_uri=REDIRECT_URI)
+    world.code = seed.seed_code_issue(user=world.alice, target=target).code
 
 
 def without_quota_record(*kinds: str) -> Callable[[World], None]:
@@ -381,11 +366,11 @@ def without_quota_record(*kinds: str) -> Callable[[World], None]:
 
 
 def alice_deleted(world: World) -> None:
-    services.user_delete(user=world.alice, actor=None)
+    users.user_delete(user=world.alice, actor=None)
 
 
 def alice_frozen(world: World) -> None:
-    services.user_status_set(user=world.alice, status=UserStatus.FROZEN, actor=None)
+    users.user_status_set(user=world.alice, status=UserStatus.FROZEN, actor=None)
 
 
 def staff_target(world: World) -> None:
