@@ -341,3 +341,17 @@ def test_introspection_needs_client_authentication(user):
     holder = app_client(user)
     reply = Client().post("/oauth/introspect/", {"token": holder.raw_token})
     assert reply.status_code == 401 and reply.json() == {"error": "invalid_client"}
+
+
+# --- Every back-office action says what it needs -------------------------------------------------------------
+
+def test_every_admin_action_declares_its_permissions():
+    from django.contrib import admin
+
+    undeclared = []
+    for model, model_admin in admin.site._registry.items():
+        for action in model_admin.actions or ():
+            func = getattr(model_admin, action) if isinstance(action, str) else action
+            if not getattr(func, "allowed_permissions", ()):
+                undeclared.append(f"{model.__name__}.{getattr(func, '__name__', action)}")
+    assert undeclared == []
