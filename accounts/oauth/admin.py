@@ -74,19 +74,30 @@ class GrantAdmin(dot_admin.GrantAdmin):
         self.message_user(request, f"Revoked {count} authorization code(s).")
 
 
-class AccessTokenAdmin(dot_admin.AccessTokenAdmin):
+class ReadOnlyTokenAdmin(admin.ModelAdmin):
+    """Tokens are looked at and revoked here, never edited; revoking is the app managers' power."""
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-
-class RefreshTokenAdmin(dot_admin.RefreshTokenAdmin):
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    def has_manage_permission(self, request: HttpRequest) -> bool:
+        return operator_may(request, Op.APP_MANAGE)
 
 
-class IDTokenAdmin(dot_admin.IDTokenAdmin):
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class AccessTokenAdmin(ReadOnlyTokenAdmin, dot_admin.AccessTokenAdmin):
+    @admin.action(description="Revoke selected access tokens", permissions=["manage"])
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet) -> None:
+        super().revoke_tokens(request, queryset)
+
+
+class RefreshTokenAdmin(ReadOnlyTokenAdmin, dot_admin.RefreshTokenAdmin):
+    @admin.action(description="Revoke selected refresh tokens", permissions=["manage"])
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet) -> None:
+        super().revoke_tokens(request, queryset)
+
+
+class IDTokenAdmin(ReadOnlyTokenAdmin, dot_admin.IDTokenAdmin):
+    pass
 
 
 def register(site: Any = admin.site) -> None:
