@@ -11,14 +11,15 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from accounts.models import AuditEvent, RevokeReason, Session, User, UserStatus
 from accounts.permissions import authorize_fields
+from accounts.plans import plans
 from accounts.services import passwords, sessions, users
 from accountsite.admin import ServiceAdminMixin, operator, operator_may
 from accountsite.api import client_ip
 from accountsite.policy import Op
-from membership.models import Tier
 
 
 class UserTypeFilter(admin.SimpleListFilter):
@@ -26,11 +27,11 @@ class UserTypeFilter(admin.SimpleListFilter):
     parameter_name = "user_type"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[int, str]]:
-        return [(tier.user_type, f"{tier.user_type} {tier.name}") for tier in Tier.objects.all()]
+        return [(user_type, f"{user_type} {name}") for user_type, name in plans().tier_choices()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
-        return queryset.filter(membership__tier__user_type=value) if value else queryset
+        return queryset.filter(User.with_tier(int(value), timezone.now())) if value else queryset
 
 
 def _status_action(status: int, verb: str, description: str, op: Op = Op.STATUS_SET):
@@ -51,12 +52,11 @@ FORM_FIELDS = {"status": Op.STATUS_SET, "username": Op.USER_UPDATE, "email": Op.
 
 @admin.register(User)
 class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
-    list_display = ("username", "email", "nickname", "real_name", "status", "role_display", "user_type",
+    list_display = ("username", "email", "nickname", "real_name", "status", "role_display", "user_type_in_force",
                     "is_developer", "registered_at", "last_login")
     list_filter = ("status", "is_staff", UserTypeFilter, "is_developer", "registered_at")
     search_fields = ("username", "email", "nickname", "real_name")
     ordering = ("id",)
-    list_select_related = ("membership__tier",)
     # The password (even its hash) is never shown; operators send a reset e-mail instead.
     fields = ("username", "email", "email_verified", "nickname", "real_name", "intro", "github", "school",
               "website", "status", "is_staff", "is_superuser", "is_developer", "registered_at", "last_login",
@@ -77,10 +77,9 @@ class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def role_display(self, user: User) -> str:
         return user.role
 
-    @admin.display(description="userType", ordering="membership__tier__user_type")
-    def user_type(self, user: User) -> int | None:
-        membership = getattr(user, "membership", None)
-        return membership.tier.user_type if membership else None
+    @admin.display(description="userType", ordering="user_type")
+    def user_type_in_force(self, user: User) -> int:
+        return user.tier_at(timezone.now())[0]
 
     # What the actions need (accountsite.policy): Django calls has_<name>_permission for each.
     def has_change_status_permission(self, request: HttpRequest) -> bool:
@@ -117,7 +116,7 @@ class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         changes = {name: form.cleaned_data[name] for name in form.changed_data if name != "groups"}
-        current = User.objects.select_related("membership__tier").get(pk=obj.pk)
+        current = User.objects.get(pk=obj.pk)
 
         def edit() -> None:
             authorize_fields(operator(request), changes, None, target=current, fields=FORM_FIELDS)
@@ -138,7 +137,7 @@ class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
         self.message_user(request, f"restore: {len(deleted)} deleted user(s).", messages.SUCCESS)
 
     def _role_set(self, request: HttpRequest, queryset: QuerySet, role: str) -> None:
-        allowed = self.for_each_allowed(request, Op.ROLE_SET, queryset.select_related("membership__tier"))
+        allowed = self.for_each_allowed(request, Op.ROLE_SET, queryset)
         for user in allowed:
             users.user_admin_update(user=user, actor=request.user, role=role, ip=client_ip(request))
         self.message_user(request, f"{role} role: {len(allowed)} user(s).", messages.SUCCESS)

@@ -16,6 +16,9 @@ KEEP: Any = object()  # "leave this value as it is", where None is a value (no e
 
 
 class AccountPlans(Protocol):
+    def tier_choices(self) -> list[tuple[int, str]]:
+        """The tiers there are, as (userType, name), for operators' filters."""
+
     def account_open(self, *, user: Any, now: datetime) -> None:
         """Give a new account its plan: the base tier (an administrator's tier for staff), a wallet and
         the tier's quota limits. In the transaction that creates the account."""

@@ -48,15 +48,15 @@ def live_sessions_of(user: User) -> QuerySet[Session]:
     )
 
 
-def users_with_membership() -> QuerySet[User]:
-    """Users with their membership and tier joined, as every user reply needs (one query, any page size)."""
-    return User.objects.select_related("membership__tier").order_by("id")
+def users_in_order() -> QuerySet[User]:
+    """Users in a stable order (every user reply reads its one row, tier included)."""
+    return User.objects.order_by("id")
 
 
 def user_visible_to(loginname: str, caller: Caller) -> User:
     """The user named `loginname` (case-insensitively), as `caller` may see them: deleted accounts exist
     only for operators who may view users; to anyone else they are unknown (404)."""
-    users = users_with_membership().filter(username__iexact=loginname)
+    users = users_in_order().filter(username__iexact=loginname)
     if not policy.allows(caller, Op.USER_VIEW, ANOTHER_ACCOUNT):
         users = users.exclude(status=UserStatus.DELETED)
     user = users.first()

@@ -3,11 +3,11 @@
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import GITHUB_LOGIN_VALIDATOR, LOGIN_NAME_VALIDATOR, Session, User, UserStatus
 from accounts.oauth.serializers import RedirectURIsField
-from membership.selectors import effective_user_type
 
 # --- Input -------------------------------------------------------------------------------------------------
 
@@ -190,16 +190,16 @@ class EmailChangeInputSerializer(AliasedInputSerializer):
 # --- Output ------------------------------------------------------------------------------------------------
 
 
-class MembershipFieldsMixin(serializers.Serializer):
-    """userType and invalid_at come from the membership; an expired paid tier reads as tier 1."""
+class TierFieldsMixin(serializers.Serializer):
+    """userType (and invalid_at) in force: an expired tier reads as the one after it (User.tier_at)."""
 
     userType = serializers.SerializerMethodField()
 
     def get_userType(self, user: User) -> int:
-        return effective_user_type(user.membership)
+        return user.tier_at(timezone.now())[0]
 
 
-class PublicUserSerializer(MembershipFieldsMixin, serializers.ModelSerializer):
+class PublicUserSerializer(TierFieldsMixin, serializers.ModelSerializer):
     """What anyone may see of a user."""
 
     loginname = serializers.CharField(source="username")
@@ -209,19 +209,23 @@ class PublicUserSerializer(MembershipFieldsMixin, serializers.ModelSerializer):
         fields = ["loginname", "nickname", "intro", "github", "school", "website", "registered_at", "userType"]
 
 
-class UserSerializer(MembershipFieldsMixin, serializers.ModelSerializer):
+class UserSerializer(TierFieldsMixin, serializers.ModelSerializer):
     """The full record, for the user themself and for admins. Never the password or its hash."""
 
     loginname = serializers.CharField(source="username")
     comment = serializers.CharField(source="intro")
     role = serializers.CharField()
-    invalid_at = serializers.DateTimeField(source="membership.expires_at")
+    invalid_at = serializers.SerializerMethodField()
 
     class Meta:
         model = User
         fields = ["id", "loginname", "username", "email", "email_verified", "nickname", "real_name", "comment",
                   "intro", "github", "school", "website", "role", "status", "userType", "is_developer", "registered_at",
                   "invalid_at", "last_login"]
+
+    def get_invalid_at(self, user: User) -> str | None:
+        expiry = user.tier_at(timezone.now())[1]
+        return serializers.DateTimeField().to_representation(expiry) if expiry else None
 
 
 class SessionSerializer(serializers.ModelSerializer):

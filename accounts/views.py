@@ -212,7 +212,7 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
 
     @extend_schema(responses=UserSerializer(many=True), tags=["users"])
     def list(self, request: Request) -> Response:
-        return paginate(self, self.filter_queryset(selectors.users_with_membership()), UserSerializer)
+        return paginate(self, self.filter_queryset(selectors.users_in_order()), UserSerializer)
 
     @extend_schema(responses=UserSerializer, tags=["users"])
     def retrieve(self, request: Request, loginname: str) -> Response:

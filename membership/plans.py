@@ -10,10 +10,13 @@ from django.utils import timezone
 
 from accounts.plans import KEEP
 from membership import selectors, services
-from membership.models import Membership, TierType
+from membership.models import Membership, Tier, TierType
 
 
 class MembershipPlans:
+    def tier_choices(self) -> list[tuple[int, str]]:
+        return list(Tier.objects.order_by("user_type").values_list("user_type", "name"))
+
     def account_open(self, *, user: Any, now: datetime) -> None:
         services.membership_open(user=user, now=now)
 

@@ -41,7 +41,6 @@ class QuotaAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_select_related = ["user"]
     raw_id_fields = ["user"]
     readonly_fields = ["use", "day", "updated_at"]
-    actions = ["recount"]
 
     def has_manage_permission(self, request: HttpRequest) -> bool:
         return operator_may(request, Op.QUOTA_MANAGE)
@@ -61,10 +60,3 @@ class QuotaAdmin(ServiceAdminMixin, admin.ModelAdmin):
             self.run_service(request, lambda: services.quota_record_create(
                 user=obj.user, kinds=(obj.kind,), limits={obj.kind: obj.quota}, actor=request.user))
             obj.pk = Quota.objects.filter(user=obj.user, kind=obj.kind).values_list("pk", flat=True).first()
-
-    @admin.action(description="Recount the selected users' repository and storage use from the real rows",
-                  permissions=["manage"])
-    def recount(self, request: HttpRequest, queryset: QuerySet) -> None:
-        user_ids = set(queryset.values_list("user_id", flat=True))
-        fixed = services.quota_recount(fix=True, user_ids=user_ids)
-        self.message_user(request, f"{len(fixed)} counter(s) repaired.")

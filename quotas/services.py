@@ -6,7 +6,6 @@ transaction, so use never passes the limit and no increment is lost, whatever th
 """
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,11 +20,9 @@ from accountsite.errors import InvalidParametersError, NotFoundError, QuotaExcee
 from quotas.models import UNLIMITED, Quota, QuotaKind, limit_in_force
 from quotas.selectors import local_day, pulls_today
 from quotas.units import BIGINT_MAX
-from repos.selectors import usage_measured
 
 # The repository record's kinds under their seed 004 input names.
 REPOSITORY_FIELDS = {QuotaKind.REPO_PUBLIC: "public", QuotaKind.REPO_PRIVATE: "private"}
-MEASURED_KINDS = (QuotaKind.DEPOSIT, QuotaKind.REPO_PRIVATE, QuotaKind.REPO_PUBLIC)
 
 
 @transaction.atomic
@@ -145,27 +142,35 @@ def quota_limits_set(*, user, limits: Mapping[str, int], actor, now: datetime | 
 
 
 @transaction.atomic
-def quota_use_set(*, user, uses: Mapping[str, int], actor, now: datetime | None = None) -> None:
-    """Sets repository use counts (seed 004's `repository/use`), between what really exists and the limit.
+def quota_rows_lock(*, user_id: int, kinds: Iterable[str]) -> dict[str, Quota]:
+    """The user's rows of these kinds, locked until the transaction ends (in one order, so two lockers
+    queue rather than deadlock)."""
+    return {row.kind: row for row in
+            Quota.objects.select_for_update().filter(user_id=user_id, kind__in=list(kinds)).order_by("kind")}
 
-    The quota rows are locked first. A creation that has already paid holds that lock until it commits,
-    so it is counted; one still in flight has not paid yet (it pays last) and adds its unit on top of
-    what is set here. Either way use stays at least the real count; setting it lower would let the
-    owner create past the limit, so that is refused.
+
+@transaction.atomic
+def quota_use_set(*, user, uses: Mapping[str, int], floors: Mapping[str, int], actor,
+                  now: datetime | None = None) -> None:
+    """Sets use counts (seed 004's `repository/use`) between `floors` and the limit.
+
+    The caller locked the rows (quota_rows_lock) and then measured the floors: what really exists (repos
+    does, in repository_use_set). A creation that has already paid holds that lock until it commits, so it
+    is counted; one still in flight has not paid yet (it pays last) and adds its unit on top of what is set
+    here. Either way use stays at least the real count; setting it lower would let the owner create past
+    the limit, so that is refused.
     """
     if not uses:
         raise InvalidParametersError("Invalid parameters: give public and/or private.",
                                      error={"public": ["Give public and/or private."]})
     now = now or timezone.now()
-    rows = {row.kind: row for row in
-            Quota.objects.select_for_update().filter(user=user, kind__in=list(uses)).order_by("kind")}
-    measured = usage_measured(user_ids=[user.pk])
+    rows = quota_rows_lock(user_id=user.pk, kinds=uses)
     errors: dict[str, list[str]] = {}
     for kind, use in uses.items():
         row = rows.get(kind)
         if row is None:
             raise NotFoundError(f"{user.username} has no {QuotaKind(kind).label} quota record.")
-        floor = measured.get((user.pk, kind), 0)
+        floor = floors.get(kind, 0)
         if use < floor:
             errors[REPOSITORY_FIELDS.get(kind, kind)] = [
                 f"{floor} {QuotaKind(kind).label} exist; use cannot be set below that."
@@ -183,6 +188,11 @@ def quota_use_set(*, user, uses: Mapping[str, int], actor, now: datetime | None 
     audit_record(action=AuditAction.QUOTA_USE_SET, user=user, actor=actor, uses=dict(uses))
 
 
+def quota_use_correct(*, user_id: int, kind: str, use: int, now: datetime | None = None) -> None:
+    """Sets use to what was measured (a recount), on a row the caller holds locked."""
+    Quota.objects.filter(user_id=user_id, kind=kind).update(use=use, updated_at=now or timezone.now())
+
+
 @transaction.atomic
 def quota_use_add(*, user, kind: str, amount: int, actor, now: datetime | None = None) -> None:
     """An operator adds use (storage, pulls) through the same consume rule; a negative amount frees."""
@@ -194,45 +204,3 @@ def quota_use_add(*, user, kind: str, amount: int, actor, now: datetime | None =
         quota_consume(user=user, kind=kind, amount=amount, now=now)
     else:
         quota_release(user=user, kind=kind, amount=-amount, now=now)
-
-
-@dataclass(frozen=True)
-class QuotaDifference:
-    user_id: int
-    username: str
-    kind: str
-    recorded: int
-    actual: int
-
-
-def _differences(rows: Iterable[Quota], measured: Mapping[tuple[int, str], int]) -> list[QuotaDifference]:
-    return [
-        QuotaDifference(row.user_id, row.user.username, row.kind, row.use, measured.get((row.user_id, row.kind), 0))
-        for row in rows
-        if row.use != measured.get((row.user_id, row.kind), 0)
-    ]
-
-
-def quota_recount(*, fix: bool, user_ids: Iterable[int] | None = None,
-                  now: datetime | None = None) -> list[QuotaDifference]:
-    """Recomputes repository and storage use from the real rows; every difference, repaired if `fix`.
-
-    The report is one pass over aggregates. Each repair then locks that user's rows and measures again
-    under the lock (as in quota_use_set), so a repository or commit made meanwhile is neither lost nor
-    counted twice.
-    """
-    now = now or timezone.now()
-    rows = Quota.objects.filter(kind__in=MEASURED_KINDS).select_related("user").order_by("user_id", "kind")
-    if user_ids is not None:
-        user_ids = list(user_ids)
-        rows = rows.filter(user_id__in=user_ids)
-    found = _differences(rows, usage_measured(user_ids=user_ids))
-    if fix:
-        for user_id in sorted({difference.user_id for difference in found}):
-            with transaction.atomic():
-                locked = list(rows.select_for_update(of=("self",)).filter(user_id=user_id))
-                for difference in _differences(locked, usage_measured(user_ids=[user_id])):
-                    Quota.objects.filter(user_id=user_id, kind=difference.kind).update(
-                        use=difference.actual, updated_at=now
-                    )
-    return found

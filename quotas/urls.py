@@ -10,7 +10,6 @@ _USER = r"^quota/(?P<loginname>[^/]+)"
 
 urlpatterns = [
     re_path(_USER + r"/repository/?$", RepositoryQuotaViewSet.as_view(_RECORD), name="quota-repository"),
-    re_path(_USER + r"/repository/use/?$", RepositoryQuotaViewSet.as_view(_USE), name="quota-repository-use"),
     re_path(_USER + r"/deposit/?$", DepositQuotaViewSet.as_view(_RECORD), name="quota-deposit"),
     re_path(_USER + r"/deposit/use/?$", DepositQuotaViewSet.as_view(_USE), name="quota-deposit-use"),
     re_path(_USER + r"/pullnum/?$", PullnumQuotaViewSet.as_view(_RECORD), name="quota-pullnum"),

@@ -22,13 +22,12 @@ from quotas.serializers import (
     PullnumUseInputSerializer,
     RepositoryQuotaInputSerializer,
     RepositoryQuotaSerializer,
-    RepositoryUseInputSerializer,
 )
 
 _REPOSITORY_KINDS = {name: kind for kind, name in services.REPOSITORY_FIELDS.items()}
 
 
-def _by_kind(data: dict) -> dict[str, int]:
+def repository_kinds(data: dict) -> dict[str, int]:
     """{"public": 3, "private": 1} as {repo_public: 3, repo_private: 1}."""
     return {_REPOSITORY_KINDS[name]: value for name, value in data.items()}
 
@@ -66,22 +65,14 @@ class _QuotaViewSet(PolicyMixin, viewsets.ViewSet):
 @extend_schema(tags=["quotas"], request=RepositoryQuotaInputSerializer, responses=RepositoryQuotaSerializer)
 class RepositoryQuotaViewSet(_QuotaViewSet):
     kinds = tuple(services.REPOSITORY_FIELDS)
-    operations = {**_QuotaViewSet.operations, "use": Op.QUOTA_USE_SET}
 
     def limits(self, request: Request) -> dict[str, int]:
-        return _by_kind(valid_input(RepositoryQuotaInputSerializer, request))
+        return repository_kinds(valid_input(RepositoryQuotaInputSerializer, request))
 
     def reply(self, user) -> Response:
         rows = selectors.quota_rows(user, self.kinds)
         instance = {"public": rows[QuotaKind.REPO_PUBLIC], "private": rows[QuotaKind.REPO_PRIVATE]}
         return Response(RepositoryQuotaSerializer(instance).data)
-
-    @extend_schema(request=RepositoryUseInputSerializer)
-    def use(self, request: Request, loginname: str) -> Response:
-        user = self.holder(loginname)
-        uses = _by_kind(valid_input(RepositoryUseInputSerializer, request))
-        services.quota_use_set(user=user, uses=uses, actor=request.user)
-        return self.reply(user)
 
 
 @extend_schema(tags=["quotas"], request=DepositQuotaInputSerializer, responses=DepositQuotaSerializer)

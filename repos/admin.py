@@ -9,6 +9,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accountsite.admin import ServiceAdminMixin
+from quotas.admin import QuotaAdmin
+from quotas.models import Quota
 from repos import services
 from repos.models import Commit, Repository
 
@@ -62,3 +64,20 @@ class RepositoryAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         for repo in queryset:
             services.repository_delete(repo=repo)
+
+
+class MeasuredQuotaAdmin(QuotaAdmin):
+    """The quota list with a recount: only repos can measure what the counters count, so it adds the action."""
+
+    actions = ["recount"]
+
+    @admin.action(description="Recount the selected users' repository and storage use from the real rows",
+                  permissions=["manage"])
+    def recount(self, request: HttpRequest, queryset: QuerySet) -> None:
+        user_ids = set(queryset.values_list("user_id", flat=True))
+        fixed = services.quota_recount(fix=True, user_ids=user_ids)
+        self.message_user(request, f"{len(fixed)} counter(s) repaired.")
+
+
+admin.site.unregister(Quota)
+admin.site.register(Quota, MeasuredQuotaAdmin)

@@ -6,6 +6,8 @@ in each transaction: it holds that user's quota row until COMMIT, so whatever ru
 lengthen the time every other consumer of that quota waits.
 """
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.hashers import make_password
@@ -14,10 +16,10 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accountsite.errors import InvalidParametersError, NotFoundError, RepositoryExistsError
-from quotas.models import QuotaKind
-from quotas.services import quota_consume, quota_release
+from quotas.models import Quota, QuotaKind
+from quotas.services import quota_consume, quota_release, quota_rows_lock, quota_use_correct, quota_use_set
 from repos.models import REPOSITORY_NAME_VALIDATOR, Commit, Pull, Repository, Visibility
-from repos.selectors import VISIBILITY_KIND
+from repos.selectors import VISIBILITY_KIND, usage_measured
 
 
 def _exists(owner, name: str) -> RepositoryExistsError:
@@ -158,3 +160,60 @@ def repository_pull(*, repo: Repository, user, now: datetime | None = None) -> P
     pull = Pull.objects.create(repo=repo, user=user, created_at=now)
     quota_consume(user=user, kind=QuotaKind.PULLS, amount=1, now=now)
     return pull
+
+
+# --- Quota use measured from the real rows ------------------------------------------------------------------
+# quotas keeps counters; only repos knows what the counters count. Each correction below locks the owner's
+# quota rows first and measures under that lock, so a repository or commit made meanwhile (which pays
+# last, on those rows) is neither lost nor counted twice.
+
+MEASURED_KINDS = (QuotaKind.DEPOSIT, QuotaKind.REPO_PRIVATE, QuotaKind.REPO_PUBLIC)
+
+
+@transaction.atomic
+def repository_use_set(*, user, uses: Mapping[str, int], actor, now: datetime | None = None) -> None:
+    """POST /quota/{loginname}/repository/use (seed 004): repository counts set between what exists and
+    the limit."""
+    quota_rows_lock(user_id=user.pk, kinds=uses)
+    measured = usage_measured(user_ids=[user.pk])
+    floors = {kind: measured.get((user.pk, kind), 0) for kind in uses}
+    quota_use_set(user=user, uses=uses, floors=floors, actor=actor, now=now)
+
+
+@dataclass(frozen=True)
+class QuotaDifference:
+    user_id: int
+    username: str
+    kind: str
+    recorded: int
+    actual: int
+
+
+def _differences(rows: Iterable[Quota], measured: Mapping[tuple[int, str], int]) -> list[QuotaDifference]:
+    return [
+        QuotaDifference(row.user_id, row.user.username, row.kind, row.use, measured.get((row.user_id, row.kind), 0))
+        for row in rows
+        if row.use != measured.get((row.user_id, row.kind), 0)
+    ]
+
+
+def quota_recount(*, fix: bool, user_ids: Iterable[int] | None = None,
+                  now: datetime | None = None) -> list[QuotaDifference]:
+    """`manage.py recount_quotas`: repository and storage use recomputed from the real rows; every
+    difference, repaired if `fix`. The report is one pass over aggregates; each repair measures again
+    under the lock of that user's rows."""
+    rows = Quota.objects.filter(kind__in=MEASURED_KINDS).select_related("user").order_by("user_id", "kind")
+    if user_ids is not None:
+        user_ids = list(user_ids)
+        rows = rows.filter(user_id__in=user_ids)
+    found = _differences(rows, usage_measured(user_ids=user_ids))
+    if fix:
+        for user_id in sorted({difference.user_id for difference in found}):
+            with transaction.atomic():
+                locked = quota_rows_lock(user_id=user_id, kinds=MEASURED_KINDS)
+                measured = usage_measured(user_ids=[user_id])
+                for kind, row in locked.items():
+                    actual = measured.get((user_id, kind), 0)
+                    if row.use != actual:
+                        quota_use_correct(user_id=user_id, kind=kind, use=actual, now=now)
+    return found

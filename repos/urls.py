@@ -2,7 +2,7 @@
 
 from django.urls import re_path
 
-from repos.views import OwnCommitViewSet, RepositoryViewSet
+from repos.views import OwnCommitViewSet, RepositoryUseViewSet, RepositoryViewSet
 
 _REPO = r"^repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
 repositories = RepositoryViewSet.as_view({"get": "list", "post": "create"})
@@ -19,4 +19,7 @@ urlpatterns = [
     re_path(_REPO + r"/pull/?$", RepositoryViewSet.as_view({"post": "pull"}), name="repo-pull"),
     re_path(r"^commit/?$", OwnCommitViewSet.as_view({"get": "list"}), name="commit-alias"),
     re_path(r"^commit/add/?$", OwnCommitViewSet.as_view({"post": "create"}), name="commit-add-alias"),
+    # The repository quota's use is set against what exists, which repos measures (quotas keeps counters).
+    re_path(r"^quota/(?P<loginname>[^/]+)/repository/use/?$", RepositoryUseViewSet.as_view({"post": "use"}),
+            name="quota-repository-use"),
 ]

@@ -13,7 +13,8 @@ from accountsite.permissions import PolicyMixin
 from accountsite.policy import Caller, Op
 from quotas.models import Quota, QuotaKind
 from quotas.selectors import pulls_today
-from quotas.serializers import PullnumQuotaSerializer
+from quotas.serializers import PullnumQuotaSerializer, RepositoryQuotaSerializer, RepositoryUseInputSerializer
+from quotas.views import RepositoryQuotaViewSet, repository_kinds
 from repos import selectors, services
 from repos.models import Repository
 from repos.permissions import assert_can, assert_can_pull, can_read
@@ -125,3 +126,17 @@ class OwnCommitViewSet(PolicyMixin, viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         data = valid_input(CommitAddInputSerializer, request)
         return _commit(request, _found(request.user.username, data["repo_name"]), data)
+
+
+@extend_schema(tags=["quotas"], request=RepositoryUseInputSerializer, responses=RepositoryQuotaSerializer)
+class RepositoryUseViewSet(RepositoryQuotaViewSet):
+    """POST /quota/{loginname}/repository/use (seed 004): the counts are set no lower than the repositories
+    that exist, which repos measures; the rest is the repository quota's own view."""
+
+    operations = {"use": Op.QUOTA_USE_SET}
+
+    def use(self, request: Request, loginname: str) -> Response:
+        user = self.holder(loginname)
+        uses = repository_kinds(valid_input(RepositoryUseInputSerializer, request))
+        services.repository_use_set(user=user, uses=uses, actor=request.user)
+        return self.reply(user)

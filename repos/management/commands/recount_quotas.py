@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from quotas.services import quota_recount
+from repos.services import quota_recount
 
 
 class Command(BaseCommand):
