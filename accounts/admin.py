@@ -18,8 +18,8 @@ from accounts.permissions import authorize_fields
 from accounts.plans import plans
 from accounts.services import passwords, sessions, users
 from accountsite.admin import ServiceAdminMixin, operator, operator_may
-from accountsite.api import client_ip
 from accountsite.policy import Op
+from accountsite.requests import client_ip
 
 
 class UserTypeFilter(admin.SimpleListFilter):

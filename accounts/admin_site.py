@@ -21,8 +21,8 @@ from django.views.decorators.cache import never_cache
 
 from accounts.browser import browser_session, browser_sign_in, browser_sign_out, credentials_check
 from accounts.services import passwords
-from accountsite.api import client_ip
 from accountsite.errors import ServiceError, TooManyRequestsError, WrongPasswordError
+from accountsite.requests import client_ip
 
 ADMIN_TERMINAL = "admin"
 

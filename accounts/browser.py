@@ -24,7 +24,7 @@ from django.utils.functional import SimpleLazyObject
 from accounts import selectors
 from accounts.models import RevokeReason, Session, User
 from accounts.services import sessions
-from accountsite.api import client_ip
+from accountsite.requests import client_ip
 
 SESSION_ROW_KEY = "_accounts_session_id"
 

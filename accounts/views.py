@@ -1,6 +1,5 @@
 """The /auth API: registration, sign-in per terminal, tokens, sessions and the caller's own profile."""
 
-from typing import Any
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
@@ -14,7 +13,6 @@ from accounts.filters import UserSearchFilter
 from accounts.models import RevokeReason, User
 from accounts.oauth import applications, seed
 from accounts.permissions import CREATE_FIELDS, assert_fields_allowed, authorize_fields
-from accounts.ratelimit import REGISTRATIONS_PER_IP
 from accounts.serializers import (
     EmailChangeInputSerializer,
     LoginInputSerializer,
@@ -40,20 +38,12 @@ from accounts.serializers import (
 )
 from accounts.services import codes, passwords, sessions, users
 from accounts.services.email import email_change_confirm, email_change_request
-from accountsite.api import client_ip, paginate
 from accountsite.errors import InvalidParametersError, NotAuthenticatedError, NotFoundError
+from accountsite.pagination import paginate
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import ANOTHER_ACCOUNT, Op
-
-
-def valid_input(serializer_class: type, request: Request, **kwargs: Any) -> dict:
-    return valid_input_data(serializer_class, request.data, **kwargs)
-
-
-def valid_input_data(serializer_class: type, data: Any, **kwargs: Any) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+from accountsite.ratelimit import REGISTRATIONS_PER_IP
+from accountsite.requests import client_ip, valid_input, valid_input_data
 
 
 def current_session(request: Request):

@@ -50,7 +50,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "accountsite.api.BodySizeLimitMiddleware",
+    "accountsite.requests.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -158,9 +158,9 @@ ACCOUNTS_ACTIVATION_REQUIRED = env.bool("ACCOUNTS_ACTIVATION_REQUIRED", default=
 # --- REST framework and OpenAPI --------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["accountsite.api.EnvelopeRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["accountsite.envelope.EnvelopeRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "accountsite.api.JSONParser",
+        "accountsite.envelope.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -170,7 +170,7 @@ REST_FRAMEWORK = {
     ],
     # Every view names the operation of each action; accountsite.policy decides who may do it.
     "DEFAULT_PERMISSION_CLASSES": ["accountsite.permissions.OperationPermission"],
-    "DEFAULT_PAGINATION_CLASS": "accountsite.api.PagePagination",
+    "DEFAULT_PAGINATION_CLASS": "accountsite.pagination.PagePagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "accountsite.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -189,7 +189,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "accountsite.api.envelope_schema_hook",
+        "accountsite.schema.envelope_schema_hook",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
 }

@@ -9,10 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.selectors import user_acted_on, user_visible_to
-from accounts.views import valid_input
-from accountsite.api import client_ip, paginate
+from accountsite.pagination import paginate
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
+from accountsite.requests import client_ip, valid_input
 from membership import selectors, services
 from membership.idempotency import idempotency_key_valid, idempotent_reply, request_fingerprint
 from membership.models import Membership

@@ -8,9 +8,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.selectors import user_acted_on
-from accounts.views import valid_input
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
+from accountsite.requests import valid_input
 from quotas import selectors, services
 from quotas.models import QuotaKind
 from quotas.serializers import (

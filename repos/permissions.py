@@ -10,10 +10,10 @@ from django.contrib.auth.hashers import check_password
 from django.db.models import Q
 
 from accounts.models import UserStatus
-from accounts.ratelimit import Limit
 from accountsite import policy
 from accountsite.errors import NotFoundError
 from accountsite.policy import ANOTHER_ACCOUNT, Caller, Op
+from accountsite.ratelimit import Limit
 from repos.models import Repository, Visibility
 
 

@@ -6,11 +6,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.selectors import user_visible_to
-from accounts.views import valid_input
-from accountsite.api import paginate
 from accountsite.errors import NotFoundError
+from accountsite.pagination import paginate
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Caller, Op
+from accountsite.requests import valid_input
 from quotas.models import Quota, QuotaKind
 from quotas.selectors import pulls_today
 from quotas.serializers import PullnumQuotaSerializer, RepositoryQuotaSerializer, RepositoryUseInputSerializer

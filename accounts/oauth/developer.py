@@ -9,11 +9,11 @@ from rest_framework.response import Response
 
 from accounts.oauth import applications
 from accounts.oauth.serializers import ApplicationInputSerializer, ApplicationSerializer, IssuedSecretSerializer
-from accounts.views import valid_input
-from accountsite.api import paginate
 from accountsite.errors import NotFoundError
+from accountsite.pagination import paginate
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
+from accountsite.requests import valid_input
 
 
 class DeveloperAppViewSet(PolicyMixin, viewsets.GenericViewSet):

@@ -31,10 +31,10 @@ from rest_framework.views import APIView
 from accounts.browser import browser_sign_in, credentials_check
 from accounts.oauth import applications, introspection, seed
 from accounts.oauth.serializers import SeedAuthorizeInputSerializer, SeedExchangeInputSerializer, SeedUserSerializer
-from accounts.views import valid_input
 from accountsite.errors import ServiceError, TooManyRequestsError
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
+from accountsite.requests import valid_input
 
 OAUTH_PAGE_TERMINAL = "oauth-sign-in-page"
 GENERIC_SIGN_IN_ERROR = "Wrong login name or password, or this account cannot sign in."

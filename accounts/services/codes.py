@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from accounts.mail import front_end_link, mail_send
 from accounts.models import AccountSecret, SecretPurpose, User, UserStatus
-from accounts.ratelimit import SECRET_MAILS_PER_ACCOUNT, SECRET_MAILS_PER_IP
 from accountsite import errors
+from accountsite.ratelimit import SECRET_MAILS_PER_ACCOUNT, SECRET_MAILS_PER_IP
 
 
 def _secret_lifetime(purpose: str) -> timedelta:

@@ -10,7 +10,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import RevokeReason, SecretPurpose, Session, User, UserStatus
-from accounts.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
 from accounts.services.codes import secret_mail, secret_mail_request, secret_redeem, secrets_void
 from accounts.services.sessions import (
     account_key,
@@ -22,6 +21,7 @@ from accounts.services.sessions import (
 from accounts.tokens import TokenPair
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
+from accountsite.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
 
 PASSWORD_ACTIONS = {RevokeReason.PASSWORD_CHANGE: AuditAction.PASSWORD_CHANGE,
                     RevokeReason.PASSWORD_RESET: AuditAction.PASSWORD_RESET,

@@ -11,10 +11,10 @@ from django.utils import timezone
 from accounts import selectors
 from accounts.models import RevokeReason, Session, User, UserStatus
 from accounts.oauth.revocation import access_token_revoke, oauth_tokens_revoke
-from accounts.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
 from accounts.tokens import TokenPair, decode_refresh, issued_before, token_pair_for
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record, valid_ip
+from accountsite.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
 
 
 def user_assert_can_sign_in(user: User) -> None:

@@ -1,0 +1,48 @@
+"""The reply envelope and the wire format: {"code": 0, "msg": "ok", "data": ...} on success, and
+{"code", "msg", "data": null[, "error"]} on failure, rendered as JSON in one format for every reply."""
+
+from typing import Any
+
+from django.http import HttpResponse
+from rest_framework import exceptions as drf
+from rest_framework import parsers
+from rest_framework.renderers import JSONRenderer
+
+from accountsite import errors
+
+
+def envelope_error(error: errors.ServiceError) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": error.code, "msg": error.message, "data": None}
+    if error.error is not None:
+        body["error"] = error.error
+    return body
+
+
+class EnvelopeRenderer(JSONRenderer):
+    """Wraps every successful reply as {"code": 0, "msg": "ok", "data": ...}; the one JSON format of every
+    reply (error replies from outside DRF are rendered by it too)."""
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None) -> bytes:
+        response = (renderer_context or {}).get("response")
+        if response is not None and not getattr(response, "enveloped", False):
+            data = {"code": 0, "msg": "ok", "data": data}
+        return super().render(data, accepted_media_type, renderer_context)
+
+
+def error_response(error: errors.ServiceError) -> HttpResponse:
+    """The error envelope for code paths outside DRF (Django's handlers, middleware), in DRF's JSON format."""
+    response = HttpResponse(EnvelopeRenderer().render(envelope_error(error)), status=error.status_code,
+                            content_type="application/json")
+    if error.wait:
+        response["Retry-After"] = str(error.wait)
+    return response
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, except that a body nested deeper than Python can decode is malformed, not a crash."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise drf.ParseError("JSON parse error - nested too deeply.") from None

@@ -1,0 +1,50 @@
+"""Reading requests: validated input, the client's address, and the guard on body size."""
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from rest_framework.request import Request
+
+from accountsite import errors
+from accountsite.envelope import error_response
+
+
+def valid_input(serializer_class: type, request: Request, **kwargs: Any) -> dict:
+    """The request body, validated by `serializer_class` (1007 with a field map otherwise)."""
+    return valid_input_data(serializer_class, request.data, **kwargs)
+
+
+def valid_input_data(serializer_class: type, data: Any, **kwargs: Any) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def client_ip(request: Any) -> str:
+    """The caller's address: REMOTE_ADDR, or the right hop of X-Forwarded-For behind trusted proxies."""
+    proxies = settings.ACCOUNTS_TRUSTED_PROXIES
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-min(proxies, len(hops))]
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+class BodySizeLimitMiddleware:
+    """Refuses oversized bodies with 1013 before anything parses them (DRF's parsers read the stream
+    directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE alone does not stop a large JSON body)."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return error_response(errors.InvalidParametersError("Invalid Content-Length header."))
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and length > limit:
+            return error_response(errors.RequestTooLargeError(f"Request body too large: at most {limit} bytes."))
+        return self.get_response(request)
