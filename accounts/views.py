@@ -4,6 +4,7 @@
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -61,6 +62,7 @@ class SignInViewSet(PolicyMixin, viewsets.ViewSet):
     operations = {"register": Op.SIGN_IN, "login": Op.SIGN_IN, "refresh": Op.SIGN_IN}
 
     @extend_schema(request=RegisterInputSerializer, responses={201: LoginReplySerializer}, tags=["auth"])
+    @action(detail=False, methods=["post"])
     def register(self, request: Request) -> Response:
         ip = client_ip(request)
         REGISTRATIONS_PER_IP.consume(ip)
@@ -72,6 +74,7 @@ class SignInViewSet(PolicyMixin, viewsets.ViewSet):
         return Response(reply, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=LoginInputSerializer, responses=LoginReplySerializer, tags=["auth"])
+    @action(detail=False, methods=["post"])
     def login(self, request: Request) -> Response:
         data = valid_input(LoginInputSerializer, request)
         oauth_target = seed.seed_target_from(request.query_params, data)  # seed 001, checked before sign-in
@@ -86,6 +89,7 @@ class SignInViewSet(PolicyMixin, viewsets.ViewSet):
         return Response(reply)
 
     @extend_schema(request=RefreshInputSerializer, responses=TokenReplySerializer, tags=["auth"])
+    @action(detail=False, methods=["post"])
     def refresh(self, request: Request) -> Response:
         data = valid_input(RefreshInputSerializer, request)
         return Response(sessions.session_refresh(raw_refresh=data["refresh"]).as_reply())
@@ -94,10 +98,10 @@ class SignInViewSet(PolicyMixin, viewsets.ViewSet):
 class AuthViewSet(PolicyMixin, viewsets.ViewSet):
     """The signed-in caller's own account."""
 
-    operations = {"logout": Op.SIGN_OUT, "password": Op.SIGN_IN, "unregister": Op.SIGN_IN,
-                  "me": Op.PROFILE_READ, "update_me": Op.PROFILE_UPDATE}
+    operations = {"logout": Op.SIGN_OUT, "password": Op.SIGN_IN, "unregister": Op.SIGN_IN}
 
     @extend_schema(request=LogoutInputSerializer, responses={200: None}, tags=["auth"])
+    @action(detail=False, methods=["post"])
     def logout(self, request: Request) -> Response:
         data = valid_input(LogoutInputSerializer, request)
         if "username" in data and data["username"].lower() != request.user.username.lower():
@@ -110,6 +114,7 @@ class AuthViewSet(PolicyMixin, viewsets.ViewSet):
         return Response({"revoked": revoked})
 
     @extend_schema(request=PasswordChangeInputSerializer, responses=TokenReplySerializer, tags=["auth"])
+    @action(detail=False, methods=["post"])
     def password(self, request: Request) -> Response:
         data = valid_input(PasswordChangeInputSerializer, request)
         ip = client_ip(request)
@@ -125,6 +130,7 @@ class AuthViewSet(PolicyMixin, viewsets.ViewSet):
         return Response(pair.as_reply() if pair else None)
 
     @extend_schema(request=UnregisterInputSerializer, responses={200: None}, tags=["auth"])
+    @action(detail=False, methods=["post"])
     def unregister(self, request: Request) -> Response:
         data = valid_input(UnregisterInputSerializer, request)
         if request.user.is_authenticated:
@@ -140,13 +146,20 @@ class AuthViewSet(PolicyMixin, viewsets.ViewSet):
             )
         return Response(None)
 
+
+
+class MeViewSet(PolicyMixin, viewsets.ViewSet):
+    """The caller's own profile (GET /auth/me), and its changes, developer mode included."""
+
+    operations = {"retrieve": Op.PROFILE_READ, "update": Op.PROFILE_UPDATE, "partial_update": Op.PROFILE_UPDATE}
+
     @extend_schema(responses=UserSerializer, tags=["auth"])
-    def me(self, request: Request) -> Response:
+    def retrieve(self, request: Request) -> Response:
         user = request.user
         return Response({**UserSerializer(user).data, "developer": applications.developer_summary(user)})
 
     @extend_schema(request=MeUpdateInputSerializer, responses=UserSerializer, tags=["auth"])
-    def update_me(self, request: Request) -> Response:
+    def update(self, request: Request) -> Response:
         assert_fields_allowed(request.data, MeUpdateInputSerializer)
         data = valid_input(MeUpdateInputSerializer, request, partial=True)
         if "is_developer" in data or "redirect_uris" in data:
@@ -158,11 +171,14 @@ class AuthViewSet(PolicyMixin, viewsets.ViewSet):
             reply.update(secret_id=issued.application.client_id, secret_value=issued.client_secret)
         return Response(reply)
 
+    partial_update = update  # every field may come alone, PUT or PATCH
+
 
 class SessionViewSet(PolicyMixin, viewsets.ViewSet):
     """The caller's signed-in terminals."""
 
     operations = {"list": Op.SESSIONS, "destroy": Op.SESSIONS}
+    lookup_value_regex = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
     @extend_schema(responses=SessionSerializer(many=True), tags=["auth"])
     def list(self, request: Request) -> Response:
@@ -193,9 +209,10 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
     filter_backends = (DjangoFilterBackend,)
     filterset_class = UserSearchFilter
     queryset = User.objects.none()  # for the schema; every action reads through accounts.selectors
-    operations = {"list": Op.USER_VIEW, "retrieve": Op.PUBLIC_READ, "create": Op.SIGN_IN,
-                  "update": Op.PROFILE_UPDATE, "destroy": Op.ACCOUNT_DELETE, "password": Op.PASSWORD_CHANGE,
-                  "email": Op.EMAIL_CHANGE, "email_verify": Op.EMAIL_CHANGE}
+    lookup_field, lookup_value_regex = "loginname", "[^/]+"  # the view checks the name (1007, not a bare 404)
+    operations = {"list": Op.USER_VIEW, "retrieve": Op.PUBLIC_READ, "create_named": Op.SIGN_IN,
+                  "update": Op.PROFILE_UPDATE, "partial_update": Op.PROFILE_UPDATE, "destroy": Op.ACCOUNT_DELETE,
+                  "password": Op.PASSWORD_CHANGE, "email": Op.EMAIL_CHANGE, "email_verify": Op.EMAIL_CHANGE}
 
     def _target(self, loginname: str) -> User:
         return selectors.user_visible_to(loginname, self.caller())
@@ -211,7 +228,7 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
         return Response((UserSerializer if full else PublicUserSerializer)(user).data)
 
     @extend_schema(request=UserAdminCreateInputSerializer, responses={201: UserSerializer}, tags=["users"])
-    def create(self, request: Request, loginname: str) -> Response:
+    def create_named(self, request: Request, loginname: str) -> Response:
         ip = client_ip(request)
         admin = self.allows(Op.USER_CREATE, ANOTHER_ACCOUNT)
         input_class = UserAdminCreateInputSerializer if admin else UserCreateInputSerializer
@@ -234,6 +251,8 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
         user = users.user_admin_update(user=user, actor=request.user, ip=client_ip(request), **data)
         return Response(UserSerializer(user).data)
 
+    partial_update = update  # every field may come alone, PUT or PATCH
+
     @extend_schema(responses={200: None}, tags=["users"])
     def destroy(self, request: Request, loginname: str) -> Response:
         user = self._target(loginname)
@@ -242,6 +261,7 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
         return Response(None)
 
     @extend_schema(request=UserPasswordInputSerializer, responses=TokenReplySerializer, tags=["users"])
+    @action(detail=True, methods=["put"], url_path="pwd")
     def password(self, request: Request, loginname: str) -> Response:
         user = self._target(loginname)
         own = user.pk == request.user.pk
@@ -254,15 +274,16 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
         return Response(pair.as_reply() if pair else None)
 
     @extend_schema(request=EmailChangeInputSerializer, responses={200: None}, tags=["users"])
+    @action(detail=True, methods=["put"])
     def email(self, request: Request, loginname: str) -> Response:
         user = self._target(loginname)
         self.authorize(Op.EMAIL_CHANGE, user)
         data = valid_input(EmailChangeInputSerializer, request)
-        email_change_request(user=user, email=data["email"], password=data["password"],
-                                      ip=client_ip(request))
+        email_change_request(user=user, email=data["email"], password=data["password"], ip=client_ip(request))
         return Response(None)
 
     @extend_schema(request=SidInputSerializer, responses=UserSerializer, tags=["users"])
+    @action(detail=True, methods=["post"], url_path="email/verify")
     def email_verify(self, request: Request, loginname: str) -> Response:
         user = self._target(loginname)
         self.authorize(Op.EMAIL_CHANGE, user)
@@ -274,32 +295,38 @@ class UserSecretViewSet(PolicyMixin, viewsets.ViewSet):
     """Endpoints for whoever holds an e-mailed code or the password; a token sent along is ignored."""
 
     authentication_classes = ()
+    lookup_field, lookup_value_regex = "loginname", "[^/]+"
     operations = {"activate": Op.SIGN_IN, "activate_resend": Op.SIGN_IN, "forget_password": Op.SIGN_IN,
                   "reset_password": Op.SIGN_IN, "validate_password": Op.SIGN_IN}
 
     @extend_schema(request=SidInputSerializer, responses={200: None}, tags=["users"])
+    @action(detail=True, methods=["put"], url_path="active")
     def activate(self, request: Request, loginname: str) -> Response:
         data = valid_input(SidInputSerializer, request)
         users.user_activate(loginname=loginname, sid=data["sid"])
         return Response(None)
 
     @extend_schema(request=None, responses={200: None}, tags=["users"])
+    @action(detail=True, methods=["post"], url_path="active/resend")
     def activate_resend(self, request: Request, loginname: str) -> Response:
         codes.activation_resend(loginname=loginname, ip=client_ip(request))
         return Response(None)
 
     @extend_schema(request=None, responses={200: None}, tags=["users"])
+    @action(detail=True, methods=["put"], url_path="forget/pwd")
     def forget_password(self, request: Request, loginname: str) -> Response:
         passwords.password_reset_request(loginname=loginname, ip=client_ip(request))
         return Response(None)
 
     @extend_schema(request=PasswordResetInputSerializer, responses={200: None}, tags=["users"])
+    @action(detail=True, methods=["put"], url_path="pwd/reset")
     def reset_password(self, request: Request, loginname: str) -> Response:
         data = valid_input(PasswordResetInputSerializer, request)
         passwords.password_reset(loginname=loginname, sid=data["sid"], password=data["password"])
         return Response(None)
 
     @extend_schema(request=PasswordCheckInputSerializer, responses={200: None}, tags=["users"])
+    @action(detail=True, methods=["get", "post"], url_path="pwd/validate")
     def validate_password(self, request: Request, loginname: str) -> Response:
         source = request.query_params if request.method == "GET" else request.data
         data = valid_input_data(PasswordCheckInputSerializer, source)

@@ -12,6 +12,7 @@ handler404 = "accountsite.api.handler404"
 handler500 = "accountsite.api.handler500"
 
 urlpatterns = [
+    path("", include("accountsite.legacy_urls")),
     path("", include("accounts.urls")),
     path("", include("quotas.urls")),
     path("", include("repos.urls")),

@@ -5,6 +5,7 @@ from typing import Any
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -44,7 +45,10 @@ def _idempotent(request: Request, key: str, data: dict, produce) -> Response:
 
 
 class VipViewSet(PolicyMixin, viewsets.GenericViewSet):
-    operations = {"retrieve": Op.PUBLIC_READ, "cost": Op.BILLING_READ, "purchase": Op.PURCHASE,
+    """/vip/{loginname}: the member's tier (anyone), its price, buying it, the ledger and top-ups."""
+
+    lookup_field, lookup_value_regex = "loginname", "[^/]+"
+    operations = {"retrieve": Op.PUBLIC_READ, "cost": Op.BILLING_READ, "update": Op.PURCHASE,
                   "ledger": Op.BILLING_READ, "topup": Op.WALLET_TOPUP}
 
     def member(self, loginname: str) -> Any:
@@ -57,6 +61,7 @@ class VipViewSet(PolicyMixin, viewsets.GenericViewSet):
         return Response(_vip(user, with_balance=self.allows(Op.BILLING_READ, user)))
 
     @extend_schema(parameters=[CostQuerySerializer], responses={200: None}, tags=["membership"])
+    @action(detail=True, methods=["get"])
     def cost(self, request: Request, loginname: str) -> Response:
         user = self.member(loginname)
         query = CostQuerySerializer(data=request.query_params)
@@ -67,7 +72,8 @@ class VipViewSet(PolicyMixin, viewsets.GenericViewSet):
 
     @extend_schema(request=PurchaseInputSerializer, responses=VipSerializer, parameters=[IDEMPOTENCY_HEADER],
                    tags=["membership"])
-    def purchase(self, request: Request, loginname: str) -> Response:
+    def update(self, request: Request, loginname: str) -> Response:
+        """Buys (renews, upgrades or changes to) a tier, paid from the member's wallet."""
         user = self.member(loginname)
         data = valid_input(PurchaseInputSerializer, request)
         key = idempotency_key_valid(request.headers.get("Idempotency-Key"))
@@ -85,12 +91,14 @@ class VipViewSet(PolicyMixin, viewsets.GenericViewSet):
         return _idempotent(request, key, data, produce)
 
     @extend_schema(responses=LedgerEntrySerializer(many=True), tags=["membership"])
+    @action(detail=True, methods=["get"])
     def ledger(self, request: Request, loginname: str) -> Response:
         user = self.member(loginname)
         return paginate(self, selectors.ledger_of(user), LedgerEntrySerializer)
 
     @extend_schema(request=TopupInputSerializer, responses=LedgerEntrySerializer, parameters=[IDEMPOTENCY_HEADER],
                    tags=["membership"])
+    @action(detail=True, methods=["post"])
     def topup(self, request: Request, loginname: str) -> Response:
         user = self.member(loginname)
         data = valid_input(TopupInputSerializer, request)

@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -14,7 +15,7 @@ from accountsite.requests import valid_input
 from quotas.models import Quota, QuotaKind
 from quotas.selectors import pulls_today
 from quotas.serializers import PullnumQuotaSerializer, RepositoryQuotaSerializer, RepositoryUseInputSerializer
-from quotas.views import RepositoryQuotaViewSet, repository_kinds
+from quotas.views import RepositoryQuotaViews, repository_kinds
 from repos import selectors, services
 from repos.models import Repository
 from repos.permissions import assert_can, assert_can_pull, can_read
@@ -58,12 +59,10 @@ def _commit(request: Request, repo: Repository, data: dict) -> Response:
 
 
 @extend_schema(tags=["repos"])
-class RepositoryViewSet(PolicyMixin, viewsets.GenericViewSet):
-    """Reads of a public repository are open to anyone; everything else needs a signed-in caller."""
+class RepositoryListViewSet(PolicyMixin, viewsets.GenericViewSet):
+    """/repos/: the caller's repositories (or another user's they may read), and creating one."""
 
-    operations = {"list": Op.REPO_READ, "create": Op.REPO_WRITE, "retrieve": Op.PUBLIC_READ,
-                  "partial_update": Op.REPO_WRITE, "destroy": Op.REPO_DELETE, "commits": Op.PUBLIC_READ,
-                  "commit": Op.REPO_WRITE, "pull": Op.REPO_PULL}
+    operations = {"list": Op.REPO_READ, "create": Op.REPO_WRITE}
 
     @extend_schema(responses=RepositorySerializer(many=True))
     def list(self, request: Request) -> Response:
@@ -76,6 +75,16 @@ class RepositoryViewSet(PolicyMixin, viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         repo = services.repository_create(owner=request.user, **valid_input(RepositoryCreateInputSerializer, request))
         return Response(RepositorySerializer(repo).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["repos"])
+class RepositoryViewSet(PolicyMixin, viewsets.GenericViewSet):
+    """/repos/{owner}/{name}: reads of a public repository are open to anyone; everything else needs a
+    signed-in caller."""
+
+    lookup_field, lookup_value_regex = "name", "[^/]+"
+    operations = {"retrieve": Op.PUBLIC_READ, "partial_update": Op.REPO_WRITE, "destroy": Op.REPO_DELETE,
+                  "commits": Op.PUBLIC_READ, "commit": Op.REPO_WRITE, "pull": Op.REPO_PULL}
 
     @extend_schema(responses=RepositorySerializer)
     def retrieve(self, request: Request, owner: str, name: str) -> Response:
@@ -93,15 +102,18 @@ class RepositoryViewSet(PolicyMixin, viewsets.GenericViewSet):
         return Response(None)
 
     @extend_schema(responses=CommitSerializer(many=True))
+    @action(detail=True, methods=["get"])
     def commits(self, request: Request, owner: str, name: str) -> Response:
         return paginate(self, selectors.commits_of(_readable(self.caller(), owner, name)), CommitSerializer)
 
     @extend_schema(request=CommitCreateInputSerializer, responses={201: CommitSerializer})
+    @commits.mapping.post
     def commit(self, request: Request, owner: str, name: str) -> Response:
         repo = _writable(self.caller(), owner, name)
         return _commit(request, repo, valid_input(CommitCreateInputSerializer, request))
 
     @extend_schema(request=PullInputSerializer, responses={201: PullSerializer})
+    @action(detail=True, methods=["post"])
     def pull(self, request: Request, owner: str, name: str) -> Response:
         """Records a pull, paid with one of the caller's pulls of the day; `secret` opens a private one."""
         repo = _found(owner, name)
@@ -129,12 +141,13 @@ class OwnCommitViewSet(PolicyMixin, viewsets.GenericViewSet):
 
 
 @extend_schema(tags=["quotas"], request=RepositoryUseInputSerializer, responses=RepositoryQuotaSerializer)
-class RepositoryUseViewSet(RepositoryQuotaViewSet):
+class RepositoryUseViewSet(RepositoryQuotaViews):
     """POST /quota/{loginname}/repository/use (seed 004): the counts are set no lower than the repositories
-    that exist, which repos measures; the rest is the repository quota's own view."""
+    that exist, which repos measures; the rest of the record is the quota API's."""
 
     operations = {"use": Op.QUOTA_USE_SET}
 
+    @action(detail=False, methods=["post"])
     def use(self, request: Request, loginname: str) -> Response:
         user = self.holder(loginname)
         uses = repository_kinds(valid_input(RepositoryUseInputSerializer, request))

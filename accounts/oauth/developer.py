@@ -22,10 +22,11 @@ class DeveloperAppViewSet(PolicyMixin, viewsets.GenericViewSet):
 
     serializer_class = ApplicationSerializer
     operations = dict.fromkeys(
-        ("list", "create", "retrieve", "partial_update", "rotate_secret", "destroy"), Op.DEVELOPER)
+        ("list", "create", "retrieve", "update", "partial_update", "rotate_secret", "destroy"), Op.DEVELOPER)
+    lookup_value_regex = "[0-9]+"
 
     def _own(self, request: Request, pk: str) -> Application:
-        application = Application.objects.filter(user=request.user, pk=pk).first() if str(pk).isdigit() else None
+        application = Application.objects.filter(user=request.user, pk=pk).first()
         if application is None:
             raise NotFoundError("No such application.")
         return application
@@ -51,6 +52,8 @@ class DeveloperAppViewSet(PolicyMixin, viewsets.GenericViewSet):
         data = valid_input(ApplicationInputSerializer, request)
         application = applications.application_update(application=application, actor=request.user, **data)
         return Response(ApplicationSerializer(application).data)
+
+    update = partial_update  # every field may come alone, PUT or PATCH
 
     @extend_schema(request=None, responses=IssuedSecretSerializer, tags=["developer"])
     @action(detail=True, methods=["post"])

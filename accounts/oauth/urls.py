@@ -6,6 +6,7 @@ from oauth2_provider import views as dot
 
 from accounts.oauth.developer import DeveloperAppViewSet
 from accounts.oauth.views import ConsentView, IntrospectView, SeedConsentView, SeedOAuthView, SignInPageView
+from accountsite.routers import Router
 
 # DOT reverses these names in its own namespace (discovery, issuer); only the endpoints we offer.
 dot_patterns = ([
@@ -22,19 +23,15 @@ dot_patterns = ([
          name="oauth-server-metadata"),
 ], "oauth2_provider")
 
-apps = DeveloperAppViewSet.as_view({"get": "list", "post": "create"})
-app = DeveloperAppViewSet.as_view({"get": "retrieve", "patch": "partial_update", "put": "partial_update",
-                                   "delete": "destroy"})
+developer = Router()
+developer.register("developer/apps", DeveloperAppViewSet, basename="developer-app")
 
 urlpatterns = [
+    *developer.urls,
     re_path(r"^oauth/?$", SeedOAuthView.as_view(), name="oauth-seed"),
     path("oauth/login/", SignInPageView.as_view(), name="oauth-login"),
     path("oauth/consent/", SeedConsentView.as_view(), name="oauth-seed-consent"),
     path("oauth/", include(dot_patterns)),
     # The contract's root discovery address (the issuer itself is <host>/oauth).
     path(".well-known/openid-configuration", dot.ConnectDiscoveryInfoView.as_view(), name="oidc-discovery-root"),
-    re_path(r"^developer/apps/?$", apps, name="developer-apps"),
-    re_path(r"^developer/apps/(?P<pk>[0-9]+)/?$", app, name="developer-app"),
-    re_path(r"^developer/apps/(?P<pk>[0-9]+)/rotate_secret/?$",
-            DeveloperAppViewSet.as_view({"post": "rotate_secret"}), name="developer-app-rotate-secret"),
 ]
