@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent, RevokeReason, Session, User, UserStatus
 from accounts.permissions import authorize_fields
 from accounts.plans import plans
+from accounts.selectors import signed_in
 from accounts.services import passwords, sessions, users
 from accountsite.admin import ServiceAdminMixin, operator, operator_may
 from accountsite.policy import Op
@@ -26,8 +27,8 @@ class UserTypeFilter(admin.SimpleListFilter):
     title = "userType"
     parameter_name = "user_type"
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[int, str]]:
-        return [(user_type, f"{user_type} {name}") for user_type, name in plans().tier_choices()]
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(str(user_type), f"{user_type} {name}") for user_type, name in plans().tier_choices()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
@@ -38,7 +39,7 @@ def _status_action(status: int, verb: str, description: str, op: Op = Op.STATUS_
     def action(modeladmin: "UserAdmin", request: HttpRequest, queryset: QuerySet) -> None:
         allowed = modeladmin.for_each_allowed(request, op, queryset)
         for user in allowed:
-            users.user_status_set(user=user, status=status, actor=request.user, reason=f"admin_{verb}")
+            users.user_status_set(user=user, status=status, actor=signed_in(request), reason=f"admin_{verb}")
         modeladmin.message_user(request, f"{verb}: {len(allowed)} user(s).", messages.SUCCESS)
 
     action.__name__ = f"{verb}_users"
@@ -120,7 +121,7 @@ class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
         def edit() -> None:
             authorize_fields(operator(request), changes, None, target=current, fields=FORM_FIELDS)
-            users.user_admin_update(user=current, actor=request.user, ip=client_ip(request), **changes)
+            users.user_admin_update(user=current, actor=signed_in(request), ip=client_ip(request), **changes)
 
         self.run_service(request, edit)
         obj.refresh_from_db()
@@ -133,13 +134,13 @@ class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def restore_users(self, request: HttpRequest, queryset: QuerySet) -> None:
         deleted = self.for_each_allowed(request, Op.STATUS_SET, queryset.filter(status=UserStatus.DELETED))
         for user in deleted:
-            users.user_status_set(user=user, status=UserStatus.ACTIVE, actor=request.user, reason="admin_restore")
+            users.user_status_set(user=user, status=UserStatus.ACTIVE, actor=signed_in(request), reason="admin_restore")
         self.message_user(request, f"restore: {len(deleted)} deleted user(s).", messages.SUCCESS)
 
     def _role_set(self, request: HttpRequest, queryset: QuerySet, role: str) -> None:
         allowed = self.for_each_allowed(request, Op.ROLE_SET, queryset)
         for user in allowed:
-            users.user_admin_update(user=user, actor=request.user, role=role, ip=client_ip(request))
+            users.user_admin_update(user=user, actor=signed_in(request), role=role, ip=client_ip(request))
         self.message_user(request, f"{role} role: {len(allowed)} user(s).", messages.SUCCESS)
 
     @admin.action(description="Give the admin role (and the admin tier)", permissions=["change_role"])
@@ -154,7 +155,7 @@ class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def delete_users(self, request: HttpRequest, queryset: QuerySet) -> None:
         allowed = self.for_each_allowed(request, Op.ACCOUNT_DELETE, queryset)
         for user in allowed:
-            users.user_delete(user=user, actor=request.user)
+            users.user_delete(user=user, actor=signed_in(request))
         self.message_user(request, f"deleted: {len(allowed)} user(s).", messages.SUCCESS)
 
     @admin.action(description="End all their sessions", permissions=["revoke_sessions"])

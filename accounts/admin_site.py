@@ -5,16 +5,17 @@ row) and opens a session row for the browser; logging out revokes it; a password
 accounts.passwords.password_change, so it ends the operator's other sign-ins and voids mailed codes.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.contrib.auth.forms import SetPasswordMixin
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.views import LoginView, PasswordChangeView
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
@@ -39,6 +40,7 @@ class AdminSignInForm(AdminAuthenticationForm):
     def clean(self) -> dict:
         login, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
         if login is not None and password:
+            assert self.request is not None  # the admin's login view always passes it
             try:
                 self.user_cache = credentials_check(self.request, login=login, password=password)
             except TooManyRequestsError:
@@ -50,21 +52,24 @@ class AdminSignInForm(AdminAuthenticationForm):
 
 
 class AdminLoginView(LoginView):
-    def form_valid(self, form: AdminSignInForm) -> HttpResponse:
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         browser_sign_in(self.request, user=form.get_user(), terminal=ADMIN_TERMINAL)
         return HttpResponseRedirect(self.get_success_url())
 
 
-class AdminPasswordChangeForm(SetPasswordMixin, forms.Form):
-    """The operator's own password: the current one (counted like a sign-in) and the new one twice."""
-
-    old_password = forms.CharField(label="Old password", strip=False,
-                                   widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
-    new_password1, new_password2 = SetPasswordMixin.create_password_fields()
+class AdminPasswordChangeForm(PasswordChangeForm):
+    """The operator's own password: the current one (counted like a sign-in) and the new one twice,
+    checked and changed by the credential service, not by the form."""
 
     def __init__(self, user: Any, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
-        self.user, self.request = user, request
-        super().__init__(*args, **kwargs)
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self) -> str:
+        return self.cleaned_data["old_password"]  # judged in clean(), where it counts toward the lockout
+
+    def clean_new_password2(self) -> str:
+        return self.cleaned_data["new_password2"]  # validated by the service, with the account's validators
 
     def clean(self) -> dict:
         self.validate_passwords("new_password1", "new_password2")
@@ -108,15 +113,18 @@ class AccountsAdminSite(admin.AdminSite):
             context[REDIRECT_FIELD_NAME] = reverse("admin:index", current_app=self.name)
         context.update(extra_context or {})
         request.current_app = self.name
-        return AdminLoginView.as_view(extra_context=context, authentication_form=AdminSignInForm,
-                                      template_name=self.login_template or "admin/login.html")(request)
+        return cast(HttpResponse, AdminLoginView.as_view(
+            extra_context=context, authentication_form=AdminSignInForm,
+            template_name=self.login_template or "admin/login.html")(request))
 
-    def logout(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    def logout(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
         if request.method == "POST":
             browser_sign_out(request)  # the session row too, not only the cookie
         return super().logout(request, extra_context)
 
-    def password_change(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    # django-stubs promise a TemplateResponse, but the admin's own view answers a redirect after a change too.
+    def password_change(  # type: ignore[override]
+            self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponseBase:
         request.current_app = self.name
         return AdminPasswordChangeView.as_view(
             success_url=reverse("admin:password_change_done", current_app=self.name),

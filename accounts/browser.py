@@ -81,5 +81,6 @@ class BrowserSessionMiddleware(AuthenticationMiddleware):
 
     def process_request(self, request: HttpRequest) -> None:
         super().process_request(request)
-        request.user = SimpleLazyObject(partial(_browser_user, request))
+        # As Django's own middleware does (django-stubs types request.user as the user itself).
+        request.user = SimpleLazyObject(partial(_browser_user, request))  # type: ignore[assignment]
         request.auser = sync_to_async(partial(_browser_user, request))

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -31,14 +32,14 @@ class UserStatus(models.IntegerChoices):
     DELETED = 7, "deleted"
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def get_by_natural_key(self, username: str) -> "User":
+    def get_by_natural_key(self, username: str | None) -> "User":
         # Login names are unique case-insensitively, so lookups are too (the admin login uses this).
         return self.get(username__iexact=username)
 
-    def create_user(self, username: str, password: str | None = None, **fields) -> "User":
+    def create_user(self, username: str, password: str | None = None, **fields: Any) -> "User":
         """For Django's createsuperuser and fixtures; the API creates users with services.users.user_create.
         Either way the account's plan is opened in the same transaction (accounts.plans)."""
         user = self.model(username=username, **fields)
@@ -48,7 +49,7 @@ class UserManager(BaseUserManager):
             plans().account_open(user=user, now=timezone.now())
         return user
 
-    def create_superuser(self, username: str, password: str | None = None, **fields) -> "User":
+    def create_superuser(self, username: str, password: str | None = None, **fields: Any) -> "User":
         fields.update(is_staff=True, is_superuser=True, status=UserStatus.ACTIVE)
         return self.create_user(username, password, **fields)
 

@@ -2,11 +2,12 @@
 
 from django.contrib.auth.hashers import make_password
 from django.db.models import Q, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Session, User, UserStatus
 from accountsite import policy
-from accountsite.errors import NotFoundError
+from accountsite.errors import NotAuthenticatedError, NotFoundError
 from accountsite.policy import ANOTHER_ACCOUNT, Caller, Op
 
 
@@ -73,4 +74,12 @@ def user_acted_on(loginname: str, caller: Caller, *, op: Op, seen_with: Op) -> U
     if not policy.allows(caller, seen_with, user):
         raise NotFoundError("No such user.")
     policy.authorize(caller, op, user)
+    return user
+
+
+def signed_in(request: HttpRequest) -> User:
+    """The signed-in user of a request that the policy let through as such (7005 if there is none)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticatedError()
     return user

@@ -3,12 +3,15 @@
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
 from accounts.models import Session
 from accountsite.errors import NotAuthenticatedError
+
+BoundToken = TypeVar("BoundToken", bound=Token)
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ def issued_before(token: Token, instant: datetime | None) -> bool:
     return issued < int(instant.timestamp() * 1_000_000)
 
 
-def _session_bound(token: Token, kind: str) -> Token:
+def _session_bound(token: BoundToken, kind: str) -> BoundToken:
     """Our tokens always name a user id and a session UUID; a signed token without them is not one of ours."""
     sid, uid = token.get("sid"), token.get("uid")
     try:
@@ -63,13 +66,13 @@ def _session_bound(token: Token, kind: str) -> Token:
 
 def decode_access(raw: str) -> AccessToken:
     try:
-        return _session_bound(AccessToken(raw), "access")
+        return _session_bound(AccessToken(raw), "access")  # type: ignore[arg-type]  # simplejwt types it as a Token
     except TokenError:
         raise NotAuthenticatedError("The access token is invalid or expired.") from None
 
 
 def decode_refresh(raw: str) -> RefreshToken:
     try:
-        return _session_bound(RefreshToken(raw), "refresh")
+        return _session_bound(RefreshToken(raw), "refresh")  # type: ignore[arg-type]  # simplejwt types it as a Token
     except TokenError:
         raise NotAuthenticatedError("The refresh token is invalid or expired.") from None

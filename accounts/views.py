@@ -13,6 +13,7 @@ from accounts.authentication import SessionCredentials
 from accounts.filters import UserSearchFilter
 from accounts.models import RevokeReason, User
 from accounts.oauth import applications, seed
+from accounts.oauth.authentication import AppCredentials
 from accounts.permissions import CREATE_FIELDS, assert_fields_allowed, authorize_fields
 from accounts.serializers import (
     EmailChangeInputSerializer,
@@ -109,8 +110,9 @@ class AuthViewSet(PolicyMixin, viewsets.ViewSet):
         if data["all"]:
             self.authorize(Op.SESSIONS)
         session = current_session(request)
-        revoked = sessions.logout(user=request.user, session=session, everywhere=data["all"],
-                                  oauth_token=None if session is not None else request.auth.token)
+        app = request.auth if isinstance(request.auth, AppCredentials) else None
+        revoked = sessions.logout(user=selectors.signed_in(request), session=session, everywhere=data["all"],
+                                  oauth_token=app.token if app is not None else None)
         return Response({"revoked": revoked})
 
     @extend_schema(request=PasswordChangeInputSerializer, responses=TokenReplySerializer, tags=["auth"])
@@ -125,7 +127,7 @@ class AuthViewSet(PolicyMixin, viewsets.ViewSet):
                                                  new_password=data["new_password"], ip=ip)
             return Response(None)
         self.authorize(Op.PASSWORD_CHANGE)
-        pair = passwords.password_change(user=request.user, old_password=data["old_password"],
+        pair = passwords.password_change(user=selectors.signed_in(request), old_password=data["old_password"],
                                          new_password=data["new_password"], ip=ip, session=current_session(request))
         return Response(pair.as_reply() if pair else None)
 
@@ -136,7 +138,7 @@ class AuthViewSet(PolicyMixin, viewsets.ViewSet):
         if request.user.is_authenticated:
             self.authorize(Op.ACCOUNT_DELETE)
         if request.user.is_authenticated and not data.get("username"):
-            users.user_unregister(user=request.user, password=data["password"], ip=client_ip(request))
+            users.user_unregister(user=selectors.signed_in(request), password=data["password"], ip=client_ip(request))
         elif data.get("username"):
             users.user_unregister(login=data["username"], password=data["password"], ip=client_ip(request))
         else:
@@ -155,7 +157,7 @@ class MeViewSet(PolicyMixin, viewsets.ViewSet):
 
     @extend_schema(responses=UserSerializer, tags=["auth"])
     def retrieve(self, request: Request) -> Response:
-        user = request.user
+        user = selectors.signed_in(request)
         return Response({**UserSerializer(user).data, "developer": applications.developer_summary(user)})
 
     @extend_schema(request=MeUpdateInputSerializer, responses=UserSerializer, tags=["auth"])
@@ -164,7 +166,7 @@ class MeViewSet(PolicyMixin, viewsets.ViewSet):
         data = valid_input(MeUpdateInputSerializer, request, partial=True)
         if "is_developer" in data or "redirect_uris" in data:
             self.authorize(Op.DEVELOPER)
-        user = request.user
+        user = selectors.signed_in(request)
         issued = users.me_update(user=user, **data)
         reply = {**UserSerializer(user).data, "developer": applications.developer_summary(user)}
         if issued is not None:  # seed 001: the new client's credentials, the secret shown this once
@@ -183,13 +185,13 @@ class SessionViewSet(PolicyMixin, viewsets.ViewSet):
     @extend_schema(responses=SessionSerializer(many=True), tags=["auth"])
     def list(self, request: Request) -> Response:
         session = current_session(request)
-        sessions = selectors.live_sessions_of(request.user)
+        sessions = selectors.live_sessions_of(selectors.signed_in(request))
         context = {"current_session_id": session.pk if session else None}
         return Response(SessionSerializer(sessions, many=True, context=context).data)
 
     @extend_schema(responses={200: None}, tags=["auth"])
     def destroy(self, request: Request, pk: str) -> Response:
-        session = selectors.live_sessions_of(request.user).filter(pk=pk).first()
+        session = selectors.live_sessions_of(selectors.signed_in(request)).filter(pk=pk).first()
         if session is None:
             raise NotFoundError("No such session.")
         sessions.session_revoke(session=session, reason=RevokeReason.REVOKED_BY_USER)
@@ -238,8 +240,8 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
         authorize_fields(self.caller(), request.data, input_class, target=ANOTHER_ACCOUNT, fields=CREATE_FIELDS,
                          profile=False)
         data = valid_input(input_class, request)
-        user = users.user_admin_create(username=valid_loginname(loginname), actor=request.user if admin else None,
-                                          ip=ip, **data)
+        actor = selectors.signed_in(request) if admin else None
+        user = users.user_admin_create(username=valid_loginname(loginname), actor=actor, ip=ip, **data)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=UserAdminUpdateInputSerializer, responses=UserSerializer, tags=["users"])
@@ -248,7 +250,7 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
         assert_fields_allowed(request.data, UserAdminUpdateInputSerializer)
         authorize_fields(self.caller(), request.data, UserAdminUpdateInputSerializer, target=user)
         data = valid_input(UserAdminUpdateInputSerializer, request, partial=True)
-        user = users.user_admin_update(user=user, actor=request.user, ip=client_ip(request), **data)
+        user = users.user_admin_update(user=user, actor=selectors.signed_in(request), ip=client_ip(request), **data)
         return Response(UserSerializer(user).data)
 
     partial_update = update  # every field may come alone, PUT or PATCH
@@ -257,7 +259,7 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
     def destroy(self, request: Request, loginname: str) -> Response:
         user = self._target(loginname)
         self.authorize(Op.ACCOUNT_DELETE, user)
-        users.user_delete(user=user, actor=request.user)
+        users.user_delete(user=user, actor=selectors.signed_in(request))
         return Response(None)
 
     @extend_schema(request=UserPasswordInputSerializer, responses=TokenReplySerializer, tags=["users"])
@@ -268,8 +270,8 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
         self.authorize(Op.PASSWORD_CHANGE if own else Op.PASSWORD_SET, user)
         data = valid_input(UserPasswordInputSerializer, request)
         pair = passwords.password_change_by(
-            actor=request.user, user=user, new_password=data["new_password"], old_password=data.get("old_password"),
-            ip=client_ip(request), session=current_session(request),
+            actor=selectors.signed_in(request), user=user, new_password=data["new_password"],
+            old_password=data.get("old_password"), ip=client_ip(request), session=current_session(request),
         )
         return Response(pair.as_reply() if pair else None)
 

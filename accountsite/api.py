@@ -53,10 +53,12 @@ def _django_error(exc: Exception) -> Exception:
 
 
 # The error class of each status DRF's handler answers; 406 and 415 are a client's mistake like any 400.
-_BY_STATUS = {error.status_code: error for error in (
+_KNOWN: tuple[type[errors.ServiceError], ...] = (
     errors.InvalidParametersError, errors.NotAuthenticatedError, errors.PermissionDeniedError, errors.NotFoundError,
-    errors.MethodNotAllowedError, errors.RequestTooLargeError, errors.TooManyRequestsError,
-)} | {406: errors.InvalidParametersError, 415: errors.InvalidParametersError}
+    errors.MethodNotAllowedError, errors.RequestTooLargeError,
+)
+_BY_STATUS = {error.status_code: error for error in _KNOWN} | {406: errors.InvalidParametersError,
+                                                               415: errors.InvalidParametersError}
 
 
 def _as_error(exc: Exception, status: int) -> errors.ServiceError:
@@ -66,25 +68,28 @@ def _as_error(exc: Exception, status: int) -> errors.ServiceError:
         return exc
     if isinstance(exc, drf.ValidationError):
         return invalid(exc.detail)
-    error_class = _BY_STATUS.get(status, errors.ServiceError)
+    if isinstance(exc, drf.Throttled):
+        return errors.TooManyRequestsError(retry_after=int(getattr(exc, "wait", None) or 1))
+    error_class = _BY_STATUS.get(status)
+    if error_class is None:
+        return errors.ServiceError(status=status)
     if isinstance(exc, drf.ParseError):
         return error_class(f"Malformed request body: {exc.detail}")
     if isinstance(exc, drf.MethodNotAllowed | drf.UnsupportedMediaType | drf.NotAcceptable):
         return error_class(str(exc.detail), status=status)
-    return error_class(status=status if error_class is errors.ServiceError else None)
+    return error_class()
 
 
 def exception_handler(exc: Exception, context: dict) -> Response:
     """DRF's EXCEPTION_HANDLER: DRF's own handler, with the reply put in the envelope."""
     exc = _django_error(exc)
     response = drf_exception_handler(exc, context)
-    if response is None:
+    if response is None:  # not an API failure DRF knows: a crash
         view = context.get("view")
-        logger.exception("Unhandled error in %s", type(view).__name__ if view else "request", exc_info=exc)
+        logger.error("Unhandled error in %s", type(view).__name__ if view else "request", exc_info=exc)
         exc = errors.ServiceError()
-        response = drf_exception_handler(exc, context)
+        response = Response(status=exc.status_code)
     response.data = envelope_error(_as_error(exc, response.status_code))
-    response.enveloped = True
     return response
 
 

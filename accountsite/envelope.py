@@ -1,6 +1,7 @@
 """The reply envelope and the wire format: {"code": 0, "msg": "ok", "data": ...} on success, and
 {"code", "msg", "data": null[, "error"]} on failure, rendered as JSON in one format for every reply."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpResponse
@@ -22,9 +23,11 @@ class EnvelopeRenderer(JSONRenderer):
     """Wraps every successful reply as {"code": 0, "msg": "ok", "data": ...}; the one JSON format of every
     reply (error replies from outside DRF are rendered by it too)."""
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None) -> bytes:
+    def render(self, data: Any, accepted_media_type: str | None = None,
+               renderer_context: Mapping[str, Any] | None = None) -> bytes:
         response = (renderer_context or {}).get("response")
-        if response is not None and not getattr(response, "enveloped", False):
+        # DRF marks the replies of its exception handling: those are error envelopes already.
+        if response is not None and not getattr(response, "exception", False):
             data = {"code": 0, "msg": "ok", "data": data}
         return super().render(data, accepted_media_type, renderer_context)
 
@@ -41,7 +44,7 @@ def error_response(error: errors.ServiceError) -> HttpResponse:
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, except that a body nested deeper than Python can decode is malformed, not a crash."""
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         try:
             return super().parse(stream, media_type, parser_context)
         except RecursionError:

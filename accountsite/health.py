@@ -10,7 +10,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accountsite.envelope import envelope_error
 from accountsite.errors import DependencyDownError
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
@@ -47,6 +46,4 @@ class HealthView(PolicyMixin, APIView):
         checks = {"database": "ok" if _database_ok() else "down", "cache": "ok" if _cache_ok() else "down"}
         if all(value == "ok" for value in checks.values()):
             return Response(checks)
-        response = Response(envelope_error(DependencyDownError(error=checks)), status=503)
-        response.enveloped = True
-        return response
+        raise DependencyDownError(error=checks)

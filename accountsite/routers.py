@@ -13,8 +13,8 @@ class Router(SimpleRouter):
     (`create_named`: seed 004 creates a user at POST /users/{loginname})."""
 
     routes = [
-        route._replace(mapping={**route.mapping, "post": "create_named"}) if route.name == "{basename}-detail"
-        else route
+        route._replace(mapping={**route.mapping, "post": "create_named"})
+        if isinstance(route, Route) and route.detail else route
         for route in SimpleRouter.routes
     ]
 

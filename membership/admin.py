@@ -1,11 +1,13 @@
 """Back office for tiers, memberships, wallets and the ledger. Changes go through membership.services."""
 
 from decimal import Decimal, InvalidOperation
+from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 
+from accounts.selectors import signed_in
 from accountsite.admin import ServiceAdminMixin, operator_may
 from accountsite.errors import ServiceError
 from accountsite.policy import Op
@@ -33,7 +35,8 @@ class MembershipSaleFields(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["user_type"].choices = [("", "---")] + [(t.user_type, str(t)) for t in Tier.objects.all()]
+        tiers = cast(forms.TypedChoiceField, self.fields["user_type"])
+        tiers.choices = [("", "---")] + [(t.user_type, str(t)) for t in Tier.objects.all()]
 
 
 class MembershipActionForm(ActionForm, MembershipSaleFields):
@@ -60,7 +63,7 @@ def _run(modeladmin: "MembershipAdmin", request, memberships, user_type_of) -> N
         try:
             cost = services.membership_cost(user=membership.user, user_type=user_type, validity=validity)
             purchase = services.membership_purchase(user=membership.user, user_type=user_type, validity=validity,
-                                                    cost=cost, actor=request.user)
+                                                    cost=cost, actor=signed_in(request))
         except ServiceError as error:
             modeladmin.message_user(request, f"{membership.user}: {error.message}", messages.ERROR)
             continue
@@ -138,7 +141,7 @@ class WalletAdmin(ServiceAdminMixin, admin.ModelAdmin):
                                             account=lambda wallet: wallet.user):
             try:
                 entry = services.wallet_topup(user=wallet.user, amount=amount,
-                                              actor=request.user, note=form.cleaned_data["note"])
+                                              actor=signed_in(request), note=form.cleaned_data["note"])
             except ServiceError as error:
                 self.message_user(request, f"{wallet.user}: {error.message}", messages.ERROR)
                 continue

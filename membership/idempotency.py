@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from accounts.models import User
 from accountsite.errors import IdempotencyKeyReusedError, InvalidParametersError
 from membership.models import IdempotencyRecord
 
@@ -44,7 +45,7 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> tuple[int, Any]:
     return record.response_status, json.loads(record.response_body)
 
 
-def _attempt(*, user, key: str, fingerprint: str, produce: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
+def _attempt(*, user: User, key: str, fingerprint: str, produce: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
     with transaction.atomic():
         record = IdempotencyRecord.objects.filter(user=user, key=key).first()
         if record is not None:
@@ -57,7 +58,8 @@ def _attempt(*, user, key: str, fingerprint: str, produce: Callable[[], tuple[in
         return status, body
 
 
-def idempotent_reply(*, user, key: str, fingerprint: str, produce: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
+def idempotent_reply(*, user: User, key: str, fingerprint: str,
+                     produce: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
     """Runs `produce` (which returns the reply's status and data) once per (user, key)."""
     if not key:
         return produce()

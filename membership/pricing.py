@@ -124,7 +124,7 @@ def quote(*, current: Current, user_type: int, fee: Decimal, validity: int, now:
     if user_type == current.user_type:
         kind, credit = RENEW, ZERO
         cost = renewal_cost(fee=fee, validity=validity)
-        expires_at = renewal_expiry(now=now, expires_at=current.expires_at, validity=validity)
+        expires_at: datetime | None = renewal_expiry(now=now, expires_at=current.expires_at, validity=validity)
         extends = running and current.expires_at is not None and current.period_years > 0
         period_started_at = current.period_started_at if extends else now
         period_years = current.period_years + validity if extends else validity

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from membership import pricing
 from membership.models import LedgerEntry, Membership, Tier, TierType, Wallet
 
@@ -51,10 +52,10 @@ def membership_quote(*, membership: Membership, tier: Tier, validity: int, now: 
                          base_user_type=TierType.REGISTERED, free_of_charge=membership.user.is_admin)
 
 
-def wallet_balance(user) -> Decimal:
+def wallet_balance(user: User) -> Decimal:
     wallet = Wallet.objects.filter(user=user).first()
     return wallet.balance if wallet else pricing.ZERO
 
 
-def ledger_of(user) -> QuerySet[LedgerEntry]:
+def ledger_of(user: User) -> QuerySet[LedgerEntry]:
     return LedgerEntry.objects.filter(user=user).select_related("actor").order_by("-created_at", "-id")

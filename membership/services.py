@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.services.users import user_tier_record
 from accountsite.audit import AuditAction, audit_record
 from accountsite.errors import (
@@ -32,7 +33,7 @@ MAX_BALANCE = Decimal("999999999999.99")
 
 
 @transaction.atomic
-def membership_open(*, user, now: datetime | None = None) -> Membership:
+def membership_open(*, user: User, now: datetime | None = None) -> Membership:
     """A new account's membership and wallet, the one place either is created (accounts opens every
     account through accounts.plans): the admin tier for staff, else tier 1, with that tier's limits."""
     now = now or timezone.now()
@@ -64,7 +65,7 @@ def _tier(user_type: int) -> Tier:
         ) from None
 
 
-def _locked_membership(user) -> Membership:
+def _locked_membership(user: User) -> Membership:
     # No select_related under FOR UPDATE: when a waiting lock is granted, PostgreSQL re-checks the join against
     # the joined rows it read *before* waiting, so a concurrent tier change would make the row vanish.
     membership = Membership.objects.select_for_update().get(user=user)
@@ -72,11 +73,11 @@ def _locked_membership(user) -> Membership:
     return membership
 
 
-def _locked_wallet(user) -> Wallet:
+def _locked_wallet(user: User) -> Wallet:
     return Wallet.objects.select_for_update().get(user=user)
 
 
-def _ledger_append(*, wallet: Wallet, kind: str, amount: Decimal, actor, **fields) -> LedgerEntry:
+def _ledger_append(*, wallet: Wallet, kind: str, amount: Decimal, actor: User | None, **fields) -> LedgerEntry:
     """Moves the locked wallet by `amount` and writes the matching ledger row: the two never diverge."""
     balance = wallet.balance + amount
     if balance < 0:
@@ -106,7 +107,7 @@ def _membership_set(*, membership: Membership, tier: Tier, expires_at: datetime 
 
 
 @transaction.atomic
-def membership_tier_assign(*, user, user_type: int, actor, expires_at: datetime | None = None,
+def membership_tier_assign(*, user: User, user_type: int, actor: User | None, expires_at: datetime | None = None,
                            now: datetime | None = None) -> Membership:
     """An operator sets a user's tier without any charge (admin API and back office); the quota limits
     follow the tier and existing use is kept. Nothing was paid, so a later upgrade credits nothing."""
@@ -134,7 +135,7 @@ def _quote(*, membership: Membership, tier: Tier, validity: int, now: datetime) 
         ) from None
 
 
-def membership_cost(*, user, user_type: int, validity: int, now: datetime | None = None) -> Decimal:
+def membership_cost(*, user: User, user_type: int, validity: int, now: datetime | None = None) -> Decimal:
     """What membership_purchase would charge now (GET /vip/{name}/cost): the same quote, without locks."""
     now = now or timezone.now()
     tier = _tier(user_type)
@@ -151,7 +152,7 @@ class Purchase:
 
 
 @transaction.atomic
-def membership_purchase(*, user, user_type: int, validity: int, cost: Decimal, actor,
+def membership_purchase(*, user: User, user_type: int, validity: int, cost: Decimal, actor: User | None,
                         idempotency_key: str = "", ip: str | None = None, now: datetime | None = None) -> Purchase:
     """Renew, upgrade or change tier (CONTRACT section 5), paying `cost` from the wallet.
 
@@ -184,7 +185,7 @@ def membership_purchase(*, user, user_type: int, validity: int, cost: Decimal, a
 
 
 @transaction.atomic
-def wallet_topup(*, user, amount: Decimal, actor, note: str = "", idempotency_key: str = "",
+def wallet_topup(*, user: User, amount: Decimal, actor: User | None, note: str = "", idempotency_key: str = "",
                  ip: str | None = None, now: datetime | None = None) -> LedgerEntry:
     """An operator credits a user's wallet (money received outside this service)."""
     if not amount.is_finite() or amount <= 0 or amount != amount.quantize(pricing.CENT):

@@ -9,7 +9,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.selectors import user_acted_on, user_visible_to
+from accounts.models import User
+from accounts.selectors import signed_in, user_acted_on, user_visible_to
 from accountsite.pagination import paginate
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
@@ -30,7 +31,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.H
                                       description="The same key twice charges once and replays the first reply.")
 
 
-def _vip(user, *, with_balance: bool) -> dict:
+def _vip(user: User, *, with_balance: bool) -> dict:
     now = timezone.now()
     membership = Membership.objects.select_related("tier").get(user=user)
     balance = selectors.wallet_balance(user) if with_balance else None
@@ -39,8 +40,8 @@ def _vip(user, *, with_balance: bool) -> dict:
 
 
 def _idempotent(request: Request, key: str, data: dict, produce) -> Response:
-    fingerprint = request_fingerprint(method=request.method, path=request.path, data=data)
-    status, body = idempotent_reply(user=request.user, key=key, fingerprint=fingerprint, produce=produce)
+    fingerprint = request_fingerprint(method=request.method or "", path=request.path, data=data)
+    status, body = idempotent_reply(user=signed_in(request), key=key, fingerprint=fingerprint, produce=produce)
     return Response(body, status=status)
 
 
@@ -81,7 +82,7 @@ class VipViewSet(PolicyMixin, viewsets.GenericViewSet):
         def produce() -> tuple[int, dict]:
             purchase = services.membership_purchase(
                 user=user, user_type=data["userType"], validity=data["validity"], cost=data["cost"],
-                actor=request.user, idempotency_key=key, ip=client_ip(request),
+                actor=signed_in(request), idempotency_key=key, ip=client_ip(request),
             )
             reply = _vip(user, with_balance=True)
             reply.update(kind=purchase.quote.kind, cost=money(purchase.quote.cost),
@@ -105,7 +106,7 @@ class VipViewSet(PolicyMixin, viewsets.GenericViewSet):
         key = idempotency_key_valid(request.headers.get("Idempotency-Key"))
 
         def produce() -> tuple[int, dict]:
-            entry = services.wallet_topup(user=user, amount=data["amount"], note=data["note"], actor=request.user,
+            entry = services.wallet_topup(user=user, amount=data["amount"], note=data["note"], actor=signed_in(request),
                                           idempotency_key=key, ip=client_ip(request))
             return 201, LedgerEntrySerializer(entry).data
 

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
 
+from accounts.selectors import signed_in
 from accountsite.admin import ServiceAdminMixin, operator_may
 from accountsite.policy import Op
 from quotas import services
@@ -55,8 +56,8 @@ class QuotaAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Quota, form: Any, change: bool) -> None:
         if change:
             self.run_service(request, lambda: services.quota_limits_set(
-                user=obj.user, limits={obj.kind: obj.quota}, actor=request.user))
+                user=obj.user, limits={obj.kind: obj.quota}, actor=signed_in(request)))
         else:
             self.run_service(request, lambda: services.quota_record_create(
-                user=obj.user, kinds=(obj.kind,), limits={obj.kind: obj.quota}, actor=request.user))
+                user=obj.user, kinds=(obj.kind,), limits={obj.kind: obj.quota}, actor=signed_in(request)))
             obj.pk = Quota.objects.filter(user=obj.user, kind=obj.kind).values_list("pk", flat=True).first()

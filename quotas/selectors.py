@@ -4,6 +4,7 @@ from datetime import date, datetime
 
 from django.utils import timezone
 
+from accounts.models import User
 from accountsite.errors import NotFoundError
 from quotas.models import Quota, QuotaKind
 
@@ -13,7 +14,7 @@ def local_day(now: datetime) -> date:
     return timezone.localdate(now)
 
 
-def quota_rows(user, kinds: tuple[str, ...]) -> dict[str, Quota]:
+def quota_rows(user: User, kinds: tuple[str, ...]) -> dict[str, Quota]:
     """The user's rows of these kinds; NotFoundError names the record when any is missing."""
     rows = {row.kind: row for row in Quota.objects.filter(user=user, kind__in=kinds)}
     if len(rows) != len(kinds):

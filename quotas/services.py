@@ -15,6 +15,7 @@ from django.db.models.functions import Greatest
 from django.db.models.lookups import Exact, LessThanOrEqual
 from django.utils import timezone
 
+from accounts.models import User
 from accountsite.audit import AuditAction, audit_record
 from accountsite.errors import InvalidParametersError, NotFoundError, QuotaExceededError, QuotaExistsError
 from quotas.models import UNLIMITED, Quota, QuotaKind, limit_in_force
@@ -22,11 +23,11 @@ from quotas.selectors import local_day, pulls_today
 from quotas.units import BIGINT_MAX
 
 # The repository record's kinds under their seed 004 input names.
-REPOSITORY_FIELDS = {QuotaKind.REPO_PUBLIC: "public", QuotaKind.REPO_PRIVATE: "private"}
+REPOSITORY_FIELDS: dict[str, str] = {QuotaKind.REPO_PUBLIC: "public", QuotaKind.REPO_PRIVATE: "private"}
 
 
 @transaction.atomic
-def quota_limits_apply(*, user, limits: Mapping[str, int], until: datetime | None = None,
+def quota_limits_apply(*, user: User, limits: Mapping[str, int], until: datetime | None = None,
                        fallback: Mapping[str, int] | None = None, now: datetime | None = None) -> None:
     """Sets the user's limits (a tier's, pushed here by membership), creating missing rows; use is kept
     (over-limit use blocks new use, deletes nothing). With `until`, `fallback` takes over at that instant."""
@@ -38,7 +39,7 @@ def quota_limits_apply(*, user, limits: Mapping[str, int], until: datetime | Non
         })
 
 
-def _exceeded(*, user, kind: str, amount: int, now: datetime) -> QuotaExceededError:
+def _exceeded(*, user: User, kind: str, amount: int, now: datetime) -> QuotaExceededError:
     row = Quota.objects.filter(user=user, kind=kind).first()
     limit, use = (row.limit_at(now), row.use) if row else (0, 0)
     if row and kind == QuotaKind.PULLS:
@@ -50,7 +51,7 @@ def _exceeded(*, user, kind: str, amount: int, now: datetime) -> QuotaExceededEr
     )
 
 
-def quota_consume(*, user, kind: str, amount: int = 1, now: datetime | None = None) -> None:
+def quota_consume(*, user: User, kind: str, amount: int = 1, now: datetime | None = None) -> None:
     """Spends `amount` of the user's `kind` quota, or raises QuotaExceededError and changes nothing.
 
     One conditional UPDATE, in the caller's transaction so the spend commits or rolls back with the
@@ -81,7 +82,7 @@ def quota_consume(*, user, kind: str, amount: int = 1, now: datetime | None = No
         raise _exceeded(user=user, kind=kind, amount=amount, now=now)
 
 
-def quota_release(*, user, kind: str, amount: int = 1, now: datetime | None = None) -> None:
+def quota_release(*, user: User, kind: str, amount: int = 1, now: datetime | None = None) -> None:
     """Gives back `amount` of use (a deleted repository, freed storage); use never goes below 0."""
     if amount < 0:
         raise ValueError("amount must not be negative; use quota_consume")
@@ -110,7 +111,7 @@ def quota_limits_default_register(provider: Callable[[Any], Mapping[str, int]]) 
 
 
 @transaction.atomic
-def quota_record_create(*, user, kinds: tuple[str, ...], limits: Mapping[str, int], actor,
+def quota_record_create(*, user: User, kinds: tuple[str, ...], limits: Mapping[str, int], actor: User | None,
                         now: datetime | None = None) -> None:
     """Creates the user's quota rows of these kinds (one record), each limit defaulting to what the user's
     plan gives (quota_limits_default_register), else 0; QuotaExistsError if the record already exists."""
@@ -131,7 +132,7 @@ def quota_record_create(*, user, kinds: tuple[str, ...], limits: Mapping[str, in
 
 
 @transaction.atomic
-def quota_limits_set(*, user, limits: Mapping[str, int], actor, now: datetime | None = None) -> None:
+def quota_limits_set(*, user: User, limits: Mapping[str, int], actor: User | None, now: datetime | None = None) -> None:
     """An operator's per-user limits; use is kept, and use over a lowered limit only blocks new use."""
     _assert_limits(limits)
     now = now or timezone.now()
@@ -150,7 +151,7 @@ def quota_rows_lock(*, user_id: int, kinds: Iterable[str]) -> dict[str, Quota]:
 
 
 @transaction.atomic
-def quota_use_set(*, user, uses: Mapping[str, int], floors: Mapping[str, int], actor,
+def quota_use_set(*, user: User, uses: Mapping[str, int], floors: Mapping[str, int], actor: User | None,
                   now: datetime | None = None) -> None:
     """Sets use counts (seed 004's `repository/use`) between `floors` and the limit.
 
@@ -194,7 +195,7 @@ def quota_use_correct(*, user_id: int, kind: str, use: int, now: datetime | None
 
 
 @transaction.atomic
-def quota_use_add(*, user, kind: str, amount: int, actor, now: datetime | None = None) -> None:
+def quota_use_add(*, user: User, kind: str, amount: int, actor: User | None, now: datetime | None = None) -> None:
     """An operator adds use (storage, pulls) through the same consume rule; a negative amount frees."""
     if not Quota.objects.filter(user=user, kind=kind).exists():
         raise NotFoundError(f"{user.username} has no {QuotaKind(kind).label} quota record.")

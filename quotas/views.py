@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.selectors import user_acted_on
+from accounts.selectors import signed_in, user_acted_on
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
 from accountsite.requests import valid_input
@@ -64,14 +64,14 @@ class _RecordViewSet(QuotaViews):
 
     def create(self, request: Request, loginname: str) -> Response:
         user = self.holder(loginname)
-        services.quota_record_create(user=user, kinds=self.kinds, limits=self.limits(request), actor=request.user)
+        services.quota_record_create(user=user, kinds=self.kinds, limits=self.limits(request), actor=signed_in(request))
         response = self.reply(user)
         response.status_code = self.create_status
         return response
 
     def update(self, request: Request, loginname: str) -> Response:
         user = self.holder(loginname)
-        services.quota_limits_set(user=user, limits=self.limits(request), actor=request.user)
+        services.quota_limits_set(user=user, limits=self.limits(request), actor=signed_in(request))
         return self.reply(user)
 
 
@@ -107,7 +107,7 @@ class DepositQuotaViewSet(_RecordViewSet):
     def use(self, request: Request, loginname: str) -> Response:
         user = self.holder(loginname)
         amount = valid_input(DepositUseInputSerializer, request)["use"]
-        services.quota_use_add(user=user, kind=QuotaKind.DEPOSIT, amount=amount, actor=request.user)
+        services.quota_use_add(user=user, kind=QuotaKind.DEPOSIT, amount=amount, actor=signed_in(request))
         return self.reply(user)
 
 
@@ -128,5 +128,5 @@ class PullnumQuotaViewSet(_RecordViewSet):
     def use(self, request: Request, loginname: str) -> Response:
         user = self.holder(loginname)
         amount = valid_input(PullnumUseInputSerializer, request)["use"]
-        services.quota_use_add(user=user, kind=QuotaKind.PULLS, amount=amount, actor=request.user)
+        services.quota_use_add(user=user, kind=QuotaKind.PULLS, amount=amount, actor=signed_in(request))
         return self.reply(user)

@@ -17,8 +17,7 @@ from repos.models import Commit, Repository
 
 class CommitInline(admin.TabularInline):
     model = Commit
-    fields = ["created_at", "author", "size", "content"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "author", "size", "content")
     extra = 0
     can_delete = False
     show_change_link = False

@@ -4,14 +4,16 @@ from collections.abc import Iterable
 
 from django.db.models import Count, Q, QuerySet, Sum
 
+from accounts.models import User
+from accountsite.policy import Caller
 from quotas.models import QuotaKind
 from repos.models import Commit, Repository, Visibility
 from repos.permissions import readable_by
 
-VISIBILITY_KIND = {Visibility.PUBLIC: QuotaKind.REPO_PUBLIC, Visibility.PRIVATE: QuotaKind.REPO_PRIVATE}
+VISIBILITY_KIND: dict[str, str] = {Visibility.PUBLIC: QuotaKind.REPO_PUBLIC, Visibility.PRIVATE: QuotaKind.REPO_PRIVATE}
 
 
-def repositories_of(owner, *, caller) -> QuerySet[Repository]:
+def repositories_of(owner: User, *, caller: Caller) -> QuerySet[Repository]:
     """The owner's repositories the caller may read, owner loaded (one query per page)."""
     return Repository.objects.filter(owner=owner).filter(readable_by(caller)).select_related("owner")
 
@@ -29,7 +31,7 @@ def commits_of(repo: Repository) -> QuerySet[Commit]:
     return Commit.objects.filter(repo=repo).select_related("repo__owner", "author")
 
 
-def commits_by(author) -> QuerySet[Commit]:
+def commits_by(author: User) -> QuerySet[Commit]:
     return Commit.objects.filter(author=author).select_related("repo__owner", "author")
 
 
@@ -41,8 +43,8 @@ def usage_measured(user_ids: Iterable[int] | None = None) -> dict[tuple[int, str
         ids = list(user_ids)
         repositories, commits = repositories.filter(owner_id__in=ids), commits.filter(repo__owner_id__in=ids)
     usage: dict[tuple[int, str], int] = {}
-    for row in repositories.order_by().values("owner_id", "visibility").annotate(n=Count("id")):
-        usage[(row["owner_id"], VISIBILITY_KIND[row["visibility"]])] = row["n"]
-    for row in commits.order_by().values("repo__owner_id").annotate(total=Sum("size")).filter(~Q(total=0)):
-        usage[(row["repo__owner_id"], QuotaKind.DEPOSIT)] = row["total"]
+    for counted in repositories.order_by().values("owner_id", "visibility").annotate(n=Count("id")):
+        usage[(counted["owner_id"], VISIBILITY_KIND[counted["visibility"]])] = counted["n"]
+    for stored in commits.order_by().values("repo__owner_id").annotate(total=Sum("size")).filter(~Q(total=0)):
+        usage[(stored["repo__owner_id"], QuotaKind.DEPOSIT)] = stored["total"]
     return usage

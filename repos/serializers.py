@@ -10,10 +10,9 @@ from repos.models import REPOSITORY_NAME_VALIDATOR, Commit, Pull, Repository, Vi
 # --- Input -------------------------------------------------------------------------------------------------
 
 
-def _http_url(value: str) -> str:
+def _http_url(value: str) -> None:
     if value and not value.lower().startswith(("http://", "https://")):
         raise serializers.ValidationError("Enter an http or https URL.")
-    return value
 
 
 def secret_field(**kwargs: Any) -> serializers.CharField:

@@ -15,6 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from accounts.models import User
 from accountsite.errors import InvalidParametersError, NotFoundError, RepositoryExistsError
 from quotas.models import Quota, QuotaKind
 from quotas.services import quota_consume, quota_release, quota_rows_lock, quota_use_correct, quota_use_set
@@ -22,7 +23,7 @@ from repos.models import REPOSITORY_NAME_VALIDATOR, Commit, Pull, Repository, Vi
 from repos.selectors import VISIBILITY_KIND, usage_measured
 
 
-def _exists(owner, name: str) -> RepositoryExistsError:
+def _exists(owner: User, name: str) -> RepositoryExistsError:
     return RepositoryExistsError(f"{owner.username} already has a repository named {name!r}.",
                                  error={"name": [f"{owner.username}/{name} already exists."]})
 
@@ -55,7 +56,7 @@ def _held(repo: Repository) -> None:
 
 
 @transaction.atomic
-def repository_create(*, owner, name: str, visibility: str = Visibility.PUBLIC, description: str = "",
+def repository_create(*, owner: User, name: str, visibility: str = Visibility.PUBLIC, description: str = "",
                       url: str = "", secret: str = "", now: datetime | None = None) -> Repository:
     """A new repository for `owner`, paid with one public or private repository quota (8008 if none left)."""
     REPOSITORY_NAME_VALIDATOR(name)
@@ -131,7 +132,7 @@ def repository_delete(*, repo: Repository, now: datetime | None = None) -> None:
 
 
 @transaction.atomic
-def commit_create(*, repo: Repository, author, content: str, size: int | None = None,
+def commit_create(*, repo: Repository, author: User, content: str, size: int | None = None,
                   now: datetime | None = None) -> Commit:
     """A commit, paid from the repository owner's storage quota by `size` bytes (8008 if it does not fit).
 
@@ -153,7 +154,7 @@ def commit_create(*, repo: Repository, author, content: str, size: int | None = 
 
 
 @transaction.atomic
-def repository_pull(*, repo: Repository, user, now: datetime | None = None) -> Pull:
+def repository_pull(*, repo: Repository, user: User, now: datetime | None = None) -> Pull:
     """Records a pull by `user`, paid with one of the user's pulls of the day (8008 when they are spent)."""
     now = now or timezone.now()
     _held(repo)
@@ -171,7 +172,7 @@ MEASURED_KINDS = (QuotaKind.DEPOSIT, QuotaKind.REPO_PRIVATE, QuotaKind.REPO_PUBL
 
 
 @transaction.atomic
-def repository_use_set(*, user, uses: Mapping[str, int], actor, now: datetime | None = None) -> None:
+def repository_use_set(*, user: User, uses: Mapping[str, int], actor: User | None, now: datetime | None = None) -> None:
     """POST /quota/{loginname}/repository/use (seed 004): repository counts set between what exists and
     the limit."""
     quota_rows_lock(user_id=user.pk, kinds=uses)

@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.selectors import user_visible_to
+from accounts.selectors import signed_in, user_visible_to
 from accountsite.errors import NotFoundError
 from accountsite.pagination import paginate
 from accountsite.permissions import PolicyMixin
@@ -54,7 +54,8 @@ def _writable(caller: Caller, owner: str, name: str, op: Op = Op.REPO_WRITE) -> 
 
 
 def _commit(request: Request, repo: Repository, data: dict) -> Response:
-    commit = services.commit_create(repo=repo, author=request.user, content=data["content"], size=data.get("size"))
+    commit = services.commit_create(repo=repo, author=signed_in(request), content=data["content"],
+                                    size=data.get("size"))
     return Response(CommitSerializer(commit).data, status=status.HTTP_201_CREATED)
 
 
@@ -68,12 +69,13 @@ class RepositoryListViewSet(PolicyMixin, viewsets.GenericViewSet):
     def list(self, request: Request) -> Response:
         """The caller's repositories, or with `?owner=name` those of that user the caller may read."""
         owner_name = request.query_params.get("owner")
-        owner = user_visible_to(owner_name, self.caller()) if owner_name else request.user
+        owner = user_visible_to(owner_name, self.caller()) if owner_name else signed_in(request)
         return paginate(self, selectors.repositories_of(owner, caller=self.caller()), RepositorySerializer)
 
     @extend_schema(request=RepositoryCreateInputSerializer, responses={201: RepositorySerializer})
     def create(self, request: Request) -> Response:
-        repo = services.repository_create(owner=request.user, **valid_input(RepositoryCreateInputSerializer, request))
+        data = valid_input(RepositoryCreateInputSerializer, request)
+        repo = services.repository_create(owner=signed_in(request), **data)
         return Response(RepositorySerializer(repo).data, status=status.HTTP_201_CREATED)
 
 
@@ -118,8 +120,8 @@ class RepositoryViewSet(PolicyMixin, viewsets.GenericViewSet):
         """Records a pull, paid with one of the caller's pulls of the day; `secret` opens a private one."""
         repo = _found(owner, name)
         assert_can_pull(self.caller(), repo, valid_input(PullInputSerializer, request)["secret"])
-        pull = services.repository_pull(repo=repo, user=request.user)
-        pulls = pulls_today(Quota.objects.get(user=request.user, kind=QuotaKind.PULLS))
+        pull = services.repository_pull(repo=repo, user=signed_in(request))
+        pulls = pulls_today(Quota.objects.get(user=signed_in(request), kind=QuotaKind.PULLS))
         reply = {**PullSerializer(pull).data, "pulls": PullnumQuotaSerializer(pulls).data}
         return Response(reply, status=status.HTTP_201_CREATED)
 
@@ -132,7 +134,7 @@ class OwnCommitViewSet(PolicyMixin, viewsets.GenericViewSet):
 
     @extend_schema(responses=CommitSerializer(many=True))
     def list(self, request: Request) -> Response:
-        return paginate(self, selectors.commits_by(request.user), CommitSerializer)
+        return paginate(self, selectors.commits_by(signed_in(request)), CommitSerializer)
 
     @extend_schema(request=CommitAddInputSerializer, responses={201: CommitSerializer})
     def create(self, request: Request) -> Response:
@@ -151,5 +153,5 @@ class RepositoryUseViewSet(RepositoryQuotaViews):
     def use(self, request: Request, loginname: str) -> Response:
         user = self.holder(loginname)
         uses = repository_kinds(valid_input(RepositoryUseInputSerializer, request))
-        services.repository_use_set(user=user, uses=uses, actor=request.user)
+        services.repository_use_set(user=user, uses=uses, actor=signed_in(request))
         return self.reply(user)

@@ -15,6 +15,7 @@ from oauth2_provider import admin as dot_admin
 from oauth2_provider.models import AccessToken, Application, Grant, IDToken, RefreshToken
 
 from accounts.oauth import applications, revocation
+from accounts.selectors import signed_in
 from accountsite.admin import operator_may
 from accountsite.policy import Op
 
@@ -34,7 +35,7 @@ class ApplicationAdmin(dot_admin.ApplicationAdmin):
     @admin.action(description="Revoke every token and grant of the selected applications", permissions=["manage"])
     def revoke_credentials(self, request: HttpRequest, queryset: QuerySet) -> None:
         for application in queryset:
-            revocation.application_credentials_revoke(application=application, actor=request.user)
+            revocation.application_credentials_revoke(application=application, actor=signed_in(request))
         self.message_user(request, f"Revoked the tokens and grants of {queryset.count()} application(s).")
 
     @admin.action(description="Reset the client secret (nobody sees the new one; the developer rotates it)",
@@ -43,7 +44,7 @@ class ApplicationAdmin(dot_admin.ApplicationAdmin):
         # For a leaked secret: the old one stops working at once. A client secret is its developer's alone,
         # so the replacement is shown to no one; the developer sets a usable one at /developer/apps/.
         for application in queryset:
-            applications.application_secret_rotate(application=application, actor=request.user)
+            applications.application_secret_rotate(application=application, actor=signed_in(request))
         self.message_user(request, f"Reset the secret of {queryset.count()} application(s); their developers "
                                    "rotate a new one at /developer/apps/.", level=messages.WARNING)
 
@@ -55,11 +56,11 @@ class ApplicationAdmin(dot_admin.ApplicationAdmin):
         return deleted, model_count, set(), protected
 
     def delete_model(self, request: HttpRequest, obj: Application) -> None:
-        applications.application_delete(application=obj, actor=request.user)
+        applications.application_delete(application=obj, actor=signed_in(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         for application in queryset:
-            applications.application_delete(application=application, actor=request.user)
+            applications.application_delete(application=application, actor=signed_in(request))
 
 
 class GrantAdmin(dot_admin.GrantAdmin):

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from accounts.oauth import applications
 from accounts.oauth.serializers import ApplicationInputSerializer, ApplicationSerializer, IssuedSecretSerializer
+from accounts.selectors import signed_in
 from accountsite.errors import NotFoundError
 from accountsite.pagination import paginate
 from accountsite.permissions import PolicyMixin
@@ -26,20 +27,20 @@ class DeveloperAppViewSet(PolicyMixin, viewsets.GenericViewSet):
     lookup_value_regex = "[0-9]+"
 
     def _own(self, request: Request, pk: str) -> Application:
-        application = Application.objects.filter(user=request.user, pk=pk).first()
+        application = Application.objects.filter(user=signed_in(request), pk=pk).first()
         if application is None:
             raise NotFoundError("No such application.")
         return application
 
     @extend_schema(responses=ApplicationSerializer(many=True), tags=["developer"])
     def list(self, request: Request) -> Response:
-        return paginate(self, Application.objects.filter(user=request.user).order_by("created", "pk"),
+        return paginate(self, Application.objects.filter(user=signed_in(request)).order_by("created", "pk"),
                         ApplicationSerializer)
 
     @extend_schema(request=ApplicationInputSerializer, responses={201: IssuedSecretSerializer}, tags=["developer"])
     def create(self, request: Request) -> Response:
         data = valid_input(ApplicationInputSerializer, request)
-        issued = applications.application_create(owner=request.user, **data)
+        issued = applications.application_create(owner=signed_in(request), **data)
         return Response(IssuedSecretSerializer(issued).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=ApplicationSerializer, tags=["developer"])
@@ -50,7 +51,7 @@ class DeveloperAppViewSet(PolicyMixin, viewsets.GenericViewSet):
     def partial_update(self, request: Request, pk: str) -> Response:
         application = self._own(request, pk)
         data = valid_input(ApplicationInputSerializer, request)
-        application = applications.application_update(application=application, actor=request.user, **data)
+        application = applications.application_update(application=application, actor=signed_in(request), **data)
         return Response(ApplicationSerializer(application).data)
 
     update = partial_update  # every field may come alone, PUT or PATCH
@@ -58,10 +59,10 @@ class DeveloperAppViewSet(PolicyMixin, viewsets.GenericViewSet):
     @extend_schema(request=None, responses=IssuedSecretSerializer, tags=["developer"])
     @action(detail=True, methods=["post"])
     def rotate_secret(self, request: Request, pk: str) -> Response:
-        issued = applications.application_secret_rotate(application=self._own(request, pk), actor=request.user)
+        issued = applications.application_secret_rotate(application=self._own(request, pk), actor=signed_in(request))
         return Response(IssuedSecretSerializer(issued).data)
 
     @extend_schema(responses={200: None}, tags=["developer"])
     def destroy(self, request: Request, pk: str) -> Response:
-        applications.application_delete(application=self._own(request, pk), actor=request.user)
+        applications.application_delete(application=self._own(request, pk), actor=signed_in(request))
         return Response(None)

@@ -31,6 +31,7 @@ from rest_framework.views import APIView
 from accounts.browser import browser_sign_in, credentials_check
 from accounts.oauth import applications, introspection, seed
 from accounts.oauth.serializers import SeedAuthorizeInputSerializer, SeedExchangeInputSerializer, SeedUserSerializer
+from accounts.selectors import signed_in
 from accountsite.errors import ServiceError, TooManyRequestsError
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
@@ -175,7 +176,7 @@ class SeedConsentView(View):
         state = form.cleaned_data.get("state", "")
         if not request.POST.get("allow"):
             return _seed_redirect(target, error="access_denied", state=state)
-        grant = seed.seed_code_issue(user=request.user, target=target)
+        grant = seed.seed_code_issue(user=signed_in(request), target=target)
         return _seed_redirect(target, code=grant.code, state=state)
 
 

@@ -19,11 +19,12 @@ from accountsite.ratelimit import SECRET_MAILS_PER_ACCOUNT, SECRET_MAILS_PER_IP
 
 
 def _secret_lifetime(purpose: str) -> timedelta:
-    return {
+    lifetimes: dict[str, timedelta] = {
         SecretPurpose.ACTIVATION: timedelta(hours=settings.ACCOUNTS_ACTIVATION_SECRET_HOURS),
         SecretPurpose.PASSWORD_RESET: timedelta(minutes=settings.ACCOUNTS_RESET_SECRET_MINUTES),
         SecretPurpose.EMAIL_CHANGE: timedelta(hours=settings.ACCOUNTS_EMAIL_CHANGE_SECRET_HOURS),
-    }[purpose]
+    }
+    return lifetimes[purpose]
 
 
 def _secret_digest(raw: str) -> str:
@@ -93,10 +94,17 @@ def secret_mail_request(*, loginname: str, ip: str, status: int, send: Callable[
         send(user=user, now=now)
 
 
+def mail_address(user: User) -> str:
+    """The account's address, for mail only ever sent to accounts that have one (callers check)."""
+    if not user.email:
+        raise errors.InvalidParametersError("This account has no e-mail address.")
+    return user.email
+
+
 @transaction.atomic
 def activation_send(*, user: User, now: datetime | None = None) -> None:
     secret_mail(user=user, purpose=SecretPurpose.ACTIVATION, template="activation",
-                 url_template=settings.ACCOUNTS_ACTIVATION_URL, to=user.email, now=now)
+                url_template=settings.ACCOUNTS_ACTIVATION_URL, to=mail_address(user), now=now)
 
 
 def activation_resend(*, loginname: str, ip: str, now: datetime | None = None) -> None:

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.mail import mail_send
 from accounts.models import SecretPurpose, User
-from accounts.services.codes import secret_mail, secret_mail_throttle, secret_redeem, secrets_void
+from accounts.services.codes import mail_address, secret_mail, secret_mail_throttle, secret_redeem, secrets_void
 from accounts.services.passwords import password_check
 from accounts.services.users import integrity_as_service_error, name_claimed
 from accountsite import errors
@@ -36,10 +36,10 @@ def email_change_request(*, user: User, email: str, password: str, ip: str, now:
     with transaction.atomic():
         owner = User.objects.filter(email__iexact=email).exclude(pk=user.pk).first()
         if owner is not None:
-            mail_send(template="email_taken_notice", to=owner.email, context={"user": owner})
+            mail_send(template="email_taken_notice", to=mail_address(owner), context={"user": owner})
         elif not name_claimed(email, by_other_than=user):
             secret_mail(user=user, purpose=SecretPurpose.EMAIL_CHANGE, template="email_change",
-                         url_template=settings.ACCOUNTS_EMAIL_CHANGE_URL, to=email, now=now, new_email=email)
+                        url_template=settings.ACCOUNTS_EMAIL_CHANGE_URL, to=email, now=now, new_email=email)
         if user.email:
             mail_send(template="email_change_notice", to=user.email,
                       context={"user": user, "new_email_masked": _email_masked(email)})
@@ -49,11 +49,13 @@ def email_change_request(*, user: User, email: str, password: str, ip: str, now:
 @transaction.atomic
 def email_change_confirm(*, user: User, sid: str, now: datetime | None = None) -> User:
     """POST /users/{loginname}/email/verify: switches to the confirmed address, unless taken meanwhile."""
-    secret = secret_redeem(loginname=user.username, purpose=SecretPurpose.EMAIL_CHANGE, raw=sid, now=now)
-    if name_claimed(secret.new_email, by_other_than=user):
+    new_email = secret_redeem(loginname=user.username, purpose=SecretPurpose.EMAIL_CHANGE, raw=sid, now=now).new_email
+    if not new_email:  # every e-mail change code names its address
+        raise errors.InvalidSecretError()
+    if name_claimed(new_email, by_other_than=user):
         raise errors.EmailTakenError()
     previous = user.email
-    user.email, user.email_verified = secret.new_email, True
+    user.email, user.email_verified = new_email, True
     try:
         with transaction.atomic():
             user.save(update_fields=["email", "email_verified"])

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import RevokeReason, SecretPurpose, Session, User, UserStatus
-from accounts.services.codes import secret_mail, secret_mail_request, secret_redeem, secrets_void
+from accounts.services.codes import mail_address, secret_mail, secret_mail_request, secret_redeem, secrets_void
 from accounts.services.sessions import (
     account_key,
     credentials_verify,
@@ -106,7 +106,7 @@ def password_change_by(*, actor: User, user: User, new_password: str, old_passwo
 @transaction.atomic
 def password_reset_send(*, user: User, now: datetime | None = None) -> None:
     secret_mail(user=user, purpose=SecretPurpose.PASSWORD_RESET, template="password_reset",
-                 url_template=settings.ACCOUNTS_RESET_URL, to=user.email, now=now)
+                url_template=settings.ACCOUNTS_RESET_URL, to=mail_address(user), now=now)
 
 
 def password_reset_request(*, loginname: str, ip: str, now: datetime | None = None) -> None:

@@ -47,11 +47,8 @@ def credentials_verify(*, login: str, password: str, ip: str, status: int = 401)
         LOGIN_FAILURES_PER_IP.release(ip)  # refused for the account's sake: no guess was made from this IP
         raise
     if user is None:
-        selectors.burn_password_hash(password)
-        verified = False
-    else:
-        verified = user.check_password(password)
-    if not verified:
+        selectors.burn_password_hash(password)  # an unknown name costs one hash too
+    if user is None or not user.check_password(password):
         raise errors.WrongPasswordError("Wrong login name or password.", status=status)
     LOGIN_FAILURES_PER_IP.release(ip)
     LOGIN_FAILURES_PER_ACCOUNT.clear(key)
