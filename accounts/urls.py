@@ -1,6 +1,7 @@
 """Routes of the sign-in, session and user APIs; their seed-era aliases are in accountsite/legacy_urls.py."""
 
-from accounts.views import AuthViewSet, MeViewSet, SessionViewSet, SignInViewSet, UserSecretViewSet, UserViewSet
+from accounts.views.auth import AuthViewSet, MeViewSet, SessionViewSet, SignInViewSet
+from accounts.views.users import UserSecretViewSet, UserViewSet
 from accountsite.routers import Router, SingletonRouter
 
 router = Router()

@@ -5,7 +5,8 @@ Only the address differs; the alias runs the very same view (same rules, same re
 
 from django.urls import re_path
 
-from accounts.views import MeViewSet, SignInViewSet, UserViewSet
+from accounts.views.auth import MeViewSet, SignInViewSet
+from accounts.views.users import UserViewSet
 from repos.views import OwnCommitViewSet, RepositoryListViewSet
 
 urlpatterns = [
