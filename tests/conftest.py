@@ -213,6 +213,11 @@ def envelope(response, error: type[errors.ServiceError] | int | None = None, sta
     return body
 
 
+def status_and_code(error: type[errors.ServiceError]) -> tuple[int, int]:
+    """(HTTP status, envelope code) of an error class, for tests that collect raw replies (threads, processes)."""
+    return error.status_code, error.code
+
+
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on right now."""
     with socket.socket() as sock:
