@@ -189,7 +189,7 @@ def unchanged(db):
     return snapshot().assert_unchanged
 
 
-def envelope(response, error: type[errors.ServiceError] | int | None = None, status: int | None = None):
+def envelope(response, error: type[errors.ServiceError] | None = None, *, status: int | None = None):
     """Asserts the reply is the contract's envelope and returns its body.
 
     `envelope(response)` is a success: code 0, status 200 or 201 (`status=` names which). With an error class
@@ -197,11 +197,8 @@ def envelope(response, error: type[errors.ServiceError] | int | None = None, sta
     the other status the contract gives that code at this door (WrongPasswordError is 401 at sign-in, an
     InvalidParametersError 415 for a media type the API does not read)."""
     body = response.json()
-    if isinstance(error, int):  # the literal codes, until every test names the error class
-        code, expected_status = error, status
-    else:
-        code = error.code if error is not None else 0
-        expected_status = status or (error.status_code if error is not None else None)
+    code = error.code if error is not None else 0
+    expected_status = status or (error.status_code if error is not None else None)
     assert body["code"] == code, body
     assert "msg" in body and "data" in body, body
     if expected_status is not None:

@@ -320,7 +320,7 @@ CALLER_ACCOUNTS: Mapping[str, Callable[[], User]] = {
 STATUS_BEHIND_CREDENTIALS = {"frozen": UserStatus.FROZEN, "deleted": UserStatus.DELETED}
 
 
-def caller_client(caller: str, world: World) -> APIClient:
+def matrix_client(caller: str, world: World) -> APIClient:
     if caller == "anon":
         return APIClient()
     if caller in ("owner", "frozen", "deleted"):
@@ -631,7 +631,7 @@ def test_the_snapshot_sees_a_single_column_change():
 @pytest.mark.parametrize(("row", "caller", "answer"), list(cells()))
 def test_permission_matrix(row: Row, caller: str, answer: Cell):
     world = build_world()
-    client = caller_client(caller, world)
+    client = matrix_client(caller, world)
     call = REQUESTS[row]
     if call.setup is not None:
         call.setup(world)
