@@ -1,4 +1,5 @@
-"""Fixtures shared by every test: role clients, a clean cache, fast hashing, and envelope helpers."""
+"""Fixtures shared by every test: role clients and the caller-role matrix, a clean cache, fast hashing, the
+envelope assertion and the "nothing changed" fixture."""
 
 import secrets
 import shutil
@@ -12,9 +13,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.browser import SESSION_ROW_KEY
-from accounts.models import User
+from accounts.models import User, UserStatus
 from accounts.services import sessions
+from accountsite import errors
 from tests.factories import PASSWORD, AdminFactory, UserFactory
+from tests.snapshots import snapshot
 
 # Argon2id costs ~20 ms a hash; tests that are not about hashing use a fast hasher first in the list.
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -134,18 +137,82 @@ def admin_client(admin_user):
     return client_for(admin_user)
 
 
-def envelope(response, code: int = 0, status: int | None = None):
-    """Asserts the reply is the contract's envelope with `code` (and `status`) and returns its body."""
+# The callers of an endpoint's permission matrix (`caller_client`). The last four are refused before any
+# endpoint rule applies, with REFUSED_ROLES[role].
+CALLER_ROLES = ("anonymous", "self", "other", "admin", "inactive", "frozen", "deleted", "logged_out")
+REFUSED_ROLES: dict[str, type[errors.ServiceError]] = {
+    "inactive": errors.AccountNotActivatedError, "frozen": errors.AccountDisabledError,
+    "deleted": errors.AccountDisabledError, "logged_out": errors.NotAuthenticatedError,
+}
+_ROLE_STATUS = {"inactive": UserStatus.INACTIVE, "frozen": UserStatus.FROZEN, "deleted": UserStatus.DELETED}
+
+
+def signed_out(client: APIClient) -> APIClient:
+    """The client after POST /auth/logout: it still sends its token, which has ended."""
+    envelope(client.post("/auth/logout", {}, format="json"), status=200)
+    return client
+
+
+@pytest.fixture
+def caller_client(request, user):
+    """`caller_client(role)`: an API client for one of CALLER_ROLES.
+
+    "self" is alice (the `user` fixture); "other" is bob and "admin" root (the `other` and `admin_user`
+    fixtures, made when first asked for). "inactive", "frozen" and "deleted" are accounts of their own whose
+    token was issued while they were active, the status then changed in the table only, so the check at
+    authentication is what refuses them. "logged_out" is alice's token on another terminal after she signed
+    out there (her other sessions stay)."""
+
+    def make(role: str) -> APIClient:
+        if role == "anonymous":
+            return APIClient()
+        if role == "self":
+            return client_for(user)
+        if role == "other":
+            return client_for(request.getfixturevalue("other"))
+        if role == "admin":
+            return client_for(request.getfixturevalue("admin_user"))
+        if role == "logged_out":
+            return signed_out(client_for(user, terminal="logged-out"))
+        caller = UserFactory(username=f"{role}-caller")
+        client = client_for(caller)
+        User.objects.filter(pk=caller.pk).update(status=_ROLE_STATUS[role])
+        return client
+
+    return make
+
+
+@pytest.fixture
+def unchanged(db):
+    """Call it after a refused request: it asserts the database is as it was when this fixture was set up
+    (tests.snapshots; list it after the fixtures that build the test's world)."""
+    return snapshot().assert_unchanged
+
+
+def envelope(response, error: type[errors.ServiceError] | None = None, *, status: int | None = None):
+    """Asserts the reply is the contract's envelope and returns its body.
+
+    `envelope(response)` is a success: code 0, status 200 or 201 (`status=` names which). With an error class
+    from accountsite.errors the code is its `code` and the status its `status_code`, unless `status=` names
+    the other status the contract gives that code at this door (WrongPasswordError is 401 at sign-in, an
+    InvalidParametersError 415 for a media type the API does not read)."""
     body = response.json()
+    code = error.code if error is not None else 0
+    expected_status = status or (error.status_code if error is not None else None)
     assert body["code"] == code, body
     assert "msg" in body and "data" in body, body
-    if status is not None:
-        assert response.status_code == status, (response.status_code, body)
+    if expected_status is not None:
+        assert response.status_code == expected_status, (response.status_code, body)
     if code == 0:
         assert response.status_code in (200, 201), (response.status_code, body)
     else:
         assert response.status_code >= 400 and body["data"] is None, body
     return body
+
+
+def status_and_code(error: type[errors.ServiceError]) -> tuple[int, int]:
+    """(HTTP status, envelope code) of an error class, for tests that collect raw replies (threads, processes)."""
+    return error.status_code, error.code
 
 
 def free_port() -> int:

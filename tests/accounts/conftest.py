@@ -1,4 +1,4 @@
-"""Helpers for the accounts tests: a secrets scan of every reply, database snapshots and token crafting."""
+"""Helpers for the accounts tests: a secrets scan of every reply, and token crafting."""
 
 import json
 from datetime import UTC, datetime, timedelta
@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from accounts.models import AuditEvent, Session, User
+from accounts.models import User
 
 # Markers of stored password hashes; none of them may appear anywhere in a reply.
 HASH_MARKERS = ("argon2$", "pbkdf2_sha256$", "pbkdf2_sha1$", "md5$", "unsalted_md5$")
@@ -55,29 +55,6 @@ def _scan_every_reply(monkeypatch):
     monkeypatch.setattr(APIClient, "request", scanned)
 
 
-def db_state() -> dict:
-    """Everything a refused request must leave alone."""
-    return {
-        "users": list(User.objects.order_by("pk").values_list(
-            "pk", "username", "email", "password", "status", "nickname", "real_name", "intro", "github",
-            "school", "website", "is_staff", "is_developer", "password_changed_at", "last_login")),
-        "sessions": list(Session.objects.order_by("pk").values_list(
-            "pk", "user_id", "terminal", "refresh_jti", "expires_at", "revoked_at")),
-        "audit": AuditEvent.objects.count(),
-    }
-
-
-@pytest.fixture
-def unchanged(db):
-    """Call the yielded function after a refused request: it asserts the database is as before."""
-    before = db_state()
-
-    def check() -> None:
-        assert db_state() == before
-
-    return check
-
-
 def craft_token(*, token_type: str = "access", key: str | None = None, lifetime: timedelta = timedelta(minutes=5),
                 **claims) -> str:
     """A JWT made outside the server: another key, another lifetime or other claims than it would use."""
@@ -91,18 +68,3 @@ def bearer(token: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client
-
-
-@pytest.fixture
-def unchanged_factory(db):
-    """For tests that must set things up first: call it to take the snapshot, then call the result."""
-
-    def take():
-        before = db_state()
-
-        def check() -> None:
-            assert db_state() == before
-
-        return check
-
-    return take

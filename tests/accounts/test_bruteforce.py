@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import Session, User
+from accountsite import errors
 from tests.conftest import client_for, envelope
 from tests.factories import PASSWORD
 
@@ -18,65 +19,66 @@ def attempt(login: str, password: str, ip: str = "198.51.100.1", **extra):
 
 
 def assert_locked(response, settings) -> None:
-    envelope(response, 1029, 429)
+    envelope(response, errors.TooManyRequestsError)
     assert 1 <= int(response["Retry-After"]) <= settings.ACCOUNTS_LOGIN_FAILURE_WINDOW
 
 
 def test_ten_failures_lock_the_account_even_for_the_right_password(user, settings):
     for _ in range(10):
-        envelope(attempt("alice", WRONG), 8004, 401)
+        envelope(attempt("alice", WRONG), errors.WrongPasswordError, status=401)
     sessions = Session.objects.count()
     assert_locked(attempt("alice", PASSWORD), settings)
     # By e-mail, from another address: still the same account, still locked.
     assert_locked(attempt("ALICE@example.com", PASSWORD, ip="198.51.100.77"), settings)
     assert Session.objects.count() == sessions
     # Other accounts are not affected.
-    envelope(APIClient().post("/auth/register", {"username": "carol", "password": PASSWORD}, format="json"), 0, 201)
-    envelope(attempt("carol", PASSWORD), 0, 200)
+    envelope(APIClient().post("/auth/register", {"username": "carol", "password": PASSWORD}, format="json"), status=201)
+    envelope(attempt("carol", PASSWORD), status=200)
 
 
 def test_nine_failures_then_success_resets_the_account_counter(user, settings):
     for _round in range(2):
         for _ in range(9):
-            envelope(attempt("alice", WRONG), 8004, 401)
-        envelope(attempt("alice", PASSWORD), 0, 200)
-    envelope(attempt("alice", WRONG), 8004, 401)
-    envelope(attempt("alice", PASSWORD), 0, 200)
+            envelope(attempt("alice", WRONG), errors.WrongPasswordError, status=401)
+        envelope(attempt("alice", PASSWORD), status=200)
+    envelope(attempt("alice", WRONG), errors.WrongPasswordError, status=401)
+    envelope(attempt("alice", PASSWORD), status=200)
 
 
 def test_unknown_names_lock_like_real_ones(db, settings):
     for _ in range(10):
-        envelope(attempt("ghost-user", WRONG), 8004, 401)
+        envelope(attempt("ghost-user", WRONG), errors.WrongPasswordError, status=401)
     assert_locked(attempt("ghost-user", WRONG), settings)
 
 
 def test_per_ip_limit(user, other, settings):
     settings.ACCOUNTS_LOGIN_FAILURES_PER_IP = 3
     for name in ("nobody1", "nobody2", "nobody3"):
-        envelope(attempt(name, WRONG, ip="203.0.113.5"), 8004, 401)
+        envelope(attempt(name, WRONG, ip="203.0.113.5"), errors.WrongPasswordError, status=401)
     assert_locked(attempt("bob", PASSWORD, ip="203.0.113.5"), settings)
     # X-Forwarded-For is not trusted without ACCOUNTS_TRUSTED_PROXIES: it cannot dodge the limit.
     assert_locked(attempt("bob", PASSWORD, ip="203.0.113.5", HTTP_X_FORWARDED_FOR="192.0.2.44"), settings)
-    envelope(attempt("bob", PASSWORD, ip="203.0.113.6"), 0, 200)
+    envelope(attempt("bob", PASSWORD, ip="203.0.113.6"), status=200)
 
 
 def test_trusted_proxy_counts_the_forwarded_address(user, settings):
     settings.ACCOUNTS_TRUSTED_PROXIES = 1
     settings.ACCOUNTS_LOGIN_FAILURES_PER_IP = 2
     for name in ("nobody1", "nobody2"):
-        envelope(attempt(name, WRONG, ip="10.0.0.1", HTTP_X_FORWARDED_FOR="192.0.2.10"), 8004, 401)
+        envelope(attempt(name, WRONG, ip="10.0.0.1", HTTP_X_FORWARDED_FOR="192.0.2.10"), errors.WrongPasswordError,
+                 status=401)
     assert_locked(attempt("alice", PASSWORD, ip="10.0.0.1", HTTP_X_FORWARDED_FOR="192.0.2.10"), settings)
-    envelope(attempt("alice", PASSWORD, ip="10.0.0.1", HTTP_X_FORWARDED_FOR="192.0.2.11"), 0, 200)
+    envelope(attempt("alice", PASSWORD, ip="10.0.0.1", HTTP_X_FORWARDED_FOR="192.0.2.11"), status=200)
 
 
 def test_wrong_current_password_counts_toward_the_lockout(user, settings):
     client = client_for(user, "web")
     for _ in range(10):
         envelope(client.post("/auth/password", {"old_password": WRONG, "new_password": "brand-New-secret-77"},
-                             format="json"), 8004, 400)
+                             format="json"), errors.WrongPasswordError)
     response = client.post("/auth/password", {"old_password": PASSWORD, "new_password": "brand-New-secret-77"},
                            format="json")
-    envelope(response, 1029, 429)
+    envelope(response, errors.TooManyRequestsError)
     assert response["Retry-After"]
     assert_locked(attempt("alice", PASSWORD), settings)
     user.refresh_from_db()
@@ -86,9 +88,9 @@ def test_wrong_current_password_counts_toward_the_lockout(user, settings):
 def test_unregister_failures_count_toward_the_lockout(user, settings):
     for _ in range(10):
         envelope(APIClient().post("/auth/unregister", {"username": "alice", "password": WRONG}, format="json"),
-                 8004, 400)
+                 errors.WrongPasswordError)
     response = APIClient().post("/auth/unregister", {"username": "alice", "password": PASSWORD}, format="json")
-    envelope(response, 1029, 429)
+    envelope(response, errors.TooManyRequestsError)
     assert User.objects.get(pk=user.pk).status == 2
 
 
@@ -99,10 +101,10 @@ def test_registration_limit_per_ip(db, settings):
         return APIClient().post("/auth/register", {"username": name, "password": PASSWORD}, format="json",
                                 REMOTE_ADDR=ip)
 
-    envelope(register("first", "203.0.113.20"), 0, 201)
-    envelope(register("second", "203.0.113.20"), 0, 201)
+    envelope(register("first", "203.0.113.20"), status=201)
+    envelope(register("second", "203.0.113.20"), status=201)
     response = register("third", "203.0.113.20")
-    envelope(response, 1029, 429)
+    envelope(response, errors.TooManyRequestsError)
     assert 1 <= int(response["Retry-After"]) <= settings.ACCOUNTS_REGISTRATION_WINDOW
     assert not User.objects.filter(username="third").exists()
-    envelope(register("third", "203.0.113.21"), 0, 201)
+    envelope(register("third", "203.0.113.21"), status=201)

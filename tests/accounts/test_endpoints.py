@@ -7,41 +7,18 @@ from rest_framework.test import APIClient
 
 from accounts.models import Session, User, UserStatus
 from accounts.services import sessions, users
+from accountsite import errors
+from membership.models import TierType
 from tests.accounts.conftest import bearer, craft_token
-from tests.conftest import client_for, envelope
-from tests.factories import PASSWORD, AdminFactory, UserFactory
+from tests.conftest import CALLER_ROLES, REFUSED_ROLES, client_for, envelope
+from tests.factories import PASSWORD, UserFactory
+from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "quite-Different-secret-42"
-CALLERS = ["anonymous", "self", "other", "admin", "inactive", "frozen", "deleted", "logged_out"]
-DISABLED = {"inactive": UserStatus.INACTIVE, "frozen": UserStatus.FROZEN, "deleted": UserStatus.DELETED}
-
-
-def make_caller(kind: str) -> APIClient:
-    """An API client for each kind of caller. Disabled accounts keep a token issued while they were active;
-    their status is changed in the table only, so the check at authentication is what refuses them."""
-    if kind == "anonymous":
-        return APIClient()
-    if kind == "self":
-        return client_for(User.objects.get(username="alice"))
-    if kind == "other":
-        return client_for(UserFactory(username="bob"))
-    if kind == "admin":
-        return client_for(AdminFactory(username="root"))
-    user = UserFactory(username=f"{kind}-user")
-    client = client_for(user)
-    if kind in DISABLED:
-        User.objects.filter(pk=user.pk).update(status=DISABLED[kind])
-    else:  # logged_out
-        envelope(client.post("/auth/logout", {}, format="json"), 0, 200)
-    return client
-
-
-REFUSED = {
-    "anonymous": (7005, 401), "inactive": (7008, 403), "frozen": (7009, 403), "deleted": (7009, 403),
-    "logged_out": (7005, 401),
-}
+# A caller without credentials is refused by these endpoints like one whose token has ended.
+REFUSED = {"anonymous": errors.NotAuthenticatedError, **REFUSED_ROLES}
 
 
 @pytest.fixture
@@ -71,18 +48,18 @@ def _call(client, method, path, body):
     return getattr(client, method)(path, body, format="json")
 
 
-@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("caller", CALLER_ROLES)
 @pytest.mark.parametrize("endpoint", sorted(SIGNED_IN_ENDPOINTS))
-def test_signed_in_endpoint_matrix(alice, caller, endpoint, unchanged_factory):
-    client = make_caller(caller)
+def test_signed_in_endpoint_matrix(alice, caller_client, caller, endpoint):
+    client = caller_client(caller)
     method, path, body = SIGNED_IN_ENDPOINTS[endpoint]
     if caller in REFUSED:
-        check = unchanged_factory()
-        envelope(_call(client, method, path, body), *REFUSED[caller])
-        check()
+        before = snapshot()
+        envelope(_call(client, method, path, body), REFUSED[caller])
+        before.assert_unchanged()
         return
     user = client.user
-    envelope(_call(client, method, path, body), 0)
+    envelope(_call(client, method, path, body))
     user.refresh_from_db()
     if endpoint.startswith("logout"):
         assert not Session.objects.filter(user=user, revoked_at__isnull=True).exists()
@@ -92,45 +69,45 @@ def test_signed_in_endpoint_matrix(alice, caller, endpoint, unchanged_factory):
         assert user.nickname == "Changed"
 
 
-@pytest.mark.parametrize("caller", CALLERS)
-def test_session_revoke_matrix(alice, caller):
+@pytest.mark.parametrize("caller", CALLER_ROLES)
+def test_session_revoke_matrix(alice, caller_client, caller):
     """DELETE /auth/sessions/{id} of alice's phone session: only alice may; others get 404 (not 403)."""
     phone = client_for(alice, "phone")
     phone_session = Session.objects.get(user=alice, terminal="phone")
-    client = make_caller(caller)
+    client = caller_client(caller)
     response = client.delete(f"/auth/sessions/{phone_session.pk}")
     phone_session.refresh_from_db()
     if caller == "self":
-        envelope(response, 0, 200)
+        envelope(response, status=200)
         assert phone_session.revoked_at is not None
-        envelope(phone.get("/auth/me"), 7005, 401)
+        envelope(phone.get("/auth/me"), errors.NotAuthenticatedError)
         return
     if caller in REFUSED:
-        envelope(response, *REFUSED[caller])
+        envelope(response, REFUSED[caller])
     else:
-        envelope(response, 1009, 404)
+        envelope(response, errors.NotFoundError)
     assert phone_session.revoked_at is None
-    envelope(phone.get("/auth/me"), 0, 200)
+    envelope(phone.get("/auth/me"), status=200)
 
 
-@pytest.mark.parametrize("caller", CALLERS)
-def test_unregister_signed_in_matrix(alice, caller, unchanged_factory):
-    client = make_caller(caller)
-    check = unchanged_factory()
+@pytest.mark.parametrize("caller", CALLER_ROLES)
+def test_unregister_signed_in_matrix(alice, caller_client, caller):
+    client = caller_client(caller)
+    before = snapshot()
     response = client.post("/auth/unregister", {"password": PASSWORD}, format="json")
     if caller == "anonymous":
-        body = envelope(response, 1007, 400)
+        body = envelope(response, errors.InvalidParametersError)
         assert "username" in body["error"]
-        check()
+        before.assert_unchanged()
     elif caller in REFUSED:
-        envelope(response, *REFUSED[caller])
-        check()
+        envelope(response, REFUSED[caller])
+        before.assert_unchanged()
     else:
-        envelope(response, 0, 200)
+        envelope(response, status=200)
         user = User.objects.get(pk=client.user.pk)
         assert user.status == UserStatus.DELETED
         assert not Session.objects.filter(user=user, revoked_at__isnull=True).exists()
-        envelope(client.get("/auth/me"), 7005, 401)
+        envelope(client.get("/auth/me"), errors.NotAuthenticatedError)
 
 
 # --- Endpoints that issue credentials ----------------------------------------------------------------------
@@ -139,83 +116,89 @@ ACCOUNT_STATES = {
     "active": None, "inactive": UserStatus.INACTIVE, "invalid": UserStatus.INVALID,
     "frozen": UserStatus.FROZEN, "deleted": UserStatus.DELETED,
 }
-LOGIN_BY_STATE = {"active": (0, 200), "inactive": (7008, 403), "invalid": (7009, 403), "frozen": (7009, 403),
-                  "deleted": (8004, 401)}
+# What signing in, refreshing and unregistering with a name and password answer an account in each state
+# (None: success). A deleted account signs in like an unknown name.
+LOGIN_BY_STATE = {"active": None, "inactive": errors.AccountNotActivatedError, "invalid": errors.AccountDisabledError,
+                  "frozen": errors.AccountDisabledError, "deleted": errors.WrongPasswordError}
 
 
 @pytest.mark.parametrize("state", sorted(ACCOUNT_STATES))
 @pytest.mark.parametrize("path", ["/auth/login", "/login/", "/auth/login/", "/login"])
-def test_login_by_account_state(state, path, unchanged_factory):
+def test_login_by_account_state(state, path):
     user = UserFactory(username="carol", status=ACCOUNT_STATES[state] or UserStatus.ACTIVE)
-    check = unchanged_factory()
-    code, status = LOGIN_BY_STATE[state]
+    before = snapshot()
+    error = LOGIN_BY_STATE[state]
     response = APIClient().post(path, {"username": "carol", "password": PASSWORD, "terminal": "web"}, format="json")
-    body = envelope(response, code, status)
-    if code:
-        check()
+    if error is not None:
+        # A wrong password is 401 at the sign-in doors (CONTRACT section 1); the other refusals keep theirs.
+        envelope(response, error, status=401 if error is errors.WrongPasswordError else None)
+        before.assert_unchanged()
         return
+    body = envelope(response, status=200)
     data = body["data"]
     assert data["user"]["loginname"] == "carol" and data["terminal"] == "web" and data["token_type"] == "Bearer"
     assert data["expires_at"].endswith(("Z", "+00:00"))
     session = Session.objects.get(user=user, revoked_at__isnull=True)
     assert session.terminal == "web" and session.user_agent == "" and session.ip == "127.0.0.1"
-    envelope(bearer(data["access"]).get("/auth/me"), 0, 200)
+    envelope(bearer(data["access"]).get("/auth/me"), status=200)
 
 
-@pytest.mark.parametrize("caller", CALLERS)
-def test_login_ignores_the_callers_token(alice, caller):
+@pytest.mark.parametrize("caller", CALLER_ROLES)
+def test_login_ignores_the_callers_token(alice, caller_client, caller):
     """Signing in works whatever stale or foreign token the client still sends."""
-    client = make_caller(caller)
+    client = caller_client(caller)
     response = client.post("/auth/login", {"login": "alice", "password": PASSWORD}, format="json")
-    assert envelope(response, 0, 200)["data"]["user"]["loginname"] == "alice"
+    assert envelope(response, status=200)["data"]["user"]["loginname"] == "alice"
 
 
 def test_login_by_email_and_case_insensitive_name(alice):
     for login in ({"email": "ALICE@example.com"}, {"username": "ALICE"}, {"login": "alice@example.com"}):
-        envelope(APIClient().post("/auth/login", {**login, "password": PASSWORD}, format="json"), 0, 200)
+        envelope(APIClient().post("/auth/login", {**login, "password": PASSWORD}, format="json"), status=200)
 
 
-@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("caller", CALLER_ROLES)
 @pytest.mark.parametrize("path", ["/auth/register", "/register/", "/register", "/auth/register/"])
-def test_register_matrix(alice, caller, path):
-    client = make_caller(caller)
+def test_register_matrix(alice, caller_client, caller, path):
+    client = caller_client(caller)
     response = client.post(path, {"username": "newcomer", "password": PASSWORD, "email": "new@example.com",
                                   "nickname": "New", "school": "S", "terminal": "laptop"}, format="json")
-    data = envelope(response, 0, 201)["data"]
+    data = envelope(response, status=201)["data"]
     user = User.objects.get(username="newcomer")
     assert user.status == UserStatus.ACTIVE and user.email == "new@example.com" and user.school == "S"
     assert data["user"]["loginname"] == "newcomer" and data["terminal"] == "laptop"
     assert data["user"]["role"] == "common" and data["token_type"] == "Bearer"
     assert Session.objects.get(user=user).terminal == "laptop"
-    envelope(bearer(data["access"]).get("/auth/me"), 0, 200)
+    envelope(bearer(data["access"]).get("/auth/me"), status=200)
 
 
 def test_register_with_activation_required_gives_no_tokens(settings, anon_client):
     settings.ACCOUNTS_ACTIVATION_REQUIRED = True
     data = envelope(anon_client.post("/auth/register", {"username": "pending", "password": PASSWORD,
-                                                        "email": "p@example.com"}, format="json"), 0, 201)["data"]
+                                                        "email": "p@example.com"}, format="json"), status=201)["data"]
     assert set(data) == {"user"} and data["user"]["status"] == UserStatus.INACTIVE
     envelope(anon_client.post("/auth/login", {"username": "pending", "password": PASSWORD}, format="json"),
-             7008, 403)
+             errors.AccountNotActivatedError)
 
 
-REFRESH_BY_STATE = {"active": (0, 200), "inactive": (7008, 403), "invalid": (7009, 403), "frozen": (7009, 403),
-                    "deleted": (7009, 403)}
+REFRESH_BY_STATE = {"active": None, "inactive": errors.AccountNotActivatedError,
+                    "invalid": errors.AccountDisabledError, "frozen": errors.AccountDisabledError,
+                    "deleted": errors.AccountDisabledError}
 
 
 @pytest.mark.parametrize("state", sorted(ACCOUNT_STATES))
-def test_refresh_by_account_state(state, unchanged_factory):
+def test_refresh_by_account_state(state):
     user = UserFactory(username="dave")
     client = client_for(user)
     if ACCOUNT_STATES[state]:
         User.objects.filter(pk=user.pk).update(status=ACCOUNT_STATES[state])
-    check = unchanged_factory()
-    code, status = REFRESH_BY_STATE[state]
-    body = envelope(APIClient().post("/auth/refresh", {"refresh": client.tokens.refresh}, format="json"), code,
-                    status)
-    if code:
-        check()
+    before = snapshot()
+    error = REFRESH_BY_STATE[state]
+    response = APIClient().post("/auth/refresh", {"refresh": client.tokens.refresh}, format="json")
+    if error is not None:
+        envelope(response, error)
+        before.assert_unchanged()
     else:
+        body = envelope(response, status=200)
         assert set(body["data"]) == {"access", "refresh", "expires_at", "token_type"}
 
 
@@ -225,33 +208,37 @@ def test_status_change_through_the_service_revokes_every_token(alice, status):
     web, phone = client_for(alice, "web"), client_for(alice, "phone")
     users.user_status_set(user=alice, status=status, actor=None)
     for client in (web, phone):
-        envelope(client.get("/auth/me"), 7005, 401)
-        envelope(APIClient().post("/auth/refresh", {"refresh": client.tokens.refresh}, format="json"), 7005, 401)
+        envelope(client.get("/auth/me"), errors.NotAuthenticatedError)
+        envelope(APIClient().post("/auth/refresh", {"refresh": client.tokens.refresh}, format="json"),
+                 errors.NotAuthenticatedError)
 
 
-UNREGISTER_BY_STATE = {"active": (0, 200), "inactive": (7008, 403), "invalid": (7009, 403),
-                       "frozen": (7009, 403), "deleted": (8004, 400)}
+UNREGISTER_BY_STATE = {"active": None, "inactive": errors.AccountNotActivatedError,
+                       "invalid": errors.AccountDisabledError, "frozen": errors.AccountDisabledError,
+                       "deleted": errors.WrongPasswordError}
 
 
 @pytest.mark.parametrize("state", sorted(ACCOUNT_STATES))
-def test_unregister_by_name_and_password(state, unchanged_factory):
+def test_unregister_by_name_and_password(state):
     user = UserFactory(username="erin")
     signed_in = client_for(user, "web")  # signed in while active; the status moves behind the session's back
     User.objects.filter(pk=user.pk).update(status=ACCOUNT_STATES[state] or UserStatus.ACTIVE)
-    check = unchanged_factory()
-    code, status = UNREGISTER_BY_STATE[state]
-    envelope(APIClient().post("/auth/unregister", {"username": "erin", "password": PASSWORD}, format="json"),
-             code, status)
-    if code:
-        check()
+    before = snapshot()
+    error = UNREGISTER_BY_STATE[state]
+    response = APIClient().post("/auth/unregister", {"username": "erin", "password": PASSWORD}, format="json")
+    if error is not None:
+        envelope(response, error)
+        before.assert_unchanged()
         return
+    envelope(response, status=200)
     user.refresh_from_db()
     assert user.status == UserStatus.DELETED
-    envelope(signed_in.get("/auth/me"), 7005, 401)
+    envelope(signed_in.get("/auth/me"), errors.NotAuthenticatedError)
     # The login name stays reserved, and the account cannot sign in.
-    envelope(APIClient().post("/auth/login", {"username": "erin", "password": PASSWORD}, format="json"), 8004, 401)
+    envelope(APIClient().post("/auth/login", {"username": "erin", "password": PASSWORD}, format="json"),
+             errors.WrongPasswordError, status=401)
     envelope(APIClient().post("/auth/register", {"username": "ERIN", "password": PASSWORD}, format="json"),
-             8002, 409)
+             errors.LoginNameTakenError)
 
 
 # --- Bad input -------------------------------------------------------------------------------------------
@@ -292,7 +279,7 @@ REGISTER_BAD = {
 @pytest.mark.parametrize("case", sorted(REGISTER_BAD))
 def test_register_bad_input(alice, anon_client, case, unchanged):
     body, field = REGISTER_BAD[case]
-    reply = envelope(anon_client.post("/auth/register", body, format="json"), 1007, 400)
+    reply = envelope(anon_client.post("/auth/register", body, format="json"), errors.InvalidParametersError)
     assert field in reply["error"], reply
     assert reply["msg"]
     unchanged()
@@ -301,28 +288,28 @@ def test_register_bad_input(alice, anon_client, case, unchanged):
 @pytest.mark.parametrize("raw", ["[]", "null", '"text"', "42", "[{\"username\": \"x\"}]"])
 @pytest.mark.parametrize("path", ["/auth/register", "/auth/login", "/auth/refresh", "/auth/unregister"])
 def test_sign_in_endpoints_refuse_non_object_bodies(alice, anon_client, raw, path, unchanged):
-    envelope(anon_client.post(path, raw, content_type="application/json"), 1007, 400)
+    envelope(anon_client.post(path, raw, content_type="application/json"), errors.InvalidParametersError)
     unchanged()
 
 
-@pytest.mark.parametrize(("body", "code", "status"), [
-    ({"username": "ALICE", "password": PASSWORD}, 8002, 409),
-    ({"username": "alice2", "password": PASSWORD, "email": "Alice@Example.com"}, 8003, 409),
+@pytest.mark.parametrize(("body", "error"), [
+    ({"username": "ALICE", "password": PASSWORD}, errors.LoginNameTakenError),
+    ({"username": "alice2", "password": PASSWORD, "email": "Alice@Example.com"}, errors.EmailTakenError),
 ])
-def test_register_taken(alice, anon_client, body, code, status, unchanged):
-    envelope(anon_client.post("/auth/register", body, format="json"), code, status)
+def test_register_taken(alice, anon_client, body, error, unchanged):
+    envelope(anon_client.post("/auth/register", body, format="json"), error)
     unchanged()
 
 
 def test_register_accepts_limits_exactly(anon_client):
     name, password = "n" * 64, "Long-" + "p" * 123
     data = envelope(anon_client.post("/auth/register", {"username": name, "password": password, "email": ""},
-                                     format="json"), 0, 201)["data"]
+                                     format="json"), status=201)["data"]
     assert data["user"]["email"] is None
-    envelope(anon_client.post("/auth/login", {"username": name, "password": password}, format="json"), 0, 200)
+    envelope(anon_client.post("/auth/login", {"username": name, "password": password}, format="json"), status=200)
     # Never truncated: a 127-character prefix is a different password.
     envelope(anon_client.post("/auth/login", {"username": name, "password": password[:-1]}, format="json"),
-             8004, 401)
+             errors.WrongPasswordError, status=401)
 
 
 LOGIN_BAD = {
@@ -342,7 +329,7 @@ LOGIN_BAD = {
 @pytest.mark.parametrize("path", ["/auth/login", "/login/"])
 def test_login_bad_input(alice, anon_client, case, path, unchanged):
     body, field = LOGIN_BAD[case]
-    reply = envelope(anon_client.post(path, body, format="json"), 1007, 400)
+    reply = envelope(anon_client.post(path, body, format="json"), errors.InvalidParametersError)
     assert field in reply["error"], reply
     unchanged()
 
@@ -350,7 +337,7 @@ def test_login_bad_input(alice, anon_client, case, path, unchanged):
 @pytest.mark.parametrize("login", [{"username": "alice"}, {"username": "nobody-here"}, {"email": "x@example.com"}])
 def test_login_wrong_credentials(alice, anon_client, login, unchanged):
     body = envelope(anon_client.post("/auth/login", {**login, "password": "wrong-Password-1"}, format="json"),
-                    8004, 401)
+                    errors.WrongPasswordError, status=401)
     assert "error" not in body
     unchanged()
 
@@ -377,17 +364,17 @@ def _refresh_cases(user) -> dict:
 @pytest.mark.parametrize("case", ["garbage", "random text", "access token", "wrong key", "expired",
                                   "unknown session", "other user's uid", "tampered", "alg none", "number",
                                   "no session id", "malformed session id"])
-def test_refresh_bad_tokens(alice, anon_client, case, unchanged_factory):
+def test_refresh_bad_tokens(alice, anon_client, case):
     raw = _refresh_cases(alice)[case]
-    check = unchanged_factory()
-    envelope(anon_client.post("/auth/refresh", {"refresh": raw}, format="json"), 7005, 401)
-    check()
+    before = snapshot()
+    envelope(anon_client.post("/auth/refresh", {"refresh": raw}, format="json"), errors.NotAuthenticatedError)
+    before.assert_unchanged()
 
 
 @pytest.mark.parametrize(("body", "field"), [({}, "refresh"), ({"refresh": ""}, "refresh"),
                                              ({"refresh": ["x"]}, "refresh"), ({"refresh": "x" * 4097}, "refresh")])
 def test_refresh_bad_input(alice, anon_client, body, field, unchanged):
-    reply = envelope(anon_client.post("/auth/refresh", body, format="json"), 1007, 400)
+    reply = envelope(anon_client.post("/auth/refresh", body, format="json"), errors.InvalidParametersError)
     assert field in reply["error"]
     unchanged()
 
@@ -420,14 +407,14 @@ ACCESS_CASES = ["garbage", "random", "empty bearer", "refresh as access", "wrong
 
 @pytest.mark.parametrize("case", ACCESS_CASES)
 @pytest.mark.parametrize("endpoint", ["me", "me_patch", "logout_all", "password", "sessions"])
-def test_signed_in_endpoints_refuse_bad_tokens(alice, case, endpoint, unchanged_factory):
+def test_signed_in_endpoints_refuse_bad_tokens(alice, case, endpoint):
     header = _access_cases(alice)[case]
-    check = unchanged_factory()
+    before = snapshot()
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=header)
     method, path, body = SIGNED_IN_ENDPOINTS[endpoint]
-    envelope(_call(client, method, path, body), 7005, 401)
-    check()
+    envelope(_call(client, method, path, body), errors.NotAuthenticatedError)
+    before.assert_unchanged()
 
 
 def test_expired_token_from_the_servers_own_lifetime(alice, monkeypatch):
@@ -438,10 +425,10 @@ def test_expired_token_from_the_servers_own_lifetime(alice, monkeypatch):
     monkeypatch.setattr(AccessToken, "lifetime", timedelta(seconds=-1))
     client = client_for(alice)
     monkeypatch.undo()
-    envelope(client.get("/auth/me"), 7005, 401)
+    envelope(client.get("/auth/me"), errors.NotAuthenticatedError)
     # The refresh token is still good and gives a working access token.
     access = envelope(APIClient().post("/auth/refresh", {"refresh": client.tokens.refresh}, format="json"))
-    envelope(bearer(access["data"]["access"]).get("/auth/me"), 0, 200)
+    envelope(bearer(access["data"]["access"]).get("/auth/me"), status=200)
 
 
 @pytest.mark.parametrize("header", ["Token", "token-header", "bearer-lowercase"])
@@ -454,41 +441,41 @@ def test_old_clients_token_headers(alice, header):
         client.credentials(HTTP_TOKEN=pair.access)
     else:
         client.credentials(HTTP_AUTHORIZATION=f"bearer {pair.access}")
-    envelope(client.get("/auth/me"), 0, 200)
+    envelope(client.get("/auth/me"), status=200)
 
 
 @pytest.mark.parametrize("body", [{"all": "maybe"}, {"all": [True]}, {"all": {"x": 1}}])
 def test_logout_bad_input(user_client, body, unchanged):
-    reply = envelope(user_client.post("/auth/logout", body, format="json"), 1007, 400)
+    reply = envelope(user_client.post("/auth/logout", body, format="json"), errors.InvalidParametersError)
     assert "all" in reply["error"]
     unchanged()
-    envelope(user_client.get("/auth/me"), 0, 200)
+    envelope(user_client.get("/auth/me"), status=200)
 
 
 @pytest.mark.parametrize("value", [True, "true", "1", 1, "True"])
 def test_logout_all_accepts_booleans_as_strings(alice, value):
     web, phone = client_for(alice, "web"), client_for(alice, "phone")
     assert envelope(web.post("/auth/logout", {"all": value}, format="json"))["data"]["revoked"] == 2
-    envelope(phone.get("/auth/me"), 7005, 401)
+    envelope(phone.get("/auth/me"), errors.NotAuthenticatedError)
 
 
 @pytest.mark.parametrize("target", ["unknown", "revoked", "other user's", "not a uuid"])
-def test_session_revoke_bad_ids(alice, user_client, target, unchanged_factory):
+def test_session_revoke_bad_ids(alice, user_client, target):
     if target == "unknown":
         path = "/auth/sessions/00000000-0000-4000-8000-000000000000"
     elif target == "revoked":
         old = client_for(alice, "tablet")
         client_for(alice, "tablet")  # replaces the first tablet session
         path = f"/auth/sessions/{Session.objects.get(user=alice, terminal='tablet', revoked_at__isnull=False).pk}"
-        envelope(old.get("/auth/me"), 7005, 401)
+        envelope(old.get("/auth/me"), errors.NotAuthenticatedError)
     elif target == "other user's":
         bob = client_for(UserFactory(username="bob"))
         path = f"/auth/sessions/{Session.objects.get(user=bob.user).pk}"
     else:
         path = "/auth/sessions/12345"
-    check = unchanged_factory()
-    envelope(user_client.delete(path), 1009, 404)
-    check()
+    before = snapshot()
+    envelope(user_client.delete(path), errors.NotFoundError)
+    before.assert_unchanged()
 
 
 PASSWORD_BAD = {
@@ -507,50 +494,52 @@ PASSWORD_BAD = {
 @pytest.mark.parametrize("case", sorted(PASSWORD_BAD))
 def test_password_bad_input(user_client, case, unchanged):
     body, field = PASSWORD_BAD[case]
-    reply = envelope(user_client.post("/auth/password", body, format="json"), 1007, 400)
+    reply = envelope(user_client.post("/auth/password", body, format="json"), errors.InvalidParametersError)
     assert field in reply["error"], reply
     unchanged()
-    envelope(user_client.get("/auth/me"), 0, 200)
+    envelope(user_client.get("/auth/me"), status=200)
 
 
 @pytest.mark.parametrize("spelling", [("old_password", "new_password"), ("oldPassword", "newPassword"),
                                       ("old-password", "new-password")])
 def test_password_field_spellings(user_client, alice, spelling):
     old, new = spelling
-    envelope(user_client.post("/auth/password", {old: PASSWORD, new: NEW_PASSWORD}, format="json"), 0, 200)
+    envelope(user_client.post("/auth/password", {old: PASSWORD, new: NEW_PASSWORD}, format="json"), status=200)
     alice.refresh_from_db()
     assert alice.check_password(NEW_PASSWORD)
 
 
 def test_password_wrong_old_is_8004_400(user_client, unchanged):
     reply = envelope(user_client.post("/auth/password", {"old_password": "wrong-Password-9",
-                                                         "new_password": NEW_PASSWORD}, format="json"), 8004, 400)
+                                                         "new_password": NEW_PASSWORD}, format="json"),
+                     errors.WrongPasswordError)
     assert "password" not in reply.get("error", {})
     unchanged()
 
 
 UNREGISTER_BAD = {
-    "no password": ({"username": "alice"}, 1007, 400),
-    "wrong password": ({"username": "alice", "password": "wrong-Password-9"}, 8004, 400),
-    "unknown name": ({"username": "nobody-here", "password": PASSWORD}, 8004, 400),
-    "password list": ({"username": "alice", "password": [PASSWORD]}, 1007, 400),
-    "username object": ({"username": {"a": 1}, "password": PASSWORD}, 1007, 400),
-    "username too long": ({"username": "a" * 255, "password": PASSWORD}, 1007, 400),
-    "empty": ({}, 1007, 400),
+    "no password": ({"username": "alice"}, errors.InvalidParametersError),
+    "wrong password": ({"username": "alice", "password": "wrong-Password-9"}, errors.WrongPasswordError),
+    "unknown name": ({"username": "nobody-here", "password": PASSWORD}, errors.WrongPasswordError),
+    "password list": ({"username": "alice", "password": [PASSWORD]}, errors.InvalidParametersError),
+    "username object": ({"username": {"a": 1}, "password": PASSWORD}, errors.InvalidParametersError),
+    "username too long": ({"username": "a" * 255, "password": PASSWORD}, errors.InvalidParametersError),
+    "empty": ({}, errors.InvalidParametersError),
 }
 
 
 @pytest.mark.parametrize("case", sorted(UNREGISTER_BAD))
 def test_unregister_bad_input(alice, anon_client, case, unchanged):
-    body, code, status = UNREGISTER_BAD[case]
-    envelope(anon_client.post("/auth/unregister", body, format="json"), code, status)
+    body, error = UNREGISTER_BAD[case]
+    envelope(anon_client.post("/auth/unregister", body, format="json"), error)
     unchanged()
 
 
 def test_unregister_signed_in_wrong_password(user_client, unchanged):
-    envelope(user_client.post("/auth/unregister", {"password": "wrong-Password-9"}, format="json"), 8004, 400)
+    envelope(user_client.post("/auth/unregister", {"password": "wrong-Password-9"}, format="json"),
+             errors.WrongPasswordError)
     unchanged()
-    envelope(user_client.get("/auth/me"), 0, 200)
+    envelope(user_client.get("/auth/me"), status=200)
 
 
 ME_FORBIDDEN = ["role", "status", "password", "username", "is_staff", "email_verified", "id", "userType"]
@@ -559,7 +548,8 @@ ME_FORBIDDEN = ["role", "status", "password", "username", "is_staff", "email_ver
 @pytest.mark.parametrize("field", ME_FORBIDDEN)
 @pytest.mark.parametrize("path", ["/auth/me", "/auth/"])
 def test_me_update_refuses_fields_the_user_may_not_set(user_client, field, path, unchanged):
-    reply = envelope(user_client.patch(path, {"nickname": "Sneaky", field: "admin"}, format="json"), 7006, 403)
+    reply = envelope(user_client.patch(path, {"nickname": "Sneaky", field: "admin"}, format="json"),
+                     errors.PermissionDeniedError)
     assert field in reply["error"]["fields"]
     unchanged()
 
@@ -581,7 +571,7 @@ ME_BAD = {
 
 @pytest.mark.parametrize("case", sorted(ME_BAD))
 def test_me_update_bad_input(user_client, case, unchanged):
-    envelope(user_client.patch("/auth/me", ME_BAD[case], format="json"), 1007, 400)
+    envelope(user_client.patch("/auth/me", ME_BAD[case], format="json"), errors.InvalidParametersError)
     unchanged()
 
 
@@ -612,29 +602,29 @@ def test_admin_role_shows_in_me(admin_client):
 def test_register_ignores_privileged_fields(anon_client, settings, activation):
     settings.ACCOUNTS_ACTIVATION_REQUIRED = activation
     body = {"username": "climber", "password": PASSWORD, "email": "c@example.com", "role": "admin",
-            "is_staff": True, "is_superuser": True, "status": 2, "userType": 5, "is_developer": True,
+            "is_staff": True, "is_superuser": True, "status": 2, "userType": TierType.DIAMOND, "is_developer": True,
             "email_verified": True}
-    envelope(anon_client.post("/auth/register", body, format="json"), 0, 201)
+    envelope(anon_client.post("/auth/register", body, format="json"), status=201)
     user = User.objects.get(username="climber")
     assert (user.role, user.is_staff, user.is_superuser, user.is_developer, user.email_verified) == (
         "common", False, False, False, False)
     assert user.status == (UserStatus.INACTIVE if activation else UserStatus.ACTIVE)
-    assert user.membership.tier.user_type == 1
+    assert user.membership.tier.user_type == TierType.REGISTERED
 
 
 @pytest.mark.parametrize("status", [UserStatus.INACTIVE, UserStatus.FROZEN, UserStatus.INVALID])
-def test_wrong_password_for_a_disabled_account_reveals_nothing(status, unchanged_factory):
+def test_wrong_password_for_a_disabled_account_reveals_nothing(status):
     UserFactory(username="carol", status=status)
-    check = unchanged_factory()
+    before = snapshot()
     unknown = APIClient().post("/auth/login", {"username": "nobody-x", "password": "wrong-Passw0rd"}, format="json")
     response = APIClient().post("/auth/login", {"username": "carol", "password": "wrong-Passw0rd"}, format="json")
-    envelope(response, 8004, 401)
+    envelope(response, errors.WrongPasswordError, status=401)
     assert response.content == unknown.content
-    check()
+    before.assert_unchanged()
 
 
 def test_session_revoke_accepts_a_trailing_slash(alice, user_client):
     phone = client_for(alice, "phone")
     session = Session.objects.get(user=alice, terminal="phone")
-    envelope(user_client.delete(f"/auth/sessions/{session.pk}/"), 0, 200)
-    envelope(phone.get("/auth/me"), 7005, 401)
+    envelope(user_client.delete(f"/auth/sessions/{session.pk}/"), status=200)
+    envelope(phone.get("/auth/me"), errors.NotAuthenticatedError)

@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Session, User
 from accounts.services import users
+from accountsite import errors
 from tests.conftest import envelope
 from tests.factories import UserFactory
 
@@ -49,7 +50,7 @@ def _login(login: str, password: str):
 def test_first_hasher_is_owasp_argon2id(real_hashers):
     assert real_hashers[0] == "accounts.hashers.OWASPArgon2PasswordHasher"
     reply = APIClient().post("/auth/register", {"username": "fresh", "password": LEGACY_PASSWORD}, format="json")
-    envelope(reply, 0, 201)
+    envelope(reply, status=201)
     encoded = User.objects.get(username="fresh").password
     assert encoded.startswith(ARGON2ID_PREFIX) and f"${OWASP_PARAMETERS}$" in encoded
 
@@ -60,13 +61,13 @@ def test_legacy_hash_accepted_once_then_rehashed_to_argon2id(real_hashers, kind)
     legacy = _legacy_hashes()[kind]
     User.objects.filter(pk=user.pk).update(password=legacy)
     # A wrong password neither signs in nor touches the stored hash.
-    envelope(_login("legacy", "not-the-Passw0rd"), 8004, 401)
+    envelope(_login("legacy", "not-the-Passw0rd"), errors.WrongPasswordError, status=401)
     assert User.objects.get(pk=user.pk).password == legacy
-    envelope(_login("legacy", LEGACY_PASSWORD), 0, 200)
+    envelope(_login("legacy", LEGACY_PASSWORD), status=200)
     upgraded = User.objects.get(pk=user.pk).password
     assert upgraded.startswith(ARGON2ID_PREFIX) and f"${OWASP_PARAMETERS}$" in upgraded
     # The new hash works, and is not re-hashed again.
-    envelope(_login("legacy", LEGACY_PASSWORD), 0, 200)
+    envelope(_login("legacy", LEGACY_PASSWORD), status=200)
     assert User.objects.get(pk=user.pk).password == upgraded
     assert Session.objects.filter(user=user, revoked_at__isnull=True).count() == 1
 
@@ -74,9 +75,9 @@ def test_legacy_hash_accepted_once_then_rehashed_to_argon2id(real_hashers, kind)
 def test_client_side_md5_is_just_the_password(real_hashers):
     """Seed 004 clients sent MD5(password); the server treats whatever string arrives as the password."""
     sent = hashlib.md5(b"what the user typed", usedforsecurity=False).hexdigest()
-    envelope(APIClient().post("/auth/register", {"username": "md5client", "password": sent}, format="json"), 0, 201)
-    envelope(_login("md5client", sent), 0, 200)
-    envelope(_login("md5client", "what the user typed"), 8004, 401)
+    envelope(APIClient().post("/auth/register", {"username": "md5client", "password": sent}, format="json"), status=201)
+    envelope(_login("md5client", sent), status=200)
+    envelope(_login("md5client", "what the user typed"), errors.WrongPasswordError, status=401)
 
 
 def test_unknown_user_and_wrong_password_are_indistinguishable(user):
@@ -87,7 +88,7 @@ def test_unknown_user_and_wrong_password_are_indistinguishable(user):
         assert response.status_code == wrong_password.status_code == 401
         assert response.content == wrong_password.content
         assert response.get("WWW-Authenticate") == wrong_password.get("WWW-Authenticate")
-    envelope(wrong_password, 8004, 401)
+    envelope(wrong_password, errors.WrongPasswordError, status=401)
 
 
 def test_deleted_account_looks_unknown(user):
@@ -95,7 +96,7 @@ def test_deleted_account_looks_unknown(user):
     users.user_delete(user=user, actor=None)
     deleted = _login("alice", "a-Long-enough-passw0rd")
     assert deleted.content == _login("nobody-at-all", "a-Long-enough-passw0rd").content
-    envelope(deleted, 8004, 401)
+    envelope(deleted, errors.WrongPasswordError, status=401)
 
 
 def test_login_name_and_email_of_different_users_prefer_the_login_name(db):

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 
 from accounts.authentication import SessionTokenAuthentication
 from accounts.models import Session
+from accountsite import errors
 from tests.accounts.conftest import bearer
 from tests.conftest import envelope
 from tests.factories import PASSWORD
@@ -21,20 +22,21 @@ NEW_PASSWORD = "quite-Different-secret-42"
 def login(terminal: str, password: str = PASSWORD, **extra) -> dict:
     reply = APIClient().post("/auth/login", {"username": "alice", "password": password, "terminal": terminal},
                              format="json", **extra)
-    return envelope(reply, 0, 200)["data"]
+    return envelope(reply, status=200)["data"]
 
 
-def refresh(raw: str, code: int = 0, status: int = 200) -> dict:
-    return envelope(APIClient().post("/auth/refresh", {"refresh": raw}, format="json"), code, status)["data"]
+def refresh(raw: str, error: type[errors.ServiceError] | None = None) -> dict:
+    reply = APIClient().post("/auth/refresh", {"refresh": raw}, format="json")
+    return envelope(reply, error, status=None if error else 200)["data"]
 
 
 def test_terminals_are_independent_and_relogin_replaces_only_that_terminal(user):
     a1, b = login("A"), login("B")
     a2 = login("A")
-    envelope(bearer(a1["access"]).get("/auth/me"), 7005, 401)
-    refresh(a1["refresh"], 7005, 401)
-    envelope(bearer(a2["access"]).get("/auth/me"), 0, 200)
-    envelope(bearer(b["access"]).get("/auth/me"), 0, 200)
+    envelope(bearer(a1["access"]).get("/auth/me"), errors.NotAuthenticatedError)
+    refresh(a1["refresh"], errors.NotAuthenticatedError)
+    envelope(bearer(a2["access"]).get("/auth/me"), status=200)
+    envelope(bearer(b["access"]).get("/auth/me"), status=200)
     live = Session.objects.filter(user=user, revoked_at__isnull=True)
     assert sorted(live.values_list("terminal", flat=True)) == ["A", "B"]
     assert Session.objects.get(user=user, terminal="A", revoked_at__isnull=False).revoke_reason == "replaced"
@@ -45,7 +47,7 @@ def test_default_terminal(user):
     assert data["terminal"] == "default"
     data = envelope(APIClient().post("/auth/login", {"username": "alice", "password": PASSWORD}, format="json"))
     assert data["data"]["terminal"] == "default"
-    envelope(bearer(data["data"]["access"]).get("/auth/me"), 0, 200)
+    envelope(bearer(data["data"]["access"]).get("/auth/me"), status=200)
 
 
 def test_session_records_ip_and_user_agent(user):
@@ -59,24 +61,24 @@ def test_refresh_rotates_and_replay_revokes_the_whole_session(user):
     other = login("phone")
     second = refresh(first["refresh"])
     assert second["refresh"] != first["refresh"] and second["access"] != first["access"]
-    envelope(bearer(second["access"]).get("/auth/me"), 0, 200)
+    envelope(bearer(second["access"]).get("/auth/me"), status=200)
     third = refresh(second["refresh"])
     # Replaying an already-rotated refresh token: refused, and the session ends.
-    refresh(first["refresh"], 7005, 401)
+    refresh(first["refresh"], errors.NotAuthenticatedError)
     session = Session.objects.get(user=user, terminal="web")
     assert session.revoked_at is not None and session.revoke_reason == "refresh_reuse"
-    envelope(bearer(third["access"]).get("/auth/me"), 7005, 401)
-    refresh(third["refresh"], 7005, 401)
+    envelope(bearer(third["access"]).get("/auth/me"), errors.NotAuthenticatedError)
+    refresh(third["refresh"], errors.NotAuthenticatedError)
     # Other terminals are untouched.
-    envelope(bearer(other["access"]).get("/auth/me"), 0, 200)
+    envelope(bearer(other["access"]).get("/auth/me"), status=200)
 
 
 def test_logout_one_session(user):
     web, phone = login("web"), login("phone")
     assert envelope(bearer(web["access"]).post("/auth/logout", {}, format="json"))["data"] == {"revoked": 1}
-    envelope(bearer(web["access"]).get("/auth/me"), 7005, 401)
-    refresh(web["refresh"], 7005, 401)
-    envelope(bearer(phone["access"]).get("/auth/me"), 0, 200)
+    envelope(bearer(web["access"]).get("/auth/me"), errors.NotAuthenticatedError)
+    refresh(web["refresh"], errors.NotAuthenticatedError)
+    envelope(bearer(phone["access"]).get("/auth/me"), status=200)
     refresh(phone["refresh"])
 
 
@@ -85,8 +87,8 @@ def test_logout_all_kills_every_session(user):
     assert envelope(bearer(sessions[0]["access"]).post("/auth/logout", {"all": True}, format="json"))["data"] == {
         "revoked": 3}
     for data in sessions:
-        envelope(bearer(data["access"]).get("/auth/me"), 7005, 401)
-        refresh(data["refresh"], 7005, 401)
+        envelope(bearer(data["access"]).get("/auth/me"), errors.NotAuthenticatedError)
+        refresh(data["refresh"], errors.NotAuthenticatedError)
     assert not Session.objects.filter(user=user, revoked_at__isnull=True).exists()
 
 
@@ -97,20 +99,21 @@ def test_password_change_keeps_only_the_current_session_with_new_tokens(user):
     assert set(reply) == {"access", "refresh", "expires_at", "token_type"}
     # Tokens issued before the change are refused, even the current terminal's access token.
     for old in (web, phone):
-        envelope(bearer(old["access"]).get("/auth/me"), 7005, 401)
-    refresh(phone["refresh"], 7005, 401)
+        envelope(bearer(old["access"]).get("/auth/me"), errors.NotAuthenticatedError)
+    refresh(phone["refresh"], errors.NotAuthenticatedError)
     # The current session goes on with the new tokens, and they rotate as usual.
-    envelope(bearer(reply["access"]).get("/auth/me"), 0, 200)
+    envelope(bearer(reply["access"]).get("/auth/me"), status=200)
     rotated = refresh(reply["refresh"])
-    envelope(bearer(rotated["access"]).get("/auth/me"), 0, 200)
+    envelope(bearer(rotated["access"]).get("/auth/me"), status=200)
     assert list(Session.objects.filter(user=user, revoked_at__isnull=True).values_list("terminal", flat=True)) == [
         "web"]
     # The current terminal's pre-change refresh token was rotated away: using it is a replay, which is
     # refused and ends that session too.
-    refresh(web["refresh"], 7005, 401)
-    envelope(bearer(rotated["access"]).get("/auth/me"), 7005, 401)
+    refresh(web["refresh"], errors.NotAuthenticatedError)
+    envelope(bearer(rotated["access"]).get("/auth/me"), errors.NotAuthenticatedError)
     # The old password no longer signs in; the new one does.
-    envelope(APIClient().post("/auth/login", {"username": "alice", "password": PASSWORD}, format="json"), 8004, 401)
+    envelope(APIClient().post("/auth/login", {"username": "alice", "password": PASSWORD}, format="json"),
+             errors.WrongPasswordError, status=401)
     login("laptop", NEW_PASSWORD)
 
 
@@ -169,9 +172,9 @@ def test_reply_shapes_and_token_lifetimes(user, settings):
 def test_an_expired_session_refuses_both_tokens(user):
     data = login("web")
     Session.objects.filter(user=user).update(expires_at=timezone.now() - timedelta(seconds=1))
-    envelope(bearer(data["access"]).get("/auth/me"), 7005, 401)
-    refresh(data["refresh"], 7005, 401)
-    envelope(bearer(login("web")["access"]).get("/auth/me"), 0, 200)
+    envelope(bearer(data["access"]).get("/auth/me"), errors.NotAuthenticatedError)
+    refresh(data["refresh"], errors.NotAuthenticatedError)
+    envelope(bearer(login("web")["access"]).get("/auth/me"), status=200)
 
 
 def test_last_seen_is_written_at_most_every_touch_interval(user, settings):

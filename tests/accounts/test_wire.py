@@ -7,6 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import Session, User
+from accountsite import errors
 from tests.conftest import envelope
 from tests.factories import PASSWORD
 
@@ -18,8 +19,35 @@ SECTION_2_PATHS = [
 ]
 
 
+# CONTRACT.md section 1 (and the README's 503 for a dependency that is down), written as numbers on purpose:
+# this is the one place the suite pins the wire values, so every other test names the error class instead.
+CONTRACT_CODES = {
+    errors.ServiceError: (1001, 500), errors.DependencyDownError: (1001, 503),
+    errors.InvalidParametersError: (1007, 400), errors.NotFoundError: (1009, 404),
+    errors.MethodNotAllowedError: (1010, 405), errors.RequestTooLargeError: (1013, 413),
+    errors.TooManyRequestsError: (1029, 429), errors.NotAuthenticatedError: (7005, 401),
+    errors.PermissionDeniedError: (7006, 403), errors.AccountNotActivatedError: (7008, 403),
+    errors.AccountDisabledError: (7009, 403), errors.LoginNameTakenError: (8002, 409),
+    errors.EmailTakenError: (8003, 409), errors.WrongPasswordError: (8004, 400),
+    errors.InvalidSecretError: (8005, 400), errors.QuotaExistsError: (8006, 409),
+    errors.InsufficientBalanceError: (8007, 402), errors.QuotaExceededError: (8008, 403),
+    errors.MembershipChangeError: (8009, 409), errors.CostMismatchError: (8010, 409),
+    errors.RepositoryExistsError: (8011, 409), errors.IdempotencyKeyReusedError: (8012, 422),
+}
+
+
+def test_error_classes_carry_the_contracts_codes_and_statuses():
+    classes, pending = set(), [errors.ServiceError]
+    while pending:
+        error = pending.pop()
+        classes.add(error)
+        pending.extend(error.__subclasses__())
+    assert classes == set(CONTRACT_CODES), "an error class the contract table does not list (or the reverse)"
+    assert {error: (error.code, error.status_code) for error in classes} == CONTRACT_CODES
+
+
 def test_success_envelope(user_client):
-    body = envelope(user_client.get("/auth/me"), 0, 200)
+    body = envelope(user_client.get("/auth/me"), status=200)
     assert body["msg"] == "ok" and body["data"]["loginname"] == "alice"
     assert set(body) == {"code", "msg", "data"}
 
@@ -27,7 +55,7 @@ def test_success_envelope(user_client):
 @pytest.mark.parametrize("path", ["/no/such/path", "/auth/nothing", "/auth/sessions/not-a-uuid", "/static/x.js"])
 def test_unknown_path_is_1009(anon_client, path):
     response = anon_client.get(path)
-    envelope(response, 1009, 404)
+    envelope(response, errors.NotFoundError)
     assert response["Content-Type"].startswith("application/json")
 
 
@@ -36,51 +64,51 @@ def test_unknown_path_is_1009(anon_client, path):
     ("get", "/auth/refresh"),
 ])
 def test_wrong_method_is_1010(anon_client, method, path):
-    envelope(getattr(anon_client, method)(path), 1010, 405)
+    envelope(getattr(anon_client, method)(path), errors.MethodNotAllowedError)
 
 
 @pytest.mark.parametrize(("method", "path"), [("get", "/auth/logout"), ("delete", "/auth/me"),
                                               ("post", "/auth/sessions"), ("get", "/auth/password")])
 def test_wrong_method_signed_in_is_1010(user_client, method, path, unchanged):
-    envelope(getattr(user_client, method)(path), 1010, 405)
+    envelope(getattr(user_client, method)(path), errors.MethodNotAllowedError)
     unchanged()
 
 
 @pytest.mark.parametrize("body", ['{"username": "x", ', "{'single': 'quotes'}", "[1, 2", "\xff\xfe"])
 def test_malformed_json_is_1007(anon_client, body, unchanged):
     response = anon_client.post("/auth/login", data=body.encode("latin-1"), content_type="application/json")
-    body = envelope(response, 1007, 400)
+    body = envelope(response, errors.InvalidParametersError)
     assert "Malformed" in body["msg"]
     unchanged()
 
 
 def test_malformed_json_signed_in_changes_nothing(user_client, unchanged):
     response = user_client.generic("PATCH", "/auth/me", '{"nickname": ', content_type="application/json")
-    envelope(response, 1007, 400)
+    envelope(response, errors.InvalidParametersError)
     unchanged()
 
 
 def test_unsupported_media_type_is_1007_415(anon_client, unchanged):
     response = anon_client.post("/auth/register", data="<user>x</user>", content_type="application/xml")
-    envelope(response, 1007, 415)
+    envelope(response, errors.InvalidParametersError, status=415)
     unchanged()
 
 
 def test_body_too_large_is_1013(anon_client, settings, unchanged):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 200
     data = {"username": "bigbody", "password": PASSWORD, "intro": "x" * 300}
-    envelope(anon_client.post("/auth/register", data, format="json"), 1013, 413)
+    envelope(anon_client.post("/auth/register", data, format="json"), errors.RequestTooLargeError)
     unchanged()
     # Just under the limit it goes through.
     data["intro"] = "short"
-    envelope(anon_client.post("/auth/register", data, format="json"), 0, 201)
+    envelope(anon_client.post("/auth/register", data, format="json"), status=201)
 
 
 def test_throttled_is_1029_with_retry_after(anon_client, settings):
     settings.ACCOUNTS_REGISTRATIONS_PER_IP = 1
-    envelope(anon_client.post("/auth/register", {"username": "first", "password": PASSWORD}, format="json"), 0, 201)
+    envelope(anon_client.post("/auth/register", {"username": "first", "password": PASSWORD}, format="json"), status=201)
     response = anon_client.post("/auth/register", {"username": "second", "password": PASSWORD}, format="json")
-    envelope(response, 1029, 429)
+    envelope(response, errors.TooManyRequestsError)
     assert 1 <= int(response["Retry-After"]) <= settings.ACCOUNTS_REGISTRATION_WINDOW
     assert not User.objects.filter(username="second").exists()
 
@@ -88,7 +116,7 @@ def test_throttled_is_1029_with_retry_after(anon_client, settings):
 @pytest.mark.urls("tests.accounts.crash_urls")
 def test_unhandled_exception_in_api_view_is_1001_without_details(anon_client):
     response = anon_client.get("/crash/api")
-    body = envelope(response, 1001, 500)
+    body = envelope(response, errors.ServiceError)
     text = response.content.decode().lower()
     for leak in ("traceback", "select", "no_such_table", "secret_column", "file \"", ".py"):
         assert leak not in text, text
@@ -99,41 +127,41 @@ def test_unhandled_exception_in_api_view_is_1001_without_details(anon_client):
 def test_unhandled_exception_outside_drf_is_1001():
     client = APIClient(raise_request_exception=False)
     response = client.get("/crash/plain")
-    envelope(response, 1001, 500)
+    envelope(response, errors.ServiceError)
     assert "xyz" not in response.content.decode() and "Traceback" not in response.content.decode()
 
 
 @pytest.mark.urls("tests.accounts.crash_urls")
 def test_crash_urlconf_keeps_real_routes(anon_client):
-    envelope(anon_client.get("/healthz"), 0, 200)
+    envelope(anon_client.get("/healthz"), status=200)
 
 
 def test_numbers_as_strings_and_numbers_accepted(anon_client):
     # "all" is a boolean; a number-like login and terminal arrive as JSON numbers.
     reply = anon_client.post("/auth/register", {"username": 12345678901, "password": PASSWORD, "terminal": 7},
                              format="json")
-    body = envelope(reply, 0, 201)
+    body = envelope(reply, status=201)
     assert body["data"]["user"]["loginname"] == "12345678901" and body["data"]["terminal"] == "7"
     login = anon_client.post("/auth/login", {"username": 12345678901, "password": PASSWORD, "terminal": 7},
                              format="json")
-    body = envelope(login, 0, 200)
+    body = envelope(login, status=200)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['data']['access']}")
-    envelope(client.post("/auth/logout", {"all": "1"}, format="json"), 0, 200)
+    envelope(client.post("/auth/logout", {"all": "1"}, format="json"), status=200)
     assert not Session.objects.filter(revoked_at__isnull=True).exists()
 
 
 def test_form_bodies_accepted(anon_client):
     reply = anon_client.post("/auth/register", {"username": "formuser", "password": PASSWORD, "nickname": "F"})
     assert reply.request["CONTENT_TYPE"].startswith("multipart/form-data")
-    envelope(reply, 0, 201)
+    envelope(reply, status=201)
     encoded = f"username=formuser&password={PASSWORD}&terminal=web"
     reply = anon_client.post("/auth/login", encoded, content_type="application/x-www-form-urlencoded")
-    assert envelope(reply, 0, 200)["data"]["terminal"] == "web"
+    assert envelope(reply, status=200)["data"]["terminal"] == "web"
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {reply.json()['data']['access']}")
     encoded = f"oldPassword={PASSWORD}&newPassword=another-Long-passw0rd"
-    envelope(client.post("/auth/password", encoded, content_type="application/x-www-form-urlencoded"), 0, 200)
+    envelope(client.post("/auth/password", encoded, content_type="application/x-www-form-urlencoded"), status=200)
     assert User.objects.get(username="formuser").check_password("another-Long-passw0rd")
 
 
@@ -167,13 +195,13 @@ def test_docs_serve_swagger_ui_from_the_package(anon_client):
 
 
 def test_healthz(anon_client):
-    body = envelope(anon_client.get("/healthz"), 0, 200)
+    body = envelope(anon_client.get("/healthz"), status=200)
     assert body["data"] == {"database": "ok", "cache": "ok"}
 
 
 def test_invalid_content_length_is_1007(anon_client, unchanged):
     response = anon_client.post("/auth/login", "{}", content_type="application/json", CONTENT_LENGTH="12abc")
-    envelope(response, 1007, 400)
+    envelope(response, errors.InvalidParametersError)
     unchanged()
 
 
@@ -195,14 +223,14 @@ def test_too_many_form_fields_is_1013(anon_client, settings, unchanged):
     settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
     encoded = "&".join(f"field{index}=1" for index in range(20)) + f"&username=formuser&password={PASSWORD}"
     response = anon_client.post("/auth/register", encoded, content_type="application/x-www-form-urlencoded")
-    envelope(response, 1013, 413)
+    envelope(response, errors.RequestTooLargeError)
     unchanged()
 
 
 def test_json_nested_too_deeply_is_1007(anon_client, unchanged):
     body = '{"username": ' + "[" * 100_000 + "]" * 100_000 + "}"
     response = anon_client.post("/auth/login", body, content_type="application/json")
-    assert "nested" in envelope(response, 1007, 400)["msg"]
+    assert "nested" in envelope(response, errors.InvalidParametersError)["msg"]
     unchanged()
 
 
@@ -211,7 +239,7 @@ def test_healthz_reports_a_cache_that_does_not_keep_values(anon_client):
 
     with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}):
         response = anon_client.get("/healthz")
-    body = envelope(response, 1001, 503)
+    body = envelope(response, errors.DependencyDownError)
     assert body["error"] == {"database": "ok", "cache": "down"}
 
 

@@ -1,4 +1,4 @@
-"""Helpers for membership tests: fund a wallet and snapshot everything money touches."""
+"""Helpers for membership tests: fund a wallet, read its balance, and check the ledger adds up to it."""
 
 from decimal import Decimal
 
@@ -7,22 +7,21 @@ from django.db.models import Sum
 
 from membership.models import LedgerEntry, Membership, Wallet
 from membership.services import wallet_topup
-from quotas.models import Quota
 
 
-def money_state(user) -> dict:
-    """Balance, ledger rows and their sum, tier and expiry, and quota limits: what a refusal must not change."""
-    membership = Membership.objects.select_related("tier").get(user=user)
-    wallet = Wallet.objects.filter(user=user).first()
-    entries = LedgerEntry.objects.filter(user=user)
-    return {
-        "balance": wallet.balance if wallet else None,
-        "ledger": list(entries.values_list("id", "amount", "balance_after")),
-        "sum": entries.aggregate(total=Sum("amount"))["total"] or Decimal("0.00"),
-        "tier": membership.tier.user_type,
-        "expires_at": membership.expires_at,
-        "quotas": sorted(Quota.objects.filter(user=user).values_list("kind", "quota", "use")),
-    }
+def balance(user) -> Decimal:
+    return Wallet.objects.get(user=user).balance
+
+
+def tier(user) -> int:
+    """The tier stored on the user's membership (expired or not)."""
+    return Membership.objects.select_related("tier").get(user=user).tier.user_type
+
+
+def assert_ledger_balances(user) -> None:
+    """The money invariant: the wallet balance is the sum of the user's ledger entries."""
+    total = LedgerEntry.objects.filter(user=user).aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    assert balance(user) == total, (balance(user), total)
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from membership.models import LedgerEntry, Membership, Tier, Wallet
+from membership.models import LedgerEntry, Membership, Tier, TierType, Wallet
 from tests.conftest import browser_sign_in
-from tests.membership.conftest import money_state
+from tests.membership.conftest import assert_ledger_balances, balance, tier
 
 pytestmark = pytest.mark.django_db
 
@@ -41,18 +41,18 @@ def test_pages_open_and_the_ledger_is_read_only(back_office, user, fund):
 
 
 def test_tier_fee_is_editable(back_office):
-    form = {"user_type": 4, "name": "gold", "repo_public": 20, "repo_private": 2, "deposit_bytes": 200 * 1024**2,
-            "pulls_per_day": 2000, "pay_way": 1, "fee": "12000.00"}
+    form = {"user_type": TierType.GOLD, "name": "gold", "repo_public": 20, "repo_private": 2,
+            "deposit_bytes": 200 * 1024**2, "pulls_per_day": 2000, "pay_way": 1, "fee": "12000.00"}
     response = back_office.post("/admin/membership/tier/4/change/", form)
     assert response.status_code == 302
-    assert Tier.objects.get(user_type=4).fee == Decimal("12000.00")
+    assert Tier.objects.get(user_type=TierType.GOLD).fee == Decimal("12000.00")
 
 
 def test_wallet_topup_action_credits_through_the_service(back_office, user):
     response = act(back_office, "wallet", "topup", [user.pk], amount="250.50", note="bank transfer")
     assert any("balance 250.50" in m for m in messages_of(response))
-    state = money_state(user)
-    assert state["balance"] == Decimal("250.50") == state["sum"]
+    assert balance(user) == Decimal("250.50")
+    assert_ledger_balances(user)
     response = act(back_office, "wallet", "topup", [user.pk], amount="-3")
     assert any("positive amount" in m for m in messages_of(response)), messages_of(response)
     response = act(back_office, "wallet", "topup", [user.pk], amount="1.001")
@@ -61,24 +61,24 @@ def test_wallet_topup_action_credits_through_the_service(back_office, user):
 
 
 def test_change_tier_action_charges_and_reports_refusals(back_office, user, fund):
-    response = act(back_office, "membership", "change_tier", [user.pk], user_type=4, validity=1)
+    response = act(back_office, "membership", "change_tier", [user.pk], user_type=TierType.GOLD, validity=1)
     assert any("too low" in m for m in messages_of(response))
-    assert Membership.objects.get(user=user).tier.user_type == 1
-    response = act(back_office, "membership", "change_tier", [user.pk], user_type=4, validity=11)
+    assert Membership.objects.get(user=user).tier.user_type == TierType.REGISTERED
+    response = act(back_office, "membership", "change_tier", [user.pk], user_type=TierType.GOLD, validity=11)
     assert any("Years must be 1 to 10" in m for m in messages_of(response)), messages_of(response)
     fund(user, "10000.00")
-    response = act(back_office, "membership", "change_tier", [user.pk], user_type=4, validity=1)
+    response = act(back_office, "membership", "change_tier", [user.pk], user_type=TierType.GOLD, validity=1)
     assert any("charged 10000.00" in m for m in messages_of(response))
-    assert money_state(user)["tier"] == 4 and money_state(user)["balance"] == Decimal("0.00")
-    response = act(back_office, "membership", "change_tier", [user.pk], user_type=1, validity=1)
+    assert tier(user) == TierType.GOLD and balance(user) == Decimal("0.00")
+    response = act(back_office, "membership", "change_tier", [user.pk], user_type=TierType.REGISTERED, validity=1)
     assert any("only after the current paid tier has expired" in m for m in messages_of(response))
 
 
 def test_renew_action_extends_the_tier_in_force(back_office, user, fund):
     fund(user, "30000.00")
-    act(back_office, "membership", "change_tier", [user.pk], user_type=4, validity=1)
+    act(back_office, "membership", "change_tier", [user.pk], user_type=TierType.GOLD, validity=1)
     expiry = Membership.objects.get(user=user).expires_at
     response = act(back_office, "membership", "renew", [user.pk], validity=2)
     assert any("renew" in m for m in messages_of(response))
     assert Membership.objects.get(user=user).expires_at.year == expiry.year + 2
-    assert money_state(user)["balance"] == Decimal("0.00")
+    assert balance(user) == Decimal("0.00")

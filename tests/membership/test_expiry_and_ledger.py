@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from membership import selectors, services
-from membership.models import LedgerEntry, Membership
+from membership.models import LedgerEntry, Membership, TierType
 from quotas.models import Quota
 from tests.factories import UserFactory
 
@@ -21,25 +21,28 @@ T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 def gold(fund):
     user = UserFactory(username="dave")
     fund(user, "10000.00")
-    services.membership_purchase(user=user, user_type=4, validity=1, cost=Decimal("10000.00"), actor=user, now=T0)
+    services.membership_purchase(user=user, user_type=TierType.GOLD, validity=1, cost=Decimal("10000.00"), actor=user,
+                                 now=T0)
     Quota.objects.filter(user=user, kind="repo_public").update(use=15)
     return user
 
 
 def test_expire_moves_only_expired_paid_members_to_tier_1_and_keeps_use(gold, admin_user):
     still_gold = UserFactory(username="erin")
-    services.membership_tier_assign(user=still_gold, user_type=4, actor=admin_user,
+    services.membership_tier_assign(user=still_gold, user_type=TierType.GOLD, actor=admin_user,
                                     expires_at=T0 + timedelta(days=800))
     expiry = Membership.objects.get(user=gold).expires_at
     assert services.membership_expire_due(now=expiry - timedelta(seconds=1)) == 0
-    assert selectors.effective_tier(Membership.objects.get(user=gold), expiry).user_type == 1  # reads already lapse
+    lapsed = selectors.effective_tier(Membership.objects.get(user=gold), expiry)
+    assert lapsed.user_type == TierType.REGISTERED  # reads already lapse
     assert services.membership_expire_due(now=expiry) == 1
     membership = Membership.objects.get(user=gold)
-    assert (membership.tier.user_type, membership.expires_at, membership.period_years) == (1, None, 0)
+    assert (membership.tier.user_type, membership.expires_at, membership.period_years) == (TierType.REGISTERED,
+                                                                                           None, 0)
     repo_public = Quota.objects.get(user=gold, kind="repo_public")
     assert (repo_public.quota, repo_public.use) == (0, 15)
-    assert Membership.objects.get(user=still_gold).tier.user_type == 4
-    assert Membership.objects.get(user=admin_user).tier.user_type == 2
+    assert Membership.objects.get(user=still_gold).tier.user_type == TierType.GOLD
+    assert Membership.objects.get(user=admin_user).tier.user_type == TierType.ADMIN
     assert services.membership_expire_due(now=expiry) == 0  # idempotent
 
 
@@ -48,13 +51,13 @@ def test_expire_command_reports_how_many(gold):
     out = StringIO()
     call_command("expire_memberships", stdout=out)
     assert out.getvalue().strip() == "1 membership(s) expired to tier 1."
-    assert Membership.objects.get(user=gold).tier.user_type == 1
+    assert Membership.objects.get(user=gold).tier.user_type == TierType.REGISTERED
 
 
 def test_after_expiry_the_next_purchase_is_a_new_one_at_full_price(gold):
     later = T0 + timedelta(days=500)
     services.membership_expire_due(now=later)
-    assert services.membership_cost(user=gold, user_type=4, validity=1, now=later) == Decimal("10000.00")
+    assert services.membership_cost(user=gold, user_type=TierType.GOLD, validity=1, now=later) == Decimal("10000.00")
 
 
 def test_ledger_rows_refuse_update_and_delete(gold):

@@ -8,6 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from membership import pricing
+from membership.models import TierType
 
 moments = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 12, 31), timezones=st.just(UTC))
 fees = st.integers(min_value=0, max_value=10**8).map(lambda n: Decimal(n).scaleb(-2))
@@ -30,8 +31,9 @@ def bought(*, user_type: int, fee: Decimal, at: datetime, years: int) -> pricing
 @given(old_fee=fees, extra=paid_fees, validity=validities, years=validities, start=moments, elapsed=offsets)
 def test_upgrade_quote_is_between_zero_and_the_full_price(old_fee, extra, validity, years, start, elapsed):
     new_fee = old_fee + extra
-    current = bought(user_type=4, fee=old_fee, at=start, years=years)
-    quote = pricing.quote(current=current, user_type=5, fee=new_fee, validity=validity, now=start + elapsed)
+    current = bought(user_type=TierType.GOLD, fee=old_fee, at=start, years=years)
+    quote = pricing.quote(current=current, user_type=TierType.DIAMOND, fee=new_fee, validity=validity,
+                          now=start + elapsed)
     assert quote.kind == pricing.UPGRADE
     assert Decimal("0.00") <= quote.cost <= new_fee * validity
     assert Decimal("0.00") <= quote.credit <= old_fee * years
@@ -45,12 +47,13 @@ def test_upgrade_quote_is_between_zero_and_the_full_price(old_fee, extra, validi
 def test_upgrade_from_a_free_or_expired_membership_costs_the_full_price(new_fee, old_fee, validity, years, start,
                                                                         past):
     full = new_fee * validity
-    free = bought(user_type=3, fee=Decimal("0.00"), at=start, years=years)
-    assert pricing.quote(current=free, user_type=5, fee=new_fee, validity=validity, now=start).cost == full
+    free = bought(user_type=TierType.CERTIFIED, fee=Decimal("0.00"), at=start, years=years)
+    quote = pricing.quote(current=free, user_type=TierType.DIAMOND, fee=new_fee, validity=validity, now=start)
+    assert quote.cost == full
     assume(old_fee < new_fee)
-    paid = bought(user_type=4, fee=old_fee, at=start, years=years)
+    paid = bought(user_type=TierType.GOLD, fee=old_fee, at=start, years=years)
     after_expiry = paid.expires_at + past
-    quote = pricing.quote(current=paid, user_type=5, fee=new_fee, validity=validity, now=after_expiry)
+    quote = pricing.quote(current=paid, user_type=TierType.DIAMOND, fee=new_fee, validity=validity, now=after_expiry)
     assert quote.cost == full and is_cents(quote.cost)
 
 
@@ -60,10 +63,10 @@ def test_upgrade_from_a_free_or_expired_membership_costs_the_full_price(new_fee,
 def test_upgrade_quote_is_smallest_right_after_a_purchase_and_never_falls(old_fee, extra, validity, years, start,
                                                                           first, second):
     new_fee = old_fee + extra
-    current = bought(user_type=4, fee=old_fee, at=start, years=years)
+    current = bought(user_type=TierType.GOLD, fee=old_fee, at=start, years=years)
 
     def cost(now):
-        return pricing.quote(current=current, user_type=5, fee=new_fee, validity=validity, now=now).cost
+        return pricing.quote(current=current, user_type=TierType.DIAMOND, fee=new_fee, validity=validity, now=now).cost
 
     earlier, later = sorted([start + first, start + second])
     assert cost(start) <= cost(earlier) <= cost(later)
@@ -75,10 +78,10 @@ def test_upgrade_quote_is_smallest_right_after_a_purchase_and_never_falls(old_fe
 @given(fee=fees, validity=validities, years=validities, start=moments,
        now_offset=st.timedeltas(min_value=timedelta(days=-4000), max_value=timedelta(days=4000)))
 def test_renewal_adds_exactly_validity_years_to_the_later_of_now_and_expiry(fee, validity, years, start, now_offset):
-    current = bought(user_type=4, fee=fee, at=start, years=years)
+    current = bought(user_type=TierType.GOLD, fee=fee, at=start, years=years)
     now = start + now_offset
     assume(now < current.expires_at)  # once expired, the caller passes the base tier (tested below)
-    quote = pricing.quote(current=current, user_type=4, fee=fee, validity=validity, now=now)
+    quote = pricing.quote(current=current, user_type=TierType.GOLD, fee=fee, validity=validity, now=now)
     base = max(now, current.expires_at)
     assert quote.kind == pricing.RENEW
     assert quote.cost == fee * validity and is_cents(quote.cost)
@@ -100,22 +103,23 @@ def test_renewal_expiry_never_loses_a_paid_day(fee, validity, expiry, now):
 def test_a_lower_fee_is_refused_until_the_paid_tier_expires(old_fee, cut, validity, years, start, elapsed):
     assume(cut <= old_fee)
     lower = old_fee - cut
-    current = bought(user_type=5, fee=old_fee, at=start, years=years)
+    current = bought(user_type=TierType.DIAMOND, fee=old_fee, at=start, years=years)
     now = start + elapsed
     if now < current.expires_at:
         with pytest.raises(pricing.DowngradeRefused):
-            pricing.quote(current=current, user_type=4, fee=lower, validity=validity, now=now)
+            pricing.quote(current=current, user_type=TierType.GOLD, fee=lower, validity=validity, now=now)
     else:
-        quote = pricing.quote(current=current, user_type=4, fee=lower, validity=validity, now=now)
+        quote = pricing.quote(current=current, user_type=TierType.GOLD, fee=lower, validity=validity, now=now)
         assert quote.cost == lower * validity
 
 
 @settings(max_examples=300, deadline=None)
 @given(fee=paid_fees, validity=validities, now=moments)
 def test_admin_role_pays_nothing_but_keeps_the_rules(fee, validity, now):
-    current = pricing.Current(user_type=2, fee=Decimal("0.00"), expires_at=None, period_started_at=None,
+    current = pricing.Current(user_type=TierType.ADMIN, fee=Decimal("0.00"), expires_at=None, period_started_at=None,
                               period_years=0)
-    quote = pricing.quote(current=current, user_type=5, fee=fee, validity=validity, now=now, free_of_charge=True)
+    quote = pricing.quote(current=current, user_type=TierType.DIAMOND, fee=fee, validity=validity, now=now,
+                          free_of_charge=True)
     assert quote.cost == Decimal("0.00") and is_cents(quote.cost)
     assert quote.expires_at == pricing.add_years(now, validity)
 

@@ -7,10 +7,11 @@ import pytest
 
 from accountsite.errors import MembershipChangeError
 from membership import selectors, services
-from membership.models import LedgerEntry, Membership
+from membership.models import LedgerEntry, Membership, TierType
 from quotas.models import Quota
 from tests.factories import UserFactory
-from tests.membership.conftest import money_state
+from tests.membership.conftest import balance
+from tests.snapshots import snapshot
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 pytestmark = pytest.mark.django_db
@@ -30,27 +31,28 @@ def member(fund):
 
 
 def test_registered_to_gold_costs_the_full_fee(member):
-    assert services.membership_cost(user=member, user_type=4, validity=1, now=T0) == Decimal("10000.00")
-    purchase = buy(member, 4, T0)
+    assert services.membership_cost(user=member, user_type=TierType.GOLD, validity=1, now=T0) == Decimal("10000.00")
+    purchase = buy(member, TierType.GOLD, T0)
     assert purchase.quote.kind == "upgrade" and purchase.balance == Decimal("90000.00")
     membership = Membership.objects.get(user=member)
-    assert (membership.tier.user_type, membership.expires_at) == (4, datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    assert (membership.tier.user_type, membership.expires_at) == (TierType.GOLD,
+                                                                  datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
     assert Quota.objects.get(user=member, kind="repo_private").quota == 2
     entry = LedgerEntry.objects.get(user=member, kind="charge")
     assert (entry.amount, entry.balance_after, entry.from_user_type, entry.to_user_type) == (
-        Decimal("-10000.00"), Decimal("90000.00"), 1, 4)
+        Decimal("-10000.00"), Decimal("90000.00"), TierType.REGISTERED, TierType.GOLD)
 
 
 def test_gold_to_diamond_half_way_credits_the_unused_half(member):
-    buy(member, 4, T0)
+    buy(member, TierType.GOLD, T0)
     half_way = T0 + timedelta(days=182, hours=12)  # Aug 31 00:00: 182 whole days of 365 left
-    cost = services.membership_cost(user=member, user_type=5, validity=1, now=half_way)
+    cost = services.membership_cost(user=member, user_type=TierType.DIAMOND, validity=1, now=half_way)
     assert cost == Decimal("20000.00") - (Decimal("10000") * 182 / 365).quantize(Decimal("0.01"))
     assert cost == Decimal("15013.70")
-    purchase = buy(member, 5, half_way)
+    purchase = buy(member, TierType.DIAMOND, half_way)
     assert purchase.quote.credit == Decimal("4986.30")
     assert Membership.objects.get(user=member).expires_at == datetime(2026, 8, 31, 0, 0, tzinfo=UTC)
-    assert money_state(member)["balance"] == Decimal("100000.00") - Decimal("10000.00") - Decimal("15013.70")
+    assert balance(member) == Decimal("100000.00") - Decimal("10000.00") - Decimal("15013.70")
 
 
 @pytest.mark.parametrize(("renew_at", "expected_expiry"), [
@@ -58,50 +60,51 @@ def test_gold_to_diamond_half_way_credits_the_unused_half(member):
     (T0 + timedelta(days=400), datetime(2027, 4, 5, 12, 0, tzinfo=UTC)),  # late: added to now
 ])
 def test_renew_gold_early_and_late(member, renew_at, expected_expiry):
-    buy(member, 4, T0)
-    assert services.membership_cost(user=member, user_type=4, validity=1, now=renew_at) == Decimal("10000.00")
-    buy(member, 4, renew_at)
+    buy(member, TierType.GOLD, T0)
+    cost = services.membership_cost(user=member, user_type=TierType.GOLD, validity=1, now=renew_at)
+    assert cost == Decimal("10000.00")
+    buy(member, TierType.GOLD, renew_at)
     assert Membership.objects.get(user=member).expires_at == expected_expiry
-    assert money_state(member)["balance"] == Decimal("80000.00")
+    assert balance(member) == Decimal("80000.00")
 
 
 def test_renewing_for_two_years_then_upgrading_credits_both_years(member):
-    buy(member, 4, T0, validity=2)
-    assert services.membership_cost(user=member, user_type=5, validity=1, now=T0) == Decimal("0.00")
-    assert services.membership_cost(user=member, user_type=5, validity=2, now=T0) == Decimal("20000.00")
+    buy(member, TierType.GOLD, T0, validity=2)
+    assert services.membership_cost(user=member, user_type=TierType.DIAMOND, validity=1, now=T0) == Decimal("0.00")
+    assert services.membership_cost(user=member, user_type=TierType.DIAMOND, validity=2, now=T0) == Decimal("20000.00")
 
 
 def test_diamond_to_gold_refused_before_expiry_and_full_price_after(member):
-    buy(member, 5, T0)
-    before = money_state(member)
+    buy(member, TierType.DIAMOND, T0)
+    before = snapshot()
     with pytest.raises(MembershipChangeError) as refused:
-        services.membership_cost(user=member, user_type=4, validity=1, now=T0 + timedelta(days=364))
-    assert refused.value.code == 8009
+        services.membership_cost(user=member, user_type=TierType.GOLD, validity=1, now=T0 + timedelta(days=364))
+    assert refused.value.code == MembershipChangeError.code
     with pytest.raises(MembershipChangeError):
-        services.membership_purchase(user=member, user_type=4, validity=1, cost=Decimal("10000.00"), actor=member,
-                                     now=T0 + timedelta(days=364))
-    assert money_state(member) == before
+        services.membership_purchase(user=member, user_type=TierType.GOLD, validity=1, cost=Decimal("10000.00"),
+                                     actor=member, now=T0 + timedelta(days=364))
+    before.assert_unchanged()
     after = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    assert services.membership_cost(user=member, user_type=4, validity=1, now=after) == Decimal("10000.00")
-    assert buy(member, 4, after).quote.expires_at == datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+    assert services.membership_cost(user=member, user_type=TierType.GOLD, validity=1, now=after) == Decimal("10000.00")
+    assert buy(member, TierType.GOLD, after).quote.expires_at == datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def test_free_tiers_change_for_nothing_and_the_admin_tier_is_not_for_sale(member):
-    purchase = buy(member, 3, T0)
+    purchase = buy(member, TierType.CERTIFIED, T0)
     assert (purchase.quote.kind, purchase.quote.cost, purchase.entry) == ("change", Decimal("0.00"), None)
     assert Quota.objects.get(user=member, kind="repo_public").quota == 10
     with pytest.raises(MembershipChangeError):
-        services.membership_cost(user=member, user_type=2, validity=1, now=T0)
+        services.membership_cost(user=member, user_type=TierType.ADMIN, validity=1, now=T0)
 
 
 def test_admin_role_users_are_never_charged(admin_user):
-    assert services.membership_cost(user=admin_user, user_type=5, validity=3, now=T0) == Decimal("0.00")
-    purchase = buy(admin_user, 5, T0, validity=3)
+    assert services.membership_cost(user=admin_user, user_type=TierType.DIAMOND, validity=3, now=T0) == Decimal("0.00")
+    purchase = buy(admin_user, TierType.DIAMOND, T0, validity=3)
     assert purchase.entry is None and purchase.balance == Decimal("0.00")
-    assert selectors.effective_tier(Membership.objects.get(user=admin_user), T0).user_type == 5
+    assert selectors.effective_tier(Membership.objects.get(user=admin_user), T0).user_type == TierType.DIAMOND
 
 
 def test_an_operator_grant_is_not_credited_on_upgrade(member, admin_user):
-    services.membership_tier_assign(user=member, user_type=4, actor=admin_user,
+    services.membership_tier_assign(user=member, user_type=TierType.GOLD, actor=admin_user,
                                     expires_at=T0 + timedelta(days=300), now=T0)
-    assert services.membership_cost(user=member, user_type=5, validity=1, now=T0) == Decimal("20000.00")
+    assert services.membership_cost(user=member, user_type=TierType.DIAMOND, validity=1, now=T0) == Decimal("20000.00")

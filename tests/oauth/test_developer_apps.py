@@ -5,6 +5,7 @@ from oauth2_provider.models import Application
 from rest_framework.test import APIClient
 
 from accounts.oauth import applications
+from accountsite import errors
 from tests.conftest import envelope
 from tests.oauth.conftest import CALLBACK, exchange, tokens_for
 
@@ -28,27 +29,28 @@ def _call(client, action: str, pk: int):
 
 
 @pytest.mark.parametrize("action", ["list", "create", "retrieve", "update", "rotate", "delete"])
-@pytest.mark.parametrize(("who", "code"), [("anon", 7005), ("other", 1009), ("owner", 0)])
-def test_permission_matrix(request, alice_app, action, who, code):
+@pytest.mark.parametrize(("who", "error"), [("anon", errors.NotAuthenticatedError), ("other", errors.NotFoundError),
+                                           ("owner", None)])
+def test_permission_matrix(request, alice_app, action, who, error):
     client = request.getfixturevalue({"anon": "anon_client", "other": "other_client", "owner": "user_client"}[who])
     before = Application.objects.get(pk=alice_app.application.pk)
     if who == "other" and action in ("list", "create"):
-        code = 0  # bob sees his own (empty) list and may create his own app
-    body = envelope(_call(client, action, alice_app.application.pk), code)
+        error = None  # bob sees his own (empty) list and may create his own app
+    body = envelope(_call(client, action, alice_app.application.pk), error)
     after = Application.objects.filter(pk=before.pk).first()
-    if code != 0 or action in ("list", "create", "retrieve"):
+    if error is not None or action in ("list", "create", "retrieve"):
         assert after is not None and (after.name, after.client_secret) == (before.name, before.client_secret)
     if who == "other" and action == "list":
         assert body["data"]["results"] == []
-    if code == 0 and action in ("create", "rotate"):
+    if error is None and action in ("create", "rotate"):
         assert body["data"]["secret_value"] and body["data"]["secret_id"]
-    if code == 0 and action in ("list", "retrieve", "update"):
+    if error is None and action in ("list", "retrieve", "update"):
         assert "secret_value" not in str(body["data"]) and before.client_secret not in str(body["data"])
 
 
 def test_create_turns_developer_mode_on_and_lists_only_own_apps(other_client, other, alice_app):
     body = envelope(other_client.post("/developer/apps/", {"name": "Bob's", "redirect_uris": [CALLBACK]},
-                                      format="json"), 0, 201)
+                                      format="json"), status=201)
     other.refresh_from_db()
     assert other.is_developer and body["data"]["redirect_uris"] == [CALLBACK]
     listed = envelope(other_client.get("/developer/apps/"))["data"]
@@ -62,9 +64,10 @@ def test_create_turns_developer_mode_on_and_lists_only_own_apps(other_client, ot
 def test_bad_redirect_uris_change_nothing(user_client, alice_app, redirect_uris):
     pk = alice_app.application.pk
     body = envelope(user_client.patch(f"/developer/apps/{pk}", {"name": "Changed", "redirect_uris": redirect_uris},
-                                      format="json"), 1007, 400)
+                                      format="json"), errors.InvalidParametersError)
     assert "redirect_uris" in body["error"]
-    envelope(user_client.post("/developer/apps/", {"redirect_uris": redirect_uris}, format="json"), 1007, 400)
+    envelope(user_client.post("/developer/apps/", {"redirect_uris": redirect_uris}, format="json"),
+             errors.InvalidParametersError)
     assert Application.objects.count() == 1
     application = Application.objects.get(pk=pk)
     assert application.name == "Alice's app" and application.redirect_uris == CALLBACK
@@ -93,7 +96,7 @@ def test_rotate_secret_returns_it_once_and_the_old_one_stops_working(user_client
     assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
     assert exchange(code, verifier, app, new_secret).status_code == 200
     envelope(APIClient().post("/oauth/", {"secret_id": app.client_id, "secret_value": old_secret,
-                                          "authorization_code": "x"}, format="json"), 7005, 401)
+                                          "authorization_code": "x"}, format="json"), errors.NotAuthenticatedError)
 
 
 def test_delete_removes_the_app_and_its_tokens(user_client, alice_app, browser_client):
@@ -103,12 +106,12 @@ def test_delete_removes_the_app_and_its_tokens(user_client, alice_app, browser_c
     assert not Application.objects.filter(pk=app.pk).exists()
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
-    envelope(client.get("/auth/me"), 7005, 401)
-    envelope(user_client.get(f"/developer/apps/{app.pk}"), 1009, 404)
+    envelope(client.get("/auth/me"), errors.NotAuthenticatedError)
+    envelope(user_client.get(f"/developer/apps/{app.pk}"), errors.NotFoundError)
 
 
 def test_unknown_ids_are_404(user_client):
-    envelope(user_client.get("/developer/apps/999999"), 1009, 404)
+    envelope(user_client.get("/developer/apps/999999"), errors.NotFoundError)
 
 
 def test_list_query_count_does_not_grow(user_client, user, django_assert_max_num_queries):

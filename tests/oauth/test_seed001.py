@@ -49,7 +49,7 @@ def test_developer_mode_round_trip(user_client, other):
     assert user == {"username": "bob", "email": "bob@example.com"}
 
     # the code is single use
-    envelope(seed_exchange(secret_id, secret_value, reply["authorization_code"]), 8005, 400)
+    envelope(seed_exchange(secret_id, secret_value, reply["authorization_code"]), errors.InvalidSecretError)
 
 
 def test_login_with_client_in_the_body_and_client_id_spelling(issued, user):
@@ -77,7 +77,7 @@ def test_developer_mode_twice_creates_no_second_app(user_client):
     ({"is_developer": "maybe"}, "is_developer"),
 ])
 def test_developer_mode_bad_input_changes_nothing(user_client, user, payload, field):
-    body = envelope(user_client.patch("/auth/me", payload, format="json"), 1007, 400)
+    body = envelope(user_client.patch("/auth/me", payload, format="json"), errors.InvalidParametersError)
     assert field in body["error"]
     user.refresh_from_db()
     assert user.is_developer is False and user.nickname == "Alice"
@@ -86,29 +86,29 @@ def test_developer_mode_bad_input_changes_nothing(user_client, user, payload, fi
 
 def test_developer_mode_cannot_be_turned_off_by_patch(user_client, user):
     envelope(user_client.patch("/auth/me", {"is_developer": True}, format="json"))
-    envelope(user_client.patch("/auth/me", {"is_developer": False}, format="json"), 1007, 400)
+    envelope(user_client.patch("/auth/me", {"is_developer": False}, format="json"), errors.InvalidParametersError)
     user.refresh_from_db()
     assert user.is_developer is True and Application.objects.count() == 1
 
 
-@pytest.mark.parametrize(("query", "code"), [
-    ("secret_id=nope&redirect_uri=https://app.example/cb", 1009),
-    ("secret_id={client_id}&redirect_uri=https://evil.example/cb", 1007),
-    ("secret_id={client_id}&redirect_uri=https://app.example/cb?x=1", 1007),
-    ("secret_id={client_id}", 1007),
+@pytest.mark.parametrize(("query", "error"), [
+    ("secret_id=nope&redirect_uri=https://app.example/cb", errors.NotFoundError),
+    ("secret_id={client_id}&redirect_uri=https://evil.example/cb", errors.InvalidParametersError),
+    ("secret_id={client_id}&redirect_uri=https://app.example/cb?x=1", errors.InvalidParametersError),
+    ("secret_id={client_id}", errors.InvalidParametersError),
 ])
-def test_login_with_a_bad_client_or_redirect_issues_nothing(app, user, query, code):
+def test_login_with_a_bad_client_or_redirect_issues_nothing(app, user, query, error):
     reply = APIClient().post("/login/?" + query.format(client_id=app.client_id),
                              {"username": "alice", "password": PASSWORD}, format="json")
-    envelope(reply, code)
+    envelope(reply, error)
     assert not Session.objects.filter(user=user).exists() and not Grant.objects.exists()
 
 
 def test_wrong_secret_is_7005_and_keeps_the_code(issued, user):
     grant = seed.seed_code_issue(user=user, target=seed.seed_target_resolve(
         client_id=issued.application.client_id, redirect_uri=CALLBACK))
-    envelope(seed_exchange(issued.application.client_id, "wrong-secret", grant.code), 7005, 401)
-    envelope(seed_exchange("unknown-client", issued.client_secret, grant.code), 7005, 401)
+    envelope(seed_exchange(issued.application.client_id, "wrong-secret", grant.code), errors.NotAuthenticatedError)
+    envelope(seed_exchange("unknown-client", issued.client_secret, grant.code), errors.NotAuthenticatedError)
     assert Grant.objects.filter(pk=grant.pk).exists()
     assert envelope(seed_exchange(issued.application.client_id, issued.client_secret, grant.code))["data"][
         "username"] == "alice"
@@ -132,14 +132,14 @@ def test_code_of_another_client_is_8005(issued, developer, user):
     other = applications.application_create(owner=developer, name="Other", redirect_uris=CALLBACK)
     grant = seed.seed_code_issue(user=user, target=seed.seed_target_resolve(
         client_id=issued.application.client_id, redirect_uri=CALLBACK))
-    envelope(seed_exchange(other.application.client_id, other.client_secret, grant.code), 8005, 400)
+    envelope(seed_exchange(other.application.client_id, other.client_secret, grant.code), errors.InvalidSecretError)
 
 
 def test_flows_cannot_redeem_each_others_codes(browser_client, issued, user):
     app, secret = issued.application, issued.client_secret
     # a PKCE code of the standard flow is refused by the seed exchange (it would skip PKCE) ...
     code, verifier = code_for(browser_client, app)
-    envelope(seed_exchange(app.client_id, secret, code), 8005, 400)
+    envelope(seed_exchange(app.client_id, secret, code), errors.InvalidSecretError)
     assert exchange(code, verifier, app, secret).status_code == 200  # still the standard flow's to redeem
     AccessToken.objects.all().delete()
     # ... and a seed code (no PKCE challenge) is refused by the token endpoint
@@ -150,7 +150,7 @@ def test_flows_cannot_redeem_each_others_codes(browser_client, issued, user):
 
 
 def test_seed_exchange_bad_input(db):
-    body = envelope(APIClient().post("/oauth/", {"secret_id": "x"}, format="json"), 1007, 400)
+    body = envelope(APIClient().post("/oauth/", {"secret_id": "x"}, format="json"), errors.InvalidParametersError)
     assert set(body["error"]) == {"secret_value", "authorization_code"}
 
 
@@ -181,14 +181,14 @@ def test_consent_page_needs_a_signed_in_user(app):
     assert page.status_code == 302 and page["Location"].startswith("/oauth/login/?next=")
 
 
-@pytest.mark.parametrize(("query", "code"), [
-    ({"secret_id": "nope", "redirect_uri": CALLBACK}, 1009),
-    ({"secret_id": "{client_id}", "redirect_uri": "https://evil.example/cb"}, 1007),
-    ({"redirect_uri": CALLBACK}, 1007),
+@pytest.mark.parametrize(("query", "error"), [
+    ({"secret_id": "nope", "redirect_uri": CALLBACK}, errors.NotFoundError),
+    ({"secret_id": "{client_id}", "redirect_uri": "https://evil.example/cb"}, errors.InvalidParametersError),
+    ({"redirect_uri": CALLBACK}, errors.InvalidParametersError),
 ])
-def test_get_oauth_with_bad_client_or_redirect(app, query, code):
+def test_get_oauth_with_bad_client_or_redirect(app, query, error):
     query = {name: value.format(client_id=app.client_id) for name, value in query.items()}
-    envelope(Client().get("/oauth/", query), code)
+    envelope(Client().get("/oauth/", query), error)
 
 
 def test_consent_post_with_a_tampered_redirect_issues_nothing(browser_client, app):

@@ -2,9 +2,12 @@
 
 import pytest
 
+from accountsite import errors
+from membership.models import TierType
 from quotas.models import Quota, QuotaKind
 from tests.conftest import envelope
-from tests.quotas.helpers import GIB, GOLD, MIB, give_tier, quota_snapshot, row
+from tests.quotas.helpers import GIB, MIB, give_tier, row
+from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -20,84 +23,86 @@ def clients(anon_client, user_client, other_client, admin_client):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize(("who", "status", "code"), [
-    ("anon", 401, 7005), ("self", 200, 0), ("other", 404, 1009), ("admin", 200, 0),
+@pytest.mark.parametrize(("who", "error"), [
+    ("anon", errors.NotAuthenticatedError), ("self", None), ("other", errors.NotFoundError), ("admin", None),
 ])
-def test_read_matrix(clients, kind, who, status, code):
-    body = envelope(clients[who].get(f"/quota/alice/{kind}"), code, status)
-    if code == 0:
+def test_read_matrix(clients, kind, who, error):
+    body = envelope(clients[who].get(f"/quota/alice/{kind}"), error, status=None if error else 200)
+    if error is None:
         assert body["data"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize(("who", "status", "code"), [
+@pytest.mark.parametrize(("who", "error"), [
     # Operators' work: anyone else is refused before the user is even looked up (so learns nothing).
-    ("anon", 401, 7005), ("self", 403, 7006), ("other", 403, 7006), ("admin", 200, 0),
+    ("anon", errors.NotAuthenticatedError), ("self", errors.PermissionDeniedError),
+    ("other", errors.PermissionDeniedError), ("admin", None),
 ])
-def test_change_limits_matrix(clients, kind, who, status, code):
-    before = quota_snapshot()
+def test_change_limits_matrix(clients, kind, who, error):
+    before = snapshot()
     body = {"public": 3, "private": 1} if kind == "repository" else {"quota": 7}
-    envelope(clients[who].put(f"/quota/alice/{kind}", body, format="json"), code, status)
-    if code:
-        assert quota_snapshot() == before
+    envelope(clients[who].put(f"/quota/alice/{kind}", body, format="json"), error, status=None if error else 200)
+    if error:
+        before.assert_unchanged()
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize(("who", "status", "code"), [
-    ("anon", 401, 7005), ("self", 403, 7006), ("other", 403, 7006), ("admin", 409, 8006),
+@pytest.mark.parametrize(("who", "error"), [
+    ("anon", errors.NotAuthenticatedError), ("self", errors.PermissionDeniedError),
+    ("other", errors.PermissionDeniedError), ("admin", errors.QuotaExistsError),
 ])
-def test_create_record_matrix(clients, kind, who, status, code):
-    """Every user has all records from registration, so even an admin's create is 8006 here."""
-    before = quota_snapshot()
-    envelope(clients[who].post(f"/quota/alice/{kind}", {}, format="json"), code, status)
-    assert quota_snapshot() == before
+def test_create_record_matrix(clients, kind, who, error):
+    """Every user has all records from registration, so even an admin's create is QuotaExistsError here."""
+    before = snapshot()
+    envelope(clients[who].post(f"/quota/alice/{kind}", {}, format="json"), error)
+    before.assert_unchanged()
 
 
-@pytest.mark.parametrize(("path", "body", "who", "status", "code"), [
-    ("repository/use", {"public": 0}, "anon", 401, 7005),
-    ("repository/use", {"public": 0}, "self", 200, 0),
-    ("repository/use", {"public": 0}, "other", 404, 1009),
-    ("repository/use", {"public": 0}, "admin", 200, 0),
-    ("deposit/use", {"use": 1}, "anon", 401, 7005),
-    ("deposit/use", {"use": 1}, "self", 403, 7006),
-    ("deposit/use", {"use": 1}, "other", 403, 7006),
-    ("deposit/use", {"use": 1}, "admin", 200, 0),
-    ("pullnum/use", {"use": 1}, "anon", 401, 7005),
-    ("pullnum/use", {"use": 1}, "self", 403, 7006),
-    ("pullnum/use", {"use": 1}, "other", 403, 7006),
-    ("pullnum/use", {"use": 1}, "admin", 200, 0),
+@pytest.mark.parametrize(("path", "body", "who", "error"), [
+    ("repository/use", {"public": 0}, "anon", errors.NotAuthenticatedError),
+    ("repository/use", {"public": 0}, "self", None),
+    ("repository/use", {"public": 0}, "other", errors.NotFoundError),
+    ("repository/use", {"public": 0}, "admin", None),
+    ("deposit/use", {"use": 1}, "anon", errors.NotAuthenticatedError),
+    ("deposit/use", {"use": 1}, "self", errors.PermissionDeniedError),
+    ("deposit/use", {"use": 1}, "other", errors.PermissionDeniedError),
+    ("deposit/use", {"use": 1}, "admin", None),
+    ("pullnum/use", {"use": 1}, "anon", errors.NotAuthenticatedError),
+    ("pullnum/use", {"use": 1}, "self", errors.PermissionDeniedError),
+    ("pullnum/use", {"use": 1}, "other", errors.PermissionDeniedError),
+    ("pullnum/use", {"use": 1}, "admin", None),
 ])
-def test_use_matrix(clients, user, path, body, who, status, code):
-    give_tier(user, GOLD)
-    before = quota_snapshot()
-    envelope(clients[who].post(f"/quota/alice/{path}", body, format="json"), code, status)
-    if code:
-        assert quota_snapshot() == before
+def test_use_matrix(clients, user, path, body, who, error):
+    give_tier(user, TierType.GOLD)
+    before = snapshot()
+    envelope(clients[who].post(f"/quota/alice/{path}", body, format="json"), error, status=None if error else 200)
+    if error:
+        before.assert_unchanged()
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_unknown_user_is_404_even_for_admin(admin_client, kind):
-    envelope(admin_client.get(f"/quota/nobody/{kind}"), 1009, 404)
-    envelope(admin_client.put(f"/quota/nobody/{kind}", {"quota": 1}, format="json"), 1009, 404)
+    envelope(admin_client.get(f"/quota/nobody/{kind}"), errors.NotFoundError)
+    envelope(admin_client.put(f"/quota/nobody/{kind}", {"quota": 1}, format="json"), errors.NotFoundError)
 
 
 def test_deleted_user_is_visible_to_admins_only(other, admin_client):
     from accounts.models import UserStatus
 
     type(other).objects.filter(pk=other.pk).update(status=UserStatus.DELETED)
-    envelope(admin_client.get("/quota/bob/pullnum"), 0, 200)
+    envelope(admin_client.get("/quota/bob/pullnum"), status=200)
     assert admin_client.get("/quota/bob/pullnum").json()["data"]["quota"] == 500
 
 
 def test_login_name_is_case_insensitive(user_client):
-    envelope(user_client.get("/quota/ALICE/pullnum"), 0, 200)
+    envelope(user_client.get("/quota/ALICE/pullnum"), status=200)
 
 
 # --- shapes and effects ------------------------------------------------------------------------------------
 
 
 def test_repository_reply_and_partial_put(admin_client, user):
-    give_tier(user, GOLD)
+    give_tier(user, TierType.GOLD)
     assert envelope(admin_client.get("/quota/alice/repository"))["data"] == {
         "quotaPublic": 20, "usePublic": 0, "quotaPrivate": 2, "usePrivate": 0}
     data = envelope(admin_client.put("/quota/alice/repository", {"private": "30"}, format="json"))["data"]
@@ -107,7 +112,7 @@ def test_repository_reply_and_partial_put(admin_client, user):
 
 
 def test_repository_use_sets_counts(user_client, user):
-    give_tier(user, GOLD)
+    give_tier(user, TierType.GOLD)
     data = envelope(user_client.post("/quota/alice/repository/use", {"public": "5", "private": 1},
                                      format="json"))["data"]
     assert (data["usePublic"], data["usePrivate"]) == (5, 1)
@@ -118,33 +123,34 @@ def test_repository_use_sets_counts(user_client, user):
 def test_repository_use_cannot_go_below_real_repositories(user_client, user):
     from repos.services import repository_create
 
-    give_tier(user, GOLD)
+    give_tier(user, TierType.GOLD)
     repository_create(owner=user, name="kept")
-    before = quota_snapshot()
-    body = envelope(user_client.post("/quota/alice/repository/use", {"public": 0}, format="json"), 1007, 400)
+    before = snapshot()
+    body = envelope(user_client.post("/quota/alice/repository/use", {"public": 0}, format="json"),
+                    errors.InvalidParametersError)
     assert body["error"] == {"public": ["1 public repositories exist; use cannot be set below that."]}
-    assert quota_snapshot() == before
+    before.assert_unchanged()
 
 
 def test_create_record_after_it_was_removed(admin_client, user):
     Quota.objects.filter(user=user, kind__in=[QuotaKind.REPO_PUBLIC, QuotaKind.REPO_PRIVATE]).delete()
-    envelope(admin_client.get("/quota/alice/repository"), 1009, 404)
+    envelope(admin_client.get("/quota/alice/repository"), errors.NotFoundError)
     data = envelope(admin_client.post("/quota/alice/repository", {"public": "50", "private": "20"},
-                                      format="json"), 0, 201)["data"]
+                                      format="json"), status=201)["data"]
     assert data == {"quotaPublic": 50, "usePublic": 0, "quotaPrivate": 20, "usePrivate": 0}
-    envelope(admin_client.post("/quota/alice/repository", {"public": 1}, format="json"), 8006, 409)
+    envelope(admin_client.post("/quota/alice/repository", {"public": 1}, format="json"), errors.QuotaExistsError)
 
 
 def test_create_record_defaults_to_the_tier(admin_client, user):
-    give_tier(user, GOLD)
+    give_tier(user, TierType.GOLD)
     Quota.objects.filter(user=user, kind=QuotaKind.DEPOSIT).delete()
-    data = envelope(admin_client.post("/quota/alice/deposit", {}, format="json"), 0, 201)["data"]
+    data = envelope(admin_client.post("/quota/alice/deposit", {}, format="json"), status=201)["data"]
     assert data["quota"] == "200M" and data["quotaBytes"] == 200 * MIB
 
 
 def test_put_on_a_missing_record_is_404(admin_client, user):
     Quota.objects.filter(user=user, kind=QuotaKind.PULLS).delete()
-    envelope(admin_client.put("/quota/alice/pullnum", {"quota": 5}, format="json"), 1009, 404)
+    envelope(admin_client.put("/quota/alice/pullnum", {"quota": 5}, format="json"), errors.NotFoundError)
 
 
 def test_deposit_units_round_trip(admin_client, user):
@@ -199,11 +205,12 @@ def test_pullnum_use_adds_and_reads_today(admin_client, user):
     ("post", "pullnum/use", {"use": "1e999"}, "use"),
 ])
 def test_bad_input_is_1007_and_changes_nothing(admin_client, user, method, path, body, field):
-    give_tier(user, GOLD)
-    before = quota_snapshot()
-    reply = envelope(getattr(admin_client, method)(f"/quota/alice/{path}", body, format="json"), 1007, 400)
+    give_tier(user, TierType.GOLD)
+    before = snapshot()
+    reply = envelope(getattr(admin_client, method)(f"/quota/alice/{path}", body, format="json"),
+                     errors.InvalidParametersError)
     assert field in reply["error"], reply
-    assert quota_snapshot() == before
+    before.assert_unchanged()
 
 
 @pytest.mark.parametrize(("path", "body", "quota"), [
@@ -212,8 +219,8 @@ def test_bad_input_is_1007_and_changes_nothing(admin_client, user, method, path,
     ("pullnum/use", {"use": 2001}, "pullnum"),
 ])
 def test_use_beyond_quota_is_8008_and_changes_nothing(admin_client, user, path, body, quota):
-    give_tier(user, GOLD)
-    before = quota_snapshot()
-    reply = envelope(admin_client.post(f"/quota/alice/{path}", body, format="json"), 8008, 403)
+    give_tier(user, TierType.GOLD)
+    before = snapshot()
+    reply = envelope(admin_client.post(f"/quota/alice/{path}", body, format="json"), errors.QuotaExceededError)
     assert reply["error"]["quota"] == quota and "limit" in reply["error"] and "use" in reply["error"]
-    assert quota_snapshot() == before
+    before.assert_unchanged()

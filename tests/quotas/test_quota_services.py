@@ -8,26 +8,27 @@ import pytest
 from django.core.management import call_command
 
 from accountsite.errors import QuotaExceededError
-from membership.models import Tier
+from membership.models import Tier, TierType
 from quotas.models import Quota, QuotaKind
 from quotas.services import quota_consume, quota_limits_apply, quota_release
 from quotas.units import size_human, unit_parse
 from repos.models import Repository
 from repos.services import commit_create, repository_create
-from tests.quotas.helpers import GOLD, MIB, give_tier, quota_snapshot, row
+from tests.quotas.helpers import MIB, give_tier, row
+from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 
 
 def test_consume_up_to_the_limit_then_8008_naming_the_quota(user):
-    give_tier(user, GOLD)  # 2 private repositories
+    give_tier(user, TierType.GOLD)  # 2 private repositories
     quota_consume(user=user, kind=QuotaKind.REPO_PRIVATE, amount=2)
-    before = quota_snapshot()
+    before = snapshot()
     with pytest.raises(QuotaExceededError) as caught:
         quota_consume(user=user, kind=QuotaKind.REPO_PRIVATE)
-    assert caught.value.code == 8008
+    assert caught.value.code == QuotaExceededError.code
     assert caught.value.error == {"quota": "repo_private", "limit": 2, "use": 2, "requested": 1}
-    assert quota_snapshot() == before
+    before.assert_unchanged()
 
 
 def test_unlimited_never_refuses(user):
@@ -37,16 +38,17 @@ def test_unlimited_never_refuses(user):
 
 
 def test_over_limit_use_blocks_but_deletes_nothing(user):
-    give_tier(user, GOLD)
+    give_tier(user, TierType.GOLD)
     quota_consume(user=user, kind=QuotaKind.REPO_PUBLIC, amount=15)
-    quota_limits_apply(user=user, limits=Tier.objects.get(user_type=3).quota_limits())  # down to 10 public
+    certified = Tier.objects.get(user_type=TierType.CERTIFIED)
+    quota_limits_apply(user=user, limits=certified.quota_limits())  # down to 10 public
     assert (row(user, QuotaKind.REPO_PUBLIC).quota, row(user, QuotaKind.REPO_PUBLIC).use) == (10, 15)
     with pytest.raises(QuotaExceededError):
         quota_consume(user=user, kind=QuotaKind.REPO_PUBLIC)
 
 
 def test_release_never_goes_below_zero(user):
-    give_tier(user, GOLD)
+    give_tier(user, TierType.GOLD)
     quota_consume(user=user, kind=QuotaKind.DEPOSIT, amount=5)
     quota_release(user=user, kind=QuotaKind.DEPOSIT, amount=50)
     assert row(user, QuotaKind.DEPOSIT).use == 0
@@ -103,14 +105,14 @@ def test_size_human(size, human):
 
 
 def test_recount_reports_then_fixes_broken_counters(user, other):
-    give_tier(user, GOLD)
+    give_tier(user, TierType.GOLD)
     repository_create(owner=user, name="one")
     repo = repository_create(owner=user, name="two", visibility="private")
     commit_create(repo=repo, author=user, content="x" * 100)
     Quota.objects.filter(user=user, kind=QuotaKind.REPO_PUBLIC).update(use=7)
     Quota.objects.filter(user=user, kind=QuotaKind.DEPOSIT).update(use=0)
     Quota.objects.filter(user=other, kind=QuotaKind.REPO_PRIVATE).update(use=3)
-    before = quota_snapshot()
+    before = snapshot()
 
     out = StringIO()
     call_command("recount_quotas", stdout=out)
@@ -119,7 +121,7 @@ def test_recount_reports_then_fixes_broken_counters(user, other):
     assert "alice deposit: recorded 0, actual 100" in report
     assert "bob repo_private: recorded 3, actual 0" in report
     assert "3 difference(s) found." in report
-    assert quota_snapshot() == before
+    before.assert_unchanged()
 
     call_command("recount_quotas", "--fix", stdout=StringIO())
     assert row(user, QuotaKind.REPO_PUBLIC).use == 1

@@ -4,11 +4,13 @@ import pytest
 from django.test import Client
 
 from accounts.models import AuditEvent
+from membership.models import TierType
 from quotas.models import Quota, QuotaKind
 from repos.models import Repository
 from repos.services import commit_create, repository_create
 from tests.conftest import browser_sign_in
-from tests.quotas.helpers import GOLD, give_tier, quota_snapshot, row
+from tests.quotas.helpers import give_tier, row
+from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +47,7 @@ def test_quota_limit_edit_goes_through_the_service(site, user, admin_user):
 
 
 def test_recount_action_repairs_the_selected_users(site, user):
-    give_tier(user, GOLD)
+    give_tier(user, TierType.GOLD)
     repository_create(owner=user, name="one")
     Quota.objects.filter(user=user, kind=QuotaKind.REPO_PUBLIC).update(use=9)
     quota = row(user, QuotaKind.REPO_PUBLIC)
@@ -54,20 +56,20 @@ def test_recount_action_repairs_the_selected_users(site, user):
 
 
 def test_repository_add_pays_quota_and_refusal_changes_nothing(site, user):
-    give_tier(user, GOLD)
+    give_tier(user, TierType.GOLD)
     form = {"owner": user.pk, "name": "made-here", "visibility": "private", "description": "", "url": "", **inline()}
     response = site.post("/admin/repos/repository/add/", form)
     assert response.status_code == 302 and Repository.objects.filter(name="made-here").exists()
     assert row(user, QuotaKind.REPO_PRIVATE).use == 1
     site.post("/admin/repos/repository/add/", {**form, "name": "second"})
-    before = (quota_snapshot(), Repository.objects.count())
+    before = snapshot()
     response = site.post("/admin/repos/repository/add/", {**form, "name": "third"}, follow=True)
     assert "Quota exceeded" in response.content.decode()
-    assert (quota_snapshot(), Repository.objects.count()) == before
+    before.assert_unchanged()
 
 
 def test_repository_visibility_switch_and_delete_in_admin(site, user):
-    give_tier(user, GOLD)
+    give_tier(user, TierType.GOLD)
     repo = repository_create(owner=user, name="r")
     commit = commit_create(repo=repo, author=user, content="abc")
     page = site.get(f"/admin/repos/repository/{repo.pk}/change/")

@@ -3,11 +3,14 @@
 import pytest
 from django.contrib.auth.hashers import check_password
 
+from accountsite import errors
+from membership.models import TierType
 from quotas.models import Quota, QuotaKind
 from repos.models import Commit, Pull, Repository
 from repos.services import commit_create, repository_create
 from tests.conftest import envelope
-from tests.quotas.helpers import GOLD, give_tier, quota_snapshot, row
+from tests.quotas.helpers import give_tier, row
+from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +23,7 @@ def clients(anon_client, user_client, other_client, admin_client):
 @pytest.fixture
 def gold(user):
     """alice as a gold member: 20 public and 2 private repositories, 200M storage, 2000 pulls a day."""
-    return give_tier(user, GOLD)
+    return give_tier(user, TierType.GOLD)
 
 
 @pytest.fixture
@@ -31,18 +34,13 @@ def repos(gold):
     }
 
 
-def snapshot() -> tuple:
-    return (quota_snapshot(), list(Repository.objects.order_by("pk").values()),
-            list(Commit.objects.order_by("pk").values()), Pull.objects.count())
-
-
 # --- create --------------------------------------------------------------------------------------------------
 
 
 def test_create_pays_one_repository_quota(user_client, gold):
     body = envelope(user_client.post("/repos/", {"name": "data.set-1", "visibility": "private",
                                                  "description": "d", "url": "https://example.com/x",
-                                                 "secret": "abc"}, format="json"), 0, 201)
+                                                 "secret": "abc"}, format="json"), status=201)
     assert body["data"]["owner"] == "alice" and body["data"]["has_secret"] is True
     assert "secret" not in body["data"] and "secret_hash" not in body["data"]
     assert check_password("abc", Repository.objects.get(name="data.set-1").secret_hash)
@@ -50,40 +48,41 @@ def test_create_pays_one_repository_quota(user_client, gold):
 
 
 def test_seed_000_aliases(user_client, gold):
-    envelope(user_client.post("/repo/add", {"name": "nami", "secret": "python"}), 0, 201)
+    envelope(user_client.post("/repo/add", {"name": "nami", "secret": "python"}), status=201)
     body = envelope(user_client.get("/repo"))
     assert [r["name"] for r in body["data"]["results"]] == ["nami"]
-    body = envelope(user_client.post("/commit/add", {"repo_name": "nami", "content": "first commit"}), 0, 201)
+    body = envelope(user_client.post("/commit/add", {"repo_name": "nami", "content": "first commit"}), status=201)
     assert body["data"]["size"] == len("first commit")
     body = envelope(user_client.get("/commit"))
     assert body["data"]["total"] == 1 and body["data"]["results"][0]["repo"] == "nami"
-    envelope(user_client.post("/commit/add", {"repo_name": "nope", "content": "x"}), 1009, 404)
+    envelope(user_client.post("/commit/add", {"repo_name": "nope", "content": "x"}), errors.NotFoundError)
 
 
 def test_create_stops_at_the_tiers_quota(user_client, gold):
     for name in ("p1", "p2"):
-        envelope(user_client.post("/repos/", {"name": name, "visibility": "private"}, format="json"), 0, 201)
+        envelope(user_client.post("/repos/", {"name": name, "visibility": "private"}, format="json"), status=201)
     before = snapshot()
-    body = envelope(user_client.post("/repos/", {"name": "p3", "visibility": "private"}, format="json"), 8008, 403)
+    body = envelope(user_client.post("/repos/", {"name": "p3", "visibility": "private"}, format="json"),
+                    errors.QuotaExceededError)
     assert body["error"] == {"quota": "repo_private", "limit": 2, "use": 2, "requested": 1}
-    assert snapshot() == before
+    before.assert_unchanged()
 
 
 def test_registered_tier_has_no_repositories(other_client, other):
     before = snapshot()
-    envelope(other_client.post("/repos/", {"name": "x"}, format="json"), 8008, 403)
-    assert snapshot() == before
+    envelope(other_client.post("/repos/", {"name": "x"}, format="json"), errors.QuotaExceededError)
+    before.assert_unchanged()
 
 
 def test_duplicate_name_is_8011_case_insensitively(user_client, repos):
     before = snapshot()
-    envelope(user_client.post("/repos/", {"name": "OPEN"}, format="json"), 8011, 409)
-    assert snapshot() == before
+    envelope(user_client.post("/repos/", {"name": "OPEN"}, format="json"), errors.RepositoryExistsError)
+    before.assert_unchanged()
 
 
 def test_same_name_for_another_owner_is_fine(other_client, other, repos):
-    give_tier(other, GOLD)
-    envelope(other_client.post("/repos/", {"name": "open"}, format="json"), 0, 201)
+    give_tier(other, TierType.GOLD)
+    envelope(other_client.post("/repos/", {"name": "open"}, format="json"), status=201)
 
 
 @pytest.mark.parametrize("body", [
@@ -92,34 +91,34 @@ def test_same_name_for_another_owner_is_fine(other_client, other, repos):
 ])
 def test_create_bad_input_is_1007(user_client, gold, body):
     before = snapshot()
-    envelope(user_client.post("/repos/", body, format="json"), 1007, 400)
-    assert snapshot() == before
+    envelope(user_client.post("/repos/", body, format="json"), errors.InvalidParametersError)
+    before.assert_unchanged()
 
 
 def test_create_needs_a_signed_in_caller(anon_client):
-    envelope(anon_client.post("/repos/", {"name": "x"}, format="json"), 7005, 401)
-    envelope(anon_client.get("/repos/"), 7005, 401)
+    envelope(anon_client.post("/repos/", {"name": "x"}, format="json"), errors.NotAuthenticatedError)
+    envelope(anon_client.get("/repos/"), errors.NotAuthenticatedError)
 
 
 # --- read ----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("who", "kind", "status", "code"), [
-    ("anon", "public", 200, 0), ("other", "public", 200, 0), ("owner", "public", 200, 0), ("admin", "public", 200, 0),
-    ("anon", "private", 404, 1009), ("other", "private", 404, 1009), ("owner", "private", 200, 0),
-    ("admin", "private", 200, 0),
+@pytest.mark.parametrize(("who", "kind", "error"), [
+    ("anon", "public", None), ("other", "public", None), ("owner", "public", None), ("admin", "public", None),
+    ("anon", "private", errors.NotFoundError), ("other", "private", errors.NotFoundError), ("owner", "private", None),
+    ("admin", "private", None),
 ])
-def test_read_matrix(clients, repos, who, kind, status, code):
+def test_read_matrix(clients, repos, who, kind, error):
     repo = repos[kind]
-    body = envelope(clients[who].get(f"/repos/alice/{repo.name}"), code, status)
-    if code == 0:
+    body = envelope(clients[who].get(f"/repos/alice/{repo.name}"), error, status=None if error else 200)
+    if error is None:
         assert body["data"]["name"] == repo.name and "secret_hash" not in body["data"]
-    envelope(clients[who].get(f"/repos/alice/{repo.name}/commits"), code, status)
+    envelope(clients[who].get(f"/repos/alice/{repo.name}/commits"), error, status=None if error else 200)
 
 
 def test_unknown_repository_is_404(user_client, repos):
-    envelope(user_client.get("/repos/alice/missing"), 1009, 404)
-    envelope(user_client.get("/repos/nobody/open"), 1009, 404)
+    envelope(user_client.get("/repos/alice/missing"), errors.NotFoundError)
+    envelope(user_client.get("/repos/nobody/open"), errors.NotFoundError)
 
 
 def test_lists(user_client, other_client, admin_client, repos):
@@ -128,35 +127,35 @@ def test_lists(user_client, other_client, admin_client, repos):
     listed = envelope(other_client.get("/repos/?owner=alice"))["data"]
     assert [r["name"] for r in listed["results"]] == ["open"] and listed["total"] == 1
     assert envelope(admin_client.get("/repos/?owner=ALICE"))["data"]["total"] == 2
-    envelope(other_client.get("/repos/?owner=nobody"), 1009, 404)
+    envelope(other_client.get("/repos/?owner=nobody"), errors.NotFoundError)
 
 
 def test_deleted_owners_repositories_are_hidden(other_client, admin_client, repos, user):
     from accounts.models import UserStatus
 
     type(user).objects.filter(pk=user.pk).update(status=UserStatus.DELETED)
-    envelope(other_client.get("/repos/alice/open"), 1009, 404)
-    envelope(admin_client.get("/repos/alice/open"), 0, 200)
+    envelope(other_client.get("/repos/alice/open"), errors.NotFoundError)
+    envelope(admin_client.get("/repos/alice/open"), status=200)
 
 
 # --- change and delete ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("who", "kind", "status", "code"), [
-    ("anon", "public", 401, 7005), ("other", "public", 403, 7006), ("owner", "public", 200, 0),
-    ("admin", "public", 200, 0), ("anon", "private", 401, 7005), ("other", "private", 404, 1009),
-    ("owner", "private", 200, 0), ("admin", "private", 200, 0),
+@pytest.mark.parametrize(("who", "kind", "error"), [
+    ("anon", "public", errors.NotAuthenticatedError), ("other", "public", errors.PermissionDeniedError),
+    ("owner", "public", None), ("admin", "public", None), ("anon", "private", errors.NotAuthenticatedError),
+    ("other", "private", errors.NotFoundError), ("owner", "private", None), ("admin", "private", None),
 ])
-def test_write_matrix(clients, repos, who, kind, status, code):
+def test_write_matrix(clients, repos, who, kind, error):
     repo = repos[kind]
     before = snapshot()
-    envelope(clients[who].patch(f"/repos/alice/{repo.name}", {"description": "new"}, format="json"), code, status)
-    if code:
-        assert snapshot() == before
-        envelope(clients[who].delete(f"/repos/alice/{repo.name}"), code, status)
-        envelope(clients[who].post(f"/repos/alice/{repo.name}/commits", {"content": "x"}, format="json"),
-                 code, status)
-        assert snapshot() == before
+    envelope(clients[who].patch(f"/repos/alice/{repo.name}", {"description": "new"}, format="json"), error,
+             status=None if error else 200)
+    if error:
+        before.assert_unchanged()
+        envelope(clients[who].delete(f"/repos/alice/{repo.name}"), error)
+        envelope(clients[who].post(f"/repos/alice/{repo.name}/commits", {"content": "x"}, format="json"), error)
+        before.assert_unchanged()
     else:
         assert Repository.objects.get(pk=repo.pk).description == "new"
 
@@ -164,8 +163,8 @@ def test_write_matrix(clients, repos, who, kind, status, code):
 def test_patch_fields_and_secret(user_client, repos):
     body = envelope(user_client.patch("/repos/alice/closed", {"secret": None, "name": "renamed"}, format="json"))
     assert body["data"]["has_secret"] is False and body["data"]["name"] == "renamed"
-    envelope(user_client.patch("/repos/alice/renamed", {"name": "OPEN"}, format="json"), 8011, 409)
-    envelope(user_client.patch("/repos/alice/renamed", {}, format="json"), 1007, 400)
+    envelope(user_client.patch("/repos/alice/renamed", {"name": "OPEN"}, format="json"), errors.RepositoryExistsError)
+    envelope(user_client.patch("/repos/alice/renamed", {}, format="json"), errors.InvalidParametersError)
 
 
 def test_switching_visibility_moves_one_unit(user_client, gold, repos):
@@ -174,9 +173,9 @@ def test_switching_visibility_moves_one_unit(user_client, gold, repos):
     repository_create(owner=gold, name="third")
     before = snapshot()
     body = envelope(user_client.patch("/repos/alice/third", {"visibility": "private", "description": "z"},
-                                      format="json"), 8008, 403)
+                                      format="json"), errors.QuotaExceededError)
     assert body["error"]["quota"] == "repo_private"
-    assert snapshot() == before
+    before.assert_unchanged()
     envelope(user_client.patch("/repos/alice/closed", {"visibility": "public"}, format="json"))
     assert (row(gold, QuotaKind.REPO_PUBLIC).use, row(gold, QuotaKind.REPO_PRIVATE).use) == (2, 1)
 
@@ -188,16 +187,17 @@ def test_delete_gives_repository_and_storage_back(user_client, gold, repos):
     envelope(user_client.delete("/repos/alice/closed"))
     assert row(gold, QuotaKind.REPO_PRIVATE).use == 0 and row(gold, QuotaKind.DEPOSIT).use == 10
     assert not Repository.objects.filter(name="closed").exists() and Commit.objects.count() == 1
-    envelope(user_client.delete("/repos/alice/closed"), 1009, 404)
+    envelope(user_client.delete("/repos/alice/closed"), errors.NotFoundError)
 
 
 # --- commits -------------------------------------------------------------------------------------------------
 
 
 def test_commit_pays_the_owners_storage(user_client, admin_client, gold, repos):
-    body = envelope(user_client.post("/repos/alice/open/commits", {"message": "héllo"}, format="json"), 0, 201)
+    body = envelope(user_client.post("/repos/alice/open/commits", {"message": "héllo"}, format="json"), status=201)
     assert body["data"]["size"] == 6 and body["data"]["author"] == "alice" and body["data"]["content"] == "héllo"
-    envelope(admin_client.post("/repos/alice/open/commits", {"content": "x", "size": "1024"}, format="json"), 0, 201)
+    envelope(admin_client.post("/repos/alice/open/commits", {"content": "x", "size": "1024"}, format="json"),
+             status=201)
     assert row(gold, QuotaKind.DEPOSIT).use == 1030
     listed = envelope(user_client.get("/repos/alice/open/commits"))["data"]
     assert listed["total"] == 2 and [c["author"] for c in listed["results"]] == ["root", "alice"]
@@ -205,11 +205,12 @@ def test_commit_pays_the_owners_storage(user_client, admin_client, gold, repos):
 
 def test_commit_stops_when_storage_runs_out(user_client, gold, repos):
     Quota.objects.filter(user=gold, kind=QuotaKind.DEPOSIT).update(quota=10)
-    envelope(user_client.post("/repos/alice/open/commits", {"content": "x" * 10}, format="json"), 0, 201)
+    envelope(user_client.post("/repos/alice/open/commits", {"content": "x" * 10}, format="json"), status=201)
     before = snapshot()
-    body = envelope(user_client.post("/repos/alice/open/commits", {"content": "y"}, format="json"), 8008, 403)
+    body = envelope(user_client.post("/repos/alice/open/commits", {"content": "y"}, format="json"),
+                    errors.QuotaExceededError)
     assert body["error"] == {"quota": "deposit", "limit": 10, "use": 10, "requested": 1}
-    assert snapshot() == before
+    before.assert_unchanged()
 
 
 @pytest.mark.parametrize("body", [
@@ -218,46 +219,49 @@ def test_commit_stops_when_storage_runs_out(user_client, gold, repos):
 ])
 def test_commit_bad_input_is_1007(user_client, repos, body):
     before = snapshot()
-    envelope(user_client.post("/repos/alice/open/commits", body, format="json"), 1007, 400)
-    assert snapshot() == before
+    envelope(user_client.post("/repos/alice/open/commits", body, format="json"), errors.InvalidParametersError)
+    before.assert_unchanged()
 
 
 # --- pulls ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("who", "kind", "secret", "status", "code"), [
-    ("anon", "public", "", 401, 7005), ("other", "public", "", 201, 0), ("owner", "public", "", 201, 0),
-    ("admin", "public", "", 201, 0), ("other", "private", "", 404, 1009), ("other", "private", "wrong", 404, 1009),
-    ("other", "private", "s3cret-value", 201, 0), ("owner", "private", "", 201, 0), ("admin", "private", "", 201, 0),
-    ("anon", "private", "s3cret-value", 401, 7005),
+@pytest.mark.parametrize(("who", "kind", "secret", "error"), [
+    ("anon", "public", "", errors.NotAuthenticatedError), ("other", "public", "", None),
+    ("owner", "public", "", None), ("admin", "public", "", None), ("other", "private", "", errors.NotFoundError),
+    ("other", "private", "wrong", errors.NotFoundError), ("other", "private", "s3cret-value", None),
+    ("owner", "private", "", None), ("admin", "private", "", None),
+    ("anon", "private", "s3cret-value", errors.NotAuthenticatedError),
 ])
-def test_pull_matrix(clients, repos, who, kind, secret, status, code):
+def test_pull_matrix(clients, repos, who, kind, secret, error):
     before = snapshot()
     body = envelope(clients[who].post(f"/repos/alice/{repos[kind].name}/pull", {"secret": secret},
-                                      format="json"), code, status)
-    if code == 0:
+                                      format="json"), error, status=None if error else 201)
+    if error is None:
         assert body["data"]["pulls"]["use"] == 1 and body["data"]["repo"] == repos[kind].name
         assert Pull.objects.count() == 1
     else:
-        assert snapshot() == before
+        before.assert_unchanged()
 
 
 def test_pull_spends_the_callers_daily_pulls(other_client, other, repos):
     Quota.objects.filter(user=other, kind=QuotaKind.PULLS).update(quota=2)
     for _ in range(2):
-        envelope(other_client.post("/repos/alice/open/pull"), 0, 201)
+        envelope(other_client.post("/repos/alice/open/pull"), status=201)
     before = snapshot()
-    body = envelope(other_client.post("/repos/alice/open/pull"), 8008, 403)
+    body = envelope(other_client.post("/repos/alice/open/pull"), errors.QuotaExceededError)
     assert body["error"] == {"quota": "pullnum", "limit": 2, "use": 2, "requested": 1}
-    assert snapshot() == before
+    before.assert_unchanged()
     assert row(repos["public"].owner, QuotaKind.PULLS).use == 0  # the owner's pulls are untouched
 
 
 def test_wrong_secrets_are_throttled(other_client, repos, settings):
     settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 2
     for _ in range(2):
-        envelope(other_client.post("/repos/alice/closed/pull", {"secret": "guess"}, format="json"), 1009, 404)
-    envelope(other_client.post("/repos/alice/closed/pull", {"secret": "s3cret-value"}, format="json"), 1029, 429)
+        envelope(other_client.post("/repos/alice/closed/pull", {"secret": "guess"}, format="json"),
+                 errors.NotFoundError)
+    envelope(other_client.post("/repos/alice/closed/pull", {"secret": "s3cret-value"}, format="json"),
+             errors.TooManyRequestsError)
 
 
 # --- query counts --------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from tests.conftest import app_client, browser_sign_in, client_for, envelope, st
 from tests.factories import PASSWORD, AdminFactory, UserFactory
 from tests.oauth.conftest import CALLBACK, authorize, exchange, pkce_pair, query_of
 from tests.quotas.helpers import give_tier
+from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "a-Brand-new-passw0rd"
@@ -42,7 +43,7 @@ NEW_PASSWORD = "a-Brand-new-passw0rd"
     ("post", "/auth/unregister", {"password": PASSWORD}),
     ("post", "/auth/logout", {"all": True}),
     ("get", "/auth/sessions", None),
-    ("put", "/vip/alice", {"userType": 3, "cost": "0.00"}),
+    ("put", "/vip/alice", {"userType": TierType.CERTIFIED, "cost": "0.00"}),
     ("get", "/vip/alice/ledger", None),
     ("patch", "/auth/me", {"is_developer": True}),
     ("get", "/developer/apps/", None),
@@ -51,22 +52,22 @@ NEW_PASSWORD = "a-Brand-new-passw0rd"
 def test_an_apps_token_with_every_scope_gets_7006_for_account_security(user, method, path, body):
     app = app_client(user, "openid profile email read write")
     sessions = client_for(user, "phone")
-    before = (User.objects.values().get(pk=user.pk), AccountSecret.objects.count(), Session.objects.count())
-    envelope(getattr(app, method)(path, body, format="json"), 7006, 403)
-    assert (User.objects.values().get(pk=user.pk), AccountSecret.objects.count(), Session.objects.count()) == before
+    before = snapshot()
+    envelope(getattr(app, method)(path, body, format="json"), errors.PermissionDeniedError)
+    before.assert_unchanged()
     envelope(sessions.get("/auth/me"))  # nothing was logged out
 
 
 def test_an_apps_token_still_reads_and_writes_the_profile_and_repositories(user):
-    give_tier(user, 3)
+    give_tier(user, TierType.CERTIFIED)
     app = app_client(user, "read write")
     envelope(app.patch("/auth/me", {"nickname": "Via app"}, format="json"))
-    envelope(app.post("/repos/", {"name": "from-app"}, format="json"), 0, 201)
-    envelope(app.post("/repos/alice/from-app/commits", {"content": "x"}, format="json"), 0, 201)
+    envelope(app.post("/repos/", {"name": "from-app"}, format="json"), status=201)
+    envelope(app.post("/repos/alice/from-app/commits", {"content": "x"}, format="json"), status=201)
     assert envelope(app.get("/repos/alice/from-app"))["data"]["name"] == "from-app"
     reader = app_client(user, "read")
     envelope(reader.get("/auth/me"))
-    envelope(reader.patch("/auth/me", {"nickname": "nope"}, format="json"), 7006, 403)
+    envelope(reader.patch("/auth/me", {"nickname": "nope"}, format="json"), errors.PermissionDeniedError)
     assert User.objects.get(pk=user.pk).nickname == "Via app"
 
 
@@ -75,7 +76,7 @@ def test_the_reproduced_takeover_chain_stops_at_its_first_step(user, django_capt
     app = app_client(user, "read write")
     with django_capture_on_commit_callbacks(execute=True):
         envelope(app.put("/users/alice/email", {"email": "attacker@evil.example", "password": PASSWORD},
-                         format="json"), 7006, 403)
+                         format="json"), errors.PermissionDeniedError)
         envelope(APIClient().put("/users/alice/forget/pwd"))
     assert [message.to for message in mail.outbox] == [["alice@example.com"]]  # the code goes to alice only
 
@@ -110,18 +111,18 @@ def test_a_sign_in_checked_before_a_freeze_does_not_come_back_with_the_restore(u
 ])
 def test_staff_cannot_take_over_a_superuser(admin_user, groups, body):
     staff = client_for(staff_user("helper", *groups))
-    before = User.objects.values().get(pk=admin_user.pk)
-    envelope(staff.put(f"/users/{admin_user.username}", body, format="json"), 7006, 403)
-    assert User.objects.values().get(pk=admin_user.pk) == before
+    before = snapshot()
+    envelope(staff.put(f"/users/{admin_user.username}", body, format="json"), errors.PermissionDeniedError)
+    before.assert_unchanged()
     envelope(APIClient().post("/auth/login", {"username": admin_user.username, "password": NEW_PASSWORD},
-                              format="json"), 8004, 401)
+                              format="json"), errors.WrongPasswordError, status=401)
 
 
 def test_support_freezes_ordinary_users_and_only_a_superuser_freezes_staff(user, admin_user):
     support = client_for(staff_user("helper", "support"))
     colleague = staff_user("colleague", "billing")
     envelope(support.put("/users/alice", {"status": 5}, format="json"))
-    envelope(support.put("/users/colleague", {"status": 5}, format="json"), 7006, 403)
+    envelope(support.put("/users/colleague", {"status": 5}, format="json"), errors.PermissionDeniedError)
     envelope(client_for(admin_user).put("/users/colleague", {"status": 5}, format="json"))
     assert User.objects.get(pk=user.pk).status == User.objects.get(pk=colleague.pk).status == UserStatus.FROZEN
 
@@ -138,7 +139,8 @@ def test_admin_login_locks_out_after_ten_failures_even_with_the_right_password(a
         assert admin_login("wrong-password").status_code == 200  # the form again
     refused = admin_login(PASSWORD)
     assert refused.status_code == 200 and "Too many failed attempts" in refused.content.decode()
-    envelope(APIClient().post("/auth/login", {"username": "root", "password": PASSWORD}, format="json"), 1029, 429)
+    envelope(APIClient().post("/auth/login", {"username": "root", "password": PASSWORD}, format="json"),
+             errors.TooManyRequestsError)
 
 
 def test_api_failures_lock_the_admin_login_too(admin_user, settings):
@@ -179,7 +181,7 @@ def test_a_reset_code_dies_with_an_email_change(user):
     change, _ = codes.secret_issue(user=user, purpose=SecretPurpose.EMAIL_CHANGE, new_email="new@example.com")
     email_change_confirm(user=user, sid=change)
     envelope(APIClient().put("/users/alice/pwd/reset", {"sid": reset, "passwd": NEW_PASSWORD}, format="json"),
-             8005, 400)
+             errors.InvalidSecretError)
     assert open_codes(user) == 0
 
 
@@ -252,7 +254,7 @@ def test_an_app_dies_with_its_developers_account(user, status):
     code = query_of(authorize(browser, issued.application, challenge=challenge)["Location"])["code"]
 
     users.user_status_set(user=developer, status=status, actor=None)
-    envelope(holder.get("/auth/me"), 7005, 401)
+    envelope(holder.get("/auth/me"), errors.NotAuthenticatedError)
     assert not AccessToken.objects.filter(application=issued.application).exists()
     assert not Grant.objects.filter(application=issued.application).exists()
     refused = exchange(code, verifier, issued.application, issued.client_secret)
@@ -267,7 +269,7 @@ def test_a_token_minted_for_an_inactive_developers_app_is_refused(user):
     developer = UserFactory(username="dev")
     holder = app_client(user, "read", owner=developer)
     User.objects.filter(pk=developer.pk).update(status=UserStatus.FROZEN)  # behind the services' back
-    envelope(holder.get("/auth/me"), 7005, 401)
+    envelope(holder.get("/auth/me"), errors.NotAuthenticatedError)
 
 
 # --- 8. An expired paid tier is enforced as tier 1 at once -----------------------------------------------------
@@ -277,7 +279,7 @@ def test_an_expired_gold_member_cannot_create_past_tier_1_before_the_daily_job(u
     membership_tier_assign(user=user, user_type=TierType.GOLD, actor=None,
                            expires_at=timezone.now() - timedelta(minutes=1))
     api = client_for(user)
-    envelope(api.post("/repos/", {"name": "secret", "visibility": "private"}, format="json"), 8008, 403)
+    envelope(api.post("/repos/", {"name": "secret", "visibility": "private"}, format="json"), errors.QuotaExceededError)
     assert not Repository.objects.exists()
     assert envelope(api.get("/quota/alice/repository"))["data"]["quotaPrivate"] == 0
 
@@ -285,22 +287,22 @@ def test_an_expired_gold_member_cannot_create_past_tier_1_before_the_daily_job(u
 def test_a_paid_tier_in_force_keeps_its_limits(user):
     membership_tier_assign(user=user, user_type=TierType.GOLD, actor=None,
                            expires_at=timezone.now() + timedelta(days=30))
-    envelope(client_for(user).post("/repos/", {"name": "secret", "visibility": "private"}, format="json"), 0, 201)
+    envelope(client_for(user).post("/repos/", {"name": "secret", "visibility": "private"}, format="json"), status=201)
 
 
 # --- 9. No arithmetic overflows ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("size", [2**63 - 1, 2**62, 10**18])
-@pytest.mark.parametrize("tier", [4, 2])  # gold, and the admin tier's unlimited storage
+@pytest.mark.parametrize("tier", [TierType.GOLD, TierType.ADMIN])  # the admin tier's storage is unlimited
 def test_huge_commits_are_8008_never_a_crash(user, size, tier):
     give_tier(user, tier)
     api = client_for(user)
-    envelope(api.post("/repos/", {"name": "big"}, format="json"), 0, 201)
+    envelope(api.post("/repos/", {"name": "big"}, format="json"), status=201)
     codes = [api.post("/repos/alice/big/commits", {"content": "x", "size": size}, format="json").json()["code"]
              for _ in range(10)]
     accepted = codes.count(0)
-    assert codes == [0] * accepted + [8008] * (10 - accepted)
-    assert accepted == (0 if tier == 4 else (2**63 - 1) // size)  # unlimited stops at what a counter holds
+    assert codes == [0] * accepted + [errors.QuotaExceededError.code] * (10 - accepted)
+    assert accepted == (0 if tier == TierType.GOLD else (2**63 - 1) // size)  # unlimited stops at what a counter holds
     deposit = Quota.objects.get(user=user, kind=QuotaKind.DEPOSIT)
     assert deposit.use == size * accepted == sum(Commit.objects.values_list("size", flat=True))
 
@@ -309,19 +311,20 @@ def test_huge_commits_are_8008_never_a_crash(user, size, tier):
 
 def test_a_login_name_equal_to_someones_address_is_taken(other):
     envelope(APIClient().post("/auth/register", {"username": "BOB@example.com", "password": PASSWORD},
-                              format="json"), 8002, 409)
-    envelope(APIClient().post("/users/bob@example.com", {"passwd": PASSWORD}, format="json"), 8002, 409)
+                              format="json"), errors.LoginNameTakenError)
+    envelope(APIClient().post("/users/bob@example.com", {"passwd": PASSWORD}, format="json"),
+             errors.LoginNameTakenError)
 
 
 def test_an_address_equal_to_someones_login_name_is_taken(db):
     UserFactory(username="carol@example.com", email=None)
     envelope(APIClient().post("/auth/register", {"username": "mallory", "password": PASSWORD,
-                                                 "email": "Carol@example.com"}, format="json"), 8003, 409)
+                                                 "email": "Carol@example.com"}, format="json"), errors.EmailTakenError)
 
 
 def test_ones_own_address_as_login_name_is_fine(db):
     envelope(APIClient().post("/auth/register", {"username": "dan@example.com", "password": PASSWORD,
-                                                 "email": "dan@example.com"}, format="json"), 0, 201)
+                                                 "email": "dan@example.com"}, format="json"), status=201)
 
 
 # --- 11. Introspection answers a client about its own tokens only ---------------------------------------------

@@ -5,6 +5,8 @@ from django.core import mail
 from django.test import Client
 
 from accounts.models import AuditEvent, Session, User, UserStatus
+from accountsite import errors
+from membership.models import TierType
 from tests.conftest import browser_sign_in, client_for, envelope
 from tests.factories import PASSWORD, UserFactory
 
@@ -40,7 +42,7 @@ def test_status_actions_end_sessions_at_once(operator, user, action, status):
     api = client_for(user)
     assert act(operator, action, user).status_code == 200
     assert User.objects.get(pk=user.pk).status == status
-    envelope(api.get("/auth/me"), 7005, 401)
+    envelope(api.get("/auth/me"), errors.NotAuthenticatedError)
     assert AuditEvent.objects.filter(user=user, action="user.status", data__status=status).exists()
 
 
@@ -53,7 +55,7 @@ def test_activate_action(operator):
 def test_revoke_sessions_and_reset_mail_actions(operator, user, django_capture_on_commit_callbacks):
     api = client_for(user)
     act(operator, "revoke_sessions", user)
-    envelope(api.get("/auth/me"), 7005, 401)
+    envelope(api.get("/auth/me"), errors.NotAuthenticatedError)
     with django_capture_on_commit_callbacks(execute=True):
         act(operator, "send_password_reset", user)
     assert [m.to for m in mail.outbox] == [["alice@example.com"]] and "sid=" in mail.outbox[0].body
@@ -66,7 +68,7 @@ def test_status_edit_in_the_change_form_goes_through_the_service(operator, user)
     reply = operator.post(f"/admin/accounts/user/{user.pk}/change/", form)
     assert reply.status_code == 302, reply.content.decode()[:2000]
     assert User.objects.get(pk=user.pk).status == UserStatus.FROZEN
-    envelope(api.get("/auth/me"), 7005, 401)
+    envelope(api.get("/auth/me"), errors.NotAuthenticatedError)
     assert AuditEvent.objects.filter(user=user, action="user.status", data__reason="admin").exists()
 
 
@@ -104,10 +106,10 @@ def test_non_staff_cannot_use_the_back_office(user):
 def test_role_actions_move_the_tier_and_the_form_cannot_set_roles(operator, user):
     act(operator, "make_admin", user)
     alice = User.objects.select_related("membership__tier").get(pk=user.pk)
-    assert alice.is_staff and alice.membership.tier.user_type == 2
+    assert alice.is_staff and alice.membership.tier.user_type == TierType.ADMIN
     act(operator, "make_common", user)
     alice = User.objects.select_related("membership__tier").get(pk=user.pk)
-    assert not alice.is_staff and alice.membership.tier.user_type == 1
+    assert not alice.is_staff and alice.membership.tier.user_type == TierType.REGISTERED
     form = {"username": "alice", "email": "alice@example.com", "nickname": "Alice", "real_name": "", "intro": "",
             "github": "", "school": "", "website": "", "status": UserStatus.ACTIVE, "is_staff": "on",
             "is_superuser": "on"}
@@ -133,5 +135,5 @@ def test_admin_password_change_goes_through_the_service(admin_user):
     right = browser.post("/admin/password_change/", {"old_password": PASSWORD, **new})
     assert right.status_code == 302 and right["Location"] == "/admin/password_change/done/"
     assert browser.get("/admin/").status_code == 200  # this browser stays signed in
-    envelope(api.get("/auth/me"), 7005, 401)  # every other sign-in ended
+    envelope(api.get("/auth/me"), errors.NotAuthenticatedError)  # every other sign-in ended
     assert AuditEvent.objects.filter(user=admin_user, action="password.change").exists()

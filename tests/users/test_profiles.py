@@ -3,27 +3,30 @@
 import pytest
 
 from accounts.models import AuditEvent, Session, User, UserStatus
-from tests.conftest import client_for, envelope
+from accountsite import errors
+from membership.models import TierType
+from tests.conftest import CALLER_ROLES, REFUSED_ROLES, client_for, envelope
 from tests.factories import PASSWORD, UserFactory
-from tests.users.conftest import ACTORS, REFUSED, snapshot
+from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 
 PUBLIC_FIELDS = {"loginname", "nickname", "intro", "github", "school", "website", "registered_at", "userType"}
 
 
-def expected(actor: str, allowed: dict) -> tuple[int, int]:
-    return REFUSED.get(actor) or allowed[actor]
+def refusal(actor: str, **refused: type[errors.ServiceError]) -> type[errors.ServiceError] | None:
+    """The error `actor` gets: its account state's, else the endpoint's rule for it; None: allowed."""
+    return REFUSED_ROLES.get(actor) or refused.get(actor)
 
 
 # --- GET ------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("actor", ACTORS)
-def test_get_user_matrix(actor_client, actor):
-    reply = actor_client(actor).get("/users/alice")
-    code, status = expected(actor, {"anonymous": (0, 200), "self": (0, 200), "other": (0, 200), "admin": (0, 200)})
-    body = envelope(reply, code, status)
-    if code == 0:
+@pytest.mark.parametrize("actor", CALLER_ROLES)
+def test_get_user_matrix(caller_client, actor):
+    reply = caller_client(actor).get("/users/alice")
+    error = refusal(actor)  # anyone may read a profile
+    body = envelope(reply, error, status=None if error else 200)
+    if error is None:
         if actor in ("self", "admin"):
             assert body["data"]["email"] == "alice@example.com"
             assert body["data"]["role"] == "common" and body["data"]["status"] == UserStatus.ACTIVE
@@ -33,54 +36,53 @@ def test_get_user_matrix(actor_client, actor):
 
 
 def test_get_user_is_case_insensitive_and_never_shows_the_password(admin_client, user):
-    body = envelope(admin_client.get("/users/ALICE/"), 0, 200)
-    assert body["data"]["loginname"] == "alice" and body["data"]["userType"] == 1
+    body = envelope(admin_client.get("/users/ALICE/"), status=200)
+    assert body["data"]["loginname"] == "alice" and body["data"]["userType"] == TierType.REGISTERED
     assert not any("pass" in key for key in body["data"])
 
 
-@pytest.mark.parametrize(("actor", "code", "status"), [
-    ("anonymous", 1009, 404), ("other", 1009, 404), ("admin", 0, 200),
+@pytest.mark.parametrize(("actor", "error"), [
+    ("anonymous", errors.NotFoundError), ("other", errors.NotFoundError), ("admin", None),
 ])
-def test_deleted_user_is_visible_to_admins_only(actor_client, actor, code, status):
+def test_deleted_user_is_visible_to_admins_only(caller_client, actor, error):
     UserFactory(username="gone", status=UserStatus.DELETED)
-    body = envelope(actor_client(actor).get("/users/gone"), code, status)
-    if code == 0:
+    body = envelope(caller_client(actor).get("/users/gone"), error, status=None if error else 200)
+    if error is None:
         assert body["data"]["status"] == UserStatus.DELETED
 
 
 def test_unknown_user_is_404(anon_client, db):
-    envelope(anon_client.get("/users/nobody"), 1009, 404)
+    envelope(anon_client.get("/users/nobody"), errors.NotFoundError)
 
 
 # --- PUT / PATCH ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("method", ["put", "patch"])
-@pytest.mark.parametrize("actor", ACTORS)
-def test_update_profile_matrix(actor_client, actor, method):
-    client = actor_client(actor)
-    before = snapshot("alice")
+@pytest.mark.parametrize("actor", CALLER_ROLES)
+def test_update_profile_matrix(caller_client, actor, method):
+    client = caller_client(actor)
+    before = snapshot()
     reply = getattr(client, method)("/users/alice", {"nickname": "Ally", "comments": "hi"}, format="json")
-    code, status = expected(actor, {"anonymous": (7005, 401), "self": (0, 200), "other": (7006, 403),
-                                    "admin": (0, 200)})
-    body = envelope(reply, code, status)
+    error = refusal(actor, anonymous=errors.NotAuthenticatedError, other=errors.PermissionDeniedError)
+    body = envelope(reply, error, status=None if error else 200)
     alice = User.objects.get(username="alice")
-    if code == 0:
+    if error is None:
         assert (alice.nickname, alice.intro) == ("Ally", "hi")
         assert body["data"]["nickname"] == "Ally" and body["data"]["comment"] == "hi"
     else:
-        assert snapshot("alice") == before
+        before.assert_unchanged()
 
 
 @pytest.mark.parametrize("field", [
-    {"role": "admin"}, {"status": 5}, {"userstatus": "5"}, {"userType": 5}, {"invalid_at": None},
+    {"role": "admin"}, {"status": 5}, {"userstatus": "5"}, {"userType": TierType.DIAMOND}, {"invalid_at": None},
     {"password": "an0ther-Long-password"}, {"passwd": "an0ther-Long-password"}, {"email": "new@example.com"},
 ])
 def test_self_may_not_set_admin_fields(user_client, field):
-    before = snapshot("alice")
+    before = snapshot()
     reply = user_client.put("/users/alice", {"nickname": "Changed", **field}, format="json")
-    body = envelope(reply, 7006, 403)
+    body = envelope(reply, errors.PermissionDeniedError)
     assert body["error"]["fields"]
-    assert snapshot("alice") == before
+    before.assert_unchanged()
 
 
 @pytest.mark.parametrize(("field", "bad"), [
@@ -89,17 +91,17 @@ def test_self_may_not_set_admin_fields(user_client, field):
     ("website", "not a url"), ("website", "https://example.com/" + "w" * 190),
 ])
 def test_bad_profile_input_is_1007_and_changes_nothing(user_client, field, bad):
-    before = snapshot("alice")
-    body = envelope(user_client.patch("/users/alice", {field: bad}, format="json"), 1007, 400)
+    before = snapshot()
+    body = envelope(user_client.patch("/users/alice", {field: bad}, format="json"), errors.InvalidParametersError)
     assert body["error"]
-    assert snapshot("alice") == before
+    before.assert_unchanged()
 
 
 def test_profile_fields_are_optional_and_seed_004_names_work(user_client):
     body = envelope(user_client.put("/users/alice", {"github": "octo-cat", "website": "https://a.example/x",
                                                      "school": "MIT", "userName": "Alice A"}, format="json"))
     assert body["data"]["github"] == "octo-cat" and body["data"]["real_name"] == "Alice A"
-    envelope(user_client.put("/users/alice", {}, format="json"), 0, 200)
+    envelope(user_client.put("/users/alice", {}, format="json"), status=200)
 
 
 def test_admin_put_with_seed_004_spellings(admin_client, user):
@@ -107,29 +109,29 @@ def test_admin_put_with_seed_004_spellings(admin_client, user):
     body = envelope(admin_client.put("/users/alice", {
         "userstatus": "3", "nickname": "foo", "username": "FOO", "comments": "test user",
         "passwd": "a-Brand-new-passw0rd",
-    }, format="json"), 0, 200)
+    }, format="json"), status=200)
     assert body["data"]["status"] == UserStatus.INVALID and body["data"]["real_name"] == "FOO"
     alice = User.objects.get(pk=user.pk)
     assert alice.check_password("a-Brand-new-passw0rd") and alice.intro == "test user"
     assert not Session.objects.filter(user=user, revoked_at__isnull=True).exists()
-    envelope(alice_client.get("/auth/me"), 7005, 401)
+    envelope(alice_client.get("/auth/me"), errors.NotAuthenticatedError)
     assert AuditEvent.objects.filter(user=user, action="user.status", actor__username="root").exists()
 
 
 def test_admin_role_change_moves_the_tier(admin_client, user):
     body = envelope(admin_client.patch("/users/alice", {"role": "admin"}, format="json"))
-    assert body["data"]["role"] == "admin" and body["data"]["userType"] == 2
+    assert body["data"]["role"] == "admin" and body["data"]["userType"] == TierType.ADMIN
     assert User.objects.get(pk=user.pk).is_staff
     body = envelope(admin_client.patch("/users/alice", {"role": "common"}, format="json"))
-    assert body["data"]["role"] == "common" and body["data"]["userType"] == 1
+    assert body["data"]["role"] == "common" and body["data"]["userType"] == TierType.REGISTERED
 
 
 def test_admin_sets_tier_and_expiry(admin_client, user):
     body = envelope(admin_client.patch("/users/alice", {"userType": "4", "invalid_at": "2099-01-01T00:00:00Z"},
                                        format="json"))
-    assert body["data"]["userType"] == 4 and body["data"]["invalid_at"].startswith("2099-01-01")
+    assert body["data"]["userType"] == TierType.GOLD and body["data"]["invalid_at"].startswith("2099-01-01")
     body = envelope(admin_client.patch("/users/alice", {"invalidTime": "2000-01-01T00:00:00Z"}, format="json"))
-    assert body["data"]["userType"] == 1  # expired: reads as tier 1
+    assert body["data"]["userType"] == TierType.REGISTERED  # expired: reads as tier 1
 
 
 @pytest.mark.parametrize("data", [
@@ -137,35 +139,36 @@ def test_admin_sets_tier_and_expiry(admin_client, user):
     {"invalid_at": "tomorrow"}, {"passwd": "short"}, {"passwd": "12345678901"},
 ])
 def test_admin_bad_input_is_1007_and_changes_nothing(admin_client, user, data):
-    before = snapshot("alice")
-    envelope(admin_client.put("/users/alice", {"nickname": "Changed", **data}, format="json"), 1007, 400)
-    assert snapshot("alice") == before
+    before = snapshot()
+    envelope(admin_client.put("/users/alice", {"nickname": "Changed", **data}, format="json"),
+             errors.InvalidParametersError)
+    before.assert_unchanged()
 
 
 def test_admin_unknown_field_is_7006(admin_client, user):
-    before = snapshot("alice")
-    envelope(admin_client.put("/users/alice", {"is_superuser": True}, format="json"), 7006, 403)
-    assert snapshot("alice") == before
+    before = snapshot()
+    envelope(admin_client.put("/users/alice", {"is_superuser": True}, format="json"), errors.PermissionDeniedError)
+    before.assert_unchanged()
 
 
 def test_update_of_deleted_user_is_404_for_its_owner_token_refused_and_others(other_client, db):
     UserFactory(username="gone", status=UserStatus.DELETED)
-    envelope(other_client.put("/users/gone", {"nickname": "x"}, format="json"), 1009, 404)
+    envelope(other_client.put("/users/gone", {"nickname": "x"}, format="json"), errors.NotFoundError)
 
 
 # --- POST (create) ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("actor", ACTORS)
-def test_create_matrix(actor_client, actor):
-    reply = actor_client(actor).post("/users/newbie@example.com",
-                                     {"passwd": "a-Long-enough-passw0rd", "nickname": "New"}, format="json")
-    code, status = expected(actor, {"anonymous": (0, 201), "self": (0, 201), "other": (0, 201), "admin": (0, 201)})
-    body = envelope(reply, code, status)
+@pytest.mark.parametrize("actor", CALLER_ROLES)
+def test_create_matrix(caller_client, actor):
+    reply = caller_client(actor).post("/users/newbie@example.com",
+                                      {"passwd": "a-Long-enough-passw0rd", "nickname": "New"}, format="json")
+    error = refusal(actor)  # anyone may sign up
+    body = envelope(reply, error, status=None if error else 201)
     created = User.objects.filter(username="newbie@example.com").first()
-    if code == 0:
+    if error is None:
         assert created.status == UserStatus.ACTIVE and created.check_password("a-Long-enough-passw0rd")
-        assert body["data"]["loginname"] == "newbie@example.com" and body["data"]["userType"] == 1
-        assert created.membership.tier.user_type == 1 and created.quotas.count() == 4
+        assert body["data"]["loginname"] == "newbie@example.com" and body["data"]["userType"] == TierType.REGISTERED
+        assert created.membership.tier.user_type == TierType.REGISTERED and created.quotas.count() == 4
     else:
         assert created is None
 
@@ -173,64 +176,66 @@ def test_create_matrix(actor_client, actor):
 def test_admin_creates_an_admin_with_status_and_tier(admin_client):
     body = envelope(admin_client.post("/users/ops", {"password": "a-Long-enough-passw0rd", "role": "admin",
                                                      "status": "1", "email": "ops@example.com"},
-                                      format="json"), 0, 201)
-    assert body["data"]["role"] == "admin" and body["data"]["status"] == 1 and body["data"]["userType"] == 2
-    body = envelope(admin_client.post("/users/gold", {"password": "a-Long-enough-passw0rd", "userType": 4},
-                                      format="json"), 0, 201)
-    assert body["data"]["userType"] == 4
+                                      format="json"), status=201)
+    assert body["data"]["role"] == "admin" and body["data"]["status"] == 1
+    assert body["data"]["userType"] == TierType.ADMIN
+    body = envelope(admin_client.post("/users/gold", {"password": "a-Long-enough-passw0rd", "userType": TierType.GOLD},
+                                      format="json"), status=201)
+    assert body["data"]["userType"] == TierType.GOLD
 
 
-@pytest.mark.parametrize("field", [{"role": "admin"}, {"status": 2}, {"userType": 5}, {"userstatus": 2}])
+@pytest.mark.parametrize("field", [{"role": "admin"}, {"status": 2}, {"userType": TierType.DIAMOND}, {"userstatus": 2}])
 def test_non_admin_create_with_admin_fields_is_7006(anon_client, user_client, field, db):
     for client in (anon_client, user_client):
         envelope(client.post("/users/sneaky", {"password": "a-Long-enough-passw0rd", **field}, format="json"),
-                 7006, 403)
+                 errors.PermissionDeniedError)
     assert not User.objects.filter(username="sneaky").exists()
 
 
-@pytest.mark.parametrize(("path", "data", "code", "status"), [
-    ("/users/ALICE", {"password": "a-Long-enough-passw0rd"}, 8002, 409),
-    ("/users/fresh", {"password": "a-Long-enough-passw0rd", "email": "ALICE@example.com"}, 8003, 409),
-    ("/users/ab", {"password": "a-Long-enough-passw0rd"}, 1007, 400),
-    ("/users/bad%20name", {"password": "a-Long-enough-passw0rd"}, 1007, 400),
-    ("/users/fresh", {}, 1007, 400),
-    ("/users/fresh", {"password": "short"}, 1007, 400),
-    ("/users/fresh", {"password": "a-Long-enough-passw0rd", "email": "not-an-address"}, 1007, 400),
-    ("/users/fresh", {"password": "a-Long-enough-passw0rd", "website": "javascript:alert(1)"}, 1007, 400),
+@pytest.mark.parametrize(("path", "data", "error"), [
+    ("/users/ALICE", {"password": "a-Long-enough-passw0rd"}, errors.LoginNameTakenError),
+    ("/users/fresh", {"password": "a-Long-enough-passw0rd", "email": "ALICE@example.com"}, errors.EmailTakenError),
+    ("/users/ab", {"password": "a-Long-enough-passw0rd"}, errors.InvalidParametersError),
+    ("/users/bad%20name", {"password": "a-Long-enough-passw0rd"}, errors.InvalidParametersError),
+    ("/users/fresh", {}, errors.InvalidParametersError),
+    ("/users/fresh", {"password": "short"}, errors.InvalidParametersError),
+    ("/users/fresh", {"password": "a-Long-enough-passw0rd", "email": "not-an-address"},
+     errors.InvalidParametersError),
+    ("/users/fresh", {"password": "a-Long-enough-passw0rd", "website": "javascript:alert(1)"},
+     errors.InvalidParametersError),
 ])
-def test_create_bad_input(anon_client, user, path, data, code, status):
-    count = User.objects.count()
-    envelope(anon_client.post(path, data, format="json"), code, status)
-    assert User.objects.count() == count
+def test_create_bad_input(anon_client, user, path, data, error):
+    before = snapshot()
+    envelope(anon_client.post(path, data, format="json"), error)
+    before.assert_unchanged()
 
 
 def test_create_accepts_a_form_body(anon_client, db):
-    envelope(anon_client.post("/users/formuser", {"passwd": "a-Long-enough-passw0rd"}), 0, 201)
+    envelope(anon_client.post("/users/formuser", {"passwd": "a-Long-enough-passw0rd"}), status=201)
     assert User.objects.filter(username="formuser").exists()
 
 
 # --- DELETE ----------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("actor", ACTORS)
-def test_delete_matrix(actor_client, actor):
-    client = actor_client(actor)
+@pytest.mark.parametrize("actor", CALLER_ROLES)
+def test_delete_matrix(caller_client, actor):
+    client = caller_client(actor)
     victim_client = client_for(User.objects.get(username="alice"), terminal="tablet")
-    before = snapshot("alice")
-    code, status = expected(actor, {"anonymous": (7005, 401), "self": (0, 200), "other": (7006, 403),
-                                    "admin": (0, 200)})
-    envelope(client.delete("/users/alice"), code, status)
+    before = snapshot()
+    error = refusal(actor, anonymous=errors.NotAuthenticatedError, other=errors.PermissionDeniedError)
+    envelope(client.delete("/users/alice"), error, status=None if error else 200)
     alice = User.objects.get(username="alice")
-    if code == 0:
+    if error is None:
         assert alice.status == UserStatus.DELETED
         assert not Session.objects.filter(user=alice, revoked_at__isnull=True).exists()
-        envelope(victim_client.get("/auth/me"), 7005, 401)  # its session was revoked
+        envelope(victim_client.get("/auth/me"), errors.NotAuthenticatedError)  # its session was revoked
     else:
-        assert snapshot("alice") == before
+        before.assert_unchanged()
 
 
 def test_deleted_login_name_stays_reserved(admin_client, anon_client, user):
-    envelope(admin_client.delete("/users/alice"), 0, 200)
-    envelope(anon_client.get("/users/alice"), 1009, 404)
-    envelope(anon_client.post("/users/Alice", {"password": PASSWORD + "x"}, format="json"), 8002, 409)
+    envelope(admin_client.delete("/users/alice"), status=200)
+    envelope(anon_client.get("/users/alice"), errors.NotFoundError)
+    envelope(anon_client.post("/users/Alice", {"password": PASSWORD + "x"}, format="json"), errors.LoginNameTakenError)
     envelope(anon_client.post("/auth/register", {"username": "alice", "password": PASSWORD + "x"}, format="json"),
-             8002, 409)
+             errors.LoginNameTakenError)

@@ -8,23 +8,24 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User, UserStatus
+from accountsite import errors
 from membership.models import Membership, Tier, TierType
 from membership.services import membership_tier_assign
-from tests.conftest import envelope
+from tests.conftest import CALLER_ROLES, REFUSED_ROLES, envelope
 from tests.factories import UserFactory
-from tests.users.conftest import ACTORS, REFUSED
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("actor", ACTORS)
-def test_search_matrix(actor_client, actor):
-    code, status = REFUSED.get(actor) or {"anonymous": (7005, 401), "self": (7006, 403), "other": (7006, 403),
-                                          "admin": (0, 200)}[actor]
-    client = actor_client(actor)
+@pytest.mark.parametrize("actor", CALLER_ROLES)
+def test_search_matrix(caller_client, other, admin_user, actor):
+    error = REFUSED_ROLES.get(actor) or {"anonymous": errors.NotAuthenticatedError,
+                                         "self": errors.PermissionDeniedError, "other": errors.PermissionDeniedError,
+                                         "admin": None}[actor]
+    client = caller_client(actor)
     for path in ("/users/", "/users/search/user", "/users/search/user/"):
-        body = envelope(client.get(path), code, status)
-        if code == 0:
+        body = envelope(client.get(path), error, status=None if error else 200)
+        if error is None:
             assert [u["loginname"] for u in body["data"]["results"]] == ["alice", "bob", "root"]
 
 
@@ -49,7 +50,7 @@ def names(body) -> list[str]:
     ({"userName": "b", "nickName": "LIZ"}, ["lisa"]),
     ({"email": "CORP.example"}, ["lisa", "li-admin"]),
     ({"email": "corp", "role": "common"}, ["lisa"]),
-    ({"userType": 2}, ["root", "li-admin"]),
+    ({"userType": TierType.ADMIN}, ["root", "li-admin"]),
     ({"userType": "1", "loginName": "l"}, ["alice", "lisa", "liam"]),
     ({"loginName": "zzz"}, []),
 ])
@@ -63,8 +64,8 @@ def test_user_type_filter_uses_the_tier_in_force(admin_client, user, other):
                            expires_at=timezone.now() - timedelta(days=1))
     membership_tier_assign(user=other, user_type=TierType.GOLD, actor=None,
                            expires_at=timezone.now() + timedelta(days=1))
-    assert names(envelope(admin_client.get("/users/", {"userType": 4}))) == ["bob"]
-    assert names(envelope(admin_client.get("/users/", {"userType": 1}))) == ["alice"]
+    assert names(envelope(admin_client.get("/users/", {"userType": TierType.GOLD}))) == ["bob"]
+    assert names(envelope(admin_client.get("/users/", {"userType": TierType.REGISTERED}))) == ["alice"]
 
 
 def test_deleted_users_are_listed_for_admins(admin_client, user):
@@ -90,7 +91,7 @@ def test_pagination_is_stable_capped_and_empty_past_the_end(admin_client):
     {"page": "0"}, {"size": "-1"}, {"page": "two"}, {"loginName": "x" * 65},
 ])
 def test_bad_search_parameters_are_1007(admin_client, query):
-    body = envelope(admin_client.get("/users/", query), 1007, 400)
+    body = envelope(admin_client.get("/users/", query), errors.InvalidParametersError)
     assert body["error"]
 
 
@@ -103,13 +104,13 @@ def test_a_page_costs_the_same_queries_whatever_its_size(admin_client, django_as
         UserFactory(username=f"big{n}")
     # Lapsed paid memberships read as tier 1 without a query of their own.
     Membership.objects.filter(user__username__startswith="big").update(
-        tier=Tier.objects.get(user_type=4), expires_at=timezone.now() - timedelta(days=1))
+        tier=Tier.objects.get(user_type=TierType.GOLD), expires_at=timezone.now() - timedelta(days=1))
     # session+user, count, one page with membership and tier joined
     assert len(small) == 3
     with django_assert_num_queries(len(small)):
         results = envelope(admin_client.get("/users/", {"size": 100}))["data"]["results"]
     assert len(results) == 51
-    assert {row["userType"] for row in results if row["loginname"].startswith("big")} == {1}
+    assert {row["userType"] for row in results if row["loginname"].startswith("big")} == {TierType.REGISTERED}
 
 
 @pytest.mark.postgres
