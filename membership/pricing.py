@@ -8,11 +8,13 @@ Definitions the contract leaves open, decided here:
   `period_years` years at the tier's fee. A renewal before expiry extends the period (same start,
   `period_years + validity`); any other purchase starts a new one at `now`. An operator's free grant has
   `period_years = 0`: nothing was paid, so nothing is credited.
-- *Days* are whole days: `remaining_days = floor((expires_at - now) / 1 day)` (the day in progress counts as
-  used) and `days_in_period = floor((expires_at - period_started_at) / 1 day)`. So a quote changes at most
-  once a day and a client that asks `/cost` and then pays that amount is not caught out by the clock.
-- The credit for the unused part is `old_fee * period_years * remaining_days / days_in_period`. With the
-  usual one-year period this is exactly the contract's `old_fee * remaining_days / days_in_period`.
+- Time is counted to the second, as card processors prorate: `remaining = floor(expires_at - now)` and
+  `period = floor(expires_at - period_started_at)`, both in whole seconds (the second in progress counts as
+  used). Buying gold and upgrading to diamond a minute later credits all of gold but that minute.
+- The credit for the unused part is `old_fee * period_years * remaining / period`. With the usual one-year
+  period this is the contract's `old_fee * remaining_days / days_in_period`, in seconds instead of days.
+  A quote therefore moves by a cent every few seconds: a PUT whose `cost` was quoted a moment earlier may
+  meet the next cent and get 8010 with the current cost in `error.cost`, which the client pays instead.
 - The one rounding point: the credit is rounded half-up to 0.01 (`ROUND_HALF_UP`). Fees are exact
   cents and everything else is multiplication by whole numbers or subtraction, so no other step rounds.
 - Kinds of purchase, by the fee of the tier in force (an expired tier is tier 1, fee 0.00):
@@ -28,7 +30,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-ONE_DAY = timedelta(days=1)
+ONE_SECOND = timedelta(seconds=1)
 
 RENEW, UPGRADE, CHANGE = "renew", "upgrade", "change"
 
@@ -55,8 +57,8 @@ def add_years(moment: datetime, years: int) -> datetime:
         return moment.replace(year=moment.year + years, day=28)
 
 
-def whole_days(delta: timedelta) -> int:
-    return delta // ONE_DAY
+def whole_seconds(delta: timedelta) -> int:
+    return delta // ONE_SECOND
 
 
 def renewal_cost(*, fee: Decimal, validity: int) -> Decimal:
@@ -71,15 +73,15 @@ def renewal_expiry(*, now: datetime, expires_at: datetime | None, validity: int)
 
 def unused_credit(*, fee: Decimal, period_years: int, period_started_at: datetime | None,
                   expires_at: datetime | None, now: datetime) -> Decimal:
-    """The value of the unused whole days of the current paid period, rounded half-up to 0.01."""
+    """The value of the unused whole seconds of the current paid period, rounded half-up to 0.01."""
     if period_years <= 0 or period_started_at is None or expires_at is None or expires_at <= now:
         return ZERO
-    days_in_period = whole_days(expires_at - period_started_at)
-    if days_in_period <= 0:
+    period = whole_seconds(expires_at - period_started_at)
+    if period <= 0:
         return ZERO
-    remaining_days = min(max(whole_days(expires_at - now), 0), days_in_period)
+    remaining = min(max(whole_seconds(expires_at - now), 0), period)
     paid = cents(fee) * period_years
-    return (paid * remaining_days / days_in_period).quantize(CENT, rounding=ROUND_HALF_UP)
+    return (paid * remaining / period).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def upgrade_cost(*, new_fee: Decimal, validity: int, credit: Decimal) -> Decimal:

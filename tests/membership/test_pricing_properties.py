@@ -138,18 +138,20 @@ def test_money_that_is_not_whole_cents_or_not_decimal_is_refused():
     assert pricing.cents(Decimal("10")).as_tuple().exponent == -2
 
 
-def test_credit_counts_whole_days_and_rounds_half_up_once():
+def test_credit_counts_whole_seconds_and_rounds_half_up_once():
     start = datetime(2025, 1, 1, tzinfo=UTC)
-    year_later = pricing.add_years(start, 1)  # a 365-day period
+    year_later = pricing.add_years(start, 1)  # a 365-day period: 31,536,000 seconds
 
     def credit(fee, expires_at, now):
         return pricing.unused_credit(fee=Decimal(fee), period_years=1, period_started_at=start,
                                      expires_at=expires_at, now=now)
 
-    # 182.5 days left count as 182 whole days: 0.03 * 182 / 365 = 0.01495... -> 0.01
-    assert credit("0.03", year_later, year_later - timedelta(days=182, hours=12)) == Decimal("0.01")
+    # A minute into a year of gold: all of it but that minute, 10000 * 31535940 / 31536000 = 9999.98...
+    assert credit("10000.00", year_later, start + timedelta(minutes=1)) == Decimal("9999.98")
+    # The second in progress counts as used: 1.5 s left of a 4 s period count as 1 s.
+    assert credit("0.04", start + timedelta(seconds=4), start + timedelta(seconds=2.5)) == Decimal("0.01")
     # 0.02 * 1 / 4 = 0.005 exactly: half-up gives 0.01 (half-even would give 0.00)
-    assert credit("0.02", start + timedelta(days=4), start + timedelta(days=3)) == Decimal("0.01")
-    # nothing is credited for an expired period or one with no whole day left
+    assert credit("0.02", start + timedelta(seconds=4), start + timedelta(seconds=3)) == Decimal("0.01")
+    # nothing is credited for an expired period or one with no whole second left
     assert credit("10000.00", year_later, year_later) == Decimal("0.00")
-    assert credit("10000.00", year_later, year_later - timedelta(hours=23)) == Decimal("0.00")
+    assert credit("10000.00", year_later, year_later - timedelta(milliseconds=999)) == Decimal("0.00")

@@ -45,14 +45,21 @@ def test_registered_to_gold_costs_the_full_fee(member):
 
 def test_gold_to_diamond_half_way_credits_the_unused_half(member):
     buy(member, TierType.GOLD, T0)
-    half_way = T0 + timedelta(days=182, hours=12)  # Aug 31 00:00: 182 whole days of 365 left
+    half_way = T0 + timedelta(days=182, hours=12)  # Aug 31 00:00: exactly half of the 365 days left
     cost = services.membership_cost(user=member, user_type=TierType.DIAMOND, validity=1, now=half_way)
-    assert cost == Decimal("20000.00") - (Decimal("10000") * 182 / 365).quantize(Decimal("0.01"))
-    assert cost == Decimal("15013.70")
+    assert cost == Decimal("20000.00") - Decimal("5000.00") == Decimal("15000.00")
     purchase = buy(member, TierType.DIAMOND, half_way)
-    assert purchase.quote.credit == Decimal("4986.30")
+    assert purchase.quote.credit == Decimal("5000.00")
     assert Membership.objects.get(user=member).expires_at == datetime(2026, 8, 31, 0, 0, tzinfo=UTC)
-    assert balance(member) == Decimal("100000.00") - Decimal("10000.00") - Decimal("15013.70")
+    assert balance(member) == Decimal("100000.00") - Decimal("10000.00") - Decimal("15000.00")
+
+
+def test_gold_to_diamond_a_minute_later_costs_the_difference_and_that_minute(member):
+    """Proration to the second: only the minute of gold used is not credited."""
+    buy(member, TierType.GOLD, T0)
+    minute_later = T0 + timedelta(minutes=1)
+    cost = services.membership_cost(user=member, user_type=TierType.DIAMOND, validity=1, now=minute_later)
+    assert cost == Decimal("20000.00") - Decimal("9999.98") == Decimal("10000.02")
 
 
 @pytest.mark.parametrize(("renew_at", "expected_expiry"), [
