@@ -8,6 +8,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.oauth.keys import oidc_private_key
+from accountsite import VERSION
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -182,7 +183,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "accountsite API",
     "DESCRIPTION": "Accounts, sessions, OAuth2, quotas, membership and repositories. "
     "Every reply is the envelope {code, msg, data[, error]}.",
-    "VERSION": "1.0.0",
+    "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accountsite.health import HealthView
+from accountsite.index import IndexView
 
 handler400 = "accountsite.api.handler400"
 handler403 = "accountsite.api.handler403"
@@ -12,6 +13,7 @@ handler404 = "accountsite.api.handler404"
 handler500 = "accountsite.api.handler500"
 
 urlpatterns = [
+    path("", IndexView.as_view(), name="index"),
     path("", include("accountsite.legacy_urls")),
     path("", include("accounts.urls")),
     path("", include("quotas.urls")),

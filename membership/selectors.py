@@ -11,6 +11,10 @@ from membership import pricing
 from membership.models import LedgerEntry, Membership, Tier, TierType, Wallet
 
 
+def tiers() -> QuerySet[Tier]:
+    return Tier.objects.order_by("user_type")
+
+
 def tier_by_user_type(user_type: int) -> Tier:
     return Tier.objects.get(user_type=user_type)
 

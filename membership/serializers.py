@@ -48,6 +48,23 @@ class VipSerializer(serializers.Serializer):
         return reply
 
 
+class TierSerializer(serializers.Serializer):
+    """GET /vip/tiers: one plan, as a client shows it (the seed's names, and the name and exact bytes)."""
+
+    def to_representation(self, tier: Tier) -> dict:
+        return {
+            "userType": tier.user_type,
+            "name": tier.name,
+            "repoPub": tier.repo_public,
+            "repoPri": tier.repo_private,
+            "pullNum": tier.pulls_per_day,
+            "payWay": tier.pay_way,
+            "deposit": deposit_human(tier.deposit_bytes),
+            "depositBytes": tier.deposit_bytes,
+            "fee": money(tier.fee),
+        }
+
+
 class CostQuerySerializer(serializers.Serializer):
     type = serializers.IntegerField(min_value=1, max_value=32767)
     validity = serializers.IntegerField(min_value=1, max_value=MAX_VALIDITY, default=1)

@@ -22,6 +22,7 @@ from membership.serializers import (
     CostQuerySerializer,
     LedgerEntrySerializer,
     PurchaseInputSerializer,
+    TierSerializer,
     TopupInputSerializer,
     VipSerializer,
     money,
@@ -49,12 +50,18 @@ class VipViewSet(PolicyMixin, viewsets.GenericViewSet):
     """/vip/{loginname}: the member's tier (anyone), its price, buying it, the ledger and top-ups."""
 
     lookup_field, lookup_value_regex = "loginname", "[^/]+"
-    operations = {"retrieve": Op.PUBLIC_READ, "cost": Op.BILLING_READ, "update": Op.PURCHASE,
-                  "ledger": Op.BILLING_READ, "topup": Op.WALLET_TOPUP}
+    operations = {"retrieve": Op.PUBLIC_READ, "tiers": Op.PUBLIC_READ, "cost": Op.BILLING_READ,
+                  "update": Op.PURCHASE, "ledger": Op.BILLING_READ, "topup": Op.WALLET_TOPUP}
 
     def member(self, loginname: str) -> Any:
         """The member the path names, if the caller may do this action's operation to them."""
         return user_acted_on(loginname, self.caller(), op=self.operations[self.action], seen_with=Op.BILLING_READ)
+
+    @extend_schema(responses=TierSerializer(many=True), tags=["membership"])
+    @action(detail=False, methods=["get"], authentication_classes=())
+    def tiers(self, request: Request) -> Response:
+        """Every plan with its yearly fee and limits, so a client can show them (anyone)."""
+        return Response(TierSerializer(selectors.tiers(), many=True).data)
 
     @extend_schema(responses=VipSerializer, tags=["membership"])
     def retrieve(self, request: Request, loginname: str) -> Response:

@@ -249,3 +249,17 @@ def test_schema_validates_without_warnings(tmp_path):
     target = tmp_path / "schema.yaml"
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
     assert "/auth/sessions/{id}" in target.read_text()
+
+
+def test_the_root_names_the_service_and_links_to_the_rest(anon_client):
+    from accountsite import VERSION
+
+    data = envelope(anon_client.get("/"))["data"]
+    assert data["service"] == "accountsite" and data["version"] == VERSION
+    assert data["links"] == {
+        "docs": "http://testserver/docs/", "schema": "http://testserver/schema/",
+        "admin": "http://testserver/admin/", "health": "http://testserver/healthz",
+        "openid_configuration": "http://testserver/.well-known/openid-configuration",
+    }
+    for link in data["links"].values():
+        assert anon_client.get(link.removeprefix("http://testserver")).status_code in (200, 302)

@@ -268,3 +268,12 @@ def test_ledger_is_paginated_newest_first_and_sums_to_the_balance(admin_client, 
     assert balance(user) == Decimal("6.00")
     assert_ledger_balances(user)
     envelope(user_client.get("/vip/alice/ledger", {"page": 0}), errors.InvalidParametersError)
+
+
+def test_anyone_lists_the_tiers_with_their_fees_and_limits(anon_client):
+    tiers = envelope(anon_client.get("/vip/tiers"))["data"]
+    assert [tier["userType"] for tier in tiers] == [1, 2, 3, 4, 5]
+    gold = tiers[3]
+    assert gold == {"userType": 4, "name": "gold", "repoPub": 20, "repoPri": 2, "pullNum": 2000, "payWay": 1,
+                    "deposit": "200M", "depositBytes": 200 * 1024**2, "fee": "10000.00"}
+    assert tiers[1]["repoPub"] == -1 and tiers[4]["deposit"] == "2G" and tiers[4]["fee"] == "20000.00"

@@ -143,6 +143,8 @@ EXPECTED: dict[Row, tuple[Cell, ...]] = {
     R("GET", "/oauth/"):              (GOTO, GOTO, GOTO, GOTO, GOTO, GOTO, GOTO, MISS, MISS, GOTO, GOTO, GOTO),
     R("POST", "/oauth/"):             (OK,   OK,   OK,   OK,   OK,   OK,   OK,   AUTH, AUTH, OK,   OK,   OK),
     R("GET", "/healthz"):             OPEN,
+    R("GET", "/"):                    OPEN,
+    R("GET", "/vip/tiers/"):          OPEN,
 
     # --- users (section 3)
     R("GET", "/users/"):              (AUTH, DENY, DENY, DENY, OK,   OK,   OK,   OFF,  OFF,  AUTH, DENY, DENY),
@@ -447,6 +449,8 @@ REQUESTS: dict[Row, Call] = {
     R("POST", "/oauth/"): Call(setup=seed_code, body=lambda world, client: {
         "secret_id": world.app.client_id, "secret_value": world.app_secret, "authorization_code": world.code}),
     R("GET", "/healthz"): Call(),
+    R("GET", "/"): Call(),
+    R("GET", "/vip/tiers/"): Call(),
     R("GET", "/users/"): Call(query={"loginName": "ali"}),
     R("GET", "/users/search/user/"): Call(query={"loginName": "ali"}),
     R("GET", "/users/{loginname}/"): Call(),
