@@ -9,8 +9,8 @@ class MembershipConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.plans import plans_register
-        from membership.plans import MembershipPlans, quota_limits_default
-        from quotas.services import quota_limits_default_register
+        from membership.plans import MembershipPlans, MembershipQuotaPlans
+        from quotas.services import quota_plans_register
 
         plans_register(MembershipPlans())
-        quota_limits_default_register(quota_limits_default)
+        quota_plans_register(MembershipQuotaPlans())

@@ -1,6 +1,6 @@
-"""accounts.plans as membership provides them: opening an account's plan, and operators' tier changes
-made through the user record (PUT /users/{loginname}, the back office). Registered in
-MembershipConfig.ready; quotas' default limits are registered there too."""
+"""What membership tells the apps below it, registered in MembershipConfig.ready: accounts.plans (opening
+an account's plan, operators' tier changes through the user record) and quotas' QuotaPlans (default
+limits, and the cheapest tier that allows a refused request)."""
 
 from collections.abc import Mapping
 from datetime import datetime
@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.plans import KEEP
 from membership import selectors, services
-from membership.models import Membership, Tier, TierType
+from membership.models import UNLIMITED, Membership, Tier, TierType
 
 
 class MembershipPlans:
@@ -31,7 +31,23 @@ class MembershipPlans:
                                         expires_at=membership.expires_at if expires_at is KEEP else expires_at)
 
 
-def quota_limits_default(user: Any) -> Mapping[str, int]:
-    """The limits of the tier in force: what a new quota record holds unless an operator says otherwise."""
-    membership = Membership.objects.select_related("tier").get(user=user)
-    return selectors.effective_tier(membership, timezone.now()).quota_limits()
+class MembershipQuotaPlans:
+    """quotas.services.QuotaPlans as membership provides them."""
+
+    def default_limits(self, user: Any) -> Mapping[str, int]:
+        """The limits of the tier in force."""
+        membership = Membership.objects.select_related("tier").get(user=user)
+        return selectors.effective_tier(membership, timezone.now()).quota_limits()
+
+    def tier_allowing(self, *, user: Any, kind: str, limit: int) -> int | None:
+        """Among the tiers the member could buy now (another tier, not cheaper than the one in force, which
+        would be a downgrade; never the admin tier), the cheapest whose limit allows `limit`."""
+        membership = Membership.objects.select_related("tier").get(user=user)
+        in_force = selectors.effective_tier(membership, timezone.now())
+        candidates = (selectors.tiers().exclude(user_type__in=[TierType.ADMIN, in_force.user_type])
+                      .filter(fee__gte=in_force.fee).order_by("fee", "user_type"))
+        for tier in candidates:
+            allowed = tier.quota_limits()[kind]
+            if allowed == UNLIMITED or allowed >= limit:
+                return tier.user_type
+        return None

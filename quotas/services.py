@@ -5,9 +5,9 @@ through `quota_consume`/`quota_release`: one conditional UPDATE per quota inside
 transaction, so use never passes the limit and no increment is lost, whatever the concurrency.
 """
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
@@ -40,15 +40,20 @@ def quota_limits_apply(*, user: User, limits: Mapping[str, int], until: datetime
 
 
 def _exceeded(*, user: User, kind: str, amount: int, now: datetime) -> QuotaExceededError:
+    """8008, naming the quota, its limit and use, the user's tier, and the cheapest tier that would allow
+    the request (as the plans provider knows it), so a client can offer the upgrade."""
     row = Quota.objects.filter(user=user, kind=kind).first()
     limit, use = (row.limit_at(now), row.use) if row else (0, 0)
     if row and kind == QuotaKind.PULLS:
         use = pulls_today(row, now)["use"]
     label = QuotaKind(kind).label
-    return QuotaExceededError(
-        f"Quota exceeded: {label}: {use} of {limit} used, {amount} more requested.",
-        error={"quota": kind, "limit": limit, "use": use, "requested": amount},
-    )
+    error: dict[str, Any] = {"quota": kind, "limit": limit, "use": use, "requested": amount,
+                             "userType": user.tier_at(now)[0]}
+    upgrade = _plans.tier_allowing(user=user, kind=kind, limit=use + amount) if _plans is not None else None
+    if upgrade is not None:
+        error["upgrade"] = upgrade
+    return QuotaExceededError(f"Quota exceeded: {label}: {use} of {limit} used, {amount} more requested.",
+                              error=error)
 
 
 def quota_consume(*, user: User, kind: str, amount: int = 1, now: datetime | None = None) -> None:
@@ -100,23 +105,32 @@ def _assert_limits(limits: Mapping[str, int]) -> None:
         raise InvalidParametersError("Invalid parameters: a limit is below -1.", error=bad)
 
 
-_limits_default: Callable[[Any], Mapping[str, int]] | None = None
+class QuotaPlans(Protocol):
+    """What the app that sells plans tells quotas (membership registers itself at startup; quotas never
+    reads a tier)."""
+
+    def default_limits(self, user: User) -> Mapping[str, int]:
+        """The limits a user's new quota record holds unless an operator says otherwise."""
+
+    def tier_allowing(self, *, user: User, kind: str, limit: int) -> int | None:
+        """The cheapest tier (`userType`) `user` could buy whose `kind` limit is at least `limit`, if any."""
 
 
-def quota_limits_default_register(provider: Callable[[Any], Mapping[str, int]]) -> None:
-    """Who says what limits a user's new quota record holds by default: the app that sells plans
-    (membership registers its tiers at startup); quotas never reads a tier itself."""
-    global _limits_default
-    _limits_default = provider
+_plans: QuotaPlans | None = None
+
+
+def quota_plans_register(plans: QuotaPlans) -> None:
+    global _plans
+    _plans = plans
 
 
 @transaction.atomic
 def quota_record_create(*, user: User, kinds: tuple[str, ...], limits: Mapping[str, int], actor: User | None,
                         now: datetime | None = None) -> None:
     """Creates the user's quota rows of these kinds (one record), each limit defaulting to what the user's
-    plan gives (quota_limits_default_register), else 0; QuotaExistsError if the record already exists."""
+    plan gives (QuotaPlans), else 0; QuotaExistsError if the record already exists."""
     now = now or timezone.now()
-    defaults = _limits_default(user) if _limits_default is not None else {}
+    defaults = _plans.default_limits(user) if _plans is not None else {}
     limits = {kind: limits.get(kind, defaults.get(kind, 0)) for kind in kinds}
     _assert_limits(limits)
     exists = QuotaExistsError(f"{user.username} already has this quota record; change it with PUT.")

@@ -27,7 +27,8 @@ def test_consume_up_to_the_limit_then_8008_naming_the_quota(user):
     with pytest.raises(QuotaExceededError) as caught:
         quota_consume(user=user, kind=QuotaKind.REPO_PRIVATE)
     assert caught.value.code == QuotaExceededError.code
-    assert caught.value.error == {"quota": "repo_private", "limit": 2, "use": 2, "requested": 1}
+    assert caught.value.error == {"quota": "repo_private", "limit": 2, "use": 2, "requested": 1,
+                                  "userType": TierType.GOLD, "upgrade": TierType.DIAMOND}
     before.assert_unchanged()
 
 

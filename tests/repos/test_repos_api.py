@@ -64,7 +64,8 @@ def test_create_stops_at_the_tiers_quota(user_client, gold):
     before = snapshot()
     body = envelope(user_client.post("/repos/", {"name": "p3", "visibility": "private"}, format="json"),
                     errors.QuotaExceededError)
-    assert body["error"] == {"quota": "repo_private", "limit": 2, "use": 2, "requested": 1}
+    assert body["error"] == {"quota": "repo_private", "limit": 2, "use": 2, "requested": 1,
+                             "userType": TierType.GOLD, "upgrade": TierType.DIAMOND}
     before.assert_unchanged()
 
 
@@ -209,7 +210,8 @@ def test_commit_stops_when_storage_runs_out(user_client, gold, repos):
     before = snapshot()
     body = envelope(user_client.post("/repos/alice/open/commits", {"content": "y"}, format="json"),
                     errors.QuotaExceededError)
-    assert body["error"] == {"quota": "deposit", "limit": 10, "use": 10, "requested": 1}
+    assert body["error"] == {"quota": "deposit", "limit": 10, "use": 10, "requested": 1,
+                             "userType": TierType.GOLD, "upgrade": TierType.DIAMOND}
     before.assert_unchanged()
 
 
@@ -250,7 +252,8 @@ def test_pull_spends_the_callers_daily_pulls(other_client, other, repos):
         envelope(other_client.post("/repos/alice/open/pull"), status=201)
     before = snapshot()
     body = envelope(other_client.post("/repos/alice/open/pull"), errors.QuotaExceededError)
-    assert body["error"] == {"quota": "pullnum", "limit": 2, "use": 2, "requested": 1}
+    assert body["error"] == {"quota": "pullnum", "limit": 2, "use": 2, "requested": 1,
+                             "userType": TierType.REGISTERED, "upgrade": TierType.CERTIFIED}
     before.assert_unchanged()
     assert row(repos["public"].owner, QuotaKind.PULLS).use == 0  # the owner's pulls are untouched
 
@@ -280,3 +283,12 @@ def test_lists_cost_the_same_queries_whatever_the_page_size(user_client, gold, d
             with django_assert_num_queries(queries):
                 body = envelope(user_client.get(f"{path}size={size}"))
             assert len(body["data"]["results"]) == (1 if size == 1 else min(30, body["data"]["total"]))
+
+
+def test_8008_names_no_upgrade_when_no_tier_allows_it(user_client, user):
+    """Diamond members at the top of the tier table get no upgrade to suggest."""
+    give_tier(user, TierType.DIAMOND)
+    Quota.objects.filter(user=user, kind=QuotaKind.REPO_PRIVATE).update(quota=0)
+    body = envelope(user_client.post("/repos/", {"name": "p", "visibility": "private"}, format="json"),
+                    errors.QuotaExceededError)
+    assert body["error"]["userType"] == TierType.DIAMOND and "upgrade" not in body["error"]
