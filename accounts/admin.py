@@ -1,26 +1,63 @@
-"""The operators' back office for accounts: users, sessions and the audit trail.
+"""The operators' back office for accounts: users (the whole account on one page, and its history),
+sessions and the audit trail, and the dashboard's charts about them.
 
 Every change goes through the same services as the API, and every action and edit asks the same policy
 (accountsite.policy): an operator may act on another account only with the Django permission the
 operation names, and on an administrator's account only as a superuser.
 """
 
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import models
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.db.models import Case, Count, F, Q, QuerySet, When
+from django.db.models.functions import TruncDate, TruncHour
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
+from accounts.admin_site import DashboardChart, dashboard_chart_register
 from accounts.models import AuditEvent, RevokeReason, Session, User, UserStatus
 from accounts.permissions import authorize_fields
 from accounts.plans import plans
-from accounts.selectors import signed_in
+from accounts.selectors import live_sessions_of, signed_in
 from accounts.services import passwords, sessions, users
-from accountsite.admin import ServiceAdminMixin, operator, operator_may
+from accounts.user_page import UserPanel, audit_rows, user_panel_register, user_panels
+from accountsite.admin import (
+    EstimatedCountPaginator,
+    ServiceAdminMixin,
+    WordedConstraintsMixin,
+    may_view,
+    operator,
+    operator_may,
+)
+from accountsite.audit import AuditAction
+from accountsite.charts import Bar, Chart
 from accountsite.policy import Op
 from accountsite.requests import client_ip
+
+RECENT = 20  # rows of each kind the user page shows; the rest are a link away
+HISTORY_PAGE = 100
+
+
+def changelist_url(model: type[models.Model], **query: Any) -> str:
+    """The back-office list of `model`, filtered by `query` (the list's own filter parameters)."""
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    return f"{url}?{urlencode(query)}" if query else url
 
 
 class UserTypeFilter(admin.SimpleListFilter):
@@ -52,12 +89,25 @@ FORM_FIELDS = {"status": Op.STATUS_SET, "username": Op.USER_UPDATE, "email": Op.
 
 
 @admin.register(User)
-class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class UserAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("username", "email", "nickname", "real_name", "status", "role_display", "user_type_in_force",
                     "is_developer", "registered_at", "last_login")
     list_filter = ("status", "is_staff", UserTypeFilter, "is_developer", "registered_at")
     search_fields = ("username", "email", "nickname", "real_name")
+    # Millions of rows: the list is ordered by the primary key, counted by estimate when unfiltered
+    # (EstimatedCountPaginator), and never counted twice; each filter has an index (accounts.models).
     ordering = ("id",)
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+    change_form_template = "accounts/admin/user_change_form.html"
+    constraint_words = {
+        "accounts_user_username_ci_unique": "Another account already has this login name (login names are "
+                                            "unique whatever their case).",
+        "accounts_user_email_ci_unique": "Another account already has this e-mail address.",
+        "accounts_user_status_valid": "Choose one of the statuses listed.",
+        "accounts_user_email_null_not_blank": "Enter an e-mail address, or leave the field empty.",
+    }
     # The password (even its hash) is never shown; operators send a reset e-mail instead.
     fields = ("username", "email", "email_verified", "nickname", "real_name", "intro", "github", "school",
               "website", "status", "is_staff", "is_superuser", "is_developer", "registered_at", "last_login",
@@ -105,6 +155,55 @@ class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         return False  # deletion is soft (status 7): use the "Delete" action
+
+    def get_urls(self) -> list[URLPattern]:
+        revoke = path("<path:object_id>/sessions/<uuid:session_id>/revoke/",
+                      self.admin_site.admin_view(self.session_revoke_view), name="accounts_user_session_revoke")
+        return [revoke, *super().get_urls()]
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], add: bool = False,
+                           change: bool = False, form_url: str = "", obj: User | None = None) -> HttpResponse:
+        # The whole account under the form: each panel that this operator may see (accounts.user_page).
+        context["account_panels"] = user_panels(request, obj) if obj is not None else []
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def session_revoke_view(self, request: HttpRequest, object_id: str, session_id: Any) -> HttpResponseBase:
+        """Ends one of the user's sessions from the user page (POST), as the Sessions list's action does."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        user = self.get_object(request, unquote(object_id))
+        if user is None or not self.has_view_or_change_permission(request, user):
+            raise PermissionDenied
+        page = reverse("admin:accounts_user_change", args=[user.pk]) + "#panel-sessions"
+        session = Session.objects.filter(user=user, pk=session_id, revoked_at__isnull=True).first()
+        if session is None:
+            self.message_user(request, "That session has already ended.", messages.WARNING)
+            return HttpResponseRedirect(page)
+        session.user = user
+        for allowed in self.for_each_allowed(request, Op.SESSIONS, [session], account=lambda s: s.user):
+            if sessions.session_revoke(session=allowed, reason=RevokeReason.ADMIN):
+                self.message_user(request, f"Ended {user}'s session on {allowed.terminal}.", messages.SUCCESS)
+        return HttpResponseRedirect(page)
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None) -> HttpResponse:
+        """The account's audit trail, newest first: who did what, the value before and after, from where."""
+        user = self.get_object(request, unquote(object_id))
+        if user is None:
+            raise Http404("No such user.")
+        if not self.has_view_or_change_permission(request, user):
+            raise PermissionDenied
+        may_read = operator_may(request, Op.AUDIT_VIEW, user)
+        events = AuditEvent.objects.filter(user=user).select_related("actor") if may_read else AuditEvent.objects.none()
+        page = Paginator(events, HISTORY_PAGE).get_page(request.GET.get("p"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"History of {user}", "subtitle": None, "object": user, "opts": self.opts,
+            "module_name": str(self.opts.verbose_name_plural), "may_read": may_read, "page": page,
+            "rows": audit_rows(page.object_list), "audit_list": changelist_url(AuditEvent, user__id__exact=user.pk),
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "accounts/admin/user_history.html", context)
 
     def get_fields(self, request: HttpRequest, obj: User | None = None) -> tuple:
         # Group membership grants operator powers: only superusers assign it.
@@ -183,10 +282,27 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class SessionStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("live", "live"), ("ended", "ended or expired")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        live = Q(revoked_at__isnull=True, expires_at__gt=timezone.now())
+        if self.value() == "live":
+            return queryset.filter(live)
+        if self.value() == "ended":
+            return queryset.exclude(live)
+        return queryset
+
+
 @admin.register(Session)
 class SessionAdmin(ServiceAdminMixin, ReadOnlyAdmin):
-    list_display = ("user", "terminal", "created_at", "last_seen_at", "ip", "revoked_at", "revoke_reason")
-    list_filter = ("revoke_reason", "created_at")
+    list_display = ("user", "terminal", "created_at", "last_seen_at", "ip", "user_agent", "revoked_at",
+                    "revoke_reason")
+    list_filter = (SessionStateFilter, "revoke_reason", "created_at", "last_seen_at")
     search_fields = ("user__username", "terminal", "ip")
     list_select_related = ("user",)
     # The refresh token id is a credential-in-waiting: not shown.
@@ -204,9 +320,141 @@ class SessionAdmin(ServiceAdminMixin, ReadOnlyAdmin):
         self.message_user(request, f"{ended} session(s) revoked.", messages.SUCCESS)
 
 
+class AuditActionFilter(admin.SimpleListFilter):
+    """The audit actions by their labels (accountsite.audit.AuditAction)."""
+
+    title = "action"
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return sorted(AuditAction.choices, key=lambda choice: choice[1])
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "action", "user", "actor", "ip")
-    list_filter = ("action", "created_at")
+    list_display = ("created_at", "action_display", "user", "actor", "change_display", "ip")
+    list_filter = (AuditActionFilter, "created_at")
     search_fields = ("user__username", "actor__username", "action")
     list_select_related = ("user", "actor")
+
+    @admin.display(description="action", ordering="action")
+    def action_display(self, event: AuditEvent) -> str:
+        return event.action_label
+
+    @admin.display(description="before → after")
+    def change_display(self, event: AuditEvent) -> str:
+        change = audit_rows([event])[0].change
+        arrow = f"{change.before} → {change.after}" if change.before else change.after
+        return "; ".join(part for part in (arrow, change.details) if part)
+
+
+# --- The user page: the account's sessions and audit trail (accounts.user_page) ----------------------------
+
+def sessions_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:
+    if not may_view(request, Session):
+        return None
+    return {"sessions": list(live_sessions_of(user)), "may_revoke": operator_may(request, Op.SESSIONS, user),
+            "user_obj": user, "list_url": changelist_url(Session, user__id__exact=user.pk, state="live")}
+
+
+def audit_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:
+    if not operator_may(request, Op.AUDIT_VIEW, user):
+        return None
+    events = AuditEvent.objects.filter(user=user).select_related("actor")[:RECENT]
+    return {"rows": audit_rows(events), "recent": RECENT,
+            "history_url": reverse("admin:accounts_user_history", args=[user.pk]),
+            "list_url": changelist_url(AuditEvent, user__id__exact=user.pk)}
+
+
+user_panel_register(UserPanel("sessions", "Signed in", 40, "accounts/admin/panel_sessions.html", sessions_panel))
+user_panel_register(UserPanel("audit", "Last events", 60, "accounts/admin/panel_audit.html", audit_panel))
+
+
+# --- The dashboard (accounts.admin_site) ------------------------------------------------------------------
+
+DAYS, HOURS = 30, 24
+
+
+def local_days(now: datetime, count: int) -> list[datetime]:
+    """The starts (local midnight) of the last `count` days, today last."""
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    return [today - timedelta(days=count - 1 - n) for n in range(count)]
+
+
+def local_hours(now: datetime, count: int) -> list[datetime]:
+    """The starts of the last `count` hours, the current one last."""
+    hour = timezone.localtime(now).replace(minute=0, second=0, microsecond=0)
+    return [hour - timedelta(hours=count - 1 - n) for n in range(count)]
+
+
+def period(field: str, start: datetime, length: timedelta) -> dict[str, str]:
+    """A list filter for [start, start + length) on a date-time field, as the lists' date filters write it."""
+    return {f"{field}__gte": str(start), f"{field}__lt": str(start + length)}
+
+
+def signups_chart(now: datetime) -> Chart:
+    days = local_days(now, DAYS)
+    counts = dict(User.objects.filter(registered_at__gte=days[0])
+                  .annotate(day=TruncDate("registered_at", tzinfo=timezone.get_current_timezone()))
+                  .values_list("day").annotate(n=Count("id")).values_list("day", "n"))
+    bars = tuple(Bar(f"{day:%m-%d}", (counts.get(day.date(), 0),), title=f"{day:%Y-%m-%d}",
+                     href=changelist_url(User, **period("registered_at", day, timedelta(days=1)))) for day in days)
+    return Chart("Sign-ups per day", changelist_url(User, **period("registered_at", days[0], timedelta(days=DAYS))),
+                 ("sign-ups",), bars, summary=f"{sum(counts.values())} in {DAYS} days")
+
+
+def sessions_chart(now: datetime) -> Chart:
+    hours = local_hours(now, HOURS)
+    live = Session.objects.filter(revoked_at__isnull=True, expires_at__gt=now)
+    counts = dict(live.filter(last_seen_at__gte=hours[0])
+                  .annotate(hour=TruncHour("last_seen_at", tzinfo=timezone.get_current_timezone()))
+                  .values_list("hour").annotate(n=Count("id")).values_list("hour", "n"))
+    bars = tuple(Bar(f"{hour:%H}h", (counts.get(hour, 0),), title=f"last seen {hour:%Y-%m-%d %H}:00",
+                     href=changelist_url(Session, state="live", **period("last_seen_at", hour, timedelta(hours=1))))
+                 for hour in hours)
+    return Chart("Active sessions, by last use", changelist_url(Session, state="live"), ("live sessions",), bars,
+                 summary=f"{live.count()} live, {sum(counts.values())} used in {HOURS} h")
+
+
+def tiers_chart(now: datetime) -> Chart:
+    in_force = Case(When(invalid_at__lte=now, then=F("user_type_after")), default=F("user_type"))
+    counts = dict(User.objects.annotate(tier=in_force).values_list("tier").annotate(n=Count("*"))
+                  .values_list("tier", "n").order_by())
+    bars = tuple(Bar(name, (counts.get(user_type, 0),), title=f"{name} (userType {user_type})",
+                     href=changelist_url(User, user_type=user_type)) for user_type, name in plans().tier_choices())
+    return Chart("Users per tier", changelist_url(User), ("users",), bars, summary=f"{sum(counts.values())} users")
+
+
+SIGN_IN_FAILURES = (AuditAction.LOGIN_FAILED, AuditAction.LOGIN_LOCKOUT)
+
+
+def failures_chart(now: datetime) -> Chart:
+    hours = local_hours(now, HOURS)
+    rows = (AuditEvent.objects.filter(action__in=SIGN_IN_FAILURES, created_at__gte=hours[0])
+            .annotate(hour=TruncHour("created_at", tzinfo=timezone.get_current_timezone()))
+            .values_list("hour", "action").annotate(n=Count("id")).order_by())
+    failed: dict[datetime, int] = {}
+    lockouts: dict[datetime, int] = {}
+    for hour, action, n in rows:
+        failed[hour] = failed.get(hour, 0) + n  # a lockout row is a failed sign-in too
+        if action == AuditAction.LOGIN_LOCKOUT:
+            lockouts[hour] = n
+
+    def audit_list(start: datetime, length: timedelta) -> str:
+        return changelist_url(AuditEvent, action__in=",".join(SIGN_IN_FAILURES), **period("created_at", start, length))
+
+    bars = tuple(Bar(f"{hour:%H}h", (failed.get(hour, 0), lockouts.get(hour, 0)), title=f"{hour:%Y-%m-%d %H}:00",
+                     href=audit_list(hour, timedelta(hours=1))) for hour in hours)
+    return Chart("Failed sign-ins and lockouts per hour", audit_list(hours[0], timedelta(hours=HOURS)),
+                 ("failed sign-ins", "lockouts"), bars,
+                 summary=f"{sum(failed.values())} failed, {sum(lockouts.values())} lockouts in {HOURS} h")
+
+
+dashboard_chart_register(DashboardChart("signups", 10, signups_chart, lambda request: may_view(request, User)))
+dashboard_chart_register(DashboardChart("sessions", 20, sessions_chart, lambda request: may_view(request, Session)))
+dashboard_chart_register(DashboardChart("tiers", 40, tiers_chart, lambda request: may_view(request, User)))
+dashboard_chart_register(DashboardChart("sign-in-failures", 60, failures_chart,
+                                        lambda request: may_view(request, AuditEvent)))

@@ -1,27 +1,40 @@
-"""The back office's site: signing in, out and changing one's password through the same services as the API.
+"""The back office's site: signing in, out and changing one's password through the same services as the API,
+and the dashboard on its index page.
 
 `/admin/login/` checks credentials with accounts.browser (the API's lockouts, status rules and audit
 row) and opens a session row for the browser; logging out revokes it; a password change goes through
 accounts.passwords.password_change, so it ends the operator's other sign-ins and voids mailed codes.
+
+The dashboard's charts come from the apps (each app's admin module registers its own with
+`dashboard_chart_register`, as membership does for revenue): their numbers are computed at most once per
+`ADMIN_DASHBOARD_CACHE_SECONDS` and kept in the shared cache, so the index page stays fast on millions
+of rows; each operator sees the charts of the lists they may see.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.views import LoginView, PasswordChangeView
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
 from accounts.browser import browser_session, browser_sign_in, browser_sign_out, credentials_check
 from accounts.services import passwords
+from accountsite.charts import Chart, chart_svg, legend
 from accountsite.errors import ServiceError, TooManyRequestsError, WrongPasswordError
 from accountsite.requests import client_ip
 
@@ -98,9 +111,51 @@ class AdminPasswordChangeView(PasswordChangeView):
         return {**super().get_form_kwargs(), "request": self.request}
 
 
+@dataclass(frozen=True)
+class DashboardChart:
+    """A chart of the dashboard: `build(now)` counts (its result is cached), `visible(request)` says whether
+    the operator may see the list behind it; charts are shown by `order`."""
+
+    key: str
+    order: int
+    build: Callable[[datetime], Chart]
+    visible: Callable[[HttpRequest], bool]
+
+
+DASHBOARD: list[DashboardChart] = []
+
+
+def dashboard_chart_register(chart: DashboardChart) -> None:
+    DASHBOARD[:] = sorted([*(c for c in DASHBOARD if c.key != chart.key), chart], key=lambda c: c.order)
+
+
+def dashboard_chart_data(chart: DashboardChart) -> Chart:
+    """The chart's numbers, from the shared cache when they were counted recently."""
+    key = f"admin-dashboard:{chart.key}"
+    data = cache.get(key)
+    if data is None:
+        data = chart.build(timezone.now())
+        cache.set(key, data, settings.ADMIN_DASHBOARD_CACHE_SECONDS)
+    return data
+
+
 class AccountsAdminSite(admin.AdminSite):
-    site_header = "accountsite back office"
-    site_title = "accountsite"
+    # The header and title are settings (ADMIN_SITE_HEADER, ADMIN_SITE_TITLE), read in each_context.
+    site_url = "/"  # "View site": the API's index
+    index_template = "accounts/admin/index.html"
+
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        return {**super().each_context(request), "site_header": settings.ADMIN_SITE_HEADER,
+                "site_title": settings.ADMIN_SITE_TITLE}
+
+    def index(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
+        charts = []
+        for chart in DASHBOARD:
+            if chart.visible(request):
+                data = dashboard_chart_data(chart)
+                charts.append({"key": chart.key, "data": data, "svg": chart_svg(data),
+                               "legend": legend(data.series) if len(data.series) > 1 else ""})
+        return super().index(request, {"dashboard": charts, **(extra_context or {})})
 
     @method_decorator(never_cache)
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:

@@ -12,6 +12,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.plans import plans
+from accountsite.audit import AuditAction
 
 LOGIN_NAME_VALIDATOR = RegexValidator(
     r"^[A-Za-z0-9@.+\-_]{3,64}\Z",
@@ -21,6 +22,10 @@ GITHUB_LOGIN_VALIDATOR = RegexValidator(
     r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\Z",
     "A GitHub login has up to 39 letters, digits or single inner hyphens (without @).",
 )
+
+
+def _minute(moment: datetime) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
 
 
 class UserStatus(models.IntegerChoices):
@@ -98,6 +103,13 @@ class User(AbstractBaseUser, PermissionsMixin):
             ),
             models.CheckConstraint(condition=models.Q(status__in=UserStatus.values), name="accounts_user_status_valid"),
             models.CheckConstraint(condition=~models.Q(email=""), name="accounts_user_email_null_not_blank"),
+        ]
+        # The back office's user list (ordered by id) filtered by role, developer mode or tier, and the
+        # dashboard's users per tier (an index-only scan), stay fast on millions of rows.
+        indexes = [
+            models.Index(fields=["id"], condition=models.Q(is_staff=True), name="accounts_user_staff_id"),
+            models.Index(fields=["id"], condition=models.Q(is_developer=True), name="accounts_user_developer_id"),
+            models.Index(fields=["user_type", "invalid_at", "user_type_after"], name="accounts_user_tier"),
         ]
 
     def __str__(self) -> str:
@@ -184,10 +196,20 @@ class Session(models.Model):
                 name="accounts_session_one_live_per_terminal",
             ),
         ]
-        indexes = [models.Index(fields=["user", "revoked_at"], name="accounts_session_user_live")]
+        indexes = [
+            models.Index(fields=["user", "revoked_at"], name="accounts_session_user_live"),
+            # The dashboard's live sessions, among all the ended ones kept.
+            models.Index(fields=["expires_at"], condition=models.Q(revoked_at__isnull=True),
+                         name="accounts_session_live_expiry"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.user_id}/{self.terminal}"
+        """ "alice on phone (live)", "alice on phone (ended: account frozen)"."""
+        if self.revoked_at is not None:
+            state = f"ended: {self.get_revoke_reason_display() or 'revoked'}"
+        else:
+            state = "live" if self.is_live else "expired"
+        return f"{self.user} on {self.terminal} ({state})"
 
     @property
     def is_live(self) -> bool:
@@ -206,9 +228,19 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # A user's latest events (the user page, History), and one action over time (the dashboard).
+            models.Index(fields=["user", "-created_at", "-id"], name="accounts_audit_user_recent"),
+            models.Index(fields=["action", "created_at"], name="accounts_audit_action_time"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.user_id}"
+        """ "2026-11-29 17:04 · alice · status changed"."""
+        return f"{_minute(self.created_at)} · {self.user or 'no account'} · {self.action_label}"
+
+    @property
+    def action_label(self) -> str:
+        return AuditAction(self.action).label if self.action in AuditAction.values else self.action
 
 
 class SecretPurpose(models.TextChoices):
@@ -234,4 +266,11 @@ class AccountSecret(models.Model):
         indexes = [models.Index(fields=["user", "purpose", "used_at"], name="accounts_secret_user_open")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} {self.purpose}"
+        """ "alice · password reset code (used 2026-11-29 17:04)", "... (open until ...)", "... (expired)"."""
+        if self.used_at is not None:
+            state = f"used {_minute(self.used_at)}"
+        elif self.expires_at > timezone.now():
+            state = f"open until {_minute(self.expires_at)}"
+        else:
+            state = "expired"
+        return f"{self.user} · {self.get_purpose_display()} code ({state})"

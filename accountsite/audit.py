@@ -2,13 +2,23 @@
 
 The rows live in accounts' AuditEvent table (an app's model); this module is the one way to write them,
 so every app records its changes the same way without importing the apps above it.
+
+A row's IP is the one its service was given, else the address of the request being served:
+`AuditIPMiddleware` holds the client's address (accountsite.requests.client_ip) in a context variable for
+the length of each request, so services need no `ip` parameter to record it. Outside a request (commands,
+jobs) there is none, and the row has no IP.
 """
 
 import ipaddress
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from django.apps import apps
 from django.db import models
+from django.http import HttpRequest, HttpResponse
+
+from accountsite.requests import client_ip
 
 
 class AuditAction(models.TextChoices):
@@ -24,6 +34,8 @@ class AuditAction(models.TextChoices):
     DEVELOPER_ENABLE = "user.developer_enable", "developer mode turned on"
     SESSION_LOGIN = "session.login", "signed in"
     SESSION_LOGOUT = "session.logout", "signed out"
+    LOGIN_FAILED = "session.login_failed", "sign-in refused: wrong login name or password"
+    LOGIN_LOCKOUT = "session.lockout", "sign-in refused, and sign-ins locked: too many failures"
     PASSWORD_CHANGE = "password.change", "password changed"
     PASSWORD_RESET = "password.reset", "password reset by e-mail"
     PASSWORD_ADMIN_SET = "password.admin_set", "password set by an operator"
@@ -47,6 +59,10 @@ class AuditAction(models.TextChoices):
     WALLET_TOPUP = "wallet.topup", "wallet topped up"
 
 
+# Rows that record a refused request rather than a change: a refusal changes nothing but these.
+REFUSALS = frozenset({AuditAction.LOGIN_FAILED, AuditAction.LOGIN_LOCKOUT})
+
+
 def valid_ip(ip: str | None) -> str | None:
     """`ip` if it is an IP address (what the audit and session rows can store), else None."""
     try:
@@ -55,7 +71,32 @@ def valid_ip(ip: str | None) -> str | None:
         return None
 
 
+_request_ip: ContextVar[str | None] = ContextVar("audit_request_ip", default=None)
+
+
+def request_ip() -> str | None:
+    """The client address of the request being served (None outside a request)."""
+    return _request_ip.get()
+
+
+class AuditIPMiddleware:
+    """Holds the client's address while a request is served, for the audit rows written meanwhile; it is
+    cleared when the request ends, whatever happens, so no later row of this thread inherits it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = _request_ip.set(client_ip(request))
+        try:
+            return self.get_response(request)
+        finally:
+            _request_ip.reset(token)
+
+
 def audit_record(*, action: AuditAction, user: Any, actor: Any = None, ip: str | None = None, **data: Any) -> Any:
-    """Writes one audit row about `user`, done by `actor` (None: the system) from `ip`, with `data`."""
+    """Writes one audit row about `user`, done by `actor` (None: the system) from `ip` (by default the
+    address of the request being served), with `data`."""
     event_model = apps.get_model("accounts", "AuditEvent")
-    return event_model.objects.create(action=action, user=user, actor=actor, ip=valid_ip(ip), data=data)
+    return event_model.objects.create(action=action, user=user, actor=actor,
+                                      ip=valid_ip(ip if ip is not None else request_ip()), data=data)

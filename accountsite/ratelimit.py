@@ -60,15 +60,19 @@ class Limit:
         if wait is not None:
             raise TooManyRequestsError(retry_after=wait)
 
-    def consume(self, ident: str) -> None:
-        """Count a hit and refuse it if it goes past the limit."""
-        if self.hit(ident) > self.allowed:
+    def consume(self, ident: str) -> int:
+        """Count a hit and refuse it if it goes past the limit; returns the count."""
+        count = self.hit(ident)
+        if count > self.allowed:
             self.check(ident)
+        return count
 
-    def reserve(self, ident: str) -> None:
+    def reserve(self, ident: str) -> int:
         """Count an attempt before it is judged and refuse it past the limit, so attempts made in parallel
-        cannot all pass a check before any of them is counted; `release` returns the slot after a success."""
-        self.consume(ident)
+        cannot all pass a check before any of them is counted; `release` returns the slot after a success.
+        Returns the count: the attempt that reaches `allowed` is the last one let through, so if it fails,
+        the limit is now reached."""
+        return self.consume(ident)
 
     def release(self, ident: str) -> None:
         count_key, _start_key = self._keys(ident)

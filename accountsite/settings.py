@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "accountsite.requests.BodySizeLimitMiddleware",
+    "accountsite.audit.AuditIPMiddleware",  # audit rows written during a request carry its client's address
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -215,6 +216,11 @@ ACCOUNTS_EMAIL_CHANGE_SECRET_HOURS = env.int("ACCOUNTS_EMAIL_CHANGE_SECRET_HOURS
 ACCOUNTS_SECRET_MAILS_PER_ACCOUNT = env.int("ACCOUNTS_SECRET_MAILS_PER_ACCOUNT", default=5)
 ACCOUNTS_SECRET_MAILS_PER_IP = env.int("ACCOUNTS_SECRET_MAILS_PER_IP", default=30)
 ACCOUNTS_SECRET_MAIL_WINDOW = env.int("ACCOUNTS_SECRET_MAIL_WINDOW_SECONDS", default=60 * 60)
+
+# The back office (/admin/): its header and browser title, and how long the dashboard's counts are kept.
+ADMIN_SITE_HEADER = env.str("ADMIN_SITE_HEADER", default="accountsite back office")
+ADMIN_SITE_TITLE = env.str("ADMIN_SITE_TITLE", default="accountsite")
+ADMIN_DASHBOARD_CACHE_SECONDS = env.int("ADMIN_DASHBOARD_CACHE_SECONDS", default=60)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")

@@ -1,5 +1,6 @@
 """Membership data: the tier table (data, editable by operators) and each user's current membership."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -7,6 +8,10 @@ from django.db import models
 from django.utils import timezone
 
 from quotas.models import QuotaKind
+
+
+def _day(moment: datetime) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d}"
 
 UNLIMITED = -1
 
@@ -51,7 +56,7 @@ class Tier(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_type} {self.name}"
+        return f"{self.name} (userType {self.user_type})"
 
     def quota_limits(self) -> dict[str, int]:
         """The tier's limits by quota kind, as membership pushes them to quotas."""
@@ -78,7 +83,9 @@ class Membership(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"{self.user} {self.tier.name}"
+        """ "alice · gold until 2027-05-01" (the tier held, even if it has lapsed since)."""
+        until = f" until {_day(self.expires_at)}" if self.expires_at else ""
+        return f"{self.user} · {self.tier.name}{until}"
 
 
 class Wallet(models.Model):
@@ -94,7 +101,7 @@ class Wallet(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(balance__gte=0), name="wallet_balance_not_negative")]
 
     def __str__(self) -> str:
-        return f"{self.user} {self.balance}"
+        return f"{self.user} · wallet {self.balance}"
 
 
 class LedgerKind(models.TextChoices):
@@ -135,6 +142,7 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "ledger entries"
+        indexes = [models.Index(fields=["user", "-created_at", "-id"], name="ledger_user_recent")]
         constraints = [
             models.CheckConstraint(condition=models.Q(balance_after__gte=0), name="ledger_balance_after_not_negative"),
             models.CheckConstraint(
@@ -145,7 +153,9 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} {self.kind} {self.amount}"
+        """ "alice · top-up +100.00 → 100.00 on 2026-11-29"."""
+        return (f"{self.user} · {self.get_kind_display()} {self.amount:+} → {self.balance_after}"
+                f" on {_day(self.created_at)}")
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -174,4 +184,4 @@ class IdempotencyRecord(models.Model):
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} {self.key}"
+        return f"{self.user} · Idempotency-Key {self.key!r}"

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
-UNLIMITED = -1
+from quotas.units import UNLIMITED, size_label
 
 
 class QuotaKind(models.TextChoices):
@@ -41,7 +41,15 @@ class Quota(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} {self.kind} {self.use}/{self.quota}"
+        """ "alice · storage 0 B / 200 MiB", "bob · public repositories 2 / unlimited"."""
+        kind = "storage" if self.kind == QuotaKind.DEPOSIT else self.get_kind_display()
+        return f"{self.user} · {kind} {self.amount_label(self.use)} / {self.amount_label(self.quota)}"
+
+    def amount_label(self, amount: int) -> str:
+        """A limit or use of this kind for people: sizes in binary units, counts as numbers."""
+        if self.kind == QuotaKind.DEPOSIT:
+            return size_label(amount)
+        return "unlimited" if amount == UNLIMITED else str(amount)
 
     def limit_at(self, now: datetime) -> int:
         """The limit in force at `now`."""

@@ -1,12 +1,13 @@
-"""Shared reads of quotas: a user's rows and today's pulls."""
+"""Shared reads of quotas: a user's rows, today's pulls, and the rows near or over their limit."""
 
 from datetime import date, datetime
 
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from accountsite.errors import NotFoundError
-from quotas.models import Quota, QuotaKind
+from quotas.models import UNLIMITED, Quota, QuotaKind, limit_in_force
 
 
 def local_day(now: datetime) -> date:
@@ -28,3 +29,19 @@ def pulls_today(row: Quota, now: datetime | None = None) -> dict:
     today = local_day(now)
     current = row.day is not None and row.day >= today
     return {"quota": row.limit_at(now), "use": row.use if current else 0, "day": today}
+
+
+def usage_alias(queryset: QuerySet[Quota], now: datetime) -> QuerySet[Quota]:
+    """Rows with a limit (not unlimited) and some use that counts now (for pulls: today's), with the limit
+    in force aliased as `limit_now`."""
+    return (queryset.alias(limit_now=limit_in_force(now)).exclude(limit_now=UNLIMITED)
+            .filter(Q(use__gt=0) & (~Q(kind=QuotaKind.PULLS) | Q(day__gte=local_day(now)))))
+
+
+def near_limit(queryset: QuerySet[Quota], now: datetime) -> QuerySet[Quota]:
+    """Rows at or over 90% of the limit in force: use >= ceil(0.9 x limit), written without a product
+    that a 64-bit limit could overflow."""
+    return usage_alias(queryset, now).filter(use__gte=F("limit_now") - F("limit_now") / 10)
+
+
+NEAR_OVER = Q(use__gt=F("limit_now"))  # of near_limit's rows: those past the limit

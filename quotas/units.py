@@ -1,12 +1,13 @@
-"""Storage sizes: deposit units K|M|G|T (seed 004) to bytes, and bytes back to a human string."""
+"""Storage sizes: deposit units K|M|G|T (seed 004) to bytes, and bytes back to a human string; the same
+sizes for people in the back office (size_label), and read from what they type (size_parse)."""
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
-
-from quotas.models import UNLIMITED
 
 UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 DEFAULT_UNIT = "M"
 BIGINT_MAX = 2**63 - 1
+UNLIMITED = -1  # a limit of -1: no limit
 
 
 def unit_parse(raw: str | None) -> str:
@@ -35,3 +36,53 @@ def size_human(size: int) -> str | int:
             amount = (Decimal(size) / unit).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize()
             return f"{amount:f}{letter}"
     return f"{size}B"
+
+
+IEC = {"K": "KiB", "M": "MiB", "G": "GiB", "T": "TiB"}
+_SIZE = re.compile(r"\s*(-?\d{1,19}(?:\.\d{1,6})?)\s*([A-Za-z]{0,3})\s*")
+
+
+def size_label(size: int) -> str:
+    """A size for people: "0 B", "512 B", "200 MiB", "1.43 GiB" (two decimals unless exact), "unlimited"."""
+    if size == UNLIMITED:
+        return "unlimited"
+    for letter in ("T", "G", "M", "K"):
+        unit = UNITS[letter]
+        if size >= unit:
+            amount = (Decimal(size) / unit).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize()
+            return f"{amount:f} {IEC[letter]}"
+    return f"{size} B"
+
+
+def size_exact(size: int) -> str:
+    """A size written so that size_parse gives it back exactly: "200M" when a unit divides it, else bytes."""
+    if size > 0:
+        for letter in ("T", "G", "M", "K"):
+            if size % UNITS[letter] == 0:
+                return f"{size // UNITS[letter]}{letter}"
+    return str(size)
+
+
+def size_parse(raw: str) -> int:
+    """Bytes from "200M", "1.5G", "200 MiB", "512 kb" or a number of bytes ("-1": unlimited); binary units.
+    ValueError, in words, for anything else, a fraction of a byte, or a size past a 64-bit column."""
+    match = _SIZE.fullmatch(raw or "")
+    if not match:
+        raise ValueError("Enter a size such as 200M, 1.5G or 4096 (bytes); -1 is unlimited.")
+    amount, unit = Decimal(match.group(1)), match.group(2).upper()
+    if unit.endswith("IB"):  # IEC spellings: KiB, MiB...
+        unit = unit[0]
+    try:
+        scale = 1 if unit in ("", "B") else UNITS[unit_parse(unit)]
+    except ValueError:
+        raise ValueError(f"Unknown unit {match.group(2)!r}: use B, K, M, G or T.") from None
+    size = amount * scale
+    if size == UNLIMITED:
+        return UNLIMITED
+    if size < 0:
+        raise ValueError("A size is 0 or more (-1 is unlimited).")
+    if size != size.to_integral_value():
+        raise ValueError("A size is a whole number of bytes.")
+    if size > BIGINT_MAX:
+        raise ValueError(f"Too large: at most {size_label(BIGINT_MAX)}.")
+    return int(size)

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accountsite.admin import ServiceAdminMixin
+from accountsite.admin import ServiceAdminMixin, WordedConstraintsMixin
 from quotas.admin import QuotaAdmin
 from quotas.models import Quota
 from repos import services
@@ -33,7 +33,7 @@ class CommitInline(admin.TabularInline):
 
 
 @admin.register(Repository)
-class RepositoryAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class RepositoryAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ["name", "owner", "visibility", "created_at"]
     list_filter = ["visibility"]
     search_fields = ["name", "owner__username"]
@@ -43,6 +43,11 @@ class RepositoryAdmin(ServiceAdminMixin, admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     inlines = [CommitInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    constraint_words = {
+        "repos_repository_owner_name_ci_unique": "This user already has a repository of this name (names are "
+                                                 "unique whatever their case).",
+        "repos_repository_visibility_valid": "Choose public or private.",
+    }
 
     def get_readonly_fields(self, request: HttpRequest, obj: Repository | None = None) -> list[str]:
         return [*self.readonly_fields, "owner"] if obj else self.readonly_fields

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from quotas.units import size_label
+
 REPOSITORY_NAME_VALIDATOR = RegexValidator(
     r"^(?!\.{1,2}\Z)[A-Za-z0-9._-]{1,100}\Z",
     "A repository name has 1-100 characters: letters, digits and . _ - (not . or ..).",
@@ -39,7 +41,12 @@ class Repository(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.owner_id}/{self.name}"
+        return f"{self.path} ({self.get_visibility_display()})"
+
+    @property
+    def path(self) -> str:
+        """ "alice/hello": the owner's login name and the repository's name."""
+        return f"{self.owner}/{self.name}"
 
     @property
     def has_secret(self) -> bool:
@@ -60,7 +67,7 @@ class Commit(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(size__gte=0), name="repos_commit_size_not_negative")]
 
     def __str__(self) -> str:
-        return f"{self.repo_id} #{self.pk}"
+        return f"{self.repo.path} · commit #{self.pk} ({size_label(self.size)})"
 
 
 class Pull(models.Model):
@@ -72,4 +79,4 @@ class Pull(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.user_id} pulled {self.repo_id}"
+        return f"{self.user} pulled {self.repo.path} · {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"

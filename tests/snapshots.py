@@ -6,8 +6,9 @@
 
 Rows rather than counts or a hash: a refused request must not touch any column (a revoked_at, a last_login,
 a used_at), and a difference should name its table. Audit events are included: a refused request leaves no
-audit row either. A test whose request may rightly write somewhere else (an audit row of a refusal that is
-recorded) leaves those models out with `ignore=`, so the narrowing is written where it happens.
+audit row either, but the rows that record a refusal (accountsite.audit.REFUSALS: a failed sign-in) are no
+change and are left out. A test whose request may rightly write somewhere else leaves those models out with
+`ignore=`, so the narrowing is written where it happens.
 """
 
 from collections.abc import Iterable
@@ -15,6 +16,9 @@ from collections.abc import Iterable
 from django.apps import apps
 from django.db import connection
 from django.db.models import Model
+
+from accounts.models import AuditEvent
+from accountsite.audit import REFUSALS
 
 # Every app whose tables the API writes; the many-to-many tables of users (groups, permissions) count too.
 SNAPSHOT_APPS = ("accounts", "quotas", "membership", "repos", "oauth2_provider", "sessions")
@@ -35,7 +39,9 @@ def database_rows(*, ignore: Iterable[type[Model]] = ()) -> dict[str, list[tuple
             table = model._meta.db_table
             if table in left_out:
                 continue
-            cursor.execute(f"SELECT * FROM {quote(table)} ORDER BY {quote(model._meta.pk.column)}")
+            refusals = f"WHERE action NOT IN ({', '.join(['%s'] * len(REFUSALS))})" if model is AuditEvent else ""
+            cursor.execute(f"SELECT * FROM {quote(table)} {refusals} ORDER BY {quote(model._meta.pk.column)}",
+                           sorted(REFUSALS) if refusals else None)
             tables[table] = cursor.fetchall()
     return tables
 

@@ -4,20 +4,30 @@ behind deletion and revocation (imported from AccountsConfig.ready, after DOT re
 Applications and tokens are read-only here: an operator who could edit an app's owner, redirect URIs or
 secret, or a token's user, could take over the users who trust that app. Developers manage their apps
 at /developer/apps/; operators revoke, reset a leaked secret or delete.
+
+The user page shows the apps a user owns and the apps that hold the user's tokens (accounts.user_page).
 """
 
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
 from oauth2_provider import admin as dot_admin
 from oauth2_provider.models import AccessToken, Application, Grant, IDToken, RefreshToken
 
+from accounts.models import User
 from accounts.oauth import applications, revocation
 from accounts.selectors import signed_in
-from accountsite.admin import operator_may
+from accounts.user_page import UserPanel, user_panel_register
+from accountsite.admin import may_view, operator_may
 from accountsite.policy import Op
+
+RECENT = 20
 
 
 class ApplicationAdmin(dot_admin.ApplicationAdmin):
@@ -107,3 +117,31 @@ def register(site: Any = admin.site) -> None:
         if site.is_registered(model):
             site.unregister(model)
         site.register(model, model_admin)
+
+
+def apps_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:
+    """The apps `user` develops, and the apps holding a live token of theirs (access or refresh), in three
+    queries whatever the number of tokens."""
+    if not may_view(request, Application):
+        return None
+    owned = list(Application.objects.filter(user=user).order_by("-created")[:RECENT])
+    holders: dict[int, dict[str, Any]] = {}
+    token_sets = ((AccessToken.objects.filter(user=user, expires__gt=timezone.now()), "access"),
+                  (RefreshToken.objects.filter(user=user, revoked__isnull=True), "refresh"))
+    for tokens, kind in token_sets:
+        rows = (tokens.values("application_id", "application__name", "application__user__username")
+                .annotate(n=Count("id"), last=Max("created")).order_by("-last")[:RECENT])
+        for row in rows:
+            holder = holders.setdefault(row["application_id"], {
+                "pk": row["application_id"], "name": row["application__name"],
+                "owner": row["application__user__username"], "access": 0, "refresh": 0, "last": row["last"]})
+            holder[kind] = row["n"]
+            holder["last"] = max(holder["last"], row["last"])
+    changelist = reverse("admin:oauth2_provider_application_changelist")
+    return {"owned": owned, "holders": sorted(holders.values(), key=lambda h: h["last"], reverse=True),
+            "owned_url": f"{changelist}?{urlencode({'user__id__exact': user.pk})}",
+            "tokens_url": f"{reverse('admin:oauth2_provider_accesstoken_changelist')}?"
+                          f"{urlencode({'user__id__exact': user.pk})}"}
+
+
+user_panel_register(UserPanel("apps", "OAuth apps", 50, "accounts/admin/panel_apps.html", apps_panel))

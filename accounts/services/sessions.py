@@ -38,17 +38,25 @@ def credentials_verify(*, login: str, password: str, ip: str, status: int = 401)
     """
     # Both counts are taken before the password is judged (and given back if it is right), so attempts
     # made in parallel cannot all pass the check before any of them is counted.
-    LOGIN_FAILURES_PER_IP.reserve(ip)
+    ip_count = LOGIN_FAILURES_PER_IP.reserve(ip)
     user = selectors.user_for_login(login)
     key = account_key(login, user)
     try:
-        LOGIN_FAILURES_PER_ACCOUNT.reserve(key)
+        account_count = LOGIN_FAILURES_PER_ACCOUNT.reserve(key)
     except errors.TooManyRequestsError:
         LOGIN_FAILURES_PER_IP.release(ip)  # refused for the account's sake: no guess was made from this IP
         raise
     if user is None:
         selectors.burn_password_hash(password)  # an unknown name costs one hash too
     if user is None or not user.check_password(password):
+        # One audit row per failure (none on success, none for attempts refused while locked, which cost
+        # no hash): the failure that reaches a limit is the lockout. No login name is kept for unknown
+        # names, which are sometimes passwords typed in the wrong field.
+        locked = [scope for scope, count, limit in (("account", account_count, LOGIN_FAILURES_PER_ACCOUNT),
+                                                    ("ip", ip_count, LOGIN_FAILURES_PER_IP))
+                  if count >= limit.allowed]
+        audit_record(action=AuditAction.LOGIN_LOCKOUT if locked else AuditAction.LOGIN_FAILED, user=user, ip=ip,
+                     **({"locked": locked} if locked else {}))
         raise errors.WrongPasswordError("Wrong login name or password.", status=status)
     LOGIN_FAILURES_PER_IP.release(ip)
     LOGIN_FAILURES_PER_ACCOUNT.clear(key)

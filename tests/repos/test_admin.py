@@ -1,7 +1,10 @@
 """The back office for quotas and repositories: every change goes through the same services as the API."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import AuditEvent
 from membership.models import TierType
@@ -32,10 +35,13 @@ def site(admin_user):
 
 
 def test_quota_list_filters_over_the_limit(site, user, other):
-    Quota.objects.filter(user=user, kind=QuotaKind.PULLS).update(quota=5, use=9)
+    Quota.objects.filter(user=user, kind=QuotaKind.PULLS).update(quota=5, use=9, day=timezone.localdate())
+    # Yesterday's pulls count for nothing today, as in the API: bob is not over his limit.
+    Quota.objects.filter(user=other, kind=QuotaKind.PULLS).update(quota=5, use=9,
+                                                                  day=timezone.localdate() - timedelta(days=1))
     page = site.get("/admin/quotas/quota/?usage=over")
     assert page.status_code == 200
-    assert page.context["cl"].result_count == 1
+    assert [str(quota) for quota in page.context["cl"].result_list] == ["alice · pulls per day 9 / 5"]
 
 
 def test_quota_limit_edit_goes_through_the_service(site, user, admin_user):

@@ -1,0 +1,54 @@
+"""The user list at scale: no full count beside the page's, the whole table counted by PostgreSQL's
+estimate, a large filtered list counted up to a cap and said to be "more than" it."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import User, UserStatus
+from accountsite.admin import EstimatedCountPaginator
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def crowd(user, other):
+    for n in range(4):
+        UserFactory(username=f"frozen{n}", status=UserStatus.FROZEN)
+
+
+def test_small_lists_are_counted_exactly_once(operator, crowd):
+    with CaptureQueriesContext(connection) as captured:
+        response = operator.get("/admin/accounts/user/")
+    cl = response.context["cl"]
+    assert cl.result_count == 7 and not cl.paginator.estimated and not cl.paginator.capped
+    assert len([q for q in captured if "COUNT(" in q["sql"].upper()]) == 1
+    assert "7 users" in " ".join(response.content.decode().split())
+
+
+def test_a_large_filtered_list_reads_more_than_the_cap(operator, crowd, monkeypatch):
+    monkeypatch.setattr(EstimatedCountPaginator, "count_cap", 3)
+    response = operator.get("/admin/accounts/user/", {"status__exact": UserStatus.FROZEN})
+    assert response.context["cl"].paginator.capped
+    assert "more than 3 users" in " ".join(response.content.decode().split())
+    searched = operator.get("/admin/accounts/user/", {"q": "frozen"})
+    assert "more than 3 results" in " ".join(searched.content.decode().split())
+    exact = operator.get("/admin/accounts/user/", {"status__exact": UserStatus.ACTIVE})
+    assert exact.context["cl"].result_count == 3 and not exact.context["cl"].paginator.capped
+
+
+@pytest.mark.postgres
+def test_the_whole_table_is_counted_by_the_planners_estimate(operator, crowd, monkeypatch):
+    monkeypatch.setattr(EstimatedCountPaginator, "estimate_from", 1)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE accounts_user")
+    with CaptureQueriesContext(connection) as captured:
+        response = operator.get("/admin/accounts/user/")
+    assert response.context["cl"].paginator.estimated
+    assert response.context["cl"].result_count == User.objects.count()
+    assert not [q for q in captured if 'COUNT(*) AS "__count" FROM "accounts_user"' in q["sql"]]
+    assert f"about {User.objects.count()} users" in " ".join(response.content.decode().split())
+    # A filtered list is counted, not estimated.
+    filtered = operator.get("/admin/accounts/user/", {"status__exact": UserStatus.FROZEN})
+    assert filtered.context["cl"].result_count == 4 and not filtered.context["cl"].paginator.estimated
