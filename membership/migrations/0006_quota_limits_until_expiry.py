@@ -1,6 +1,7 @@
 """Existing paid memberships: their quota limits fall back to tier 1's at the expiry, like new ones."""
 
 from django.db import migrations
+from django.db.models import OuterRef, Subquery
 
 KINDS = {"repo_public": "repo_public", "repo_private": "repo_private", "deposit": "deposit_bytes",
          "pullnum": "pulls_per_day"}
@@ -13,11 +14,11 @@ def backfill(apps, schema_editor):
     base = Tier.objects.filter(user_type=1).first()
     if base is None:
         return
-    expiring = Membership.objects.filter(expires_at__isnull=False).exclude(tier__user_type=2)
-    for membership in expiring.iterator():
-        for kind, field in KINDS.items():
-            Quota.objects.filter(user_id=membership.user_id, kind=kind).update(
-                quota_until=membership.expires_at, fallback_quota=getattr(base, field))
+    expiry = Membership.objects.filter(user_id=OuterRef("user_id")).values("expires_at")[:1]
+    for kind, field in KINDS.items():  # one statement per kind, whatever the number of accounts
+        (Quota.objects.filter(kind=kind, user__membership__expires_at__isnull=False)
+         .exclude(user__membership__tier__user_type=2)
+         .update(quota_until=Subquery(expiry), fallback_quota=getattr(base, field)))
 
 
 class Migration(migrations.Migration):

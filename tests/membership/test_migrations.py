@@ -1,0 +1,46 @@
+"""The data migration that gives every older account its plan and records its tier on the account."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+from membership.models import TierType
+
+BEFORE = [("membership", "0006_quota_limits_until_expiry"), ("accounts", "0006_user_tier_in_force")]
+AFTER = [("membership", "0007_every_account_has_its_plan")]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_older_accounts_get_their_plan_and_their_tier_in_force():
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    apps = executor.loader.project_state(BEFORE).apps
+    User, Membership = apps.get_model("accounts", "User"), apps.get_model("membership", "Membership")
+    Tier, Quota = apps.get_model("membership", "Tier"), apps.get_model("quotas", "Quota")
+    Wallet = apps.get_model("membership", "Wallet")
+    expiry = timezone.now() + timedelta(days=30)
+    paid = User.objects.create(username="paid", password="!")
+    Membership.objects.create(user=paid, tier=Tier.objects.get(user_type=TierType.GOLD), expires_at=expiry)
+    Wallet.objects.create(user=paid)
+    bare = User.objects.create(username="bare", password="!")  # made outside the services: no plan at all
+    staff = User.objects.create(username="staffer", password="!", is_staff=True)
+
+    executor.loader.build_graph()
+    executor.migrate(AFTER)
+    apps = executor.loader.project_state(AFTER).apps
+    User, Membership = apps.get_model("accounts", "User"), apps.get_model("membership", "Membership")
+    Quota, Wallet = apps.get_model("quotas", "Quota"), apps.get_model("membership", "Wallet")
+    tiers = {user.username: (user.user_type, user.invalid_at, user.user_type_after) for user in User.objects.all()}
+    assert tiers == {"paid": (TierType.GOLD, expiry, TierType.REGISTERED),
+                     "bare": (TierType.REGISTERED, None, TierType.REGISTERED),
+                     "staffer": (TierType.ADMIN, None, TierType.REGISTERED)}
+    for user in (paid, bare, staff):
+        assert Membership.objects.filter(user_id=user.pk).count() == Wallet.objects.filter(user_id=user.pk).count() == 1
+        assert Quota.objects.filter(user_id=user.pk).count() == 4
+    assert Quota.objects.get(user_id=bare.pk, kind="pullnum").quota == 500
+    assert Quota.objects.get(user_id=staff.pk, kind="deposit").quota == -1
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
