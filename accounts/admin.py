@@ -181,7 +181,7 @@ class UserAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
             return HttpResponseRedirect(page)
         session.user = user
         for allowed in self.for_each_allowed(request, Op.SESSIONS, [session], account=lambda s: s.user):
-            if sessions.session_revoke(session=allowed, reason=RevokeReason.ADMIN):
+            if sessions.session_revoke(session=allowed, reason=RevokeReason.ADMIN, actor=signed_in(request)):
                 self.message_user(request, f"Ended {user}'s session on {allowed.terminal}.", messages.SUCCESS)
         return HttpResponseRedirect(page)
 
@@ -260,7 +260,8 @@ class UserAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
     @admin.action(description="End all their sessions", permissions=["revoke_sessions"])
     def revoke_sessions(self, request: HttpRequest, queryset: QuerySet) -> None:
         allowed = self.for_each_allowed(request, Op.SESSIONS, queryset)
-        ended = sum(sessions.user_credentials_revoke(user=user, reason=RevokeReason.ADMIN) for user in allowed)
+        ended = sum(sessions.user_credentials_revoke(user=user, reason=RevokeReason.ADMIN, actor=signed_in(request))
+                    for user in allowed)
         self.message_user(request, f"{ended} session(s) ended.", messages.SUCCESS)
 
     @admin.action(description="Send a password reset e-mail", permissions=["send_reset"])
@@ -316,7 +317,8 @@ class SessionAdmin(ServiceAdminMixin, ReadOnlyAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
         allowed = self.for_each_allowed(request, Op.SESSIONS, queryset.select_related("user"),
                                         account=lambda session: session.user)
-        ended = sum(sessions.session_revoke(session=session, reason=RevokeReason.ADMIN) for session in allowed)
+        ended = sum(sessions.session_revoke(session=session, reason=RevokeReason.ADMIN, actor=signed_in(request))
+                    for session in allowed)
         self.message_user(request, f"{ended} session(s) revoked.", messages.SUCCESS)
 
 

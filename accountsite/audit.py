@@ -34,6 +34,7 @@ class AuditAction(models.TextChoices):
     DEVELOPER_ENABLE = "user.developer_enable", "developer mode turned on"
     SESSION_LOGIN = "session.login", "signed in"
     SESSION_LOGOUT = "session.logout", "signed out"
+    SESSION_REVOKE = "session.revoke", "session ended by its user or an operator"
     LOGIN_FAILED = "session.login_failed", "sign-in refused: wrong login name or password"
     LOGIN_LOCKOUT = "session.lockout", "sign-in refused, and sign-ins locked: too many failures"
     PASSWORD_CHANGE = "password.change", "password changed"

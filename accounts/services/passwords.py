@@ -43,6 +43,7 @@ def password_check(*, user: User, password: str, ip: str) -> None:
     LOGIN_FAILURES_PER_ACCOUNT.reserve(key)  # counted as a failure unless it turns out right
     if not user.check_password(password):
         LOGIN_FAILURES_PER_IP.hit(ip)
+        audit_record(action=AuditAction.LOGIN_FAILED, user=user, ip=ip, current_password=True)
         raise errors.WrongPasswordError("The current password is wrong.")
     LOGIN_FAILURES_PER_ACCOUNT.release(key)
 

@@ -157,23 +157,33 @@ def session_touch(*, session: Session, now: datetime | None = None) -> None:
         Session.objects.filter(pk=session.pk).update(last_seen_at=now)
 
 
-def session_revoke(*, session: Session, reason: str, now: datetime | None = None) -> bool:
-    return bool(Session.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
+def session_revoke(*, session: Session, reason: str, actor: User | None = None, now: datetime | None = None) -> bool:
+    """Ends one session; with `actor` (the user from another session, or an operator) the audit trail
+    says who."""
+    ended = bool(Session.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
         revoked_at=now or timezone.now(), revoke_reason=reason
     ))
+    if ended and actor is not None:
+        audit_record(action=AuditAction.SESSION_REVOKE, user=session.user, actor=actor, terminal=session.terminal,
+                     reason=reason)
+    return ended
 
 
 def user_credentials_revoke(*, user: User, reason: str, keep_session: Session | None = None,
-                            now: datetime | None = None) -> int:
+                            actor: User | None = None, now: datetime | None = None) -> int:
     """Ends every session of the user (but `keep_session`); returns how many were live.
 
     OAuth grants and tokens end in every case, password change included: a changed password may mean a
-    compromised account, so third-party apps must ask the user's consent again."""
+    compromised account, so third-party apps must ask the user's consent again. The changes that call this
+    write their own audit row; an operator ending the sessions alone passes `actor` to have one written."""
     sessions = Session.objects.filter(user=user, revoked_at__isnull=True)
     if keep_session is not None:
         sessions = sessions.exclude(pk=keep_session.pk)
     oauth_tokens_revoke(user=user, now=now)
-    return sessions.update(revoked_at=now or timezone.now(), revoke_reason=reason)
+    ended = sessions.update(revoked_at=now or timezone.now(), revoke_reason=reason)
+    if actor is not None:
+        audit_record(action=AuditAction.SESSION_REVOKE, user=user, actor=actor, sessions=ended, reason=reason)
+    return ended
 
 
 def logout(*, user: User, session: Session | None, everywhere: bool, oauth_token: Any = None) -> int:

@@ -180,7 +180,8 @@ class SessionViewSet(PolicyMixin, viewsets.ViewSet):
         session = selectors.live_sessions_of(selectors.signed_in(request)).filter(pk=pk).first()
         if session is None:
             raise NotFoundError("No such session.")
-        sessions.session_revoke(session=session, reason=RevokeReason.REVOKED_BY_USER)
+        sessions.session_revoke(session=session, reason=RevokeReason.REVOKED_BY_USER,
+                                actor=selectors.signed_in(request))
         return Response(None)
 
 

@@ -137,3 +137,10 @@ def test_admin_password_change_goes_through_the_service(admin_user):
     assert browser.get("/admin/").status_code == 200  # this browser stays signed in
     envelope(api.get("/auth/me"), errors.NotAuthenticatedError)  # every other sign-in ended
     assert AuditEvent.objects.filter(user=admin_user, action="password.change").exists()
+
+
+def test_an_operator_ending_sessions_leaves_an_audit_row(operator, user, admin_user):
+    client_for(user, "phone")
+    act(operator, "revoke_sessions", user)
+    event = AuditEvent.objects.get(user=user, action="session.revoke")
+    assert event.actor == admin_user and event.data["sessions"] == 1
