@@ -4,22 +4,10 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from membership.models import UNLIMITED, LedgerEntry, Tier
+from membership.models import LedgerEntry, Tier
+from quotas.units import size_human
 
 MAX_VALIDITY = 10
-UNITS = [("T", 1024**4), ("G", 1024**3), ("M", 1024**2), ("K", 1024)]
-
-
-def deposit_human(size: int) -> str | int:
-    """Bytes as the seed's string in the largest exact unit ("50M", "2G"); 0 is "0M", -1 (unlimited) stays -1."""
-    if size == UNLIMITED:
-        return UNLIMITED
-    if size == 0:
-        return "0M"
-    for unit, factor in UNITS:
-        if size % factor == 0:
-            return f"{size // factor}{unit}"
-    return f"{size}B"
 
 
 def money(value: Decimal) -> str:
@@ -37,7 +25,7 @@ class VipSerializer(serializers.Serializer):
             "repoPri": tier.repo_private,
             "pullNum": tier.pulls_per_day,
             "payWay": tier.pay_way,
-            "deposit": deposit_human(tier.deposit_bytes),
+            "deposit": size_human(tier.deposit_bytes),
             "depositBytes": tier.deposit_bytes,
             "fee": money(tier.fee),
             "invalidTime": serializers.DateTimeField().to_representation(instance["expires_at"])
@@ -59,7 +47,7 @@ class TierSerializer(serializers.Serializer):
             "repoPri": tier.repo_private,
             "pullNum": tier.pulls_per_day,
             "payWay": tier.pay_way,
-            "deposit": deposit_human(tier.deposit_bytes),
+            "deposit": size_human(tier.deposit_bytes),
             "depositBytes": tier.deposit_bytes,
             "fee": money(tier.fee),
         }
