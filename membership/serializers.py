@@ -14,20 +14,27 @@ def money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
+def tier_terms(tier: Tier) -> dict:
+    """A plan's limits and price under the seed's names, with the deposit also in exact bytes."""
+    return {
+        "userType": tier.user_type,
+        "repoPub": tier.repo_public,
+        "repoPri": tier.repo_private,
+        "pullNum": tier.pulls_per_day,
+        "payWay": tier.pay_way,
+        "deposit": size_human(tier.deposit_bytes),
+        "depositBytes": tier.deposit_bytes,
+        "fee": money(tier.fee),
+    }
+
+
 class VipSerializer(serializers.Serializer):
     """GET /vip/{name}: the tier in force (instance: {"tier", "expires_at"}, plus "balance" for self/admin)."""
 
     def to_representation(self, instance: dict) -> dict:
         tier: Tier = instance["tier"]
         reply = {
-            "userType": tier.user_type,
-            "repoPub": tier.repo_public,
-            "repoPri": tier.repo_private,
-            "pullNum": tier.pulls_per_day,
-            "payWay": tier.pay_way,
-            "deposit": size_human(tier.deposit_bytes),
-            "depositBytes": tier.deposit_bytes,
-            "fee": money(tier.fee),
+            **tier_terms(tier),
             "invalidTime": serializers.DateTimeField().to_representation(instance["expires_at"])
             if instance["expires_at"] else None,
         }
@@ -40,17 +47,7 @@ class TierSerializer(serializers.Serializer):
     """GET /vip/tiers: one plan, as a client shows it (the seed's names, and the name and exact bytes)."""
 
     def to_representation(self, tier: Tier) -> dict:
-        return {
-            "userType": tier.user_type,
-            "name": tier.name,
-            "repoPub": tier.repo_public,
-            "repoPri": tier.repo_private,
-            "pullNum": tier.pulls_per_day,
-            "payWay": tier.pay_way,
-            "deposit": size_human(tier.deposit_bytes),
-            "depositBytes": tier.deposit_bytes,
-            "fee": money(tier.fee),
-        }
+        return {"name": tier.name, **tier_terms(tier)}
 
 
 class CostQuerySerializer(serializers.Serializer):
