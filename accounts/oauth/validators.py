@@ -46,6 +46,15 @@ class AccountsOAuth2Validator(OAuth2Validator):
     def _user_is_active(self, request: Any) -> bool:
         return bool(getattr(request, "user", None) is not None and request.user.is_active)
 
+    def validate_silent_login(self, request: Any) -> bool:
+        # prompt=none is decided by the authorization view (accounts.oauth.views.ConsentView), which has
+        # the browser's session; oauthlib's request does not. Signed out, DOT answers login_required
+        # before this is asked; signed in, the view checks the sign-in's age and the consent itself.
+        return True
+
+    def validate_silent_authorization(self, request: Any) -> bool:
+        return True  # see validate_silent_login
+
     def validate_code(self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
         # A user who left "active" since approving gets no tokens (their grants are revoked then too;
         # this closes the window of a code issued during the status change).

@@ -20,16 +20,20 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.utils import extend_schema
+from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
+from oauth2_provider.models import Application
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.views import AuthorizationView
 from oauthlib.common import add_params_to_uri
+from oauthlib.oauth2 import OAuth2Error
+from oauthlib.openid.connect.core.exceptions import ConsentRequired
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.browser import browser_sign_in, credentials_check
-from accounts.oauth import applications, introspection, seed
+from accounts.oauth import applications, consent, introspection, seed
 from accounts.oauth.serializers import SeedAuthorizeInputSerializer, SeedExchangeInputSerializer, SeedUserSerializer
 from accounts.selectors import signed_in
 from accountsite.errors import ServiceError, TooManyRequestsError
@@ -118,10 +122,44 @@ class IntrospectView(View):
                             headers={"Cache-Control": "no-store"})
 
 
+def _prompt(request: HttpRequest) -> set[str]:
+    # A space-delimited, case-sensitive list (OIDC Core 3.1.2.1).
+    return set(request.GET.get("prompt", "").split())
+
+
 class ConsentView(AuthorizationView):
-    """DOT's authorization endpoint with our consent page (PKCE required, code flow only)."""
+    """DOT's authorization endpoint with our consent page (PKCE required, code flow only).
+
+    prompt=none (OIDC Core 3.1.2.6) never shows a page: signed out it answers login_required (DOT's
+    handle_no_permission), without standing consent consent_required, otherwise a code at once.
+    """
 
     template_name = "accounts/oauth_authorize.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if "none" in _prompt(request):
+            return self._silent(request)
+        return super().get(request, *args, **kwargs)
+
+    def _silent(self, request: HttpRequest) -> HttpResponse:
+        try:
+            scopes, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        application = Application.objects.get(client_id=credentials["client_id"])
+        if not consent.consent_exists(user=signed_in(request), application=application, scopes=scopes):
+            return self._refuse(ConsentRequired(state=credentials.get("state")), credentials, application)
+        try:
+            uri, _headers, _body, _status = self.create_authorization_response(
+                request=request, scopes=" ".join(scopes), credentials=credentials, allow=True)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application)
+        return self.redirect(uri, application)
+
+    def _refuse(self, error: OAuth2Error, credentials: dict[str, Any], application: Application | None) -> HttpResponse:
+        """An error sent back to the client's (already validated) redirect URI."""
+        return self.error_response(OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"]),
+                                   application)
 
 
 def _scope_descriptions(scopes: list[str]) -> list[str]:
