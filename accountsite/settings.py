@@ -307,5 +307,7 @@ OAUTH2_PROVIDER = {
     # The consent page is shown every time: an app never gets a new code silently.
     "REQUEST_APPROVAL_PROMPT": "force",
 }
+# Named so a foreign key to DOT's application (accounts.OAuthCode) can be migrated; the model is DOT's own.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 # The sign-in page of the OAuth consent flow (a Django session, separate from the API's tokens).
 LOGIN_URL = "oauth-login"

@@ -2,9 +2,11 @@
 
 from typing import Any
 
+from oauth2_provider.models import AccessToken, Grant, RefreshToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
-from accounts.models import User, UserStatus
+from accounts.models import OAuthCode, User, UserStatus
+from accounts.oauth import codes
 
 
 class AccountsOAuth2Validator(OAuth2Validator):
@@ -54,6 +56,30 @@ class AccountsOAuth2Validator(OAuth2Validator):
 
     def validate_silent_authorization(self, request: Any) -> bool:
         return True  # see validate_silent_login
+
+    def _create_authorization_code(self, request: Any, code: dict, expires: Any = None) -> Grant:
+        grant = super()._create_authorization_code(request, code, expires)
+        # `auth_time` comes with the consent view's credentials: when this browser signed in.
+        codes.code_record(grant=grant, auth_time=getattr(request, "auth_time", None))
+        return grant
+
+    def _create_refresh_token(self, request: Any, refresh_token_code: str, access_token: AccessToken,
+                              previous_refresh_token: RefreshToken | None) -> RefreshToken:
+        token = super()._create_refresh_token(request, refresh_token_code, access_token, previous_refresh_token)
+        if request.grant_type == "authorization_code":
+            OAuthCode.objects.filter(code_hash=codes.code_hash(request.code)).update(token_family=token.token_family)
+        return token
+
+    def get_id_token_dictionary(self, token: dict, token_handler: Any, request: Any) -> tuple[dict, Any]:
+        # DOT reads auth_time from User.last_login, which any later sign-in (the API's too) moves: the
+        # right one is when the user signed in for this authorization (OIDC Core 2), kept with its code.
+        claims, expires = super().get_id_token_dictionary(token, token_handler, request)
+        refreshed = getattr(request, "refresh_token_instance", None)
+        auth_time = codes.auth_time_of(code=request.code if request.grant_type == "authorization_code" else None,
+                                       token_family=refreshed.token_family if refreshed is not None else None)
+        if auth_time is not None:
+            claims["auth_time"] = int(auth_time.timestamp())
+        return claims, expires
 
     def validate_code(self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
         # A user who left "active" since approving gets no tokens (their grants are revoked then too;

@@ -5,14 +5,17 @@ Django session for the consent flow only (the API itself never accepts that cook
 """
 
 import base64
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote_plus, urlencode
 
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
@@ -27,12 +30,12 @@ from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.views import AuthorizationView
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2 import OAuth2Error
-from oauthlib.openid.connect.core.exceptions import ConsentRequired
+from oauthlib.openid.connect.core.exceptions import ConsentRequired, LoginRequired
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.browser import browser_sign_in, credentials_check
+from accounts.browser import browser_session, browser_sign_in, credentials_check
 from accounts.oauth import applications, consent, introspection, seed
 from accounts.oauth.serializers import SeedAuthorizeInputSerializer, SeedExchangeInputSerializer, SeedUserSerializer
 from accounts.selectors import signed_in
@@ -127,26 +130,79 @@ def _prompt(request: HttpRequest) -> set[str]:
     return set(request.GET.get("prompt", "").split())
 
 
+def _signed_in_at(request: HttpRequest) -> datetime | None:
+    """When this browser signed in (its session row's start), if it is signed in."""
+    session = browser_session(request) if request.user.is_authenticated else None
+    return session.created_at if session is not None else None
+
+
+def _sign_in_too_old(request: HttpRequest) -> bool:
+    """max_age (OIDC Core 3.1.2.1): the sign-in must be at most this many seconds old. A value that is
+    not a non-negative integer asks for a fresh sign-in, the safe reading."""
+    raw = request.GET.get("max_age")
+    if raw is None:
+        return False
+    signed_in_at = _signed_in_at(request)
+    max_age = int(raw) if raw.isascii() and raw.isdigit() else 0
+    return signed_in_at is None or (timezone.now() - signed_in_at).total_seconds() > max_age
+
+
 class ConsentView(AuthorizationView):
     """DOT's authorization endpoint with our consent page (PKCE required, code flow only).
 
-    prompt=none (OIDC Core 3.1.2.6) never shows a page: signed out it answers login_required (DOT's
-    handle_no_permission), without standing consent consent_required, otherwise a code at once.
+    A request is validated before anything is shown, the sign-in page included. prompt=none (OIDC Core
+    3.1.2.6) never shows a page: signed out it answers login_required, without standing consent
+    consent_required, otherwise a code at once. prompt=login and an exceeded max_age send the browser
+    to the sign-in page again, and the ID token's auth_time is that new sign-in.
     """
 
     template_name = "accounts/oauth_authorize.html"
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if "none" in _prompt(request):
-            return self._silent(request)
-        return super().get(request, *args, **kwargs)
-
-    def _silent(self, request: HttpRequest) -> HttpResponse:
         try:
             scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
             return self.error_response(error, application=None)
+        prompt = _prompt(request)
+        if "none" in prompt:
+            return self._silent(request, scopes, credentials)
+        if "login" in prompt or _sign_in_too_old(request):
+            return self._sign_in_again(request)
+        return super().get(request, *args, **kwargs)
+
+    def handle_no_permission(self) -> HttpResponse:
+        """Signed out: the request is validated first (a bad one never reaches the sign-in page)."""
+        try:
+            self.validate_authorization_request(self.request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        if "none" in _prompt(self.request):
+            return super().handle_no_permission()  # DOT's login_required redirect
+        return self._sign_in_again(self.request)
+
+    def create_authorization_response(self, request: HttpRequest, scopes: str, credentials: dict[str, Any],
+                                      allow: bool) -> tuple[str, dict, str, int]:
+        # The validator keeps it with the code: the ID token's auth_time.
+        credentials = {**credentials, "auth_time": _signed_in_at(request)}
+        return super().create_authorization_response(request, scopes, credentials, allow)
+
+    def _sign_in_again(self, request: HttpRequest) -> HttpResponse:
+        """The sign-in page, coming back to this request without what asked for it (prompt=login,
+        max_age): the fresh sign-in satisfies them, and asking again would loop."""
+        query = request.GET.copy()
+        query.pop("max_age", None)
+        rest = [value for value in request.GET.get("prompt", "").split() if value != "login"]
+        if rest:
+            query["prompt"] = " ".join(rest)
+        else:
+            query.pop("prompt", None)
+        return redirect_to_login(f"{request.path}?{query.urlencode()}", self.get_login_url(),
+                                 self.get_redirect_field_name())
+
+    def _silent(self, request: HttpRequest, scopes: list[str], credentials: dict[str, Any]) -> HttpResponse:
         application = Application.objects.get(client_id=credentials["client_id"])
+        if _sign_in_too_old(request):
+            return self._refuse(LoginRequired(state=credentials.get("state")), credentials, application)
         if not consent.consent_exists(user=signed_in(request), application=application, scopes=scopes):
             return self._refuse(ConsentRequired(state=credentials.get("state")), credentials, application)
         try:

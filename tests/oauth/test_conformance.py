@@ -1,12 +1,20 @@
 """OpenID Connect / OAuth conformance of the provider: the requests real relying parties send
 (prompt, max_age, redirect_uri at the token endpoint, code replay, client errors, metadata)."""
 
+import json
+from datetime import timedelta
+
 import pytest
+from django.http import HttpResponse
 from django.test import Client
+from django.utils import timezone
+from jwcrypto import jwk, jwt
 from oauth2_provider.models import Grant
 
+from accounts.models import Session
 from accounts.oauth import revocation
-from tests.oauth.conftest import CALLBACK, SCOPES, pkce_pair, query_of, tokens_for
+from tests.factories import PASSWORD
+from tests.oauth.conftest import CALLBACK, SCOPES, exchange, pkce_pair, query_of, tokens_for
 
 pytestmark = pytest.mark.django_db
 
@@ -63,3 +71,59 @@ def test_prompt_none_with_another_value_is_invalid_and_unknown_clients_never_red
         evil = client.get("/oauth/authorize/", authorize_params(app, prompt="none",
                                                                 redirect_uri="https://evil.example/cb"))
         assert evil.status_code == 400 and "Location" not in evil
+
+
+# --- 2. max_age and prompt=login ----------------------------------------------------------------------------
+
+def id_token_claims(id_token: str) -> dict:
+    keys = Client().get("/oauth/.well-known/jwks.json").json()
+    return json.loads(jwt.JWT(jwt=id_token, key=jwk.JWK(**keys["keys"][0]), algs=["RS256"]).claims)
+
+
+def sign_in_on_the_page(client, login_page: str) -> HttpResponse:
+    """Follows the sign-in page the authorization request sent the browser to; returns where it leads."""
+    assert login_page.startswith("/oauth/login/?next="), login_page
+    target = query_of(login_page)["next"]
+    reply = client.post("/oauth/login/", {"login": "alice", "password": PASSWORD, "next": target})
+    assert reply.status_code == 302 and reply["Location"] == target
+    return client.get(target)
+
+
+@pytest.mark.parametrize("asks", [{"prompt": "login"}, {"max_age": "0"}, {"max_age": "soon"}],
+                         ids=["prompt_login", "max_age_0", "max_age_garbage"])
+def test_prompt_login_and_max_age_ask_for_a_fresh_sign_in_and_auth_time_is_it(browser_client, app, issued, asks):
+    old_sign_in = timezone.now() - timedelta(minutes=30)
+    Session.objects.update(created_at=old_sign_in)
+    verifier, challenge = pkce_pair()
+    params = authorize_params(app, challenge=challenge, **asks)
+    reply = browser_client.get("/oauth/authorize/", params)
+    assert reply.status_code == 302, reply.content[:300]
+    page = sign_in_on_the_page(browser_client, reply["Location"])
+    assert page.status_code == 200 and b'id="authorizationForm"' in page.content  # consent, not a loop
+    decided = browser_client.post("/oauth/authorize/", {**params, "allow": "Authorize"})
+    code = query_of(decided["Location"])["code"]
+    tokens = exchange(code, verifier, app, issued.client_secret).json()
+    fresh = Session.objects.filter(revoked_at__isnull=True).latest("created_at").created_at
+    assert id_token_claims(tokens["id_token"])["auth_time"] == int(fresh.timestamp())
+    assert fresh > old_sign_in + timedelta(minutes=29)
+
+
+def test_a_recent_enough_sign_in_satisfies_max_age_and_auth_time_survives_refreshes(browser_client, app, issued,
+                                                                                    user, settings):
+    signed_in_at = Session.objects.get().created_at
+    params = authorize_params(app, max_age="600")
+    assert browser_client.get("/oauth/authorize/", params).status_code == 200  # the consent page directly
+    tokens = tokens_for(browser_client, app, issued.client_secret)
+    assert id_token_claims(tokens["id_token"])["auth_time"] == int(signed_in_at.timestamp())
+    # the account signing in elsewhere later (DOT's default reads User.last_login) changes nothing
+    type(user).objects.filter(pk=user.pk).update(last_login=timezone.now() + timedelta(hours=1))
+    refreshed = Client().post("/oauth/token/", {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+                                                "client_id": app.client_id, "client_secret": issued.client_secret})
+    assert id_token_claims(refreshed.json()["id_token"])["auth_time"] == int(signed_in_at.timestamp())
+
+
+def test_prompt_none_with_an_old_sign_in_answers_login_required(browser_client, app, issued):
+    tokens_for(browser_client, app, issued.client_secret)
+    Session.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    reply = browser_client.get("/oauth/authorize/", authorize_params(app, prompt="none", max_age="60"))
+    assert query_of(reply["Location"])["error"] == "login_required"
