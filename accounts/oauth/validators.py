@@ -4,6 +4,7 @@ from typing import Any
 
 from oauth2_provider.models import AccessToken, Grant, RefreshToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749 import errors
 
 from accounts.models import OAuthCode, User, UserStatus
 from accounts.oauth import codes
@@ -47,6 +48,18 @@ class AccountsOAuth2Validator(OAuth2Validator):
 
     def _user_is_active(self, request: Any) -> bool:
         return bool(getattr(request, "user", None) is not None and request.user.is_active)
+
+    def confirm_redirect_uri(self, client_id: str, code: str, redirect_uri: str, client: Any, request: Any,
+                             *args: Any, **kwargs: Any) -> bool:
+        # RFC 6749 4.1.3: the token request repeats the authorization request's redirect_uri, and every
+        # authorization request here names one (the consent view insists). oauthlib would fill in the
+        # registered default when it is missing, and answer a mismatch with invalid_request; both are
+        # invalid_grant (RFC 6749 5.2).
+        if getattr(request, "using_default_redirect_uri", False) or \
+                not super().confirm_redirect_uri(client_id, code, redirect_uri, client, request, *args, **kwargs):
+            raise errors.InvalidGrantError(
+                description="redirect_uri must be the one given in the authorization request.", request=request)
+        return True
 
     def validate_silent_login(self, request: Any) -> bool:
         # prompt=none is decided by the authorization view (accounts.oauth.views.ConsentView), which has

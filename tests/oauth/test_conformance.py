@@ -9,12 +9,12 @@ from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 from jwcrypto import jwk, jwt
-from oauth2_provider.models import Grant
+from oauth2_provider.models import AccessToken, Grant
 
 from accounts.models import Session
 from accounts.oauth import revocation
 from tests.factories import PASSWORD
-from tests.oauth.conftest import CALLBACK, SCOPES, exchange, pkce_pair, query_of, tokens_for
+from tests.oauth.conftest import CALLBACK, SCOPES, code_for, exchange, pkce_pair, query_of, tokens_for
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +127,26 @@ def test_prompt_none_with_an_old_sign_in_answers_login_required(browser_client, 
     Session.objects.update(created_at=timezone.now() - timedelta(hours=1))
     reply = browser_client.get("/oauth/authorize/", authorize_params(app, prompt="none", max_age="60"))
     assert query_of(reply["Location"])["error"] == "login_required"
+
+
+# --- 3. redirect_uri at the token endpoint ----------------------------------------------------------------
+
+@pytest.mark.parametrize("redirect_uri", [None, "", "https://app.example/other"], ids=["missing", "empty", "other"])
+def test_the_token_request_must_repeat_the_redirect_uri(browser_client, app, issued, redirect_uri):
+    code, verifier = code_for(browser_client, app)
+    data = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+            "client_id": app.client_id, "client_secret": issued.client_secret}
+    if redirect_uri is not None:
+        data["redirect_uri"] = redirect_uri
+    reply = Client().post("/oauth/token/", data)
+    assert reply.status_code == 400 and reply.json()["error"] == "invalid_grant"
+    assert not AccessToken.objects.exists()
+
+
+def test_the_authorization_request_must_name_its_redirect_uri(browser_client, app):
+    params = authorize_params(app)
+    del params["redirect_uri"]
+    for client in (browser_client, Client()):
+        reply = client.get("/oauth/authorize/", params)
+        assert reply.status_code == 400 and "Location" not in reply
+    assert not Grant.objects.exists()
