@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 
 from django.utils import timezone
-from oauth2_provider.models import Grant
+from oauth2_provider.models import Application, Grant, RefreshToken
 
 from accounts.models import OAuthCode
 
@@ -30,3 +30,24 @@ def auth_time_of(*, code: str | None = None, token_family: uuid.UUID | None = No
     else:
         return None
     return rows.values_list("auth_time", flat=True).first()
+
+
+def code_redeem(*, code: str, now: datetime | None = None) -> bool:
+    """Marks the code redeemed; False when it already was (a second, perhaps concurrent, use: one
+    conditional UPDATE decides which use is first). A code issued before codes were noted passes."""
+    rows = OAuthCode.objects.filter(code_hash=code_hash(code))
+    if rows.filter(redeemed_at__isnull=True).update(redeemed_at=now or timezone.now()):
+        return True
+    return not rows.exists()
+
+
+def code_replay_revoke(*, code: str, application: Application) -> bool:
+    """A redeemed code presented again: revokes the refresh tokens its first use issued, every rotation
+    of them, and their access tokens (RFC 6749 4.1.2, RFC 9700 4.5). True if the code was redeemed."""
+    family = (OAuthCode.objects.filter(code_hash=code_hash(code), application=application,
+                                       redeemed_at__isnull=False)
+              .values_list("token_family", flat=True).first())
+    if family is None:
+        return False
+    RefreshToken.revoke_family(family)
+    return True

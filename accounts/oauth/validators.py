@@ -95,10 +95,15 @@ class AccountsOAuth2Validator(OAuth2Validator):
         return claims, expires
 
     def validate_code(self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
+        if not (super().validate_code(client_id, code, client, request, *args, **kwargs)
+                and codes.code_redeem(code=code)):
+            # Unknown, expired or already used (perhaps this very moment): a used code revokes what its
+            # first use issued.
+            codes.code_replay_revoke(code=code, application=client)
+            return False
         # A user who left "active" since approving gets no tokens (their grants are revoked then too;
         # this closes the window of a code issued during the status change).
-        return super().validate_code(client_id, code, client, request, *args, **kwargs) and \
-            self._user_is_active(request)
+        return self._user_is_active(request)
 
     def validate_refresh_token(self, refresh_token: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
         return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs) and \

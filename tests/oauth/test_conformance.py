@@ -150,3 +150,28 @@ def test_the_authorization_request_must_name_its_redirect_uri(browser_client, ap
         reply = client.get("/oauth/authorize/", params)
         assert reply.status_code == 400 and "Location" not in reply
     assert not Grant.objects.exists()
+
+
+# --- 4. a replayed code -------------------------------------------------------------------------------------
+
+def test_a_replayed_code_fails_and_revokes_what_its_first_use_issued(browser_client, app, issued):
+    code, verifier = code_for(browser_client, app)
+    first = exchange(code, verifier, app, issued.client_secret).json()
+    refresh = {"grant_type": "refresh_token", "client_id": app.client_id, "client_secret": issued.client_secret}
+    rotated = Client().post("/oauth/token/", {**refresh, "refresh_token": first["refresh_token"]}).json()
+    other = tokens_for(browser_client, app, issued.client_secret)  # another authorization stays untouched
+
+    again = exchange(code, verifier, app, issued.client_secret)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    for access in (first["access_token"], rotated["access_token"]):
+        assert Client().get("/oauth/userinfo/", HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 401
+    stale = Client().post("/oauth/token/", {**refresh, "refresh_token": rotated["refresh_token"]})
+    assert stale.status_code == 400 and stale.json()["error"] == "invalid_grant"
+    assert Client().get("/oauth/userinfo/", HTTP_AUTHORIZATION=f"Bearer {other['access_token']}").status_code == 200
+
+
+def test_a_code_burnt_by_a_failed_exchange_cannot_be_used_after(browser_client, app, issued):
+    code, verifier = code_for(browser_client, app)
+    assert exchange(code, "w" * 64, app, issued.client_secret).json()["error"] == "invalid_grant"
+    assert exchange(code, verifier, app, issued.client_secret).json()["error"] == "invalid_grant"
+    assert not AccessToken.objects.exists()
