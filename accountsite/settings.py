@@ -291,6 +291,9 @@ OAUTH2_PROVIDER = {
         dev_file=BASE_DIR / "var" / "oidc.key",
     ),
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    # What the token endpoint accepts (accounts.oauth.views.TokenView) and the metadata advertises.
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     # Shown on the consent page, so they are written for the person being asked.
     "SCOPES": {
         "openid": "Confirm who you are (your account id)",

@@ -5,14 +5,22 @@ from django.urls import include, path, re_path
 from oauth2_provider import views as dot
 
 from accounts.oauth.developer import DeveloperAppViewSet
-from accounts.oauth.views import ConsentView, IntrospectView, SeedConsentView, SeedOAuthView, SignInPageView
+from accounts.oauth.views import (
+    ConsentView,
+    IntrospectView,
+    RevokeTokenView,
+    SeedConsentView,
+    SeedOAuthView,
+    SignInPageView,
+    TokenView,
+)
 from accountsite.routers import Router
 
 # DOT reverses these names in its own namespace (discovery, issuer); only the endpoints we offer.
 dot_patterns = ([
     path("authorize/", ConsentView.as_view(), name="authorize"),
-    path("token/", dot.TokenView.as_view(), name="token"),
-    path("revoke_token/", dot.RevokeTokenView.as_view(), name="revoke-token"),
+    path("token/", TokenView.as_view(), name="token"),
+    path("revoke_token/", RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", IntrospectView.as_view(), name="introspect"),
     path("userinfo/", dot.UserInfoView.as_view(), name="user-info"),
     re_path(r"^\.well-known/openid-configuration/?$", dot.ConnectDiscoveryInfoView.as_view(),

@@ -23,14 +23,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.utils import extend_schema
+from oauth2_provider import views as dot
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.models import Application
 from oauth2_provider.scopes import get_scopes_backend
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2 import OAuth2Error
-from oauthlib.oauth2.rfc6749.errors import MissingRedirectURIError
+from oauthlib.oauth2.rfc6749.errors import MissingRedirectURIError, UnsupportedGrantTypeError
 from oauthlib.openid.connect.core.exceptions import ConsentRequired, LoginRequired
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -92,6 +94,36 @@ class SignInPageView(View):
         return render(request, self.template_name, {"form": None, "signed_in_as": user.username})
 
 
+# RFC 6749 section 5.2: a client that fails to authenticate gets 401 and a challenge in the scheme clients
+# authenticate with here. (oauthlib sends RFC 6750's Bearer challenge, which is for resource servers.)
+CLIENT_CHALLENGE = 'Basic realm="oauth"'
+
+
+def _client_challenged(response: HttpResponse) -> HttpResponse:
+    if response.status_code == 401:
+        response["WWW-Authenticate"] = CLIENT_CHALLENGE
+    return response
+
+
+class TokenView(dot.TokenView):
+    """DOT's token endpoint for the grants we offer (OAUTH2_GRANT_TYPES_SUPPORTED, also what the metadata
+    advertises); any other is unsupported_grant_type before oauthlib sees it (its device-code grant
+    would look for a device grant that does not exist, a 500)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        grant_type = request.POST.get("grant_type")
+        if grant_type and grant_type not in oauth2_settings.OAUTH2_GRANT_TYPES_SUPPORTED:
+            error = UnsupportedGrantTypeError()
+            return HttpResponse(error.json, status=error.status_code, content_type="application/json",
+                                headers={"Cache-Control": "no-store"})
+        return _client_challenged(self.authorization_flow_token_response(request))
+
+
+class RevokeTokenView(dot.RevokeTokenView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return _client_challenged(super().post(request, *args, **kwargs))
+
+
 def _client_credentials(request: HttpRequest) -> tuple[str, str]:
     """The client id and secret from HTTP Basic (RFC 6749 section 2.3.1, form-encoded parts) or the body."""
     scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
@@ -116,9 +148,7 @@ class IntrospectView(View):
         try:
             application = applications.application_authenticate(client_id=client_id, client_secret=secret)
         except ServiceError:
-            response = JsonResponse({"error": "invalid_client"}, status=401)
-            response["WWW-Authenticate"] = 'Basic realm="oauth"'
-            return response
+            return _client_challenged(JsonResponse({"error": "invalid_client"}, status=401))
         token = request.POST.get("token", "")
         if not token:
             return JsonResponse({"error": "invalid_request", "error_description": "token is required."}, status=400)

@@ -1,6 +1,7 @@
 """OpenID Connect / OAuth conformance of the provider: the requests real relying parties send
 (prompt, max_age, redirect_uri at the token endpoint, code replay, client errors, metadata)."""
 
+import base64
 import json
 from datetime import timedelta
 
@@ -174,4 +175,41 @@ def test_a_code_burnt_by_a_failed_exchange_cannot_be_used_after(browser_client, 
     code, verifier = code_for(browser_client, app)
     assert exchange(code, "w" * 64, app, issued.client_secret).json()["error"] == "invalid_grant"
     assert exchange(code, verifier, app, issued.client_secret).json()["error"] == "invalid_grant"
+    assert not AccessToken.objects.exists()
+
+
+# --- 5. client authentication errors ----------------------------------------------------------------------
+
+def basic(client_id: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+@pytest.mark.parametrize("endpoint", ["/oauth/token/", "/oauth/revoke_token/", "/oauth/introspect/"])
+def test_a_client_failing_basic_authentication_gets_401_and_a_basic_challenge(browser_client, app, issued, endpoint):
+    code, verifier = code_for(browser_client, app)
+    data = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier, "redirect_uri": CALLBACK,
+            "token": "anything"}
+    for authorization in (basic(app.client_id, "wrong"), basic("nobody", "x"), "Basic !!notbase64"):
+        reply = Client().post(endpoint, data, HTTP_AUTHORIZATION=authorization)
+        assert reply.status_code == 401 and reply.json()["error"] == "invalid_client"
+        assert reply["WWW-Authenticate"].startswith("Basic ")
+    body_auth = Client().post(endpoint, {**data, "client_id": app.client_id, "client_secret": "wrong"})
+    assert body_auth.status_code == 401 and body_auth["WWW-Authenticate"].startswith("Basic ")
+    assert not AccessToken.objects.exists()
+    right = Client().post(endpoint, data, HTTP_AUTHORIZATION=basic(app.client_id, issued.client_secret))
+    assert right.status_code == 200
+
+
+@pytest.mark.parametrize("data", [
+    {"grant_type": "urn:ietf:params:oauth:grant-type:device_code"},
+    {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": "x"},
+    {"grant_type": "client_credentials"},
+    {"grant_type": "password", "username": "alice", "password": PASSWORD},
+    {"grant_type": "nonsense"},
+    {},
+], ids=["device_no_code", "device_code", "client_credentials", "password", "nonsense", "none"])
+def test_grants_we_do_not_offer_are_refused_without_a_5xx(app, issued, data):
+    reply = Client().post("/oauth/token/", {**data, "client_id": app.client_id, "client_secret": issued.client_secret})
+    assert reply.status_code == 400
+    assert reply.json()["error"] == "unsupported_grant_type"
     assert not AccessToken.objects.exists()
