@@ -1,5 +1,6 @@
 """The OAuth2 / OpenID Connect validator: which claims each scope releases, and which users may sign in."""
 
+from collections.abc import Callable
 from typing import Any
 
 from oauth2_provider.models import AccessToken, Grant, RefreshToken
@@ -8,6 +9,20 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from accounts.models import OAuthCode, User, UserStatus
 from accounts.oauth import codes
+
+# The user's claims beyond `sub`, released per scope by AccountsOAuth2Validator.oidc_claim_scope.
+USER_CLAIMS: dict[str, Callable[[User], Any]] = {
+    "preferred_username": lambda user: user.username,
+    "username": lambda user: user.username,
+    "name": lambda user: user.real_name or user.nickname or user.username,
+    "nickname": lambda user: user.nickname,
+    "website": lambda user: user.website,
+    "intro": lambda user: user.intro,
+    "email": lambda user: user.email or "",
+    "email_verified": lambda user: bool(user.email and user.email_verified),
+}
+# What an ID token carries besides the user's claims (oauthlib and DOT add them).
+ID_TOKEN_CLAIMS = ("iss", "aud", "exp", "iat", "auth_time", "jti", "nonce", "at_hash")
 
 
 class AccountsOAuth2Validator(OAuth2Validator):
@@ -24,17 +39,11 @@ class AccountsOAuth2Validator(OAuth2Validator):
     }
 
     def get_additional_claims(self, request: Any) -> dict[str, Any]:
-        user: User = request.user
-        return {
-            "preferred_username": user.username,
-            "username": user.username,
-            "name": user.real_name or user.nickname or user.username,
-            "nickname": user.nickname,
-            "website": user.website,
-            "intro": user.intro,
-            "email": user.email or "",
-            "email_verified": bool(user.email and user.email_verified),
-        }
+        return {name: claim(request.user) for name, claim in USER_CLAIMS.items()}
+
+    def get_discovery_claims(self, request: Any) -> list[str]:
+        # DOT lists only `sub` when get_additional_claims takes the request; discovery must name them all.
+        return ["sub", *USER_CLAIMS, *ID_TOKEN_CLAIMS]
 
     def _load_application(self, client_id: str, request: Any) -> Any:
         # Every client lookup (authorize, token, revoke, introspect) goes through here: the app of a

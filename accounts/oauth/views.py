@@ -5,6 +5,7 @@ Django session for the consent flow only (the API itself never accepts that cook
 """
 
 import base64
+import json
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote_plus, urlencode
@@ -92,6 +93,19 @@ class SignInPageView(View):
         if target:
             return HttpResponseRedirect(target)
         return render(request, self.template_name, {"form": None, "signed_in_as": user.username})
+
+
+class DiscoveryView(dot.ConnectDiscoveryInfoView):
+    """OIDC discovery that promises only what the provider does. DOT leaves out fields whose defaults
+    (OIDC Discovery 1.0 section 3) promise more: the implicit grant, the fragment response mode and
+    request_uri; and it lists HS256, which no app here signs with."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        data = json.loads(super().get(request, *args, **kwargs).content)
+        data.update(grant_types_supported=list(oauth2_settings.OAUTH2_GRANT_TYPES_SUPPORTED),
+                    response_modes_supported=["query"], request_uri_parameter_supported=False,
+                    id_token_signing_alg_values_supported=[Application.RS256_ALGORITHM])
+        return JsonResponse(data, headers={"Access-Control-Allow-Origin": "*"})
 
 
 # RFC 6749 section 5.2: a client that fails to authenticate gets 401 and a challenge in the scheme clients

@@ -213,3 +213,42 @@ def test_grants_we_do_not_offer_are_refused_without_a_5xx(app, issued, data):
     assert reply.status_code == 400
     assert reply.json()["error"] == "unsupported_grant_type"
     assert not AccessToken.objects.exists()
+
+
+# --- 6. discovery and metadata advertise what works ----------------------------------------------------------
+
+METADATA = ["/oauth/.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server/oauth"]
+
+
+@pytest.mark.parametrize("address", METADATA)
+def test_rfc8414_metadata_names_the_issuer_and_only_what_works(db, address):
+    data = Client().get(address).json()
+    discovery = Client().get("/.well-known/openid-configuration").json()
+    assert data["issuer"] == discovery["issuer"] == "http://testserver/oauth"
+    assert data["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert data["response_types_supported"] == ["code"]
+    assert data["code_challenge_methods_supported"] == ["S256"]
+    assert data["token_endpoint"] == discovery["token_endpoint"] == "http://testserver/oauth/token/"
+
+
+def test_oidc_discovery_promises_nothing_the_provider_does_not_do(db):
+    data = Client().get("/oauth/.well-known/openid-configuration").json()
+    assert data == Client().get("/.well-known/openid-configuration").json()
+    assert data["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert data["response_types_supported"] == ["code"] and data["response_modes_supported"] == ["query"]
+    assert data["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert data["request_uri_parameter_supported"] is False
+    assert set(data["prompt_values_supported"]) == {"none", "login"}
+
+
+def test_claims_supported_lists_every_claim_returned(browser_client, app, issued):
+    claims_supported = set(Client().get("/.well-known/openid-configuration").json()["claims_supported"])
+    verifier, challenge = pkce_pair()
+    params = authorize_params(app, challenge=challenge, nonce="n0nce")
+    assert browser_client.get("/oauth/authorize/", params).status_code == 200
+    code = query_of(browser_client.post("/oauth/authorize/", {**params, "allow": "Authorize"})["Location"])["code"]
+    tokens = exchange(code, verifier, app, issued.client_secret).json()
+    info = Client().get("/oauth/userinfo/", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").json()
+    returned = set(info) | set(id_token_claims(tokens["id_token"]))
+    assert {"nonce", "at_hash", "auth_time", "email", "intro"} <= returned
+    assert returned <= claims_supported
