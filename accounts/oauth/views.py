@@ -33,7 +33,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2 import OAuth2Error
-from oauthlib.oauth2.rfc6749.errors import MissingRedirectURIError, UnsupportedGrantTypeError
+from oauthlib.oauth2.rfc6749.errors import InvalidRequestError, MissingRedirectURIError, UnsupportedGrantTypeError
 from oauthlib.openid.connect.core.exceptions import ConsentRequired, LoginRequired
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -208,6 +208,11 @@ class ConsentView(AuthorizationView):
         if not request.GET.get("redirect_uri"):
             # OIDC Core 3.1.2.1 requires it, and the token request must then repeat it (RFC 6749 4.1.3).
             raise FatalClientError(error=MissingRedirectURIError())
+        if credentials.get("code_challenge_method") != "S256":
+            # DOT refuses `plain` only when the code is saved, after the consent page (RFC 9700 2.1.1).
+            raise OAuthToolkitError(error=InvalidRequestError(
+                description="PKCE is required, with code_challenge_method=S256.", state=credentials.get("state"),
+            ), redirect_uri=credentials["redirect_uri"])
         return scopes, credentials
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
