@@ -3,6 +3,7 @@
 
 import base64
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -252,3 +253,27 @@ def test_claims_supported_lists_every_claim_returned(browser_client, app, issued
     returned = set(info) | set(id_token_claims(tokens["id_token"]))
     assert {"nonce", "at_hash", "auth_time", "email", "intro"} <= returned
     assert returned <= claims_supported
+
+
+# --- 8. introspection (RFC 7662) ------------------------------------------------------------------------------
+
+def test_introspection_of_refresh_tokens_agrees_with_the_token_endpoint(browser_client, app, issued):
+    tokens = tokens_for(browser_client, app, issued.client_secret)
+    auth = {"HTTP_AUTHORIZATION": basic(app.client_id, issued.client_secret)}
+    live = Client().post("/oauth/introspect/", {"token": tokens["refresh_token"]}, **auth).json()
+    assert live["active"] is True and live["token_type"] == "refresh_token" and live["exp"] > time.time()
+    assert set(live["scope"].split()) == set(SCOPES.split()) and live["client_id"] == app.client_id
+    # revoking the access token orphans its refresh token, which the token endpoint then refuses
+    assert Client().post("/oauth/revoke_token/", {"token": tokens["access_token"]}, **auth).status_code == 200
+    refresh = Client().post("/oauth/token/", {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+                            **auth)
+    assert refresh.status_code == 400
+    assert Client().post("/oauth/introspect/", {"token": tokens["refresh_token"]}, **auth).json() == {"active": False}
+
+
+@pytest.mark.parametrize("credentials", [{}, {"client_id": "nobody"}], ids=["none", "unknown_client"])
+def test_introspection_without_client_authentication_is_401(browser_client, app, issued, credentials):
+    tokens = tokens_for(browser_client, app, issued.client_secret)
+    reply = Client().post("/oauth/introspect/", {"token": tokens["access_token"], **credentials})
+    assert reply.status_code == 401 and reply.json() == {"error": "invalid_client"}
+    assert reply["WWW-Authenticate"].startswith("Basic ")
