@@ -14,7 +14,7 @@ from jwcrypto import jwk, jwt
 from oauth2_provider.models import AccessToken, Grant
 
 from accounts.models import Session
-from accounts.oauth import revocation
+from accounts.oauth import applications, revocation
 from tests.factories import PASSWORD
 from tests.oauth.conftest import CALLBACK, SCOPES, code_for, exchange, pkce_pair, query_of, tokens_for
 
@@ -277,3 +277,22 @@ def test_introspection_without_client_authentication_is_401(browser_client, app,
     reply = Client().post("/oauth/introspect/", {"token": tokens["access_token"], **credentials})
     assert reply.status_code == 401 and reply.json() == {"error": "invalid_client"}
     assert reply["WWW-Authenticate"].startswith("Basic ")
+
+
+# --- 9. redirect URI matching, as the README states it ---------------------------------------------------
+
+@pytest.mark.parametrize(("registered", "requested", "allowed"), [
+    ("http://127.0.0.1/cb", "http://127.0.0.1:51234/cb", True),
+    ("http://127.0.0.1:8000/cb", "http://127.0.0.1:51234/cb", True),
+    ("http://[::1]/cb", "http://[::1]:51234/cb", True),
+    ("http://127.0.0.1/cb", "http://127.0.0.1:51234/other", False),
+    ("http://localhost:8000/cb", "http://localhost:51234/cb", False),
+    ("https://app.example:8443/cb", "https://app.example:9443/cb", False),
+])
+def test_loopback_redirect_uris_accept_any_port_and_nothing_else_does(developer, registered, requested, allowed):
+    app = applications.application_create(owner=developer, redirect_uris=registered).application
+    reply = Client().get("/oauth/authorize/", authorize_params(app, redirect_uri=requested))
+    if allowed:  # on to the sign-in page
+        assert reply.status_code == 302 and reply["Location"].startswith("/oauth/login/")
+    else:
+        assert reply.status_code == 400 and "Location" not in reply
