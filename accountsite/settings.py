@@ -294,6 +294,9 @@ OAUTH2_PROVIDER = {
     # What the token endpoint accepts (accounts.oauth.views.TokenView) and the metadata advertises.
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    # "none": public clients (native and single-page apps) send only their client_id, and PKCE.
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post", "none"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post", "none"],
     # Shown on the consent page, so they are written for the person being asked.
     "SCOPES": {
         "openid": "Confirm who you are (your account id)",

@@ -9,6 +9,7 @@ from accounts.oauth.views import (
     ConsentView,
     DiscoveryView,
     IntrospectView,
+    MetadataView,
     RevokeTokenView,
     SeedConsentView,
     SeedOAuthView,
@@ -28,7 +29,7 @@ dot_patterns = ([
             name="oidc-connect-discovery-info"),
     path(".well-known/jwks.json", dot.JwksInfoView.as_view(), name="jwks-info"),
     # RFC 8414 metadata; its address also makes the RFC 9207 `iss` equal the OIDC issuer (<host>/oauth).
-    path(".well-known/oauth-authorization-server", dot.OAuthServerMetadataView.as_view(),
+    path(".well-known/oauth-authorization-server", MetadataView.as_view(),
          name="oauth-server-metadata"),
 ], "oauth2_provider")
 
@@ -44,6 +45,6 @@ urlpatterns = [
     # The contract's root discovery address (the issuer itself is <host>/oauth).
     path(".well-known/openid-configuration", DiscoveryView.as_view(), name="oidc-discovery-root"),
     # RFC 8414 section 3.1: the metadata of issuer <host>/oauth, in the path form.
-    path(".well-known/oauth-authorization-server/oauth", dot.OAuthServerMetadataView.as_view(),
+    path(".well-known/oauth-authorization-server/oauth", MetadataView.as_view(),
          name="oauth-server-metadata-root"),
 ]

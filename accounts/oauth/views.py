@@ -8,7 +8,7 @@ import base64
 import json
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote_plus, urlencode
+from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -105,6 +105,17 @@ class DiscoveryView(dot.ConnectDiscoveryInfoView):
         data.update(grant_types_supported=list(oauth2_settings.OAUTH2_GRANT_TYPES_SUPPORTED),
                     response_modes_supported=["query"], request_uri_parameter_supported=False,
                     id_token_signing_alg_values_supported=[Application.RS256_ALGORITHM])
+        return JsonResponse(data, headers={"Access-Control-Allow-Origin": "*"})
+
+
+class MetadataView(dot.OAuthServerMetadataView):
+    """RFC 8414 metadata. DOT gives introspection the token endpoint's client authentication methods,
+    but only a confidential client may introspect (no "none")."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        data = json.loads(super().get(request, *args, **kwargs).content)
+        data["introspection_endpoint_auth_methods_supported"] = [
+            method for method in data["introspection_endpoint_auth_methods_supported"] if method != "none"]
         return JsonResponse(data, headers={"Access-Control-Allow-Origin": "*"})
 
 
@@ -242,6 +253,17 @@ class ConsentView(AuthorizationView):
         # The validator keeps it with the code: the ID token's auth_time.
         credentials = {**credentials, "auth_time": _signed_in_at(request)}
         return super().create_authorization_response(request, scopes, credentials, allow)
+
+    def redirect(self, redirect_to: str, application: Application | None) -> HttpResponse:
+        """To the client. oauthlib has matched the address against the app's registered ones by now; a
+        public app's may use any scheme it registered (loopback http, a private-use scheme), which
+        DOT's global list of schemes would refuse."""
+        if application is None:  # an error found before DOT looked the app up
+            application = Application.objects.filter(client_id=self.request.GET.get("client_id", "")).first()
+        if application is None or application.client_type != Application.CLIENT_PUBLIC:
+            return super().redirect(redirect_to, application)
+        schemes = {urlsplit(uri).scheme for uri in application.redirect_uris.split()}
+        return OAuth2ResponseRedirect(redirect_to, sorted(schemes))
 
     def _sign_in_again(self, request: HttpRequest) -> HttpResponse:
         """The sign-in page, coming back to this request without what asked for it (prompt=login,
