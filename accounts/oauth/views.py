@@ -95,16 +95,25 @@ class SignInPageView(View):
         return render(request, self.template_name, {"form": None, "signed_in_as": user.username})
 
 
+# How a confidential client authenticates; introspection (IntrospectView) knows no other.
+CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
 class DiscoveryView(dot.ConnectDiscoveryInfoView):
     """OIDC discovery that promises only what the provider does. DOT leaves out fields whose defaults
     (OIDC Discovery 1.0 section 3) promise more: the implicit grant, the fragment response mode and
-    request_uri; and it lists HS256, which no app here signs with."""
+    request_uri; and it lists HS256, which no app here signs with. The revocation and introspection
+    endpoints are added, as the RFC 8414 document has them."""
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         data = json.loads(super().get(request, *args, **kwargs).content)
         data.update(grant_types_supported=list(oauth2_settings.OAUTH2_GRANT_TYPES_SUPPORTED),
                     response_modes_supported=["query"], request_uri_parameter_supported=False,
-                    id_token_signing_alg_values_supported=[Application.RS256_ALGORITHM])
+                    id_token_signing_alg_values_supported=[Application.RS256_ALGORITHM],
+                    # RFC 8414 names, as the metadata document has them, so one document is enough.
+                    revocation_endpoint=self._get_endpoint_url(request, "revoke-token", required=True),
+                    introspection_endpoint=self._get_endpoint_url(request, "introspect", required=True),
+                    introspection_endpoint_auth_methods_supported=CONFIDENTIAL_AUTH_METHODS)
         return JsonResponse(data, headers={"Access-Control-Allow-Origin": "*"})
 
 
@@ -114,8 +123,7 @@ class MetadataView(dot.OAuthServerMetadataView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         data = json.loads(super().get(request, *args, **kwargs).content)
-        data["introspection_endpoint_auth_methods_supported"] = [
-            method for method in data["introspection_endpoint_auth_methods_supported"] if method != "none"]
+        data["introspection_endpoint_auth_methods_supported"] = CONFIDENTIAL_AUTH_METHODS
         return JsonResponse(data, headers={"Access-Control-Allow-Origin": "*"})
 
 
