@@ -291,6 +291,12 @@ OAUTH2_PROVIDER = {
         dev_file=BASE_DIR / "var" / "oidc.key",
     ),
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    # What the token endpoint accepts (accounts.oauth.views.TokenView) and the metadata advertises.
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    # "none": public clients (native and single-page apps) send only their client_id, and PKCE.
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post", "none"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post", "none"],
     # Shown on the consent page, so they are written for the person being asked.
     "SCOPES": {
         "openid": "Confirm who you are (your account id)",
@@ -307,5 +313,7 @@ OAUTH2_PROVIDER = {
     # The consent page is shown every time: an app never gets a new code silently.
     "REQUEST_APPROVAL_PROMPT": "force",
 }
+# Named so a foreign key to DOT's application (accounts.OAuthCode) can be migrated; the model is DOT's own.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 # The sign-in page of the OAuth consent flow (a Django session, separate from the API's tokens).
 LOGIN_URL = "oauth-login"
