@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "accountsite.requests.ControlCharacterMiddleware",  # before anything reads the path or the query
     "accountsite.requests.BodySizeLimitMiddleware",
     "accountsite.audit.AuditIPMiddleware",  # audit rows written during a request carry its client's address
     "django.middleware.security.SecurityMiddleware",
@@ -173,6 +174,7 @@ REST_FRAMEWORK = {
     # Every view names the operation of each action; accountsite.policy decides who may do it.
     "DEFAULT_PERMISSION_CLASSES": ["accountsite.permissions.OperationPermission"],
     "DEFAULT_PAGINATION_CLASS": "accountsite.pagination.PagePagination",
+    "DEFAULT_METADATA_CLASS": "accountsite.schema.EndpointMetadata",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "accountsite.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
