@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "oauth2_provider",
+    "accountsite.apps.PlatformConfig",
     "accounts",
     "quotas",
     "membership",
@@ -110,6 +111,14 @@ if env.str("REDIS_URL", default=""):
     }
 else:
     CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://accountsite")}
+# Brute-force and abuse counters must be one count for every worker process and host: in the cache when it
+# is shared and increments atomically (Redis, memcached), else in the database (accountsite.ratelimit),
+# never in one process's memory.
+_SHARED_ATOMIC_CACHES = {
+    "django_redis.cache.RedisCache", "django.core.cache.backends.redis.RedisCache",
+    "django.core.cache.backends.memcached.PyMemcacheCache", "django.core.cache.backends.memcached.PyLibMCCache",
+}
+ACCOUNTS_RATELIMIT_STORE = "cache" if CACHES["default"]["BACKEND"] in _SHARED_ATOMIC_CACHES else "database"
 
 # --- Identity ------------------------------------------------------------------------------------------
 
