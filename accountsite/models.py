@@ -1,6 +1,7 @@
-"""The platform's tables: brute-force counters when no shared cache holds them."""
+"""The platform's tables: brute-force counters when no shared cache holds them, and the outbox."""
 
 from django.db import models
+from django.utils import timezone
 
 
 class RateCounter(models.Model):
@@ -15,3 +16,20 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.hits}"
+
+
+class OutboxTask(models.Model):
+    """Work that must happen after a request and must not be lost: delivering an e-mail, or preparing one
+    (accountsite.outbox). Written in the transaction of the change it belongs to, run by
+    `manage.py run_outbox` (or right after the commit in development), retried with backoff until it
+    succeeds, and deleted then."""
+
+    task = models.CharField(max_length=200, help_text="dotted path of the function to call")
+    arguments = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(default=timezone.now, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.task} #{self.pk}"

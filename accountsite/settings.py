@@ -210,6 +210,10 @@ SPECTACULAR_SETTINGS = {
 # --- Mail, time, static ---------------------------------------------------------------------------------
 
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # an SMTP server that hangs fails the attempt, retried later
+# Mail goes through the outbox (accountsite.outbox). In production `manage.py run_outbox` delivers it; in
+# development each request delivers its own mail right after its commit, so runserver alone is enough.
+OUTBOX_INLINE = env.bool("OUTBOX_INLINE", default=not PRODUCTION)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="accountsite <no-reply@accountsite.local>")
 
 # Links in account e-mails point at the front end; {loginname} and {sid} are filled in (URL-quoted).
