@@ -12,13 +12,24 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from django.db import connection
 
 from tests.conftest import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 30.0
+
+
+def database_url() -> str:
+    """The pytest test database (PostgreSQL) as a DATABASE_URL for processes of our own."""
+    db = connection.settings_dict
+    auth = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def call(port: int, method: str, path: str, body: dict | None = None, token: str | None = None,

@@ -1,29 +1,17 @@
 """Two real gunicorn processes sharing PostgreSQL (and Redis): revocation and lockout hold across them."""
 
-from urllib.parse import quote
-
 import pytest
-from django.db import connection
 
 from accountsite import errors
 from tests.conftest import status_and_code
 from tests.factories import PASSWORD, UserFactory
-from tests.servers import call, gunicorn
+from tests.servers import call, database_url, gunicorn
 
 # serialized_rollback: the flush after each test would otherwise drop the tiers seeded by a migration.
 pytestmark = [
     pytest.mark.processes, pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def database_url() -> str:
-    """The pytest test database (PostgreSQL) as a DATABASE_URL for processes of our own."""
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
