@@ -45,11 +45,14 @@ def invalid(detail: Any) -> errors.InvalidParametersError:
 
 def dependency_down(exc: BaseException | None) -> bool:
     """Did the request fail because the database or the shared cache does not answer (rather than a bug)?
-    A database error counts when the connection no longer answers `SELECT 1` (a query error on a working
-    database, like SQLite's "no such table", is a crash)."""
+    PostgreSQL's OperationalError is the server's own trouble (a lost connection, a shutdown, too many
+    clients, a deadlock); SQLite's also covers mistakes in a query ("no such table"), of which only a
+    lock that did not come in time is the store being unavailable."""
     if isinstance(exc, ConnectionInterrupted | redis.ConnectionError | redis.TimeoutError | InterfaceError):
         return True
-    return isinstance(exc, OperationalError) and not connection.is_usable()
+    if not isinstance(exc, OperationalError):
+        return False
+    return connection.vendor != "sqlite" or "database is locked" in str(exc)
 
 
 def _django_error(exc: Exception) -> Exception:
