@@ -1,6 +1,9 @@
-"""OpenAPI: every reply documented inside its envelope (a drf-spectacular post-processing hook)."""
+"""Describing the API: every reply documented inside its envelope (a drf-spectacular post-processing hook),
+and the reply to OPTIONS."""
 
 from typing import Any
+
+from rest_framework.metadata import BaseMetadata
 
 _ERROR_SCHEMA = {
     "type": "object",
@@ -37,3 +40,12 @@ def envelope_schema_hook(result: dict, generator: Any, request: Any, public: boo
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
             })
     return result
+
+
+class EndpointMetadata(BaseMetadata):
+    """OPTIONS on any route (CORS preflights send it without credentials): the endpoint's name and methods,
+    also in the Allow header. DRF's SimpleMetadata would describe the input of each action the caller may
+    use, which needs a serializer_class most of our views do not have, and varies with who asks."""
+
+    def determine_metadata(self, request: Any, view: Any) -> dict:
+        return {"name": view.get_view_name(), "methods": view.allowed_methods}

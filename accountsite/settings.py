@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "oauth2_provider",
+    "accountsite.apps.PlatformConfig",
     "accounts",
     "quotas",
     "membership",
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "accountsite.requests.ControlCharacterMiddleware",  # before anything reads the path or the query
     "accountsite.requests.BodySizeLimitMiddleware",
     "accountsite.audit.AuditIPMiddleware",  # audit rows written during a request carry its client's address
     "django.middleware.security.SecurityMiddleware",
@@ -109,6 +111,14 @@ if env.str("REDIS_URL", default=""):
     }
 else:
     CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://accountsite")}
+# Brute-force and abuse counters must be one count for every worker process and host: in the cache when it
+# is shared and increments atomically (Redis, memcached), else in the database (accountsite.ratelimit),
+# never in one process's memory.
+_SHARED_ATOMIC_CACHES = {
+    "django_redis.cache.RedisCache", "django.core.cache.backends.redis.RedisCache",
+    "django.core.cache.backends.memcached.PyMemcacheCache", "django.core.cache.backends.memcached.PyLibMCCache",
+}
+ACCOUNTS_RATELIMIT_STORE = "cache" if CACHES["default"]["BACKEND"] in _SHARED_ATOMIC_CACHES else "database"
 
 # --- Identity ------------------------------------------------------------------------------------------
 
@@ -173,6 +183,7 @@ REST_FRAMEWORK = {
     # Every view names the operation of each action; accountsite.policy decides who may do it.
     "DEFAULT_PERMISSION_CLASSES": ["accountsite.permissions.OperationPermission"],
     "DEFAULT_PAGINATION_CLASS": "accountsite.pagination.PagePagination",
+    "DEFAULT_METADATA_CLASS": "accountsite.schema.EndpointMetadata",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "accountsite.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -199,6 +210,10 @@ SPECTACULAR_SETTINGS = {
 # --- Mail, time, static ---------------------------------------------------------------------------------
 
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # an SMTP server that hangs fails the attempt, retried later
+# Mail goes through the outbox (accountsite.outbox). In production `manage.py run_outbox` delivers it; in
+# development each request delivers its own mail right after its commit, so runserver alone is enough.
+OUTBOX_INLINE = env.bool("OUTBOX_INLINE", default=not PRODUCTION)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="accountsite <no-reply@accountsite.local>")
 
 # Links in account e-mails point at the front end; {loginname} and {sid} are filled in (URL-quoted).

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from accountsite.numbers import MoneyField, WholeNumberField
 from membership.models import LedgerEntry, Tier
 from quotas.units import size_human
 
@@ -51,18 +52,18 @@ class TierSerializer(serializers.Serializer):
 
 
 class CostQuerySerializer(serializers.Serializer):
-    type = serializers.IntegerField(min_value=1, max_value=32767)
-    validity = serializers.IntegerField(min_value=1, max_value=MAX_VALIDITY, default=1)
+    type = WholeNumberField(min_value=1, max_value=32767)
+    validity = WholeNumberField(min_value=1, max_value=MAX_VALIDITY, default=1)
 
 
 class PurchaseInputSerializer(serializers.Serializer):
-    userType = serializers.IntegerField(min_value=1, max_value=32767)
-    cost = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"))
-    validity = serializers.IntegerField(min_value=1, max_value=MAX_VALIDITY, default=1)
+    userType = WholeNumberField(min_value=1, max_value=32767)
+    cost = MoneyField(min_value=Decimal("0"))
+    validity = WholeNumberField(min_value=1, max_value=MAX_VALIDITY, default=1)
 
 
 class TopupInputSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    amount = MoneyField(min_value=Decimal("0.01"))
     note = serializers.CharField(max_length=200, allow_blank=True, default="")
 
 
