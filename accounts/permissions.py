@@ -23,7 +23,7 @@ def _names(data: Any, serializer_class: type | None) -> set[str]:
 
 
 def assert_fields_allowed(data: Any, serializer_class: type) -> None:
-    """Refuses a request that tries to set any field the caller may not set (CONTRACT section 3: 7006)."""
+    """Refuses a request that tries to set any field the caller may not set (7006)."""
     aliases = getattr(serializer_class, "aliases", {})
     allowed = set(serializer_class().fields) | {spelling for spellings in aliases.values() for spelling in spellings}
     extra = sorted(set(data) - allowed) if hasattr(data, "keys") else []

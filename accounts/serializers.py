@@ -123,7 +123,7 @@ class UserUpdateInputSerializer(AliasedInputSerializer, ProfileInputSerializer):
 
 
 class AdminFieldsInputSerializer(serializers.Serializer):
-    """What only an admin may set on a user (CONTRACT section 3)."""
+    """What only an admin may set on a user."""
 
     status = serializers.ChoiceField(choices=UserStatus.choices, required=False)
     role = serializers.ChoiceField(choices=["common", "admin"], required=False)

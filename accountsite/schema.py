@@ -6,7 +6,7 @@ _ERROR_SCHEMA = {
     "type": "object",
     "required": ["code", "msg", "data"],
     "properties": {
-        "code": {"type": "integer", "description": "An error code of CONTRACT.md section 1"},
+        "code": {"type": "integer", "description": "An error code of docs/errors.md"},
         "msg": {"type": "string"},
         "data": {"type": "object", "nullable": True},
         "error": {"type": "object", "description": "Field map or details"},

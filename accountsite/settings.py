@@ -207,7 +207,7 @@ ACCOUNTS_ACTIVATION_URL = env.str(
 ACCOUNTS_RESET_URL = env.str("ACCOUNTS_RESET_URL", default="http://localhost:8000/reset?user={loginname}&sid={sid}")
 ACCOUNTS_EMAIL_CHANGE_URL = env.str(
     "ACCOUNTS_EMAIL_CHANGE_URL", default="http://localhost:8000/email/verify?user={loginname}&sid={sid}")
-# Lifetimes of the e-mailed single-use secrets (CONTRACT section 3: a reset code lasts one hour).
+# Lifetimes of the e-mailed single-use secrets (a reset code lasts one hour).
 ACCOUNTS_ACTIVATION_SECRET_HOURS = env.int("ACCOUNTS_ACTIVATION_SECRET_HOURS", default=72)
 ACCOUNTS_RESET_SECRET_MINUTES = env.int("ACCOUNTS_RESET_SECRET_MINUTES", default=60)
 ACCOUNTS_EMAIL_CHANGE_SECRET_HOURS = env.int("ACCOUNTS_EMAIL_CHANGE_SECRET_HOURS", default=24)

@@ -185,4 +185,4 @@ class SessionViewSet(PolicyMixin, viewsets.ViewSet):
         return Response(None)
 
 
-# --- /users (CONTRACT section 3: seed 004 and 002) ----------------------------------------------------------
+# --- /users (seeds 004 and 002) ----------------------------------------------------------

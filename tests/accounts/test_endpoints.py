@@ -1,4 +1,4 @@
-"""CONTRACT section 2, endpoint by endpoint: who may call it, and bad input that must change nothing."""
+"""The /auth and /users endpoints, one by one: who may call it, and bad input that must change nothing."""
 
 from datetime import timedelta
 
@@ -130,7 +130,7 @@ def test_login_by_account_state(state, path):
     error = LOGIN_BY_STATE[state]
     response = APIClient().post(path, {"username": "carol", "password": PASSWORD, "terminal": "web"}, format="json")
     if error is not None:
-        # A wrong password is 401 at the sign-in doors (CONTRACT section 1); the other refusals keep theirs.
+        # A wrong password is 401 at the sign-in doors (docs/errors.md); the other refusals keep theirs.
         envelope(response, error, status=401 if error is errors.WrongPasswordError else None)
         before.assert_unchanged()
         return

@@ -1,4 +1,4 @@
-"""The /quota API (CONTRACT section 4): who may do what, the seed 004 shapes, and bad input changing nothing."""
+"""The /quota API: who may do what, the seed 004 shapes, and bad input changing nothing."""
 
 import pytest
 
