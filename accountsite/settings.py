@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.oauth.keys import oidc_private_key
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
     "oauth2_provider",
     "accounts",
     "quotas",
@@ -51,6 +53,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every reply (a 413 included) carries the CORS headers, and a preflight is answered here,
+    # before any authentication.
+    "corsheaders.middleware.CorsMiddleware",
     "accountsite.requests.BodySizeLimitMiddleware",
     "accountsite.audit.AuditIPMiddleware",  # audit rows written during a request carry its client's address
     "django.middleware.security.SecurityMiddleware",
@@ -156,6 +161,12 @@ ACCOUNTS_TRUSTED_PROXIES = env.int("ACCOUNTS_TRUSTED_PROXIES", default=0)
 # A session's last-seen time is written at most this often, so most requests stay read-only.
 ACCOUNTS_SESSION_TOUCH_SECONDS = env.int("ACCOUNTS_SESSION_TOUCH_SECONDS", default=300)
 ACCOUNTS_ACTIVATION_REQUIRED = env.bool("ACCOUNTS_ACTIVATION_REQUIRED", default=False)
+
+# Browser apps on other origins that may call the API (e.g. https://app.example.com); none by default. They
+# send tokens in the Authorization header, never cookies, so credentials stay off.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_HEADERS = (*default_headers, "idempotency-key", "token")
+CORS_EXPOSE_HEADERS = ["Retry-After", "WWW-Authenticate"]
 
 # --- REST framework and OpenAPI --------------------------------------------------------------------------
 

@@ -598,18 +598,13 @@ def test_admin_role_shows_in_me(admin_client):
     assert envelope(admin_client.get("/auth/me"))["data"]["role"] == "admin"
 
 
-@pytest.mark.parametrize("activation", [False, True])
-def test_register_ignores_privileged_fields(anon_client, settings, activation):
-    settings.ACCOUNTS_ACTIVATION_REQUIRED = activation
-    body = {"username": "climber", "password": PASSWORD, "email": "c@example.com", "role": "admin",
-            "is_staff": True, "is_superuser": True, "status": 2, "userType": TierType.DIAMOND, "is_developer": True,
-            "email_verified": True}
-    envelope(anon_client.post("/auth/register", body, format="json"), status=201)
-    user = User.objects.get(username="climber")
-    assert (user.role, user.is_staff, user.is_superuser, user.is_developer, user.email_verified) == (
-        "common", False, False, False, False)
-    assert user.status == (UserStatus.INACTIVE if activation else UserStatus.ACTIVE)
-    assert user.membership.tier.user_type == TierType.REGISTERED
+def test_register_refuses_privileged_fields(anon_client):
+    privileged = {"role": "admin", "is_staff": True, "is_superuser": True, "status": 2, "userType": TierType.DIAMOND,
+                  "is_developer": True, "email_verified": True}
+    body = {"username": "climber", "password": PASSWORD, "email": "c@example.com", **privileged}
+    data = envelope(anon_client.post("/auth/register", body, format="json"), errors.InvalidParametersError)
+    assert set(data["error"]) == set(privileged)
+    assert not User.objects.filter(username="climber").exists()
 
 
 @pytest.mark.parametrize("status", [UserStatus.INACTIVE, UserStatus.FROZEN, UserStatus.INVALID])
