@@ -9,7 +9,7 @@ _TOKENS = {"$ref": "#/components/schemas/TokenReply"}
 _ME = {"allOf": [_USER, {"type": "object", "properties": {"developer": {
     "type": "object", "nullable": True, "description": "the developer's first app and app count; null for others",
     "properties": {"client_id": {"type": "string"}, "secret_id": {"type": "string"}, "name": {"type": "string"},
-                   "redirect_uris": {"type": "string"}, "apps": {"type": "integer"}}}}}]}
+                   "redirect_uris": {"type": "array", "items": {"type": "string"}}, "apps": {"type": "integer"}}}}}]}
 _ME_UPDATED = {"allOf": [_ME, {"type": "object", "properties": {
     "secret_id": {"type": "string", "description": "the new app's client id, when developer mode was just turned on"},
     "secret_value": {"type": "string", "description": "its client secret, shown this once"}}}]}
@@ -108,8 +108,9 @@ OPERATIONS = {
         "Every user, one page at a time, for operators who may view users.", errors=(E.InvalidParametersError,)),
     "users_search_user_list": Doc(
         "Search users (operators)",
-        "Users whose login name, e-mail or names match `q`, and filters on status, role and tier, one page at "
-        "a time. Operators who may view users.", errors=(E.InvalidParametersError,)),
+        "Users filtered by parts of `loginName`, `userName` (real name), `nickName` or `email` (case-insensitive), "
+        "and by exact `status`, `role` and `userType` (the tier in force), one page at a time. Operators who may "
+        "view users; `GET /users` takes the same filters.", errors=(E.InvalidParametersError,)),
     "users_retrieve": Doc(
         "Read a user",
         "Anyone reads the public profile; the user and operators read the full record. Deleted users are 1009 "

@@ -165,7 +165,7 @@ EXAMPLES: Mapping[str, Any] = {
     "note": "bank transfer 2026-11-29", "quota": "2G", "quotaBytes": 2147483648, "use": "5M", "useBytes": 5242880,
     "quotaPublic": 30, "quotaPrivate": 30, "usePublic": 2, "usePrivate": 1, "public": 30, "private": 30,
     "unit": "M", "day": "2026-11-29", "repoPub": 30, "repoPri": 30, "pullNum": 500, "deposit": "2G",
-    "depositBytes": 2147483648, "payWay": "yearly", "redirect_uris": "https://app.example/callback",
+    "depositBytes": 2147483648, "payWay": 1, "redirect_uris": "https://app.example/callback",
     "redirect_uri": "https://app.example/callback", "client_id": "J7nQh2sR0fT8uV5wX1yZ3aB6cD9eF4gH",
     "secret_id": "J7nQh2sR0fT8uV5wX1yZ3aB6cD9eF4gH", "client_secret": "s3cr3t-v4lue-shown-once",
     "secret_value": "s3cr3t-v4lue-shown-once", "authorization_code": "Vb9kQ2mX7pL4zR1t", "code": "Vb9kQ2mX7pL4zR1t",

@@ -8,7 +8,7 @@ _TIER = {
     "repoPub": {"type": "integer", "example": 30, "description": "public repositories (-1: unlimited)"},
     "repoPri": {"type": "integer", "example": 30, "description": "private repositories (-1: unlimited)"},
     "pullNum": {"type": "integer", "example": 500, "description": "pulls per day (-1: unlimited)"},
-    "payWay": {"type": "string", "example": "yearly"},
+    "payWay": {"type": "integer", "example": 1, "description": "0 free, 1 prepaid, 2 postpaid"},
     "deposit": {"oneOf": [{"type": "string"}, {"type": "integer", "enum": [-1]}], "example": "2G",
                 "description": "storage in its largest exact unit, -1 when unlimited"},
     "depositBytes": {"type": "integer", "example": 2147483648},
