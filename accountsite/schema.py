@@ -4,8 +4,8 @@ Each app documents its operations in `<app>/api_docs.py`: `OPERATIONS` maps an o
 (summary, description, and the error classes its services raise). `EnvelopeAutoSchema` (DRF's schema
 class) adds what follows from the view itself: every view can crash (1001), a view that authenticates
 can refuse a token (7005) or its account's status (7008, 7009), an operation that is not open to anyone
-can be refused by the policy (7006), a path that names something can name nothing (1009), a body can be
-malformed, of the wrong type or too large (1007, 1013). The replies are listed by HTTP status with the
+can be refused by the policy (7006), a path that names something can name nothing (1009), a query or body
+can be malformed, of the wrong type or too large (1007, 1013). The replies are listed by HTTP status with the
 codes each can carry, built from the classes of accountsite.errors, so the documented codes are the
 raised ones; tests/accounts/test_schema.py checks that no reply the suite sees is undocumented.
 """
@@ -54,9 +54,11 @@ def _docs_of(view: Any) -> Mapping[str, Doc]:
 
 def derived_errors(view: Any, method: str, path: str) -> list[ErrorSpec]:
     """The refusals that follow from the view's kind, whatever the operation does."""
-    found: list[ErrorSpec] = [errors.ServiceError, errors.DependencyDownError, (errors.InvalidParametersError, 406)]
+    # Any request may carry a malformed query, header or body, or ask for a type the API does not answer in.
+    found: list[ErrorSpec] = [errors.ServiceError, errors.DependencyDownError, errors.InvalidParametersError,
+                              (errors.InvalidParametersError, 406)]
     if method in BODY_METHODS:
-        found += [errors.InvalidParametersError, (errors.InvalidParametersError, 415), errors.RequestTooLargeError]
+        found += [(errors.InvalidParametersError, 415), errors.RequestTooLargeError]
     if getattr(view, "authentication_classes", ()):
         found += [errors.NotAuthenticatedError, errors.AccountNotActivatedError, errors.AccountDisabledError]
     action = getattr(view, "action", None) or method.lower()
