@@ -51,11 +51,11 @@ class SessionTokenAuthentication(BaseAuthentication):
         token = decode_access(raw)
         session = selectors.live_session(token.get("sid", ""))
         if session is None or session.user_id != token.get("uid"):
-            raise NotAuthenticatedError("This session has ended; sign in again.")
+            raise NotAuthenticatedError()
         user = session.user
         sessions.user_assert_can_sign_in(user)
         if issued_before(token, user.password_changed_at):
-            raise NotAuthenticatedError("The password was changed; sign in again.")
+            raise NotAuthenticatedError()
         sessions.session_touch(session=session)
         return user, SessionCredentials(session=session, token=token)
 

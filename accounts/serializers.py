@@ -125,7 +125,7 @@ class UserUpdateInputSerializer(AliasedInputSerializer, ProfileInputSerializer):
 
 
 class AdminFieldsInputSerializer(serializers.Serializer):
-    """What only an admin may set on a user (CONTRACT section 3)."""
+    """What only an admin may set on a user."""
 
     status = ChoiceField(choices=UserStatus.choices, required=False)
     role = ChoiceField(choices=["common", "admin"], required=False)

@@ -52,7 +52,7 @@ def issued_before(token: Token, instant: datetime | None) -> bool:
     return issued < int(instant.timestamp() * 1_000_000)
 
 
-def _session_bound(token: BoundToken, kind: str) -> BoundToken:
+def _session_bound(token: BoundToken) -> BoundToken:
     """Our tokens always name a user id and a session UUID; a signed token without them is not one of ours."""
     sid, uid = token.get("sid"), token.get("uid")
     try:
@@ -60,19 +60,19 @@ def _session_bound(token: BoundToken, kind: str) -> BoundToken:
     except ValueError:
         valid = False
     if not valid:
-        raise NotAuthenticatedError(f"The {kind} token is invalid or expired.")
+        raise NotAuthenticatedError()
     return token
 
 
 def decode_access(raw: str) -> AccessToken:
     try:
-        return _session_bound(AccessToken(raw), "access")  # type: ignore[arg-type]  # simplejwt types it as a Token
+        return _session_bound(AccessToken(raw))  # type: ignore[arg-type]  # simplejwt types it as a Token
     except TokenError:
-        raise NotAuthenticatedError("The access token is invalid or expired.") from None
+        raise NotAuthenticatedError() from None
 
 
 def decode_refresh(raw: str) -> RefreshToken:
     try:
-        return _session_bound(RefreshToken(raw), "refresh")  # type: ignore[arg-type]  # simplejwt types it as a Token
+        return _session_bound(RefreshToken(raw))  # type: ignore[arg-type]  # simplejwt types it as a Token
     except TokenError:
-        raise NotAuthenticatedError("The refresh token is invalid or expired.") from None
+        raise NotAuthenticatedError() from None

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -133,6 +134,18 @@ class Limit:
         Returns the count: the attempt that reaches `allowed` is the last one let through, so if it fails,
         the limit is now reached."""
         return self.consume(ident)
+
+    @contextlib.contextmanager
+    def attempt(self, ident: str, *, counted: tuple[type[Exception], ...] = ()) -> Iterator[None]:
+        """Counts the attempt in the block (reserved first, so parallel ones cannot overshoot) if it
+        succeeds or fails with one of `counted`; any other failure gives its slot back."""
+        self.reserve(ident)
+        try:
+            yield
+        except Exception as exc:
+            if not isinstance(exc, counted):
+                self.release(ident)
+            raise
 
     def release(self, ident: str) -> None:
         windows().release(self._key(ident))

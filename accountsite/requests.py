@@ -13,8 +13,29 @@ from accountsite import errors
 from accountsite.envelope import error_response
 
 
+def input_names(serializer_class: type) -> tuple[set[str], set[str]]:
+    """The fields a body may name for `serializer_class`: its writable fields, and those plus the older
+    spellings it accepts for them (an `aliases` map of field to spellings)."""
+    fields = {name for name, field in serializer_class().fields.items() if not field.read_only}
+    aliases = getattr(serializer_class, "aliases", {})
+    return fields, fields | {spelling for spellings in aliases.values() for spelling in spellings}
+
+
+def unknown_fields(data: Any, serializer_class: type) -> list[str]:
+    """The names in a body that `serializer_class` does not accept under any spelling."""
+    return sorted(set(data) - input_names(serializer_class)[1]) if hasattr(data, "keys") else []
+
+
 def valid_input(serializer_class: type, request: Request, **kwargs: Any) -> dict:
-    """The request body, validated by `serializer_class` (1007 with a field map otherwise)."""
+    """The request body, validated by `serializer_class` (1007 with a field map otherwise). A field it does
+    not know is refused too (1007), naming the fields it accepts: a misspelt field is never silently
+    dropped."""
+    unknown = unknown_fields(request.data, serializer_class)
+    if unknown:
+        allowed = ", ".join(sorted(input_names(serializer_class)[0]))
+        raise errors.InvalidParametersError(
+            f"Invalid parameters: unknown field {', '.join(unknown)}; the fields are: {allowed}.",
+            error={name: [f"Unknown field. The fields are: {allowed}."] for name in unknown})
     return valid_input_data(serializer_class, request.data, **kwargs)
 
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.oauth.keys import oidc_private_key
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
     "oauth2_provider",
     "accountsite.apps.PlatformConfig",
     "accounts",
@@ -52,6 +54,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every reply (a 413 included) carries the CORS headers, and a preflight is answered here,
+    # before any authentication.
+    "corsheaders.middleware.CorsMiddleware",
     "accountsite.requests.ControlCharacterMiddleware",  # before anything reads the path or the query
     "accountsite.requests.BodySizeLimitMiddleware",
     "accountsite.audit.AuditIPMiddleware",  # audit rows written during a request carry its client's address
@@ -167,6 +172,12 @@ ACCOUNTS_TRUSTED_PROXIES = env.int("ACCOUNTS_TRUSTED_PROXIES", default=0)
 ACCOUNTS_SESSION_TOUCH_SECONDS = env.int("ACCOUNTS_SESSION_TOUCH_SECONDS", default=300)
 ACCOUNTS_ACTIVATION_REQUIRED = env.bool("ACCOUNTS_ACTIVATION_REQUIRED", default=False)
 
+# Browser apps on other origins that may call the API (e.g. https://app.example.com); none by default. They
+# send tokens in the Authorization header, never cookies, so credentials stay off.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_HEADERS = (*default_headers, "idempotency-key", "token")
+CORS_EXPOSE_HEADERS = ["Retry-After", "WWW-Authenticate"]
+
 # --- REST framework and OpenAPI --------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -184,7 +195,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["accountsite.permissions.OperationPermission"],
     "DEFAULT_PAGINATION_CLASS": "accountsite.pagination.PagePagination",
     "DEFAULT_METADATA_CLASS": "accountsite.schema.EndpointMetadata",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "accountsite.schema.EnvelopeAutoSchema",
     "EXCEPTION_HANDLER": "accountsite.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "NUM_PROXIES": ACCOUNTS_TRUSTED_PROXIES,
@@ -222,7 +233,7 @@ ACCOUNTS_ACTIVATION_URL = env.str(
 ACCOUNTS_RESET_URL = env.str("ACCOUNTS_RESET_URL", default="http://localhost:8000/reset?user={loginname}&sid={sid}")
 ACCOUNTS_EMAIL_CHANGE_URL = env.str(
     "ACCOUNTS_EMAIL_CHANGE_URL", default="http://localhost:8000/email/verify?user={loginname}&sid={sid}")
-# Lifetimes of the e-mailed single-use secrets (CONTRACT section 3: a reset code lasts one hour).
+# Lifetimes of the e-mailed single-use secrets (a reset code lasts one hour).
 ACCOUNTS_ACTIVATION_SECRET_HOURS = env.int("ACCOUNTS_ACTIVATION_SECRET_HOURS", default=72)
 ACCOUNTS_RESET_SECRET_MINUTES = env.int("ACCOUNTS_RESET_SECRET_MINUTES", default=60)
 ACCOUNTS_EMAIL_CHANGE_SECRET_HOURS = env.int("ACCOUNTS_EMAIL_CHANGE_SECRET_HOURS", default=24)

@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from accounts.serializers import AliasedInputSerializer
 from accountsite.numbers import WholeNumberField
 from quotas.models import UNLIMITED
 from quotas.units import BIGINT_MAX, DEFAULT_UNIT, UNITS, size_human, unit_parse
@@ -56,14 +57,20 @@ def _bytes(amount: int, unit: str, field: str, *, limit: bool) -> int:
 # --- Input -------------------------------------------------------------------------------------------------
 
 
-class RepositoryQuotaInputSerializer(serializers.Serializer):
-    public = limit_field()
-    private = limit_field()
+class RepositoryQuotaInputSerializer(AliasedInputSerializer):
+    """The limits under the names the reply reads (seed 004's `public` and `private` too)."""
+
+    aliases = {"quotaPublic": ("public",), "quotaPrivate": ("private",)}
+    quotaPublic = limit_field(source="public")
+    quotaPrivate = limit_field(source="private")
 
 
-class RepositoryUseInputSerializer(serializers.Serializer):
-    public = QuantityField(required=False)
-    private = QuantityField(required=False)
+class RepositoryUseInputSerializer(AliasedInputSerializer):
+    """The counts under the names the reply reads (seed 004's `public` and `private` too)."""
+
+    aliases = {"usePublic": ("public",), "usePrivate": ("private",)}
+    usePublic = QuantityField(required=False, source="public")
+    usePrivate = QuantityField(required=False, source="private")
 
 
 class DepositQuotaInputSerializer(serializers.Serializer):

@@ -128,16 +128,16 @@ def session_refresh(*, raw_refresh: str, now: datetime | None = None) -> TokenPa
         session = (Session.objects.select_for_update(of=("self",)).select_related("user")
                    .filter(pk=token.get("sid"), revoked_at__isnull=True, expires_at__gt=now).first())
         if session is None or session.user_id != token.get("uid"):
-            raise errors.NotAuthenticatedError("This session has ended; sign in again.")
+            raise errors.NotAuthenticatedError()
         replayed = token.get("jti") != session.refresh_jti
         if replayed:
             session_revoke(session=session, reason=RevokeReason.REFRESH_REUSE, now=now)
         else:
             user_assert_can_sign_in(session.user)
             if issued_before(token, session.user.password_changed_at):
-                raise errors.NotAuthenticatedError("The password was changed; sign in again.")
+                raise errors.NotAuthenticatedError()
             return session_reissue(session=session, now=now)
-    raise errors.NotAuthenticatedError("This refresh token was already used; the session is ended.")
+    raise errors.NotAuthenticatedError()
 
 
 def session_reissue(*, session: Session, now: datetime | None = None) -> TokenPair:

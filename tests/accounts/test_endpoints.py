@@ -1,4 +1,4 @@
-"""CONTRACT section 2, endpoint by endpoint: who may call it, and bad input that must change nothing."""
+"""The /auth and /users endpoints, one by one: who may call it, and bad input that must change nothing."""
 
 from datetime import timedelta
 
@@ -130,7 +130,7 @@ def test_login_by_account_state(state, path):
     error = LOGIN_BY_STATE[state]
     response = APIClient().post(path, {"username": "carol", "password": PASSWORD, "terminal": "web"}, format="json")
     if error is not None:
-        # A wrong password is 401 at the sign-in doors (CONTRACT section 1); the other refusals keep theirs.
+        # A wrong password is 401 at the sign-in doors (docs/errors.md); the other refusals keep theirs.
         envelope(response, error, status=401 if error is errors.WrongPasswordError else None)
         before.assert_unchanged()
         return
@@ -598,18 +598,13 @@ def test_admin_role_shows_in_me(admin_client):
     assert envelope(admin_client.get("/auth/me"))["data"]["role"] == "admin"
 
 
-@pytest.mark.parametrize("activation", [False, True])
-def test_register_ignores_privileged_fields(anon_client, settings, activation):
-    settings.ACCOUNTS_ACTIVATION_REQUIRED = activation
-    body = {"username": "climber", "password": PASSWORD, "email": "c@example.com", "role": "admin",
-            "is_staff": True, "is_superuser": True, "status": 2, "userType": TierType.DIAMOND, "is_developer": True,
-            "email_verified": True}
-    envelope(anon_client.post("/auth/register", body, format="json"), status=201)
-    user = User.objects.get(username="climber")
-    assert (user.role, user.is_staff, user.is_superuser, user.is_developer, user.email_verified) == (
-        "common", False, False, False, False)
-    assert user.status == (UserStatus.INACTIVE if activation else UserStatus.ACTIVE)
-    assert user.membership.tier.user_type == TierType.REGISTERED
+def test_register_refuses_privileged_fields(anon_client):
+    privileged = {"role": "admin", "is_staff": True, "is_superuser": True, "status": 2, "userType": TierType.DIAMOND,
+                  "is_developer": True, "email_verified": True}
+    body = {"username": "climber", "password": PASSWORD, "email": "c@example.com", **privileged}
+    data = envelope(anon_client.post("/auth/register", body, format="json"), errors.InvalidParametersError)
+    assert set(data["error"]) == set(privileged)
+    assert not User.objects.filter(username="climber").exists()
 
 
 @pytest.mark.parametrize("status", [UserStatus.INACTIVE, UserStatus.FROZEN, UserStatus.INVALID])
