@@ -4,11 +4,12 @@
     .venv/bin/python bench/search.py --users 200000  # another size (the database is loaded again)
     .venv/bin/python bench/search.py --reload        # load again even if the count is already there
 
-It works in a database of its own, accountsite_search (Redis db 10), and never touches another. The first run
-migrates it and loads the users in SQL (INSERT ... SELECT generate_series): every user with the rows every user
-has, a membership, a wallet and 4 quotas, with varied login names, e-mails, nicknames, real names, statuses and
-tiers, plus a few needles with names nobody else has. Then VACUUM ANALYZE, as autovacuum would leave a table
-that old. Later runs find the count there, apply any new migration and go straight to the timing.
+It works in a database of its own, accountsite_search (BENCH_SEARCH_DB; Redis db 10, BENCH_SEARCH_REDIS_URL), and
+never touches another. The first run migrates it and loads the users in SQL (INSERT ... SELECT generate_series):
+every user with the rows every user has, a membership, a wallet and 4 quotas, with varied login names, e-mails,
+nicknames, real names, statuses and tiers, plus a few needles with names nobody else has. Then VACUUM ANALYZE, as
+autovacuum would leave a table that old. Later runs find the count there, apply any new migration and go straight
+to the timing.
 
 The timing starts this service with gunicorn (2 sync workers), signs in as a superuser and sends each shape
 sequentially (a warm-up, then --requests of them), printing p50 and p95 against the goal of issue 12
@@ -43,7 +44,7 @@ from harness import (
     stop_on_sigterm,
 )
 
-SEARCH_DB = "accountsite_search"
+SEARCH_DB = os.environ.get("BENCH_SEARCH_DB", "accountsite_search")
 REDIS_URL = os.environ.get("BENCH_SEARCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 RESULTS = ROOT / "bench" / "results" / "search.md"
 ADMIN, PASSWORD = "bench-search-admin", "bench-Password-1234"
