@@ -38,11 +38,15 @@ class Limit:
     def hit(self, ident: str) -> int:
         """Count one hit and return the count in the current window."""
         count_key, start_key = self._keys(ident)
-        cache.add(start_key, time.time(), self.window)
-        cache.add(count_key, 0, self.window)
-        try:
+        # Inside an open window this is one round trip to the shared cache (a sign-in pays two hits).
+        with contextlib.suppress(ValueError):  # no open window
             return cache.incr(count_key)
-        except ValueError:  # the window expired between add and incr
+        cache.add(start_key, time.time(), self.window)
+        if cache.add(count_key, 1, self.window):
+            return 1
+        try:
+            return cache.incr(count_key)  # another worker opened the window meanwhile
+        except ValueError:  # ...and it expired already
             cache.set(count_key, 1, self.window)
             return 1
 
