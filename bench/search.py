@@ -158,6 +158,11 @@ JOIN membership_tier AS t ON t.user_type = CASE
     WHEN u.is_staff THEN 2 WHEN h.v5 %% 100 < 80 THEN 1 WHEN h.v5 %% 100 < 90 THEN 3
     WHEN h.v5 %% 100 < 96 THEN 4 ELSE 5 END;
 
+UPDATE accounts_user AS u
+SET user_type = t.user_type, invalid_at = CASE WHEN t.user_type <> 2 THEN m.expires_at END, user_type_after = 1
+FROM membership_membership AS m JOIN membership_tier AS t ON t.id = m.tier_id
+WHERE m.user_id = u.id AND t.user_type <> 1;
+
 INSERT INTO membership_wallet (user_id, balance, updated_at)
 SELECT h.i, CASE WHEN h.v4 %% 10 = 0 THEN (h.v4 %% 100000) / 100.0 ELSE 0 END, now()
 FROM bench_h AS h;
@@ -286,7 +291,8 @@ def percentile(values: list[float], fraction: float) -> float:
 def time_shapes(server: Server, requests: int, users: int) -> list[tuple[str, str, str, float, float]]:
     import json
 
-    shapes = [*SHAPES, (f"last page {math.ceil(users / PAGE_SIZE)}", {"page": str(math.ceil(users / PAGE_SIZE))})]
+    shapes = [*SHAPES, (f"last page {math.ceil(users / PAGE_SIZE)}", {"page": str(math.ceil(users / PAGE_SIZE))}),
+              ("deep page by key", {"after": str(users * 9 // 10)})]
     rows = []
     for label, params in shapes:
         token = admin_token(server)  # fresh for each shape: the whole run may outlast an access token
