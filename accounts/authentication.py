@@ -1,10 +1,10 @@
 """DRF authentication by session-bound JWT, from `Authorization: Bearer|Token` or a bare `token:` header."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from rest_framework.authentication import BaseAuthentication
-from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import selectors
 from accounts.models import Session
@@ -19,7 +19,7 @@ class SessionCredentials:
     issued to the user themself, so it is a first-hand credential (accountsite.policy)."""
 
     session: Session
-    token: AccessToken
+    token: Mapping[str, Any]  # its verified claims
     first_party = True
 
 

@@ -27,11 +27,15 @@ class CacheWindows:
 
     def hit(self, key: str, window: int) -> int:
         count_key, start_key = f"{key}:n", f"{key}:t"
-        cache.add(start_key, time.time(), window)
-        cache.add(count_key, 0, window)
-        try:
+        # Inside an open window this is one round trip to the shared cache (a sign-in pays two hits).
+        with contextlib.suppress(ValueError):  # no open window
             return cache.incr(count_key)
-        except ValueError:  # the window expired between add and incr
+        cache.add(start_key, time.time(), window)
+        if cache.add(count_key, 1, window):
+            return 1
+        try:
+            return cache.incr(count_key)  # another worker opened the window meanwhile
+        except ValueError:  # ...and it expired already
             cache.set(count_key, 1, window)
             return 1
 

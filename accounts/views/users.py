@@ -30,7 +30,7 @@ from accounts.serializers import (
 from accounts.services import codes, passwords, users
 from accounts.services.email import email_change_confirm, email_change_request
 from accounts.views.auth import REGISTRATION_COUNTED, current_session
-from accountsite.pagination import paginate
+from accountsite.pagination import KeysetPagePagination, paginate
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import ANOTHER_ACCOUNT, Op
 from accountsite.ratelimit import REGISTRATIONS_PER_IP
@@ -46,6 +46,7 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
 
     filter_backends = (DjangoFilterBackend,)
     filterset_class = UserSearchFilter
+    pagination_class = KeysetPagePagination  # in id order: `after` reads any depth at once
     queryset = User.objects.none()  # for the schema; every action reads through accounts.selectors
     lookup_field, lookup_value_regex = "loginname", "[^/]+"  # the view checks the name (1007, not a bare 404)
     operations = {"list": Op.USER_VIEW, "retrieve": Op.PUBLIC_READ, "create_named": Op.SIGN_IN,

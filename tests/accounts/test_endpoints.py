@@ -2,7 +2,10 @@
 
 from datetime import timedelta
 
+import jwt
 import pytest
+from django.conf import settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Session, User, UserStatus
@@ -397,12 +400,28 @@ def _access_cases(user) -> dict:
         "malformed session id": f"Bearer {craft_token(uid=user.pk, sid='not-a-uuid')}",
         "session id list": f"Bearer {craft_token(uid=user.pk, sid=[str(session.pk)])}",
         "user id as text": f"Bearer {craft_token(uid=str(user.pk), sid=str(session.pk))}",
+        "junk in signature": f"Bearer {pair.access}!!",
+        "padded signature": f"Bearer {pair.access}====",
+        "no token id": f"Bearer {_signed(token_type='access', exp=_in_ten_minutes(), **claims)}",
+        "not valid yet": f"Bearer {craft_token(nbf=_in_ten_minutes(), **claims)}",
+        "expiry as text": f"Bearer {_signed(token_type='access', jti='x', exp=str(_in_ten_minutes()), **claims)}",
+        "non-ascii": f"Bearer {pair.access[:-2]}é1",
     }
+
+
+def _in_ten_minutes() -> int:
+    return int((timezone.now() + timedelta(minutes=10)).timestamp())
+
+
+def _signed(**payload) -> str:
+    """A token signed with the server's key whose claims are exactly these (craft_token adds some)."""
+    return jwt.encode(payload, settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")
 
 
 ACCESS_CASES = ["garbage", "random", "empty bearer", "refresh as access", "wrong key", "expired", "other uid",
                 "unknown session", "alg none", "basic scheme", "no session id", "malformed session id",
-                "session id list", "user id as text"]
+                "session id list", "user id as text", "junk in signature", "padded signature", "no token id",
+                "not valid yet", "expiry as text", "non-ascii"]
 
 
 @pytest.mark.parametrize("case", ACCESS_CASES)
