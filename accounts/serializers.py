@@ -249,3 +249,35 @@ class TokenReplySerializer(serializers.Serializer):
 class LoginReplySerializer(TokenReplySerializer):
     user = UserSerializer()
     terminal = serializers.CharField()
+
+
+# --- Second factors --------------------------------------------------------------------------------------------
+
+
+class TotpCodeInputSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=16)
+
+
+class TotpDisableInputSerializer(TotpCodeInputSerializer):
+    password = password_field()
+
+
+class PasswordInputSerializer(serializers.Serializer):
+    password = password_field()
+
+
+class TotpEnrolmentSerializer(serializers.Serializer):
+    uri = serializers.CharField(help_text="otpauth:// URI for the authenticator app")
+    secret = serializers.CharField(help_text="the same secret in base32, to type in by hand")
+    qr_svg = serializers.CharField(help_text="the URI as a QR code, an inline SVG document")
+
+
+class RecoveryCodesSerializer(serializers.Serializer):
+    recovery_codes = serializers.ListField(child=serializers.CharField(), help_text="shown this once")
+
+
+class MfaStatusSerializer(serializers.Serializer):
+    methods = serializers.ListField(child=serializers.CharField())
+    totp = serializers.BooleanField()
+    recovery_codes_left = serializers.IntegerField()
+    passkeys = serializers.IntegerField()

@@ -43,7 +43,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import SecretPurpose, Session, User, UserStatus
 from accounts.oauth import applications, seed
-from accounts.services import codes, users
+from accounts.services import codes, mfa, users
 from accountsite import errors
 from membership.models import TierType
 from membership.services import membership_cost, wallet_topup
@@ -51,6 +51,7 @@ from quotas.models import Quota, QuotaKind
 from repos.services import repository_create
 from tests.conftest import app_client, client_for, envelope, signed_out, staff_user
 from tests.factories import PASSWORD, AdminFactory, UserFactory
+from tests.mfa.helpers import totp_code, totp_on
 from tests.snapshots import snapshot, snapshot_models
 
 CALLERS = ("anon", "owner", "other", "staff", "support", "billing", "root", "frozen", "deleted", "logged_out",
@@ -129,6 +130,13 @@ EXPECTED: dict[Row, tuple[Cell, ...]] = {
     # Only the caller's own sessions; alice's are not visible to anyone else, operators included.
     R("DELETE", "/auth/sessions/{id}/"):
                                       (AUTH, OK,   MISS, MISS, MISS, MISS, MISS, OFF,  OFF,  AUTH, DENY, DENY),
+
+    # --- second factors (issue 16): the user's own first-hand sign-in only, never an app's token
+    R("GET", "/auth/mfa/"):           SELF_FIRST_HAND,
+    R("POST", "/auth/mfa/totp/"):     SELF_FIRST_HAND,
+    R("DELETE", "/auth/mfa/totp/"):   SELF_FIRST_HAND,
+    R("POST", "/auth/mfa/totp/confirm/"): SELF_FIRST_HAND,
+    R("POST", "/auth/mfa/recovery-codes/"): SELF_FIRST_HAND,
 
     # --- developer mode (section 6; README: the owner's own session only, others get 404)
     R("GET", "/developer/apps/"):     SELF_FIRST_HAND,
@@ -414,6 +422,22 @@ QUOTA_KINDS = {"repository": (QuotaKind.REPO_PUBLIC, QuotaKind.REPO_PRIVATE), "d
 STAFF, SUPERUSER = {"loginname": "ops"}, {"loginname": "root"}
 PUBLIC_REPO = {"name": "open"}
 
+def factor_owner(world: World, client: APIClient) -> User:
+    return getattr(client, "user", None) or world.alice
+
+
+def totp_enrolled(world: World, client: APIClient) -> dict:
+    """The caller's authenticator app waiting for its first code, and that code."""
+    mfa.totp_enrol_start(user=factor_owner(world, client))
+    return {"code": totp_code(factor_owner(world, client))}
+
+
+def totp_turned_on(world: World, client: APIClient) -> dict:
+    """The caller's authenticator app on; the password and a current code."""
+    totp_on(factor_owner(world, client))
+    return {"password": PASSWORD, "code": totp_code(factor_owner(world, client))}
+
+
 REQUESTS: dict[Row, Call] = {
     R("POST", "/auth/register/"): REGISTER,
     R("POST", "/register/"): REGISTER,
@@ -436,6 +460,11 @@ REQUESTS: dict[Row, Call] = {
     R("POST", "/auth/unregister/"): Call(body={"username": "alice", "password": PASSWORD}),
     R("GET", "/auth/sessions/"): Call(),
     R("DELETE", "/auth/sessions/{id}/"): Call(),
+    R("GET", "/auth/mfa/"): Call(),
+    R("POST", "/auth/mfa/totp/"): Call(),
+    R("DELETE", "/auth/mfa/totp/"): Call(body=totp_turned_on),
+    R("POST", "/auth/mfa/totp/confirm/"): Call(body=totp_enrolled),
+    R("POST", "/auth/mfa/recovery-codes/"): Call(body=totp_turned_on),
     R("GET", "/developer/apps/"): Call(),
     R("POST", "/developer/apps/"): Call(body={"name": "another app", "redirect_uris": "https://app.example/cb"},
                                         created=True),
@@ -618,7 +647,7 @@ def test_the_snapshot_covers_every_table_the_api_writes():
                 "membership_wallet", "membership_ledgerentry", "membership_idempotencyrecord", "repos_repository",
                 "repos_commit", "repos_pull", "oauth2_provider_application", "oauth2_provider_accesstoken",
                 "oauth2_provider_refreshtoken", "oauth2_provider_grant", "oauth2_provider_idtoken",
-                "django_session"}
+                "django_session", "accounts_totpdevice", "accounts_recoverycode", "accounts_passkey"}
     assert expected <= tables
 
 
