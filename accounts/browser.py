@@ -23,10 +23,12 @@ from django.utils.functional import SimpleLazyObject
 
 from accounts import selectors
 from accounts.models import RevokeReason, Session, User
-from accounts.services import sessions
+from accounts.services import challenges, mfa, sessions
 from accountsite.requests import client_ip
 
 SESSION_ROW_KEY = "_accounts_session_id"
+PENDING_KEY = "_accounts_mfa_token"  # a sign-in waiting for its second factor (accounts.services.challenges)
+ENROL_KEY = "_accounts_mfa_enrol"  # staff signed in without a second factor while STAFF_MFA_REQUIRED
 
 
 def _user_agent(request: HttpRequest) -> str:
@@ -35,9 +37,7 @@ def _user_agent(request: HttpRequest) -> str:
 
 def credentials_check(request: HttpRequest, *, login: str, password: str) -> User:
     """The user these credentials name, if they may sign in: the API's rules and limits, and errors."""
-    user = sessions.credentials_verify(login=login, password=password, ip=client_ip(request))
-    sessions.user_assert_can_sign_in(user)
-    return user
+    return sessions.sign_in_check(login=login, password=password, ip=client_ip(request))
 
 
 def browser_sign_in(request: HttpRequest, *, user: User, terminal: str) -> Session:
@@ -49,6 +49,40 @@ def browser_sign_in(request: HttpRequest, *, user: User, terminal: str) -> Sessi
     django_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
     request.session[SESSION_ROW_KEY] = str(session.pk)
     return session
+
+
+def second_factor_begin(request: HttpRequest, *, user: User, terminal: str) -> bool:
+    """If the account has a second factor, the sign-in waits for it (remembered in the browser's session)
+    and this answers True: the door asks for the factor next. Otherwise nothing happens."""
+    methods = mfa.methods_of(user)
+    if not methods:
+        return False
+    request.session[PENDING_KEY] = challenges.challenge_issue(user=user, methods=methods, terminal=terminal).token
+    return True
+
+
+def second_factor_pending(request: HttpRequest) -> bool:
+    return bool(request.session.get(PENDING_KEY))
+
+
+def second_factor_finish(request: HttpRequest, *, code: str) -> Session:
+    """Finishes the waiting sign-in with a code of the authenticator app (digits) or a recovery code, with the
+    API's rules (challenges.challenge_finish: single use, lockout), and signs the browser in."""
+    code = code.strip()
+    digits = code.isdigit()
+    pending = challenges.challenge_finish(token=request.session.get(PENDING_KEY, ""), ip=client_ip(request),
+                                          code=code if digits else "", recovery_code="" if digits else code)
+    request.session.pop(PENDING_KEY, None)
+    return browser_sign_in(request, user=pending.user, terminal=pending.terminal)
+
+
+def enrolment_required(request: HttpRequest, user: User) -> bool:
+    """Whether staff signing in to the back office must enrol a second factor first (STAFF_MFA_REQUIRED);
+    remembered in the browser's session until they do."""
+    required = settings.STAFF_MFA_REQUIRED and user.is_staff and not mfa.methods_of(user)
+    if required:
+        request.session[ENROL_KEY] = True
+    return required
 
 
 def browser_session(request: HttpRequest) -> Session | None:

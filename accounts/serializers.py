@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from rest_framework import serializers
 
-from accounts.models import GITHUB_LOGIN_VALIDATOR, LOGIN_NAME_VALIDATOR, Session, User, UserStatus
+from accounts.models import GITHUB_LOGIN_VALIDATOR, LOGIN_NAME_VALIDATOR, Passkey, Session, User, UserStatus
 from accounts.oauth.serializers import RedirectURIsField
 
 # --- Input -------------------------------------------------------------------------------------------------
@@ -281,3 +281,57 @@ class MfaStatusSerializer(serializers.Serializer):
     totp = serializers.BooleanField()
     recovery_codes_left = serializers.IntegerField()
     passkeys = serializers.IntegerField()
+
+
+class MfaLoginInputSerializer(serializers.Serializer):
+    """The second step of a sign-in with MFA: the token of the first step and one second factor."""
+
+    mfa_token = serializers.CharField(max_length=128)
+    code = serializers.CharField(max_length=16, required=False)
+    recovery_code = serializers.CharField(max_length=32, required=False)
+    webauthn = serializers.DictField(required=False, help_text="the PublicKeyCredential of navigator.credentials.get()")
+
+    def validate(self, attrs: dict) -> dict:
+        given = [name for name in ("code", "recovery_code", "webauthn") if attrs.get(name)]
+        if len(given) != 1:
+            raise serializers.ValidationError({"code": ["Give one of code, recovery_code or webauthn."]})
+        return attrs
+
+
+class MfaChallengeSerializer(serializers.Serializer):
+    mfa_required = serializers.BooleanField()
+    mfa_token = serializers.CharField()
+    methods = serializers.ListField(child=serializers.CharField())
+    expires_at = serializers.DateTimeField()
+    webauthn = serializers.DictField(required=False, help_text="options for navigator.credentials.get()")
+
+
+class PasskeyLoginInputSerializer(serializers.Serializer):
+    passkey_token = serializers.CharField(max_length=128)
+    webauthn = serializers.DictField(help_text="the PublicKeyCredential of navigator.credentials.get()")
+    terminal = serializers.CharField(max_length=64, required=False, default="default")
+
+
+class PasskeyOptionsSerializer(serializers.Serializer):
+    passkey_token = serializers.CharField()
+    webauthn = serializers.DictField(help_text="options for navigator.credentials.get()")
+
+
+class PasskeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Passkey
+        fields = ["id", "name", "created_at", "last_used_at"]
+
+
+class PasskeyRegisterInputSerializer(serializers.Serializer):
+    webauthn = serializers.DictField(help_text="the PublicKeyCredential of navigator.credentials.create()")
+    name = serializers.CharField(max_length=64, required=False, default="passkey")
+
+
+class PasskeyRenameInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=64)
+
+
+class PasskeyRegisteredSerializer(serializers.Serializer):
+    passkey = PasskeySerializer()
+    recovery_codes = serializers.ListField(child=serializers.CharField(), help_text="with the first factor only")

@@ -5,7 +5,14 @@ from django.urls import include, path, re_path
 from oauth2_provider import views as dot
 
 from accounts.oauth.developer import DeveloperAppViewSet
-from accounts.oauth.views import ConsentView, IntrospectView, SeedConsentView, SeedOAuthView, SignInPageView
+from accounts.oauth.views import (
+    ConsentView,
+    IntrospectView,
+    SecondFactorPageView,
+    SeedConsentView,
+    SeedOAuthView,
+    SignInPageView,
+)
 from accountsite.routers import Router
 
 # DOT reverses these names in its own namespace (discovery, issuer); only the endpoints we offer.
@@ -30,6 +37,7 @@ urlpatterns = [
     *developer.urls,
     re_path(r"^oauth/?$", SeedOAuthView.as_view(), name="oauth-seed"),
     path("oauth/login/", SignInPageView.as_view(), name="oauth-login"),
+    path("oauth/login/mfa/", SecondFactorPageView.as_view(), name="oauth-login-mfa"),
     path("oauth/consent/", SeedConsentView.as_view(), name="oauth-seed-consent"),
     path("oauth/", include(dot_patterns)),
     # The contract's root discovery address (the issuer itself is <host>/oauth).

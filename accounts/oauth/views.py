@@ -28,11 +28,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.browser import browser_sign_in, credentials_check
+from accounts.browser import (
+    browser_sign_in,
+    credentials_check,
+    second_factor_begin,
+    second_factor_finish,
+    second_factor_pending,
+)
 from accounts.oauth import applications, introspection, seed
 from accounts.oauth.serializers import SeedAuthorizeInputSerializer, SeedExchangeInputSerializer, SeedUserSerializer
 from accounts.selectors import signed_in
-from accountsite.errors import ServiceError, TooManyRequestsError
+from accountsite.errors import NotAuthenticatedError, ServiceError, TooManyRequestsError
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
 from accountsite.requests import valid_input
@@ -67,21 +73,58 @@ class SignInPageView(View):
         if not form.is_valid():
             return render(request, self.template_name, {"form": form, "error": "Enter your login and password."},
                           status=400)
+        target = self._next(request, form.cleaned_data.get("next", ""))
         try:
             user = credentials_check(request, login=form.cleaned_data["login"],
                                      password=form.cleaned_data["password"])
+            if second_factor_begin(request, user=user, terminal=OAUTH_PAGE_TERMINAL):
+                return HttpResponseRedirect(f"{reverse('oauth-login-mfa')}?{urlencode({'next': target})}")
             browser_sign_in(request, user=user, terminal=OAUTH_PAGE_TERMINAL)
         except TooManyRequestsError as exc:
-            response = render(request, self.template_name,
-                              {"form": form, "error": "Too many failed attempts. Try again later."}, status=429)
-            response["Retry-After"] = str(exc.retry_after)
-            return response
+            return _throttled(request, self.template_name, {"form": form}, exc)
         except ServiceError:
             return render(request, self.template_name, {"form": form, "error": GENERIC_SIGN_IN_ERROR}, status=401)
-        target = self._next(request, form.cleaned_data.get("next", ""))
-        if target:
-            return HttpResponseRedirect(target)
-        return render(request, self.template_name, {"form": None, "signed_in_as": user.username})
+        return _signed_in(request, user, target)
+
+
+def _throttled(request: HttpRequest, template: str, context: dict, exc: TooManyRequestsError) -> HttpResponse:
+    response = render(request, template, {**context, "error": "Too many failed attempts. Try again later."},
+                      status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _signed_in(request: HttpRequest, user: Any, target: str) -> HttpResponse:
+    if target:
+        return HttpResponseRedirect(target)
+    return render(request, SignInPageView.template_name, {"form": None, "signed_in_as": user.username})
+
+
+@method_decorator([sensitive_post_parameters("code"), csrf_protect, never_cache], name="dispatch")
+class SecondFactorPageView(SignInPageView):
+    """The sign-in page's second step, for accounts with a second factor: a code of the authenticator app
+    or a recovery code, checked like POST /auth/login/mfa."""
+
+    template_name = "accounts/oauth_login_mfa.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if not second_factor_pending(request):
+            return HttpResponseRedirect(reverse("oauth-login"))
+        return render(request, self.template_name, {"next": self._next(request, request.GET.get("next", ""))})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        target = self._next(request, request.POST.get("next", ""))
+        context = {"next": target}
+        try:
+            session = second_factor_finish(request, code=request.POST.get("code", "")[:32])
+        except TooManyRequestsError as exc:
+            return _throttled(request, self.template_name, context, exc)
+        except NotAuthenticatedError:  # expired or never started: begin again with the password
+            return HttpResponseRedirect(f"{reverse('oauth-login')}?{urlencode({'next': target})}")
+        except ServiceError:
+            return render(request, self.template_name, {**context, "error": "This code is wrong or was already used."},
+                          status=401)
+        return _signed_in(request, session.user, target)
 
 
 def _client_credentials(request: HttpRequest) -> tuple[str, str]:

@@ -8,6 +8,7 @@ copy of the database alone neither reveals a secret nor lets anyone test guesses
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -82,6 +83,16 @@ def totp_enrol_start(*, user: User, now: datetime | None = None) -> TotpEnrolmen
         "secret_encrypted": _fernet().encrypt(secret.encode()).decode(), "created_at": now or timezone.now(),
         "confirmed_at": None, "last_step": None,
     })
+    return _enrolment(user, secret)
+
+
+def totp_enrolment_pending(*, user: User) -> TotpEnrolment | None:
+    """The enrolment waiting for its first code, shown again (after a wrong code, say)."""
+    device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
+    return _enrolment(user, _totp(device).secret) if device is not None else None
+
+
+def _enrolment(user: User, secret: str) -> TotpEnrolment:
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=settings.MFA_ISSUER)
     return TotpEnrolment(uri=uri, secret=secret, qr_svg=segno.make(uri, error="m").svg_inline(scale=4))
 
@@ -179,25 +190,35 @@ def _recovery_code_use(user: User, code: str, now: datetime) -> bool:
 # --- Checking a second factor --------------------------------------------------------------------------------
 
 
-def second_factor_verify(*, user: User, ip: str, code: str = "", recovery_code: str = "",
-                         now: datetime | None = None) -> str:
-    """Checks a TOTP code or a recovery code of `user`; answers the method used. A wrong one counts as a
-    failed sign-in (the same per-account and per-IP lockout) and writes `mfa.failed`."""
-    now = now or timezone.now()
+def factor_attempt(*, user: User, ip: str, check: Callable[[], str]) -> str:
+    """Runs `check` (which answers the method that passed, or "") as one sign-in attempt of `user`: refused
+    while the account is locked, and a failure counts toward the per-account and per-IP lockout like a
+    wrong password and writes `mfa.failed`."""
     key = account_key(user.username, user)
     LOGIN_FAILURES_PER_ACCOUNT.reserve(key)  # counted as a failure unless it turns out right
-    method = ""
-    if code:
-        device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
-        method = TOTP if device is not None and _totp_accept(device, code, now) else ""
-    elif recovery_code:
-        method = RECOVERY_CODE if _recovery_code_use(user, recovery_code, now) else ""
+    method = check()
     if not method:
         LOGIN_FAILURES_PER_IP.hit(ip)
         audit_record(action=AuditAction.MFA_FAILED, user=user, ip=ip)
         raise errors.InvalidSecretError("This code is wrong or was already used.")
     LOGIN_FAILURES_PER_ACCOUNT.release(key)
     return method
+
+
+def second_factor_verify(*, user: User, ip: str, code: str = "", recovery_code: str = "",
+                         now: datetime | None = None) -> str:
+    """Checks a TOTP code or a recovery code of `user` (factor_attempt); answers the method used."""
+    moment = now or timezone.now()
+
+    def check() -> str:
+        if code:
+            device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
+            return TOTP if device is not None and _totp_accept(device, code, moment) else ""
+        if recovery_code:
+            return RECOVERY_CODE if _recovery_code_use(user, recovery_code, moment) else ""
+        return ""
+
+    return factor_attempt(user=user, ip=ip, check=check)
 
 
 @transaction.atomic

@@ -110,11 +110,12 @@ def browser_session_start(*, user: User, terminal: str, ip: str, user_agent: str
     return session
 
 
-def login(*, login: str, password: str, terminal: str, ip: str, user_agent: str) -> tuple[User, Session, TokenPair]:
+def sign_in_check(*, login: str, password: str, ip: str) -> User:
+    """The user these credentials name, if they may sign in: the lockouts, the password, then the status.
+    Every door (the API, the admin, the OAuth page) asks this before a second factor or a session."""
     user = credentials_verify(login=login, password=password, ip=ip)
     user_assert_can_sign_in(user)
-    session, pair = session_start(user=user, terminal=terminal, ip=ip, user_agent=user_agent)
-    return user, session, pair
+    return user
 
 
 def session_refresh(*, raw_refresh: str, now: datetime | None = None) -> TokenPair:

@@ -5,7 +5,8 @@ from datetime import datetime
 from django.utils import timezone
 
 from accounts.models import TotpDevice, User
-from accounts.services import mfa
+from accounts.services import mfa, passkeys
+from tests.mfa.authenticator import SoftAuthenticator
 
 
 def totp_code(user: User, at: datetime | None = None, steps: int = 0) -> str:
@@ -22,3 +23,11 @@ def totp_on(user: User, at: datetime | None = None) -> list[str]:
     mfa.totp_enrol_start(user=user)
     return mfa.totp_confirm(user=user, code=totp_code(user, at, steps=-1), now=at)
 
+
+
+def passkey_on(user: User, name: str = "laptop") -> SoftAuthenticator:
+    """Registers a software passkey for `user` through the services; answers its authenticator."""
+    authenticator = SoftAuthenticator()
+    passkeys.passkey_register(user=user, credential=authenticator.create(passkeys.registration_options(user=user)),
+                              name=name)
+    return authenticator
