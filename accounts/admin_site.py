@@ -37,6 +37,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
+from accounts import selectors
 from accounts.browser import (
     ENROL_KEY,
     browser_session,
@@ -253,7 +254,7 @@ class AccountsAdminSite(admin.AdminSite):
             else:
                 request.session.pop(ENROL_KEY, None)
                 return TemplateResponse(request, "accounts/admin/mfa_enrol.html", context)
-        elif mfa.methods_of(user):
+        elif selectors.mfa_methods(user):
             request.session.pop(ENROL_KEY, None)
             return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
         enrolment = (mfa.totp_enrolment_pending(user=user) if "error" in context else None) or mfa.totp_enrol_start(

@@ -23,7 +23,7 @@ from django.utils.functional import SimpleLazyObject
 
 from accounts import selectors
 from accounts.models import RevokeReason, Session, User
-from accounts.services import challenges, mfa, sessions
+from accounts.services import challenges, sessions
 from accountsite.requests import client_ip
 
 SESSION_ROW_KEY = "_accounts_session_id"
@@ -54,7 +54,7 @@ def browser_sign_in(request: HttpRequest, *, user: User, terminal: str) -> Sessi
 def second_factor_begin(request: HttpRequest, *, user: User, terminal: str) -> bool:
     """If the account has a second factor, the sign-in waits for it (remembered in the browser's session)
     and this answers True: the door asks for the factor next. Otherwise nothing happens."""
-    methods = mfa.methods_of(user)
+    methods = selectors.mfa_methods(user)
     if not methods:
         return False
     request.session[PENDING_KEY] = challenges.challenge_issue(user=user, methods=methods, terminal=terminal).token
@@ -79,7 +79,7 @@ def second_factor_finish(request: HttpRequest, *, code: str) -> Session:
 def enrolment_required(request: HttpRequest, user: User) -> bool:
     """Whether staff signing in to the back office must enrol a second factor first (STAFF_MFA_REQUIRED);
     remembered in the browser's session until they do."""
-    required = settings.STAFF_MFA_REQUIRED and user.is_staff and not mfa.methods_of(user)
+    required = settings.STAFF_MFA_REQUIRED and user.is_staff and not selectors.mfa_methods(user)
     if required:
         request.session[ENROL_KEY] = True
     return required

@@ -277,6 +277,14 @@ class AccountSecret(models.Model):
         return f"{self.user} · {self.get_purpose_display()} code ({state})"
 
 
+class MfaMethod(models.TextChoices):
+    """The second factors an account may sign in with."""
+
+    TOTP = "totp", "authenticator app"
+    WEBAUTHN = "webauthn", "passkey"
+    RECOVERY_CODE = "recovery_code", "recovery code"
+
+
 class TotpDevice(models.Model):
     """A user's authenticator app (RFC 6238). The shared secret is encrypted with MFA_ENCRYPTION_KEY
     (accounts.services.mfa), so a database leak alone reveals no secret. It signs nothing in until

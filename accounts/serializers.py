@@ -6,7 +6,15 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from rest_framework import serializers
 
-from accounts.models import GITHUB_LOGIN_VALIDATOR, LOGIN_NAME_VALIDATOR, Passkey, Session, User, UserStatus
+from accounts.models import (
+    GITHUB_LOGIN_VALIDATOR,
+    LOGIN_NAME_VALIDATOR,
+    AuditEvent,
+    Passkey,
+    Session,
+    User,
+    UserStatus,
+)
 from accounts.oauth.serializers import RedirectURIsField
 
 # --- Input -------------------------------------------------------------------------------------------------
@@ -335,3 +343,32 @@ class PasskeyRenameInputSerializer(serializers.Serializer):
 class PasskeyRegisteredSerializer(serializers.Serializer):
     passkey = PasskeySerializer()
     recovery_codes = serializers.ListField(child=serializers.CharField(), help_text="with the first factor only")
+
+
+class SecurityEventSerializer(serializers.ModelSerializer):
+    """One row of the user's security log: where a sign-in came from, who made a change ("you", "an
+    operator" or "the system"), and the row's other details."""
+
+    description = serializers.CharField(source="action_label")
+    terminal = serializers.SerializerMethodField()
+    user_agent = serializers.SerializerMethodField()
+    by = serializers.SerializerMethodField()
+    details = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "action", "description", "created_at", "ip", "terminal", "user_agent", "by", "details"]
+
+    def get_terminal(self, event: AuditEvent) -> str:
+        return str(event.data.get("terminal", ""))
+
+    def get_user_agent(self, event: AuditEvent) -> str:
+        return str(event.data.get("user_agent", ""))
+
+    def get_by(self, event: AuditEvent) -> str:
+        if event.actor_id is None:
+            return "system"
+        return "you" if event.actor_id == event.user_id else "operator"
+
+    def get_details(self, event: AuditEvent) -> dict:
+        return {key: value for key, value in event.data.items() if key not in ("terminal", "user_agent", "device")}

@@ -51,6 +51,7 @@ class AuditAction(models.TextChoices):
     PASSKEY_ADD = "mfa.passkey_add", "passkey added"
     PASSKEY_RENAME = "mfa.passkey_rename", "passkey renamed"
     PASSKEY_REMOVE = "mfa.passkey_remove", "passkey removed"
+    OAUTH_AUTHORIZE = "oauth.authorize", "app authorized"
     OAUTH_APP_CREATE = "oauth.app_create", "OAuth app created"
     OAUTH_APP_UPDATE = "oauth.app_update", "OAuth app changed"
     OAUTH_APP_ROTATE_SECRET = "oauth.app_rotate_secret", "OAuth app secret rotated"

@@ -3,7 +3,19 @@
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
+from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
+
+
+def support_resets_mfa(apps, schema_editor):
+    """The support group turns off the second factors of users who lost them (README: Security model)."""
+    accounts = apps.get_app_config("accounts")
+    accounts.models_module = True
+    create_permissions(accounts, apps=apps, verbosity=0)
+    accounts.models_module = None
+    Permission = apps.get_model("auth", "Permission")
+    for group in apps.get_model("auth", "Group").objects.filter(name="support"):
+        group.permissions.add(Permission.objects.get(content_type__app_label="accounts", codename="reset_user_mfa"))
 
 
 class Migration(migrations.Migration):
@@ -58,4 +70,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('user', 'code_hash'), name='accounts_recovery_code_unique')],
             },
         ),
+        migrations.RunPython(support_resets_mfa, migrations.RunPython.noop),
     ]

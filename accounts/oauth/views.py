@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.utils import extend_schema
 from oauth2_provider.http import OAuth2ResponseRedirect
+from oauth2_provider.models import Application
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.views import AuthorizationView
 from oauthlib.common import add_params_to_uri
@@ -165,6 +166,15 @@ class ConsentView(AuthorizationView):
     """DOT's authorization endpoint with our consent page (PKCE required, code flow only)."""
 
     template_name = "accounts/oauth_authorize.html"
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        location = response.get("Location", "")
+        if form.cleaned_data.get("allow") and "code=" in location and "error=" not in location:
+            application = Application.objects.get(client_id=form.cleaned_data["client_id"])
+            applications.authorization_record(user=signed_in(self.request), application=application,
+                                              scopes=form.cleaned_data.get("scope", ""))
+        return response
 
 
 def _scope_descriptions(scopes: list[str]) -> list[str]:

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import MfaMethod, User
 from accounts.services import mfa, passkeys
 from accounts.services.sessions import user_assert_can_sign_in
 from accountsite import errors
@@ -25,7 +25,7 @@ from accountsite import errors
 @dataclass(frozen=True)
 class Challenge:
     token: str
-    methods: list[str]
+    methods: list[MfaMethod]
     expires_at: datetime
     webauthn: dict | None = None  # the assertion options, when the account has passkeys
 
@@ -55,12 +55,12 @@ def _fingerprint(user: User) -> str:
     return hashlib.sha256(user.password.encode()).hexdigest()
 
 
-def challenge_issue(*, user: User, methods: list[str], terminal: str, extra: dict | None = None,
+def challenge_issue(*, user: User, methods: list[MfaMethod], terminal: str, extra: dict | None = None,
                     now: datetime | None = None) -> Challenge:
     """A short-lived token for finishing this sign-in with a second factor."""
     now = now or timezone.now()
     token = secrets.token_urlsafe(32)
-    options = passkeys.assertion_options(user=user) if mfa.WEBAUTHN in methods else None
+    options = passkeys.assertion_options(user=user) if MfaMethod.WEBAUTHN in methods else None
     cache.set(_key(token), {"uid": user.pk, "pw": _fingerprint(user), "terminal": terminal, "extra": extra or {},
                             "webauthn": options.challenge if options else None},
               settings.MFA_TOKEN_SECONDS)
@@ -82,7 +82,7 @@ def challenge_finish(*, token: str, ip: str, code: str = "", recovery_code: str 
         if not state["webauthn"]:
             raise errors.InvalidParametersError("This account has no passkey.")
         passkeys.assertion_verify(user=user, ip=ip, credential=assertion, challenge=state["webauthn"], now=now)
-        method = mfa.WEBAUTHN
+        method: str = MfaMethod.WEBAUTHN
     else:
         method = mfa.second_factor_verify(user=user, ip=ip, code=code, recovery_code=recovery_code, now=now)
     # Single use: of two requests racing with right factors, only the one that deletes the token goes on.

@@ -17,20 +17,18 @@ import segno
 from cryptography.fernet import Fernet
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.mail import mail_send
-from accounts.models import Passkey, RecoveryCode, TotpDevice, User
+from accounts.models import MfaMethod, Passkey, RecoveryCode, TotpDevice, User
+from accounts.selectors import mfa_methods
 from accounts.services.passwords import password_check
 from accounts.services.sessions import account_key
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
 from accountsite.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
 
-TOTP = "totp"
-RECOVERY_CODE = "recovery_code"
-WEBAUTHN = "webauthn"
 RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 
@@ -43,19 +41,6 @@ def _code_hash(user: User, code: str) -> str:
     normalized = "".join(code.split()).replace("-", "").lower()
     return hmac.new(settings.MFA_ENCRYPTION_KEY.encode(), f"{user.pk}:{normalized}".encode(),
                     hashlib.sha256).hexdigest()
-
-
-def methods_of(user: User) -> list[str]:
-    """The second factors `user` may sign in with (none: MFA is off), in one query."""
-    flags = User.objects.filter(pk=user.pk).values_list(
-        Exists(TotpDevice.objects.filter(user=OuterRef("pk"), confirmed_at__isnull=False)),
-        Exists(Passkey.objects.filter(user=OuterRef("pk"))),
-        Exists(RecoveryCode.objects.filter(user=OuterRef("pk"), used_at__isnull=True)),
-    ).first()
-    totp, passkey, recovery = flags or (False, False, False)
-    if not (totp or passkey):
-        return []
-    return [name for name, present in ((TOTP, totp), (WEBAUTHN, passkey), (RECOVERY_CODE, recovery)) if present]
 
 
 # --- TOTP ------------------------------------------------------------------------------------------------
@@ -142,7 +127,7 @@ def totp_disable(*, user: User, password: str, code: str, ip: str, now: datetime
 
 def factor_removed(*, user: User) -> None:
     """After a second factor is removed: the recovery codes go with the last one."""
-    if not methods_of(user):
+    if not mfa_methods(user):
         RecoveryCode.objects.filter(user=user).delete()
 
 
@@ -169,7 +154,7 @@ def recovery_codes_issue(*, user: User, now: datetime | None = None) -> list[str
 def recovery_codes_regenerate(*, user: User, password: str, ip: str, now: datetime | None = None) -> list[str]:
     """New recovery codes for an account with a second factor, confirmed with the password (which works
     for passkey-only accounts too, and is counted like a sign-in)."""
-    if not methods_of(user):
+    if not mfa_methods(user):
         raise errors.InvalidParametersError("Turn on a second factor first.")
     password_check(user=user, password=password, ip=ip)
     return recovery_codes_issue(user=user, now=now)
@@ -213,9 +198,9 @@ def second_factor_verify(*, user: User, ip: str, code: str = "", recovery_code: 
     def check() -> str:
         if code:
             device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
-            return TOTP if device is not None and _totp_accept(device, code, moment) else ""
+            return MfaMethod.TOTP if device is not None and _totp_accept(device, code, moment) else ""
         if recovery_code:
-            return RECOVERY_CODE if _recovery_code_use(user, recovery_code, moment) else ""
+            return MfaMethod.RECOVERY_CODE if _recovery_code_use(user, recovery_code, moment) else ""
         return ""
 
     return factor_attempt(user=user, ip=ip, check=check)
@@ -237,7 +222,7 @@ def mfa_reset(*, user: User, actor: User, now: datetime | None = None) -> bool:
 def mfa_summary(user: User) -> dict:
     """What the account has turned on, without any secret (the user's own status page, the back office)."""
     return {
-        "methods": methods_of(user),
+        "methods": mfa_methods(user),
         "totp": TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists(),
         "recovery_codes_left": RecoveryCode.objects.filter(user=user, used_at__isnull=True).count(),
         "passkeys": Passkey.objects.filter(user=user).count(),

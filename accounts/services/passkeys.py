@@ -34,7 +34,8 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from accounts.models import Passkey, RecoveryCode, User, UserStatus
+from accounts import selectors
+from accounts.models import MfaMethod, Passkey, RecoveryCode, User, UserStatus
 from accounts.services import mfa
 from accounts.services.passwords import password_check
 from accounts.services.sessions import user_assert_can_sign_in
@@ -110,7 +111,7 @@ def passkey_register(*, user: User, credential: dict, name: str,
     with transaction.atomic():
         if Passkey.objects.filter(credential_id=credential_id).exists():
             raise errors.InvalidParametersError("This passkey is already registered.")
-        first = not mfa.methods_of(user)
+        first = not selectors.mfa_methods(user)
         transports = credential.get("response", {}).get("transports") or []
         passkey = Passkey.objects.create(
             user=user, credential_id=credential_id, public_key=verified.credential_public_key,
@@ -171,7 +172,7 @@ def _assertion_use(passkey: Passkey, verified: Any, now: datetime) -> str:
     replay of the same assertion."""
     moved = Passkey.objects.filter(pk=passkey.pk, sign_count=passkey.sign_count).update(
         sign_count=verified.new_sign_count, last_used_at=now)
-    return mfa.WEBAUTHN if moved else ""
+    return MfaMethod.WEBAUTHN if moved else ""
 
 
 def _credential_id(credential: Any) -> str:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts import selectors
 from accounts.models import RevokeReason, Session, User, UserStatus
 from accounts.oauth.revocation import access_token_revoke, oauth_tokens_revoke
+from accounts.services import security_log
 from accounts.tokens import TokenPair, decode_refresh, issued_before, token_pair_for
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record, valid_ip
@@ -81,9 +82,10 @@ def _session_open(*, user: User, terminal: str, ip: str, user_agent: str, now: d
     )
     User.objects.filter(pk=user.pk).update(last_login=now)
     user.last_login = now
-    audit_record(action=AuditAction.SESSION_LOGIN, user=user, actor=user, ip=ip, terminal=terminal)
-    return Session(user=user, terminal=terminal, ip=valid_ip(ip), user_agent=user_agent[:256],
-                   created_at=now, last_seen_at=now)
+    session = Session(user=user, terminal=terminal, ip=valid_ip(ip), user_agent=user_agent[:256],
+                      created_at=now, last_seen_at=now)
+    security_log.sign_in_record(session=session, now=now)
+    return session
 
 
 @transaction.atomic
@@ -115,6 +117,17 @@ def sign_in_check(*, login: str, password: str, ip: str) -> User:
     Every door (the API, the admin, the OAuth page) asks this before a second factor or a session."""
     user = credentials_verify(login=login, password=password, ip=ip)
     user_assert_can_sign_in(user)
+    return user
+
+
+def password_only_check(*, login: str, password: str, ip: str) -> User:
+    """The user of a request whose only credential is the password (seed 003's password change and
+    unregister without a token). An account with a second factor is refused (7006): the password alone
+    must not change or delete it; its owner signs in with the factor and uses the session."""
+    user = credentials_verify(login=login, password=password, ip=ip, status=400)
+    user_assert_can_sign_in(user)
+    if selectors.mfa_methods(user):
+        raise errors.PermissionDeniedError("This account has a second factor: sign in, then use your session.")
     return user
 
 

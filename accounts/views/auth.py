@@ -30,7 +30,7 @@ from accounts.serializers import (
     UnregisterInputSerializer,
     UserSerializer,
 )
-from accounts.services import challenges, mfa, passkeys, passwords, sessions, users
+from accounts.services import challenges, passkeys, passwords, sessions, users
 from accountsite.errors import InvalidParametersError, NotAuthenticatedError, NotFoundError
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
@@ -71,7 +71,7 @@ class SignInViewSet(PolicyMixin, viewsets.ViewSet):
         data = valid_input(LoginInputSerializer, request)
         oauth_target = seed.seed_target_from(request.query_params, data)  # seed 001, checked before sign-in
         user = sessions.sign_in_check(login=data["login"], password=data["password"], ip=client_ip(request))
-        methods = mfa.methods_of(user)
+        methods = selectors.mfa_methods(user)
         if methods:  # the second factor comes first (POST /auth/login/mfa), then the session
             target = ({"client_id": oauth_target.application.client_id, "redirect_uri": oauth_target.redirect_uri}
                       if oauth_target is not None else {})

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import Session
-from accounts.services import mfa
+from accounts.selectors import mfa_methods
 from tests.factories import PASSWORD, UserFactory
 from tests.mfa.helpers import totp_code, totp_on
 
@@ -80,7 +80,7 @@ def test_staff_without_a_factor_enrol_at_sign_in_when_required(operator, setting
     assert secret in page.content  # the same enrolment is shown again
     done = client.post("/admin/mfa/enrol/", {"code": totp_code(operator)})
     assert done.status_code == 200 and done.content.count(b"<li><code>") == 10
-    assert mfa.methods_of(operator) == ["totp", "recovery_code"]
+    assert mfa_methods(operator) == ["totp", "recovery_code"]
     assert client.get("/admin/accounts/user/").status_code == 200
 
 

@@ -115,3 +115,14 @@ def test_a_frozen_account_cannot_finish(user, anon_client):
     type(user).objects.filter(pk=user.pk).update(status=5)
     envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": totp_code(user)}, format="json"),
              errors.AccountDisabledError)
+
+
+def test_the_password_alone_cannot_change_the_password_or_delete_an_account_with_mfa(user, anon_client):
+    totp_on(user)
+    envelope(anon_client.post("/auth/password", {"username": "alice", "old_password": PASSWORD,
+                                                 "new_password": "another-Long-passw0rd"}, format="json"),
+             errors.PermissionDeniedError)
+    envelope(anon_client.post("/auth/unregister", {"username": "alice", "password": PASSWORD}, format="json"),
+             errors.PermissionDeniedError)
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD) and user.status == 2

@@ -4,7 +4,7 @@ signing in with one as the second factor and without a password, listing, renami
 import pytest
 
 from accounts.models import AuditEvent, Passkey, RecoveryCode, Session
-from accounts.services import mfa
+from accounts.selectors import mfa_methods
 from accountsite import errors
 from tests.conftest import envelope
 from tests.factories import PASSWORD
@@ -24,7 +24,7 @@ def register(client, authenticator: SoftAuthenticator, name: str = "laptop") -> 
 def test_the_first_passkey_turns_mfa_on_with_recovery_codes(user, user_client):
     data = register(user_client, SoftAuthenticator())
     assert data["passkey"]["name"] == "laptop" and len(data["recovery_codes"]) == 10
-    assert mfa.methods_of(user) == ["webauthn", "recovery_code"]
+    assert mfa_methods(user) == ["webauthn", "recovery_code"]
     second = register(user_client, SoftAuthenticator(), "phone")
     assert second["recovery_codes"] == []  # the account's codes stay as they were
     assert AuditEvent.objects.filter(user=user, action="mfa.passkey_add").count() == 2
@@ -109,7 +109,7 @@ def test_passkeys_are_listed_renamed_and_removed_with_the_password(user, user_cl
     envelope(user_client.delete(f"/auth/passkeys/{passkey.pk}", {"password": "wrong-password"}, format="json"),
              errors.WrongPasswordError)
     envelope(user_client.delete(f"/auth/passkeys/{passkey.pk}", {"password": PASSWORD}, format="json"))
-    assert not Passkey.objects.exists() and not RecoveryCode.objects.exists() and mfa.methods_of(user) == []
+    assert not Passkey.objects.exists() and not RecoveryCode.objects.exists() and mfa_methods(user) == []
 
 
 def test_removing_a_passkey_keeps_the_codes_while_the_authenticator_app_is_on(user, user_client):

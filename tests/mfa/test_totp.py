@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from accounts.models import AuditEvent, RecoveryCode, TotpDevice
+from accounts.selectors import mfa_methods
 from accounts.services import mfa
 from accountsite import errors
 from tests.conftest import app_client, envelope
@@ -23,7 +24,7 @@ def test_enrolment_answers_the_uri_and_a_qr_code_and_stores_the_secret_encrypted
     device = TotpDevice.objects.get(user=user)
     assert device.confirmed_at is None
     assert data["secret"] not in device.secret_encrypted
-    assert mfa.methods_of(user) == []  # not on before the first code
+    assert mfa_methods(user) == []  # not on before the first code
 
 
 def test_confirm_turns_it_on_and_answers_ten_recovery_codes_stored_hashed(user, user_client):
@@ -32,7 +33,7 @@ def test_confirm_turns_it_on_and_answers_ten_recovery_codes_stored_hashed(user, 
     assert len(codes) == len(set(codes)) == 10
     stored = set(RecoveryCode.objects.filter(user=user).values_list("code_hash", flat=True))
     assert len(stored) == 10 and not stored & set(codes)
-    assert mfa.methods_of(user) == ["totp", "recovery_code"]
+    assert mfa_methods(user) == ["totp", "recovery_code"]
     assert envelope(user_client.get("/auth/mfa"))["data"] == {
         "methods": ["totp", "recovery_code"], "totp": True, "recovery_codes_left": 10, "passkeys": 0}
     assert AuditEvent.objects.filter(user=user, action="mfa.totp_enable").count() == 1
@@ -42,7 +43,7 @@ def test_a_wrong_first_code_leaves_it_off(user, user_client):
     envelope(user_client.post("/auth/mfa/totp"))
     envelope(user_client.post("/auth/mfa/totp/confirm", {"code": "000000"}), errors.InvalidSecretError)
     envelope(user_client.post("/auth/mfa/totp/confirm", {"code": "not a code"}), errors.InvalidSecretError)
-    assert mfa.methods_of(user) == [] and not RecoveryCode.objects.exists()
+    assert mfa_methods(user) == [] and not RecoveryCode.objects.exists()
 
 
 def test_confirm_without_enrolment_and_a_second_enrolment_are_refused(user, user_client):
@@ -82,10 +83,10 @@ def test_turning_it_off_needs_the_password_and_a_current_code(user, user_client)
                                 format="json"), errors.WrongPasswordError)
     envelope(user_client.delete("/auth/mfa/totp", {"password": PASSWORD, "code": "000000"}, format="json"),
              errors.InvalidSecretError)
-    assert mfa.methods_of(user) == ["totp", "recovery_code"]
+    assert mfa_methods(user) == ["totp", "recovery_code"]
     assert AuditEvent.objects.filter(user=user, action__in=["session.login_failed", "mfa.failed"]).count() == 2
     envelope(user_client.delete("/auth/mfa/totp", {"password": PASSWORD, "code": totp_code(user)}, format="json"))
-    assert mfa.methods_of(user) == [] and not RecoveryCode.objects.exists() and not TotpDevice.objects.exists()
+    assert mfa_methods(user) == [] and not RecoveryCode.objects.exists() and not TotpDevice.objects.exists()
     assert AuditEvent.objects.filter(user=user, action="mfa.totp_disable").count() == 1
 
 

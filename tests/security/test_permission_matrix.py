@@ -43,6 +43,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Passkey, SecretPurpose, Session, User, UserStatus
 from accounts.oauth import applications, seed
+from accounts.selectors import mfa_methods
 from accounts.services import challenges, codes, mfa, passkeys, users
 from accountsite import errors
 from membership.models import TierType
@@ -145,6 +146,7 @@ EXPECTED: dict[Row, tuple[Cell, ...]] = {
     R("POST", "/auth/mfa/totp/confirm/"): SELF_FIRST_HAND,
     R("POST", "/auth/mfa/recovery-codes/"): SELF_FIRST_HAND,
     R("GET", "/auth/passkeys/"):      SELF_FIRST_HAND,
+    R("GET", "/auth/events/"):        SELF_FIRST_HAND,
     R("POST", "/auth/passkeys/"):     SELF_FIRST_HAND,
     R("POST", "/auth/passkeys/options/"): SELF_FIRST_HAND,
     # Only the caller's own passkeys, as with sessions.
@@ -455,7 +457,7 @@ def totp_turned_on(world: World, client: APIClient) -> dict:
 def mfa_login(world: World, client: APIClient) -> dict:
     """Alice's sign-in waiting for her authenticator app's code, and the code."""
     totp_on(world.alice)
-    challenge = challenges.challenge_issue(user=world.alice, methods=mfa.methods_of(world.alice), terminal="phone")
+    challenge = challenges.challenge_issue(user=world.alice, methods=mfa_methods(world.alice), terminal="phone")
     return {"mfa_token": challenge.token, "code": totp_code(world.alice)}
 
 
@@ -504,6 +506,7 @@ REQUESTS: dict[Row, Call] = {
     R("POST", "/auth/login/passkey/options/"): Call(),
     R("POST", "/auth/login/passkey/"): Call(body=passkey_login),
     R("GET", "/auth/passkeys/"): Call(),
+    R("GET", "/auth/events/"): Call(),
     R("POST", "/auth/passkeys/"): Call(body=passkey_created, created=True),
     R("POST", "/auth/passkeys/options/"): Call(),
     R("PATCH", "/auth/passkeys/{id}/"): Call(setup=alice_passkey, args=ALICE_PASSKEY, body={"name": "renamed"}),
