@@ -49,7 +49,7 @@ from accounts.browser import (
     second_factor_finish,
     second_factor_pending,
 )
-from accounts.models import User
+from accounts.models import MfaMethod, User
 from accounts.services import mfa, passwords
 from accountsite.charts import Chart, chart_svg, legend
 from accountsite.errors import NotAuthenticatedError, ServiceError, TooManyRequestsError, WrongPasswordError
@@ -63,6 +63,7 @@ class AdminSignInForm(AdminAuthenticationForm):
     """Login name or e-mail and password, checked by the credential service; staff accounts only."""
 
     username = forms.CharField(label="Login name or e-mail", max_length=254)
+    mfa_methods: list[MfaMethod] = []  # the second factors the account still has to give (set by clean)
     error_messages = {
         **AdminAuthenticationForm.error_messages,
         "throttled": "Too many failed attempts. Try again later.",
@@ -73,7 +74,7 @@ class AdminSignInForm(AdminAuthenticationForm):
         if login is not None and password:
             assert self.request is not None  # the admin's login view always passes it
             try:
-                self.user_cache = credentials_check(self.request, login=login, password=password)
+                self.user_cache, self.mfa_methods = credentials_check(self.request, login=login, password=password)
             except TooManyRequestsError:
                 raise ValidationError(self.error_messages["throttled"], code="throttled") from None
             except ServiceError:
@@ -85,7 +86,8 @@ class AdminSignInForm(AdminAuthenticationForm):
 class AdminLoginView(LoginView):
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         user = form.get_user()
-        if second_factor_begin(self.request, user=user, terminal=ADMIN_TERMINAL):
+        methods = cast(AdminSignInForm, form).mfa_methods
+        if second_factor_begin(self.request, user=user, methods=methods, terminal=ADMIN_TERMINAL):
             return HttpResponseRedirect(f"{reverse('admin:login_mfa')}?{urlencode({'next': self.get_success_url()})}")
         browser_sign_in(self.request, user=user, terminal=ADMIN_TERMINAL)
         if enrolment_required(self.request, user):

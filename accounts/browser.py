@@ -22,7 +22,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from accounts import selectors
-from accounts.models import RevokeReason, Session, User
+from accounts.models import MfaMethod, RevokeReason, Session, User
 from accounts.services import challenges, sessions
 from accountsite.requests import client_ip
 
@@ -35,8 +35,9 @@ def _user_agent(request: HttpRequest) -> str:
     return request.META.get("HTTP_USER_AGENT", "")
 
 
-def credentials_check(request: HttpRequest, *, login: str, password: str) -> User:
-    """The user these credentials name, if they may sign in: the API's rules and limits, and errors."""
+def credentials_check(request: HttpRequest, *, login: str, password: str) -> tuple[User, list[MfaMethod]]:
+    """The user these credentials name, if they may sign in, and the second factors still to check: the
+    API's rules and limits, and errors."""
     return sessions.sign_in_check(login=login, password=password, ip=client_ip(request))
 
 
@@ -51,10 +52,9 @@ def browser_sign_in(request: HttpRequest, *, user: User, terminal: str) -> Sessi
     return session
 
 
-def second_factor_begin(request: HttpRequest, *, user: User, terminal: str) -> bool:
-    """If the account has a second factor, the sign-in waits for it (remembered in the browser's session)
-    and this answers True: the door asks for the factor next. Otherwise nothing happens."""
-    methods = selectors.mfa_methods(user)
+def second_factor_begin(request: HttpRequest, *, user: User, methods: list[MfaMethod], terminal: str) -> bool:
+    """If the account has second factors (`methods`, from credentials_check), the sign-in waits for one
+    (remembered in the browser's session) and this answers True: the door asks for it next."""
     if not methods:
         return False
     request.session[PENDING_KEY] = challenges.challenge_issue(user=user, methods=methods, terminal=terminal).token

@@ -76,9 +76,9 @@ class SignInPageView(View):
                           status=400)
         target = self._next(request, form.cleaned_data.get("next", ""))
         try:
-            user = credentials_check(request, login=form.cleaned_data["login"],
-                                     password=form.cleaned_data["password"])
-            if second_factor_begin(request, user=user, terminal=OAUTH_PAGE_TERMINAL):
+            user, methods = credentials_check(request, login=form.cleaned_data["login"],
+                                              password=form.cleaned_data["password"])
+            if second_factor_begin(request, user=user, methods=methods, terminal=OAUTH_PAGE_TERMINAL):
                 return HttpResponseRedirect(f"{reverse('oauth-login-mfa')}?{urlencode({'next': target})}")
             browser_sign_in(request, user=user, terminal=OAUTH_PAGE_TERMINAL)
         except TooManyRequestsError as exc:

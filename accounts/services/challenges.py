@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import MfaMethod, User
 from accounts.services import mfa, passkeys
-from accounts.services.sessions import user_assert_can_sign_in
+from accounts.services.sessions import sign_in_succeeded, user_assert_can_sign_in
 from accountsite import errors
 
 
@@ -88,4 +88,5 @@ def challenge_finish(*, token: str, ip: str, code: str = "", recovery_code: str 
     # Single use: of two requests racing with right factors, only the one that deletes the token goes on.
     if not cache.delete(key):
         raise errors.NotAuthenticatedError("This sign-in has expired; sign in again with your password.")
+    sign_in_succeeded(user)
     return Pending(user=user, terminal=state["terminal"], method=method, extra=state["extra"])

@@ -70,8 +70,8 @@ class SignInViewSet(PolicyMixin, viewsets.ViewSet):
     def login(self, request: Request) -> Response:
         data = valid_input(LoginInputSerializer, request)
         oauth_target = seed.seed_target_from(request.query_params, data)  # seed 001, checked before sign-in
-        user = sessions.sign_in_check(login=data["login"], password=data["password"], ip=client_ip(request))
-        methods = selectors.mfa_methods(user)
+        user, methods = sessions.sign_in_check(login=data["login"], password=data["password"],
+                                               ip=client_ip(request))
         if methods:  # the second factor comes first (POST /auth/login/mfa), then the session
             target = ({"client_id": oauth_target.application.client_id, "redirect_uri": oauth_target.redirect_uri}
                       if oauth_target is not None else {})

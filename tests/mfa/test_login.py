@@ -126,3 +126,28 @@ def test_the_password_alone_cannot_change_the_password_or_delete_an_account_with
              errors.PermissionDeniedError)
     user.refresh_from_db()
     assert user.check_password(PASSWORD) and user.status == 2
+
+
+def test_the_right_password_does_not_reset_the_count_of_wrong_codes(user, anon_client, settings):
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 3
+    totp_on(user)
+    for _ in range(3):  # each round: the right password, then a wrong code
+        token = first_step(anon_client)["mfa_token"]
+        envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": "000000"}, format="json"),
+                 errors.InvalidSecretError)
+    envelope(anon_client.post("/auth/login", {"username": "alice", "password": PASSWORD}, format="json"),
+             errors.TooManyRequestsError)
+
+
+def test_a_whole_sign_in_clears_the_count(user, anon_client, settings):
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 3
+    totp_on(user)
+    token = first_step(anon_client)["mfa_token"]
+    for _ in range(2):
+        envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": "000000"}, format="json"),
+                 errors.InvalidSecretError)
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": totp_code(user)}, format="json"))
+    token = first_step(anon_client)["mfa_token"]
+    for _ in range(2):
+        envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": "000000"}, format="json"),
+                 errors.InvalidSecretError)
