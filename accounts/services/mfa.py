@@ -1,5 +1,6 @@
-"""Second factors: the authenticator app (TOTP, RFC 6238) and single-use recovery codes; which factors an
-account has, and the check of a code, counted toward the login lockout like a password.
+"""Second factors: the authenticator app (TOTP, RFC 6238) and single-use recovery codes, the check of any
+factor counted toward the login lockout like a password, and an operator's reset. Which factors an account
+has is a read: accounts.selectors.mfa_methods.
 
 The TOTP secret is stored encrypted (Fernet, MFA_ENCRYPTION_KEY) and recovery codes as keyed hashes, so a
 copy of the database alone neither reveals a secret nor lets anyone test guesses offline.

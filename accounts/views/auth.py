@@ -1,7 +1,7 @@
 """The /auth API: registration, sign-in per terminal, tokens, sessions and the caller's own profile."""
 
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -65,7 +65,9 @@ class SignInViewSet(PolicyMixin, viewsets.ViewSet):
             reply.update(pair.as_reply(), terminal=data["terminal"])
         return Response(reply, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=LoginInputSerializer, responses=LoginReplySerializer, tags=["auth"])
+    @extend_schema(request=LoginInputSerializer, tags=["auth"], responses=PolymorphicProxySerializer(
+        component_name="LoginOrSecondFactor", serializers=[LoginReplySerializer, MfaChallengeSerializer],
+        resource_type_field_name=None))
     @action(detail=False, methods=["post"])
     def login(self, request: Request) -> Response:
         data = valid_input(LoginInputSerializer, request)
