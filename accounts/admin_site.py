@@ -47,6 +47,7 @@ from accounts.browser import (
     enrolment_required,
     second_factor_begin,
     second_factor_finish,
+    second_factor_passkey_options,
     second_factor_pending,
 )
 from accounts.models import MfaMethod, User
@@ -232,7 +233,8 @@ class AccountsAdminSite(admin.AdminSite):
         error = ""
         if request.method == "POST":
             try:
-                second_factor_finish(request, code=request.POST.get("code", ""))
+                second_factor_finish(request, code=request.POST.get("code", ""),
+                                     webauthn=request.POST.get("webauthn", ""))
             except TooManyRequestsError:
                 error = "Too many failed attempts. Try again later."
             except NotAuthenticatedError:  # expired: start again with the password
@@ -241,7 +243,8 @@ class AccountsAdminSite(admin.AdminSite):
                 error = "This code is wrong or was already used."
             else:
                 return HttpResponseRedirect(next_url or reverse("admin:index", current_app=self.name))
-        context = {**self.each_context(request), "title": "Second factor", "error": error, "next": next_url}
+        context = {**self.each_context(request), "title": "Second factor", "error": error, "next": next_url,
+                   "webauthn_options": second_factor_passkey_options(request)}
         return TemplateResponse(request, "accounts/admin/login_mfa.html", context, status=400 if error else 200)
 
     def mfa_enrol(self, request: HttpRequest) -> HttpResponse:

@@ -7,6 +7,7 @@ password or status change, or an operator revoking the session signs the browser
 worker. Django's own password check (`authenticate`) is not a way in: `LoginNameBackend` refuses it.
 """
 
+import json
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -28,6 +29,7 @@ from accountsite.requests import client_ip
 
 SESSION_ROW_KEY = "_accounts_session_id"
 PENDING_KEY = "_accounts_mfa_token"  # a sign-in waiting for its second factor (accounts.services.challenges)
+PASSKEY_OPTIONS_KEY = "_accounts_mfa_webauthn"  # its options for navigator.credentials.get(), if any
 ENROL_KEY = "_accounts_mfa_enrol"  # staff signed in without a second factor while STAFF_MFA_REQUIRED
 
 
@@ -57,7 +59,8 @@ def second_factor_begin(request: HttpRequest, *, user: User, methods: list[MfaMe
     (remembered in the browser's session) and this answers True: the door asks for it next."""
     if not methods:
         return False
-    request.session[PENDING_KEY] = challenges.challenge_issue(user=user, methods=methods, terminal=terminal).token
+    challenge = challenges.challenge_issue(user=user, methods=methods, terminal=terminal)
+    request.session[PENDING_KEY], request.session[PASSKEY_OPTIONS_KEY] = challenge.token, challenge.webauthn
     return True
 
 
@@ -65,14 +68,31 @@ def second_factor_pending(request: HttpRequest) -> bool:
     return bool(request.session.get(PENDING_KEY))
 
 
-def second_factor_finish(request: HttpRequest, *, code: str) -> Session:
-    """Finishes the waiting sign-in with a code of the authenticator app (digits) or a recovery code, with the
-    API's rules (challenges.challenge_finish: single use, lockout), and signs the browser in."""
+def second_factor_passkey_options(request: HttpRequest) -> dict | None:
+    """The waiting sign-in's options for navigator.credentials.get(), when the account has passkeys."""
+    return request.session.get(PASSKEY_OPTIONS_KEY)
+
+
+def _assertion(raw: str) -> dict:
+    """The posted PublicKeyCredential; anything else is an empty one, which fails like a wrong passkey."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def second_factor_finish(request: HttpRequest, *, code: str = "", webauthn: str = "") -> Session:
+    """Finishes the waiting sign-in with a passkey's answer (`webauthn`, JSON), a code of the authenticator
+    app (digits) or a recovery code, with the API's rules (challenges.challenge_finish: single use,
+    lockout), and signs the browser in."""
     code = code.strip()
     digits = code.isdigit()
-    pending = challenges.challenge_finish(token=request.session.get(PENDING_KEY, ""), ip=client_ip(request),
-                                          code=code if digits else "", recovery_code="" if digits else code)
-    request.session.pop(PENDING_KEY, None)
+    pending = challenges.challenge_finish(
+        token=request.session.get(PENDING_KEY, ""), ip=client_ip(request), code=code if digits else "",
+        recovery_code="" if digits else code, assertion=_assertion(webauthn) if webauthn else None)
+    for key in (PENDING_KEY, PASSKEY_OPTIONS_KEY):
+        request.session.pop(key, None)
     return browser_sign_in(request, user=pending.user, terminal=pending.terminal)
 
 

@@ -34,6 +34,7 @@ from accounts.browser import (
     credentials_check,
     second_factor_begin,
     second_factor_finish,
+    second_factor_passkey_options,
     second_factor_pending,
 )
 from accounts.oauth import applications, introspection, seed
@@ -111,13 +112,15 @@ class SecondFactorPageView(SignInPageView):
     def get(self, request: HttpRequest) -> HttpResponse:
         if not second_factor_pending(request):
             return HttpResponseRedirect(reverse("oauth-login"))
-        return render(request, self.template_name, {"next": self._next(request, request.GET.get("next", ""))})
+        return render(request, self.template_name, {"next": self._next(request, request.GET.get("next", "")),
+                                                    "webauthn_options": second_factor_passkey_options(request)})
 
     def post(self, request: HttpRequest) -> HttpResponse:
         target = self._next(request, request.POST.get("next", ""))
-        context = {"next": target}
+        context = {"next": target, "webauthn_options": second_factor_passkey_options(request)}
         try:
-            session = second_factor_finish(request, code=request.POST.get("code", "")[:32])
+            session = second_factor_finish(request, code=request.POST.get("code", "")[:32],
+                                           webauthn=request.POST.get("webauthn", ""))
         except TooManyRequestsError as exc:
             return _throttled(request, self.template_name, context, exc)
         except NotAuthenticatedError:  # expired or never started: begin again with the password

@@ -97,3 +97,22 @@ def test_passkeys_with_the_virtual_authenticator(live_server, browser_page, sett
     assert page.evaluate(PASSWORDLESS_JS) == {"code": 8004, "user": None}
     assert Session.objects.count() == signed_in
     page.screenshot(path=str(tmp_path / "passkeys.png"), full_page=True)
+
+
+def test_the_admin_login_with_a_passkey(live_server, browser_page, settings, tmp_path):
+    settings.WEBAUTHN_ORIGINS = [live_server.url]
+    page = browser_page
+    operator = UserFactory(username="ops", is_staff=True, is_superuser=True)
+    page.goto(f"{live_server.url}/admin/login/")
+    virtual_authenticator(page)
+    assert page.evaluate(REGISTER_JS, {"access": client_for(operator, "setup").tokens.access}) == 0
+    page.fill("#id_username", "ops")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#use-passkey")
+    page.screenshot(path=str(tmp_path / "admin-mfa-passkey.png"), full_page=True)
+    page.click("#use-passkey")
+    page.wait_for_selector("#user-tools")
+    assert page.url == f"{live_server.url}/admin/"
+    assert Session.objects.filter(user=operator, terminal="admin", revoked_at__isnull=True).count() == 1
+    assert Passkey.objects.get(user=operator).last_used_at is not None

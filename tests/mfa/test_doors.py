@@ -1,15 +1,17 @@
 """The browser doors ask for the second factor too: the admin login and the OAuth sign-in page, and staff
 are sent to enrol one when STAFF_MFA_REQUIRED is on."""
 
+import json
 import re
 
 import pytest
 from django.test import Client
 
-from accounts.models import Session
+from accounts.models import AuditEvent, Session
 from accounts.selectors import mfa_methods
 from tests.factories import PASSWORD, UserFactory
-from tests.mfa.helpers import totp_code, totp_on
+from tests.mfa.authenticator import SoftAuthenticator
+from tests.mfa.helpers import passkey_on, totp_code, totp_on
 
 pytestmark = pytest.mark.django_db
 
@@ -86,3 +88,31 @@ def test_staff_without_a_factor_enrol_at_sign_in_when_required(operator, setting
 
 def test_staff_are_not_asked_to_enrol_unless_required(operator):
     assert admin_password_step(Client())["Location"] == "/admin/accounts/user/"
+
+
+def page_options(page) -> dict:
+    match = re.search(rb'<script id="webauthn-options" type="application/json">(.*?)</script>', page.content)
+    return json.loads(match.group(1))
+
+
+def test_the_oauth_page_takes_a_passkey(user):
+    authenticator = passkey_on(user)
+    client = Client()
+    location = client.post("/oauth/login/", {"login": "alice", "password": PASSWORD, "next": ""})["Location"]
+    page = client.get(location)
+    assert b'id="use-passkey"' in page.content
+    options = page_options(page)
+    forged = SoftAuthenticator()
+    forged.credential_id = authenticator.credential_id
+    assert client.post(location, {"webauthn": json.dumps(forged.get(options))}).status_code == 401
+    assert client.post(location, {"webauthn": "not json"}).status_code == 401
+    done = client.post(location, {"webauthn": json.dumps(authenticator.get(options))})
+    assert done.status_code == 200 and b"signed in as <strong>alice</strong>" in done.content
+    assert AuditEvent.objects.filter(user=user, action="mfa.failed").count() == 2
+
+
+def test_the_admin_offers_the_passkey_only_to_accounts_with_one(operator):
+    totp_on(operator)
+    client = Client()
+    page = client.get(admin_password_step(client)["Location"])
+    assert b"use-passkey" not in page.content and b"webauthn-options" not in page.content
