@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.oauth.keys import oidc_private_key
@@ -224,6 +225,10 @@ ACCOUNTS_SECRET_MAIL_WINDOW = env.int("ACCOUNTS_SECRET_MAIL_WINDOW_SECONDS", def
 # SECRET_KEY, or every enrolled authenticator app stops working.
 MFA_ENCRYPTION_KEY = env.str("MFA_ENCRYPTION_KEY", default="") or base64.urlsafe_b64encode(
     hashlib.sha256(b"accountsite.mfa:" + SECRET_KEY.encode()).digest()).decode()
+try:
+    Fernet(MFA_ENCRYPTION_KEY)
+except ValueError:
+    raise ImproperlyConfigured("MFA_ENCRYPTION_KEY must be a Fernet key: 32 url-safe base64-encoded bytes.") from None
 MFA_ISSUER = env.str("MFA_ISSUER", default="accountsite")  # the name authenticator apps show
 # How long the mfa_token of a sign-in waiting for its second factor lives.
 MFA_TOKEN_SECONDS = env.int("MFA_TOKEN_SECONDS", default=300)

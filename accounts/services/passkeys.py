@@ -112,16 +112,21 @@ def passkey_register(*, user: User, credential: dict, name: str,
         if Passkey.objects.filter(credential_id=credential_id).exists():
             raise errors.InvalidParametersError("This passkey is already registered.")
         first = not selectors.mfa_methods(user)
-        transports = credential.get("response", {}).get("transports") or []
         passkey = Passkey.objects.create(
             user=user, credential_id=credential_id, public_key=verified.credential_public_key,
-            sign_count=verified.sign_count, name=name or "passkey", created_at=now,
-            transports=[str(t) for t in transports if isinstance(t, str)][:8],
+            sign_count=verified.sign_count, name=name or "passkey", created_at=now, transports=_transports(credential),
         )
         audit_record(action=AuditAction.PASSKEY_ADD, user=user, actor=user, passkey=passkey.name)
         issue = first or not RecoveryCode.objects.filter(user=user, used_at__isnull=True).exists()
         codes = mfa.recovery_codes_issue(user=user, now=now) if issue else []
     return passkey, codes
+
+
+def _transports(credential: dict) -> list[str]:
+    """The transports the browser reported (hints for later sign-ins), whatever shape the client sent."""
+    response = credential.get("response")
+    transports = response.get("transports") if isinstance(response, dict) else None
+    return [t for t in transports if isinstance(t, str)][:8] if isinstance(transports, list) else []
 
 
 @transaction.atomic

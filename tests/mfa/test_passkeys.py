@@ -117,3 +117,12 @@ def test_removing_a_passkey_keeps_the_codes_while_the_authenticator_app_is_on(us
     register(user_client, SoftAuthenticator())
     envelope(user_client.delete(f"/auth/passkeys/{Passkey.objects.get().pk}", {"password": PASSWORD}, format="json"))
     assert RecoveryCode.objects.filter(user=user).count() == 10
+
+
+@pytest.mark.parametrize("transports", [5, "usb", {"a": 1}, ["usb", 3, "nfc"]])
+def test_the_reported_transports_are_kept_only_as_a_list_of_names(user, user_client, transports):
+    options = envelope(user_client.post("/auth/passkeys/options"))["data"]
+    credential = SoftAuthenticator().create(options)
+    credential["response"]["transports"] = transports
+    envelope(user_client.post("/auth/passkeys", {"webauthn": credential}, format="json"), status=201)
+    assert Passkey.objects.get().transports == (["usb", "nfc"] if isinstance(transports, list) else [])
