@@ -24,7 +24,7 @@ from django.utils.functional import SimpleLazyObject
 
 from accounts import selectors
 from accounts.models import MfaMethod, RevokeReason, Session, User
-from accounts.services import challenges, sessions
+from accounts.services import challenges, passkeys, sessions
 from accountsite.requests import client_ip
 
 SESSION_ROW_KEY = "_accounts_session_id"
@@ -94,6 +94,13 @@ def second_factor_finish(request: HttpRequest, *, code: str = "", webauthn: str 
     for key in (PENDING_KEY, PASSKEY_OPTIONS_KEY):
         request.session.pop(key, None)
     return browser_sign_in(request, user=pending.user, terminal=pending.terminal)
+
+
+def passkey_sign_in(request: HttpRequest, *, token: str, webauthn: str, terminal: str) -> Session:
+    """Signs the browser in with a passkey instead of the password: the answer (`webauthn`, JSON) to the
+    options of POST /auth/login/passkey/options that `token` names, with the API's rules."""
+    user = passkeys.passwordless_verify(token=token, credential=_assertion(webauthn), ip=client_ip(request))
+    return browser_sign_in(request, user=user, terminal=terminal)
 
 
 def enrolment_required(request: HttpRequest, user: User) -> bool:

@@ -8,6 +8,7 @@ from accounts.oauth.developer import DeveloperAppViewSet
 from accounts.oauth.views import (
     ConsentView,
     IntrospectView,
+    PasskeySignInPageView,
     SecondFactorPageView,
     SeedConsentView,
     SeedOAuthView,
@@ -38,6 +39,7 @@ urlpatterns = [
     re_path(r"^oauth/?$", SeedOAuthView.as_view(), name="oauth-seed"),
     path("oauth/login/", SignInPageView.as_view(), name="oauth-login"),
     path("oauth/login/mfa/", SecondFactorPageView.as_view(), name="oauth-login-mfa"),
+    path("oauth/login/passkey/", PasskeySignInPageView.as_view(), name="oauth-login-passkey"),
     path("oauth/consent/", SeedConsentView.as_view(), name="oauth-seed-consent"),
     path("oauth/", include(dot_patterns)),
     # The contract's root discovery address (the issuer itself is <host>/oauth).

@@ -32,6 +32,7 @@ from rest_framework.views import APIView
 from accounts.browser import (
     browser_sign_in,
     credentials_check,
+    passkey_sign_in,
     second_factor_begin,
     second_factor_finish,
     second_factor_passkey_options,
@@ -100,6 +101,27 @@ def _signed_in(request: HttpRequest, user: Any, target: str) -> HttpResponse:
     if target:
         return HttpResponseRedirect(target)
     return render(request, SignInPageView.template_name, {"form": None, "signed_in_as": user.username})
+
+
+@method_decorator([csrf_protect, never_cache], name="dispatch")
+class PasskeySignInPageView(SignInPageView):
+    """The sign-in page's "Sign in with a passkey": the page's script asks POST /auth/login/passkey/options,
+    lets the browser's authenticator answer, and posts the answer here (checked like POST /auth/login/passkey)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        target = self._next(request, request.POST.get("next", ""))
+        form = SignInForm(initial={"next": target})
+        try:
+            session = passkey_sign_in(request, token=request.POST.get("passkey_token", "")[:128],
+                                      webauthn=request.POST.get("webauthn", ""), terminal=OAUTH_PAGE_TERMINAL)
+        except TooManyRequestsError as exc:
+            return _throttled(request, SignInPageView.template_name, {"form": form}, exc)
+        except ServiceError:
+            return render(request, SignInPageView.template_name,
+                          {"form": form, "error": "This passkey cannot sign in here."}, status=401)
+        return _signed_in(request, session.user, target)
 
 
 @method_decorator([sensitive_post_parameters("code"), csrf_protect, never_cache], name="dispatch")

@@ -116,3 +116,16 @@ def test_the_admin_login_with_a_passkey(live_server, browser_page, settings, tmp
     assert page.url == f"{live_server.url}/admin/"
     assert Session.objects.filter(user=operator, terminal="admin", revoked_at__isnull=True).count() == 1
     assert Passkey.objects.get(user=operator).last_used_at is not None
+
+
+def test_the_oauth_page_signs_in_with_a_passkey(live_server, browser_page, settings):
+    settings.WEBAUTHN_ORIGINS = [live_server.url]
+    page = browser_page
+    alice = UserFactory(username="alice")
+    page.goto(f"{live_server.url}/oauth/login/")
+    virtual_authenticator(page)
+    assert page.evaluate(REGISTER_JS, {"access": client_for(alice, "setup").tokens.access}) == 0
+    page.click("#sign-in-with-passkey")
+    page.wait_for_selector("text=Signed in")
+    assert "You are signed in as alice." in page.inner_text("body")
+    assert Session.objects.filter(user=alice, terminal="oauth-sign-in-page", revoked_at__isnull=True).count() == 1

@@ -116,3 +116,19 @@ def test_the_admin_offers_the_passkey_only_to_accounts_with_one(operator):
     client = Client()
     page = client.get(admin_password_step(client)["Location"])
     assert b"use-passkey" not in page.content and b"webauthn-options" not in page.content
+
+
+def test_the_oauth_page_signs_in_with_a_passkey_instead_of_the_password(user):
+    authenticator = passkey_on(user)
+    client = Client()
+    page = client.get("/oauth/login/?next=/oauth/consent/")
+    assert b'data-options-url="/auth/login/passkey/options"' in page.content
+    options = client.post("/auth/login/passkey/options").json()["data"]
+    wrong = client.post("/oauth/login/passkey/", {"passkey_token": options["passkey_token"], "next": "/oauth/consent/",
+                                                  "webauthn": json.dumps(SoftAuthenticator().get(options["webauthn"]))})
+    assert wrong.status_code == 401 and b"cannot sign in" in wrong.content
+    options = client.post("/auth/login/passkey/options").json()["data"]
+    done = client.post("/oauth/login/passkey/", {"passkey_token": options["passkey_token"], "next": "/oauth/consent/",
+                                                 "webauthn": json.dumps(authenticator.get(options["webauthn"]))})
+    assert done.status_code == 302 and done["Location"] == "/oauth/consent/"
+    assert Session.objects.get(user=user).terminal == "oauth-sign-in-page"
