@@ -37,9 +37,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
-from accounts import selectors
 from accounts.browser import (
-    ENROL_KEY,
     browser_session,
     browser_sign_in,
     browser_sign_out,
@@ -215,7 +213,7 @@ class AccountsAdminSite(admin.AdminSite):
         inner = super().admin_view(view, cacheable)
 
         def gate(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            if request.session.get(ENROL_KEY) and view.__name__ not in ("mfa_enrol", "logout"):
+            if view.__name__ not in ("mfa_enrol", "logout") and enrolment_required(request, request.user):
                 return HttpResponseRedirect(reverse("admin:mfa_enrol", current_app=self.name))
             return inner(request, *args, **kwargs)
 
@@ -248,7 +246,8 @@ class AccountsAdminSite(admin.AdminSite):
         return TemplateResponse(request, "accounts/admin/login_mfa.html", context, status=400 if error else 200)
 
     def mfa_enrol(self, request: HttpRequest) -> HttpResponse:
-        """Enrolling an authenticator app, for staff signed in without a second factor (STAFF_MFA_REQUIRED)."""
+        """Enrolling an authenticator app, for staff signed in without a second factor (STAFF_MFA_REQUIRED):
+        every other back-office page sends them here (admin_view)."""
         user = cast(User, request.user)
         context: dict[str, Any] = {**self.each_context(request), "title": "Turn on a second factor"}
         if request.method == "POST":
@@ -257,10 +256,8 @@ class AccountsAdminSite(admin.AdminSite):
             except ServiceError as exc:
                 context["error"] = exc.message
             else:
-                request.session.pop(ENROL_KEY, None)
                 return TemplateResponse(request, "accounts/admin/mfa_enrol.html", context)
-        elif selectors.mfa_methods(user):
-            request.session.pop(ENROL_KEY, None)
+        elif not enrolment_required(request, user):
             return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
         enrolment = (mfa.totp_enrolment_pending(user=user) if "error" in context else None) or mfa.totp_enrol_start(
             user=user)

@@ -30,7 +30,7 @@ from accountsite.requests import client_ip
 SESSION_ROW_KEY = "_accounts_session_id"
 PENDING_KEY = "_accounts_mfa_token"  # a sign-in waiting for its second factor (accounts.services.challenges)
 PASSKEY_OPTIONS_KEY = "_accounts_mfa_webauthn"  # its options for navigator.credentials.get(), if any
-ENROL_KEY = "_accounts_mfa_enrol"  # staff signed in without a second factor while STAFF_MFA_REQUIRED
+STAFF_MFA_KEY = "_accounts_staff_mfa"  # this staff browser's account was seen with a second factor
 
 
 def _user_agent(request: HttpRequest) -> str:
@@ -103,13 +103,16 @@ def passkey_sign_in(request: HttpRequest, *, token: str, webauthn: str, terminal
     return browser_sign_in(request, user=user, terminal=terminal)
 
 
-def enrolment_required(request: HttpRequest, user: User) -> bool:
-    """Whether staff signing in to the back office must enrol a second factor first (STAFF_MFA_REQUIRED);
-    remembered in the browser's session until they do."""
-    required = settings.STAFF_MFA_REQUIRED and user.is_staff and not selectors.mfa_methods(user)
-    if required:
-        request.session[ENROL_KEY] = True
-    return required
+def enrolment_required(request: HttpRequest, user: Any) -> bool:
+    """Whether a signed-in staff member must enrol a second factor before using the back office
+    (STAFF_MFA_REQUIRED), whichever door they came in by. Asked on every back-office page: once the account
+    has a factor, the browser's session remembers it and the question costs no query."""
+    if not (settings.STAFF_MFA_REQUIRED and user.is_authenticated and user.is_staff):
+        return False
+    if request.session.get(STAFF_MFA_KEY) or selectors.mfa_methods(user):
+        request.session[STAFF_MFA_KEY] = True
+        return False
+    return True
 
 
 def browser_session(request: HttpRequest) -> Session | None:

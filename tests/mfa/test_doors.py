@@ -132,3 +132,13 @@ def test_the_oauth_page_signs_in_with_a_passkey_instead_of_the_password(user):
                                                  "webauthn": json.dumps(authenticator.get(options["webauthn"]))})
     assert done.status_code == 302 and done["Location"] == "/oauth/consent/"
     assert Session.objects.get(user=user).terminal == "oauth-sign-in-page"
+
+
+def test_staff_coming_in_by_the_oauth_page_must_enrol_too(operator, settings):
+    settings.STAFF_MFA_REQUIRED = True
+    client = Client()
+    client.post("/oauth/login/", {"login": "ops", "password": PASSWORD, "next": ""})
+    assert client.get("/admin/accounts/user/")["Location"] == "/admin/mfa/enrol/"
+    settings.STAFF_MFA_REQUIRED = False
+    assert client.get("/admin/accounts/user/").status_code == 200
+    assert client.get("/admin/mfa/enrol/")["Location"] == "/admin/"
