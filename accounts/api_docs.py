@@ -102,6 +102,71 @@ OPERATIONS = {
     "auth_sessions_destroy": Doc(
         "End a session",
         "Ends one of the caller's sessions by id: its tokens stop working at once on every server."),
+    # --- second factors and the security log
+    "auth_login_mfa_create": Doc(
+        "Finish a sign-in with a second factor",
+        "The second step of a sign-in for an account with a second factor: the `mfa_token` that `POST /auth/login` "
+        "answered (valid 5 minutes, once) and one of `code` (the authenticator app's current code), "
+        "`recovery_code`, or `webauthn` (a passkey's answer to the challenge in the first step's reply). The reply "
+        "is the same as a sign-in's. Wrong codes count toward the account's lockout (1029); an expired or used "
+        "`mfa_token` is 7005: sign in with the password again.",
+        errors=(E.InvalidParametersError, E.InvalidSecretError, E.NotAuthenticatedError, E.TooManyRequestsError,
+                E.AccountNotActivatedError, E.AccountDisabledError)),
+    "auth_login_passkey_options_create": Doc(
+        "Start a sign-in with a passkey",
+        "A WebAuthn challenge for `navigator.credentials.get()` and its `passkey_token`; answer with "
+        "`POST /auth/login/passkey`. Accounts with a passkey may sign in this way without a password."),
+    "auth_login_passkey_create": Doc(
+        "Sign in with a passkey",
+        "Signs in with the browser's answer (`webauthn`) to the challenge of `passkey_token`, on `terminal`. The "
+        "reply is the same as a sign-in's. An unknown passkey is 8004 with status 401; an expired challenge 7005.",
+        errors=(E.InvalidParametersError, (E.WrongPasswordError, 401), E.InvalidSecretError, E.NotAuthenticatedError,
+                E.TooManyRequestsError, E.AccountNotActivatedError, E.AccountDisabledError)),
+    "auth_mfa_retrieve": Doc(
+        "Show one's second factors",
+        "Which second factors the caller has on (`methods`), whether the authenticator app is on, how many "
+        "recovery codes are left and how many passkeys are registered. Never a secret."),
+    "auth_mfa_totp_create": Doc(
+        "Start enrolling an authenticator app",
+        "A new secret as an `otpauth://` URI, in base32 and as a QR code (inline SVG). It signs nothing in until "
+        "confirmed with `POST /auth/mfa/totp/confirm`. 1007 when the app is already on.",
+        errors=(E.InvalidParametersError,)),
+    "auth_mfa_totp_confirm_create": Doc(
+        "Turn the authenticator app on",
+        "Confirms the enrolment with a first `code` (one 30-second step either way is accepted, a code only once). "
+        "The reply has 10 recovery codes, shown this once.",
+        errors=(E.InvalidParametersError, E.InvalidSecretError)),
+    "auth_mfa_totp_destroy": Doc(
+        "Turn the authenticator app off",
+        "Needs the `password` and a current `code`. Recovery codes go with it unless a passkey remains.",
+        errors=(E.InvalidParametersError, E.WrongPasswordError, E.InvalidSecretError, E.TooManyRequestsError)),
+    "auth_mfa_recovery_codes_create": Doc(
+        "New recovery codes",
+        "Replaces the recovery codes with 10 new ones, shown this once; needs the `password` and a second factor "
+        "that is on (1007 otherwise).",
+        errors=(E.InvalidParametersError, E.WrongPasswordError, E.TooManyRequestsError)),
+    "auth_passkeys_list": Doc(
+        "List one's passkeys", "The caller's passkeys: name, when added and last used. Never key material."),
+    "auth_passkeys_options_create": Doc(
+        "Start registering a passkey",
+        "Options for `navigator.credentials.create()`, with the service's relying-party id; answer with "
+        "`POST /auth/passkeys`."),
+    "auth_passkeys_create": Doc(
+        "Register a passkey",
+        "Registers the browser's answer (`webauthn`) under `name`. When it is the account's first second factor, "
+        "the reply also has 10 recovery codes, shown this once.",
+        status=201, errors=(E.InvalidParametersError, E.InvalidSecretError)),
+    "auth_passkeys_partial_update": Doc(
+        "Rename a passkey", "Changes one of the caller's passkeys' `name`.", errors=(E.InvalidParametersError,)),
+    "auth_passkeys_destroy": Doc(
+        "Delete a passkey", "Deletes one of the caller's passkeys; needs the `password`.",
+        errors=(E.InvalidParametersError, E.WrongPasswordError, E.TooManyRequestsError)),
+    "auth_events_list": Doc(
+        "Read one's security log",
+        "The caller's own security events of the last 90 days, newest first, one page at a time: sign-ins (with "
+        "address, user agent and terminal), failed sign-ins and lockouts, password and e-mail changes, second "
+        "factor changes and app authorizations. Needs the user's own sign-in.",
+        errors=(E.InvalidParametersError,)),
     # --- users as records
     "users_list": Doc(
         "List users (operators)",
