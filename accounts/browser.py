@@ -25,7 +25,7 @@ from django.utils.functional import SimpleLazyObject
 from accounts import selectors
 from accounts.models import MfaMethod, RevokeReason, Session, User
 from accounts.services import challenges, passkeys, sessions
-from accountsite.requests import client_ip
+from accountsite.requests import BrowserOnlyMiddleware, client_ip
 
 SESSION_ROW_KEY = "_accounts_session_id"
 PENDING_KEY = "_accounts_mfa_token"  # a sign-in waiting for its second factor (accounts.services.challenges)
@@ -148,3 +148,7 @@ class BrowserSessionMiddleware(AuthenticationMiddleware):
         # As Django's own middleware does (django-stubs types request.user as the user itself).
         request.user = SimpleLazyObject(partial(_browser_user, request))  # type: ignore[assignment]
         request.auser = sync_to_async(partial(_browser_user, request))
+
+
+class BrowserSignInMiddleware(BrowserOnlyMiddleware, BrowserSessionMiddleware):
+    """BrowserSessionMiddleware, for browser pages only (accountsite.requests.BrowserOnlyMiddleware)."""

@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "repos",
 ]
 
+# Static files, cookie sessions, the browser's sign-in and messages run for browser pages only
+# (accountsite.requests.BROWSER_PATHS): the API authenticates by token, and they cost it a fifth of a GET.
+# CSRF stays everywhere (API views are exempt; `check --deploy` wants Django's own class).
 MIDDLEWARE = [
     # First, so every reply (a 413 included) carries the CORS headers, and a preflight is answered here,
     # before any authentication.
@@ -64,12 +67,12 @@ MIDDLEWARE = [
     "accountsite.requests.BodySizeLimitMiddleware",
     "accountsite.audit.AuditIPMiddleware",  # audit rows written during a request carry its client's address
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "accountsite.requests.StaticFilesMiddleware",  # whitenoise
+    "accountsite.requests.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "accounts.browser.BrowserSessionMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.browser.BrowserSignInMiddleware",
+    "accountsite.requests.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -110,3 +110,11 @@ def test_session_reply_is_what_its_declared_fields_give(user, settings):
     reply = SessionSerializer(session, context=context).data
     assert reply == declared(SessionSerializer, session, context=context)
     assert reply["created_at"].endswith("+08:00") and reply["current"] is True
+
+
+def test_browser_middleware_runs_for_browser_pages_only(user):
+    api = signed_in_client().get("/auth/me")
+    assert not hasattr(api.wsgi_request, "session") and not hasattr(api.wsgi_request, "_messages")
+    page = Client().get("/admin/login/")
+    assert page.status_code == 200 and hasattr(page.wsgi_request, "session")
+    assert page.wsgi_request.user.is_anonymous and "csrftoken" in page.cookies

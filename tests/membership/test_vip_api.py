@@ -3,11 +3,12 @@
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 
 from accounts.models import UserStatus
 from accountsite import errors
 from membership.models import IdempotencyRecord, LedgerEntry, TierType
-from tests.conftest import envelope
+from tests.conftest import client_for, envelope
 from tests.membership.conftest import assert_ledger_balances, balance, tier
 from tests.snapshots import snapshot
 
@@ -44,6 +45,15 @@ def test_deleted_members_are_visible_to_admins_only(request, who, error, user):
     user.status = UserStatus.DELETED
     user.save(update_fields=["status"])
     envelope(request.getfixturevalue(who).get("/vip/alice"), error, status=None if error else 200)
+
+
+def test_own_vip_costs_four_queries(user, django_assert_num_queries):
+    # Django's plain test client: the APIClient of the accounts tests scans replies with a query of its own.
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {client_for(user).tokens.access}")
+    # The session and user; the user the path names; the membership with its tier; the wallet.
+    with django_assert_num_queries(4):
+        data = envelope(client.get("/vip/alice"))["data"]
+    assert "balance" in data
 
 
 def test_vip_shows_the_tier_in_force_with_deposit_as_a_string(user_client, rich_alice):
