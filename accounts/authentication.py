@@ -1,10 +1,10 @@
 """DRF authentication by session-bound JWT, from `Authorization: Bearer|Token` or a bare `token:` header."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from rest_framework.authentication import BaseAuthentication
-from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import selectors
 from accounts.models import Session
@@ -19,7 +19,7 @@ class SessionCredentials:
     issued to the user themself, so it is a first-hand credential (accountsite.policy)."""
 
     session: Session
-    token: AccessToken
+    token: Mapping[str, Any]  # its verified claims
     first_party = True
 
 
@@ -51,11 +51,11 @@ class SessionTokenAuthentication(BaseAuthentication):
         token = decode_access(raw)
         session = selectors.live_session(token.get("sid", ""))
         if session is None or session.user_id != token.get("uid"):
-            raise NotAuthenticatedError("This session has ended; sign in again.")
+            raise NotAuthenticatedError()
         user = session.user
         sessions.user_assert_can_sign_in(user)
         if issued_before(token, user.password_changed_at):
-            raise NotAuthenticatedError("The password was changed; sign in again.")
+            raise NotAuthenticatedError()
         sessions.session_touch(session=session)
         return user, SessionCredentials(session=session, token=token)
 

@@ -109,6 +109,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         # dashboard's users per tier (an index-only scan), stay fast on millions of rows.
         indexes = [
             models.Index(fields=["id"], condition=models.Q(is_staff=True), name="accounts_user_staff_id"),
+            # The API search's role=admin (staff or superuser): one OR, which the staff index cannot serve.
+            models.Index(fields=["id"], condition=models.Q(is_staff=True) | models.Q(is_superuser=True),
+                         name="accounts_user_admin_id"),
             models.Index(fields=["id"], condition=models.Q(is_developer=True), name="accounts_user_developer_id"),
             models.Index(fields=["user_type", "invalid_at", "user_type_after"], name="accounts_user_tier"),
         ]

@@ -6,6 +6,7 @@ from typing import Any
 from accountsite import policy
 from accountsite.errors import PermissionDeniedError
 from accountsite.policy import Caller, Op
+from accountsite.requests import unknown_fields
 
 # The fields only an operator may set, and the operation each needs.
 UPDATE_FIELDS: Mapping[str, Op] = {
@@ -23,10 +24,8 @@ def _names(data: Any, serializer_class: type | None) -> set[str]:
 
 
 def assert_fields_allowed(data: Any, serializer_class: type) -> None:
-    """Refuses a request that tries to set any field the caller may not set (CONTRACT section 3: 7006)."""
-    aliases = getattr(serializer_class, "aliases", {})
-    allowed = set(serializer_class().fields) | {spelling for spellings in aliases.values() for spelling in spellings}
-    extra = sorted(set(data) - allowed) if hasattr(data, "keys") else []
+    """Refuses a request that tries to set any field the caller may not set (7006)."""
+    extra = unknown_fields(data, serializer_class)
     if extra:
         raise PermissionDeniedError(f"You may not change: {', '.join(extra)}.", error={"fields": extra})
 

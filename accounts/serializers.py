@@ -1,5 +1,6 @@
 """Shapes of accounts input and output; the rules themselves live in services."""
 
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -8,6 +9,8 @@ from rest_framework import serializers
 
 from accounts.models import GITHUB_LOGIN_VALIDATOR, LOGIN_NAME_VALIDATOR, Session, User, UserStatus
 from accounts.oauth.serializers import RedirectURIsField
+from accountsite.numbers import WholeNumberField
+from accountsite.requests import ChoiceField
 
 # --- Input -------------------------------------------------------------------------------------------------
 
@@ -123,11 +126,11 @@ class UserUpdateInputSerializer(AliasedInputSerializer, ProfileInputSerializer):
 
 
 class AdminFieldsInputSerializer(serializers.Serializer):
-    """What only an admin may set on a user (CONTRACT section 3)."""
+    """What only an admin may set on a user."""
 
-    status = serializers.ChoiceField(choices=UserStatus.choices, required=False)
-    role = serializers.ChoiceField(choices=["common", "admin"], required=False)
-    userType = serializers.IntegerField(source="user_type", min_value=1, required=False)
+    status = ChoiceField(choices=UserStatus.choices, required=False)
+    role = ChoiceField(choices=["common", "admin"], required=False)
+    userType = WholeNumberField(source="user_type", min_value=1, max_value=32767, required=False)
 
 
 class UserAdminUpdateInputSerializer(AdminFieldsInputSerializer, UserUpdateInputSerializer):
@@ -190,6 +193,14 @@ class EmailChangeInputSerializer(AliasedInputSerializer):
 # --- Output ------------------------------------------------------------------------------------------------
 
 
+def instant(moment: datetime | None) -> str | None:
+    """A datetime as DRF's DateTimeField writes it: ISO 8601 in the current time zone, UTC as `Z`."""
+    if not moment:
+        return None
+    text = moment.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 class TierFieldsMixin(serializers.Serializer):
     """userType (and invalid_at) in force: an expired tier reads as the one after it (User.tier_at)."""
 
@@ -210,7 +221,11 @@ class PublicUserSerializer(TierFieldsMixin, serializers.ModelSerializer):
 
 
 class UserSerializer(TierFieldsMixin, serializers.ModelSerializer):
-    """The full record, for the user themself and for admins. Never the password or its hash."""
+    """The full record, for the user themself and for admins. Never the password or its hash.
+
+    The fields declare the shape (the OpenAPI schema, and tests compare both); `to_representation` writes
+    it with a plain function, because every signed-in GET and every page of the user search renders it
+    and DRF's field machinery cost more than the rest of the request."""
 
     loginname = serializers.CharField(source="username")
     comment = serializers.CharField(source="intro")
@@ -224,11 +239,23 @@ class UserSerializer(TierFieldsMixin, serializers.ModelSerializer):
                   "invalid_at", "last_login"]
 
     def get_invalid_at(self, user: User) -> str | None:
-        expiry = user.tier_at(timezone.now())[1]
-        return serializers.DateTimeField().to_representation(expiry) if expiry else None
+        return instant(user.tier_at(timezone.now())[1])
+
+    def to_representation(self, user: User) -> dict[str, Any]:
+        user_type, invalid_at = user.tier_at(timezone.now())
+        return {
+            "id": user.pk, "loginname": user.username, "username": user.username, "email": user.email,
+            "email_verified": user.email_verified, "nickname": user.nickname, "real_name": user.real_name,
+            "comment": user.intro, "intro": user.intro, "github": user.github, "school": user.school,
+            "website": user.website, "role": user.role, "status": user.status, "userType": user_type,
+            "is_developer": user.is_developer, "registered_at": instant(user.registered_at),
+            "invalid_at": instant(invalid_at), "last_login": instant(user.last_login),
+        }
 
 
 class SessionSerializer(serializers.ModelSerializer):
+    """A signed-in terminal; written by hand for the reason UserSerializer is."""
+
     current = serializers.SerializerMethodField()
 
     class Meta:
@@ -237,6 +264,11 @@ class SessionSerializer(serializers.ModelSerializer):
 
     def get_current(self, session: Session) -> bool:
         return session.pk == self.context.get("current_session_id")
+
+    def to_representation(self, session: Session) -> dict[str, Any]:
+        return {"id": str(session.pk), "terminal": session.terminal, "created_at": instant(session.created_at),
+                "last_seen_at": instant(session.last_seen_at), "ip": session.ip, "user_agent": session.user_agent,
+                "current": self.get_current(session)}
 
 
 class TokenReplySerializer(serializers.Serializer):

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import connections, models, router
+from django.db import models, router
 from django.db.models import F, Q, QuerySet
 from django.forms.models import construct_instance
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -19,6 +19,7 @@ from django.utils.functional import cached_property
 
 from accountsite import policy
 from accountsite.errors import ServiceError
+from accountsite.pagination import COUNT_CAP, ESTIMATE_FROM, bounded_count
 from accountsite.policy import ANOTHER_ACCOUNT, Caller, Op
 
 
@@ -143,18 +144,6 @@ class WordedConstraintsMixin:
         return form
 
 
-def table_size_estimate(model: type[models.Model]) -> int | None:
-    """PostgreSQL's estimate of a table's rows (kept by ANALYZE and autovacuum), or None where there is none."""
-    connection = connections[router.db_for_read(model)]
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
-                       [connection.ops.quote_name(model._meta.db_table)])
-        row = cursor.fetchone()
-    return row[0] if row and row[0] >= 0 else None
-
-
 class EstimatedCountPaginator(Paginator):
     """Pages for lists of millions of rows, where COUNT(*) alone would take longer than the page.
 
@@ -162,8 +151,8 @@ class EstimatedCountPaginator(Paginator):
     filtered list is counted exactly up to `count_cap` rows, past which it reads "more than" the cap.
     `estimated` and `capped` tell the templates which of the two the count is."""
 
-    estimate_from = 100_000
-    count_cap = 10_000
+    estimate_from = ESTIMATE_FROM
+    count_cap = COUNT_CAP
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -171,14 +160,7 @@ class EstimatedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        queryset = cast(QuerySet, self.object_list)
-        if not queryset.query.where:
-            estimate = table_size_estimate(queryset.model)
-            if estimate is not None and estimate >= self.estimate_from:
-                self.estimated = True
-                return estimate
-        counted = queryset.order_by()[: self.count_cap + 1].count()  # any order: the planner picks an index
-        if counted > self.count_cap:
-            self.capped = True
-            return self.count_cap
-        return counted
+        count, how = bounded_count(cast(QuerySet, self.object_list), estimate_from=self.estimate_from,
+                                   cap=self.count_cap)
+        self.estimated, self.capped = how == "estimated", how == "capped"
+        return count

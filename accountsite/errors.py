@@ -88,7 +88,7 @@ class EmailTakenError(ServiceError):
 
 
 class WrongPasswordError(ServiceError):
-    """400 by default; login passes status=401 (CONTRACT section 1)."""
+    """400 by default; login passes status=401 (docs/errors.md)."""
 
     code, status_code, message = 8004, 400, "Wrong password."
 

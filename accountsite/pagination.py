@@ -1,48 +1,93 @@
-"""Pages of lists: `page` from 1 and `size` (20 by default, at most 100), replied as
-{total, page, size, results}."""
+"""Pages of lists: `page` from 1 (at most 1,000,000) and `size` (20 by default, at most 100), replied as
+{total, total_exact, page, size, results}; lists of millions of rows are never counted in full
+(bounded_count), and the user list also pages by key (`after`)."""
 
 from typing import Any
 
+from django.db import connections, models, router
+from django.db.models import QuerySet
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
 from accountsite.api import invalid
+from accountsite.numbers import whole_number_parse
+
+ESTIMATE_FROM = 100_000
+COUNT_CAP = 10_000
+
+
+def table_size_estimate(model: type[models.Model]) -> int | None:
+    """PostgreSQL's estimate of a table's rows (kept by ANALYZE and autovacuum), or None where there is none."""
+    connection = connections[router.db_for_read(model)]
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
+                       [connection.ops.quote_name(model._meta.db_table)])
+        row = cursor.fetchone()
+    return row[0] if row and row[0] >= 0 else None
+
+
+def bounded_count(queryset: QuerySet, *, estimate_from: int, cap: int) -> tuple[int, str]:
+    """(count, how): how is "exact", "estimated" (a whole table of `estimate_from` rows or more, by
+    PostgreSQL's estimate) or "capped" (more than `cap` rows match: the count reads `cap`). COUNT(*) over
+    a million rows takes longer than the page it counts."""
+    if not queryset.query.where:
+        estimate = table_size_estimate(queryset.model)
+        if estimate is not None and estimate >= estimate_from:
+            return estimate, "estimated"
+    counted = queryset.order_by()[: cap + 1].count()  # any order: the planner picks an index
+    return (cap, "capped") if counted > cap else (counted, "exact")
 
 
 class PagePagination(BasePagination):
-    """`page` from 1, `size` 20 by default and at most 100; a page past the end is an empty list."""
+    """`page` from 1 to `max_page`, `size` 20 by default and capped at 100 (CONTRACT section 1); a page
+    past the end is an empty list. A page past `max_page` is 1007: its offset would leave the database's
+    integers (500000000000000000 overflows PostgreSQL's bigint), and no client pages that far."""
 
     default_size = 20
     max_size = 100
+    max_page = 1_000_000
+    # An API count stops at 1,000 (the back office's at 10,000): counting the matches of a common
+    # substring means reading each matching row, and 10,000 of them took 100 ms at a million users.
+    estimate_from, count_cap = ESTIMATE_FROM, 1_000
 
-    def _number(self, request: Any, name: str, default: int) -> int:
+    def _number(self, request: Any, name: str, default: int, maximum: int | None = None) -> int:
         raw = request.query_params.get(name, "")
         if raw == "":
             return default
         try:
-            value = int(raw)
+            value = whole_number_parse(raw)
         except ValueError:
             raise invalid({name: ["A whole number is required."]}) from None
         if value < 1:
             raise invalid({name: ["Must be at least 1."]})
+        if maximum is not None and value > maximum:
+            raise invalid({name: [f"Must be at most {maximum}."]})
         return value
 
+    def _count(self, queryset: QuerySet) -> None:
+        self.total, how = bounded_count(queryset, estimate_from=self.estimate_from, cap=self.count_cap)
+        self.total_exact = how == "exact"
+
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list:
-        self.page = self._number(request, "page", 1)
+        self.page = self._number(request, "page", 1, self.max_page)
         self.size = min(self._number(request, "size", self.default_size), self.max_size)
-        self.total = queryset.count()
+        self._count(queryset)
         start = (self.page - 1) * self.size
         return list(queryset[start : start + self.size])
 
     def get_paginated_response(self, data: list) -> Response:
-        return Response({"total": self.total, "page": self.page, "size": self.size, "results": data})
+        return Response({"total": self.total, "total_exact": self.total_exact, "page": self.page, "size": self.size,
+                         "results": data})
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         return {
             "type": "object",
-            "required": ["total", "page", "size", "results"],
+            "required": ["total", "total_exact", "page", "size", "results"],
             "properties": {
                 "total": {"type": "integer"},
+                "total_exact": {"type": "boolean"},
                 "page": {"type": "integer"},
                 "size": {"type": "integer"},
                 "results": schema,
@@ -51,10 +96,49 @@ class PagePagination(BasePagination):
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict]:
         return [
-            {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
+            {"name": "page", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page}},
             {"name": "size", "in": "query", "required": False,
              "schema": {"type": "integer", "minimum": 1, "maximum": self.max_size}},
         ]
+
+
+class KeysetPagePagination(PagePagination):
+    """For a list in primary-key order: `after` (the last id of the page before, given as `next` in every
+    reply) reads a page at any depth for the cost of the first, where `page` makes the database skip every
+    row before it. `page` and `after` do not go together; with `after`, `page` is null."""
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list:
+        if request.query_params.get("after", "") == "":
+            rows = super().paginate_queryset(queryset, request, view)
+        else:
+            if request.query_params.get("page", "") != "":
+                raise invalid({"after": ["Give page or after, not both."]})
+            after = self._number(request, "after", 1)
+            self.page = None  # type: ignore[assignment]
+            self.size = min(self._number(request, "size", self.default_size), self.max_size)
+            self._count(queryset)
+            rows = list(queryset.filter(pk__gt=after)[: self.size])
+        self.next = rows[-1].pk if len(rows) == self.size else None
+        return rows
+
+    def get_paginated_response(self, data: list) -> Response:
+        response = super().get_paginated_response(data)
+        response.data["next"] = self.next
+        return response
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        paged = super().get_paginated_response_schema(schema)
+        paged["properties"]["page"] = {"type": "integer", "nullable": True}
+        paged["properties"]["next"] = {"type": "integer", "nullable": True,
+                                       "description": "`after` for the next page; null on the last one"}
+        paged["required"].append("next")
+        return paged
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict]:
+        return [*super().get_schema_operation_parameters(view),
+                {"name": "after", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1},
+                 "description": "the `next` of the page before: pages by key, at any depth"}]
 
 
 def paginate(view: Any, queryset: Any, serializer_class: Any, **serializer_kwargs: Any) -> Response:

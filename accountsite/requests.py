@@ -1,17 +1,41 @@
-"""Reading requests: validated input, the client's address, and the guard on body size."""
+"""Reading requests: validated input, the client's address, and the guards on body size and on control
+characters."""
 
+import re
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from rest_framework import serializers
 from rest_framework.request import Request
 
 from accountsite import errors
 from accountsite.envelope import error_response
 
 
+def input_names(serializer_class: type) -> tuple[set[str], set[str]]:
+    """The fields a body may name for `serializer_class`: its writable fields, and those plus the older
+    spellings it accepts for them (an `aliases` map of field to spellings)."""
+    fields = {name for name, field in serializer_class().fields.items() if not field.read_only}
+    aliases = getattr(serializer_class, "aliases", {})
+    return fields, fields | {spelling for spellings in aliases.values() for spelling in spellings}
+
+
+def unknown_fields(data: Any, serializer_class: type) -> list[str]:
+    """The names in a body that `serializer_class` does not accept under any spelling."""
+    return sorted(set(data) - input_names(serializer_class)[1]) if hasattr(data, "keys") else []
+
+
 def valid_input(serializer_class: type, request: Request, **kwargs: Any) -> dict:
-    """The request body, validated by `serializer_class` (1007 with a field map otherwise)."""
+    """The request body, validated by `serializer_class` (1007 with a field map otherwise). A field it does
+    not know is refused too (1007), naming the fields it accepts: a misspelt field is never silently
+    dropped."""
+    unknown = unknown_fields(request.data, serializer_class)
+    if unknown:
+        allowed = ", ".join(sorted(input_names(serializer_class)[0]))
+        raise errors.InvalidParametersError(
+            f"Invalid parameters: unknown field {', '.join(unknown)}; the fields are: {allowed}.",
+            error={name: [f"Unknown field. The fields are: {allowed}."] for name in unknown})
     return valid_input_data(serializer_class, request.data, **kwargs)
 
 
@@ -19,6 +43,16 @@ def valid_input_data(serializer_class: type, data: Any, **kwargs: Any) -> dict:
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+class ChoiceField(serializers.ChoiceField):
+    """DRF's ChoiceField, whose refusal names the allowed values instead of echoing the input back (which
+    could be anything, a lone UTF-16 surrogate or a megabyte of markup included)."""
+
+    def __init__(self, choices: Any, **kwargs: Any) -> None:
+        super().__init__(choices, **kwargs)
+        allowed = ", ".join(str(choice) for choice in self.choices)
+        self.error_messages["invalid_choice"] = f"Not one of the allowed values: {allowed}."
 
 
 def client_ip(request: Any) -> str:
@@ -47,4 +81,26 @@ class BodySizeLimitMiddleware:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is not None and length > limit:
             return error_response(errors.RequestTooLargeError(f"Request body too large: at most {limit} bytes."))
+        return self.get_response(request)
+
+
+# C0 controls and DEL: no login name, repository name, filter or page number holds one, and PostgreSQL
+# refuses NUL in text outright (a 500 if it reached a query).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class ControlCharacterMiddleware:
+    """Refuses control characters in the path (1009: nothing can be named that way) and in the query
+    string (1007), before any view, filter or query sees them."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _CONTROL.search(request.path_info):
+            return error_response(errors.NotFoundError())
+        for name, values in request.GET.lists():
+            if _CONTROL.search(name) or any(_CONTROL.search(value) for value in values):
+                return error_response(errors.InvalidParametersError(
+                    "Invalid parameters: control characters are not allowed in the query string."))
         return self.get_response(request)

@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.oauth.keys import oidc_private_key
@@ -43,7 +44,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
     "oauth2_provider",
+    "accountsite.apps.PlatformConfig",
     "accounts",
     "quotas",
     "membership",
@@ -51,6 +54,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every reply (a 413 included) carries the CORS headers, and a preflight is answered here,
+    # before any authentication.
+    "corsheaders.middleware.CorsMiddleware",
+    "accountsite.requests.ControlCharacterMiddleware",  # before anything reads the path or the query
     "accountsite.requests.BodySizeLimitMiddleware",
     "accountsite.audit.AuditIPMiddleware",  # audit rows written during a request carry its client's address
     "django.middleware.security.SecurityMiddleware",
@@ -88,7 +95,9 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent connections: a new PostgreSQL connection per request costs more than the request.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Off, as Django has it: on, every request first spends a `SELECT 1` round trip (as much as the one
+    # query of an authenticated GET) to spare the one request per worker that fails after a database restart.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
 else:
     # SQLite: transactions take the write lock when they begin and wait for it (instead of failing at
     # once with "database is locked" when two workers write); WAL lets readers run beside a writer.
@@ -109,6 +118,14 @@ if env.str("REDIS_URL", default=""):
     }
 else:
     CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://accountsite")}
+# Brute-force and abuse counters must be one count for every worker process and host: in the cache when it
+# is shared and increments atomically (Redis, memcached), else in the database (accountsite.ratelimit),
+# never in one process's memory.
+_SHARED_ATOMIC_CACHES = {
+    "django_redis.cache.RedisCache", "django.core.cache.backends.redis.RedisCache",
+    "django.core.cache.backends.memcached.PyMemcacheCache", "django.core.cache.backends.memcached.PyLibMCCache",
+}
+ACCOUNTS_RATELIMIT_STORE = "cache" if CACHES["default"]["BACKEND"] in _SHARED_ATOMIC_CACHES else "database"
 
 # --- Identity ------------------------------------------------------------------------------------------
 
@@ -157,6 +174,12 @@ ACCOUNTS_TRUSTED_PROXIES = env.int("ACCOUNTS_TRUSTED_PROXIES", default=0)
 ACCOUNTS_SESSION_TOUCH_SECONDS = env.int("ACCOUNTS_SESSION_TOUCH_SECONDS", default=300)
 ACCOUNTS_ACTIVATION_REQUIRED = env.bool("ACCOUNTS_ACTIVATION_REQUIRED", default=False)
 
+# Browser apps on other origins that may call the API (e.g. https://app.example.com); none by default. They
+# send tokens in the Authorization header, never cookies, so credentials stay off.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_HEADERS = (*default_headers, "idempotency-key", "token")
+CORS_EXPOSE_HEADERS = ["Retry-After", "WWW-Authenticate"]
+
 # --- REST framework and OpenAPI --------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -173,7 +196,8 @@ REST_FRAMEWORK = {
     # Every view names the operation of each action; accountsite.policy decides who may do it.
     "DEFAULT_PERMISSION_CLASSES": ["accountsite.permissions.OperationPermission"],
     "DEFAULT_PAGINATION_CLASS": "accountsite.pagination.PagePagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_METADATA_CLASS": "accountsite.metadata.EndpointMetadata",
+    "DEFAULT_SCHEMA_CLASS": "accountsite.schema.EnvelopeAutoSchema",
     "EXCEPTION_HANDLER": "accountsite.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "NUM_PROXIES": ACCOUNTS_TRUSTED_PROXIES,
@@ -199,6 +223,10 @@ SPECTACULAR_SETTINGS = {
 # --- Mail, time, static ---------------------------------------------------------------------------------
 
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # an SMTP server that hangs fails the attempt, retried later
+# Mail goes through the outbox (accountsite.outbox). In production `manage.py run_outbox` delivers it; in
+# development each request delivers its own mail right after its commit, so runserver alone is enough.
+OUTBOX_INLINE = env.bool("OUTBOX_INLINE", default=not PRODUCTION)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="accountsite <no-reply@accountsite.local>")
 
 # Links in account e-mails point at the front end; {loginname} and {sid} are filled in (URL-quoted).
@@ -207,7 +235,7 @@ ACCOUNTS_ACTIVATION_URL = env.str(
 ACCOUNTS_RESET_URL = env.str("ACCOUNTS_RESET_URL", default="http://localhost:8000/reset?user={loginname}&sid={sid}")
 ACCOUNTS_EMAIL_CHANGE_URL = env.str(
     "ACCOUNTS_EMAIL_CHANGE_URL", default="http://localhost:8000/email/verify?user={loginname}&sid={sid}")
-# Lifetimes of the e-mailed single-use secrets (CONTRACT section 3: a reset code lasts one hour).
+# Lifetimes of the e-mailed single-use secrets (a reset code lasts one hour).
 ACCOUNTS_ACTIVATION_SECRET_HOURS = env.int("ACCOUNTS_ACTIVATION_SECRET_HOURS", default=72)
 ACCOUNTS_RESET_SECRET_MINUTES = env.int("ACCOUNTS_RESET_SECRET_MINUTES", default=60)
 ACCOUNTS_EMAIL_CHANGE_SECRET_HOURS = env.int("ACCOUNTS_EMAIL_CHANGE_SECRET_HOURS", default=24)

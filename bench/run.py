@@ -19,8 +19,8 @@ median over the rounds. Absolute numbers on a shared 2-core machine are noise: t
    divided by the time of one verify of our Argon2id hash, measured in this run.
 3. RSS of our gunicorn master and its 2 workers after the load (and PSS, which counts shared pages once).
 
-The table is printed and written to bench/results/latest.md. Its own databases (accountsite_bench,
-bench_peer) are dropped and made again at every run. Knobs: BENCH_ROUNDS (5), BENCH_DURATION seconds per
+The table is printed and written to bench/results/latest.md. Its own databases (BENCH_DB, accountsite_bench;
+BENCH_PEER_DB, bench_peer) are dropped and made again at every run. Knobs: BENCH_ROUNDS (5), BENCH_DURATION seconds per
 measurement (8), BENCH_WARMUP (3), BENCH_CONNECTIONS (8), BENCH_REDIS_URL (redis://127.0.0.1:6379/9),
 BENCH_PG_URL (postgres://postgres@127.0.0.1:5432); BENCH_PROFILE_REQUESTS (3000) and BENCH_PROFILE_LOGINS (200).
 """
@@ -58,7 +58,8 @@ BENCH = ROOT / "bench"
 PEER = BENCH / "peer"
 PEER_VENV = BENCH / ".peer-venv"
 RESULTS = BENCH / "results" / "latest.md"
-OUR_DB, PEER_DB = "accountsite_bench", "bench_peer"
+OUR_DB = os.environ.get("BENCH_DB", "accountsite_bench")
+PEER_DB = os.environ.get("BENCH_PEER_DB", "bench_peer")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))

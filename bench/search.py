@@ -4,11 +4,12 @@
     .venv/bin/python bench/search.py --users 200000  # another size (the database is loaded again)
     .venv/bin/python bench/search.py --reload        # load again even if the count is already there
 
-It works in a database of its own, accountsite_search (Redis db 10), and never touches another. The first run
-migrates it and loads the users in SQL (INSERT ... SELECT generate_series): every user with the rows every user
-has, a membership, a wallet and 4 quotas, with varied login names, e-mails, nicknames, real names, statuses and
-tiers, plus a few needles with names nobody else has. Then VACUUM ANALYZE, as autovacuum would leave a table
-that old. Later runs find the count there, apply any new migration and go straight to the timing.
+It works in a database of its own, accountsite_search (BENCH_SEARCH_DB; Redis db 10, BENCH_SEARCH_REDIS_URL), and
+never touches another. The first run migrates it and loads the users in SQL (INSERT ... SELECT generate_series):
+every user with the rows every user has, a membership, a wallet and 4 quotas, with varied login names, e-mails,
+nicknames, real names, statuses and tiers, plus a few needles with names nobody else has. Then VACUUM ANALYZE, as
+autovacuum would leave a table that old. Later runs find the count there, apply any new migration and go straight
+to the timing.
 
 The timing starts this service with gunicorn (2 sync workers), signs in as a superuser and sends each shape
 sequentially (a warm-up, then --requests of them), printing p50 and p95 against the goal of issue 12
@@ -43,7 +44,7 @@ from harness import (
     stop_on_sigterm,
 )
 
-SEARCH_DB = "accountsite_search"
+SEARCH_DB = os.environ.get("BENCH_SEARCH_DB", "accountsite_search")
 REDIS_URL = os.environ.get("BENCH_SEARCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 RESULTS = ROOT / "bench" / "results" / "search.md"
 ADMIN, PASSWORD = "bench-search-admin", "bench-Password-1234"
@@ -156,6 +157,11 @@ JOIN accounts_user AS u ON u.id = h.i
 JOIN membership_tier AS t ON t.user_type = CASE
     WHEN u.is_staff THEN 2 WHEN h.v5 %% 100 < 80 THEN 1 WHEN h.v5 %% 100 < 90 THEN 3
     WHEN h.v5 %% 100 < 96 THEN 4 ELSE 5 END;
+
+UPDATE accounts_user AS u
+SET user_type = t.user_type, invalid_at = CASE WHEN t.user_type <> 2 THEN m.expires_at END, user_type_after = 1
+FROM membership_membership AS m JOIN membership_tier AS t ON t.id = m.tier_id
+WHERE m.user_id = u.id AND t.user_type <> 1;
 
 INSERT INTO membership_wallet (user_id, balance, updated_at)
 SELECT h.i, CASE WHEN h.v4 %% 10 = 0 THEN (h.v4 %% 100000) / 100.0 ELSE 0 END, now()
@@ -285,7 +291,8 @@ def percentile(values: list[float], fraction: float) -> float:
 def time_shapes(server: Server, requests: int, users: int) -> list[tuple[str, str, str, float, float]]:
     import json
 
-    shapes = [*SHAPES, (f"last page {math.ceil(users / PAGE_SIZE)}", {"page": str(math.ceil(users / PAGE_SIZE))})]
+    shapes = [*SHAPES, (f"last page {math.ceil(users / PAGE_SIZE)}", {"page": str(math.ceil(users / PAGE_SIZE))}),
+              ("deep page by key", {"after": str(users * 9 // 10)})]
     rows = []
     for label, params in shapes:
         token = admin_token(server)  # fresh for each shape: the whole run may outlast an access token

@@ -34,7 +34,7 @@ class PayWay(models.IntegerChoices):
 
 
 class Tier(models.Model):
-    """One row of the original service's tier table (CONTRACT section 5). -1 means unlimited."""
+    """One row of the original service's tier table (docs/tiers.md). -1 means unlimited."""
 
     user_type = models.PositiveSmallIntegerField("userType", unique=True)
     name = models.CharField(max_length=32, unique=True)

@@ -1,4 +1,4 @@
-"""Membership money maths (CONTRACT section 5): pure functions on Decimal and datetimes, no ORM.
+"""Membership money maths (docs/tiers.md): pure functions on Decimal and datetimes, no ORM.
 
 Definitions the contract leaves open, decided here:
 

@@ -154,7 +154,7 @@ class Purchase:
 @transaction.atomic
 def membership_purchase(*, user: User, user_type: int, validity: int, cost: Decimal, actor: User | None,
                         idempotency_key: str = "", ip: str | None = None, now: datetime | None = None) -> Purchase:
-    """Renew, upgrade or change tier (CONTRACT section 5), paying `cost` from the wallet.
+    """Renew, upgrade or change tier, paying `cost` from the wallet.
 
     `cost` is the price the client was shown; it must equal the quote recomputed here under the locks
     (8010 otherwise). Refuses an early downgrade (8009) and a short balance (8007); each refusal changes nothing.

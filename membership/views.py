@@ -1,4 +1,4 @@
-"""The /vip API (CONTRACT section 5): tier info, price quotes, purchases, the ledger and top-ups."""
+"""The /vip API: tier info, price quotes, purchases, the ledger and top-ups."""
 
 from typing import Any
 

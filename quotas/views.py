@@ -1,4 +1,4 @@
-"""The /quota API (CONTRACT section 4, seed 004): read, create and change a user's quotas and their use."""
+"""The /quota API (seed 004): read, create and change a user's quotas and their use."""
 
 from abc import ABCMeta, abstractmethod
 from typing import Any

@@ -1,4 +1,4 @@
-"""Who may read and write a repository (CONTRACT section 7), in accountsite.policy's terms.
+"""Who may read and write a repository, in accountsite.policy's terms.
 
 Anyone reads a public repository of a live account. Private ones, and those of deleted accounts, are
 read by their owner (an app with `read` for them) and by operators who may view repositories; to

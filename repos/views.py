@@ -1,4 +1,4 @@
-"""The repository API (CONTRACT section 7, seed 000): repositories, commits and pulls, and seed 000's aliases."""
+"""The repository API (seed 000): repositories, commits and pulls, and seed 000's aliases."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets

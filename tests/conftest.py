@@ -16,6 +16,7 @@ from accounts.browser import SESSION_ROW_KEY
 from accounts.models import User, UserStatus
 from accounts.services import sessions
 from accountsite import errors
+from tests.documented_replies import recording, undocumented
 from tests.factories import PASSWORD, AdminFactory, UserFactory
 from tests.snapshots import snapshot
 
@@ -28,6 +29,16 @@ def pytest_runtest_setup(item):
     SQLite does not have; such tests are skipped, saying so, on any other database."""
     if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
         pytest.skip(f"needs PostgreSQL (set DATABASE_URL=postgres://...); this run uses {connection.vendor}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _documented_replies():
+    """Every reply the suite's API calls get is one /schema/ documents (tests.documented_replies)."""
+    replies: set = set()
+    with recording(replies):
+        yield
+    problems = undocumented(replies)
+    assert not problems, "replies /schema/ does not document:\n" + "\n".join(problems)
 
 
 @pytest.fixture(autouse=True)

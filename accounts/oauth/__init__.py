@@ -1,2 +1,2 @@
-"""The OAuth2 / OpenID Connect provider (CONTRACT section 6), on django-oauth-toolkit: developers' apps,
+"""The OAuth2 / OpenID Connect provider, on django-oauth-toolkit: developers' apps,
 the sign-in and consent pages, introspection, revocation, the seed 001 flow and the OIDC signing key."""

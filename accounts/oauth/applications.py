@@ -144,8 +144,15 @@ def developer_enable(*, user: User, redirect_uris: Any = None) -> IssuedSecret |
 
 def developer_mode_check(*, user: User, on: bool | None, redirect_uris: Any) -> None:
     """The rules of PATCH /auth/me's developer fields, checked before anything changes: developer mode
-    cannot be turned off there (delete apps instead), and redirect_uris come only with turning it on.
+    cannot be turned off there (delete apps instead), and redirect_uris come only with turning it on (a
+    developer changes them on the app, so they are refused rather than dropped).
     (Only the user's own sign-in gets this far: accountsite.policy refuses an app's token.)"""
+    if redirect_uris is not None and on and user.is_developer:
+        raise errors.InvalidParametersError(
+            "Invalid parameters: redirect_uris: you are a developer already; change an app's redirect URIs "
+            "with PATCH /developer/apps/{id}.",
+            error={"redirect_uris": ["You are a developer already; change an app's at /developer/apps/{id}."]},
+        )
     if (on is False and user.is_developer) or (redirect_uris is not None and not on):
         raise errors.InvalidParametersError(
             "Invalid parameters: is_developer: developer mode stays on and redirect_uris come with turning "

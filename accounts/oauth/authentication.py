@@ -37,13 +37,13 @@ class OAuthTokenAuthentication(OAuth2Authentication):
             return None
         result = super().authenticate(request)
         if result is None:
-            raise NotAuthenticatedError("This access token is invalid, expired or revoked.")
+            raise NotAuthenticatedError()
         user, token = result
         sessions.user_assert_can_sign_in(user)
         application = token.application
         if application is None or not application.user_id or not type(user).objects.filter(
                 pk=application.user_id, status=UserStatus.ACTIVE).exists():
-            raise NotAuthenticatedError("This access token is invalid, expired or revoked.")
+            raise NotAuthenticatedError()
         return user, AppCredentials(token=token, scopes=frozenset(token.scope.split()))
 
 

@@ -1,4 +1,4 @@
-"""Routes of CONTRACT section 6: the OAuth2 / OIDC endpoints, the seed 001 /oauth/, the sign-in and
+"""Routes of the OAuth provider: the OAuth2 / OIDC endpoints, the seed 001 /oauth/, the sign-in and
 consent pages, OIDC discovery and /developer/apps/."""
 
 from django.urls import include, path, re_path

@@ -68,19 +68,22 @@ def _session_open(*, user: User, terminal: str, ip: str, user_agent: str, now: d
 
     `user` is the account as its credentials were checked, without a lock. The row lock taken here
     serialises this sign-in with password and status changes (which lock the same row), and the account
-    is read again under it: if the password or the status moved since the check, a sign-in made with the
+    is checked again under it: if the password or the status moved since the check, a sign-in made with the
     old credentials must not outlive the change, so it is refused.
     """
-    current = User.objects.select_for_update().values("password", "password_changed_at", "status").get(pk=user.pk)
-    if current["password"] != user.password or current["password_changed_at"] != user.password_changed_at:
+    # One statement locks the row, checks the credentials and status are still those checked, and records
+    # the sign-in; only when it matches nothing is the row read again to say why.
+    if not User.objects.filter(pk=user.pk, password=user.password, password_changed_at=user.password_changed_at,
+                               status=UserStatus.ACTIVE).update(last_login=now):
+        current = User.objects.values("password", "password_changed_at", "status").get(pk=user.pk)
+        if current["password"] == user.password and current["password_changed_at"] == user.password_changed_at:
+            user.status = current["status"]
+            user_assert_can_sign_in(user)
         raise errors.WrongPasswordError("Wrong login name or password.", status=401)
-    user.status = current["status"]
-    user_assert_can_sign_in(user)
+    user.last_login = now
     Session.objects.filter(user=user, terminal=terminal, revoked_at__isnull=True).update(
         revoked_at=now, revoke_reason=RevokeReason.REPLACED
     )
-    User.objects.filter(pk=user.pk).update(last_login=now)
-    user.last_login = now
     audit_record(action=AuditAction.SESSION_LOGIN, user=user, actor=user, ip=ip, terminal=terminal)
     return Session(user=user, terminal=terminal, ip=valid_ip(ip), user_agent=user_agent[:256],
                    created_at=now, last_seen_at=now)
@@ -126,18 +129,18 @@ def session_refresh(*, raw_refresh: str, now: datetime | None = None) -> TokenPa
         # Lock the session row only: sign-in, password and status changes lock the user row and then the
         # sessions, so also waiting for the user row here could deadlock with them.
         session = (Session.objects.select_for_update(of=("self",)).select_related("user")
-                   .filter(pk=token.get("sid"), revoked_at__isnull=True, expires_at__gt=now).first())
+                   .filter(pk=token["sid"], revoked_at__isnull=True, expires_at__gt=now).first())
         if session is None or session.user_id != token.get("uid"):
-            raise errors.NotAuthenticatedError("This session has ended; sign in again.")
+            raise errors.NotAuthenticatedError()
         replayed = token.get("jti") != session.refresh_jti
         if replayed:
             session_revoke(session=session, reason=RevokeReason.REFRESH_REUSE, now=now)
         else:
             user_assert_can_sign_in(session.user)
             if issued_before(token, session.user.password_changed_at):
-                raise errors.NotAuthenticatedError("The password was changed; sign in again.")
+                raise errors.NotAuthenticatedError()
             return session_reissue(session=session, now=now)
-    raise errors.NotAuthenticatedError("This refresh token was already used; the session is ended.")
+    raise errors.NotAuthenticatedError()
 
 
 def session_reissue(*, session: Session, now: datetime | None = None) -> TokenPair:

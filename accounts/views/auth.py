@@ -27,11 +27,21 @@ from accounts.serializers import (
     UserSerializer,
 )
 from accounts.services import passwords, sessions, users
-from accountsite.errors import InvalidParametersError, NotAuthenticatedError, NotFoundError
+from accountsite.errors import (
+    EmailTakenError,
+    InvalidParametersError,
+    LoginNameTakenError,
+    NotAuthenticatedError,
+    NotFoundError,
+)
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
 from accountsite.ratelimit import REGISTRATIONS_PER_IP
 from accountsite.requests import client_ip, valid_input
+
+# Only accepted sign-ups and those for a name or address already taken count toward the per-IP limit: a
+# client's refused input (a short password, a bad name) costs nothing.
+REGISTRATION_COUNTED = (LoginNameTakenError, EmailTakenError)
 
 
 def current_session(request: Request):
@@ -52,9 +62,9 @@ class SignInViewSet(PolicyMixin, viewsets.ViewSet):
     @action(detail=False, methods=["post"])
     def register(self, request: Request) -> Response:
         ip = client_ip(request)
-        REGISTRATIONS_PER_IP.consume(ip)
-        data = valid_input(RegisterInputSerializer, request)
-        user, pair = users.user_register(ip=ip, user_agent=user_agent(request), **data)
+        with REGISTRATIONS_PER_IP.attempt(ip, counted=REGISTRATION_COUNTED):
+            data = valid_input(RegisterInputSerializer, request)
+            user, pair = users.user_register(ip=ip, user_agent=user_agent(request), **data)
         reply = {"user": UserSerializer(user).data}
         if pair is not None:  # with activation required, no tokens until the e-mailed code is used
             reply.update(pair.as_reply(), terminal=data["terminal"])
@@ -185,4 +195,4 @@ class SessionViewSet(PolicyMixin, viewsets.ViewSet):
         return Response(None)
 
 
-# --- /users (CONTRACT section 3: seed 004 and 002) ----------------------------------------------------------
+# --- /users (seeds 004 and 002) ----------------------------------------------------------

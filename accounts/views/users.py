@@ -1,5 +1,7 @@
 """The /users API (seed 004 and 002): users as records, operators' search, and the e-mailed-code doors."""
 
+from contextlib import nullcontext
+
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
@@ -27,8 +29,8 @@ from accounts.serializers import (
 )
 from accounts.services import codes, passwords, users
 from accounts.services.email import email_change_confirm, email_change_request
-from accounts.views.auth import current_session
-from accountsite.pagination import paginate
+from accounts.views.auth import REGISTRATION_COUNTED, current_session
+from accountsite.pagination import KeysetPagePagination, paginate
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import ANOTHER_ACCOUNT, Op
 from accountsite.ratelimit import REGISTRATIONS_PER_IP
@@ -44,6 +46,7 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
 
     filter_backends = (DjangoFilterBackend,)
     filterset_class = UserSearchFilter
+    pagination_class = KeysetPagePagination  # in id order: `after` reads any depth at once
     queryset = User.objects.none()  # for the schema; every action reads through accounts.selectors
     lookup_field, lookup_value_regex = "loginname", "[^/]+"  # the view checks the name (1007, not a bare 404)
     operations = {"list": Op.USER_VIEW, "retrieve": Op.PUBLIC_READ, "create_named": Op.SIGN_IN,
@@ -68,14 +71,13 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
         ip = client_ip(request)
         admin = self.allows(Op.USER_CREATE, ANOTHER_ACCOUNT)
         input_class = UserAdminCreateInputSerializer if admin else UserCreateInputSerializer
-        if not admin:
-            REGISTRATIONS_PER_IP.consume(ip)
-        assert_fields_allowed(request.data, input_class)
-        authorize_fields(self.caller(), request.data, input_class, target=ANOTHER_ACCOUNT, fields=CREATE_FIELDS,
-                         profile=False)
-        data = valid_input(input_class, request)
-        actor = selectors.signed_in(request) if admin else None
-        user = users.user_admin_create(username=valid_loginname(loginname), actor=actor, ip=ip, **data)
+        with nullcontext() if admin else REGISTRATIONS_PER_IP.attempt(ip, counted=REGISTRATION_COUNTED):
+            assert_fields_allowed(request.data, input_class)
+            authorize_fields(self.caller(), request.data, input_class, target=ANOTHER_ACCOUNT,
+                             fields=CREATE_FIELDS, profile=False)
+            data = valid_input(input_class, request)
+            actor = selectors.signed_in(request) if admin else None
+            user = users.user_admin_create(username=valid_loginname(loginname), actor=actor, ip=ip, **data)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=UserAdminUpdateInputSerializer, responses=UserSerializer, tags=["users"])

@@ -1,4 +1,4 @@
-"""The five tiers of the original service's tier table (CONTRACT section 5)."""
+"""The five tiers of the original service's tier table (docs/tiers.md)."""
 
 from decimal import Decimal
 

@@ -1,4 +1,4 @@
-"""CONTRACT section 1 and 8: the envelope on every path, body parsing and limits, schema, docs, health."""
+"""The envelope on every path, body parsing and limits, schema, docs, health."""
 
 import json
 import re
@@ -19,9 +19,9 @@ SECTION_2_PATHS = [
 ]
 
 
-# CONTRACT.md section 1 (and the README's 503 for a dependency that is down), written as numbers on purpose:
+# docs/errors.md's table, written as numbers on purpose:
 # this is the one place the suite pins the wire values, so every other test names the error class instead.
-CONTRACT_CODES = {
+DOCUMENTED_CODES = {
     errors.ServiceError: (1001, 500), errors.DependencyDownError: (1001, 503),
     errors.InvalidParametersError: (1007, 400), errors.NotFoundError: (1009, 404),
     errors.MethodNotAllowedError: (1010, 405), errors.RequestTooLargeError: (1013, 413),
@@ -36,14 +36,14 @@ CONTRACT_CODES = {
 }
 
 
-def test_error_classes_carry_the_contracts_codes_and_statuses():
+def test_error_classes_carry_the_documented_codes_and_statuses():
     classes, pending = set(), [errors.ServiceError]
     while pending:
         error = pending.pop()
         classes.add(error)
         pending.extend(error.__subclasses__())
-    assert classes == set(CONTRACT_CODES), "an error class the contract table does not list (or the reverse)"
-    assert {error: (error.code, error.status_code) for error in classes} == CONTRACT_CODES
+    assert classes == set(DOCUMENTED_CODES), "an error class docs/errors.md does not list (or the reverse)"
+    assert {error: (error.code, error.status_code) for error in classes} == DOCUMENTED_CODES
 
 
 def test_success_envelope(user_client):

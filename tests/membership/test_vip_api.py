@@ -14,7 +14,7 @@ from tests.snapshots import snapshot
 pytestmark = pytest.mark.django_db
 
 CLIENTS = ["anon_client", "user_client", "other_client", "admin_client"]
-GOLD_FOR_A_YEAR = {"userType": TierType.GOLD, "cost": "10000.00"}  # the tier table's fee (CONTRACT section 5)
+GOLD_FOR_A_YEAR = {"userType": TierType.GOLD, "cost": "10000.00"}  # the tier table's fee (docs/tiers.md)
 # Anyone may see a membership; its cost, purchase and ledger are the member's and operators' (someone else's
 # is not found, as if it did not exist).
 SELF_OR_ADMIN = [("anon_client", errors.NotAuthenticatedError), ("user_client", None),

@@ -1,4 +1,4 @@
-"""Worked examples from the tier table (CONTRACT section 5), through the purchase service with passed clocks."""
+"""Worked examples from the tier table (docs/tiers.md), through the purchase service with passed clocks."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""The /quota API (CONTRACT section 4): who may do what, the seed 004 shapes, and bad input changing nothing."""
+"""The /quota API: who may do what, the seed 004 shapes, and bad input changing nothing."""
 
 import pytest
 
@@ -180,12 +180,12 @@ def test_pullnum_use_adds_and_reads_today(admin_client, user):
 
 
 @pytest.mark.parametrize(("method", "path", "body", "field"), [
-    ("put", "repository", {"public": "abc"}, "public"),
-    ("put", "repository", {"public": "-5"}, "public"),
-    ("put", "repository", {"private": 1.5}, "private"),
-    ("put", "repository", {"private": True}, "private"),
-    ("put", "repository", {"public": "1e999"}, "public"),
-    ("put", "repository", {"public": 10**30}, "public"),
+    ("put", "repository", {"public": "abc"}, "quotaPublic"),
+    ("put", "repository", {"public": "-5"}, "quotaPublic"),
+    ("put", "repository", {"private": 1.5}, "quotaPrivate"),
+    ("put", "repository", {"private": True}, "quotaPrivate"),
+    ("put", "repository", {"public": "1e999"}, "quotaPublic"),
+    ("put", "repository", {"public": 10**30}, "quotaPublic"),
     ("put", "repository", {}, "quota"),
     ("put", "deposit", {"quota": "12X"}, "quota"),
     ("put", "deposit", {"quota": "-5"}, "quota"),
@@ -196,7 +196,7 @@ def test_pullnum_use_adds_and_reads_today(admin_client, user):
     ("put", "deposit", {"unit": "G"}, "quota"),
     ("put", "pullnum", {"quota": None}, "quota"),
     ("put", "pullnum", {"quota": "-2"}, "quota"),
-    ("post", "repository/use", {"public": "-1"}, "public"),
+    ("post", "repository/use", {"public": "-1"}, "usePublic"),
     ("post", "repository/use", {}, "public"),
     ("post", "deposit/use", {"use": "12X"}, "use"),
     ("post", "deposit/use", {"use": 1, "unit": "P"}, "unit"),

@@ -1,4 +1,4 @@
-"""The repository API (CONTRACT section 7): quota paid on create, commit and pull; who may see and change what."""
+"""The repository API: quota paid on create, commit and pull; who may see and change what."""
 
 import pytest
 from django.contrib.auth.hashers import check_password

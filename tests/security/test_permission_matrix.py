@@ -3,7 +3,7 @@
 EXPECTED is the one table: for each operation (method and path as /schema/ writes them), the answer
 each caller must get: success or the error class of accountsite.errors, whose `code` and status the
 envelope must carry. It is written from
-CONTRACT.md, issue 9 and the README's recorded decisions, not copied from the code. Where the code
+docs/errors.md, issue 9 and the README's recorded decisions, not copied from the code. Where the code
 answers otherwise the cell keeps the expected answer and is listed in CODE_DISAGREES, which runs it
 as a strict xfail: the suite stays green, and fixing the code turns the xfail into a failure that
 says to drop the entry.
@@ -56,7 +56,7 @@ from tests.snapshots import snapshot, snapshot_models
 CALLERS = ("anon", "owner", "other", "staff", "support", "billing", "root", "frozen", "deleted", "logged_out",
            "app_read", "app_rw")
 
-# The table's cells, short so its columns stay readable: the errors of CONTRACT.md section 1 it uses (each
+# The table's cells, short so its columns stay readable: the errors of docs/errors.md it uses (each
 # class carries its code and HTTP status), success, and the redirect the seed 001 GET /oauth/ answers with
 # (to the consent page; not an envelope).
 AUTH = errors.NotAuthenticatedError  # not signed in, or the token has ended
@@ -67,7 +67,7 @@ CRED = errors.WrongPasswordError  # wrong credentials
 VOID = errors.InvalidSecretError  # the e-mailed code is invalid, used or expired
 OK, GOTO = "ok", "redirect"
 Cell = type[errors.ServiceError] | str | None
-LOGIN_PATHS = {"/auth/login/", "/login/"}  # WrongPasswordError is 401 there, not 400 (CONTRACT section 1)
+LOGIN_PATHS = {"/auth/login/", "/login/"}  # WrongPasswordError is 401 there, not 400 (docs/errors.md)
 
 NEW_PASSWORD = "another-Long-passw0rd"
 REDIRECT_URI = "https://alice.example/cb"
@@ -96,7 +96,7 @@ OPERATOR_ONLY_ROOT =                 (AUTH, DENY, DENY, DENY, DENY, DENY, OK,   
 # OPERATOR_ONLY_ROOT: an operator power none of the groups holds.
 
 EXPECTED: dict[Row, tuple[Cell, ...]] = {
-    # --- sign-in doors (CONTRACT section 2): the body is the credential, a token sent along is ignored
+    # --- sign-in doors: the body is the credential, a token sent along is ignored
     R("POST", "/auth/register/"):     OPEN,
     R("POST", "/register/"):          OPEN,
     # A deleted account signs in like an unknown name (README: a byte-identical CRED).
@@ -105,7 +105,7 @@ EXPECTED: dict[Row, tuple[Cell, ...]] = {
     # The body carries alice's refresh token (of the session `owner` uses): whoever holds it may refresh.
     R("POST", "/auth/refresh/"):      (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OFF,  OFF,  AUTH, OK,   OK),
 
-    # --- the signed-in caller's own account (section 2)
+    # --- the signed-in caller's own account
     R("GET", "/auth/me/"):            SELF,
     R("GET", "/auth/"):               SELF,
     R("PUT", "/auth/me/"):            (AUTH, OK,   OK,   OK,   OK,   OK,   OK,   OFF,  OFF,  AUTH, DENY, OK),
@@ -120,7 +120,7 @@ EXPECTED: dict[Row, tuple[Cell, ...]] = {
     R("POST", "/auth/logout/", "username of another"):
                                       (None, OK,   AUTH, None, None, None, AUTH, None, None, None, OK,   OK),
     R("POST", "/auth/password/"):     SELF_FIRST_HAND,
-    # CONTRACT: "authenticated, or anyone with `username` + the old password (seed 003)".
+    # Authenticated, or anyone with `username` + the old password (seed 003).
     R("POST", "/auth/password/", "seed 003 without a token"):
                                       (OK,   None, None, None, None, None, None, None, None, None, None, None),
     # {username: alice, password}: the password is the credential (anyone); an app's token never (DENY).
@@ -130,7 +130,7 @@ EXPECTED: dict[Row, tuple[Cell, ...]] = {
     R("DELETE", "/auth/sessions/{id}/"):
                                       (AUTH, OK,   MISS, MISS, MISS, MISS, MISS, OFF,  OFF,  AUTH, DENY, DENY),
 
-    # --- developer mode (section 6; README: the owner's own session only, others get 404)
+    # --- developer mode (README: the owner's own session only, others get 404)
     R("GET", "/developer/apps/"):     SELF_FIRST_HAND,
     R("POST", "/developer/apps/"):    SELF_FIRST_HAND,
     **{R(method, "/developer/apps/{id}/"):
@@ -146,7 +146,7 @@ EXPECTED: dict[Row, tuple[Cell, ...]] = {
     R("GET", "/"):                    OPEN,
     R("GET", "/vip/tiers/"):          OPEN,
 
-    # --- users (section 3)
+    # --- users
     R("GET", "/users/"):              (AUTH, DENY, DENY, DENY, OK,   OK,   OK,   OFF,  OFF,  AUTH, DENY, DENY),
     R("GET", "/users/search/user/"):  (AUTH, DENY, DENY, DENY, OK,   OK,   OK,   OFF,  OFF,  AUTH, DENY, DENY),
     R("GET", "/users/{loginname}/"):  PUBLIC,
@@ -204,13 +204,13 @@ EXPECTED: dict[Row, tuple[Cell, ...]] = {
     R("PUT", "/users/{loginname}/forget/pwd/"): OPEN,
     R("PUT", "/users/{loginname}/pwd/reset/"):
                                       (OK,   OK,   OK,   OK,   OK,   OK,   OK,   VOID, VOID, OK,   OK,   OK),
-    # OK if right, CRED if wrong (CONTRACT); a deleted account is an unknown name.
+    # OK if right, CRED if wrong; a deleted account is an unknown name.
     R("GET", "/users/{loginname}/pwd/validate/"):
                                       (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   CRED, OK,   OK,   OK),
     R("POST", "/users/{loginname}/pwd/validate/"):
                                       (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   CRED, OK,   OK,   OK),
 
-    # --- quotas (section 4; README: another non-admin gets 404 when reading). Create, change limits and
+    # --- quotas (README: another non-admin gets 404 when reading). Create, change limits and
     # add use are operator powers (change_quota / add_quota: a superuser here); whoever may do them to
     # nobody is refused at the door (DENY) whatever the name, which says nothing about alice.
     **{R("GET", f"/quota/{{loginname}}/{kind}/"):
@@ -224,7 +224,7 @@ EXPECTED: dict[Row, tuple[Cell, ...]] = {
     R("POST", "/quota/{loginname}/deposit/use/"): OPERATOR_ONLY_ROOT,
     R("POST", "/quota/{loginname}/pullnum/use/"): OPERATOR_ONLY_ROOT,
 
-    # --- membership and billing (section 5; README: someone else's cost/PUT/ledger is 404)
+    # --- membership and billing (README: someone else's cost/PUT/ledger is 404)
     R("GET", "/vip/{loginname}/"):    PUBLIC,
     R("GET", "/vip/{loginname}/", "alice deleted"):
                                       (MISS, None, MISS, MISS, OK,   OK,   OK,   None, None, None, None, None),
@@ -240,7 +240,7 @@ EXPECTED: dict[Row, tuple[Cell, ...]] = {
     R("POST", "/vip/{loginname}/topup/", "own wallet"):
                                       (None, None, None, None, None, DENY, DENY, None, None, None, None, None),
 
-    # --- repositories (section 7): alice's private `closed`
+    # --- repositories: alice's private `closed`
     R("GET", "/repos/"):              SELF,
     R("GET", "/repo/"):               SELF,
     R("POST", "/repos/"):             (AUTH, OK,   OK,   OK,   OK,   OK,   OK,   OFF,  OFF,  AUTH, DENY, OK),

@@ -1,4 +1,4 @@
-"""GET/POST/PUT/PATCH/DELETE /users/{loginname}: who sees and changes what (CONTRACT section 3)."""
+"""GET/POST/PUT/PATCH/DELETE /users/{loginname}: who sees and changes what."""
 
 import pytest
 

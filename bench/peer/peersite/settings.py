@@ -66,8 +66,8 @@ def _postgres(url: str) -> dict:
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
         # Persistent connections, as this service has them: without, each request would pay a connect.
+        # Health checks stay at Django's default (off), as they are in this service.
         "CONN_MAX_AGE": 300,
-        "CONN_HEALTH_CHECKS": True,
     }
 
 

@@ -1,4 +1,4 @@
-"""Daily job: expired paid memberships fall back to tier 1 (CONTRACT section 5)."""
+"""Daily job: expired paid memberships fall back to tier 1."""
 
 from django.core.management.base import BaseCommand
 

@@ -1,0 +1,109 @@
+"""One spelling per field, unknown fields refused, one message for 7005, and a registration limit that counts
+only real sign-ups."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from accounts.oauth import applications
+from accountsite import errors
+from tests.conftest import envelope
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def register(name, ip="203.0.113.30", **extra):
+    return APIClient().post("/auth/register", {"username": name, "password": PASSWORD, **extra}, format="json",
+                            REMOTE_ADDR=ip)
+
+
+def test_refused_sign_ups_do_not_count_toward_the_registration_limit(settings):
+    settings.ACCOUNTS_REGISTRATIONS_PER_IP = 2
+    for _ in range(5):
+        envelope(register("x"), errors.InvalidParametersError)  # too short a name
+        envelope(APIClient().post("/auth/register", {"username": "shorty", "password": "short"}, format="json",
+                                  REMOTE_ADDR="203.0.113.30"), errors.InvalidParametersError)
+    envelope(register("first"), status=201)
+    envelope(register("first"), errors.LoginNameTakenError)  # a duplicate counts: it probes names
+    envelope(register("second"), errors.TooManyRequestsError)
+    assert not User.objects.filter(username="second").exists()
+
+
+def test_refused_sign_ups_by_name_do_not_count_either(settings):
+    settings.ACCOUNTS_REGISTRATIONS_PER_IP = 1
+    for _ in range(3):
+        envelope(APIClient().post("/users/carol", {"password": "short"}, format="json", REMOTE_ADDR="203.0.113.31"),
+                 errors.InvalidParametersError)
+    envelope(APIClient().post("/users/carol", {"password": PASSWORD}, format="json", REMOTE_ADDR="203.0.113.31"),
+             status=201)
+    envelope(APIClient().post("/users/dave", {"password": PASSWORD}, format="json", REMOTE_ADDR="203.0.113.31"),
+             errors.TooManyRequestsError)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("post", "/auth/register", {"username": "carol", "password": PASSWORD, "favourite_colour": "teal"}),
+    ("post", "/auth/login", {"username": "alice", "password": PASSWORD, "remember_me": True}),
+    ("post", "/repos/", {"name": "data", "visibilty": "private"}),
+    ("put", "/vip/alice", {"userType": 3, "cost": "0.00", "validty": 2}),
+    ("post", "/auth/logout", {"everywhere": True}),
+])
+def test_unknown_fields_are_refused_naming_the_fields(user, user_client, unchanged, method, path, body):
+    response = getattr(user_client, method)(path, body, format="json")
+    data = envelope(response, errors.InvalidParametersError)
+    unknown = (set(body) - {"username", "password", "name", "userType", "cost"}).pop()
+    assert list(data["error"]) == [unknown]
+    assert "The fields are:" in data["error"][unknown][0] and unknown in data["msg"]
+    unchanged()
+
+
+def test_an_apps_unknown_field_is_refused(user, user_client):
+    app = applications.application_create(owner=user, name="Printer", redirect_uris="https://app.example/cb").application
+    data = envelope(user_client.patch(f"/developer/apps/{app.pk}", {"name": "New", "redirect_uri": "https://x.example/cb"},
+                                      format="json"), errors.InvalidParametersError)
+    assert list(data["error"]) == ["redirect_uri"] and "redirect_uris" in data["error"]["redirect_uri"][0]
+    app.refresh_from_db()
+    assert app.name == "Printer"
+
+
+def test_a_users_field_an_owner_may_not_set_stays_7006(user_client):
+    envelope(user_client.patch("/users/alice", {"nickname": "A", "bogus": 1}, format="json"),
+             errors.PermissionDeniedError)
+
+
+def test_the_repository_quota_is_written_with_the_names_it_is_read_with(user, admin_client):
+    data = envelope(admin_client.put("/quota/alice/repository", {"quotaPublic": 30}, format="json"))["data"]
+    assert data["quotaPublic"] == 30
+    data = envelope(admin_client.put("/quota/alice/repository", {"quotaPrivate": "7", "public": 31},
+                                     format="json"))["data"]
+    assert (data["quotaPublic"], data["quotaPrivate"]) == (31, 7)
+    data = envelope(admin_client.post("/quota/alice/repository/use", {"usePublic": 2}, format="json"))["data"]
+    assert data["usePublic"] == 2
+
+
+def test_developer_redirect_uris_for_a_developer_are_refused_not_dropped(user, user_client):
+    first = envelope(user_client.patch("/auth/me", {"is_developer": True, "redirect_uris": "https://a.example/cb"},
+                                       format="json"))["data"]
+    assert first["secret_value"]
+    data = envelope(user_client.patch("/auth/me", {"is_developer": True, "redirect_uris": "https://b.example/cb"},
+                                      format="json"), errors.InvalidParametersError)
+    assert list(data["error"]) == ["redirect_uris"]
+    me = envelope(user_client.get("/auth/me"))["data"]
+    assert me["developer"]["redirect_uris"] == ["https://a.example/cb"]
+
+
+def test_every_refused_token_reads_the_same(user, user_client):
+    messages = set()
+    messages.add(envelope(APIClient().get("/auth/me"), errors.NotAuthenticatedError)["msg"])
+    garbage = APIClient()
+    garbage.credentials(HTTP_AUTHORIZATION="Bearer eyJhbGciOiJIUzI1NiJ9.e30.bm90LWEtc2lnbmF0dXJl")
+    messages.add(envelope(garbage.get("/auth/me"), errors.NotAuthenticatedError)["msg"])
+    refresh = user_client.tokens.refresh
+    envelope(user_client.post("/auth/logout", {}, format="json"))
+    messages.add(envelope(user_client.get("/auth/me"), errors.NotAuthenticatedError)["msg"])
+    messages.add(envelope(APIClient().post("/auth/refresh", {"refresh": refresh}, format="json"),
+                          errors.NotAuthenticatedError)["msg"])
+    app_token = APIClient()
+    app_token.credentials(HTTP_AUTHORIZATION="Bearer not-a-known-oauth-token")
+    messages.add(envelope(app_token.get("/auth/me"), errors.NotAuthenticatedError)["msg"])
+    assert messages == {errors.NotAuthenticatedError.message}

@@ -1,0 +1,110 @@
+"""The authenticated hot path (issue 12): what a signed-in GET and a login cost in queries, and the
+hand-written readers and replies on it giving exactly what the ORM and DRF's fields give."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from rest_framework import serializers
+
+from accounts import selectors
+from accounts.models import Session
+from accounts.serializers import SessionSerializer, UserSerializer
+from tests.accounts.test_sessions import login
+from tests.conftest import envelope
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in_client(terminal: str = "web") -> Client:
+    # Django's plain test client: the APIClient of these tests scans replies with a query of its own.
+    return Client(HTTP_AUTHORIZATION=f"Bearer {login(terminal)['access']}")
+
+
+def test_get_auth_me_costs_one_query(user, django_assert_num_queries):
+    client = signed_in_client()
+    with django_assert_num_queries(1):  # the session joined with its user, the tier fields included
+        data = envelope(client.get("/auth/me"))["data"]
+    assert data["loginname"] == "alice" and data["developer"] is None
+
+
+def test_a_developer_pays_one_more_query_for_their_apps(user, django_assert_num_queries):
+    user.is_developer = True
+    user.save(update_fields=["is_developer"])
+    client = signed_in_client()
+    with django_assert_num_queries(2):
+        data = envelope(client.get("/auth/me"))["data"]
+    assert data["developer"]["apps"] == 0
+
+
+def test_a_login_costs_five_statements(user, django_assert_num_queries):
+    login("web")  # a live session on the terminal: this login replaces it
+    body = {"username": "alice", "password": PASSWORD, "terminal": "web"}
+    # The user by login name; the user row locked, checked and its last_login set in one UPDATE; the old
+    # session ended; the audit row; the new session. The test's transaction adds a savepoint pair.
+    with django_assert_num_queries(5 + 2) as captured:
+        envelope(Client().post("/auth/login", body, content_type="application/json"))
+    statements = [query["sql"].split()[0] for query in captured.captured_queries]
+    assert statements == ["SELECT", "SAVEPOINT", "UPDATE", "UPDATE", "INSERT", "INSERT", "RELEASE"]
+
+
+def test_live_session_reads_the_session_and_its_user_as_the_orm_does(user):
+    login("web")
+    stored = Session.objects.select_related("user").get(user=user, terminal="web")
+    read = selectors.live_session(str(stored.pk))
+    assert read is not None
+    fields = [field.attname for field in Session._meta.concrete_fields]
+    assert [getattr(read, name) for name in fields] == [getattr(stored, name) for name in fields]
+    user_fields = [field.attname for field in type(user)._meta.concrete_fields]
+    assert [getattr(read.user, name) for name in user_fields] == [getattr(stored.user, name) for name in user_fields]
+    assert not read._state.adding and read.user.pk == user.pk
+
+
+@pytest.mark.parametrize("ended", ["revoked", "expired", "unknown", "not a uuid"])
+def test_live_session_is_none_for_an_ended_or_unknown_session(user, ended):
+    login("web")
+    session = Session.objects.get(user=user, terminal="web")
+    session_id = str(session.pk)
+    if ended == "revoked":
+        Session.objects.filter(pk=session.pk).update(revoked_at=timezone.now())
+    elif ended == "expired":
+        Session.objects.filter(pk=session.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    elif ended == "unknown":
+        session_id = str(uuid.uuid4())
+    else:
+        session_id = "garbage"
+    assert selectors.live_session(session_id) is None
+
+
+def declared(serializer_class, instance, **kwargs):
+    """What DRF's fields of the serializer give, without its hand-written to_representation."""
+    serializer = serializer_class(instance, **kwargs)
+    return serializers.ModelSerializer.to_representation(serializer, instance)
+
+
+def test_user_reply_is_what_its_declared_fields_give(user):
+    login("web")  # a last_login
+    now = timezone.now()
+    users = type(user).objects
+    paid = UserFactory(username="payer", email=None, intro="hi ü", is_staff=True, website="https://example.com")
+    lapsed = UserFactory(username="lapsed")
+    # The tier fields as membership pushes them (accounts.plans): one in force, one lapsed.
+    users.filter(pk=paid.pk).update(user_type=4, invalid_at=now + timedelta(days=3), user_type_after=1)
+    users.filter(pk=lapsed.pk).update(user_type=4, invalid_at=now - timedelta(days=1), user_type_after=2)
+    paid, lapsed = users.get(pk=paid.pk), users.get(pk=lapsed.pk)
+    for instance in (users.get(pk=user.pk), paid, lapsed):
+        assert UserSerializer(instance).data == declared(UserSerializer, instance)
+    assert UserSerializer(lapsed).data["userType"] == 2 and UserSerializer(lapsed).data["invalid_at"] is None
+
+
+def test_session_reply_is_what_its_declared_fields_give(user, settings):
+    settings.TIME_ZONE = "Asia/Shanghai"  # a time zone that is not UTC is written with its offset
+    login("web")
+    session = Session.objects.get(user=user, terminal="web")
+    context = {"current_session_id": session.pk}
+    reply = SessionSerializer(session, context=context).data
+    assert reply == declared(SessionSerializer, session, context=context)
+    assert reply["created_at"].endswith("+08:00") and reply["current"] is True

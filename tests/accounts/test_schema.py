@@ -1,0 +1,117 @@
+"""/schema/ documents the API for its users: summaries, descriptions, and the real replies of each operation."""
+
+import inspect
+import json
+
+import pytest
+from openapi_spec_validator import validate
+
+from accountsite import errors
+from tests.documented_replies import documented, undocumented
+
+pytestmark = pytest.mark.django_db
+
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+@pytest.fixture(scope="module")
+def schema():
+    from django.test import Client
+
+    response = Client().get("/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    return json.loads(response.content)
+
+
+def operations(schema):
+    return [(method, path, operation) for path, item in schema["paths"].items()
+            for method, operation in item.items() if method in METHODS]
+
+
+def error_classes():
+    found, pending = set(), [errors.ServiceError]
+    while pending:
+        error = pending.pop()
+        found.add(error)
+        pending.extend(error.__subclasses__())
+    return found
+
+
+def test_the_schema_is_valid_openapi(schema):
+    validate(schema)
+
+
+def test_every_operation_has_a_summary_a_description_for_users_and_a_tag(schema):
+    from django.urls import get_resolver
+
+    docstrings = {inspect.getdoc(view) for view in _views(get_resolver())} - {None}
+    for method, path, operation in operations(schema):
+        where = f"{method.upper()} {path}"
+        assert operation.get("summary") and operation["summary"] != operation["operationId"], where
+        assert len(operation.get("description", "")) > 20, where
+        assert operation["description"] not in docstrings, f"{where} shows the code's docstring"
+        assert operation.get("tags"), where
+
+
+def _views(resolver):
+    for pattern in resolver.url_patterns:
+        if hasattr(pattern, "url_patterns"):
+            yield from _views(pattern)
+        else:
+            callback = pattern.callback
+            yield getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+
+
+def test_every_error_reply_lists_its_codes_instead_of_a_default(schema):
+    by_code_and_status = {(error.code, error.status_code) for error in error_classes()}
+    codes = {error.code for error in error_classes()}
+    for method, path, operation in operations(schema):
+        responses = operation["responses"]
+        assert "default" not in responses, f"{method.upper()} {path}"
+        for status, response in responses.items():
+            body = response["content"]["application/json"] if "content" in response else None
+            if int(status) < 400:
+                continue
+            enum = body["schema"]["allOf"][1]["properties"]["code"]["enum"]
+            assert set(enum) <= codes
+            assert set(body["examples"]) == {str(code) for code in enum}
+            # A code under a status it does not usually have is one the operation passes on purpose
+            # (8004 is 401 at sign-in, 1007 is 406 and 415 for the Accept and Content-Type headers).
+            for code in enum:
+                assert (code, int(status)) in by_code_and_status | {(8004, 401), (1007, 406), (1007, 415)}
+
+
+def test_every_operation_can_crash_and_authenticated_ones_can_refuse_the_token(schema):
+    for _method, _path, operation in operations(schema):
+        assert documented(operation, 500, 1001) and documented(operation, 503, 1001)
+    me = schema["paths"]["/auth/me/"]["get"]
+    assert documented(me, 401, 7005) and documented(me, 403, 7009) and documented(me, 403, 7006)
+    tiers = schema["paths"]["/vip/tiers/"]["get"]
+    assert not documented(tiers, 401, 7005), "a view without authentication never refuses a token"
+
+
+@pytest.mark.parametrize(("path", "method", "status", "code"), [
+    ("/vip/{loginname}/", "put", 409, 8010), ("/vip/{loginname}/", "put", 402, 8007),
+    ("/vip/{loginname}/topup/", "post", 201, None), ("/auth/login/", "post", 401, 8004),
+    ("/repos/", "post", 409, 8011), ("/repos/{owner}/{name}/commits/", "post", 403, 8008),
+    ("/users/{loginname}/active/", "put", 400, 8005), ("/quota/{loginname}/deposit/", "post", 409, 8006),
+])
+def test_operations_document_the_errors_their_services_raise(schema, path, method, status, code):
+    assert documented(schema["paths"][path][method], status, code)
+
+
+def test_replies_the_schema_corrects(schema):
+    paths = schema["paths"]
+    data = paths["/users/{loginname}/pwd/"]["put"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert data["properties"]["data"]["nullable"] is True, "an operator's password set answers data: null"
+    assert schema["components"]["schemas"]["User"]["properties"]["invalid_at"]["nullable"] is True
+    assert "200" not in paths["/vip/{loginname}/topup/"]["post"]["responses"]
+    vip = paths["/vip/{loginname}/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert vip["properties"]["data"]["properties"]["invalidTime"]["nullable"] is True
+
+
+def test_the_check_of_the_suites_replies_finds_an_undocumented_code():
+    assert undocumented({("get", "/vip/tiers", 200, 0)}) == []
+    assert undocumented({("get", "/vip/tiers/", 409, 8011)}) == ["GET /vip/tiers/ -> 409 code 8011 (vip_tiers_list)"]
+    assert undocumented({("post", "/repos", 403, 8011)}) == ["POST /repos -> 403 code 8011 (repos_create)"]
+    assert undocumented({("get", "/no/such/path", 404, 1009)}) == [], "a path outside the schema is not checked"
