@@ -58,9 +58,9 @@ OPEN: list[requests.Session] = []
 
 
 @pytest.fixture(autouse=True)
-def _close_connections():
-    """Each kept-alive connection holds a live-server thread; closed with the test, none outlives the
-    test database."""
+def _close_connections(transactional_db, live_server):
+    """Each kept-alive connection holds a live-server thread: they are closed (and those threads end)
+    before the test database is torn down, which fixtures set up earlier do after this one."""
     yield
     while OPEN:
         OPEN.pop().close()
