@@ -11,10 +11,10 @@ from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 from jwcrypto import jwk, jwt
-from oauth2_provider.models import AccessToken, Grant
+from oauth2_provider.models import AccessToken, Grant, RefreshToken
 
-from accounts.models import Session
-from accounts.oauth import applications, revocation
+from accounts.models import OAuthCode, Session
+from accounts.oauth import applications, codes, revocation
 from tests.factories import PASSWORD
 from tests.oauth.conftest import CALLBACK, SCOPES, code_for, exchange, pkce_pair, query_of, tokens_for
 
@@ -336,3 +336,14 @@ def test_nul_characters_in_client_credentials_are_invalid_request(db, endpoint):
     reply = Client().post(endpoint, {"grant_type": "refresh_token", "refresh_token": "r", "token": "t"},
                           HTTP_AUTHORIZATION=basic("a\x00b", "s"))
     assert reply.status_code == 400 and reply.json()["error"] == "invalid_request"
+
+
+def test_notes_of_codes_that_can_no_longer_matter_are_pruned(browser_client, app, issued):
+    live = tokens_for(browser_client, app, issued.client_secret)  # its family stays live
+    dead = tokens_for(browser_client, app, issued.client_secret)
+    Client().post("/oauth/revoke_token/", {"token": dead["refresh_token"]}, HTTP_AUTHORIZATION=basic(
+        app.client_id, issued.client_secret))
+    OAuthCode.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    live_family = RefreshToken.objects.get(token_checksum=codes.code_hash(live["refresh_token"])).token_family
+    code_for(browser_client, app)  # a new authorization
+    assert set(OAuthCode.objects.values_list("token_family", flat=True)) == {live_family, None}
