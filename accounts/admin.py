@@ -31,11 +31,11 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from accounts.admin_site import DashboardChart, dashboard_chart_register
-from accounts.models import AuditEvent, RevokeReason, Session, User, UserStatus
+from accounts.models import AuditEvent, Passkey, RevokeReason, Session, User, UserStatus
 from accounts.permissions import authorize_fields
 from accounts.plans import plans
 from accounts.selectors import live_sessions_of, signed_in
-from accounts.services import passwords, sessions, users
+from accounts.services import mfa, passwords, sessions, users
 from accounts.user_page import UserPanel, audit_rows, user_panel_register, user_panels
 from accountsite.admin import (
     EstimatedCountPaginator,
@@ -122,6 +122,7 @@ class UserAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
         _status_action(UserStatus.FROZEN, "freeze", "Freeze (status 5) and end their sessions"),
         _status_action(UserStatus.INVALID, "invalidate", "Invalidate (status 3) and end their sessions"),
         "restore_users", "delete_users", "revoke_sessions", "send_password_reset", "make_admin", "make_common",
+        "reset_mfa",
     ]
 
     @admin.display(description="role", ordering="is_staff")
@@ -144,6 +145,9 @@ class UserAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
 
     def has_change_role_permission(self, request: HttpRequest) -> bool:
         return operator_may(request, Op.ROLE_SET)
+
+    def has_reset_mfa_permission(self, request: HttpRequest) -> bool:
+        return operator_may(request, Op.MFA_RESET)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # accounts are created through the API or createsuperuser, which open membership and quotas
@@ -271,6 +275,13 @@ class UserAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
             passwords.password_reset_send(user=user)
         self.message_user(request, f"reset e-mail sent to {len(allowed)} user(s) with an address.", messages.SUCCESS)
 
+    @admin.action(description="Turn off second factors (authenticator app, passkeys, recovery codes)",
+                  permissions=["reset_mfa"])
+    def reset_mfa(self, request: HttpRequest, queryset: QuerySet) -> None:
+        allowed = self.for_each_allowed(request, Op.MFA_RESET, queryset)
+        reset = sum(mfa.mfa_reset(user=user, actor=signed_in(request)) for user in allowed)
+        self.message_user(request, f"second factors turned off for {reset} user(s).", messages.SUCCESS)
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -371,6 +382,15 @@ def audit_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:
             "list_url": changelist_url(AuditEvent, user__id__exact=user.pk)}
 
 
+def mfa_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:
+    """Whether the account has second factors, never a secret."""
+    if not operator_may(request, Op.USER_VIEW, user):
+        return None
+    return {"summary": mfa.mfa_summary(user), "passkeys": list(Passkey.objects.filter(user=user)),
+            "may_reset": operator_may(request, Op.MFA_RESET, user)}
+
+
+user_panel_register(UserPanel("mfa", "Second factors", 35, "accounts/admin/panel_mfa.html", mfa_panel))
 user_panel_register(UserPanel("sessions", "Signed in", 40, "accounts/admin/panel_sessions.html", sessions_panel))
 user_panel_register(UserPanel("audit", "Last events", 60, "accounts/admin/panel_audit.html", audit_panel))
 

@@ -14,7 +14,9 @@ of rows; each operator sees the charts of the lists they may see.
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from functools import update_wrapper
+from typing import Any, TypeVar, cast
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -27,24 +29,40 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
 
-from accounts.browser import browser_session, browser_sign_in, browser_sign_out, credentials_check
-from accounts.services import passwords
+from accounts.browser import (
+    browser_session,
+    browser_sign_in,
+    browser_sign_out,
+    credentials_check,
+    enrolment_required,
+    second_factor_begin,
+    second_factor_finish,
+    second_factor_passkey_options,
+    second_factor_pending,
+)
+from accounts.models import MfaMethod, User
+from accounts.services import mfa, passwords
 from accountsite.charts import Chart, chart_svg, legend
-from accountsite.errors import ServiceError, TooManyRequestsError, WrongPasswordError
+from accountsite.errors import NotAuthenticatedError, ServiceError, TooManyRequestsError, WrongPasswordError
 from accountsite.requests import client_ip
 
 ADMIN_TERMINAL = "admin"
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 
 class AdminSignInForm(AdminAuthenticationForm):
     """Login name or e-mail and password, checked by the credential service; staff accounts only."""
 
     username = forms.CharField(label="Login name or e-mail", max_length=254)
+    mfa_methods: list[MfaMethod] = []  # the second factors the account still has to give (set by clean)
     error_messages = {
         **AdminAuthenticationForm.error_messages,
         "throttled": "Too many failed attempts. Try again later.",
@@ -55,7 +73,7 @@ class AdminSignInForm(AdminAuthenticationForm):
         if login is not None and password:
             assert self.request is not None  # the admin's login view always passes it
             try:
-                self.user_cache = credentials_check(self.request, login=login, password=password)
+                self.user_cache, self.mfa_methods = credentials_check(self.request, login=login, password=password)
             except TooManyRequestsError:
                 raise ValidationError(self.error_messages["throttled"], code="throttled") from None
             except ServiceError:
@@ -66,7 +84,13 @@ class AdminSignInForm(AdminAuthenticationForm):
 
 class AdminLoginView(LoginView):
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
-        browser_sign_in(self.request, user=form.get_user(), terminal=ADMIN_TERMINAL)
+        user = form.get_user()
+        methods = cast(AdminSignInForm, form).mfa_methods
+        if second_factor_begin(self.request, user=user, methods=methods, terminal=ADMIN_TERMINAL):
+            return HttpResponseRedirect(f"{reverse('admin:login_mfa')}?{urlencode({'next': self.get_success_url()})}")
+        browser_sign_in(self.request, user=user, terminal=ADMIN_TERMINAL)
+        if enrolment_required(self.request, user):
+            return HttpResponseRedirect(reverse("admin:mfa_enrol"))
         return HttpResponseRedirect(self.get_success_url())
 
 
@@ -176,6 +200,69 @@ class AccountsAdminSite(admin.AdminSite):
         if request.method == "POST":
             browser_sign_out(request)  # the session row too, not only the cookie
         return super().logout(request, extra_context)
+
+    def get_urls(self) -> list:
+        return [
+            path("login/mfa/", self.login_mfa, name="login_mfa"),
+            path("mfa/enrol/", self.admin_view(self.mfa_enrol), name="mfa_enrol"),
+            *super().get_urls(),
+        ]
+
+    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
+        # Staff who must enrol a second factor (STAFF_MFA_REQUIRED) see nothing else until they have.
+        inner = super().admin_view(view, cacheable)
+
+        def gate(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if view.__name__ not in ("mfa_enrol", "logout") and enrolment_required(request, request.user):
+                return HttpResponseRedirect(reverse("admin:mfa_enrol", current_app=self.name))
+            return inner(request, *args, **kwargs)
+
+        return cast(_View, update_wrapper(gate, inner))
+
+    @method_decorator([never_cache, csrf_protect])
+    def login_mfa(self, request: HttpRequest) -> HttpResponse:
+        """The admin login's second step, for accounts with a second factor."""
+        next_url = request.POST.get("next") or request.GET.get("next") or ""
+        if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure()):
+            next_url = ""
+        if not second_factor_pending(request):
+            return HttpResponseRedirect(reverse("admin:login", current_app=self.name))
+        error = ""
+        if request.method == "POST":
+            try:
+                second_factor_finish(request, code=request.POST.get("code", ""),
+                                     webauthn=request.POST.get("webauthn", ""))
+            except TooManyRequestsError:
+                error = "Too many failed attempts. Try again later."
+            except NotAuthenticatedError:  # expired: start again with the password
+                return HttpResponseRedirect(reverse("admin:login", current_app=self.name))
+            except ServiceError:
+                error = "This code is wrong or was already used."
+            else:
+                return HttpResponseRedirect(next_url or reverse("admin:index", current_app=self.name))
+        context = {**self.each_context(request), "title": "Second factor", "error": error, "next": next_url,
+                   "webauthn_options": second_factor_passkey_options(request)}
+        return TemplateResponse(request, "accounts/admin/login_mfa.html", context, status=400 if error else 200)
+
+    def mfa_enrol(self, request: HttpRequest) -> HttpResponse:
+        """Enrolling an authenticator app, for staff signed in without a second factor (STAFF_MFA_REQUIRED):
+        every other back-office page sends them here (admin_view)."""
+        user = cast(User, request.user)
+        context: dict[str, Any] = {**self.each_context(request), "title": "Turn on a second factor"}
+        if request.method == "POST":
+            try:
+                context["recovery_codes"] = mfa.totp_confirm(user=user, code=request.POST.get("code", ""))
+            except ServiceError as exc:
+                context["error"] = exc.message
+            else:
+                return TemplateResponse(request, "accounts/admin/mfa_enrol.html", context)
+        elif not enrolment_required(request, user):
+            return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+        enrolment = (mfa.totp_enrolment_pending(user=user) if "error" in context else None) or mfa.totp_enrol_start(
+            user=user)
+        context.update(qr_svg=mark_safe(enrolment.qr_svg), secret=enrolment.secret)  # noqa: S308 (segno's own SVG)
+        return TemplateResponse(request, "accounts/admin/mfa_enrol.html", context)
 
     # django-stubs promise a TemplateResponse, but the admin's own view answers a redirect after a change too.
     def password_change(  # type: ignore[override]

@@ -7,6 +7,7 @@ password or status change, or an operator revoking the session signs the browser
 worker. Django's own password check (`authenticate`) is not a way in: `LoginNameBackend` refuses it.
 """
 
+import json
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -22,22 +23,24 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from accounts import selectors
-from accounts.models import RevokeReason, Session, User
-from accounts.services import sessions
+from accounts.models import MfaMethod, RevokeReason, Session, User
+from accounts.services import challenges, passkeys, sessions
 from accountsite.requests import client_ip
 
 SESSION_ROW_KEY = "_accounts_session_id"
+PENDING_KEY = "_accounts_mfa_token"  # a sign-in waiting for its second factor (accounts.services.challenges)
+PASSKEY_OPTIONS_KEY = "_accounts_mfa_webauthn"  # its options for navigator.credentials.get(), if any
+STAFF_MFA_KEY = "_accounts_staff_mfa"  # this staff browser's account was seen with a second factor
 
 
 def _user_agent(request: HttpRequest) -> str:
     return request.META.get("HTTP_USER_AGENT", "")
 
 
-def credentials_check(request: HttpRequest, *, login: str, password: str) -> User:
-    """The user these credentials name, if they may sign in: the API's rules and limits, and errors."""
-    user = sessions.credentials_verify(login=login, password=password, ip=client_ip(request))
-    sessions.user_assert_can_sign_in(user)
-    return user
+def credentials_check(request: HttpRequest, *, login: str, password: str) -> tuple[User, list[MfaMethod]]:
+    """The user these credentials name, if they may sign in, and the second factors still to check: the
+    API's rules and limits, and errors."""
+    return sessions.sign_in_check(login=login, password=password, ip=client_ip(request))
 
 
 def browser_sign_in(request: HttpRequest, *, user: User, terminal: str) -> Session:
@@ -49,6 +52,67 @@ def browser_sign_in(request: HttpRequest, *, user: User, terminal: str) -> Sessi
     django_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
     request.session[SESSION_ROW_KEY] = str(session.pk)
     return session
+
+
+def second_factor_begin(request: HttpRequest, *, user: User, methods: list[MfaMethod], terminal: str) -> bool:
+    """If the account has second factors (`methods`, from credentials_check), the sign-in waits for one
+    (remembered in the browser's session) and this answers True: the door asks for it next."""
+    if not methods:
+        return False
+    challenge = challenges.challenge_issue(user=user, methods=methods, terminal=terminal)
+    request.session[PENDING_KEY], request.session[PASSKEY_OPTIONS_KEY] = challenge.token, challenge.webauthn
+    return True
+
+
+def second_factor_pending(request: HttpRequest) -> bool:
+    return bool(request.session.get(PENDING_KEY))
+
+
+def second_factor_passkey_options(request: HttpRequest) -> dict | None:
+    """The waiting sign-in's options for navigator.credentials.get(), when the account has passkeys."""
+    return request.session.get(PASSKEY_OPTIONS_KEY)
+
+
+def _assertion(raw: str) -> dict:
+    """The posted PublicKeyCredential; anything else is an empty one, which fails like a wrong passkey."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def second_factor_finish(request: HttpRequest, *, code: str = "", webauthn: str = "") -> Session:
+    """Finishes the waiting sign-in with a passkey's answer (`webauthn`, JSON), a code of the authenticator
+    app (digits) or a recovery code, with the API's rules (challenges.challenge_finish: single use,
+    lockout), and signs the browser in."""
+    code = code.strip()
+    digits = code.isdigit()
+    pending = challenges.challenge_finish(
+        token=request.session.get(PENDING_KEY, ""), ip=client_ip(request), code=code if digits else "",
+        recovery_code="" if digits else code, assertion=_assertion(webauthn) if webauthn else None)
+    for key in (PENDING_KEY, PASSKEY_OPTIONS_KEY):
+        request.session.pop(key, None)
+    return browser_sign_in(request, user=pending.user, terminal=pending.terminal)
+
+
+def passkey_sign_in(request: HttpRequest, *, token: str, webauthn: str, terminal: str) -> Session:
+    """Signs the browser in with a passkey instead of the password: the answer (`webauthn`, JSON) to the
+    options of POST /auth/login/passkey/options that `token` names, with the API's rules."""
+    user = passkeys.passwordless_verify(token=token, credential=_assertion(webauthn), ip=client_ip(request))
+    return browser_sign_in(request, user=user, terminal=terminal)
+
+
+def enrolment_required(request: HttpRequest, user: Any) -> bool:
+    """Whether a signed-in staff member must enrol a second factor before using the back office
+    (STAFF_MFA_REQUIRED), whichever door they came in by. Asked on every back-office page: once the account
+    has a factor, the browser's session remembers it and the question costs no query."""
+    if not (settings.STAFF_MFA_REQUIRED and user.is_authenticated and user.is_staff):
+        return False
+    if request.session.get(STAFF_MFA_KEY) or selectors.mfa_methods(user):
+        request.session[STAFF_MFA_KEY] = True
+        return False
+    return True
 
 
 def browser_session(request: HttpRequest) -> Session | None:

@@ -96,6 +96,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         permissions = [
             ("change_user_status", "Can freeze, activate, invalidate, restore or delete users"),
             ("set_user_password", "Can set another user's password"),
+            ("reset_user_mfa", "Can turn off another user's second factors"),
         ]
         constraints = [
             models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
@@ -300,3 +301,63 @@ class OAuthCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · OAuth code ({'redeemed' if self.redeemed_at else 'open'})"
+
+
+class MfaMethod(models.TextChoices):
+    """The second factors an account may sign in with."""
+
+    TOTP = "totp", "authenticator app"
+    WEBAUTHN = "webauthn", "passkey"
+    RECOVERY_CODE = "recovery_code", "recovery code"
+
+
+class TotpDevice(models.Model):
+    """A user's authenticator app (RFC 6238). The shared secret is encrypted with MFA_ENCRYPTION_KEY
+    (accounts.services.mfa), so a database leak alone reveals no secret. It signs nothing in until
+    confirmed with a first code."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp_device")
+    secret_encrypted = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The time step of the last code accepted: a code is good once, and never for an earlier step.
+    last_step = models.BigIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        state = f"on since {_minute(self.confirmed_at)}" if self.confirmed_at else "enrolment not confirmed"
+        return f"{self.user} · authenticator app ({state})"
+
+
+class RecoveryCode(models.Model):
+    """A single-use recovery code: only its keyed hash (HMAC-SHA256 with MFA_ENCRYPTION_KEY) is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "code_hash"], name="accounts_recovery_code_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · recovery code ({f'used {_minute(self.used_at)}' if self.used_at else 'unused'})"
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (passkey or security key): its public key only, never a secret."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passkeys")
+    # base64url of the credential id (at most 1023 bytes by WebAuthn level 3), how assertions name it.
+    credential_id = models.CharField(max_length=1400, unique=True)
+    public_key = models.BinaryField()
+    sign_count = models.BigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    name = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} · passkey {self.name!r}"

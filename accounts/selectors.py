@@ -8,11 +8,11 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import connection, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, Q, QuerySet
+from django.db.models import Exists, Field, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.models import Session, User, UserStatus
+from accounts.models import MfaMethod, Passkey, RecoveryCode, Session, TotpDevice, User, UserStatus
 from accountsite import policy
 from accountsite.errors import NotAuthenticatedError, NotFoundError
 from accountsite.policy import ANOTHER_ACCOUNT, Caller, Op
@@ -146,3 +146,17 @@ def signed_in(request: HttpRequest) -> User:
     if not isinstance(user, User):
         raise NotAuthenticatedError()
     return user
+
+
+def mfa_methods(user: User) -> list[MfaMethod]:
+    """The second factors `user` may sign in with (none: MFA is off), in one query."""
+    flags = User.objects.filter(pk=user.pk).values_list(
+        Exists(TotpDevice.objects.filter(user=OuterRef("pk"), confirmed_at__isnull=False)),
+        Exists(Passkey.objects.filter(user=OuterRef("pk"))),
+        Exists(RecoveryCode.objects.filter(user=OuterRef("pk"), used_at__isnull=True)),
+    ).first()
+    totp, passkey, recovery = flags or (False, False, False)
+    if not (totp or passkey):
+        return []
+    return [method for method, present in ((MfaMethod.TOTP, totp), (MfaMethod.WEBAUTHN, passkey),
+                                           (MfaMethod.RECOVERY_CODE, recovery)) if present]

@@ -7,7 +7,15 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from rest_framework import serializers
 
-from accounts.models import GITHUB_LOGIN_VALIDATOR, LOGIN_NAME_VALIDATOR, Session, User, UserStatus
+from accounts.models import (
+    GITHUB_LOGIN_VALIDATOR,
+    LOGIN_NAME_VALIDATOR,
+    AuditEvent,
+    Passkey,
+    Session,
+    User,
+    UserStatus,
+)
 from accounts.oauth.serializers import RedirectURIsField
 from accountsite.numbers import WholeNumberField
 from accountsite.requests import ChoiceField
@@ -281,3 +289,118 @@ class TokenReplySerializer(serializers.Serializer):
 class LoginReplySerializer(TokenReplySerializer):
     user = UserSerializer()
     terminal = serializers.CharField()
+
+
+# --- Second factors --------------------------------------------------------------------------------------------
+
+
+class TotpCodeInputSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=16)
+
+
+class TotpDisableInputSerializer(TotpCodeInputSerializer):
+    password = password_field()
+
+
+class PasswordInputSerializer(serializers.Serializer):
+    password = password_field()
+
+
+class TotpEnrolmentSerializer(serializers.Serializer):
+    uri = serializers.CharField(help_text="otpauth:// URI for the authenticator app")
+    secret = serializers.CharField(help_text="the same secret in base32, to type in by hand")
+    qr_svg = serializers.CharField(help_text="the URI as a QR code, an inline SVG document")
+
+
+class RecoveryCodesSerializer(serializers.Serializer):
+    recovery_codes = serializers.ListField(child=serializers.CharField(), help_text="shown this once")
+
+
+class MfaStatusSerializer(serializers.Serializer):
+    methods = serializers.ListField(child=serializers.CharField())
+    totp = serializers.BooleanField()
+    recovery_codes_left = serializers.IntegerField()
+    passkeys = serializers.IntegerField()
+
+
+class MfaLoginInputSerializer(serializers.Serializer):
+    """The second step of a sign-in with MFA: the token of the first step and one second factor."""
+
+    mfa_token = serializers.CharField(max_length=128)
+    code = serializers.CharField(max_length=16, required=False)
+    recovery_code = serializers.CharField(max_length=32, required=False)
+    webauthn = serializers.DictField(required=False, help_text="the PublicKeyCredential of navigator.credentials.get()")
+
+    def validate(self, attrs: dict) -> dict:
+        given = [name for name in ("code", "recovery_code", "webauthn") if attrs.get(name)]
+        if len(given) != 1:
+            raise serializers.ValidationError({"code": ["Give one of code, recovery_code or webauthn."]})
+        return attrs
+
+
+class MfaChallengeSerializer(serializers.Serializer):
+    mfa_required = serializers.BooleanField()
+    mfa_token = serializers.CharField()
+    methods = serializers.ListField(child=serializers.CharField())
+    expires_at = serializers.DateTimeField()
+    webauthn = serializers.DictField(required=False, help_text="options for navigator.credentials.get()")
+
+
+class PasskeyLoginInputSerializer(serializers.Serializer):
+    passkey_token = serializers.CharField(max_length=128)
+    webauthn = serializers.DictField(help_text="the PublicKeyCredential of navigator.credentials.get()")
+    terminal = serializers.CharField(max_length=64, required=False, default="default")
+
+
+class PasskeyOptionsSerializer(serializers.Serializer):
+    passkey_token = serializers.CharField()
+    webauthn = serializers.DictField(help_text="options for navigator.credentials.get()")
+
+
+class PasskeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Passkey
+        fields = ["id", "name", "created_at", "last_used_at"]
+
+
+class PasskeyRegisterInputSerializer(serializers.Serializer):
+    webauthn = serializers.DictField(help_text="the PublicKeyCredential of navigator.credentials.create()")
+    name = serializers.CharField(max_length=64, required=False, default="passkey")
+
+
+class PasskeyRenameInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=64)
+
+
+class PasskeyRegisteredSerializer(serializers.Serializer):
+    passkey = PasskeySerializer()
+    recovery_codes = serializers.ListField(child=serializers.CharField(), help_text="with the first factor only")
+
+
+class SecurityEventSerializer(serializers.ModelSerializer):
+    """One row of the user's security log: where a sign-in came from, who made a change ("you", "an
+    operator" or "the system"), and the row's other details."""
+
+    description = serializers.CharField(source="action_label")
+    terminal = serializers.SerializerMethodField()
+    user_agent = serializers.SerializerMethodField()
+    by = serializers.SerializerMethodField()
+    details = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "action", "description", "created_at", "ip", "terminal", "user_agent", "by", "details"]
+
+    def get_terminal(self, event: AuditEvent) -> str:
+        return str(event.data.get("terminal", ""))
+
+    def get_user_agent(self, event: AuditEvent) -> str:
+        return str(event.data.get("user_agent", ""))
+
+    def get_by(self, event: AuditEvent) -> str:
+        if event.actor_id is None:
+            return "system"
+        return "you" if event.actor_id == event.user_id else "operator"
+
+    def get_details(self, event: AuditEvent) -> dict:
+        return {key: value for key, value in event.data.items() if key not in ("terminal", "user_agent", "device")}

@@ -42,6 +42,16 @@ class AuditAction(models.TextChoices):
     PASSWORD_ADMIN_SET = "password.admin_set", "password set by an operator"
     EMAIL_CHANGE_REQUEST = "email.change_request", "e-mail change asked"
     EMAIL_CHANGE = "email.change", "e-mail changed"
+    MFA_TOTP_ENABLE = "mfa.totp_enable", "authenticator app turned on"
+    MFA_TOTP_DISABLE = "mfa.totp_disable", "authenticator app turned off"
+    MFA_RECOVERY_ISSUE = "mfa.recovery_issue", "recovery codes issued"
+    MFA_RECOVERY_USE = "mfa.recovery_use", "signed in with a recovery code"
+    MFA_FAILED = "mfa.failed", "sign-in refused: wrong second factor"
+    MFA_RESET = "mfa.reset", "second factors turned off by an operator"
+    PASSKEY_ADD = "mfa.passkey_add", "passkey added"
+    PASSKEY_RENAME = "mfa.passkey_rename", "passkey renamed"
+    PASSKEY_REMOVE = "mfa.passkey_remove", "passkey removed"
+    OAUTH_AUTHORIZE = "oauth.authorize", "app authorized"
     OAUTH_APP_CREATE = "oauth.app_create", "OAuth app created"
     OAUTH_APP_UPDATE = "oauth.app_update", "OAuth app changed"
     OAUTH_APP_ROTATE_SECRET = "oauth.app_rotate_secret", "OAuth app secret rotated"
@@ -61,7 +71,7 @@ class AuditAction(models.TextChoices):
 
 
 # Rows that record a refused request rather than a change: a refusal changes nothing but these.
-REFUSALS = frozenset({AuditAction.LOGIN_FAILED, AuditAction.LOGIN_LOCKOUT})
+REFUSALS = frozenset({AuditAction.LOGIN_FAILED, AuditAction.LOGIN_LOCKOUT, AuditAction.MFA_FAILED})
 
 
 def valid_ip(ip: str | None) -> str | None:

@@ -9,7 +9,8 @@ Three kinds of caller exist:
 * an operator (a staff user) acting on someone else's account, limited to their Django permissions.
 
 An app's token never reaches the account-security operations (e-mail, password, deletion, sessions,
-developer mode, money) nor any operator power, whatever its scopes: those need the user's own sign-in.
+second factors, the security log, developer mode, money) nor any operator power, whatever its scopes:
+those need the user's own sign-in.
 Operators act on other accounts only through the Django permission the operation names, and only a
 superuser may touch the password, status or role of another staff member or superuser.
 """
@@ -47,6 +48,8 @@ class Op(StrEnum):
     EMAIL_CHANGE = "email.change"
     ACCOUNT_DELETE = "account.delete"
     DEVELOPER = "developer"
+    MFA_MANAGE = "mfa.manage"  # one's own second factors: authenticator app, recovery codes, passkeys
+    SECURITY_LOG = "security_log.read"
     BILLING_READ = "billing.read"
     PURCHASE = "membership.purchase"
     QUOTA_USE_SET = "quota.use_set"
@@ -63,6 +66,7 @@ class Op(StrEnum):
     WALLET_TOPUP = "wallet.topup"
     APP_MANAGE = "oauth.app_manage"
     AUDIT_VIEW = "audit.view"
+    MFA_RESET = "mfa.reset"  # an operator turns another account's second factors off
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,8 @@ POLICY: Mapping[Op, Rule] = {
     Op.EMAIL_CHANGE: Rule(own=True),
     Op.ACCOUNT_DELETE: Rule(own=True, staff="accounts.change_user_status", protected=True),
     Op.DEVELOPER: Rule(own=True),
+    Op.MFA_MANAGE: Rule(own=True),
+    Op.SECURITY_LOG: Rule(own=True),
     Op.BILLING_READ: Rule(own=True, staff="membership.view_ledgerentry"),
     Op.PURCHASE: Rule(own=True, staff="membership.change_membership"),
     Op.QUOTA_USE_SET: Rule(own=True, staff="quotas.change_quota"),
@@ -117,6 +123,7 @@ POLICY: Mapping[Op, Rule] = {
     Op.WALLET_TOPUP: Rule(staff="membership.topup_wallet", staff_on_self=False),
     Op.APP_MANAGE: Rule(staff="oauth2_provider.change_application"),
     Op.AUDIT_VIEW: Rule(staff="accounts.view_auditevent"),
+    Op.MFA_RESET: Rule(staff="accounts.reset_user_mfa", protected=True),
 }
 
 

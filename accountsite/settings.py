@@ -1,11 +1,14 @@
 """Settings, read from the environment with defaults that run on one machine with no services."""
 
+import base64
+import hashlib
 import warnings
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from corsheaders.defaults import default_headers
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.oauth.keys import oidc_private_key
@@ -244,6 +247,29 @@ ACCOUNTS_EMAIL_CHANGE_SECRET_HOURS = env.int("ACCOUNTS_EMAIL_CHANGE_SECRET_HOURS
 ACCOUNTS_SECRET_MAILS_PER_ACCOUNT = env.int("ACCOUNTS_SECRET_MAILS_PER_ACCOUNT", default=5)
 ACCOUNTS_SECRET_MAILS_PER_IP = env.int("ACCOUNTS_SECRET_MAILS_PER_IP", default=30)
 ACCOUNTS_SECRET_MAIL_WINDOW = env.int("ACCOUNTS_SECRET_MAIL_WINDOW_SECONDS", default=60 * 60)
+
+# Second factors. TOTP secrets and recovery-code hashes are keyed with MFA_ENCRYPTION_KEY (a Fernet key:
+# 32 url-safe base64 bytes); by default it is derived from SECRET_KEY, so set it before ever rotating
+# SECRET_KEY, or every enrolled authenticator app stops working.
+MFA_ENCRYPTION_KEY = env.str("MFA_ENCRYPTION_KEY", default="") or base64.urlsafe_b64encode(
+    hashlib.sha256(b"accountsite.mfa:" + SECRET_KEY.encode()).digest()).decode()
+try:
+    Fernet(MFA_ENCRYPTION_KEY)
+except ValueError:
+    raise ImproperlyConfigured("MFA_ENCRYPTION_KEY must be a Fernet key: 32 url-safe base64-encoded bytes.") from None
+MFA_ISSUER = env.str("MFA_ISSUER", default="accountsite")  # the name authenticator apps show
+# How long the mfa_token of a sign-in waiting for its second factor lives.
+MFA_TOKEN_SECONDS = env.int("MFA_TOKEN_SECONDS", default=300)
+# Staff without a second factor are sent to enrol one at their next back-office sign-in.
+STAFF_MFA_REQUIRED = env.bool("STAFF_MFA_REQUIRED", default=False)
+# Passkeys (WebAuthn): the relying party is this site's host name; browsers sign for one of these origins.
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="localhost")
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="accountsite")
+WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=["http://localhost:8000"])
+# The security log (GET /auth/events) shows this many days; prune_security_events deletes older sign-ins.
+ACCOUNTS_SECURITY_LOG_DAYS = env.int("ACCOUNTS_SECURITY_LOG_DAYS", default=90)
+# The new-device notice links here to end the session it names ({session} is filled in).
+ACCOUNTS_SESSIONS_URL = env.str("ACCOUNTS_SESSIONS_URL", default="http://localhost:8000/account/sessions?end={session}")
 
 # The back office (/admin/): its header and browser title, and how long the dashboard's counts are kept.
 ADMIN_SITE_HEADER = env.str("ADMIN_SITE_HEADER", default="accountsite back office")

@@ -233,3 +233,9 @@ def application_authenticate(*, client_id: str, client_secret: str) -> Applicati
             or application.user is None or not application.user.is_active):
         raise errors.NotAuthenticatedError("Unknown client or wrong client secret.")
     return application
+
+
+def authorization_record(*, user: User, application: Application, scopes: str) -> None:
+    """The user let an app act for them (consent given, or a seed 001 code issued): in their security log."""
+    audit_record(action=AuditAction.OAUTH_AUTHORIZE, user=user, actor=user, app=application.name,
+                 client_id=application.client_id, scopes=scopes)

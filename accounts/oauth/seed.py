@@ -28,7 +28,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import generate_token
 
 from accounts.models import User
-from accounts.oauth.applications import application_authenticate
+from accounts.oauth.applications import application_authenticate, authorization_record
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
 
@@ -72,6 +72,7 @@ def seed_target_from(*params: Any) -> SeedTarget | None:
 def seed_code_issue(*, user: User, target: SeedTarget, now: datetime | None = None) -> Grant:
     """A single-use code for `target`, valid AUTHORIZATION_CODE_EXPIRE_SECONDS, without PKCE."""
     now = now or timezone.now()
+    authorization_record(user=user, application=target.application, scopes=SEED_SCOPES)
     return Grant.objects.create(
         user=user, application=target.application, code=generate_token(),
         expires=now + timedelta(seconds=oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS),

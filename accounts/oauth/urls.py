@@ -10,7 +10,9 @@ from accounts.oauth.views import (
     DiscoveryView,
     IntrospectView,
     MetadataView,
+    PasskeySignInPageView,
     RevokeTokenView,
+    SecondFactorPageView,
     SeedConsentView,
     SeedOAuthView,
     SignInPageView,
@@ -40,6 +42,8 @@ urlpatterns = [
     *developer.urls,
     re_path(r"^oauth/?$", SeedOAuthView.as_view(), name="oauth-seed"),
     path("oauth/login/", SignInPageView.as_view(), name="oauth-login"),
+    path("oauth/login/mfa/", SecondFactorPageView.as_view(), name="oauth-login-mfa"),
+    path("oauth/login/passkey/", PasskeySignInPageView.as_view(), name="oauth-login-passkey"),
     path("oauth/consent/", SeedConsentView.as_view(), name="oauth-seed-consent"),
     path("oauth/", include(dot_patterns)),
     # The contract's root discovery address (the issuer itself is <host>/oauth).

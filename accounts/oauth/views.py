@@ -43,11 +43,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.browser import browser_session, browser_sign_in, credentials_check
+from accounts.browser import (
+    browser_session,
+    browser_sign_in,
+    credentials_check,
+    passkey_sign_in,
+    second_factor_begin,
+    second_factor_finish,
+    second_factor_passkey_options,
+    second_factor_pending,
+)
 from accounts.oauth import applications, consent, introspection, seed
 from accounts.oauth.serializers import SeedAuthorizeInputSerializer, SeedExchangeInputSerializer, SeedUserSerializer
 from accounts.selectors import signed_in
-from accountsite.errors import ServiceError, TooManyRequestsError
+from accountsite.errors import NotAuthenticatedError, ServiceError, TooManyRequestsError
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
 from accountsite.requests import valid_input
@@ -82,21 +91,81 @@ class SignInPageView(View):
         if not form.is_valid():
             return render(request, self.template_name, {"form": form, "error": "Enter your login and password."},
                           status=400)
+        target = self._next(request, form.cleaned_data.get("next", ""))
         try:
-            user = credentials_check(request, login=form.cleaned_data["login"],
-                                     password=form.cleaned_data["password"])
+            user, methods = credentials_check(request, login=form.cleaned_data["login"],
+                                              password=form.cleaned_data["password"])
+            if second_factor_begin(request, user=user, methods=methods, terminal=OAUTH_PAGE_TERMINAL):
+                return HttpResponseRedirect(f"{reverse('oauth-login-mfa')}?{urlencode({'next': target})}")
             browser_sign_in(request, user=user, terminal=OAUTH_PAGE_TERMINAL)
         except TooManyRequestsError as exc:
-            response = render(request, self.template_name,
-                              {"form": form, "error": "Too many failed attempts. Try again later."}, status=429)
-            response["Retry-After"] = str(exc.retry_after)
-            return response
+            return _throttled(request, self.template_name, {"form": form}, exc)
         except ServiceError:
             return render(request, self.template_name, {"form": form, "error": GENERIC_SIGN_IN_ERROR}, status=401)
-        target = self._next(request, form.cleaned_data.get("next", ""))
-        if target:
-            return HttpResponseRedirect(target)
-        return render(request, self.template_name, {"form": None, "signed_in_as": user.username})
+        return _signed_in(request, user, target)
+
+
+def _throttled(request: HttpRequest, template: str, context: dict, exc: TooManyRequestsError) -> HttpResponse:
+    response = render(request, template, {**context, "error": "Too many failed attempts. Try again later."},
+                      status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _signed_in(request: HttpRequest, user: Any, target: str) -> HttpResponse:
+    if target:
+        return HttpResponseRedirect(target)
+    return render(request, SignInPageView.template_name, {"form": None, "signed_in_as": user.username})
+
+
+@method_decorator([csrf_protect, never_cache], name="dispatch")
+class PasskeySignInPageView(SignInPageView):
+    """The sign-in page's "Sign in with a passkey": the page's script asks POST /auth/login/passkey/options,
+    lets the browser's authenticator answer, and posts the answer here (checked like POST /auth/login/passkey)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        target = self._next(request, request.POST.get("next", ""))
+        form = SignInForm(initial={"next": target})
+        try:
+            session = passkey_sign_in(request, token=request.POST.get("passkey_token", "")[:128],
+                                      webauthn=request.POST.get("webauthn", ""), terminal=OAUTH_PAGE_TERMINAL)
+        except TooManyRequestsError as exc:
+            return _throttled(request, SignInPageView.template_name, {"form": form}, exc)
+        except ServiceError:
+            return render(request, SignInPageView.template_name,
+                          {"form": form, "error": "This passkey cannot sign in here."}, status=401)
+        return _signed_in(request, session.user, target)
+
+
+@method_decorator([sensitive_post_parameters("code"), csrf_protect, never_cache], name="dispatch")
+class SecondFactorPageView(SignInPageView):
+    """The sign-in page's second step, for accounts with a second factor: a code of the authenticator app
+    or a recovery code, checked like POST /auth/login/mfa."""
+
+    template_name = "accounts/oauth_login_mfa.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if not second_factor_pending(request):
+            return HttpResponseRedirect(reverse("oauth-login"))
+        return render(request, self.template_name, {"next": self._next(request, request.GET.get("next", "")),
+                                                    "webauthn_options": second_factor_passkey_options(request)})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        target = self._next(request, request.POST.get("next", ""))
+        context = {"next": target, "webauthn_options": second_factor_passkey_options(request)}
+        try:
+            session = second_factor_finish(request, code=request.POST.get("code", "")[:32],
+                                           webauthn=request.POST.get("webauthn", ""))
+        except TooManyRequestsError as exc:
+            return _throttled(request, self.template_name, context, exc)
+        except NotAuthenticatedError:  # expired or never started: begin again with the password
+            return HttpResponseRedirect(f"{reverse('oauth-login')}?{urlencode({'next': target})}")
+        except ServiceError:
+            return render(request, self.template_name, {**context, "error": "This code is wrong or was already used."},
+                          status=401)
+        return _signed_in(request, session.user, target)
 
 
 # How a confidential client authenticates; introspection (IntrospectView) knows no other.
@@ -334,6 +403,15 @@ class ConsentView(AuthorizationView):
         """An error sent back to the client's (already validated) redirect URI."""
         return self.error_response(OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"]),
                                    application)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        location = response.get("Location", "")
+        if form.cleaned_data.get("allow") and "code=" in location and "error=" not in location:
+            application = Application.objects.get(client_id=form.cleaned_data["client_id"])
+            applications.authorization_record(user=signed_in(self.request), application=application,
+                                              scopes=form.cleaned_data.get("scope", ""))
+        return response
 
 
 def _scope_descriptions(scopes: list[str]) -> list[str]:

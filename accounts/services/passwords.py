@@ -21,8 +21,8 @@ from accounts.services.codes import (
 from accounts.services.sessions import (
     account_key,
     credentials_verify,
+    password_only_check,
     session_reissue,
-    user_assert_can_sign_in,
     user_credentials_revoke,
 )
 from accounts.tokens import TokenPair
@@ -75,8 +75,7 @@ def password_set(*, user: User, password: str, actor: User | None, reason: Revok
 def password_change_signed_out(*, login: str, old_password: str, new_password: str, ip: str) -> User:
     """Seed 003's POST /auth/password without a token: the login name and the old password are the
     credential, checked (and counted) exactly like a sign-in; every session of the account ends."""
-    user = credentials_verify(login=login, password=old_password, ip=ip, status=400)
-    user_assert_can_sign_in(user)
+    user = password_only_check(login=login, password=old_password, ip=ip)
     with transaction.atomic():
         password_set(user=user, password=new_password, actor=user, reason=RevokeReason.PASSWORD_CHANGE,
                      field="new_password", ip=ip)

@@ -9,8 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import selectors
-from accounts.models import RevokeReason, Session, User, UserStatus
+from accounts.models import MfaMethod, RevokeReason, Session, User, UserStatus
 from accounts.oauth.revocation import access_token_revoke, oauth_tokens_revoke
+from accounts.services import security_log
 from accounts.tokens import TokenPair, decode_refresh, issued_before, token_pair_for
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record, valid_ip
@@ -30,8 +31,9 @@ def account_key(login: str, user: User | None) -> str:
     return f"user:{user.pk}" if user is not None else f"name:{login.strip().lower()}"
 
 
-def credentials_verify(*, login: str, password: str, ip: str, status: int = 401) -> User:
-    """The user named by `login` if `password` is theirs, under the brute-force limits.
+def credentials_verify(*, login: str, password: str, ip: str, status: int = 401, clear: bool = True) -> User:
+    """The user named by `login` if `password` is theirs, under the brute-force limits; a right password
+    clears the account's failures unless `clear` is False (a second factor is still to come).
 
     Wrong name and wrong password give the same error at the same cost (one hash). A legacy MD5 or
     PBKDF2 hash is re-hashed with Argon2id by check_password on success.
@@ -59,8 +61,16 @@ def credentials_verify(*, login: str, password: str, ip: str, status: int = 401)
                      **({"locked": locked} if locked else {}))
         raise errors.WrongPasswordError("Wrong login name or password.", status=status)
     LOGIN_FAILURES_PER_IP.release(ip)
-    LOGIN_FAILURES_PER_ACCOUNT.clear(key)
+    if clear:
+        LOGIN_FAILURES_PER_ACCOUNT.clear(key)
+    else:
+        LOGIN_FAILURES_PER_ACCOUNT.release(key)  # this attempt was right; earlier failures still count
     return user
+
+
+def sign_in_succeeded(user: User) -> None:
+    """A whole sign-in (password and second factor, or a passkey) clears the account's failures."""
+    LOGIN_FAILURES_PER_ACCOUNT.clear(account_key(user.username, user))
 
 
 def _session_open(*, user: User, terminal: str, ip: str, user_agent: str, now: datetime) -> Session:
@@ -84,9 +94,10 @@ def _session_open(*, user: User, terminal: str, ip: str, user_agent: str, now: d
     Session.objects.filter(user=user, terminal=terminal, revoked_at__isnull=True).update(
         revoked_at=now, revoke_reason=RevokeReason.REPLACED
     )
-    audit_record(action=AuditAction.SESSION_LOGIN, user=user, actor=user, ip=ip, terminal=terminal)
-    return Session(user=user, terminal=terminal, ip=valid_ip(ip), user_agent=user_agent[:256],
-                   created_at=now, last_seen_at=now)
+    session = Session(user=user, terminal=terminal, ip=valid_ip(ip), user_agent=user_agent[:256],
+                      created_at=now, last_seen_at=now)
+    security_log.sign_in_record(session=session, now=now)
+    return session
 
 
 @transaction.atomic
@@ -113,11 +124,28 @@ def browser_session_start(*, user: User, terminal: str, ip: str, user_agent: str
     return session
 
 
-def login(*, login: str, password: str, terminal: str, ip: str, user_agent: str) -> tuple[User, Session, TokenPair]:
-    user = credentials_verify(login=login, password=password, ip=ip)
+def sign_in_check(*, login: str, password: str, ip: str) -> tuple[User, list[MfaMethod]]:
+    """The user these credentials name, if they may sign in (the lockouts, the password, then the status),
+    and the second factors still to check. Every door (the API, the admin, the OAuth page) asks this before
+    a second factor or a session. The account's failures are cleared only by a whole sign-in: a right
+    password does not reset the count of wrong codes that follow it."""
+    user = credentials_verify(login=login, password=password, ip=ip, clear=False)
     user_assert_can_sign_in(user)
-    session, pair = session_start(user=user, terminal=terminal, ip=ip, user_agent=user_agent)
-    return user, session, pair
+    methods = selectors.mfa_methods(user)
+    if not methods:
+        sign_in_succeeded(user)
+    return user, methods
+
+
+def password_only_check(*, login: str, password: str, ip: str) -> User:
+    """The user of a request whose only credential is the password (seed 003's password change and
+    unregister without a token). An account with a second factor is refused (7006): the password alone
+    must not change or delete it; its owner signs in with the factor and uses the session."""
+    user = credentials_verify(login=login, password=password, ip=ip, status=400)
+    user_assert_can_sign_in(user)
+    if selectors.mfa_methods(user):
+        raise errors.PermissionDeniedError("This account has a second factor: sign in, then use your session.")
+    return user
 
 
 def session_refresh(*, raw_refresh: str, now: datetime | None = None) -> TokenPair:

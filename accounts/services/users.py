@@ -19,9 +19,8 @@ from accounts.plans import KEEP, plans
 from accounts.services.codes import activation_send, secret_redeem, secrets_void
 from accounts.services.passwords import password_check, password_set, password_validate
 from accounts.services.sessions import (
-    credentials_verify,
+    password_only_check,
     session_start,
-    user_assert_can_sign_in,
     user_credentials_revoke,
 )
 from accounts.tokens import TokenPair
@@ -143,8 +142,7 @@ def user_delete(*, user: User, actor: User | None, now: datetime | None = None) 
 def user_unregister(*, password: str, ip: str, user: User | None = None, login: str = "") -> User:
     """Seed 003's unregister: by login name and password, or by the signed-in user re-entering theirs."""
     if user is None:
-        user = credentials_verify(login=login, password=password, ip=ip, status=400)
-        user_assert_can_sign_in(user)
+        user = password_only_check(login=login, password=password, ip=ip)
     else:
         password_check(user=user, password=password, ip=ip)
     return user_delete(user=user, actor=user)

@@ -1,7 +1,7 @@
 """The /auth API: registration, sign-in per terminal, tokens, sessions and the caller's own profile."""
 
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from accounts import selectors
 from accounts.authentication import SessionCredentials
-from accounts.models import RevokeReason
+from accounts.models import RevokeReason, User
 from accounts.oauth import applications, seed
 from accounts.oauth.authentication import AppCredentials
 from accounts.permissions import assert_fields_allowed
@@ -18,6 +18,10 @@ from accounts.serializers import (
     LoginReplySerializer,
     LogoutInputSerializer,
     MeUpdateInputSerializer,
+    MfaChallengeSerializer,
+    MfaLoginInputSerializer,
+    PasskeyLoginInputSerializer,
+    PasskeyOptionsSerializer,
     PasswordChangeInputSerializer,
     RefreshInputSerializer,
     RegisterInputSerializer,
@@ -26,7 +30,7 @@ from accounts.serializers import (
     UnregisterInputSerializer,
     UserSerializer,
 )
-from accounts.services import passwords, sessions, users
+from accounts.services import challenges, passkeys, passwords, sessions, users
 from accountsite.errors import (
     EmailTakenError,
     InvalidParametersError,
@@ -56,7 +60,8 @@ class SignInViewSet(PolicyMixin, viewsets.ViewSet):
     """Endpoints that issue credentials; a stale token sent along must not get in the way."""
 
     authentication_classes = ()
-    operations = {"register": Op.SIGN_IN, "login": Op.SIGN_IN, "refresh": Op.SIGN_IN}
+    operations = {"register": Op.SIGN_IN, "login": Op.SIGN_IN, "refresh": Op.SIGN_IN, "login_mfa": Op.SIGN_IN,
+                  "login_passkey_options": Op.SIGN_IN, "login_passkey": Op.SIGN_IN}
 
     @extend_schema(request=RegisterInputSerializer, responses={201: LoginReplySerializer}, tags=["auth"])
     @action(detail=False, methods=["post"])
@@ -70,20 +75,56 @@ class SignInViewSet(PolicyMixin, viewsets.ViewSet):
             reply.update(pair.as_reply(), terminal=data["terminal"])
         return Response(reply, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=LoginInputSerializer, responses=LoginReplySerializer, tags=["auth"])
+    @extend_schema(request=LoginInputSerializer, tags=["auth"], responses=PolymorphicProxySerializer(
+        component_name="LoginOrSecondFactor", serializers=[LoginReplySerializer, MfaChallengeSerializer],
+        resource_type_field_name=None))
     @action(detail=False, methods=["post"])
     def login(self, request: Request) -> Response:
         data = valid_input(LoginInputSerializer, request)
         oauth_target = seed.seed_target_from(request.query_params, data)  # seed 001, checked before sign-in
-        user, session, pair = sessions.login(
-            login=data["login"], password=data["password"], terminal=data["terminal"],
-            ip=client_ip(request), user_agent=user_agent(request),
-        )
+        user, methods = sessions.sign_in_check(login=data["login"], password=data["password"],
+                                               ip=client_ip(request))
+        if methods:  # the second factor comes first (POST /auth/login/mfa), then the session
+            target = ({"client_id": oauth_target.application.client_id, "redirect_uri": oauth_target.redirect_uri}
+                      if oauth_target is not None else {})
+            challenge = challenges.challenge_issue(user=user, methods=methods, terminal=data["terminal"],
+                                                   extra=target)
+            return Response(MfaChallengeSerializer(challenge.as_reply()).data)
+        return self._signed_in(request, user, data["terminal"], oauth_target)
+
+    def _signed_in(self, request: Request, user: User, terminal: str, oauth_target: seed.SeedTarget | None) -> Response:
+        session, pair = sessions.session_start(user=user, terminal=terminal, ip=client_ip(request),
+                                               user_agent=user_agent(request))
         reply = {"user": UserSerializer(user).data, **pair.as_reply(), "terminal": session.terminal}
         if oauth_target is not None:
             grant = seed.seed_code_issue(user=user, target=oauth_target)
             reply.update(authorization_code=grant.code, redirect_uri=grant.redirect_uri)
         return Response(reply)
+
+    @extend_schema(request=MfaLoginInputSerializer, responses=LoginReplySerializer, tags=["auth"])
+    @action(detail=False, methods=["post"], url_path="login/mfa")
+    def login_mfa(self, request: Request) -> Response:
+        data = valid_input(MfaLoginInputSerializer, request)
+        pending = challenges.challenge_finish(token=data["mfa_token"], ip=client_ip(request),
+                                              code=data.get("code", ""), recovery_code=data.get("recovery_code", ""),
+                                              assertion=data.get("webauthn"))
+        target = seed.seed_target_resolve(**pending.extra) if pending.extra else None
+        return self._signed_in(request, pending.user, pending.terminal, target)
+
+    @extend_schema(request=None, responses=PasskeyOptionsSerializer, tags=["auth"])
+    @action(detail=False, methods=["post"], url_path="login/passkey/options")
+    def login_passkey_options(self, request: Request) -> Response:
+        return Response(passkeys.passwordless_options())
+
+    @extend_schema(request=PasskeyLoginInputSerializer, responses=LoginReplySerializer, tags=["auth"])
+    @action(detail=False, methods=["post"], url_path="login/passkey")
+    def login_passkey(self, request: Request) -> Response:
+        """A sign-in with a passkey instead of the password (it is both factors: possession and, with user
+        verification, the authenticator's PIN or biometrics)."""
+        data = valid_input(PasskeyLoginInputSerializer, request)
+        user = passkeys.passwordless_verify(token=data["passkey_token"], credential=data["webauthn"],
+                                            ip=client_ip(request))
+        return self._signed_in(request, user, data["terminal"], None)
 
     @extend_schema(request=RefreshInputSerializer, responses=TokenReplySerializer, tags=["auth"])
     @action(detail=False, methods=["post"])

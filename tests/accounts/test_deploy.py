@@ -46,6 +46,11 @@ def test_production_refuses_a_short_or_development_secret_key():
         assert result.returncode != 0 and "SECRET_KEY" in result.stderr, weak
 
 
+def test_a_malformed_mfa_encryption_key_refuses_to_start():
+    result = _manage("check", MFA_ENCRYPTION_KEY="not-a-fernet-key")
+    assert result.returncode != 0 and "MFA_ENCRYPTION_KEY" in result.stderr
+
+
 def test_development_runs_with_no_configuration():
     result = _manage("check")
     assert result.returncode == 0, result.stdout + result.stderr

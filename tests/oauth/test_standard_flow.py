@@ -10,7 +10,7 @@ from jwcrypto import jwk, jwt
 from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 from rest_framework.test import APIClient
 
-from accounts.models import UserStatus
+from accounts.models import AuditEvent, UserStatus
 from accounts.services import passwords, sessions, users
 from accountsite import errors
 from tests.conftest import envelope
@@ -135,6 +135,15 @@ def test_denial_lands_with_access_denied(browser_client, app):
     reply = authorize(browser_client, app, challenge=challenge, allow=False)
     assert reply.status_code == 302 and query_of(reply["Location"])["error"] == "access_denied"
     assert not Grant.objects.exists()
+    assert not AuditEvent.objects.filter(action="oauth.authorize").exists()
+
+
+def test_consent_is_in_the_users_security_log(browser_client, app, user):
+    _verifier, challenge = pkce_pair()
+    assert authorize(browser_client, app, challenge=challenge).status_code == 302
+    event = AuditEvent.objects.get(action="oauth.authorize")
+    assert event.user == event.actor == user
+    assert event.data["client_id"] == app.client_id and "read" in event.data["scopes"].split()
 
 
 def test_code_is_single_use(browser_client, app, issued):

@@ -41,9 +41,10 @@ import pytest
 from oauth2_provider.models import Application
 from rest_framework.test import APIClient
 
-from accounts.models import SecretPurpose, Session, User, UserStatus
+from accounts.models import Passkey, SecretPurpose, Session, User, UserStatus
 from accounts.oauth import applications, seed
-from accounts.services import codes, users
+from accounts.selectors import mfa_methods
+from accounts.services import challenges, codes, mfa, passkeys, users
 from accountsite import errors
 from membership.models import TierType
 from membership.services import membership_cost, wallet_topup
@@ -51,6 +52,8 @@ from quotas.models import Quota, QuotaKind
 from repos.services import repository_create
 from tests.conftest import app_client, client_for, envelope, signed_out, staff_user
 from tests.factories import PASSWORD, AdminFactory, UserFactory
+from tests.mfa.authenticator import SoftAuthenticator
+from tests.mfa.helpers import passkey_on, totp_code, totp_on
 from tests.snapshots import snapshot, snapshot_models
 
 CALLERS = ("anon", "owner", "other", "staff", "support", "billing", "root", "frozen", "deleted", "logged_out",
@@ -67,7 +70,8 @@ CRED = errors.WrongPasswordError  # wrong credentials
 VOID = errors.InvalidSecretError  # the e-mailed code is invalid, used or expired
 OK, GOTO = "ok", "redirect"
 Cell = type[errors.ServiceError] | str | None
-LOGIN_PATHS = {"/auth/login/", "/login/"}  # WrongPasswordError is 401 there, not 400 (docs/errors.md)
+# WrongPasswordError is 401 there, not 400 (docs/errors.md)
+LOGIN_PATHS = {"/auth/login/", "/login/", "/auth/login/passkey/"}
 
 NEW_PASSWORD = "another-Long-passw0rd"
 REDIRECT_URI = "https://alice.example/cb"
@@ -102,6 +106,11 @@ EXPECTED: dict[Row, tuple[Cell, ...]] = {
     # A deleted account signs in like an unknown name (README: a byte-identical CRED).
     R("POST", "/auth/login/"):        (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OFF,  CRED, OK,   OK,   OK),
     R("POST", "/login/"):             (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OFF,  CRED, OK,   OK,   OK),
+    # Second steps (issue 16): the mfa_token, or the passkey's assertion, is the credential. A deleted
+    # account's passkey is as unknown as its login name (CRED); its pending sign-in ends (OFF).
+    R("POST", "/auth/login/mfa/"):    (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OFF,  OFF,  OK,   OK,   OK),
+    R("POST", "/auth/login/passkey/options/"): OPEN,
+    R("POST", "/auth/login/passkey/"): (OK,  OK,   OK,   OK,   OK,   OK,   OK,   OFF,  CRED, OK,   OK,   OK),
     # The body carries alice's refresh token (of the session `owner` uses): whoever holds it may refresh.
     R("POST", "/auth/refresh/"):      (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OFF,  OFF,  AUTH, OK,   OK),
 
@@ -129,6 +138,21 @@ EXPECTED: dict[Row, tuple[Cell, ...]] = {
     # Only the caller's own sessions; alice's are not visible to anyone else, operators included.
     R("DELETE", "/auth/sessions/{id}/"):
                                       (AUTH, OK,   MISS, MISS, MISS, MISS, MISS, OFF,  OFF,  AUTH, DENY, DENY),
+
+    # --- second factors (issue 16): the user's own first-hand sign-in only, never an app's token
+    R("GET", "/auth/mfa/"):           SELF_FIRST_HAND,
+    R("POST", "/auth/mfa/totp/"):     SELF_FIRST_HAND,
+    R("DELETE", "/auth/mfa/totp/"):   SELF_FIRST_HAND,
+    R("POST", "/auth/mfa/totp/confirm/"): SELF_FIRST_HAND,
+    R("POST", "/auth/mfa/recovery-codes/"): SELF_FIRST_HAND,
+    R("GET", "/auth/passkeys/"):      SELF_FIRST_HAND,
+    R("GET", "/auth/events/"):        SELF_FIRST_HAND,
+    R("POST", "/auth/passkeys/"):     SELF_FIRST_HAND,
+    R("POST", "/auth/passkeys/options/"): SELF_FIRST_HAND,
+    # Only the caller's own passkeys, as with sessions.
+    **{R(method, "/auth/passkeys/{id}/"):
+                                      (AUTH, OK,   MISS, MISS, MISS, MISS, MISS, OFF,  OFF,  AUTH, DENY, DENY)
+       for method in ("PATCH", "DELETE")},
 
     # --- developer mode (README: the owner's own session only, others get 404)
     R("GET", "/developer/apps/"):     SELF_FIRST_HAND,
@@ -414,6 +438,48 @@ QUOTA_KINDS = {"repository": (QuotaKind.REPO_PUBLIC, QuotaKind.REPO_PRIVATE), "d
 STAFF, SUPERUSER = {"loginname": "ops"}, {"loginname": "root"}
 PUBLIC_REPO = {"name": "open"}
 
+def factor_owner(world: World, client: APIClient) -> User:
+    return getattr(client, "user", None) or world.alice
+
+
+def totp_enrolled(world: World, client: APIClient) -> dict:
+    """The caller's authenticator app waiting for its first code, and that code."""
+    mfa.totp_enrol_start(user=factor_owner(world, client))
+    return {"code": totp_code(factor_owner(world, client))}
+
+
+def totp_turned_on(world: World, client: APIClient) -> dict:
+    """The caller's authenticator app on; the password and a current code."""
+    totp_on(factor_owner(world, client))
+    return {"password": PASSWORD, "code": totp_code(factor_owner(world, client))}
+
+
+def mfa_login(world: World, client: APIClient) -> dict:
+    """Alice's sign-in waiting for her authenticator app's code, and the code."""
+    totp_on(world.alice)
+    challenge = challenges.challenge_issue(user=world.alice, methods=mfa_methods(world.alice), terminal="phone")
+    return {"mfa_token": challenge.token, "code": totp_code(world.alice)}
+
+
+def passkey_login(world: World, client: APIClient) -> dict:
+    """An assertion of alice's passkey over a passwordless sign-in's challenge."""
+    authenticator = passkey_on(world.alice)
+    options = passkeys.passwordless_options()
+    return {"passkey_token": options["passkey_token"], "webauthn": authenticator.get(options["webauthn"])}
+
+
+def passkey_created(world: World, client: APIClient) -> dict:
+    """The caller's new passkey, answering the registration options issued to them."""
+    authenticator = SoftAuthenticator()
+    return {"webauthn": authenticator.create(passkeys.registration_options(user=factor_owner(world, client)))}
+
+
+def alice_passkey(world: World) -> None:
+    passkey_on(world.alice)
+
+
+ALICE_PASSKEY = {"id": lambda world, client: Passkey.objects.get(user=world.alice).pk}
+
 REQUESTS: dict[Row, Call] = {
     R("POST", "/auth/register/"): REGISTER,
     R("POST", "/register/"): REGISTER,
@@ -436,6 +502,20 @@ REQUESTS: dict[Row, Call] = {
     R("POST", "/auth/unregister/"): Call(body={"username": "alice", "password": PASSWORD}),
     R("GET", "/auth/sessions/"): Call(),
     R("DELETE", "/auth/sessions/{id}/"): Call(),
+    R("POST", "/auth/login/mfa/"): Call(body=mfa_login),
+    R("POST", "/auth/login/passkey/options/"): Call(),
+    R("POST", "/auth/login/passkey/"): Call(body=passkey_login),
+    R("GET", "/auth/passkeys/"): Call(),
+    R("GET", "/auth/events/"): Call(),
+    R("POST", "/auth/passkeys/"): Call(body=passkey_created, created=True),
+    R("POST", "/auth/passkeys/options/"): Call(),
+    R("PATCH", "/auth/passkeys/{id}/"): Call(setup=alice_passkey, args=ALICE_PASSKEY, body={"name": "renamed"}),
+    R("DELETE", "/auth/passkeys/{id}/"): Call(setup=alice_passkey, args=ALICE_PASSKEY, body={"password": PASSWORD}),
+    R("GET", "/auth/mfa/"): Call(),
+    R("POST", "/auth/mfa/totp/"): Call(),
+    R("DELETE", "/auth/mfa/totp/"): Call(body=totp_turned_on),
+    R("POST", "/auth/mfa/totp/confirm/"): Call(body=totp_enrolled),
+    R("POST", "/auth/mfa/recovery-codes/"): Call(body=totp_turned_on),
     R("GET", "/developer/apps/"): Call(),
     R("POST", "/developer/apps/"): Call(body={"name": "another app", "redirect_uris": "https://app.example/cb"},
                                         created=True),
@@ -618,7 +698,7 @@ def test_the_snapshot_covers_every_table_the_api_writes():
                 "membership_wallet", "membership_ledgerentry", "membership_idempotencyrecord", "repos_repository",
                 "repos_commit", "repos_pull", "oauth2_provider_application", "oauth2_provider_accesstoken",
                 "oauth2_provider_refreshtoken", "oauth2_provider_grant", "oauth2_provider_idtoken",
-                "django_session"}
+                "django_session", "accounts_totpdevice", "accounts_recoverycode", "accounts_passkey"}
     assert expected <= tables
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0007_back_office_indexes'),
+        ('accounts', '0008_oauth_codes'),
         ('auth', '0012_alter_user_first_name_max_length'),
     ]
 

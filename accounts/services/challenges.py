@@ -1,0 +1,92 @@
+"""Sign-ins waiting for their second factor: the `mfa_token` a right password earns when MFA is on.
+
+The token is 256 random bits; the shared cache keeps only its SHA-256, for MFA_TOKEN_SECONDS, so every
+worker and host agrees on it and it dies on its own. It is used up by the sign-in it finishes (a wrong
+code leaves it, but counts toward the account's lockout). It remembers a fingerprint of the password hash
+it was earned with: a password change in between voids it, as it voids a sign-in made with the old one.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from accounts.models import MfaMethod, User
+from accounts.services import mfa, passkeys
+from accounts.services.sessions import sign_in_succeeded, user_assert_can_sign_in
+from accountsite import errors
+
+
+@dataclass(frozen=True)
+class Challenge:
+    token: str
+    methods: list[MfaMethod]
+    expires_at: datetime
+    webauthn: dict | None = None  # the assertion options, when the account has passkeys
+
+    def as_reply(self) -> dict:
+        reply: dict[str, Any] = {"mfa_required": True, "mfa_token": self.token, "methods": self.methods,
+                                 "expires_at": self.expires_at}
+        if self.webauthn is not None:
+            reply["webauthn"] = self.webauthn
+        return reply
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What the finished sign-in continues with."""
+
+    user: User
+    terminal: str
+    method: str
+    extra: dict = field(default_factory=dict)  # what the first step asked for besides (seed 001's target)
+
+
+def _key(token: str) -> str:
+    return f"mfa-challenge:{hashlib.sha256(token.encode()).hexdigest()}"
+
+
+def _fingerprint(user: User) -> str:
+    return hashlib.sha256(user.password.encode()).hexdigest()
+
+
+def challenge_issue(*, user: User, methods: list[MfaMethod], terminal: str, extra: dict | None = None,
+                    now: datetime | None = None) -> Challenge:
+    """A short-lived token for finishing this sign-in with a second factor."""
+    now = now or timezone.now()
+    token = secrets.token_urlsafe(32)
+    options = passkeys.assertion_options(user=user) if MfaMethod.WEBAUTHN in methods else None
+    cache.set(_key(token), {"uid": user.pk, "pw": _fingerprint(user), "terminal": terminal, "extra": extra or {},
+                            "webauthn": options.challenge if options else None},
+              settings.MFA_TOKEN_SECONDS)
+    return Challenge(token=token, methods=methods, expires_at=now + timedelta(seconds=settings.MFA_TOKEN_SECONDS),
+                     webauthn=options.public if options else None)
+
+
+def challenge_finish(*, token: str, ip: str, code: str = "", recovery_code: str = "",
+                     assertion: dict | None = None, now: datetime | None = None) -> Pending:
+    """Checks the second factor for the sign-in `token` names and uses the token up. An unknown, expired
+    or used token is 7005; a wrong factor counts toward the lockout (mfa.second_factor_verify)."""
+    key = _key(token)
+    state = cache.get(key)
+    user = User.objects.filter(pk=state["uid"]).first() if state else None
+    if state is None or user is None or state["pw"] != _fingerprint(user):
+        raise errors.NotAuthenticatedError("This sign-in has expired; sign in again with your password.")
+    user_assert_can_sign_in(user)
+    if assertion is not None:
+        if not state["webauthn"]:
+            raise errors.InvalidParametersError("This account has no passkey.")
+        passkeys.assertion_verify(user=user, ip=ip, credential=assertion, challenge=state["webauthn"], now=now)
+        method: str = MfaMethod.WEBAUTHN
+    else:
+        method = mfa.second_factor_verify(user=user, ip=ip, code=code, recovery_code=recovery_code, now=now)
+    # Single use: of two requests racing with right factors, only the one that deletes the token goes on.
+    if not cache.delete(key):
+        raise errors.NotAuthenticatedError("This sign-in has expired; sign in again with your password.")
+    sign_in_succeeded(user)
+    return Pending(user=user, terminal=state["terminal"], method=method, extra=state["extra"])

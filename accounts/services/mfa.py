@@ -1,0 +1,230 @@
+"""Second factors: the authenticator app (TOTP, RFC 6238) and single-use recovery codes, the check of any
+factor counted toward the login lockout like a password, and an operator's reset. Which factors an account
+has is a read: accounts.selectors.mfa_methods.
+
+The TOTP secret is stored encrypted (Fernet, MFA_ENCRYPTION_KEY) and recovery codes as keyed hashes, so a
+copy of the database alone neither reveals a secret nor lets anyone test guesses offline.
+"""
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import pyotp
+import segno
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.mail import mail_send
+from accounts.models import MfaMethod, Passkey, RecoveryCode, TotpDevice, User
+from accounts.selectors import mfa_methods
+from accounts.services.passwords import password_check
+from accounts.services.sessions import account_key
+from accountsite import errors
+from accountsite.audit import AuditAction, audit_record
+from accountsite.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
+
+RECOVERY_CODE_COUNT = 10
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
+
+
+def _fernet() -> Fernet:
+    return Fernet(settings.MFA_ENCRYPTION_KEY.encode())
+
+
+def _code_hash(user: User, code: str) -> str:
+    normalized = "".join(code.split()).replace("-", "").lower()
+    return hmac.new(settings.MFA_ENCRYPTION_KEY.encode(), f"{user.pk}:{normalized}".encode(),
+                    hashlib.sha256).hexdigest()
+
+
+# --- TOTP ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    uri: str  # otpauth://totp/...
+    secret: str  # base32, for typing it in by hand
+    qr_svg: str
+
+
+def _totp(device: TotpDevice) -> pyotp.TOTP:
+    return pyotp.TOTP(_fernet().decrypt(device.secret_encrypted.encode()).decode())
+
+
+@transaction.atomic
+def totp_enrol_start(*, user: User, now: datetime | None = None) -> TotpEnrolment:
+    """A new secret, waiting for its first code; replaces an enrolment that was never confirmed."""
+    device = TotpDevice.objects.select_for_update().filter(user=user).first()
+    if device is not None and device.confirmed_at is not None:
+        raise errors.InvalidParametersError("The authenticator app is already on; turn it off first.")
+    secret = pyotp.random_base32()
+    TotpDevice.objects.update_or_create(user=user, defaults={
+        "secret_encrypted": _fernet().encrypt(secret.encode()).decode(), "created_at": now or timezone.now(),
+        "confirmed_at": None, "last_step": None,
+    })
+    return _enrolment(user, secret)
+
+
+def totp_enrolment_pending(*, user: User) -> TotpEnrolment | None:
+    """The enrolment waiting for its first code, shown again (after a wrong code, say)."""
+    device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
+    return _enrolment(user, _totp(device).secret) if device is not None else None
+
+
+def _enrolment(user: User, secret: str) -> TotpEnrolment:
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=settings.MFA_ISSUER)
+    return TotpEnrolment(uri=uri, secret=secret, qr_svg=segno.make(uri, error="m").svg_inline(scale=4))
+
+
+def _totp_accept(device: TotpDevice, code: str, now: datetime) -> bool:
+    """Whether `code` is right for the step of `now` or one step either side, and not used before: the step
+    is claimed with one conditional UPDATE, so the same code raced twice is accepted once."""
+    code = "".join(code.split())
+    if not (code.isdigit() and len(code) == 6):
+        return False
+    totp = _totp(device)
+    current = int(now.timestamp()) // totp.interval
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            unused = Q(last_step__isnull=True) | Q(last_step__lt=step)
+            return bool(TotpDevice.objects.filter(unused, pk=device.pk).update(last_step=step))
+    return False
+
+
+@transaction.atomic
+def totp_confirm(*, user: User, code: str, now: datetime | None = None) -> list[str]:
+    """Turns the authenticator app on with its first code; answers fresh recovery codes (shown once)."""
+    now = now or timezone.now()
+    device = TotpDevice.objects.select_for_update().filter(user=user, confirmed_at__isnull=True).first()
+    if device is None:
+        raise errors.InvalidParametersError("Start the enrolment first (POST /auth/mfa/totp).")
+    if not _totp_accept(device, code, now):
+        raise errors.InvalidSecretError("This code is wrong; check the authenticator app's clock.")
+    TotpDevice.objects.filter(pk=device.pk).update(confirmed_at=now)
+    audit_record(action=AuditAction.MFA_TOTP_ENABLE, user=user, actor=user)
+    return recovery_codes_issue(user=user, now=now)
+
+
+def totp_disable(*, user: User, password: str, code: str, ip: str, now: datetime | None = None) -> None:
+    """Turns the authenticator app off; needs the password and a current code (both counted like a
+    sign-in, their failures recorded outside the change's transaction). The recovery codes go with the
+    last second factor."""
+    if not TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists():
+        raise errors.NotFoundError("The authenticator app is not on.")
+    password_check(user=user, password=password, ip=ip)
+    second_factor_verify(user=user, ip=ip, code=code, now=now)
+    with transaction.atomic():
+        TotpDevice.objects.filter(user=user).delete()
+        audit_record(action=AuditAction.MFA_TOTP_DISABLE, user=user, actor=user, ip=ip)
+        factor_removed(user=user)
+
+
+def factor_removed(*, user: User) -> None:
+    """After a second factor is removed: the recovery codes go with the last one."""
+    if not mfa_methods(user):
+        RecoveryCode.objects.filter(user=user).delete()
+
+
+# --- Recovery codes ----------------------------------------------------------------------------------------
+
+
+def _recovery_code() -> str:
+    raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(10))  # ~49 bits
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+@transaction.atomic
+def recovery_codes_issue(*, user: User, now: datetime | None = None) -> list[str]:
+    """Ten new single-use codes; the older ones stop working. Only their hashes are kept."""
+    now = now or timezone.now()
+    codes = [_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    RecoveryCode.objects.filter(user=user).delete()
+    RecoveryCode.objects.bulk_create(RecoveryCode(user=user, code_hash=_code_hash(user, c), created_at=now)
+                                     for c in codes)
+    audit_record(action=AuditAction.MFA_RECOVERY_ISSUE, user=user, actor=user, count=len(codes))
+    return codes
+
+
+def recovery_codes_regenerate(*, user: User, password: str, ip: str, now: datetime | None = None) -> list[str]:
+    """New recovery codes for an account with a second factor, confirmed with the password (which works
+    for passkey-only accounts too, and is counted like a sign-in)."""
+    if not mfa_methods(user):
+        raise errors.InvalidParametersError("Turn on a second factor first.")
+    password_check(user=user, password=password, ip=ip)
+    return recovery_codes_issue(user=user, now=now)
+
+
+def _recovery_code_use(user: User, code: str, now: datetime) -> bool:
+    used = RecoveryCode.objects.filter(user=user, code_hash=_code_hash(user, code), used_at__isnull=True).update(
+        used_at=now)
+    if not used:
+        return False
+    left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+    audit_record(action=AuditAction.MFA_RECOVERY_USE, user=user, actor=user, left=left)
+    if user.email:
+        mail_send(template="recovery_code_used", to=user.email, context={"user": user, "when": now, "left": left})
+    return True
+
+
+# --- Checking a second factor --------------------------------------------------------------------------------
+
+
+def factor_attempt(*, user: User, ip: str, check: Callable[[], str]) -> str:
+    """Runs `check` (which answers the method that passed, or "") as one sign-in attempt of `user`: refused
+    while the account is locked, and a failure counts toward the per-account and per-IP lockout like a
+    wrong password and writes `mfa.failed`."""
+    key = account_key(user.username, user)
+    LOGIN_FAILURES_PER_ACCOUNT.reserve(key)  # counted as a failure unless it turns out right
+    method = check()
+    if not method:
+        LOGIN_FAILURES_PER_IP.hit(ip)
+        audit_record(action=AuditAction.MFA_FAILED, user=user, ip=ip)
+        raise errors.InvalidSecretError("This code is wrong or was already used.")
+    LOGIN_FAILURES_PER_ACCOUNT.release(key)
+    return method
+
+
+def second_factor_verify(*, user: User, ip: str, code: str = "", recovery_code: str = "",
+                         now: datetime | None = None) -> str:
+    """Checks a TOTP code or a recovery code of `user` (factor_attempt); answers the method used."""
+    moment = now or timezone.now()
+
+    def check() -> str:
+        if code:
+            device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
+            return MfaMethod.TOTP if device is not None and _totp_accept(device, code, moment) else ""
+        if recovery_code:
+            return MfaMethod.RECOVERY_CODE if _recovery_code_use(user, recovery_code, moment) else ""
+        return ""
+
+    return factor_attempt(user=user, ip=ip, check=check)
+
+
+@transaction.atomic
+def mfa_reset(*, user: User, actor: User, now: datetime | None = None) -> bool:
+    """An operator turns every second factor of `user` off (a lost phone); the user is mailed. Answers
+    whether there was anything to turn off."""
+    removed = sum(model.objects.filter(user=user).delete()[0] for model in (TotpDevice, Passkey, RecoveryCode))
+    if not removed:
+        return False
+    audit_record(action=AuditAction.MFA_RESET, user=user, actor=actor)
+    if user.email:
+        mail_send(template="mfa_reset", to=user.email, context={"user": user, "when": now or timezone.now()})
+    return True
+
+
+def mfa_summary(user: User) -> dict:
+    """What the account has turned on, without any secret (the user's own status page, the back office)."""
+    return {
+        "methods": mfa_methods(user),
+        "totp": TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists(),
+        "recovery_codes_left": RecoveryCode.objects.filter(user=user, used_at__isnull=True).count(),
+        "passkeys": Passkey.objects.filter(user=user).count(),
+    }

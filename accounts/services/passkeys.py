@@ -1,0 +1,234 @@
+"""Passkeys (WebAuthn): registering one, signing in with one as a second factor or, for accounts that have
+one, instead of the password; listing, renaming and removing them.
+
+The relying party is WEBAUTHN_RP_ID and browsers must sign for one of WEBAUTHN_ORIGINS. Each ceremony's
+challenge lives in the shared cache and is used up by the answer it gets, right or wrong. A wrong assertion
+counts toward the login lockout like a wrong password.
+"""
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    options_to_json,
+    verify_authentication_response,
+    verify_registration_response,
+)
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+from webauthn.helpers.structs import (
+    AuthenticatorSelectionCriteria,
+    AuthenticatorTransport,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
+
+from accounts import selectors
+from accounts.models import MfaMethod, Passkey, RecoveryCode, User, UserStatus
+from accounts.services import mfa
+from accounts.services.passwords import password_check
+from accounts.services.sessions import sign_in_succeeded, user_assert_can_sign_in
+from accountsite import errors
+from accountsite.audit import AuditAction, audit_record
+from accountsite.ratelimit import LOGIN_FAILURES_PER_IP
+
+CEREMONY_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Options:
+    challenge: str  # base64url, kept server-side
+    public: dict  # what the browser passes to navigator.credentials.create() / .get()
+
+
+def _options(options: Any) -> Options:
+    return Options(challenge=bytes_to_base64url(options.challenge), public=json.loads(options_to_json(options)))
+
+
+def user_handle(user: User) -> bytes:
+    """The account's WebAuthn user handle: stable, and neither its id nor its name (it is stored on the
+    authenticator, and browsers may show it)."""
+    return hmac.new(settings.MFA_ENCRYPTION_KEY.encode(), f"webauthn-user:{user.pk}".encode(),
+                    hashlib.sha256).digest()
+
+
+def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
+    transports = [AuthenticatorTransport(t) for t in passkey.transports
+                  if t in AuthenticatorTransport._value2member_map_]
+    return PublicKeyCredentialDescriptor(id=base64url_to_bytes(passkey.credential_id), transports=transports or None)
+
+
+def _challenge_take(key: str) -> bytes | None:
+    """The challenge stored under `key`, removed: each is answered once."""
+    challenge = cache.get(key)
+    return base64url_to_bytes(challenge) if challenge and cache.delete(key) else None
+
+
+# --- Registering ----------------------------------------------------------------------------------------------
+
+
+def registration_options(*, user: User) -> dict:
+    """The options for navigator.credentials.create(): a discoverable credential, so it can also sign in
+    without the password; the account's passkeys are excluded."""
+    options = _options(generate_registration_options(
+        rp_id=settings.WEBAUTHN_RP_ID, rp_name=settings.WEBAUTHN_RP_NAME, user_name=user.username,
+        user_id=user_handle(user), user_display_name=user.nickname or user.username,
+        authenticator_selection=AuthenticatorSelectionCriteria(resident_key=ResidentKeyRequirement.PREFERRED,
+                                                               user_verification=UserVerificationRequirement.PREFERRED),
+        exclude_credentials=[_descriptor(p) for p in Passkey.objects.filter(user=user)],
+    ))
+    cache.set(f"webauthn-register:{user.pk}", options.challenge, CEREMONY_SECONDS)
+    return options.public
+
+
+def passkey_register(*, user: User, credential: dict, name: str,
+                     now: datetime | None = None) -> tuple[Passkey, list[str]]:
+    """Stores the passkey the browser created for the last registration options; answers it and, when it
+    is the account's first second factor, its recovery codes (shown once)."""
+    now = now or timezone.now()
+    challenge = _challenge_take(f"webauthn-register:{user.pk}")
+    if challenge is None:
+        raise errors.InvalidSecretError("Ask for registration options first (POST /auth/passkeys/options).")
+    try:
+        verified = verify_registration_response(credential=credential, expected_challenge=challenge,
+                                                expected_rp_id=settings.WEBAUTHN_RP_ID,
+                                                expected_origin=settings.WEBAUTHN_ORIGINS)
+    except Exception as exc:  # the library parses bytes the client chose: any failure is a refusal
+        raise errors.InvalidParametersError(f"Invalid parameters: credential: {exc}",
+                                            error={"credential": [str(exc)]}) from None
+    credential_id = bytes_to_base64url(verified.credential_id)
+    with transaction.atomic():
+        if Passkey.objects.filter(credential_id=credential_id).exists():
+            raise errors.InvalidParametersError("This passkey is already registered.")
+        first = not selectors.mfa_methods(user)
+        passkey = Passkey.objects.create(
+            user=user, credential_id=credential_id, public_key=verified.credential_public_key,
+            sign_count=verified.sign_count, name=name or "passkey", created_at=now, transports=_transports(credential),
+        )
+        audit_record(action=AuditAction.PASSKEY_ADD, user=user, actor=user, passkey=passkey.name)
+        issue = first or not RecoveryCode.objects.filter(user=user, used_at__isnull=True).exists()
+        codes = mfa.recovery_codes_issue(user=user, now=now) if issue else []
+    return passkey, codes
+
+
+def _transports(credential: dict) -> list[str]:
+    """The transports the browser reported (hints for later sign-ins), whatever shape the client sent."""
+    response = credential.get("response")
+    transports = response.get("transports") if isinstance(response, dict) else None
+    return [t for t in transports if isinstance(t, str)][:8] if isinstance(transports, list) else []
+
+
+@transaction.atomic
+def passkey_rename(*, user: User, passkey: Passkey, name: str) -> Passkey:
+    old = passkey.name
+    passkey.name = name
+    passkey.save(update_fields=["name"])
+    audit_record(action=AuditAction.PASSKEY_RENAME, user=user, actor=user, old=old, new=name)
+    return passkey
+
+
+def passkey_delete(*, user: User, passkey: Passkey, password: str, ip: str) -> None:
+    """Removes a passkey; needs the password (counted like a sign-in)."""
+    password_check(user=user, password=password, ip=ip)
+    with transaction.atomic():
+        passkey.delete()
+        audit_record(action=AuditAction.PASSKEY_REMOVE, user=user, actor=user, ip=ip, passkey=passkey.name)
+        mfa.factor_removed(user=user)
+
+
+# --- Signing in -------------------------------------------------------------------------------------------------
+
+
+def assertion_options(*, user: User | None = None) -> Options:
+    """Options for navigator.credentials.get(): the account's passkeys, or (no user: a sign-in without a
+    password) any discoverable one. The caller keeps the challenge."""
+    allowed = [_descriptor(p) for p in Passkey.objects.filter(user=user)] if user is not None else []
+    return _options(generate_authentication_options(rp_id=settings.WEBAUTHN_RP_ID, allow_credentials=allowed,
+                                                    user_verification=UserVerificationRequirement.PREFERRED))
+
+
+def _assertion_verified(passkey: Passkey | None, credential: dict, challenge: bytes) -> Any:
+    """The verified assertion, or None."""
+    if passkey is None:
+        return None
+    try:
+        return verify_authentication_response(
+            credential=credential, expected_challenge=challenge, expected_rp_id=settings.WEBAUTHN_RP_ID,
+            expected_origin=settings.WEBAUTHN_ORIGINS, credential_public_key=bytes(passkey.public_key),
+            credential_current_sign_count=passkey.sign_count)
+    except Exception:  # the library parses bytes the client chose: any failure is a refusal
+        return None
+
+
+def _assertion_use(passkey: Passkey, verified: Any, now: datetime) -> str:
+    """Records the passkey's use. A counter that did not move past the stored one (when the authenticator
+    keeps one) means a cloned key and the library refuses it; the conditional UPDATE refuses a racing
+    replay of the same assertion."""
+    moved = Passkey.objects.filter(pk=passkey.pk, sign_count=passkey.sign_count).update(
+        sign_count=verified.new_sign_count, last_used_at=now)
+    return MfaMethod.WEBAUTHN if moved else ""
+
+
+def _credential_id(credential: Any) -> str:
+    raw = credential.get("id") if isinstance(credential, dict) else None
+    return raw if isinstance(raw, str) else ""
+
+
+def assertion_verify(*, user: User, ip: str, credential: dict, challenge: str, now: datetime | None = None) -> str:
+    """Checks an assertion as `user`'s second factor against the sign-in's challenge."""
+    moment = now or timezone.now()
+    passkey = Passkey.objects.filter(user=user, credential_id=_credential_id(credential)).first()
+
+    def check() -> str:
+        verified = _assertion_verified(passkey, credential, base64url_to_bytes(challenge))
+        return _assertion_use(passkey, verified, moment) if passkey is not None and verified is not None else ""
+
+    return mfa.factor_attempt(user=user, ip=ip, check=check)
+
+
+def passwordless_options() -> dict:
+    """A sign-in with a passkey instead of the password: a token naming the challenge, and the options."""
+    token = secrets.token_urlsafe(32)
+    options = assertion_options()
+    cache.set(f"webauthn-sign-in:{hashlib.sha256(token.encode()).hexdigest()}", options.challenge, CEREMONY_SECONDS)
+    return {"passkey_token": token, "webauthn": options.public}
+
+
+def passwordless_verify(*, token: str, credential: dict, ip: str, now: datetime | None = None) -> User:
+    """The account whose passkey signed the challenge of `token` (used up either way), if it may sign in.
+    A wrong assertion counts per client IP, and per account when it names a known passkey."""
+    now = now or timezone.now()
+    LOGIN_FAILURES_PER_IP.check(ip)
+    challenge = _challenge_take(f"webauthn-sign-in:{hashlib.sha256(token.encode()).hexdigest()}")
+    if challenge is None:
+        raise errors.NotAuthenticatedError("This passkey sign-in has expired; ask for new options.")
+    # A deleted account's passkey is as unknown as a deleted account's login name.
+    passkey = (Passkey.objects.select_related("user").exclude(user__status=UserStatus.DELETED)
+               .filter(credential_id=_credential_id(credential)).first())
+    if passkey is None:
+        LOGIN_FAILURES_PER_IP.hit(ip)
+        audit_record(action=AuditAction.LOGIN_FAILED, user=None, ip=ip, passkey=True)
+        raise errors.WrongPasswordError("This passkey is not known here.", status=401)
+    user = passkey.user
+
+    def check() -> str:
+        verified = _assertion_verified(passkey, credential, challenge)
+        if verified is None:
+            return ""
+        user_assert_can_sign_in(user)  # the right passkey of a frozen account: 7008/7009, and no use recorded
+        return _assertion_use(passkey, verified, now)
+
+    mfa.factor_attempt(user=user, ip=ip, check=check)
+    sign_in_succeeded(user)
+    return user

@@ -1,0 +1,144 @@
+"""The browser doors ask for the second factor too: the admin login and the OAuth sign-in page, and staff
+are sent to enrol one when STAFF_MFA_REQUIRED is on."""
+
+import json
+import re
+
+import pytest
+from django.test import Client
+
+from accounts.models import AuditEvent, Session
+from accounts.selectors import mfa_methods
+from tests.factories import PASSWORD, UserFactory
+from tests.mfa.authenticator import SoftAuthenticator
+from tests.mfa.helpers import passkey_on, totp_code, totp_on
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator(db):
+    return UserFactory(username="ops", is_staff=True, is_superuser=True)
+
+
+def admin_password_step(client: Client, username: str = "ops"):
+    return client.post("/admin/login/?next=/admin/accounts/user/", {"username": username, "password": PASSWORD})
+
+
+def test_the_admin_login_asks_for_the_code_before_signing_in(operator):
+    totp_on(operator)
+    client = Client()
+    reply = admin_password_step(client)
+    assert reply.status_code == 302 and reply["Location"].startswith("/admin/login/mfa/?next=")
+    assert client.get("/admin/").status_code == 302  # not signed in yet
+    assert not Session.objects.filter(user=operator).exists()
+    page = client.get(reply["Location"])
+    assert page.status_code == 200 and b'name="code"' in page.content
+    wrong = client.post(reply["Location"], {"code": "000000", "next": "/admin/accounts/user/"})
+    assert wrong.status_code == 400 and b"wrong" in wrong.content
+    done = client.post(reply["Location"], {"code": totp_code(operator), "next": "/admin/accounts/user/"})
+    assert done.status_code == 302 and done["Location"] == "/admin/accounts/user/"
+    assert client.get("/admin/").status_code == 200
+    assert Session.objects.get(user=operator).terminal == "admin"
+
+
+def test_the_admin_second_step_needs_the_first(operator):
+    client = Client()
+    assert client.get("/admin/login/mfa/")["Location"] == "/admin/login/"
+    assert client.post("/admin/login/mfa/", {"code": "123456"})["Location"] == "/admin/login/"
+
+
+def test_the_admin_second_step_takes_a_recovery_code_and_refuses_a_foreign_next(operator):
+    codes = totp_on(operator)
+    client = Client()
+    location = admin_password_step(client)["Location"]
+    done = client.post(location, {"code": codes[0], "next": "https://evil.example/"})
+    assert done.status_code == 302 and done["Location"] == "/admin/"
+
+
+def test_the_oauth_sign_in_page_asks_for_the_code(user):
+    codes = totp_on(user)
+    client = Client()
+    reply = client.post("/oauth/login/", {"login": "alice", "password": PASSWORD, "next": "/oauth/consent/"})
+    assert reply.status_code == 302 and reply["Location"].startswith("/oauth/login/mfa/?next=")
+    assert not Session.objects.filter(user=user).exists()
+    assert client.post(reply["Location"], {"code": "abcde-fghij", "next": "/oauth/consent/"}).status_code == 401
+    done = client.post(reply["Location"], {"code": codes[1], "next": "/oauth/consent/"})
+    assert done.status_code == 302 and done["Location"] == "/oauth/consent/"
+    assert Session.objects.get(user=user).terminal == "oauth-sign-in-page"
+    assert client.get("/oauth/login/mfa/")["Location"] == "/oauth/login/"  # used up
+
+
+def test_staff_without_a_factor_enrol_at_sign_in_when_required(operator, settings):
+    settings.STAFF_MFA_REQUIRED = True
+    client = Client()
+    reply = admin_password_step(client)
+    assert reply["Location"] == "/admin/mfa/enrol/"
+    assert client.get("/admin/accounts/user/")["Location"] == "/admin/mfa/enrol/"
+    page = client.get("/admin/mfa/enrol/")
+    assert page.status_code == 200 and b"<svg" in page.content
+    wrong = client.post("/admin/mfa/enrol/", {"code": "000000"})
+    secret = re.search(rb'id="totp-secret">([A-Z2-7]+)<', wrong.content).group(1)
+    assert secret in page.content  # the same enrolment is shown again
+    done = client.post("/admin/mfa/enrol/", {"code": totp_code(operator)})
+    assert done.status_code == 200 and done.content.count(b"<li><code>") == 10
+    assert mfa_methods(operator) == ["totp", "recovery_code"]
+    assert client.get("/admin/accounts/user/").status_code == 200
+
+
+def test_staff_are_not_asked_to_enrol_unless_required(operator):
+    assert admin_password_step(Client())["Location"] == "/admin/accounts/user/"
+
+
+def page_options(page) -> dict:
+    match = re.search(rb'<script id="webauthn-options" type="application/json">(.*?)</script>', page.content)
+    return json.loads(match.group(1))
+
+
+def test_the_oauth_page_takes_a_passkey(user):
+    authenticator = passkey_on(user)
+    client = Client()
+    location = client.post("/oauth/login/", {"login": "alice", "password": PASSWORD, "next": ""})["Location"]
+    page = client.get(location)
+    assert b'id="use-passkey"' in page.content
+    options = page_options(page)
+    forged = SoftAuthenticator()
+    forged.credential_id = authenticator.credential_id
+    assert client.post(location, {"webauthn": json.dumps(forged.get(options))}).status_code == 401
+    assert client.post(location, {"webauthn": "not json"}).status_code == 401
+    done = client.post(location, {"webauthn": json.dumps(authenticator.get(options))})
+    assert done.status_code == 200 and b"signed in as <strong>alice</strong>" in done.content
+    assert AuditEvent.objects.filter(user=user, action="mfa.failed").count() == 2
+
+
+def test_the_admin_offers_the_passkey_only_to_accounts_with_one(operator):
+    totp_on(operator)
+    client = Client()
+    page = client.get(admin_password_step(client)["Location"])
+    assert b"use-passkey" not in page.content and b"webauthn-options" not in page.content
+
+
+def test_the_oauth_page_signs_in_with_a_passkey_instead_of_the_password(user):
+    authenticator = passkey_on(user)
+    client = Client()
+    page = client.get("/oauth/login/?next=/oauth/consent/")
+    assert b'data-options-url="/auth/login/passkey/options"' in page.content
+    options = client.post("/auth/login/passkey/options").json()["data"]
+    wrong = client.post("/oauth/login/passkey/", {"passkey_token": options["passkey_token"], "next": "/oauth/consent/",
+                                                  "webauthn": json.dumps(SoftAuthenticator().get(options["webauthn"]))})
+    assert wrong.status_code == 401 and b"cannot sign in" in wrong.content
+    options = client.post("/auth/login/passkey/options").json()["data"]
+    done = client.post("/oauth/login/passkey/", {"passkey_token": options["passkey_token"], "next": "/oauth/consent/",
+                                                 "webauthn": json.dumps(authenticator.get(options["webauthn"]))})
+    assert done.status_code == 302 and done["Location"] == "/oauth/consent/"
+    assert Session.objects.get(user=user).terminal == "oauth-sign-in-page"
+
+
+def test_staff_coming_in_by_the_oauth_page_must_enrol_too(operator, settings):
+    settings.STAFF_MFA_REQUIRED = True
+    client = Client()
+    client.post("/oauth/login/", {"login": "ops", "password": PASSWORD, "next": ""})
+    assert client.get("/admin/accounts/user/")["Location"] == "/admin/mfa/enrol/"
+    settings.STAFF_MFA_REQUIRED = False
+    assert client.get("/admin/accounts/user/").status_code == 200
+    assert client.get("/admin/mfa/enrol/")["Location"] == "/admin/"

@@ -1,0 +1,153 @@
+"""Signing in with a second factor through the API: POST /auth/login answers an mfa_token and no tokens,
+POST /auth/login/mfa finishes with a code, a recovery code (or a passkey, tests/mfa/test_passkeys.py)."""
+
+import time
+
+import pytest
+
+from accounts.models import AuditEvent, Session
+from accounts.services import passwords
+from accountsite import errors
+from tests.conftest import envelope
+from tests.factories import PASSWORD
+from tests.mfa.helpers import totp_code, totp_on
+
+pytestmark = pytest.mark.django_db
+
+
+def first_step(client, username="alice", terminal="phone"):
+    return envelope(client.post("/auth/login", {"username": username, "password": PASSWORD, "terminal": terminal},
+                                format="json"))["data"]
+
+
+def test_without_a_second_factor_login_answers_tokens(user, anon_client):
+    data = first_step(anon_client)
+    assert "access" in data and "mfa_required" not in data
+
+
+def test_the_right_password_answers_an_mfa_token_and_no_tokens(user, anon_client):
+    totp_on(user)
+    data = first_step(anon_client)
+    assert data["mfa_required"] is True and data["methods"] == ["totp", "recovery_code"]
+    assert set(data) == {"mfa_required", "mfa_token", "methods", "expires_at"}
+    assert not Session.objects.filter(user=user).exists()
+    assert not AuditEvent.objects.filter(user=user, action="session.login").exists()
+
+
+def test_a_code_finishes_the_sign_in_on_the_terminal_asked_for(user, anon_client):
+    totp_on(user)
+    token = first_step(anon_client)["mfa_token"]
+    data = envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": totp_code(user)},
+                                     format="json"))["data"]
+    assert data["terminal"] == "phone" and data["user"]["username"] == "alice"
+    session = Session.objects.get(user=user, revoked_at__isnull=True)
+    assert session.terminal == "phone"
+    anon_client.credentials(HTTP_AUTHORIZATION=f"Bearer {data['access']}")
+    envelope(anon_client.get("/auth/me"))
+
+
+def test_the_mfa_token_is_single_use(user, anon_client):
+    codes = totp_on(user)
+    token = first_step(anon_client)["mfa_token"]
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": totp_code(user)}, format="json"))
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "recovery_code": codes[0]}, format="json"),
+             errors.NotAuthenticatedError)
+    assert Session.objects.filter(user=user).count() == 1
+
+
+def test_an_expired_or_unknown_mfa_token_is_refused(user, anon_client, settings):
+    settings.MFA_TOKEN_SECONDS = 1
+    totp_on(user)
+    token = first_step(anon_client)["mfa_token"]
+    time.sleep(1.1)
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": totp_code(user)}, format="json"),
+             errors.NotAuthenticatedError)
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": "made-up", "code": "123456"}, format="json"),
+             errors.NotAuthenticatedError)
+    assert not Session.objects.exists()
+
+
+def test_a_password_change_voids_a_pending_sign_in(user, anon_client):
+    totp_on(user)
+    token = first_step(anon_client)["mfa_token"]
+    passwords.password_set(user=user, password="another-Long-passw0rd", actor=user,
+                           reason=passwords.RevokeReason.PASSWORD_CHANGE)
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": totp_code(user)}, format="json"),
+             errors.NotAuthenticatedError)
+
+
+def test_a_recovery_code_signs_in_once(user, anon_client):
+    codes = totp_on(user)
+    token = first_step(anon_client)["mfa_token"]
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "recovery_code": codes[0]}, format="json"))
+    token = first_step(anon_client)["mfa_token"]
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "recovery_code": codes[0]}, format="json"),
+             errors.InvalidSecretError)
+    assert AuditEvent.objects.filter(user=user, action="mfa.recovery_use").count() == 1
+
+
+def test_wrong_codes_count_toward_the_lockout(user, anon_client, settings):
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 3
+    totp_on(user)
+    token = first_step(anon_client)["mfa_token"]
+    for _ in range(3):
+        envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": "000000"}, format="json"),
+                 errors.InvalidSecretError)
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": totp_code(user)}, format="json"),
+             errors.TooManyRequestsError)
+    envelope(anon_client.post("/auth/login", {"username": "alice", "password": PASSWORD}, format="json"),
+             errors.TooManyRequestsError)
+    assert AuditEvent.objects.filter(user=user, action="mfa.failed").count() == 3
+    assert not Session.objects.exists()
+
+
+@pytest.mark.parametrize("body", [{}, {"code": "123456", "recovery_code": "abcde-fghij"}, {"code": ""}])
+def test_exactly_one_second_factor_is_given(user, anon_client, body):
+    totp_on(user)
+    token = first_step(anon_client)["mfa_token"]
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, **body}, format="json"),
+             errors.InvalidParametersError)
+
+
+def test_a_frozen_account_cannot_finish(user, anon_client):
+    totp_on(user)
+    token = first_step(anon_client)["mfa_token"]
+    type(user).objects.filter(pk=user.pk).update(status=5)
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": totp_code(user)}, format="json"),
+             errors.AccountDisabledError)
+
+
+def test_the_password_alone_cannot_change_the_password_or_delete_an_account_with_mfa(user, anon_client):
+    totp_on(user)
+    envelope(anon_client.post("/auth/password", {"username": "alice", "old_password": PASSWORD,
+                                                 "new_password": "another-Long-passw0rd"}, format="json"),
+             errors.PermissionDeniedError)
+    envelope(anon_client.post("/auth/unregister", {"username": "alice", "password": PASSWORD}, format="json"),
+             errors.PermissionDeniedError)
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD) and user.status == 2
+
+
+def test_the_right_password_does_not_reset_the_count_of_wrong_codes(user, anon_client, settings):
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 3
+    totp_on(user)
+    for _ in range(3):  # each round: the right password, then a wrong code
+        token = first_step(anon_client)["mfa_token"]
+        envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": "000000"}, format="json"),
+                 errors.InvalidSecretError)
+    envelope(anon_client.post("/auth/login", {"username": "alice", "password": PASSWORD}, format="json"),
+             errors.TooManyRequestsError)
+
+
+def test_a_whole_sign_in_clears_the_count(user, anon_client, settings):
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 3
+    totp_on(user)
+    token = first_step(anon_client)["mfa_token"]
+    for _ in range(2):
+        envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": "000000"}, format="json"),
+                 errors.InvalidSecretError)
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": totp_code(user)}, format="json"))
+    token = first_step(anon_client)["mfa_token"]
+    for _ in range(2):
+        envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": "000000"}, format="json"),
+                 errors.InvalidSecretError)

@@ -1,0 +1,128 @@
+"""Passkeys through the API, answered by a software authenticator (tests.mfa.authenticator): registering,
+signing in with one as the second factor and without a password, listing, renaming and removing."""
+
+import pytest
+
+from accounts.models import AuditEvent, Passkey, RecoveryCode, Session
+from accounts.selectors import mfa_methods
+from accountsite import errors
+from tests.conftest import envelope
+from tests.factories import PASSWORD
+from tests.mfa.authenticator import SoftAuthenticator
+from tests.mfa.helpers import totp_on
+
+pytestmark = pytest.mark.django_db
+
+
+def register(client, authenticator: SoftAuthenticator, name: str = "laptop") -> dict:
+    options = envelope(client.post("/auth/passkeys/options"))["data"]
+    assert options["rp"]["id"] == "localhost" and options["authenticatorSelection"]["residentKey"] == "preferred"
+    return envelope(client.post("/auth/passkeys", {"webauthn": authenticator.create(options), "name": name},
+                                format="json"), status=201)["data"]
+
+
+def test_the_first_passkey_turns_mfa_on_with_recovery_codes(user, user_client):
+    data = register(user_client, SoftAuthenticator())
+    assert data["passkey"]["name"] == "laptop" and len(data["recovery_codes"]) == 10
+    assert mfa_methods(user) == ["webauthn", "recovery_code"]
+    second = register(user_client, SoftAuthenticator(), "phone")
+    assert second["recovery_codes"] == []  # the account's codes stay as they were
+    assert AuditEvent.objects.filter(user=user, action="mfa.passkey_add").count() == 2
+
+
+def test_a_registration_answer_is_good_once_and_only_for_this_site(user, user_client, settings):
+    authenticator = SoftAuthenticator()
+    options = envelope(user_client.post("/auth/passkeys/options"))["data"]
+    credential = authenticator.create(options)
+    envelope(user_client.post("/auth/passkeys", {"webauthn": credential}, format="json"), status=201)
+    envelope(user_client.post("/auth/passkeys", {"webauthn": credential}, format="json"), errors.InvalidSecretError)
+    elsewhere = SoftAuthenticator(origin="https://evil.example")
+    options = envelope(user_client.post("/auth/passkeys/options"))["data"]
+    envelope(user_client.post("/auth/passkeys", {"webauthn": elsewhere.create(options)}, format="json"),
+             errors.InvalidParametersError)
+    options = envelope(user_client.post("/auth/passkeys/options"))["data"]
+    envelope(user_client.post("/auth/passkeys", {"webauthn": {"id": "x", "response": "garbage"}}, format="json"),
+             errors.InvalidParametersError)
+    assert Passkey.objects.count() == 1
+
+
+def test_a_passkey_is_a_second_factor_at_login(user, user_client, anon_client):
+    authenticator = SoftAuthenticator()
+    register(user_client, authenticator)
+    first = envelope(anon_client.post("/auth/login", {"username": "alice", "password": PASSWORD}, format="json"))
+    data = first["data"]
+    assert data["methods"] == ["webauthn", "recovery_code"]
+    assert [c["id"] for c in data["webauthn"]["allowCredentials"]] == [authenticator.id]
+    reply = envelope(anon_client.post("/auth/login/mfa", {"mfa_token": data["mfa_token"],
+                                                          "webauthn": authenticator.get(data["webauthn"])},
+                                      format="json"))["data"]
+    assert "access" in reply
+    assert Passkey.objects.get().last_used_at is not None
+
+
+def test_another_passkey_or_a_replayed_assertion_is_refused(user, user_client, anon_client):
+    authenticator = SoftAuthenticator()
+    register(user_client, authenticator)
+    data = envelope(anon_client.post("/auth/login", {"username": "alice", "password": PASSWORD},
+                                     format="json"))["data"]
+    stranger = SoftAuthenticator()
+    stranger.credential_id = authenticator.credential_id  # same id, another key: a forged passkey
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": data["mfa_token"],
+                                                  "webauthn": stranger.get(data["webauthn"])}, format="json"),
+             errors.InvalidSecretError)
+    assertion = authenticator.get(data["webauthn"])
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": data["mfa_token"], "webauthn": assertion},
+                              format="json"))
+    data = envelope(anon_client.post("/auth/login", {"username": "alice", "password": PASSWORD},
+                                     format="json"))["data"]
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": data["mfa_token"], "webauthn": assertion},
+                              format="json"), errors.InvalidSecretError)  # signed over the old challenge
+    assert AuditEvent.objects.filter(user=user, action="mfa.failed").count() == 2
+
+
+def test_a_passkey_signs_in_without_a_password(user, user_client, anon_client):
+    authenticator = SoftAuthenticator()
+    register(user_client, authenticator)
+    options = envelope(anon_client.post("/auth/login/passkey/options"))["data"]
+    assert "allowCredentials" not in options["webauthn"] or options["webauthn"]["allowCredentials"] == []
+    body = {"passkey_token": options["passkey_token"], "webauthn": authenticator.get(options["webauthn"]),
+            "terminal": "tablet"}
+    data = envelope(anon_client.post("/auth/login/passkey", body, format="json"))["data"]
+    assert data["terminal"] == "tablet" and data["user"]["username"] == "alice"
+    envelope(anon_client.post("/auth/login/passkey", body, format="json"), errors.NotAuthenticatedError)  # used up
+    options = envelope(anon_client.post("/auth/login/passkey/options"))["data"]
+    unknown = SoftAuthenticator()
+    envelope(anon_client.post("/auth/login/passkey", {"passkey_token": options["passkey_token"],
+                                                      "webauthn": unknown.get(options["webauthn"])}, format="json"),
+             errors.WrongPasswordError, status=401)
+    assert Session.objects.filter(user=user, terminal="tablet").count() == 1
+
+
+def test_passkeys_are_listed_renamed_and_removed_with_the_password(user, user_client, other_client):
+    register(user_client, SoftAuthenticator())
+    passkey = Passkey.objects.get()
+    listed = envelope(user_client.get("/auth/passkeys"))["data"]
+    assert [p["name"] for p in listed] == ["laptop"] and "public_key" not in listed[0]
+    envelope(other_client.patch(f"/auth/passkeys/{passkey.pk}", {"name": "mine"}, format="json"), errors.NotFoundError)
+    assert envelope(user_client.patch(f"/auth/passkeys/{passkey.pk}", {"name": "work laptop"},
+                                      format="json"))["data"]["name"] == "work laptop"
+    envelope(user_client.delete(f"/auth/passkeys/{passkey.pk}", {"password": "wrong-password"}, format="json"),
+             errors.WrongPasswordError)
+    envelope(user_client.delete(f"/auth/passkeys/{passkey.pk}", {"password": PASSWORD}, format="json"))
+    assert not Passkey.objects.exists() and not RecoveryCode.objects.exists() and mfa_methods(user) == []
+
+
+def test_removing_a_passkey_keeps_the_codes_while_the_authenticator_app_is_on(user, user_client):
+    totp_on(user)
+    register(user_client, SoftAuthenticator())
+    envelope(user_client.delete(f"/auth/passkeys/{Passkey.objects.get().pk}", {"password": PASSWORD}, format="json"))
+    assert RecoveryCode.objects.filter(user=user).count() == 10
+
+
+@pytest.mark.parametrize("transports", [5, "usb", {"a": 1}, ["usb", 3, "nfc"]])
+def test_the_reported_transports_are_kept_only_as_a_list_of_names(user, user_client, transports):
+    options = envelope(user_client.post("/auth/passkeys/options"))["data"]
+    credential = SoftAuthenticator().create(options)
+    credential["response"]["transports"] = transports
+    envelope(user_client.post("/auth/passkeys", {"webauthn": credential}, format="json"), status=201)
+    assert Passkey.objects.get().transports == (["usb", "nfc"] if isinstance(transports, list) else [])
