@@ -347,3 +347,14 @@ def test_notes_of_codes_that_can_no_longer_matter_are_pruned(browser_client, app
     live_family = RefreshToken.objects.get(token_checksum=codes.code_hash(live["refresh_token"])).token_family
     code_for(browser_client, app)  # a new authorization
     assert set(OAuthCode.objects.values_list("token_family", flat=True)) == {live_family, None}
+
+
+def test_standing_consent_lasts_while_the_refresh_token_may_be_used(browser_client, app, issued):
+    tokens = tokens_for(browser_client, app, issued.client_secret)
+    AccessToken.objects.update(expires=timezone.now() - timedelta(minutes=5))  # expired, refreshable
+    params = authorize_params(app, prompt="none")
+    assert "code" in query_of(browser_client.get("/oauth/authorize/", params)["Location"])
+    Client().post("/oauth/revoke_token/", {"token": tokens["refresh_token"]},
+                  HTTP_AUTHORIZATION=basic(app.client_id, issued.client_secret))
+    AccessToken.objects.update(expires=timezone.now() - timedelta(minutes=5))
+    assert query_of(browser_client.get("/oauth/authorize/", params)["Location"])["error"] == "consent_required"
