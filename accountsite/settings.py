@@ -367,7 +367,8 @@ OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH2_ACCESS_TOKEN_EXPIRE_SECONDS", default=60 * 60),
     "ID_TOKEN_EXPIRE_SECONDS": env.int("OAUTH2_ID_TOKEN_EXPIRE_SECONDS", default=60 * 60),
     "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OAUTH2_REFRESH_TOKEN_EXPIRE_SECONDS", default=14 * 24 * 60 * 60),
-    # The consent page is shown every time: an app never gets a new code silently.
+    # The consent page is shown every time, unless the app asks for no page (prompt=none, or DOT's
+    # approval_prompt=auto) and a live grant of the user already covers the scopes (accounts.oauth.consent).
     "REQUEST_APPROVAL_PROMPT": "force",
 }
 # Named so a foreign key to DOT's application (accounts.OAuthCode) can be migrated; the model is DOT's own.

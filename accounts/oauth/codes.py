@@ -2,10 +2,11 @@
 
 import hashlib
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from oauth2_provider.models import Application, Grant, RefreshToken
+from oauth2_provider.settings import oauth2_settings
 
 from accounts.models import OAuthCode
 
@@ -14,10 +15,17 @@ def code_hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-def code_record(*, grant: Grant, auth_time: datetime | None) -> OAuthCode:
-    """Notes a code just issued, with the time its user signed in (now when unknown)."""
+def code_record(*, grant: Grant, auth_time: datetime | None, now: datetime | None = None) -> OAuthCode:
+    """Notes a code just issued, with the time its user signed in (now when unknown). The same user's
+    and app's notes that can no longer matter go: codes long expired whose tokens are all revoked."""
+    now = now or timezone.now()
+    expired = now - timedelta(seconds=oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS)
+    live_families = RefreshToken.objects.filter(user=grant.user, application=grant.application,
+                                                revoked__isnull=True).values("token_family")
+    (OAuthCode.objects.filter(user=grant.user, application=grant.application, created_at__lt=expired)
+     .exclude(token_family__in=live_families).delete())
     return OAuthCode.objects.create(code_hash=code_hash(grant.code), application=grant.application,
-                                    user=grant.user, auth_time=auth_time or timezone.now())
+                                    user=grant.user, auth_time=auth_time or now, created_at=now)
 
 
 def auth_time_of(*, code: str | None = None, token_family: uuid.UUID | None = None) -> datetime | None:

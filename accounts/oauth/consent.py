@@ -17,6 +17,6 @@ def consent_exists(*, user: User, application: Application, scopes: list[str], n
     usable = Q(expires__gt=now)
     lifetime = refresh_token_expire_timedelta()
     if lifetime is not None:
-        usable |= Q(refresh_token__revoked__isnull=True, expires__gt=now - lifetime)
+        usable |= Q(refresh_token__isnull=False, refresh_token__revoked__isnull=True, expires__gt=now - lifetime)
     tokens = AccessToken.objects.filter(usable, user=user, application=application).only("scope")
     return any(token.allow_scopes(scopes) for token in tokens)

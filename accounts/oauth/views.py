@@ -6,7 +6,10 @@ Django session for the consent flow only (the API itself never accepts that cook
 
 import base64
 import json
+import re
+from collections.abc import Callable
 from datetime import datetime
+from functools import wraps
 from typing import Any
 from urllib.parse import unquote_plus, urlencode, urlsplit
 
@@ -14,6 +17,7 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +31,7 @@ from drf_spectacular.utils import extend_schema
 from oauth2_provider import views as dot
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
-from oauth2_provider.models import Application
+from oauth2_provider.models import Application, Grant
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
@@ -207,6 +211,34 @@ def _client_challenged(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _client_credentials(request: HttpRequest) -> tuple[str, str]:
+    """The client id and secret from HTTP Basic (RFC 6749 section 2.3.1, form-encoded parts) or the body."""
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            client_id, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return "", ""
+        return unquote_plus(client_id), unquote_plus(secret)
+    return request.POST.get("client_id", ""), request.POST.get("client_secret", "")
+
+
+def nul_refused(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """The OAuth endpoints are plain Django views: a NUL character in a form field or the client's
+    credentials (which PostgreSQL cannot store or compare) is invalid_request, not a 500. (The query
+    string is checked for every view by accountsite.requests.ControlCharacterMiddleware.)"""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        values = [item for name, items in request.POST.lists() for item in (name, *items)]
+        if any("\x00" in value for value in (*values, *_client_credentials(request))):
+            return JsonResponse({"error": "invalid_request", "error_description": "NUL characters are not allowed."},
+                                status=400)
+        return view(request, *args, **kwargs)
+    return checked
+
+
+@method_decorator(nul_refused, name="dispatch")
 class TokenView(dot.TokenView):
     """DOT's token endpoint for the grants we offer (OAUTH2_GRANT_TYPES_SUPPORTED, also what the metadata
     advertises); any other is unsupported_grant_type before oauthlib sees it (its device-code grant
@@ -221,24 +253,13 @@ class TokenView(dot.TokenView):
         return _client_challenged(self.authorization_flow_token_response(request))
 
 
+@method_decorator(nul_refused, name="dispatch")
 class RevokeTokenView(dot.RevokeTokenView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return _client_challenged(super().post(request, *args, **kwargs))
 
 
-def _client_credentials(request: HttpRequest) -> tuple[str, str]:
-    """The client id and secret from HTTP Basic (RFC 6749 section 2.3.1, form-encoded parts) or the body."""
-    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if scheme.lower() == "basic":
-        try:
-            client_id, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            return "", ""
-        return unquote_plus(client_id), unquote_plus(secret)
-    return request.POST.get("client_id", ""), request.POST.get("client_secret", "")
-
-
-@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator([csrf_exempt, nul_refused], name="dispatch")
 class IntrospectView(View):
     """RFC 7662 token introspection, for confidential clients about their own tokens only. A request
     without valid client credentials is 401 with a Basic challenge (RFC 6749 section 5.2)."""
@@ -256,6 +277,10 @@ class IntrospectView(View):
             return JsonResponse({"error": "invalid_request", "error_description": "token is required."}, status=400)
         return JsonResponse(introspection.token_introspect(application=application, raw=token),
                             headers={"Cache-Control": "no-store"})
+
+
+PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
+NONCE_MAX_LENGTH = Grant._meta.get_field("nonce").max_length
 
 
 def _prompt(request: HttpRequest) -> set[str]:
@@ -280,6 +305,7 @@ def _sign_in_too_old(request: HttpRequest) -> bool:
     return signed_in_at is None or (timezone.now() - signed_in_at).total_seconds() > max_age
 
 
+@method_decorator(nul_refused, name="dispatch")
 class ConsentView(AuthorizationView):
     """DOT's authorization endpoint with our consent page (PKCE required, code flow only).
 
@@ -296,12 +322,17 @@ class ConsentView(AuthorizationView):
         if not request.GET.get("redirect_uri"):
             # OIDC Core 3.1.2.1 requires it, and the token request must then repeat it (RFC 6749 4.1.3).
             raise FatalClientError(error=MissingRedirectURIError())
-        if credentials.get("code_challenge_method") != "S256":
-            # DOT refuses `plain` only when the code is saved, after the consent page (RFC 9700 2.1.1).
-            raise OAuthToolkitError(error=InvalidRequestError(
-                description="PKCE is required, with code_challenge_method=S256.", state=credentials.get("state"),
-            ), redirect_uri=credentials["redirect_uri"])
-        return scopes, credentials
+        # DOT refuses `plain` only when the code is saved, after the consent page (RFC 9700 2.1.1); the
+        # challenge's form is RFC 7636 4.2's, and the nonce must fit where the code keeps it.
+        if credentials.get("code_challenge_method") != "S256" or \
+                not PKCE_CHALLENGE.fullmatch(credentials.get("code_challenge") or ""):
+            description = "PKCE is required: a code_challenge of 43-128 characters, code_challenge_method=S256."
+        elif len(credentials.get("nonce") or "") > NONCE_MAX_LENGTH:
+            description = f"nonce is at most {NONCE_MAX_LENGTH} characters."
+        else:
+            return scopes, credentials
+        raise OAuthToolkitError(error=InvalidRequestError(description=description, state=credentials.get("state")),
+                                redirect_uri=credentials["redirect_uri"])
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:

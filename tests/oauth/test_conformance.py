@@ -11,10 +11,10 @@ from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 from jwcrypto import jwk, jwt
-from oauth2_provider.models import AccessToken, Grant
+from oauth2_provider.models import AccessToken, Grant, RefreshToken
 
-from accounts.models import Session
-from accounts.oauth import applications, revocation
+from accounts.models import OAuthCode, Session
+from accounts.oauth import applications, codes, revocation
 from tests.factories import PASSWORD
 from tests.oauth.conftest import CALLBACK, SCOPES, code_for, exchange, pkce_pair, query_of, tokens_for
 
@@ -296,3 +296,65 @@ def test_loopback_redirect_uris_accept_any_port_and_nothing_else_does(developer,
         assert reply.status_code == 302 and reply["Location"].startswith("/oauth/login/")
     else:
         assert reply.status_code == 400 and "Location" not in reply
+
+
+# --- no request, however malformed, gets a 5xx -------------------------------------------------------------
+
+@pytest.mark.parametrize("extra", [
+    {"client_id": "a\x00b"}, {"client_id": "x" * 5000}, {"redirect_uri": "\x00"}, {"redirect_uri": "http://[::1"},
+    {"response_type": ""}, {"response_type": "code id_token"}, {"scope": "unknown"}, {"scope": ""},
+    {"nonce": "n" * 1000}, {"state": "s" * 5000}, {"code_challenge": "c" * 1000}, {"code_challenge": ""},
+    {"prompt": "select_account"}, {"prompt": "create"}, {"prompt": "none none"}, {"max_age": "9" * 400},
+    {"max_age": "-1"}, {"max_age": "\u0661"}, {"claims": "{not json"}, {"claims": '{"id_token": 5}'},
+    {"resource": "not a uri"}, {"ui_locales": "x" * 1000}, {"id_token_hint": "garbage"}, {"request": "eyJ.x.y"},
+])
+@pytest.mark.parametrize("signed_in", [True, False])
+def test_malformed_authorization_requests_never_get_a_5xx(browser_client, app, extra, signed_in):
+    params = {**authorize_params(app), **extra}
+    reply = (browser_client if signed_in else Client()).get("/oauth/authorize/", params)
+    assert reply.status_code < 500
+    if reply.status_code == 200:  # the consent page: deciding must not fail either
+        decided = browser_client.post("/oauth/authorize/", {**params, "allow": "Authorize"})
+        assert decided.status_code < 500
+
+
+@pytest.mark.parametrize("data", [
+    {"code": "x" * 5000}, {"code": "a\x00b"}, {"code_verifier": "v" * 5000}, {"redirect_uri": "\x00"},
+    {"client_id": "a\x00b"}, {"grant_type": "refresh_token", "refresh_token": "r\x00"},
+    {"grant_type": "refresh_token"}, {"grant_type": "authorization_code", "code": ""},
+])
+def test_malformed_token_requests_never_get_a_5xx(browser_client, app, issued, data):
+    code, verifier = code_for(browser_client, app)
+    base = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier, "redirect_uri": CALLBACK,
+            "client_id": app.client_id, "client_secret": issued.client_secret}
+    reply = Client().post("/oauth/token/", {**base, **data})
+    assert 400 <= reply.status_code < 500 and reply.json()["error"]
+
+
+@pytest.mark.parametrize("endpoint", ["/oauth/token/", "/oauth/revoke_token/", "/oauth/introspect/"])
+def test_nul_characters_in_client_credentials_are_invalid_request(db, endpoint):
+    reply = Client().post(endpoint, {"grant_type": "refresh_token", "refresh_token": "r", "token": "t"},
+                          HTTP_AUTHORIZATION=basic("a\x00b", "s"))
+    assert reply.status_code == 400 and reply.json()["error"] == "invalid_request"
+
+
+def test_notes_of_codes_that_can_no_longer_matter_are_pruned(browser_client, app, issued):
+    live = tokens_for(browser_client, app, issued.client_secret)  # its family stays live
+    dead = tokens_for(browser_client, app, issued.client_secret)
+    Client().post("/oauth/revoke_token/", {"token": dead["refresh_token"]}, HTTP_AUTHORIZATION=basic(
+        app.client_id, issued.client_secret))
+    OAuthCode.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    live_family = RefreshToken.objects.get(token_checksum=codes.code_hash(live["refresh_token"])).token_family
+    code_for(browser_client, app)  # a new authorization
+    assert set(OAuthCode.objects.values_list("token_family", flat=True)) == {live_family, None}
+
+
+def test_standing_consent_lasts_while_the_refresh_token_may_be_used(browser_client, app, issued):
+    tokens = tokens_for(browser_client, app, issued.client_secret)
+    AccessToken.objects.update(expires=timezone.now() - timedelta(minutes=5))  # expired, refreshable
+    params = authorize_params(app, prompt="none")
+    assert "code" in query_of(browser_client.get("/oauth/authorize/", params)["Location"])
+    Client().post("/oauth/revoke_token/", {"token": tokens["refresh_token"]},
+                  HTTP_AUTHORIZATION=basic(app.client_id, issued.client_secret))
+    AccessToken.objects.update(expires=timezone.now() - timedelta(minutes=5))
+    assert query_of(browser_client.get("/oauth/authorize/", params)["Location"])["error"] == "consent_required"

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import html
 import re
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -53,11 +54,35 @@ def confidential(db):
                                            redirect_uris=REGISTERED)
 
 
+OPEN: list[requests.Session] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_connections(transactional_db, live_server):
+    """Each kept-alive connection holds a live-server thread: they are closed (and those threads end)
+    before the test database is torn down, which fixtures set up earlier do after this one."""
+    yield
+    while OPEN:
+        OPEN.pop().close()
+    for thread in threading.enumerate():  # the server's side of those connections ends too
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(timeout=10)
+
+
+def closed_after_the_test(session: requests.Session) -> requests.Session:
+    OPEN.append(session)
+    return session
+
+
+def authlib_client(client_id: str, client_secret: str | None = None, **kwargs) -> OAuth2Session:
+    return closed_after_the_test(OAuth2Session(client_id, client_secret, **kwargs))
+
+
 class Browser:
     """A person's browser, as far as the provider's pages go: cookies, the sign-in and consent forms."""
 
     def __init__(self) -> None:
-        self.http = requests.Session()
+        self.http = closed_after_the_test(requests.Session())
         self.pages: list[str] = []  # the provider's pages shown, in order
 
     def open(self, url: str) -> requests.Response:
@@ -87,8 +112,8 @@ class Browser:
 
 
 def rp(issued, callback: str, **kwargs) -> OAuth2Session:
-    return OAuth2Session(issued.application.client_id, issued.client_secret, scope=SCOPE, redirect_uri=callback,
-                         code_challenge_method="S256", **kwargs)
+    return authlib_client(issued.application.client_id, issued.client_secret, scope=SCOPE, redirect_uri=callback,
+                          code_challenge_method="S256", **kwargs)
 
 
 def sign_in(client: OAuth2Session, provider: dict, browser: Browser, **params: str) -> tuple[dict, dict]:
@@ -147,8 +172,8 @@ def test_prompt_none(provider, confidential, callback):
     token, _claims = sign_in(client, provider, browser, prompt="none")
     assert browser.pages == pages and token["access_token"]  # a code, no page
 
-    stranger = OAuth2Session(confidential.application.client_id, confidential.client_secret, scope=SCOPE + " write",
-                             redirect_uri=callback, code_challenge_method="S256")
+    stranger = authlib_client(confidential.application.client_id, confidential.client_secret,
+                              scope=SCOPE + " write", redirect_uri=callback, code_challenge_method="S256")
     url, _state = stranger.create_authorization_url(provider["authorization_endpoint"],
                                                     code_verifier=generate_token(48), prompt="none")
     assert query_of(browser.authorize(url))["error"] == "consent_required"  # a scope never granted
@@ -171,7 +196,7 @@ def test_the_token_request_must_repeat_the_redirect_uri(provider, confidential, 
     verifier = generate_token(48)
     url, _state = client.create_authorization_url(provider["authorization_endpoint"], code_verifier=verifier)
     code = query_of(browser.authorize(url))["code"]
-    forgetful = OAuth2Session(confidential.application.client_id, confidential.client_secret)
+    forgetful = authlib_client(confidential.application.client_id, confidential.client_secret)
     with pytest.raises(OAuthError) as refused:
         forgetful.fetch_token(provider["token_endpoint"], code=code, code_verifier=verifier)
     assert refused.value.error == "invalid_grant"
@@ -226,8 +251,8 @@ def test_a_public_client_signs_in_and_rotates_refresh_tokens(provider, callback)
     UserFactory(username="carol")
     public = applications.application_create(owner=UserFactory(username="nativedev"), name="Native",
                                              redirect_uris=REGISTERED, client_type="public")
-    client = OAuth2Session(public.application.client_id, scope=SCOPE, redirect_uri=callback,
-                           code_challenge_method="S256", token_endpoint_auth_method="none")
+    client = authlib_client(public.application.client_id, scope=SCOPE, redirect_uri=callback,
+                            code_challenge_method="S256", token_endpoint_auth_method="none")
     token, claims = sign_in(client, provider, Browser())
     assert claims["aud"] == public.application.client_id
     fresh = client.refresh_token(provider["token_endpoint"], refresh_token=token["refresh_token"])
