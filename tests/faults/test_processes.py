@@ -110,21 +110,19 @@ def _assert_serving(port: int, token: str) -> None:
 def test_connections_cut_mid_load(tmp_path):
     """pg_terminate_backend on every connection of the service, three times, without stopping the cluster:
     CONN_HEALTH_CHECKS replaces a dead persistent connection at the next request."""
-    env = {"DATABASE_URL": database_url(), "CONN_MAX_AGE": "300"}
+    # Only the service's connections are cut (named for it), not this test's nor its live server's.
+    env = {"DATABASE_URL": database_url(application_name="faults-under-test"), "CONN_MAX_AGE": "300"}
     with gunicorn(env, tmp_path, workers=2) as [server]:
         tokens = _members(server.port)
         fault = threading.Event()
         terminated: list[int] = []
-        with connection.cursor() as cursor:  # this test's own connection is not the service's
-            cursor.execute("SELECT pg_backend_pid()")
-            own = cursor.fetchone()[0]
 
         def cut() -> None:
             fault.wait(timeout=60)
             for _ in range(3):
                 with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
-                                   "current_database() AND pid NOT IN (%s, pg_backend_pid())", [own])
+                    cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE application_name = 'faults-under-test'")
                     terminated.extend(row[0] for row in cursor.fetchall())
                 time.sleep(0.3)
             connection.close()

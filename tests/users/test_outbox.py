@@ -120,7 +120,7 @@ def test_forget_pwd_takes_the_same_time_for_real_and_unknown_accounts(worker_mod
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the flush would drop migrated rows
 def test_workers_in_parallel_deliver_each_mail_once(worker_mode, monkeypatch):
     """Four workers (as on several hosts) polling at once: SKIP LOCKED gives each row to one of them."""
     delivered: list[str] = []
