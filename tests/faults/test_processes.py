@@ -8,6 +8,7 @@ exists without its membership change, each wallet's balance is its ledger's sum,
 the database holds between the successes seen and the successes plus the cut requests.
 """
 
+import http.client
 import os
 import shutil
 import signal
@@ -69,7 +70,7 @@ def _load(port: int, tokens: dict[str, str], fault: threading.Event) -> Counter:
                                               ("repo", "POST", "/repos/", {"name": f"r{index}"})):
                 try:
                     status, reply = call(port, method, path, body, token=tokens[name], timeout=30)
-                except OSError:  # the connection was cut: committed or not, the client cannot know
+                except (OSError, http.client.HTTPException):  # cut: committed or not, the client cannot know
                     outcomes[kind, name, "cut"] += 1
                     continue
                 if (status, reply["code"]) == DOWN:
