@@ -23,13 +23,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 30.0
 
 
-def database_url() -> str:
-    """The pytest test database (PostgreSQL) as a DATABASE_URL for processes of our own."""
+def database_url(application_name: str = "") -> str:
+    """The pytest test database (PostgreSQL) as a DATABASE_URL for processes of our own; their connections
+    carry `application_name` (pg_stat_activity) if given."""
     db = connection.settings_dict
     auth = quote(db["USER"] or "", safe="")
     if db["PASSWORD"]:
         auth += ":" + quote(db["PASSWORD"], safe="")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return f"{url}?application_name={quote(application_name)}" if application_name else url
 
 
 def call(port: int, method: str, path: str, body: dict | None = None, token: str | None = None,

@@ -8,6 +8,7 @@ exists without its membership change, each wallet's balance is its ledger's sum,
 the database holds between the successes seen and the successes plus the cut requests.
 """
 
+import http.client
 import os
 import shutil
 import signal
@@ -69,7 +70,7 @@ def _load(port: int, tokens: dict[str, str], fault: threading.Event) -> Counter:
                                               ("repo", "POST", "/repos/", {"name": f"r{index}"})):
                 try:
                     status, reply = call(port, method, path, body, token=tokens[name], timeout=30)
-                except OSError:  # the connection was cut: committed or not, the client cannot know
+                except (OSError, http.client.HTTPException):  # cut: committed or not, the client cannot know
                     outcomes[kind, name, "cut"] += 1
                     continue
                 if (status, reply["code"]) == DOWN:
@@ -110,21 +111,19 @@ def _assert_serving(port: int, token: str) -> None:
 def test_connections_cut_mid_load(tmp_path):
     """pg_terminate_backend on every connection of the service, three times, without stopping the cluster:
     CONN_HEALTH_CHECKS replaces a dead persistent connection at the next request."""
-    env = {"DATABASE_URL": database_url(), "CONN_MAX_AGE": "300"}
+    # Only the service's connections are cut (named for it), not this test's nor its live server's.
+    env = {"DATABASE_URL": database_url(application_name="faults-under-test"), "CONN_MAX_AGE": "300"}
     with gunicorn(env, tmp_path, workers=2) as [server]:
         tokens = _members(server.port)
         fault = threading.Event()
         terminated: list[int] = []
-        with connection.cursor() as cursor:  # this test's own connection is not the service's
-            cursor.execute("SELECT pg_backend_pid()")
-            own = cursor.fetchone()[0]
 
         def cut() -> None:
             fault.wait(timeout=60)
             for _ in range(3):
                 with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
-                                   "current_database() AND pid NOT IN (%s, pg_backend_pid())", [own])
+                    cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE application_name = 'faults-under-test'")
                     terminated.extend(row[0] for row in cursor.fetchall())
                 time.sleep(0.3)
             connection.close()

@@ -15,6 +15,7 @@ from accounts.models import AccountSecret
 from accountsite import outbox
 from accountsite.models import OutboxTask
 from tests.conftest import envelope, free_port
+from tests.parallel import run_parallel
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +117,18 @@ def test_forget_pwd_takes_the_same_time_for_real_and_unknown_accounts(worker_mod
     medians = [statistics.median(times) for times in zip(*pairs, strict=True)]
     assert abs(difference) < 1.0 and abs(medians[0] - medians[1]) < 1.0, (difference, medians)
     assert not AccountSecret.objects.exists()  # nothing was prepared in the request
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the flush would drop migrated rows
+def test_workers_in_parallel_deliver_each_mail_once(worker_mode, monkeypatch):
+    """Four workers (as on several hosts) polling at once: SKIP LOCKED gives each row to one of them."""
+    delivered: list[str] = []
+    monkeypatch.setattr(outbox.EmailMultiAlternatives, "send",
+                        lambda message: delivered.append(message.subject) or time.sleep(0.01))
+    for index in range(40):
+        outbox.outbox_enqueue("accountsite.outbox.mail_deliver", subject=f"mail {index}", text="", html="",
+                              to="alice@example.com", from_email="no-reply@example.com")
+    results = run_parallel(lambda _index: outbox.outbox_run(limit=5), 40, threads=4)
+    assert sum(done for done, _failed in results) == 40 and sorted(delivered) == sorted(f"mail {i}" for i in range(40))
+    assert not OutboxTask.objects.exists()
