@@ -515,7 +515,8 @@ REQUESTS: dict[Row, Call] = {
     R("POST", "/auth/mfa/totp/"): Call(),
     R("DELETE", "/auth/mfa/totp/"): Call(body=totp_turned_on),
     R("POST", "/auth/mfa/totp/confirm/"): Call(body=totp_enrolled),
-    R("POST", "/auth/mfa/recovery-codes/"): Call(body=totp_turned_on),
+    R("POST", "/auth/mfa/recovery-codes/"): Call(body=lambda world, client: {
+        "password": totp_turned_on(world, client)["password"]}),
     R("GET", "/developer/apps/"): Call(),
     R("POST", "/developer/apps/"): Call(body={"name": "another app", "redirect_uris": "https://app.example/cb"},
                                         created=True),
