@@ -28,7 +28,7 @@ def user_for_login(login: str) -> User | None:
         return None
     candidates = list(
         User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login))
-        .exclude(status=UserStatus.DELETED)[:2]
+        .exclude(status=UserStatus.DELETED).annotate(**_mfa_flags())[:2]
     )
     for user in candidates:
         if user.username.lower() == login.lower():
@@ -148,13 +148,22 @@ def signed_in(request: HttpRequest) -> User:
     return user
 
 
+def _mfa_flags() -> dict[str, Exists]:
+    return {
+        "mfa_totp": Exists(TotpDevice.objects.filter(user=OuterRef("pk"), confirmed_at__isnull=False)),
+        "mfa_passkey": Exists(Passkey.objects.filter(user=OuterRef("pk"))),
+        "mfa_recovery": Exists(RecoveryCode.objects.filter(user=OuterRef("pk"), used_at__isnull=True)),
+    }
+
+
 def mfa_methods(user: User) -> list[MfaMethod]:
-    """The second factors `user` may sign in with (none: MFA is off), in one query."""
-    flags = User.objects.filter(pk=user.pk).values_list(
-        Exists(TotpDevice.objects.filter(user=OuterRef("pk"), confirmed_at__isnull=False)),
-        Exists(Passkey.objects.filter(user=OuterRef("pk"))),
-        Exists(RecoveryCode.objects.filter(user=OuterRef("pk"), used_at__isnull=True)),
-    ).first()
+    """The second factors `user` may sign in with (none: MFA is off): read with the user at sign-in
+    (user_for_login), else in one query."""
+    annotated = vars(user)
+    if "mfa_totp" in annotated:
+        flags: tuple | None = (annotated["mfa_totp"], annotated["mfa_passkey"], annotated["mfa_recovery"])
+    else:
+        flags = User.objects.filter(pk=user.pk).values_list(*_mfa_flags().values()).first()
     totp, passkey, recovery = flags or (False, False, False)
     if not (totp or passkey):
         return []
