@@ -32,9 +32,7 @@ _LOGIN = (
     "access token lasts 15 minutes, the refresh token 14 days. A wrong name or password is 8004 with status 401 "
     "(the same reply for an unknown name); after 10 failures per account or 100 per address in 15 minutes the "
     "reply is 1029 whatever the password. With `secret_id` (or `client_id`) and `redirect_uri` (seed 001) the "
-    "reply also carries an `authorization_code` for that app. For an account with a second factor the reply "
-    "is `{mfa_required: true, mfa_token, methods, expires_at[, webauthn]}` and no tokens: finish with "
-    "`POST /auth/login/mfa`.")
+    "reply also carries an `authorization_code` for that app.")
 _SIGN_IN_ERRORS = (E.InvalidParametersError, (E.WrongPasswordError, 401), E.TooManyRequestsError,
                    E.AccountNotActivatedError, E.AccountDisabledError, E.NotFoundError)
 _PROFILE_UPDATE = (
@@ -62,28 +60,6 @@ OPERATIONS = {
                                    E.EmailTakenError), data=_SIGNED_UP),
     "auth_login_create": Doc("Sign in", _LOGIN, errors=_SIGN_IN_ERRORS),
     "login_create": Doc("Sign in (seed alias)", _LOGIN + " The same as `POST /auth/login`.", errors=_SIGN_IN_ERRORS),
-    "auth_login_mfa_create": Doc(
-        "Finish a sign-in with a second factor",
-        "The second step of `POST /auth/login` for an account with a second factor: the `mfa_token` it answered "
-        "and one of `code` (the authenticator app's), `recovery_code` or `webauthn` (the PublicKeyCredential of "
-        "`navigator.credentials.get()` for the `webauthn` options it answered). The reply is `POST /auth/login`'s. "
-        "The token lives 5 minutes and is used up by the sign-in it finishes; an unknown, expired or used one, "
-        "or one earned before a password change, is 7005. A wrong factor is 8005 and counts toward the login "
-        "lockout (1029).",
-        errors=(E.InvalidParametersError, E.NotAuthenticatedError, E.InvalidSecretError, E.TooManyRequestsError,
-                E.AccountNotActivatedError, E.AccountDisabledError, E.NotFoundError)),
-    "auth_login_passkey_options_create": Doc(
-        "Start a sign-in with a passkey",
-        "Options for `navigator.credentials.get()` (any passkey of this site) and a `passkey_token` naming them "
-        "for `POST /auth/login/passkey`; they live 5 minutes."),
-    "auth_login_passkey_create": Doc(
-        "Sign in with a passkey",
-        "Signs in without a password: `passkey_token`, and `webauthn`, the PublicKeyCredential the browser "
-        "answered to its options; `terminal` as at `POST /auth/login`, whose reply this is. A token is used up "
-        "by its first answer (7005 after). A passkey this site does not know is 8004 (401); a wrong signature "
-        "is 8005 and counts toward the login lockout.",
-        errors=(E.InvalidParametersError, E.NotAuthenticatedError, (E.WrongPasswordError, 401),
-                E.InvalidSecretError, E.TooManyRequestsError, E.AccountNotActivatedError, E.AccountDisabledError)),
     "auth_refresh_create": Doc(
         "Refresh the tokens",
         "Trades a refresh token for a new pair; the old refresh token stops working. Presenting a refresh token "
@@ -126,54 +102,70 @@ OPERATIONS = {
     "auth_sessions_destroy": Doc(
         "End a session",
         "Ends one of the caller's sessions by id: its tokens stop working at once on every server."),
-    # --- second factors and the security log (the user's own sign-in only)
+    # --- second factors and the security log
+    "auth_login_mfa_create": Doc(
+        "Finish a sign-in with a second factor",
+        "The second step of a sign-in for an account with a second factor: the `mfa_token` that `POST /auth/login` "
+        "answered (valid 5 minutes, once) and one of `code` (the authenticator app's current code), "
+        "`recovery_code`, or `webauthn` (a passkey's answer to the challenge in the first step's reply). The reply "
+        "is the same as a sign-in's. Wrong codes count toward the account's lockout (1029); an expired or used "
+        "`mfa_token` is 7005: sign in with the password again.",
+        errors=(E.InvalidParametersError, E.InvalidSecretError, E.NotAuthenticatedError, E.TooManyRequestsError,
+                E.AccountNotActivatedError, E.AccountDisabledError)),
+    "auth_login_passkey_options_create": Doc(
+        "Start a sign-in with a passkey",
+        "A WebAuthn challenge for `navigator.credentials.get()` and its `passkey_token`; answer with "
+        "`POST /auth/login/passkey`. Accounts with a passkey may sign in this way without a password."),
+    "auth_login_passkey_create": Doc(
+        "Sign in with a passkey",
+        "Signs in with the browser's answer (`webauthn`) to the challenge of `passkey_token`, on `terminal`. The "
+        "reply is the same as a sign-in's. An unknown passkey is 8004 with status 401; an expired challenge 7005.",
+        errors=(E.InvalidParametersError, (E.WrongPasswordError, 401), E.InvalidSecretError, E.NotAuthenticatedError,
+                E.TooManyRequestsError, E.AccountNotActivatedError, E.AccountDisabledError)),
     "auth_mfa_retrieve": Doc(
-        "Second factors: state",
-        "Which second factors the caller has on (`methods`), whether the authenticator app is, how many "
-        "recovery codes are left and how many passkeys there are."),
+        "Show one's second factors",
+        "Which second factors the caller has on (`methods`), whether the authenticator app is on, how many "
+        "recovery codes are left and how many passkeys are registered. Never a secret."),
     "auth_mfa_totp_create": Doc(
-        "Authenticator app: start",
-        "A new secret for an authenticator app: the `otpauth://` URI, the secret to type in, and the URI as a QR "
-        "code (`qr_svg`, an SVG document). It is on once `POST /auth/mfa/totp/confirm` gets its first code. "
-        "1007 when it is already on.", errors=(E.InvalidParametersError,)),
+        "Start enrolling an authenticator app",
+        "A new secret as an `otpauth://` URI, in base32 and as a QR code (inline SVG). It signs nothing in until "
+        "confirmed with `POST /auth/mfa/totp/confirm`. 1007 when the app is already on.",
+        errors=(E.InvalidParametersError,)),
     "auth_mfa_totp_confirm_create": Doc(
-        "Authenticator app: turn on",
-        "Turns the authenticator app on with its first `code` (within one 30-second step either way) and "
-        "answers ten single-use `recovery_codes`, shown this once (the older ones stop working). A wrong code "
-        "is 8005; 1007 without an enrolment.", errors=(E.InvalidParametersError, E.InvalidSecretError)),
+        "Turn the authenticator app on",
+        "Confirms the enrolment with a first `code` (one 30-second step either way is accepted, a code only once). "
+        "The reply has 10 recovery codes, shown this once.",
+        errors=(E.InvalidParametersError, E.InvalidSecretError)),
     "auth_mfa_totp_destroy": Doc(
-        "Authenticator app: turn off",
-        "Needs the `password` (8004) and a current `code` (8005), both counted toward the login lockout. The "
-        "recovery codes go when no second factor is left.",
-        errors=(E.InvalidParametersError, E.WrongPasswordError, E.InvalidSecretError, E.TooManyRequestsError,
-                E.NotFoundError)),
+        "Turn the authenticator app off",
+        "Needs the `password` and a current `code`. Recovery codes go with it unless a passkey remains.",
+        errors=(E.InvalidParametersError, E.WrongPasswordError, E.InvalidSecretError, E.TooManyRequestsError)),
     "auth_mfa_recovery_codes_create": Doc(
         "New recovery codes",
-        "Ten new single-use recovery codes, shown this once; the older ones stop working. Needs the `password` "
-        "(counted toward the login lockout) and a second factor on (1007 otherwise).",
+        "Replaces the recovery codes with 10 new ones, shown this once; needs the `password` and a second factor "
+        "that is on (1007 otherwise).",
         errors=(E.InvalidParametersError, E.WrongPasswordError, E.TooManyRequestsError)),
-    "auth_passkeys_list": Doc("List one's passkeys", "The caller's passkeys: name, when added and last used."),
+    "auth_passkeys_list": Doc(
+        "List one's passkeys", "The caller's passkeys: name, when added and last used. Never key material."),
     "auth_passkeys_options_create": Doc(
-        "Start adding a passkey",
-        "Options for `navigator.credentials.create()` (a discoverable credential is preferred, so the passkey "
-        "can also sign in without the password); answer them with `POST /auth/passkeys` within 5 minutes."),
+        "Start registering a passkey",
+        "Options for `navigator.credentials.create()`, with the service's relying-party id; answer with "
+        "`POST /auth/passkeys`."),
     "auth_passkeys_create": Doc(
-        "Add a passkey",
-        "`webauthn`, the PublicKeyCredential the browser answered to the options, and a `name`. The first "
-        "second factor of the account also answers ten `recovery_codes`, shown this once. An answer to no "
-        "options (or to used ones) is 8005; one that does not verify (another site, another challenge) is 1007.",
-        errors=(E.InvalidParametersError, E.InvalidSecretError)),
-    "auth_passkeys_partial_update": Doc("Rename a passkey", "Sets the `name` of one of the caller's passkeys.",
-                                        errors=(E.InvalidParametersError,)),
+        "Register a passkey",
+        "Registers the browser's answer (`webauthn`) under `name`. When it is the account's first second factor, "
+        "the reply also has 10 recovery codes, shown this once.",
+        status=201, errors=(E.InvalidParametersError, E.InvalidSecretError)),
+    "auth_passkeys_partial_update": Doc(
+        "Rename a passkey", "Changes one of the caller's passkeys' `name`.", errors=(E.InvalidParametersError,)),
     "auth_passkeys_destroy": Doc(
-        "Remove a passkey",
-        "Needs the `password` (8004, counted toward the login lockout). The recovery codes go when no second "
-        "factor is left.", errors=(E.InvalidParametersError, E.WrongPasswordError, E.TooManyRequestsError)),
+        "Delete a passkey", "Deletes one of the caller's passkeys; needs the `password`.",
+        errors=(E.InvalidParametersError, E.WrongPasswordError, E.TooManyRequestsError)),
     "auth_events_list": Doc(
-        "Security log",
-        "The caller's sign-ins (address, user agent, terminal), sign-outs, refused sign-ins and lockouts, "
-        "password, e-mail and status changes, second-factor changes and app authorizations of the last 90 days, "
-        "newest first, one page at a time. `by` says who did it: `you`, `operator` or `system`.",
+        "Read one's security log",
+        "The caller's own security events of the last 90 days, newest first, one page at a time: sign-ins (with "
+        "address, user agent and terminal), failed sign-ins and lockouts, password and e-mail changes, second "
+        "factor changes and app authorizations. Needs the user's own sign-in.",
         errors=(E.InvalidParametersError,)),
     # --- users as records
     "users_list": Doc(

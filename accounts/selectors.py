@@ -27,8 +27,8 @@ def user_for_login(login: str) -> User | None:
     if not login:
         return None
     candidates = list(
-        User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login))
-        .exclude(status=UserStatus.DELETED).annotate(**_mfa_flags())[:2]
+        _with_factor_flags(User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login))
+                           .exclude(status=UserStatus.DELETED))[:2]
     )
     for user in candidates:
         if user.username.lower() == login.lower():
@@ -148,23 +148,23 @@ def signed_in(request: HttpRequest) -> User:
     return user
 
 
-def _mfa_flags() -> dict[str, Exists]:
-    return {
-        "mfa_totp": Exists(TotpDevice.objects.filter(user=OuterRef("pk"), confirmed_at__isnull=False)),
-        "mfa_passkey": Exists(Passkey.objects.filter(user=OuterRef("pk"))),
-        "mfa_recovery": Exists(RecoveryCode.objects.filter(user=OuterRef("pk"), used_at__isnull=True)),
-    }
+def _with_factor_flags(users: QuerySet[User]) -> QuerySet[User]:
+    """Users with their second factors as flags (what mfa_methods reads), so a sign-in asks in one query."""
+    return users.annotate(
+        factor_totp=Exists(TotpDevice.objects.filter(user=OuterRef("pk"), confirmed_at__isnull=False)),
+        factor_passkey=Exists(Passkey.objects.filter(user=OuterRef("pk"))),
+        factor_recovery=Exists(RecoveryCode.objects.filter(user=OuterRef("pk"), used_at__isnull=True)),
+    )
 
 
 def mfa_methods(user: User) -> list[MfaMethod]:
-    """The second factors `user` may sign in with (none: MFA is off): read with the user at sign-in
-    (user_for_login), else in one query."""
-    annotated = vars(user)
-    if "mfa_totp" in annotated:
-        flags: tuple | None = (annotated["mfa_totp"], annotated["mfa_passkey"], annotated["mfa_recovery"])
-    else:
-        flags = User.objects.filter(pk=user.pk).values_list(*_mfa_flags().values()).first()
-    totp, passkey, recovery = flags or (False, False, False)
+    """The second factors `user` may sign in with (none: MFA is off): read with the user by user_for_login,
+    else in one query."""
+    if not hasattr(user, "factor_totp"):
+        flagged = _with_factor_flags(User.objects.filter(pk=user.pk)).first()
+        user = flagged if flagged is not None else user
+    totp, passkey, recovery = (getattr(user, name, False) for name in ("factor_totp", "factor_passkey",
+                                                                         "factor_recovery"))
     if not (totp or passkey):
         return []
     return [method for method, present in ((MfaMethod.TOTP, totp), (MfaMethod.WEBAUTHN, passkey),

@@ -41,12 +41,12 @@ def test_a_developer_pays_one_more_query_for_their_apps(user, django_assert_num_
 
 
 def test_a_login_costs_six_statements(user, django_assert_num_queries, settings):
-    settings.ACCOUNTS_RATELIMIT_STORE = "cache"  # as with Redis; without it the counters add their statements
+    settings.ACCOUNTS_RATELIMIT_STORE = "cache"  # as with Redis; without it the counters are statements too
     login("web")  # a live session on the terminal: this login replaces it
     body = {"username": "alice", "password": PASSWORD, "terminal": "web"}
-    # The user by login name (with whether they have second factors); the user row locked, checked and its
-    # last_login set in one UPDATE; the old session ended; whether this device signed in within 90 days (the
-    # new-device notice); the audit row; the new session. The test's transaction adds a savepoint pair.
+    # The user by login name with their second factors; the user row locked, checked and its last_login set
+    # in one UPDATE; the old session ended; whether the device signed in before (the new-device mail); the
+    # audit row; the new session. The test's transaction adds a savepoint pair.
     with django_assert_num_queries(6 + 2) as captured:
         envelope(Client().post("/auth/login", body, content_type="application/json"))
     statements = [query["sql"].split()[0] for query in captured.captured_queries]

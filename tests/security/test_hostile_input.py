@@ -62,7 +62,7 @@ def test_pages_past_the_bound_or_not_in_digits_are_1007(query, user):
 def test_the_last_allowed_page_is_an_empty_list_and_size_is_capped(user):
     client = _client(AdminFactory(username="root"))
     assert envelope(client.get("/users/?page=1000000&size=100000"))["data"] == {
-        "total": 2, "page": 1_000_000, "size": 100, "results": []}
+        "total": 2, "total_exact": True, "page": 1_000_000, "size": 100, "results": [], "next": None}
 
 
 # --- OPTIONS ----------------------------------------------------------------------------------------------------
