@@ -33,3 +33,15 @@ class OutboxTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} #{self.pk}"
+
+
+class Ticket(models.Model):
+    """A short-lived, single-use value (accountsite.tickets), kept here when the cache is not shared by
+    every worker process (no Redis). `expires` is in Unix seconds, as the cache keeps it."""
+
+    key = models.CharField(max_length=120, primary_key=True)
+    value = models.JSONField()
+    expires = models.FloatField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.key

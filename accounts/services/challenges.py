@@ -1,9 +1,10 @@
 """Sign-ins waiting for their second factor: the `mfa_token` a right password earns when MFA is on.
 
-The token is 256 random bits; the shared cache keeps only its SHA-256, for MFA_TOKEN_SECONDS, so every
-worker and host agrees on it and it dies on its own. It is used up by the sign-in it finishes (a wrong
-code leaves it, but counts toward the account's lockout). It remembers a fingerprint of the password hash
-it was earned with: a password change in between voids it, as it voids a sign-in made with the old one.
+The token is 256 random bits; only its SHA-256 is kept, as a ticket (accountsite.tickets: the shared cache,
+else the database) for MFA_TOKEN_SECONDS, so every worker and host agrees on it and it dies on its own. It
+is used up by the sign-in it finishes (a wrong code leaves it, but counts toward the account's lockout). It
+remembers a fingerprint of the password hash it was earned with: a password change in between voids it, as
+it voids a sign-in made with the old one.
 """
 
 import hashlib
@@ -13,13 +14,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import MfaMethod, User
 from accounts.services import mfa, passkeys
 from accounts.services.sessions import sign_in_succeeded, user_assert_can_sign_in
 from accountsite import errors
+from accountsite.tickets import ticket_put, ticket_read, ticket_take
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,8 @@ def challenge_issue(*, user: User, methods: list[MfaMethod], terminal: str, extr
     now = now or timezone.now()
     token = secrets.token_urlsafe(32)
     options = passkeys.assertion_options(user=user) if MfaMethod.WEBAUTHN in methods else None
-    cache.set(_key(token), {"uid": user.pk, "pw": _fingerprint(user), "terminal": terminal, "extra": extra or {},
-                            "webauthn": options.challenge if options else None},
-              settings.MFA_TOKEN_SECONDS)
+    ticket_put(_key(token), {"uid": user.pk, "pw": _fingerprint(user), "terminal": terminal, "extra": extra or {},
+                             "webauthn": options.challenge if options else None}, settings.MFA_TOKEN_SECONDS)
     return Challenge(token=token, methods=methods, expires_at=now + timedelta(seconds=settings.MFA_TOKEN_SECONDS),
                      webauthn=options.public if options else None)
 
@@ -73,7 +73,7 @@ def challenge_finish(*, token: str, ip: str, code: str = "", recovery_code: str 
     """Checks the second factor for the sign-in `token` names and uses the token up. An unknown, expired
     or used token is 7005; a wrong factor counts toward the lockout (mfa.second_factor_verify)."""
     key = _key(token)
-    state = cache.get(key)
+    state = ticket_read(key)
     user = User.objects.filter(pk=state["uid"]).first() if state else None
     if state is None or user is None or state["pw"] != _fingerprint(user):
         raise errors.NotAuthenticatedError("This sign-in has expired; sign in again with your password.")
@@ -86,7 +86,7 @@ def challenge_finish(*, token: str, ip: str, code: str = "", recovery_code: str 
     else:
         method = mfa.second_factor_verify(user=user, ip=ip, code=code, recovery_code=recovery_code, now=now)
     # Single use: of two requests racing with right factors, only the one that deletes the token goes on.
-    if not cache.delete(key):
+    if not ticket_take(key):
         raise errors.NotAuthenticatedError("This sign-in has expired; sign in again with your password.")
     sign_in_succeeded(user)
     return Pending(user=user, terminal=state["terminal"], method=method, extra=state["extra"])

@@ -2,7 +2,8 @@
 one, instead of the password; listing, renaming and removing them.
 
 The relying party is WEBAUTHN_RP_ID and browsers must sign for one of WEBAUTHN_ORIGINS. Each ceremony's
-challenge lives in the shared cache and is used up by the answer it gets, right or wrong. A wrong assertion
+challenge is a ticket (accountsite.tickets: the shared cache, else the database), used up by the answer it
+gets, right or wrong. A wrong assertion
 counts toward the login lockout like a wrong password.
 """
 
@@ -15,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from webauthn import (
@@ -42,6 +42,7 @@ from accounts.services.sessions import sign_in_succeeded, user_assert_can_sign_i
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
 from accountsite.ratelimit import LOGIN_FAILURES_PER_IP
+from accountsite.tickets import ticket_put, ticket_read, ticket_take
 
 CEREMONY_SECONDS = 300
 
@@ -71,8 +72,8 @@ def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
 
 def _challenge_take(key: str) -> bytes | None:
     """The challenge stored under `key`, removed: each is answered once."""
-    challenge = cache.get(key)
-    return base64url_to_bytes(challenge) if challenge and cache.delete(key) else None
+    challenge = ticket_read(key)
+    return base64url_to_bytes(challenge) if challenge and ticket_take(key) else None
 
 
 # --- Registering ----------------------------------------------------------------------------------------------
@@ -88,7 +89,7 @@ def registration_options(*, user: User) -> dict:
                                                                user_verification=UserVerificationRequirement.PREFERRED),
         exclude_credentials=[_descriptor(p) for p in Passkey.objects.filter(user=user)],
     ))
-    cache.set(f"webauthn-register:{user.pk}", options.challenge, CEREMONY_SECONDS)
+    ticket_put(f"webauthn-register:{user.pk}", options.challenge, CEREMONY_SECONDS)
     return options.public
 
 
@@ -201,7 +202,7 @@ def passwordless_options() -> dict:
     """A sign-in with a passkey instead of the password: a token naming the challenge, and the options."""
     token = secrets.token_urlsafe(32)
     options = assertion_options()
-    cache.set(f"webauthn-sign-in:{hashlib.sha256(token.encode()).hexdigest()}", options.challenge, CEREMONY_SECONDS)
+    ticket_put(f"webauthn-sign-in:{hashlib.sha256(token.encode()).hexdigest()}", options.challenge, CEREMONY_SECONDS)
     return {"passkey_token": token, "webauthn": options.public}
 
 
