@@ -1,14 +1,12 @@
-"""Account e-mails: rendered from accounts/templates/accounts/email/ and sent only once the change commits."""
+"""Account e-mails: rendered from accounts/templates/accounts/email/ and delivered through the outbox once
+the change commits."""
 
-import logging
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template.loader import render_to_string
 
-logger = logging.getLogger("accountsite.mail")
+from accountsite.outbox import outbox_enqueue
 
 
 def front_end_link(template: str, *, loginname: str, sid: str) -> str:
@@ -17,16 +15,10 @@ def front_end_link(template: str, *, loginname: str, sid: str) -> str:
 
 
 def mail_send(*, template: str, to: str, context: dict) -> None:
-    """Queues `<template>` (subject, plain text and HTML) for `to`, sent after the transaction commits,
-    so a rolled-back change e-mails nothing; a delivery failure is logged and does not undo the change."""
+    """Renders `<template>` (subject, plain text and HTML) for `to` and leaves it to the outbox
+    (accountsite.outbox) in the current transaction: a rolled-back change e-mails nothing, a committed one
+    is delivered even if SMTP is down now (retried until it is up)."""
     base = f"accounts/email/{template}"
     subject = " ".join(render_to_string(f"{base}_subject.txt", context).split())
-    text = render_to_string(f"{base}.txt", context)
-    html = render_to_string(f"{base}.html", context)
-
-    def deliver() -> None:
-        message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
-        message.attach_alternative(html, "text/html")
-        message.send()
-
-    transaction.on_commit(deliver, robust=True)
+    outbox_enqueue("accountsite.outbox.mail_deliver", subject=subject, to=to, from_email=settings.DEFAULT_FROM_EMAIL,
+                   text=render_to_string(f"{base}.txt", context), html=render_to_string(f"{base}.html", context))

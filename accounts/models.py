@@ -1,9 +1,10 @@
-"""Accounts data: the user, their per-terminal sessions and the audit trail of account changes."""
+"""Accounts data: the user, their sessions, the audit trail and what outlives an OAuth authorization code."""
 
 import uuid
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.validators import RegexValidator
@@ -274,3 +275,25 @@ class AccountSecret(models.Model):
         else:
             state = "expired"
         return f"{self.user} · {self.get_purpose_display()} code ({state})"
+
+
+class OAuthCode(models.Model):
+    """An authorization code of /oauth/authorize/, kept by its SHA-256 after django-oauth-toolkit deletes
+    the grant on redemption: when the user signed in for it (the ID token's `auth_time`, on refreshes
+    too) and the refresh-token family its redemption started, which a replay of the code revokes
+    (RFC 6749 section 4.1.2)."""
+
+    code_hash = models.CharField(max_length=64, unique=True)
+    application = models.ForeignKey(settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE,
+                                    related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    auth_time = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    token_family = models.UUIDField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "application", "created_at"], name="accounts_oauthcode_user_app")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · OAuth code ({'redeemed' if self.redeemed_at else 'open'})"

@@ -8,6 +8,8 @@ from rest_framework import serializers
 
 from accounts.models import GITHUB_LOGIN_VALIDATOR, LOGIN_NAME_VALIDATOR, Session, User, UserStatus
 from accounts.oauth.serializers import RedirectURIsField
+from accountsite.numbers import WholeNumberField
+from accountsite.requests import ChoiceField
 
 # --- Input -------------------------------------------------------------------------------------------------
 
@@ -125,9 +127,9 @@ class UserUpdateInputSerializer(AliasedInputSerializer, ProfileInputSerializer):
 class AdminFieldsInputSerializer(serializers.Serializer):
     """What only an admin may set on a user."""
 
-    status = serializers.ChoiceField(choices=UserStatus.choices, required=False)
-    role = serializers.ChoiceField(choices=["common", "admin"], required=False)
-    userType = serializers.IntegerField(source="user_type", min_value=1, required=False)
+    status = ChoiceField(choices=UserStatus.choices, required=False)
+    role = ChoiceField(choices=["common", "admin"], required=False)
+    userType = WholeNumberField(source="user_type", min_value=1, max_value=32767, required=False)
 
 
 class UserAdminUpdateInputSerializer(AdminFieldsInputSerializer, UserUpdateInputSerializer):

@@ -6,11 +6,15 @@ block); this module only puts the envelope (accountsite.envelope) around its res
 """
 
 import logging
+import sys
 from typing import Any
 
+import redis
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
+from django_redis.exceptions import ConnectionInterrupted
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -39,8 +43,23 @@ def invalid(detail: Any) -> errors.InvalidParametersError:
     return errors.InvalidParametersError(f"Invalid parameters: {_first_message(error)}", error=error)
 
 
+def dependency_down(exc: BaseException | None) -> bool:
+    """Did the request fail because the database or the shared cache does not answer (rather than a bug)?
+    PostgreSQL's OperationalError is the server's own trouble (a lost connection, a shutdown, too many
+    clients, a deadlock); SQLite's also covers mistakes in a query ("no such table"), of which only a
+    lock that did not come in time is the store being unavailable."""
+    if isinstance(exc, ConnectionInterrupted | redis.ConnectionError | redis.TimeoutError | InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    return connection.vendor != "sqlite" or "database is locked" in str(exc)
+
+
 def _django_error(exc: Exception) -> Exception:
     """Failures Django raises that DRF's handler does not know, as the error class of their code."""
+    if dependency_down(exc):
+        logger.error("A dependency is down", exc_info=exc)
+        return errors.DependencyDownError()
     if isinstance(exc, DjangoValidationError):
         return invalid(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
@@ -107,4 +126,7 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception, so it is still the one in flight.
+    if dependency_down(sys.exc_info()[1]):
+        return error_response(errors.DependencyDownError())
     return error_response(errors.ServiceError())

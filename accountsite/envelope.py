@@ -19,6 +19,10 @@ def envelope_error(error: errors.ServiceError) -> dict[str, Any]:
     return body
 
 
+class _EscapingJSONRenderer(JSONRenderer):
+    ensure_ascii = True
+
+
 class EnvelopeRenderer(JSONRenderer):
     """Wraps every successful reply as {"code": 0, "msg": "ok", "data": ...}; the one JSON format of every
     reply (error replies from outside DRF are rendered by it too)."""
@@ -29,7 +33,12 @@ class EnvelopeRenderer(JSONRenderer):
         # DRF marks the replies of its exception handling: those are error envelopes already.
         if response is not None and not getattr(response, "exception", False):
             data = {"code": 0, "msg": "ok", "data": data}
-        return super().render(data, accepted_media_type, renderer_context)
+        try:
+            return super().render(data, accepted_media_type, renderer_context)
+        except UnicodeEncodeError:
+            # A lone UTF-16 surrogate (a JSON "\ud800" that reached a reply) has no UTF-8 form: written as
+            # an escape, the reply is still valid JSON. The renderer never fails on a message.
+            return _EscapingJSONRenderer().render(data, accepted_media_type, renderer_context)
 
 
 def error_response(error: errors.ServiceError) -> HttpResponse:

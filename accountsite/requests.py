@@ -1,9 +1,12 @@
-"""Reading requests: validated input, the client's address, and the guard on body size."""
+"""Reading requests: validated input, the client's address, and the guards on body size and on control
+characters."""
 
+import re
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from rest_framework import serializers
 from rest_framework.request import Request
 
 from accountsite import errors
@@ -42,6 +45,16 @@ def valid_input_data(serializer_class: type, data: Any, **kwargs: Any) -> dict:
     return serializer.validated_data
 
 
+class ChoiceField(serializers.ChoiceField):
+    """DRF's ChoiceField, whose refusal names the allowed values instead of echoing the input back (which
+    could be anything, a lone UTF-16 surrogate or a megabyte of markup included)."""
+
+    def __init__(self, choices: Any, **kwargs: Any) -> None:
+        super().__init__(choices, **kwargs)
+        allowed = ", ".join(str(choice) for choice in self.choices)
+        self.error_messages["invalid_choice"] = f"Not one of the allowed values: {allowed}."
+
+
 def client_ip(request: Any) -> str:
     """The caller's address: REMOTE_ADDR, or the right hop of X-Forwarded-For behind trusted proxies."""
     proxies = settings.ACCOUNTS_TRUSTED_PROXIES
@@ -68,4 +81,26 @@ class BodySizeLimitMiddleware:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is not None and length > limit:
             return error_response(errors.RequestTooLargeError(f"Request body too large: at most {limit} bytes."))
+        return self.get_response(request)
+
+
+# C0 controls and DEL: no login name, repository name, filter or page number holds one, and PostgreSQL
+# refuses NUL in text outright (a 500 if it reached a query).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class ControlCharacterMiddleware:
+    """Refuses control characters in the path (1009: nothing can be named that way) and in the query
+    string (1007), before any view, filter or query sees them."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _CONTROL.search(request.path_info):
+            return error_response(errors.NotFoundError())
+        for name, values in request.GET.lists():
+            if _CONTROL.search(name) or any(_CONTROL.search(value) for value in values):
+                return error_response(errors.InvalidParametersError(
+                    "Invalid parameters: control characters are not allowed in the query string."))
         return self.get_response(request)

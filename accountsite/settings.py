@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "oauth2_provider",
+    "accountsite.apps.PlatformConfig",
     "accounts",
     "quotas",
     "membership",
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     # First, so every reply (a 413 included) carries the CORS headers, and a preflight is answered here,
     # before any authentication.
     "corsheaders.middleware.CorsMiddleware",
+    "accountsite.requests.ControlCharacterMiddleware",  # before anything reads the path or the query
     "accountsite.requests.BodySizeLimitMiddleware",
     "accountsite.audit.AuditIPMiddleware",  # audit rows written during a request carry its client's address
     "django.middleware.security.SecurityMiddleware",
@@ -114,6 +116,14 @@ if env.str("REDIS_URL", default=""):
     }
 else:
     CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://accountsite")}
+# Brute-force and abuse counters must be one count for every worker process and host: in the cache when it
+# is shared and increments atomically (Redis, memcached), else in the database (accountsite.ratelimit),
+# never in one process's memory.
+_SHARED_ATOMIC_CACHES = {
+    "django_redis.cache.RedisCache", "django.core.cache.backends.redis.RedisCache",
+    "django.core.cache.backends.memcached.PyMemcacheCache", "django.core.cache.backends.memcached.PyLibMCCache",
+}
+ACCOUNTS_RATELIMIT_STORE = "cache" if CACHES["default"]["BACKEND"] in _SHARED_ATOMIC_CACHES else "database"
 
 # --- Identity ------------------------------------------------------------------------------------------
 
@@ -184,6 +194,7 @@ REST_FRAMEWORK = {
     # Every view names the operation of each action; accountsite.policy decides who may do it.
     "DEFAULT_PERMISSION_CLASSES": ["accountsite.permissions.OperationPermission"],
     "DEFAULT_PAGINATION_CLASS": "accountsite.pagination.PagePagination",
+    "DEFAULT_METADATA_CLASS": "accountsite.schema.EndpointMetadata",
     "DEFAULT_SCHEMA_CLASS": "accountsite.schema.EnvelopeAutoSchema",
     "EXCEPTION_HANDLER": "accountsite.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -222,6 +233,10 @@ SPECTACULAR_SETTINGS = {
 # --- Mail, time, static ---------------------------------------------------------------------------------
 
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # an SMTP server that hangs fails the attempt, retried later
+# Mail goes through the outbox (accountsite.outbox). In production `manage.py run_outbox` delivers it; in
+# development each request delivers its own mail right after its commit, so runserver alone is enough.
+OUTBOX_INLINE = env.bool("OUTBOX_INLINE", default=not PRODUCTION)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="accountsite <no-reply@accountsite.local>")
 
 # Links in account e-mails point at the front end; {loginname} and {sid} are filled in (URL-quoted).
@@ -314,6 +329,12 @@ OAUTH2_PROVIDER = {
         dev_file=BASE_DIR / "var" / "oidc.key",
     ),
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    # What the token endpoint accepts (accounts.oauth.views.TokenView) and the metadata advertises.
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    # "none": public clients (native and single-page apps) send only their client_id, and PKCE.
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post", "none"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post", "none"],
     # Shown on the consent page, so they are written for the person being asked.
     "SCOPES": {
         "openid": "Confirm who you are (your account id)",
@@ -330,5 +351,7 @@ OAUTH2_PROVIDER = {
     # The consent page is shown every time: an app never gets a new code silently.
     "REQUEST_APPROVAL_PROMPT": "force",
 }
+# Named so a foreign key to DOT's application (accounts.OAuthCode) can be migrated; the model is DOT's own.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 # The sign-in page of the OAuth consent flow (a Django session, separate from the API's tokens).
 LOGIN_URL = "oauth-login"

@@ -4,26 +4,29 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from membership.models import UNLIMITED, LedgerEntry, Tier
+from accountsite.numbers import MoneyField, WholeNumberField
+from membership.models import LedgerEntry, Tier
+from quotas.units import size_human
 
 MAX_VALIDITY = 10
-UNITS = [("T", 1024**4), ("G", 1024**3), ("M", 1024**2), ("K", 1024)]
-
-
-def deposit_human(size: int) -> str | int:
-    """Bytes as the seed's string in the largest exact unit ("50M", "2G"); 0 is "0M", -1 (unlimited) stays -1."""
-    if size == UNLIMITED:
-        return UNLIMITED
-    if size == 0:
-        return "0M"
-    for unit, factor in UNITS:
-        if size % factor == 0:
-            return f"{size // factor}{unit}"
-    return f"{size}B"
 
 
 def money(value: Decimal) -> str:
     return f"{value:.2f}"
+
+
+def tier_terms(tier: Tier) -> dict:
+    """A plan's limits and price under the seed's names, with the deposit also in exact bytes."""
+    return {
+        "userType": tier.user_type,
+        "repoPub": tier.repo_public,
+        "repoPri": tier.repo_private,
+        "pullNum": tier.pulls_per_day,
+        "payWay": tier.pay_way,
+        "deposit": size_human(tier.deposit_bytes),
+        "depositBytes": tier.deposit_bytes,
+        "fee": money(tier.fee),
+    }
 
 
 class VipSerializer(serializers.Serializer):
@@ -32,14 +35,7 @@ class VipSerializer(serializers.Serializer):
     def to_representation(self, instance: dict) -> dict:
         tier: Tier = instance["tier"]
         reply = {
-            "userType": tier.user_type,
-            "repoPub": tier.repo_public,
-            "repoPri": tier.repo_private,
-            "pullNum": tier.pulls_per_day,
-            "payWay": tier.pay_way,
-            "deposit": deposit_human(tier.deposit_bytes),
-            "depositBytes": tier.deposit_bytes,
-            "fee": money(tier.fee),
+            **tier_terms(tier),
             "invalidTime": serializers.DateTimeField().to_representation(instance["expires_at"])
             if instance["expires_at"] else None,
         }
@@ -52,32 +48,22 @@ class TierSerializer(serializers.Serializer):
     """GET /vip/tiers: one plan, as a client shows it (the seed's names, and the name and exact bytes)."""
 
     def to_representation(self, tier: Tier) -> dict:
-        return {
-            "userType": tier.user_type,
-            "name": tier.name,
-            "repoPub": tier.repo_public,
-            "repoPri": tier.repo_private,
-            "pullNum": tier.pulls_per_day,
-            "payWay": tier.pay_way,
-            "deposit": deposit_human(tier.deposit_bytes),
-            "depositBytes": tier.deposit_bytes,
-            "fee": money(tier.fee),
-        }
+        return {"name": tier.name, **tier_terms(tier)}
 
 
 class CostQuerySerializer(serializers.Serializer):
-    type = serializers.IntegerField(min_value=1, max_value=32767)
-    validity = serializers.IntegerField(min_value=1, max_value=MAX_VALIDITY, default=1)
+    type = WholeNumberField(min_value=1, max_value=32767)
+    validity = WholeNumberField(min_value=1, max_value=MAX_VALIDITY, default=1)
 
 
 class PurchaseInputSerializer(serializers.Serializer):
-    userType = serializers.IntegerField(min_value=1, max_value=32767)
-    cost = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"))
-    validity = serializers.IntegerField(min_value=1, max_value=MAX_VALIDITY, default=1)
+    userType = WholeNumberField(min_value=1, max_value=32767)
+    cost = MoneyField(min_value=Decimal("0"))
+    validity = WholeNumberField(min_value=1, max_value=MAX_VALIDITY, default=1)
 
 
 class TopupInputSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    amount = MoneyField(min_value=Decimal("0.01"))
     note = serializers.CharField(max_length=200, allow_blank=True, default="")
 
 

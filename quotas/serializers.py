@@ -1,57 +1,31 @@
 """Shapes of quota input and output (seed 004 field names); the rules live in quotas.services."""
 
-import re
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import AliasedInputSerializer
+from accountsite.numbers import WholeNumberField
 from quotas.models import UNLIMITED
 from quotas.units import BIGINT_MAX, DEFAULT_UNIT, UNITS, size_human, unit_parse
 
-_WHOLE_NUMBER = re.compile(r"\s*([+-]?\d{1,19})\s*")
 
+class QuantityField(WholeNumberField):
+    """A whole number (accountsite.numbers: a JSON integer or a string of ASCII digits), -1 (unlimited) too
+    when `allow_unlimited`. Nothing downstream ever sees a value the database would reject."""
 
-@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "pattern": r"^[+-]?\d{1,19}$"}]})
-class QuantityField(serializers.Field):
-    """A whole number, sent as a JSON integer or as a string of digits ("20").
+    default_error_messages = {"unlimited_or_min": "Must be -1 (unlimited) or at least {min_value}."}
 
-    Booleans, floats ("1.5", 2.0), exponents ("1e999"), junk ("12X") and numbers past a 64-bit column
-    are refused, so nothing downstream ever sees a value the database would reject.
-    """
-
-    default_error_messages = {
-        "invalid": "A whole number is required.",
-        "min_value": "Must be at least {min_value}.",
-        "unlimited_or_min": "Must be -1 (unlimited) or at least {min_value}.",
-        "max_value": "Must be at most {max_value}.",
-    }
-
-    def __init__(self, *, min_value: int = 0, allow_unlimited: bool = False, max_value: int = BIGINT_MAX,
-                 **kwargs: Any) -> None:
-        self.min_value, self.max_value, self.allow_unlimited = min_value, max_value, allow_unlimited
+    def __init__(self, *, allow_unlimited: bool = False, **kwargs: Any) -> None:
+        self.allow_unlimited = allow_unlimited
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool):
-            self.fail("invalid")
-        if isinstance(data, int):
-            value = data
-        elif isinstance(data, str) and (match := _WHOLE_NUMBER.fullmatch(data)):
-            value = int(match.group(1))
-        else:
-            self.fail("invalid")
+    def check_range(self, value: int) -> None:
         if self.allow_unlimited and value == UNLIMITED:
-            return value
-        if value < self.min_value:
-            self.fail("unlimited_or_min" if self.allow_unlimited else "min_value", min_value=self.min_value)
-        if value > self.max_value:
-            self.fail("max_value", max_value=self.max_value)
-        return value
-
-    def to_representation(self, value: int) -> int:
-        return value
+            return
+        if self.allow_unlimited and value < self.min_value:
+            self.fail("unlimited_or_min", min_value=self.min_value)
+        super().check_range(value)
 
 
 def limit_field(**kwargs: Any) -> QuantityField:

@@ -4,9 +4,10 @@ sizes for people in the back office (size_label), and read from what they type (
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
+from accountsite.numbers import BIGINT_MAX
+
 UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 DEFAULT_UNIT = "M"
-BIGINT_MAX = 2**63 - 1
 UNLIMITED = -1  # a limit of -1: no limit
 
 
@@ -39,7 +40,8 @@ def size_human(size: int) -> str | int:
 
 
 IEC = {"K": "KiB", "M": "MiB", "G": "GiB", "T": "TiB"}
-_SIZE = re.compile(r"\s*(-?\d{1,19}(?:\.\d{1,6})?)\s*([A-Za-z]{0,3})\s*")
+# ASCII digits only (re.ASCII): twelve in fullwidth or Arabic-Indic digits is not a size.
+_SIZE = re.compile(r"\s*(-?\d{1,19}(?:\.\d{1,6})?)\s*([A-Za-z]{0,3})\s*", re.ASCII)
 
 
 def size_label(size: int) -> str:

@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from accountsite.requests import ChoiceField
 from quotas.serializers import QuantityField
 from repos.models import REPOSITORY_NAME_VALIDATOR, Commit, Pull, Repository, Visibility
 
@@ -22,7 +23,7 @@ def secret_field(**kwargs: Any) -> serializers.CharField:
 
 class RepositoryCreateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, validators=[REPOSITORY_NAME_VALIDATOR])
-    visibility = serializers.ChoiceField(choices=Visibility.choices, required=False, default=Visibility.PUBLIC)
+    visibility = ChoiceField(choices=Visibility.choices, required=False, default=Visibility.PUBLIC)
     description = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
     url = serializers.URLField(max_length=200, required=False, allow_blank=True, default="",
                                validators=[_http_url])
@@ -33,7 +34,7 @@ class RepositoryUpdateInputSerializer(serializers.Serializer):
     """Any of the fields alone; `secret` "" or null removes it."""
 
     name = serializers.CharField(max_length=100, required=False, validators=[REPOSITORY_NAME_VALIDATOR])
-    visibility = serializers.ChoiceField(choices=Visibility.choices, required=False)
+    visibility = ChoiceField(choices=Visibility.choices, required=False)
     description = serializers.CharField(max_length=512, required=False, allow_blank=True)
     url = serializers.URLField(max_length=200, required=False, allow_blank=True, validators=[_http_url])
     secret = secret_field(allow_blank=True, allow_null=True)

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Sets up and runs the service on the embedded default (SQLite, local-memory cache, console e-mail):
 # a virtualenv, the pinned packages, migrations (tier data included) and a demo admin printed below.
+# No mail worker is needed: in development each request delivers its own mail from the outbox right
+# after its commit (OUTBOX_INLINE); production runs `manage.py run_outbox` beside gunicorn.
 set -eu
 cd "$(dirname "$0")/.."
 REQUIREMENTS=requirements.txt . scripts/venv.sh

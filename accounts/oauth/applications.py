@@ -5,6 +5,7 @@ PKCE required). Client secrets are stored hashed by django-oauth-toolkit, so the
 before the save and shown exactly once (on creation and on rotation).
 """
 
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,11 +24,14 @@ from accountsite.audit import AuditAction, audit_record
 
 MAX_REDIRECT_URIS = 10
 MAX_APPS_PER_DEVELOPER = 20
+LOOPBACK_HOSTS = ("127.0.0.1", "::1")
+PRIVATE_USE_SCHEME = re.compile(r"[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+")
 
 
-def redirect_uris_clean(value: Any) -> list[str]:
-    """A space-separated string or a list of absolute redirect URIs, checked against the allowed schemes
-    (https only in production); no fragments, no credentials. Raises 1007 naming the bad URI."""
+def redirect_uris_clean(value: Any, *, public: bool = False) -> list[str]:
+    """A space-separated string or a list of absolute redirect URIs, no fragments, no credentials.
+    A confidential client's use the allowed schemes (https only in production); a public client's are
+    `_public_redirect_uri_ok`. Raises 1007 naming the bad URI."""
     if value is None or value == "":
         return []
     if isinstance(value, str):
@@ -44,6 +48,11 @@ def redirect_uris_clean(value: Any) -> list[str]:
     for uri in uris:
         if len(uri) > 512:
             raise _bad_uris("A redirect URI is at most 512 characters.")
+        if public:
+            if not _public_redirect_uri_ok(uri):
+                raise _bad_uris(f"Not an allowed redirect URI for a public client: {uri[:100]} (https, http on "
+                                "127.0.0.1 or [::1], or a private-use scheme such as com.example.app:/cb).")
+            continue
         try:
             validator(uri)
         except DjangoValidationError:
@@ -57,6 +66,31 @@ def redirect_uris_clean(value: Any) -> list[str]:
     return list(dict.fromkeys(uris))
 
 
+def _public_redirect_uri_ok(uri: str) -> bool:
+    """Where a public client may receive codes: a single-page app at an https address; a native app on a
+    loopback IP (any port at request time, RFC 8252 section 7.3) or at a private-use scheme named after a
+    domain it owns (section 7.1: `com.example.app:/cb`; never a dotless scheme such as javascript:)."""
+    try:
+        parts = urlsplit(uri)
+        hostname = parts.hostname
+    except ValueError:
+        return False
+    if "#" in uri or "@" in parts.netloc:
+        return False
+    if parts.scheme == "https":
+        return bool(hostname)
+    if parts.scheme == "http":
+        return hostname in LOOPBACK_HOSTS
+    return bool(PRIVATE_USE_SCHEME.fullmatch(parts.scheme)) and not parts.netloc and parts.path.startswith("/")
+
+
+def _origins(uris: list[str]) -> str:
+    """The https origins of a public client's redirect URIs: a single-page app calls the token endpoint
+    from there (CORS, DOT's allowed_origins)."""
+    origins = {f"https://{urlsplit(uri).netloc}" for uri in uris if uri.startswith("https://")}
+    return " ".join(sorted(origins))
+
+
 def _bad_uris(message: str) -> errors.InvalidParametersError:
     return errors.InvalidParametersError(f"Invalid parameters: redirect_uris: {message}",
                                          error={"redirect_uris": [message]})
@@ -64,17 +98,21 @@ def _bad_uris(message: str) -> errors.InvalidParametersError:
 
 @dataclass(frozen=True)
 class IssuedSecret:
-    """An application and its client secret in plaintext: shown once, never stored."""
+    """An application and its client secret in plaintext: shown once, never stored (None for a public
+    client, which has none)."""
 
     application: Application
-    client_secret: str
+    client_secret: str | None
 
 
 @transaction.atomic
-def application_create(*, owner: User, name: str = "", redirect_uris: Any = None) -> IssuedSecret:
-    """A confidential authorization-code client of `owner` (PKCE is required for every client); the
-    owner becomes a developer if they were not one."""
-    uris = redirect_uris_clean(redirect_uris)
+def application_create(*, owner: User, name: str = "", redirect_uris: Any = None,
+                       client_type: str = Application.CLIENT_CONFIDENTIAL) -> IssuedSecret:
+    """An authorization-code client of `owner` (PKCE is required for every client); the owner becomes a
+    developer if they were not one. A confidential client (a server) gets a secret; a public one (a
+    native or single-page app, RFC 8252) none, and only the redirect URIs such apps can own."""
+    public = client_type == Application.CLIENT_PUBLIC
+    uris = redirect_uris_clean(redirect_uris, public=public)
     locked = User.objects.select_for_update().only("pk", "is_developer").get(pk=owner.pk)
     if not locked.is_developer:
         User.objects.filter(pk=owner.pk).update(is_developer=True)
@@ -82,12 +120,12 @@ def application_create(*, owner: User, name: str = "", redirect_uris: Any = None
     owner.is_developer = True
     if Application.objects.filter(user=owner).count() >= MAX_APPS_PER_DEVELOPER:
         raise errors.PermissionDeniedError(f"A developer may have at most {MAX_APPS_PER_DEVELOPER} applications.")
-    secret = generate_client_secret()
+    secret = None if public else generate_client_secret()
     application = Application(
         user=owner, name=(name or f"{owner.username}'s app")[:255], redirect_uris=" ".join(uris),
-        client_type=Application.CLIENT_CONFIDENTIAL,
-        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-        client_secret=secret, hash_client_secret=True, algorithm=Application.RS256_ALGORITHM,
+        client_type=client_type, authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        client_secret=secret or "", hash_client_secret=not public, algorithm=Application.RS256_ALGORITHM,
+        allowed_origins=_origins(uris) if public else "",
     )
     application.save()  # DOT's ClientSecretField hashes client_secret here
     audit_record(action=AuditAction.OAUTH_APP_CREATE, user=owner, actor=owner, client_id=application.client_id)
@@ -147,10 +185,14 @@ def application_update(*, application: Application, actor: User, name: str | Non
         application.name = name[:255]
         changed.append("name")
     if redirect_uris is not None:
-        uris = " ".join(redirect_uris_clean(redirect_uris))
-        if uris != application.redirect_uris:
-            application.redirect_uris = uris
+        public = application.client_type == Application.CLIENT_PUBLIC
+        uris = redirect_uris_clean(redirect_uris, public=public)
+        if " ".join(uris) != application.redirect_uris:
+            application.redirect_uris = " ".join(uris)
             changed.append("redirect_uris")
+            if public:
+                application.allowed_origins = _origins(uris)
+                changed.append("allowed_origins")
     if changed:
         application.save(update_fields=[*changed, "updated"])
         audit_record(action=AuditAction.OAUTH_APP_UPDATE, user=application.user, actor=actor,
@@ -162,6 +204,8 @@ def application_update(*, application: Application, actor: User, name: str | Non
 def application_secret_rotate(*, application: Application, actor: User) -> IssuedSecret:
     """A new client secret; the old one stops working at once. Issued tokens stay valid."""
     locked = Application.objects.select_for_update().get(pk=application.pk)
+    if locked.client_type != Application.CLIENT_CONFIDENTIAL:
+        raise errors.InvalidParametersError("A public client has no secret to rotate.")
     secret = generate_client_secret()
     locked.client_secret = secret
     locked.save(update_fields=["client_secret", "updated"])
@@ -180,8 +224,10 @@ def application_delete(*, application: Application, actor: User | None) -> None:
 
 
 def application_authenticate(*, client_id: str, client_secret: str) -> Application:
-    """The confidential client presenting this id and secret, run by an active developer (7005 otherwise)."""
-    application = Application.objects.filter(client_id=client_id).select_related("user").first() if client_id else None
+    """The confidential client presenting this id and secret, run by an active developer (7005 otherwise:
+    a public client cannot authenticate)."""
+    application = Application.objects.filter(client_id=client_id, client_type=Application.CLIENT_CONFIDENTIAL) \
+        .select_related("user").first() if client_id else None
     stored = application.client_secret if application is not None else ""
     if (not check_password(client_secret or "", stored) or application is None
             or application.user is None or not application.user.is_active):

@@ -8,7 +8,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.oauth import applications
-from accounts.oauth.serializers import ApplicationInputSerializer, ApplicationSerializer, IssuedSecretSerializer
+from accounts.oauth.serializers import (
+    ApplicationCreateInputSerializer,
+    ApplicationInputSerializer,
+    ApplicationSerializer,
+    IssuedSecretSerializer,
+)
 from accounts.selectors import signed_in
 from accountsite.errors import NotFoundError
 from accountsite.pagination import paginate
@@ -37,9 +42,10 @@ class DeveloperAppViewSet(PolicyMixin, viewsets.GenericViewSet):
         return paginate(self, Application.objects.filter(user=signed_in(request)).order_by("created", "pk"),
                         ApplicationSerializer)
 
-    @extend_schema(request=ApplicationInputSerializer, responses={201: IssuedSecretSerializer}, tags=["developer"])
+    @extend_schema(request=ApplicationCreateInputSerializer, responses={201: IssuedSecretSerializer},
+                   tags=["developer"])
     def create(self, request: Request) -> Response:
-        data = valid_input(ApplicationInputSerializer, request)
+        data = valid_input(ApplicationCreateInputSerializer, request)
         issued = applications.application_create(owner=signed_in(request), **data)
         return Response(IssuedSecretSerializer(issued).data, status=status.HTTP_201_CREATED)
 

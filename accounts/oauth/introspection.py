@@ -1,12 +1,11 @@
 """RFC 7662 token introspection, for a client about its own tokens only."""
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
-from oauth2_provider.models import AccessToken, Application, RefreshToken
-from oauth2_provider.settings import oauth2_settings
+from oauth2_provider.models import AccessToken, Application, RefreshToken, refresh_token_expire_timedelta
 
 from accounts.models import User
 
@@ -23,17 +22,24 @@ def token_introspect(*, application: Application, raw: str, now: datetime | None
         return _introspection(access.scope, access.user, application, access.expires)
     refresh = (RefreshToken.objects.select_related("user", "access_token")
                .filter(token_checksum=checksum, application=application, revoked__isnull=True).first())
-    if refresh is not None:
-        expires = refresh.created + timedelta(seconds=oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS)
-        if expires > now and refresh.user is not None and refresh.user.is_active:
-            scope = refresh.access_token.scope if refresh.access_token is not None else ""
-            return {**_introspection(scope, refresh.user, application, expires), "token_type": "refresh_token"}
+    # The token endpoint's rule (DOT's validate_refresh_token), so both agree: a refresh token lives
+    # REFRESH_TOKEN_EXPIRE_SECONDS past its access token, and one without an access token is dead.
+    if refresh is not None and refresh.access_token is not None and refresh.user is not None \
+            and refresh.user.is_active:
+        lifetime = refresh_token_expire_timedelta()
+        expires = refresh.access_token.expires + lifetime if lifetime is not None else None
+        if expires is None or expires > now:
+            return {**_introspection(refresh.access_token.scope, refresh.user, application, expires),
+                    "token_type": "refresh_token"}
     return {"active": False}
 
 
-def _introspection(scope: str, user: User | None, application: Application, expires: datetime) -> dict[str, Any]:
+def _introspection(scope: str, user: User | None, application: Application,
+                   expires: datetime | None) -> dict[str, Any]:
     reply: dict[str, Any] = {"active": True, "scope": scope, "client_id": application.client_id,
-                             "exp": int(expires.timestamp()), "token_type": "access_token"}
+                             "token_type": "access_token"}
+    if expires is not None:
+        reply["exp"] = int(expires.timestamp())
     if user is not None:
         reply.update(username=user.get_username(), sub=str(user.pk))
     return reply

@@ -13,9 +13,17 @@ from accountsite.errors import InvalidParametersError
 @extend_schema_field({"oneOf": [{"type": "string", "description": "space-separated"},
                                {"type": "array", "items": {"type": "string", "format": "uri"}}]})
 class RedirectURIsField(serializers.Field):
-    """A space-separated string or a list of redirect URIs, validated by `redirect_uris_clean`."""
+    """A space-separated string or a list of redirect URIs, validated by `redirect_uris_clean` as a
+    confidential client's; `checked=False` leaves them to the service, whose rule depends on the app's
+    client type."""
 
-    def to_internal_value(self, data: Any) -> list[str]:
+    def __init__(self, *, checked: bool = True, **kwargs: Any) -> None:
+        self.checked = checked
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not self.checked:
+            return data
         try:
             return redirect_uris_clean(data)
         except InvalidParametersError as exc:
@@ -27,7 +35,15 @@ class RedirectURIsField(serializers.Field):
 
 class ApplicationInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=255, required=False, allow_blank=True)
-    redirect_uris = RedirectURIsField(required=False)
+    redirect_uris = RedirectURIsField(required=False, checked=False)
+
+
+class ApplicationCreateInputSerializer(ApplicationInputSerializer):
+    """A new app: a confidential client (a server, with a secret) unless `client_type` says public (a
+    native or single-page app: no secret, loopback, private-use scheme or https redirect URIs)."""
+
+    client_type = serializers.ChoiceField(choices=[Application.CLIENT_CONFIDENTIAL, Application.CLIENT_PUBLIC],
+                                          required=False)
 
 
 class ApplicationSerializer(serializers.ModelSerializer):
@@ -47,7 +63,7 @@ class IssuedSecretSerializer(serializers.Serializer):
 
     def to_representation(self, issued: Any) -> dict:
         return {**ApplicationSerializer(issued.application).data, "secret_value": issued.client_secret,
-                "client_secret": issued.client_secret}
+                "client_secret": issued.client_secret}  # None for a public client
 
 
 class SeedExchangeInputSerializer(serializers.Serializer):

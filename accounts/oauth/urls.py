@@ -5,21 +5,31 @@ from django.urls import include, path, re_path
 from oauth2_provider import views as dot
 
 from accounts.oauth.developer import DeveloperAppViewSet
-from accounts.oauth.views import ConsentView, IntrospectView, SeedConsentView, SeedOAuthView, SignInPageView
+from accounts.oauth.views import (
+    ConsentView,
+    DiscoveryView,
+    IntrospectView,
+    MetadataView,
+    RevokeTokenView,
+    SeedConsentView,
+    SeedOAuthView,
+    SignInPageView,
+    TokenView,
+)
 from accountsite.routers import Router
 
 # DOT reverses these names in its own namespace (discovery, issuer); only the endpoints we offer.
 dot_patterns = ([
     path("authorize/", ConsentView.as_view(), name="authorize"),
-    path("token/", dot.TokenView.as_view(), name="token"),
-    path("revoke_token/", dot.RevokeTokenView.as_view(), name="revoke-token"),
+    path("token/", TokenView.as_view(), name="token"),
+    path("revoke_token/", RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", IntrospectView.as_view(), name="introspect"),
     path("userinfo/", dot.UserInfoView.as_view(), name="user-info"),
-    re_path(r"^\.well-known/openid-configuration/?$", dot.ConnectDiscoveryInfoView.as_view(),
+    re_path(r"^\.well-known/openid-configuration/?$", DiscoveryView.as_view(),
             name="oidc-connect-discovery-info"),
     path(".well-known/jwks.json", dot.JwksInfoView.as_view(), name="jwks-info"),
     # RFC 8414 metadata; its address also makes the RFC 9207 `iss` equal the OIDC issuer (<host>/oauth).
-    path(".well-known/oauth-authorization-server", dot.OAuthServerMetadataView.as_view(),
+    path(".well-known/oauth-authorization-server", MetadataView.as_view(),
          name="oauth-server-metadata"),
 ], "oauth2_provider")
 
@@ -33,5 +43,8 @@ urlpatterns = [
     path("oauth/consent/", SeedConsentView.as_view(), name="oauth-seed-consent"),
     path("oauth/", include(dot_patterns)),
     # The contract's root discovery address (the issuer itself is <host>/oauth).
-    path(".well-known/openid-configuration", dot.ConnectDiscoveryInfoView.as_view(), name="oidc-discovery-root"),
+    path(".well-known/openid-configuration", DiscoveryView.as_view(), name="oidc-discovery-root"),
+    # RFC 8414 section 3.1: the metadata of issuer <host>/oauth, in the path form.
+    path(".well-known/oauth-authorization-server/oauth", MetadataView.as_view(),
+         name="oauth-server-metadata-root"),
 ]

@@ -1,10 +1,28 @@
 """The OAuth2 / OpenID Connect validator: which claims each scope releases, and which users may sign in."""
 
+from collections.abc import Callable
 from typing import Any
 
+from oauth2_provider.models import AccessToken, Grant, RefreshToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749 import errors
 
-from accounts.models import User, UserStatus
+from accounts.models import OAuthCode, User, UserStatus
+from accounts.oauth import codes
+
+# The user's claims beyond `sub`, released per scope by AccountsOAuth2Validator.oidc_claim_scope.
+USER_CLAIMS: dict[str, Callable[[User], Any]] = {
+    "preferred_username": lambda user: user.username,
+    "username": lambda user: user.username,
+    "name": lambda user: user.real_name or user.nickname or user.username,
+    "nickname": lambda user: user.nickname,
+    "website": lambda user: user.website,
+    "intro": lambda user: user.intro,
+    "email": lambda user: user.email or "",
+    "email_verified": lambda user: bool(user.email and user.email_verified),
+}
+# What an ID token carries besides the user's claims (oauthlib and DOT add them).
+ID_TOKEN_CLAIMS = ("iss", "aud", "exp", "iat", "auth_time", "jti", "nonce", "at_hash")
 
 
 class AccountsOAuth2Validator(OAuth2Validator):
@@ -21,17 +39,11 @@ class AccountsOAuth2Validator(OAuth2Validator):
     }
 
     def get_additional_claims(self, request: Any) -> dict[str, Any]:
-        user: User = request.user
-        return {
-            "preferred_username": user.username,
-            "username": user.username,
-            "name": user.real_name or user.nickname or user.username,
-            "nickname": user.nickname,
-            "website": user.website,
-            "intro": user.intro,
-            "email": user.email or "",
-            "email_verified": bool(user.email and user.email_verified),
-        }
+        return {name: claim(request.user) for name, claim in USER_CLAIMS.items()}
+
+    def get_discovery_claims(self, request: Any) -> list[str]:
+        # DOT lists only `sub` when get_additional_claims takes the request; discovery must name them all.
+        return ["sub", *USER_CLAIMS, *ID_TOKEN_CLAIMS]
 
     def _load_application(self, client_id: str, request: Any) -> Any:
         # Every client lookup (authorize, token, revoke, introspect) goes through here: the app of a
@@ -46,11 +58,61 @@ class AccountsOAuth2Validator(OAuth2Validator):
     def _user_is_active(self, request: Any) -> bool:
         return bool(getattr(request, "user", None) is not None and request.user.is_active)
 
+    def confirm_redirect_uri(self, client_id: str, code: str, redirect_uri: str, client: Any, request: Any,
+                             *args: Any, **kwargs: Any) -> bool:
+        # RFC 6749 4.1.3: the token request repeats the authorization request's redirect_uri, and every
+        # authorization request here names one (the consent view insists). oauthlib would fill in the
+        # registered default when it is missing, and answer a mismatch with invalid_request; both are
+        # invalid_grant (RFC 6749 5.2).
+        if getattr(request, "using_default_redirect_uri", False) or \
+                not super().confirm_redirect_uri(client_id, code, redirect_uri, client, request, *args, **kwargs):
+            raise errors.InvalidGrantError(
+                description="redirect_uri must be the one given in the authorization request.", request=request)
+        return True
+
+    def validate_silent_login(self, request: Any) -> bool:
+        # prompt=none is decided by the authorization view (accounts.oauth.views.ConsentView), which has
+        # the browser's session; oauthlib's request does not. Signed out, DOT answers login_required
+        # before this is asked; signed in, the view checks the sign-in's age and the consent itself.
+        return True
+
+    def validate_silent_authorization(self, request: Any) -> bool:
+        return True  # see validate_silent_login
+
+    def _create_authorization_code(self, request: Any, code: dict, expires: Any = None) -> Grant:
+        grant = super()._create_authorization_code(request, code, expires)
+        # `auth_time` comes with the consent view's credentials: when this browser signed in.
+        codes.code_record(grant=grant, auth_time=getattr(request, "auth_time", None))
+        return grant
+
+    def _create_refresh_token(self, request: Any, refresh_token_code: str, access_token: AccessToken,
+                              previous_refresh_token: RefreshToken | None) -> RefreshToken:
+        token = super()._create_refresh_token(request, refresh_token_code, access_token, previous_refresh_token)
+        if request.grant_type == "authorization_code":
+            OAuthCode.objects.filter(code_hash=codes.code_hash(request.code)).update(token_family=token.token_family)
+        return token
+
+    def get_id_token_dictionary(self, token: dict, token_handler: Any, request: Any) -> tuple[dict, Any]:
+        # DOT reads auth_time from User.last_login, which any later sign-in (the API's too) moves: the
+        # right one is when the user signed in for this authorization (OIDC Core 2), kept with its code.
+        claims, expires = super().get_id_token_dictionary(token, token_handler, request)
+        refreshed = getattr(request, "refresh_token_instance", None)
+        auth_time = codes.auth_time_of(code=request.code if request.grant_type == "authorization_code" else None,
+                                       token_family=refreshed.token_family if refreshed is not None else None)
+        if auth_time is not None:
+            claims["auth_time"] = int(auth_time.timestamp())
+        return claims, expires
+
     def validate_code(self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
+        if not (super().validate_code(client_id, code, client, request, *args, **kwargs)
+                and codes.code_redeem(code=code)):
+            # Unknown, expired or already used (perhaps this very moment): a used code revokes what its
+            # first use issued.
+            codes.code_replay_revoke(code=code, application=client)
+            return False
         # A user who left "active" since approving gets no tokens (their grants are revoked then too;
         # this closes the window of a code issued during the status change).
-        return super().validate_code(client_id, code, client, request, *args, **kwargs) and \
-            self._user_is_active(request)
+        return self._user_is_active(request)
 
     def validate_refresh_token(self, refresh_token: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
         return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs) and \

@@ -5,14 +5,18 @@ Django session for the consent flow only (the API itself never accepts that cook
 """
 
 import base64
+import json
+from datetime import datetime
 from typing import Any
-from urllib.parse import unquote_plus, urlencode
+from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
@@ -20,16 +24,23 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.utils import extend_schema
+from oauth2_provider import views as dot
+from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
+from oauth2_provider.models import Application
 from oauth2_provider.scopes import get_scopes_backend
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 from oauthlib.common import add_params_to_uri
+from oauthlib.oauth2 import OAuth2Error
+from oauthlib.oauth2.rfc6749.errors import InvalidRequestError, MissingRedirectURIError, UnsupportedGrantTypeError
+from oauthlib.openid.connect.core.exceptions import ConsentRequired, LoginRequired
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.browser import browser_sign_in, credentials_check
-from accounts.oauth import applications, introspection, seed
+from accounts.browser import browser_session, browser_sign_in, credentials_check
+from accounts.oauth import applications, consent, introspection, seed
 from accounts.oauth.serializers import SeedAuthorizeInputSerializer, SeedExchangeInputSerializer, SeedUserSerializer
 from accounts.selectors import signed_in
 from accountsite.errors import ServiceError, TooManyRequestsError
@@ -84,6 +95,68 @@ class SignInPageView(View):
         return render(request, self.template_name, {"form": None, "signed_in_as": user.username})
 
 
+# How a confidential client authenticates; introspection (IntrospectView) knows no other.
+CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
+class DiscoveryView(dot.ConnectDiscoveryInfoView):
+    """OIDC discovery that promises only what the provider does. DOT leaves out fields whose defaults
+    (OIDC Discovery 1.0 section 3) promise more: the implicit grant, the fragment response mode and
+    request_uri; and it lists HS256, which no app here signs with. The revocation and introspection
+    endpoints are added, as the RFC 8414 document has them."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        data = json.loads(super().get(request, *args, **kwargs).content)
+        data.update(grant_types_supported=list(oauth2_settings.OAUTH2_GRANT_TYPES_SUPPORTED),
+                    response_modes_supported=["query"], request_uri_parameter_supported=False,
+                    id_token_signing_alg_values_supported=[Application.RS256_ALGORITHM],
+                    # RFC 8414 names, as the metadata document has them, so one document is enough.
+                    revocation_endpoint=self._get_endpoint_url(request, "revoke-token", required=True),
+                    introspection_endpoint=self._get_endpoint_url(request, "introspect", required=True),
+                    introspection_endpoint_auth_methods_supported=CONFIDENTIAL_AUTH_METHODS)
+        return JsonResponse(data, headers={"Access-Control-Allow-Origin": "*"})
+
+
+class MetadataView(dot.OAuthServerMetadataView):
+    """RFC 8414 metadata. DOT gives introspection the token endpoint's client authentication methods,
+    but only a confidential client may introspect (no "none")."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        data = json.loads(super().get(request, *args, **kwargs).content)
+        data["introspection_endpoint_auth_methods_supported"] = CONFIDENTIAL_AUTH_METHODS
+        return JsonResponse(data, headers={"Access-Control-Allow-Origin": "*"})
+
+
+# RFC 6749 section 5.2: a client that fails to authenticate gets 401 and a challenge in the scheme clients
+# authenticate with here. (oauthlib sends RFC 6750's Bearer challenge, which is for resource servers.)
+CLIENT_CHALLENGE = 'Basic realm="oauth"'
+
+
+def _client_challenged(response: HttpResponse) -> HttpResponse:
+    if response.status_code == 401:
+        response["WWW-Authenticate"] = CLIENT_CHALLENGE
+    return response
+
+
+class TokenView(dot.TokenView):
+    """DOT's token endpoint for the grants we offer (OAUTH2_GRANT_TYPES_SUPPORTED, also what the metadata
+    advertises); any other is unsupported_grant_type before oauthlib sees it (its device-code grant
+    would look for a device grant that does not exist, a 500)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        grant_type = request.POST.get("grant_type")
+        if grant_type and grant_type not in oauth2_settings.OAUTH2_GRANT_TYPES_SUPPORTED:
+            error = UnsupportedGrantTypeError()
+            return HttpResponse(error.json, status=error.status_code, content_type="application/json",
+                                headers={"Cache-Control": "no-store"})
+        return _client_challenged(self.authorization_flow_token_response(request))
+
+
+class RevokeTokenView(dot.RevokeTokenView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return _client_challenged(super().post(request, *args, **kwargs))
+
+
 def _client_credentials(request: HttpRequest) -> tuple[str, str]:
     """The client id and secret from HTTP Basic (RFC 6749 section 2.3.1, form-encoded parts) or the body."""
     scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
@@ -108,9 +181,7 @@ class IntrospectView(View):
         try:
             application = applications.application_authenticate(client_id=client_id, client_secret=secret)
         except ServiceError:
-            response = JsonResponse({"error": "invalid_client"}, status=401)
-            response["WWW-Authenticate"] = 'Basic realm="oauth"'
-            return response
+            return _client_challenged(JsonResponse({"error": "invalid_client"}, status=401))
         token = request.POST.get("token", "")
         if not token:
             return JsonResponse({"error": "invalid_request", "error_description": "token is required."}, status=400)
@@ -118,10 +189,120 @@ class IntrospectView(View):
                             headers={"Cache-Control": "no-store"})
 
 
+def _prompt(request: HttpRequest) -> set[str]:
+    # A space-delimited, case-sensitive list (OIDC Core 3.1.2.1).
+    return set(request.GET.get("prompt", "").split())
+
+
+def _signed_in_at(request: HttpRequest) -> datetime | None:
+    """When this browser signed in (its session row's start), if it is signed in."""
+    session = browser_session(request) if request.user.is_authenticated else None
+    return session.created_at if session is not None else None
+
+
+def _sign_in_too_old(request: HttpRequest) -> bool:
+    """max_age (OIDC Core 3.1.2.1): the sign-in must be at most this many seconds old. A value that is
+    not a non-negative integer asks for a fresh sign-in, the safe reading."""
+    raw = request.GET.get("max_age")
+    if raw is None:
+        return False
+    signed_in_at = _signed_in_at(request)
+    max_age = int(raw) if raw.isascii() and raw.isdigit() else 0
+    return signed_in_at is None or (timezone.now() - signed_in_at).total_seconds() > max_age
+
+
 class ConsentView(AuthorizationView):
-    """DOT's authorization endpoint with our consent page (PKCE required, code flow only)."""
+    """DOT's authorization endpoint with our consent page (PKCE required, code flow only).
+
+    A request is validated before anything is shown, the sign-in page included. prompt=none (OIDC Core
+    3.1.2.6) never shows a page: signed out it answers login_required, without standing consent
+    consent_required, otherwise a code at once. prompt=login and an exceeded max_age send the browser
+    to the sign-in page again, and the ID token's auth_time is that new sign-in.
+    """
 
     template_name = "accounts/oauth_authorize.html"
+
+    def validate_authorization_request(self, request: HttpRequest) -> tuple[list[str], dict[str, Any]]:
+        scopes, credentials = super().validate_authorization_request(request)
+        if not request.GET.get("redirect_uri"):
+            # OIDC Core 3.1.2.1 requires it, and the token request must then repeat it (RFC 6749 4.1.3).
+            raise FatalClientError(error=MissingRedirectURIError())
+        if credentials.get("code_challenge_method") != "S256":
+            # DOT refuses `plain` only when the code is saved, after the consent page (RFC 9700 2.1.1).
+            raise OAuthToolkitError(error=InvalidRequestError(
+                description="PKCE is required, with code_challenge_method=S256.", state=credentials.get("state"),
+            ), redirect_uri=credentials["redirect_uri"])
+        return scopes, credentials
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            scopes, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        prompt = _prompt(request)
+        if "none" in prompt:
+            return self._silent(request, scopes, credentials)
+        if "login" in prompt or _sign_in_too_old(request):
+            return self._sign_in_again(request)
+        return super().get(request, *args, **kwargs)
+
+    def handle_no_permission(self) -> HttpResponse:
+        """Signed out: the request is validated first (a bad one never reaches the sign-in page)."""
+        try:
+            self.validate_authorization_request(self.request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        if "none" in _prompt(self.request):
+            return super().handle_no_permission()  # DOT's login_required redirect
+        return self._sign_in_again(self.request)
+
+    def create_authorization_response(self, request: HttpRequest, scopes: str, credentials: dict[str, Any],
+                                      allow: bool) -> tuple[str, dict, str, int]:
+        # The validator keeps it with the code: the ID token's auth_time.
+        credentials = {**credentials, "auth_time": _signed_in_at(request)}
+        return super().create_authorization_response(request, scopes, credentials, allow)
+
+    def redirect(self, redirect_to: str, application: Application | None) -> HttpResponse:
+        """To the client. oauthlib has matched the address against the app's registered ones by now; a
+        public app's may use any scheme it registered (loopback http, a private-use scheme), which
+        DOT's global list of schemes would refuse."""
+        if application is None:  # an error found before DOT looked the app up
+            application = Application.objects.filter(client_id=self.request.GET.get("client_id", "")).first()
+        if application is None or application.client_type != Application.CLIENT_PUBLIC:
+            return super().redirect(redirect_to, application)
+        schemes = {urlsplit(uri).scheme for uri in application.redirect_uris.split()}
+        return OAuth2ResponseRedirect(redirect_to, sorted(schemes))
+
+    def _sign_in_again(self, request: HttpRequest) -> HttpResponse:
+        """The sign-in page, coming back to this request without what asked for it (prompt=login,
+        max_age): the fresh sign-in satisfies them, and asking again would loop."""
+        query = request.GET.copy()
+        query.pop("max_age", None)
+        rest = [value for value in request.GET.get("prompt", "").split() if value != "login"]
+        if rest:
+            query["prompt"] = " ".join(rest)
+        else:
+            query.pop("prompt", None)
+        return redirect_to_login(f"{request.path}?{query.urlencode()}", self.get_login_url(),
+                                 self.get_redirect_field_name())
+
+    def _silent(self, request: HttpRequest, scopes: list[str], credentials: dict[str, Any]) -> HttpResponse:
+        application = Application.objects.get(client_id=credentials["client_id"])
+        if _sign_in_too_old(request):
+            return self._refuse(LoginRequired(state=credentials.get("state")), credentials, application)
+        if not consent.consent_exists(user=signed_in(request), application=application, scopes=scopes):
+            return self._refuse(ConsentRequired(state=credentials.get("state")), credentials, application)
+        try:
+            uri, _headers, _body, _status = self.create_authorization_response(
+                request=request, scopes=" ".join(scopes), credentials=credentials, allow=True)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application)
+        return self.redirect(uri, application)
+
+    def _refuse(self, error: OAuth2Error, credentials: dict[str, Any], application: Application | None) -> HttpResponse:
+        """An error sent back to the client's (already validated) redirect URI."""
+        return self.error_response(OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"]),
+                                   application)
 
 
 def _scope_descriptions(scopes: list[str]) -> list[str]:

@@ -5,7 +5,6 @@ A code is 256 random bits of which only the SHA-256 is stored, so a database lea
 
 import hashlib
 import secrets
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -15,6 +14,7 @@ from django.utils import timezone
 from accounts.mail import front_end_link, mail_send
 from accounts.models import AccountSecret, SecretPurpose, User, UserStatus
 from accountsite import errors
+from accountsite.outbox import outbox_enqueue
 from accountsite.ratelimit import SECRET_MAILS_PER_ACCOUNT, SECRET_MAILS_PER_IP
 
 
@@ -84,14 +84,17 @@ def secret_mail_throttle(*, loginname: str, ip: str) -> None:
     SECRET_MAILS_PER_ACCOUNT.consume(loginname.strip().lower())
 
 
-def secret_mail_request(*, loginname: str, ip: str, status: int, send: Callable[..., None],
-                        now: datetime | None) -> None:
-    """An anonymous request for an e-mailed code: throttled per name and IP, and sent only if `loginname`
-    is an account in `status` with an address. The caller's reply is the same either way."""
+def secret_mail_request(*, loginname: str, ip: str, task: str) -> None:
+    """An anonymous request for an e-mailed code: throttled per name and IP, then left to the outbox as
+    `task(loginname=...)`, which mails only if the name is an account that should get it. The request
+    does the same work whether or not the account exists, so neither its reply nor its time tells."""
     secret_mail_throttle(loginname=loginname, ip=ip)
-    user = User.objects.filter(username__iexact=loginname, status=status, email__isnull=False).first()
-    if user is not None:
-        send(user=user, now=now)
+    outbox_enqueue(task, loginname=loginname)
+
+
+def secret_mail_recipient(loginname: str, status: int) -> User | None:
+    """The account `loginname` names if it is in `status` and has an address (outbox tasks)."""
+    return User.objects.filter(username__iexact=loginname, status=status, email__isnull=False).first()
 
 
 def mail_address(user: User) -> str:
@@ -107,7 +110,14 @@ def activation_send(*, user: User, now: datetime | None = None) -> None:
                 url_template=settings.ACCOUNTS_ACTIVATION_URL, to=mail_address(user), now=now)
 
 
-def activation_resend(*, loginname: str, ip: str, now: datetime | None = None) -> None:
+def activation_resend(*, loginname: str, ip: str) -> None:
     """Sends a new activation code if `loginname` is an inactive account with an address; the caller's
     reply is the same either way."""
-    secret_mail_request(loginname=loginname, ip=ip, status=UserStatus.INACTIVE, send=activation_send, now=now)
+    secret_mail_request(loginname=loginname, ip=ip, task="accounts.services.codes.activation_mail")
+
+
+def activation_mail(*, loginname: str) -> None:
+    """The outbox task of activation_resend."""
+    user = secret_mail_recipient(loginname, UserStatus.INACTIVE)
+    if user is not None:
+        activation_send(user=user)

@@ -10,7 +10,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import RevokeReason, SecretPurpose, Session, User, UserStatus
-from accounts.services.codes import mail_address, secret_mail, secret_mail_request, secret_redeem, secrets_void
+from accounts.services.codes import (
+    mail_address,
+    secret_mail,
+    secret_mail_recipient,
+    secret_mail_request,
+    secret_redeem,
+    secrets_void,
+)
 from accounts.services.sessions import (
     account_key,
     credentials_verify,
@@ -110,10 +117,17 @@ def password_reset_send(*, user: User, now: datetime | None = None) -> None:
                 url_template=settings.ACCOUNTS_RESET_URL, to=mail_address(user), now=now)
 
 
-def password_reset_request(*, loginname: str, ip: str, now: datetime | None = None) -> None:
+def password_reset_request(*, loginname: str, ip: str) -> None:
     """PUT /users/{loginname}/forget/pwd: e-mails a reset code to an active account that has an address.
-    Nothing tells the caller whether it did."""
-    secret_mail_request(loginname=loginname, ip=ip, status=UserStatus.ACTIVE, send=password_reset_send, now=now)
+    Nothing tells the caller whether it did, not even the time the request takes (the outbox does it)."""
+    secret_mail_request(loginname=loginname, ip=ip, task="accounts.services.passwords.password_reset_mail")
+
+
+def password_reset_mail(*, loginname: str) -> None:
+    """The outbox task of password_reset_request."""
+    user = secret_mail_recipient(loginname, UserStatus.ACTIVE)
+    if user is not None:
+        password_reset_send(user=user)
 
 
 @transaction.atomic

@@ -1,10 +1,12 @@
-"""Brute-force limits: per account, per client IP, registrations per IP; all counted in the shared cache."""
+"""Brute-force limits: per account, per client IP, registrations per IP; counted in the shared cache, or in
+the database when the cache is one process's memory."""
 
 import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import Session, User
-from accountsite import errors
+from accountsite import errors, ratelimit
+from accountsite.models import RateCounter
 from tests.conftest import client_for, envelope
 from tests.factories import PASSWORD
 
@@ -108,3 +110,34 @@ def test_registration_limit_per_ip(db, settings):
     assert 1 <= int(response["Retry-After"]) <= settings.ACCOUNTS_REGISTRATION_WINDOW
     assert not User.objects.filter(username="third").exists()
     envelope(register("third", "203.0.113.21"), status=201)
+
+
+@pytest.mark.parametrize("store", ["cache", "database"])
+def test_a_window_counts_releases_clears_and_restarts_when_it_ends(settings, monkeypatch, store):
+    settings.ACCOUNTS_RATELIMIT_STORE = store
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT, settings.ACCOUNTS_LOGIN_FAILURE_WINDOW = 2, 60
+    limit, clock = ratelimit.LOGIN_FAILURES_PER_ACCOUNT, [1_000_000.0]
+    monkeypatch.setattr(ratelimit.time, "time", lambda: clock[0])
+    assert [limit.reserve("alice"), limit.reserve("ALICE ")] == [1, 2]  # one key, however the name is typed
+    clock[0] += 20
+    with pytest.raises(errors.TooManyRequestsError) as refused:
+        limit.reserve("alice")
+    assert refused.value.wait == 40  # when the window that opened at the first hit ends
+    limit.release("alice")
+    limit.release("alice")
+    assert limit.retry_after("alice") is None and limit.reserve("alice") == 2
+    limit.clear("alice")
+    assert limit.reserve("alice") == 1
+    assert RateCounter.objects.exists() == (store == "database")
+
+
+def test_a_database_window_restarts_when_it_ends_and_ended_windows_go(settings, monkeypatch):
+    settings.ACCOUNTS_RATELIMIT_STORE = "database"
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT, settings.ACCOUNTS_LOGIN_FAILURE_WINDOW = 2, 60
+    limit, clock = ratelimit.LOGIN_FAILURES_PER_ACCOUNT, [1_000_000.0]
+    monkeypatch.setattr(ratelimit.time, "time", lambda: clock[0])
+    assert [limit.reserve("alice"), limit.reserve("alice"), limit.reserve("bob")] == [1, 2, 1]
+    assert limit.retry_after("alice") == 60
+    clock[0] += 60
+    assert limit.retry_after("alice") is None and limit.reserve("alice") == 1  # a new window
+    assert RateCounter.objects.count() == 1  # bob's ended window was deleted by that hit

@@ -51,12 +51,12 @@ def browser_client(user):
 
 
 def authorize(client, app, *, challenge: str | None, scope: str = SCOPES, redirect_uri: str = CALLBACK,
-              allow: bool = True, state: str = "st4te", method: str = "S256"):
+              allow: bool = True, state: str = "st4te"):
     """GET the consent page, then POST the decision; returns the POST reply (a redirect on success)."""
     params = {"response_type": "code", "client_id": app.client_id, "redirect_uri": redirect_uri,
               "scope": scope, "state": state}
     if challenge is not None:
-        params.update(code_challenge=challenge, code_challenge_method=method)
+        params.update(code_challenge=challenge, code_challenge_method="S256")
     page = client.get("/oauth/authorize/", params)
     assert page.status_code == 200, page.content[:500]
     return client.post("/oauth/authorize/", {**params, "allow": "Authorize"} if allow else params)

@@ -113,3 +113,36 @@ def test_the_seed_001_flow_in_the_browser(old_client, browser_page, live_server,
         "secret_id": issued.application.client_id, "secret_value": issued.client_secret, "authorization_code": code,
     }, timeout=10).json()
     assert reply["code"] == 0 and reply["data"]["username"] == "frank"
+
+
+@pytest.mark.parametrize("asks", [{"prompt": "login"}, {"max_age": "0"}], ids=["prompt_login", "max_age_0"])
+def test_prompt_login_and_max_age_show_the_sign_in_page_again(printer, browser_page, live_server, callback, asks):
+    page, app = browser_page, printer.application
+    _intercept(page, callback)
+
+    def authorize(**extra: str) -> str:
+        _verifier, challenge = pkce_pair()
+        params = {"response_type": "code", "client_id": app.client_id, "redirect_uri": callback, "scope": "openid",
+                  "state": "again", "code_challenge": challenge, "code_challenge_method": "S256", **extra}
+        page.goto(f"{live_server.url}/oauth/authorize/?{urlencode(params)}")
+        return page.url
+
+    assert "/oauth/login/" in authorize()
+    page.fill("#id_login", "erin")
+    page.fill("#id_password", PASSWORD)
+    page.click("#signIn")
+    page.wait_for_selector("#authorizationForm")
+    page.click("#allow")
+    page.wait_for_url(f"{callback}?**")
+
+    # signed in, the same request goes straight to the consent page; with prompt=login or max_age=0 the
+    # sign-in page comes first, and after it the consent page (not the sign-in page again)
+    assert "/oauth/authorize/" in authorize() and page.query_selector("#authorizationForm")
+    assert "/oauth/login/" in authorize(**asks)
+    page.fill("#id_login", "erin")
+    page.fill("#id_password", PASSWORD)
+    page.click("#signIn")
+    page.wait_for_selector("#authorizationForm")
+    page.click("#allow")
+    page.wait_for_url(f"{callback}?**")
+    assert query_of(page.url)["code"] and query_of(page.url)["state"] == "again"

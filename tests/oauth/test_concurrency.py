@@ -1,10 +1,14 @@
-"""Seed 001 codes are single use under real concurrency (PostgreSQL, parallel connections)."""
+"""Codes (seed 001 and standard) are single use under real concurrency (PostgreSQL, parallel connections)."""
 
 import pytest
+from django.test import Client
+from oauth2_provider.models import AccessToken
 
 from accounts.oauth import applications, seed
 from accountsite.errors import InvalidSecretError
+from tests.conftest import browser_sign_in
 from tests.factories import UserFactory
+from tests.oauth.conftest import code_for, exchange
 from tests.parallel import run_parallel
 
 CALLBACK = "https://app.example/cb"
@@ -31,3 +35,18 @@ def test_two_parallel_exchanges_of_one_code_give_one_user():
     outcomes = {code: [r for a, r in zip(attempts, results, strict=True) if a == code] for code in codes}
     assert sorted(outcomes[codes[0]]) == ["invalid", "ok"]
     assert outcomes[codes[1]] == ["ok"] and outcomes[codes[2]] == ["ok"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_parallel_exchanges_of_one_authorization_code_give_one_set_of_tokens():
+    user = UserFactory(username="racer2")
+    issued = applications.application_create(owner=UserFactory(username="racedev2"), redirect_uris=CALLBACK)
+    browser = Client()
+    browser_sign_in(browser, user)
+    code, verifier = code_for(browser, issued.application)
+
+    results = run_parallel(lambda _index: exchange(code, verifier, issued.application, issued.client_secret),
+                           2, threads=2)
+    assert sorted(reply.status_code for reply in results) == [200, 400]
+    assert AccessToken.objects.count() == 1

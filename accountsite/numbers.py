@@ -1,0 +1,96 @@
+"""Numbers read from clients, as the README promises them: a JSON integer or a string of ASCII digits.
+
+Python's own `int()` and `Decimal()` are too lenient for an API: they take any Unicode digits (Arabic-Indic,
+fullwidth), surrounding spaces, exponents ("1e3") and, through DRF, floats (1.5, 2.0). One parser per kind: whole
+numbers (counts, page numbers, the amount of a size in a unit) and money.
+"""
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+BIGINT_MAX = 2**63 - 1
+_WHOLE = re.compile(r"[+-]?[0-9]{1,19}")
+_MONEY = re.compile(r"[+-]?[0-9]{1,12}(?:\.[0-9]{1,2})?")
+CENT = Decimal("0.01")
+
+
+def whole_number_parse(raw: Any) -> int:
+    """A JSON integer or a string of ASCII digits with an optional sign; ValueError for anything else
+    (booleans, floats, exponents, spaces, other digits, more than 19 digits)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and _WHOLE.fullmatch(raw):
+        return int(raw)
+    raise ValueError("A whole number is required.")
+
+
+def money_parse(raw: Any) -> Decimal:
+    """An amount of money in cents ("10" is 10.00): a JSON integer or a string of ASCII digits with at most
+    two decimal places; ValueError for floats (1.5 is not exact in JSON), exponents and anything else."""
+    if isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) < 10**12:
+        return Decimal(raw).quantize(CENT)
+    if isinstance(raw, str) and _MONEY.fullmatch(raw):
+        return Decimal(raw).quantize(CENT)
+    raise ValueError('An amount such as "10.50" is required: digits with at most two decimal places.')
+
+
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "pattern": r"^[+-]?[0-9]{1,19}$"}]})
+class WholeNumberField(serializers.Field):
+    """A whole number (whole_number_parse) between `min_value` and `max_value`."""
+
+    default_error_messages = {
+        "invalid": "A whole number is required.",
+        "min_value": "Must be at least {min_value}.",
+        "max_value": "Must be at most {max_value}.",
+    }
+
+    def __init__(self, *, min_value: int = 0, max_value: int = BIGINT_MAX, **kwargs: Any) -> None:
+        self.min_value, self.max_value = min_value, max_value
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        try:
+            value = whole_number_parse(data)
+        except ValueError:
+            self.fail("invalid")
+        self.check_range(value)
+        return value
+
+    def check_range(self, value: int) -> None:
+        if value < self.min_value:
+            self.fail("min_value", min_value=self.min_value)
+        if value > self.max_value:
+            self.fail("max_value", max_value=self.max_value)
+
+    def to_representation(self, value: int) -> int:
+        return value
+
+
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "pattern": r"^[0-9]{1,12}(\\.[0-9]{1,2})?$"}]})
+class MoneyField(serializers.Field):
+    """An amount of money (money_parse), at least `min_value`."""
+
+    default_error_messages = {
+        "invalid": 'An amount such as "10.50" is required: digits with at most two decimal places.',
+        "min_value": "Must be at least {min_value}.",
+    }
+
+    def __init__(self, *, min_value: Decimal, **kwargs: Any) -> None:
+        self.min_value = min_value
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        try:
+            value = money_parse(data)
+        except ValueError:
+            self.fail("invalid")
+        if value < self.min_value:
+            self.fail("min_value", min_value=self.min_value)
+        return value
+
+    def to_representation(self, value: Decimal) -> str:
+        return f"{value:.2f}"

@@ -1,0 +1,86 @@
+"""The outbox: work a request leaves for later (e-mail above all), durable and retried until done.
+
+A task is a row written in the transaction of the change it belongs to, so a rolled-back change leaves
+nothing to do, and a committed one cannot lose its mail when SMTP is down or a process dies. A worker
+(`manage.py run_outbox`, any number of them on any host) claims due rows with SKIP LOCKED and a lease,
+calls the task's function, deletes the row on success, and on failure keeps it with the error and the
+next attempt due after a backoff (30 s doubling to an hour, for as long as it takes). Delivery is at
+least once: a worker killed after sending and before deleting sends again after the lease.
+
+In development (`OUTBOX_INLINE`) the request runs its own tasks right after its commit, so nothing else
+needs to run; a failure leaves the row for the worker, as in production.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from accountsite.models import OutboxTask
+
+logger = logging.getLogger("accountsite.outbox")
+
+LEASE = timedelta(minutes=5)  # a claimed task whose worker died is due again after this
+FIRST_RETRY = timedelta(seconds=30)
+LAST_RETRY = timedelta(hours=1)
+
+
+def outbox_enqueue(task: str, **arguments: Any) -> OutboxTask:
+    """Leaves `task` (the dotted path of a function taking `arguments`, JSON values) to be run once the
+    current transaction commits."""
+    row = OutboxTask.objects.create(task=task, arguments=arguments)
+    if settings.OUTBOX_INLINE:
+        transaction.on_commit(partial(outbox_run, ids=[row.pk]), robust=True)
+    return row
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th failure: 30 s, 1 min, 2 min ... at most an hour."""
+    return min(FIRST_RETRY * 2 ** min(attempts - 1, 16), LAST_RETRY)
+
+
+def _claim(*, now: datetime, limit: int, ids: list[int] | None) -> list[OutboxTask]:
+    with transaction.atomic():
+        due = OutboxTask.objects.select_for_update(skip_locked=True).filter(due_at__lte=now)
+        if ids is not None:
+            due = due.filter(pk__in=ids)
+        rows = list(due.order_by("due_at", "pk")[:limit])
+        OutboxTask.objects.filter(pk__in=[row.pk for row in rows]).update(
+            due_at=now + LEASE, attempts=F("attempts") + 1)
+    return rows
+
+
+def outbox_run(*, ids: list[int] | None = None, limit: int = 50, now: datetime | None = None) -> tuple[int, int]:
+    """Runs the due tasks (only those of `ids` if given), oldest first; returns (done, failed).
+
+    Each task runs outside any transaction (an SMTP conversation must not hold the database's write
+    lock); a task that writes opens its own."""
+    done = failed = 0
+    for row in _claim(now=now or timezone.now(), limit=limit, ids=ids):
+        try:
+            import_string(row.task)(**row.arguments)
+        except Exception as exc:
+            attempts = row.attempts + 1
+            OutboxTask.objects.filter(pk=row.pk).update(
+                due_at=timezone.now() + retry_delay(attempts), last_error=f"{type(exc).__name__}: {exc}"[:2000])
+            logger.warning("outbox: %s #%s failed (attempt %s), retried in %s", row.task, row.pk, attempts,
+                           retry_delay(attempts), exc_info=exc)
+            failed += 1
+        else:
+            OutboxTask.objects.filter(pk=row.pk).delete()
+            done += 1
+    return done, failed
+
+
+def mail_deliver(*, subject: str, text: str, html: str, to: str, from_email: str) -> None:
+    """The outbox task of every e-mail: one message, plain text with an HTML alternative."""
+    message = EmailMultiAlternatives(subject, text, from_email, [to])
+    message.attach_alternative(html, "text/html")
+    message.send()

@@ -1,0 +1,298 @@
+"""OpenID Connect / OAuth conformance of the provider: the requests real relying parties send
+(prompt, max_age, redirect_uri at the token endpoint, code replay, client errors, metadata)."""
+
+import base64
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from django.http import HttpResponse
+from django.test import Client
+from django.utils import timezone
+from jwcrypto import jwk, jwt
+from oauth2_provider.models import AccessToken, Grant
+
+from accounts.models import Session
+from accounts.oauth import applications, revocation
+from tests.factories import PASSWORD
+from tests.oauth.conftest import CALLBACK, SCOPES, code_for, exchange, pkce_pair, query_of, tokens_for
+
+pytestmark = pytest.mark.django_db
+
+
+def authorize_params(app, *, challenge: str | None = None, **extra: str) -> dict[str, str]:
+    params = {"response_type": "code", "client_id": app.client_id, "redirect_uri": CALLBACK, "scope": SCOPES,
+              "state": "st4te", "code_challenge": challenge or pkce_pair()[1], "code_challenge_method": "S256"}
+    return {**params, **extra}
+
+
+# --- 1. prompt=none ---------------------------------------------------------------------------------------
+
+def test_prompt_none_signed_out_answers_login_required(app):
+    reply = Client().get("/oauth/authorize/", authorize_params(app, prompt="none"))
+    assert reply.status_code == 302 and reply["Location"].startswith(CALLBACK + "?")
+    answer = query_of(reply["Location"])
+    assert answer["error"] == "login_required" and answer["state"] == "st4te"
+    assert not Grant.objects.exists()
+
+
+def test_prompt_none_without_consent_answers_consent_required(browser_client, app):
+    reply = browser_client.get("/oauth/authorize/", authorize_params(app, prompt="none"))
+    assert reply.status_code == 302 and reply["Location"].startswith(CALLBACK + "?")
+    answer = query_of(reply["Location"])
+    assert answer["error"] == "consent_required" and answer["state"] == "st4te"
+    assert not Grant.objects.exists()
+
+
+def test_prompt_none_with_consent_answers_a_code_without_a_page(browser_client, app, issued):
+    tokens_for(browser_client, app, issued.client_secret)
+    reply = browser_client.get("/oauth/authorize/", authorize_params(app, prompt="none"))
+    assert reply.status_code == 302, reply.content[:300]
+    answer = query_of(reply["Location"])
+    assert answer["code"] and answer["state"] == "st4te" and "error" not in answer
+
+
+def test_prompt_none_consent_covers_the_scopes_granted_and_ends_with_the_tokens(browser_client, app, issued, user):
+    tokens_for(browser_client, app, issued.client_secret, scope="openid profile")
+    wider = browser_client.get("/oauth/authorize/", authorize_params(app, prompt="none", scope="openid write"))
+    assert query_of(wider["Location"])["error"] == "consent_required"
+    same = browser_client.get("/oauth/authorize/", authorize_params(app, prompt="none", scope="openid"))
+    assert "code" in query_of(same["Location"])
+    revocation.oauth_tokens_revoke(user=user)
+    ended = browser_client.get("/oauth/authorize/", authorize_params(app, prompt="none", scope="openid"))
+    assert query_of(ended["Location"])["error"] == "consent_required"
+
+
+def test_prompt_none_with_another_value_is_invalid_and_unknown_clients_never_redirect(browser_client, app):
+    mixed = browser_client.get("/oauth/authorize/", authorize_params(app, prompt="none login"))
+    assert mixed.status_code == 302 and query_of(mixed["Location"])["error"] == "invalid_request"
+    for client in (browser_client, Client()):
+        unknown = client.get("/oauth/authorize/", authorize_params(app, prompt="none", client_id="nobody"))
+        assert unknown.status_code == 400 and "Location" not in unknown
+        evil = client.get("/oauth/authorize/", authorize_params(app, prompt="none",
+                                                                redirect_uri="https://evil.example/cb"))
+        assert evil.status_code == 400 and "Location" not in evil
+
+
+# --- 2. max_age and prompt=login ----------------------------------------------------------------------------
+
+def id_token_claims(id_token: str) -> dict:
+    keys = Client().get("/oauth/.well-known/jwks.json").json()
+    return json.loads(jwt.JWT(jwt=id_token, key=jwk.JWK(**keys["keys"][0]), algs=["RS256"]).claims)
+
+
+def sign_in_on_the_page(client, login_page: str) -> HttpResponse:
+    """Follows the sign-in page the authorization request sent the browser to; returns where it leads."""
+    assert login_page.startswith("/oauth/login/?next="), login_page
+    target = query_of(login_page)["next"]
+    reply = client.post("/oauth/login/", {"login": "alice", "password": PASSWORD, "next": target})
+    assert reply.status_code == 302 and reply["Location"] == target
+    return client.get(target)
+
+
+@pytest.mark.parametrize("asks", [{"prompt": "login"}, {"max_age": "0"}, {"max_age": "soon"}],
+                         ids=["prompt_login", "max_age_0", "max_age_garbage"])
+def test_prompt_login_and_max_age_ask_for_a_fresh_sign_in_and_auth_time_is_it(browser_client, app, issued, asks):
+    old_sign_in = timezone.now() - timedelta(minutes=30)
+    Session.objects.update(created_at=old_sign_in)
+    verifier, challenge = pkce_pair()
+    params = authorize_params(app, challenge=challenge, **asks)
+    reply = browser_client.get("/oauth/authorize/", params)
+    assert reply.status_code == 302, reply.content[:300]
+    page = sign_in_on_the_page(browser_client, reply["Location"])
+    assert page.status_code == 200 and b'id="authorizationForm"' in page.content  # consent, not a loop
+    decided = browser_client.post("/oauth/authorize/", {**params, "allow": "Authorize"})
+    code = query_of(decided["Location"])["code"]
+    tokens = exchange(code, verifier, app, issued.client_secret).json()
+    fresh = Session.objects.filter(revoked_at__isnull=True).latest("created_at").created_at
+    assert id_token_claims(tokens["id_token"])["auth_time"] == int(fresh.timestamp())
+    assert fresh > old_sign_in + timedelta(minutes=29)
+
+
+def test_a_recent_enough_sign_in_satisfies_max_age_and_auth_time_survives_refreshes(browser_client, app, issued,
+                                                                                    user, settings):
+    signed_in_at = Session.objects.get().created_at
+    params = authorize_params(app, max_age="600")
+    assert browser_client.get("/oauth/authorize/", params).status_code == 200  # the consent page directly
+    tokens = tokens_for(browser_client, app, issued.client_secret)
+    assert id_token_claims(tokens["id_token"])["auth_time"] == int(signed_in_at.timestamp())
+    # the account signing in elsewhere later (DOT's default reads User.last_login) changes nothing
+    type(user).objects.filter(pk=user.pk).update(last_login=timezone.now() + timedelta(hours=1))
+    refreshed = Client().post("/oauth/token/", {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+                                                "client_id": app.client_id, "client_secret": issued.client_secret})
+    assert id_token_claims(refreshed.json()["id_token"])["auth_time"] == int(signed_in_at.timestamp())
+
+
+def test_prompt_none_with_an_old_sign_in_answers_login_required(browser_client, app, issued):
+    tokens_for(browser_client, app, issued.client_secret)
+    Session.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    reply = browser_client.get("/oauth/authorize/", authorize_params(app, prompt="none", max_age="60"))
+    assert query_of(reply["Location"])["error"] == "login_required"
+
+
+# --- 3. redirect_uri at the token endpoint ----------------------------------------------------------------
+
+@pytest.mark.parametrize("redirect_uri", [None, "", "https://app.example/other"], ids=["missing", "empty", "other"])
+def test_the_token_request_must_repeat_the_redirect_uri(browser_client, app, issued, redirect_uri):
+    code, verifier = code_for(browser_client, app)
+    data = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+            "client_id": app.client_id, "client_secret": issued.client_secret}
+    if redirect_uri is not None:
+        data["redirect_uri"] = redirect_uri
+    reply = Client().post("/oauth/token/", data)
+    assert reply.status_code == 400 and reply.json()["error"] == "invalid_grant"
+    assert not AccessToken.objects.exists()
+
+
+def test_the_authorization_request_must_name_its_redirect_uri(browser_client, app):
+    params = authorize_params(app)
+    del params["redirect_uri"]
+    for client in (browser_client, Client()):
+        reply = client.get("/oauth/authorize/", params)
+        assert reply.status_code == 400 and "Location" not in reply
+    assert not Grant.objects.exists()
+
+
+# --- 4. a replayed code -------------------------------------------------------------------------------------
+
+def test_a_replayed_code_fails_and_revokes_what_its_first_use_issued(browser_client, app, issued):
+    code, verifier = code_for(browser_client, app)
+    first = exchange(code, verifier, app, issued.client_secret).json()
+    refresh = {"grant_type": "refresh_token", "client_id": app.client_id, "client_secret": issued.client_secret}
+    rotated = Client().post("/oauth/token/", {**refresh, "refresh_token": first["refresh_token"]}).json()
+    other = tokens_for(browser_client, app, issued.client_secret)  # another authorization stays untouched
+
+    again = exchange(code, verifier, app, issued.client_secret)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    for access in (first["access_token"], rotated["access_token"]):
+        assert Client().get("/oauth/userinfo/", HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 401
+    stale = Client().post("/oauth/token/", {**refresh, "refresh_token": rotated["refresh_token"]})
+    assert stale.status_code == 400 and stale.json()["error"] == "invalid_grant"
+    assert Client().get("/oauth/userinfo/", HTTP_AUTHORIZATION=f"Bearer {other['access_token']}").status_code == 200
+
+
+def test_a_code_burnt_by_a_failed_exchange_cannot_be_used_after(browser_client, app, issued):
+    code, verifier = code_for(browser_client, app)
+    assert exchange(code, "w" * 64, app, issued.client_secret).json()["error"] == "invalid_grant"
+    assert exchange(code, verifier, app, issued.client_secret).json()["error"] == "invalid_grant"
+    assert not AccessToken.objects.exists()
+
+
+# --- 5. client authentication errors ----------------------------------------------------------------------
+
+def basic(client_id: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+@pytest.mark.parametrize("endpoint", ["/oauth/token/", "/oauth/revoke_token/", "/oauth/introspect/"])
+def test_a_client_failing_basic_authentication_gets_401_and_a_basic_challenge(browser_client, app, issued, endpoint):
+    code, verifier = code_for(browser_client, app)
+    data = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier, "redirect_uri": CALLBACK,
+            "token": "anything"}
+    for authorization in (basic(app.client_id, "wrong"), basic("nobody", "x"), "Basic !!notbase64"):
+        reply = Client().post(endpoint, data, HTTP_AUTHORIZATION=authorization)
+        assert reply.status_code == 401 and reply.json()["error"] == "invalid_client"
+        assert reply["WWW-Authenticate"].startswith("Basic ")
+    body_auth = Client().post(endpoint, {**data, "client_id": app.client_id, "client_secret": "wrong"})
+    assert body_auth.status_code == 401 and body_auth["WWW-Authenticate"].startswith("Basic ")
+    assert not AccessToken.objects.exists()
+    right = Client().post(endpoint, data, HTTP_AUTHORIZATION=basic(app.client_id, issued.client_secret))
+    assert right.status_code == 200
+
+
+@pytest.mark.parametrize("data", [
+    {"grant_type": "urn:ietf:params:oauth:grant-type:device_code"},
+    {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": "x"},
+    {"grant_type": "client_credentials"},
+    {"grant_type": "password", "username": "alice", "password": PASSWORD},
+    {"grant_type": "nonsense"},
+    {},
+], ids=["device_no_code", "device_code", "client_credentials", "password", "nonsense", "none"])
+def test_grants_we_do_not_offer_are_refused_without_a_5xx(app, issued, data):
+    reply = Client().post("/oauth/token/", {**data, "client_id": app.client_id, "client_secret": issued.client_secret})
+    assert reply.status_code == 400
+    assert reply.json()["error"] == "unsupported_grant_type"
+    assert not AccessToken.objects.exists()
+
+
+# --- 6. discovery and metadata advertise what works ----------------------------------------------------------
+
+METADATA = ["/oauth/.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server/oauth"]
+
+
+@pytest.mark.parametrize("address", METADATA)
+def test_rfc8414_metadata_names_the_issuer_and_only_what_works(db, address):
+    data = Client().get(address).json()
+    discovery = Client().get("/.well-known/openid-configuration").json()
+    assert data["issuer"] == discovery["issuer"] == "http://testserver/oauth"
+    assert data["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert data["response_types_supported"] == ["code"]
+    assert data["code_challenge_methods_supported"] == ["S256"]
+    assert data["token_endpoint"] == discovery["token_endpoint"] == "http://testserver/oauth/token/"
+
+
+def test_oidc_discovery_promises_nothing_the_provider_does_not_do(db):
+    data = Client().get("/oauth/.well-known/openid-configuration").json()
+    assert data == Client().get("/.well-known/openid-configuration").json()
+    assert data["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert data["response_types_supported"] == ["code"] and data["response_modes_supported"] == ["query"]
+    assert data["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert data["request_uri_parameter_supported"] is False
+    assert set(data["prompt_values_supported"]) == {"none", "login"}
+
+
+def test_claims_supported_lists_every_claim_returned(browser_client, app, issued):
+    claims_supported = set(Client().get("/.well-known/openid-configuration").json()["claims_supported"])
+    verifier, challenge = pkce_pair()
+    params = authorize_params(app, challenge=challenge, nonce="n0nce")
+    assert browser_client.get("/oauth/authorize/", params).status_code == 200
+    code = query_of(browser_client.post("/oauth/authorize/", {**params, "allow": "Authorize"})["Location"])["code"]
+    tokens = exchange(code, verifier, app, issued.client_secret).json()
+    info = Client().get("/oauth/userinfo/", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").json()
+    returned = set(info) | set(id_token_claims(tokens["id_token"]))
+    assert {"nonce", "at_hash", "auth_time", "email", "intro"} <= returned
+    assert returned <= claims_supported
+
+
+# --- 8. introspection (RFC 7662) ------------------------------------------------------------------------------
+
+def test_introspection_of_refresh_tokens_agrees_with_the_token_endpoint(browser_client, app, issued):
+    tokens = tokens_for(browser_client, app, issued.client_secret)
+    auth = {"HTTP_AUTHORIZATION": basic(app.client_id, issued.client_secret)}
+    live = Client().post("/oauth/introspect/", {"token": tokens["refresh_token"]}, **auth).json()
+    assert live["active"] is True and live["token_type"] == "refresh_token" and live["exp"] > time.time()
+    assert set(live["scope"].split()) == set(SCOPES.split()) and live["client_id"] == app.client_id
+    # revoking the access token orphans its refresh token, which the token endpoint then refuses
+    assert Client().post("/oauth/revoke_token/", {"token": tokens["access_token"]}, **auth).status_code == 200
+    refresh = Client().post("/oauth/token/", {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+                            **auth)
+    assert refresh.status_code == 400
+    assert Client().post("/oauth/introspect/", {"token": tokens["refresh_token"]}, **auth).json() == {"active": False}
+
+
+@pytest.mark.parametrize("credentials", [{}, {"client_id": "nobody"}], ids=["none", "unknown_client"])
+def test_introspection_without_client_authentication_is_401(browser_client, app, issued, credentials):
+    tokens = tokens_for(browser_client, app, issued.client_secret)
+    reply = Client().post("/oauth/introspect/", {"token": tokens["access_token"], **credentials})
+    assert reply.status_code == 401 and reply.json() == {"error": "invalid_client"}
+    assert reply["WWW-Authenticate"].startswith("Basic ")
+
+
+# --- 9. redirect URI matching, as the README states it ---------------------------------------------------
+
+@pytest.mark.parametrize(("registered", "requested", "allowed"), [
+    ("http://127.0.0.1/cb", "http://127.0.0.1:51234/cb", True),
+    ("http://127.0.0.1:8000/cb", "http://127.0.0.1:51234/cb", True),
+    ("http://[::1]/cb", "http://[::1]:51234/cb", True),
+    ("http://127.0.0.1/cb", "http://127.0.0.1:51234/other", False),
+    ("http://localhost:8000/cb", "http://localhost:51234/cb", False),
+    ("https://app.example:8443/cb", "https://app.example:9443/cb", False),
+])
+def test_loopback_redirect_uris_accept_any_port_and_nothing_else_does(developer, registered, requested, allowed):
+    app = applications.application_create(owner=developer, redirect_uris=registered).application
+    reply = Client().get("/oauth/authorize/", authorize_params(app, redirect_uri=requested))
+    if allowed:  # on to the sign-in page
+        assert reply.status_code == 302 and reply["Location"].startswith("/oauth/login/")
+    else:
+        assert reply.status_code == 400 and "Location" not in reply

@@ -1,0 +1,169 @@
+"""Input that crashed the service once (issue 11), through the real URLs and middleware: control characters
+in paths and queries, page numbers past the database's integers, OPTIONS, lone surrogates, loose numbers.
+They run on SQLite and, in the PostgreSQL pass, on PostgreSQL, which refuses NUL in text outright."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from accountsite import errors
+from accountsite.envelope import EnvelopeRenderer
+from accountsite.numbers import money_parse, whole_number_parse
+from tests.conftest import client_for, envelope
+from tests.factories import AdminFactory
+from tests.security.test_permission_matrix import schema_operations
+from tests.snapshots import snapshot
+
+pytestmark = pytest.mark.django_db
+
+# Digits Python's int() and Decimal() read as numbers: Arabic-Indic and fullwidth.
+ARABIC_12, FULLWIDTH_12, ARABIC_10, FULLWIDTH_10 = "\u0661\u0662", "\uff11\uff12", "\u0661\u0660", "\uff11\uff10"
+
+
+def _client(user=None) -> APIClient:
+    client = client_for(user) if user is not None else APIClient()
+    client.raise_request_exception = False
+    return client
+
+
+# --- control characters, refused before any query -------------------------------------------------------------
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("get", "/users/alice%00"), ("get", "/users/alice%01"), ("get", "/users/al%0Aice"), ("get", "/repos/x%00/y"),
+    ("put", "/users/x%00/forget/pwd"), ("get", "/vip/alice%7F"), ("get", "/quota/alice%00/repository"),
+])
+def test_control_characters_in_a_path_name_nothing(method, path, user):
+    for client in (_client(), _client(AdminFactory(username="root"))):
+        before = snapshot()
+        envelope(getattr(client, method)(path, {}, format="json"), errors.NotFoundError)
+        before.assert_unchanged()
+
+
+@pytest.mark.parametrize("query", ["owner=a%00", "owner=a%1F", "q%00=x", "page=1%00", "loginName=%00"])
+@pytest.mark.parametrize("path", ["/repos/", "/users/"])
+def test_control_characters_in_a_query_are_1007(query, path, user):
+    reply = envelope(_client(AdminFactory(username="root")).get(f"{path}?{query}"), errors.InvalidParametersError)
+    assert "\x00" not in reply["msg"]
+
+
+# --- pages ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query", ["page=500000000000000000", "page=1000001", "page=99999999999999999999",
+                                   "page=0", "page=-1", "page=%EF%BC%91", "page=%D9%A1", "page=%201", "size=1e3",
+                                   "size=%EF%BC%92"])
+def test_pages_past_the_bound_or_not_in_digits_are_1007(query, user):
+    client = _client(AdminFactory(username="root"))
+    reply = envelope(client.get(f"/users/?{query}"), errors.InvalidParametersError)
+    assert set(reply["error"]) <= {"page", "size"}
+
+
+def test_the_last_allowed_page_is_an_empty_list_and_size_is_capped(user):
+    client = _client(AdminFactory(username="root"))
+    assert envelope(client.get("/users/?page=1000000&size=100000"))["data"] == {
+        "total": 2, "page": 1_000_000, "size": 100, "results": []}
+
+
+# --- OPTIONS ----------------------------------------------------------------------------------------------------
+
+def _concrete(path: str) -> str:
+    path = path.replace("/auth/sessions/{id}", "/auth/sessions/6e98652a-4436-476a-8fb8-473c2718fe02")
+    return (path.replace("{loginname}", "alice").replace("{owner}", "alice").replace("{name}", "open")
+            .replace("{id}", "1").replace("{uid}", "1"))
+
+
+def test_options_answers_every_route_with_its_methods_and_nothing_private(user):
+    paths = sorted({path for _method, path in schema_operations()})
+    assert len(paths) > 30
+    signed_in = [_client(), _client(user), _client(AdminFactory(username="root"))]
+    for path in paths:
+        replies = []
+        for client in signed_in:
+            response = client.options(_concrete(path))
+            assert response.status_code == 200, (path, response.content)
+            allowed = {method.strip() for method in response["Allow"].split(",")}
+            data = envelope(response)["data"]
+            assert set(data) == {"name", "methods"} and set(data["methods"]) == allowed, (path, data)
+            assert "OPTIONS" in allowed
+            replies.append(data)
+        assert replies[0] == replies[1] == replies[2], path  # the same whoever asks
+
+
+# --- lone surrogates and echoed input ----------------------------------------------------------------------------
+
+def test_a_lone_surrogate_is_1007_and_the_message_does_not_echo_it(user):
+    client = _client(user)
+    before = snapshot()
+    for body in ('{"name": "r1", "visibility": "\\ud800"}', '{"name": "\\ud800"}', '{"\\udfff": 1}'):
+        response = client.post("/repos/", body, content_type="application/json")
+        reply = envelope(response, errors.InvalidParametersError)
+        assert "\\ud800" not in response.content.decode() and "\ud800" not in json.dumps(reply)
+    before.assert_unchanged()
+
+
+def test_a_refused_choice_names_the_allowed_values_not_the_input(user):
+    reply = envelope(_client(user).post("/repos/", {"name": "r1", "visibility": "<b>x</b>"}, format="json"),
+                     errors.InvalidParametersError)
+    assert reply["error"]["visibility"] == ["Not one of the allowed values: public, private."]
+
+
+def test_the_renderer_never_fails_on_a_message():
+    rendered = EnvelopeRenderer().render({"code": 1007, "msg": "bad \ud800 input", "data": None})
+    assert json.loads(rendered)["code"] == 1007
+
+
+# --- numbers: ASCII digits only, money without exponents or floats -----------------------------------------------
+
+@pytest.mark.parametrize("raw", [ARABIC_12, FULLWIDTH_12, " 12 ", "12 ", "1e3", "1.5", 1.5, 2.0, True, "", "+",
+                                 "0x10", "1_000", "1" * 20, None, [], "12\x00"])
+def test_whole_numbers_refuse_anything_but_ascii_digits(raw):
+    with pytest.raises(ValueError):
+        whole_number_parse(raw)
+
+
+@pytest.mark.parametrize(("raw", "value"), [(12, 12), ("12", 12), ("-1", -1), ("+7", 7), ("9" * 19, int("9" * 19))])
+def test_whole_numbers(raw, value):
+    assert whole_number_parse(raw) == value
+
+
+@pytest.mark.parametrize("raw", ["1e3", "1E3", 1.5, 10.0, FULLWIDTH_10, ARABIC_10, " 10", "10.", ".5", "1.001",
+                                 "NaN", "Infinity", True, "1" * 13, 10**12])
+def test_money_refuses_exponents_floats_and_other_digits(raw):
+    with pytest.raises(ValueError):
+        money_parse(raw)
+
+
+@pytest.mark.parametrize(("raw", "value"), [(10, "10"), ("10", "10"), ("10.5", "10.5"), ("0.01", "0.01"),
+                                            ("999999999999.99", "999999999999.99")])
+def test_money(raw, value):
+    assert money_parse(raw) == Decimal(value)
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/quota/alice/repository", {"public": ARABIC_12}), ("/quota/alice/repository", {"public": FULLWIDTH_12}),
+    ("/quota/alice/repository", {"public": " 12 "}), ("/quota/alice/pullnum", {"quota": "1e3"}),
+    ("/quota/alice/deposit", {"quota": FULLWIDTH_12, "unit": "M"}), ("/quota/alice/deposit", {"quota": 1.5}),
+])
+def test_quotas_take_ascii_digits_only(path, body, user):
+    client = _client(AdminFactory(username="root"))
+    before = snapshot()
+    reply = envelope(client.put(path, body, format="json"), errors.InvalidParametersError)
+    assert set(reply["error"]) <= {"public", "quota"}
+    before.assert_unchanged()
+
+
+@pytest.mark.parametrize("amount", ["1e3", 1.5, 100.0, FULLWIDTH_10, " 10"])
+def test_money_input_refuses_exponents_and_floats(amount, user):
+    admin, owner = _client(AdminFactory(username="root")), _client(user)
+    before = snapshot()
+    envelope(admin.post("/vip/alice/topup", {"amount": amount}, format="json"), errors.InvalidParametersError)
+    envelope(owner.put("/vip/alice", {"userType": 4, "cost": amount}, format="json"),
+             errors.InvalidParametersError)
+    before.assert_unchanged()
+
+
+def test_a_vip_cost_query_takes_ascii_digits_only(user):
+    assert envelope(_client(user).get("/vip/alice/cost?type=4"), status=200)["data"]["cost"]
+    envelope(_client(user).get("/vip/alice/cost?type=%EF%BC%94"), errors.InvalidParametersError)
+    envelope(_client(user).get("/vip/alice/cost?type=4&validity=%D9%A1"), errors.InvalidParametersError)
