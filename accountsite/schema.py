@@ -1,5 +1,4 @@
-"""OpenAPI for API users: every operation's summary, description and real replies, inside the envelope; and the
-reply to OPTIONS.
+"""OpenAPI for API users: every operation's summary, description and real replies, inside the envelope.
 
 Each app documents its operations in `<app>/api_docs.py`: `OPERATIONS` maps an operationId to an `Doc`
 (summary, description, and the error classes its services raise). `EnvelopeAutoSchema` (DRF's schema
@@ -19,7 +18,6 @@ from typing import Any
 
 from drf_spectacular.drainage import warn
 from drf_spectacular.openapi import AutoSchema
-from rest_framework.metadata import BaseMetadata
 
 from accountsite import errors
 from accountsite.policy import POLICY
@@ -199,12 +197,3 @@ def envelope_schema_hook(result: dict, generator: Any, request: Any, public: boo
                 if parameter.get("in") == "path" and parameter["name"] in EXAMPLES:
                     parameter.setdefault("example", EXAMPLES[parameter["name"]])
     return result
-
-
-class EndpointMetadata(BaseMetadata):
-    """OPTIONS on any route (CORS preflights send it without credentials): the endpoint's name and methods,
-    also in the Allow header. DRF's SimpleMetadata would describe the input of each action the caller may
-    use, which needs a serializer_class most of our views do not have, and varies with who asks."""
-
-    def determine_metadata(self, request: Any, view: Any) -> dict:
-        return {"name": view.get_view_name(), "methods": view.allowed_methods}

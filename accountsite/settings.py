@@ -194,7 +194,7 @@ REST_FRAMEWORK = {
     # Every view names the operation of each action; accountsite.policy decides who may do it.
     "DEFAULT_PERMISSION_CLASSES": ["accountsite.permissions.OperationPermission"],
     "DEFAULT_PAGINATION_CLASS": "accountsite.pagination.PagePagination",
-    "DEFAULT_METADATA_CLASS": "accountsite.schema.EndpointMetadata",
+    "DEFAULT_METADATA_CLASS": "accountsite.metadata.EndpointMetadata",
     "DEFAULT_SCHEMA_CLASS": "accountsite.schema.EnvelopeAutoSchema",
     "EXCEPTION_HANDLER": "accountsite.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

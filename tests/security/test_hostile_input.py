@@ -149,7 +149,7 @@ def test_quotas_take_ascii_digits_only(path, body, user):
     client = _client(AdminFactory(username="root"))
     before = snapshot()
     reply = envelope(client.put(path, body, format="json"), errors.InvalidParametersError)
-    assert set(reply["error"]) <= {"public", "quota"}
+    assert set(reply["error"]) <= {"quotaPublic", "quota"}
     before.assert_unchanged()
 
 
