@@ -18,6 +18,11 @@ _ISSUED = {"allOf": [{"$ref": "#/components/schemas/Application"}, {"type": "obj
                                            "description": "the client secret, shown this once (null: a public client)"},
                           "client_secret": {"type": "string", "nullable": True,
                                             "description": "the same secret (OAuth's name)"}}}]}
+# What anyone may see of a user; the user and operators get the full record instead.
+_PUBLIC_USER = {"type": "object", "required": ["loginname", "userType"], "properties": {
+    "loginname": {"type": "string"}, "nickname": {"type": "string"}, "intro": {"type": "string"},
+    "github": {"type": "string"}, "school": {"type": "string"}, "website": {"type": "string"},
+    "registered_at": {"type": "string", "format": "date-time"}, "userType": {"type": "integer"}}}
 _SIGNED_UP = {"type": "object", "required": ["user"], "properties": {
     "user": _USER, "access": {"type": "string"}, "refresh": {"type": "string"},
     "expires_at": {"type": "string", "format": "date-time"}, "token_type": {"type": "string"},
@@ -116,7 +121,7 @@ OPERATIONS = {
     "users_retrieve": Doc(
         "Read a user",
         "Anyone reads the public profile; the user and operators read the full record. Deleted users are 1009 "
-        "except to operators.", errors=(E.InvalidParametersError,)),
+        "except to operators.", errors=(E.InvalidParametersError,), data={"anyOf": [_USER, _PUBLIC_USER]}),
     "users_create": Doc(
         "Create a user by name",
         "Without operator rights this is a sign-up for the login name in the path (counted like `POST "
