@@ -14,8 +14,15 @@ _ME_UPDATED = {"allOf": [_ME, {"type": "object", "properties": {
     "secret_id": {"type": "string", "description": "the new app's client id, when developer mode was just turned on"},
     "secret_value": {"type": "string", "description": "its client secret, shown this once"}}}]}
 _ISSUED = {"allOf": [{"$ref": "#/components/schemas/Application"}, {"type": "object", "required": ["secret_value"],
-           "properties": {"secret_value": {"type": "string", "description": "the client secret, shown this once"},
-                          "client_secret": {"type": "string", "description": "the same secret (OAuth's name)"}}}]}
+           "properties": {"secret_value": {"type": "string", "nullable": True,
+                                           "description": "the client secret, shown this once (null: a public client)"},
+                          "client_secret": {"type": "string", "nullable": True,
+                                            "description": "the same secret (OAuth's name)"}}}]}
+# What anyone may see of a user; the user and operators get the full record instead.
+_PUBLIC_USER = {"type": "object", "required": ["loginname", "userType"], "properties": {
+    "loginname": {"type": "string"}, "nickname": {"type": "string"}, "intro": {"type": "string"},
+    "github": {"type": "string"}, "school": {"type": "string"}, "website": {"type": "string"},
+    "registered_at": {"type": "string", "format": "date-time"}, "userType": {"type": "integer"}}}
 _SIGNED_UP = {"type": "object", "required": ["user"], "properties": {
     "user": _USER, "access": {"type": "string"}, "refresh": {"type": "string"},
     "expires_at": {"type": "string", "format": "date-time"}, "token_type": {"type": "string"},
@@ -179,7 +186,7 @@ OPERATIONS = {
     "users_retrieve": Doc(
         "Read a user",
         "Anyone reads the public profile; the user and operators read the full record. Deleted users are 1009 "
-        "except to operators.", errors=(E.InvalidParametersError,)),
+        "except to operators.", errors=(E.InvalidParametersError,), data={"anyOf": [_USER, _PUBLIC_USER]}),
     "users_create": Doc(
         "Create a user by name",
         "Without operator rights this is a sign-up for the login name in the path (counted like `POST "
@@ -243,16 +250,18 @@ OPERATIONS = {
         "7006).", errors=(E.InvalidParametersError,)),
     "developer_apps_create": Doc(
         "Register an OAuth app",
-        f"A confidential authorization-code app owned by the caller. {_APP_INPUT} Answers 201 with the client "
-        "secret, shown this once.", errors=(E.InvalidParametersError,), data=_ISSUED),
+        f"An authorization-code app owned by the caller. {_APP_INPUT} `client_type` is `confidential` (a server "
+        "that keeps a secret; the default) or `public` (a native or single-page app: no secret, PKCE only, redirect "
+        "URIs on https, a loopback IP or a private-use scheme). Answers 201 with the client secret, shown this "
+        "once.", errors=(E.InvalidParametersError,), data=_ISSUED),
     "developer_apps_retrieve": Doc("Read one of one's OAuth apps", "Never the secret. Others' apps are 1009."),
     "developer_apps_update": Doc("Change an OAuth app", _APP_INPUT, errors=(E.InvalidParametersError,)),
     "developer_apps_partial_update": Doc("Change an OAuth app", _APP_INPUT, errors=(E.InvalidParametersError,)),
     "developer_apps_destroy": Doc(
         "Delete an OAuth app", "Deletes the app and revokes every token and code it holds."),
     "developer_apps_rotate_secret_create": Doc(
-        "Issue a new client secret", "The new secret, shown this once; the old one stops working at once.",
-        data=_ISSUED),
+        "Issue a new client secret", "The new secret, shown this once; the old one stops working at once. A public "
+        "client has no secret (1007).", errors=(E.InvalidParametersError,), data=_ISSUED),
     # --- seed 001 OAuth
     "oauth_retrieve": Doc(
         "Start the seed 001 sign-in",

@@ -1,4 +1,5 @@
-"""The reply to OPTIONS (its own module: the schema module imports DRF's views, which read this setting)."""
+"""The reply to OPTIONS. Its own module: DRF reads DEFAULT_METADATA_CLASS while it defines APIView, so this
+module must not import what imports DRF's views (drf-spectacular's schema class does)."""
 
 from typing import Any
 

@@ -14,7 +14,7 @@ def _operation(request: Any, view: Any) -> Op | None:
     method = request.method.lower()
     if getattr(view, method, None) is None:  # no handler: the view answers 405 next, touching nothing
         return Op.PUBLIC_READ
-    if method == "options":  # describes the endpoint (accountsite.schema.EndpointMetadata), touches no data
+    if method == "options":  # describes the endpoint (accountsite.metadata.EndpointMetadata), touches no data
         return Op.PUBLIC_READ
     action = getattr(view, "action", None) or method
     operations: Mapping[str, Op] = getattr(view, "operations", {})

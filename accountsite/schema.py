@@ -197,4 +197,3 @@ def envelope_schema_hook(result: dict, generator: Any, request: Any, public: boo
                 if parameter.get("in") == "path" and parameter["name"] in EXAMPLES:
                     parameter.setdefault("example", EXAMPLES[parameter["name"]])
     return result
-

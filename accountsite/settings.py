@@ -212,8 +212,20 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "accountsite API",
-    "DESCRIPTION": "Accounts, sessions, OAuth2, quotas, membership and repositories. "
-    "Every reply is the envelope {code, msg, data[, error]}.",
+    "DESCRIPTION": "Accounts and sessions, users, an OAuth2 / OpenID Connect provider, quotas, membership "
+    "billing and repositories. Every reply is the envelope `{code, msg, data[, error]}`: `code` 0 is success, "
+    "any other code is an error listed under each operation (all of them: docs/errors.md in the repository). "
+    "Sign in with `POST /auth/login` and send `Authorization: Bearer <access>`.",
+    "TAGS": [
+        {"name": "auth", "description": "Sign-up, sign-in per terminal, tokens, sessions and one's own account"},
+        {"name": "users", "description": "Users as records, e-mailed codes, passwords and operators' search"},
+        {"name": "repos", "description": "Repositories, commits and pulls, paid from quotas"},
+        {"name": "quotas", "description": "Each account's limits and use: repositories, storage, daily pulls"},
+        {"name": "membership", "description": "Tiers, prices, purchases, the wallet and its ledger"},
+        {"name": "developer", "description": "A developer's OAuth applications"},
+        {"name": "oauth", "description": "Seed 001's OAuth exchange (the standard flow is under /oauth/authorize/)"},
+        {"name": "operations", "description": "The service itself: its links and health"},
+    ],
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

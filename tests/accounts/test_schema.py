@@ -45,12 +45,13 @@ def test_every_operation_has_a_summary_a_description_for_users_and_a_tag(schema)
     from django.urls import get_resolver
 
     docstrings = {inspect.getdoc(view) for view in _views(get_resolver())} - {None}
+    areas = {tag["name"] for tag in schema["tags"] if tag.get("description")}
     for method, path, operation in operations(schema):
         where = f"{method.upper()} {path}"
         assert operation.get("summary") and operation["summary"] != operation["operationId"], where
         assert len(operation.get("description", "")) > 20, where
         assert operation["description"] not in docstrings, f"{where} shows the code's docstring"
-        assert operation.get("tags"), where
+        assert operation.get("tags") and set(operation["tags"]) <= areas, where
 
 
 def _views(resolver):
