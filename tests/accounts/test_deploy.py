@@ -127,3 +127,15 @@ def test_production_redirects_to_https_except_the_health_check():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["200", "301", "https://testserver/auth/me"], result.stdout
+
+
+def test_every_setting_read_from_the_environment_is_in_the_readme_table():
+    import re
+
+    source = (REPO_ROOT / "accountsite" / "settings.py").read_text()
+    read = set(re.findall(r'\benv(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]*)"', source))
+    table = set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)`", (REPO_ROOT / "README.md").read_text(), re.MULTILINE))
+    table |= set(re.findall(r"^\| `[A-Z0-9_]+` / `([A-Z][A-Z0-9_]*)`", (REPO_ROOT / "README.md").read_text(),
+                            re.MULTILINE))
+    assert len(read) > 30
+    assert read - table == set(), "settings the README's Configuration table does not list"
