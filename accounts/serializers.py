@@ -18,7 +18,7 @@ from accounts.models import (
 )
 from accounts.oauth.serializers import RedirectURIsField
 from accountsite.numbers import WholeNumberField
-from accountsite.requests import ChoiceField
+from accountsite.requests import BooleanField, ChoiceField
 
 # --- Input -------------------------------------------------------------------------------------------------
 
@@ -85,7 +85,7 @@ class RefreshInputSerializer(serializers.Serializer):
 
 
 class LogoutInputSerializer(serializers.Serializer):
-    all = serializers.BooleanField(required=False, default=False)
+    all = BooleanField(required=False, default=False)
     # Seed 003 names the account being signed out; it must be the token's own.
     username = serializers.CharField(max_length=254, required=False)
 
@@ -122,7 +122,7 @@ class UnregisterInputSerializer(serializers.Serializer):
 
 
 class MeUpdateInputSerializer(ProfileInputSerializer):
-    is_developer = serializers.BooleanField(required=False)
+    is_developer = BooleanField(required=False)
     redirect_uris = RedirectURIsField(required=False)  # of the first OAuth app, with is_developer
 
 

@@ -59,6 +59,20 @@ class ChoiceField(serializers.ChoiceField):
         self.error_messages["invalid_choice"] = f"Not one of the allowed values: {allowed}."
 
 
+class BooleanField(serializers.BooleanField):
+    """A JSON boolean. DRF's BooleanField also takes 1, "yes", "on" and a dozen spellings more; here only
+    true and false, and their text "true"/"false" (all a form-encoded body can carry)."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        if isinstance(data, str) and data in ("true", "false"):
+            return data == "true"
+        self.fail("invalid")
+
+
 def client_ip(request: Any) -> str:
     """The caller's address: REMOTE_ADDR, or the right hop of X-Forwarded-For behind trusted proxies."""
     proxies = settings.ACCOUNTS_TRUSTED_PROXIES

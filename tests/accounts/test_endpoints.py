@@ -471,8 +471,16 @@ def test_logout_bad_input(user_client, body, unchanged):
     envelope(user_client.get("/auth/me"), status=200)
 
 
-@pytest.mark.parametrize("value", [True, "true", "1", 1, "True"])
-def test_logout_all_accepts_booleans_as_strings(alice, value):
+@pytest.mark.parametrize("body", [{"all": 1}, {"all": "1"}, {"all": "True"}, {"all": "yes"}, {"all": "on"},
+                                  {"all": 0}])
+def test_logout_all_takes_json_booleans_only(user_client, body, unchanged):
+    reply = envelope(user_client.post("/auth/logout", body, format="json"), errors.InvalidParametersError)
+    assert reply["error"] == {"all": ["Must be true or false."]}
+    unchanged()
+
+
+@pytest.mark.parametrize("value", [True, "true"])  # "true": what a form-encoded body can carry
+def test_logout_all_accepts_a_boolean(alice, value):
     web, phone = client_for(alice, "web"), client_for(alice, "phone")
     assert envelope(web.post("/auth/logout", {"all": value}, format="json"))["data"]["revoked"] == 2
     envelope(phone.get("/auth/me"), errors.NotAuthenticatedError)

@@ -147,7 +147,7 @@ def test_numbers_as_strings_and_numbers_accepted(anon_client):
     body = envelope(login, status=200)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['data']['access']}")
-    envelope(client.post("/auth/logout", {"all": "1"}, format="json"), status=200)
+    envelope(client.post("/auth/logout", {"all": True}, format="json"), status=200)
     assert not Session.objects.filter(revoked_at__isnull=True).exists()
 
 
