@@ -28,6 +28,12 @@ def password_field(**kwargs: Any) -> serializers.CharField:
     return serializers.CharField(max_length=128, trim_whitespace=False, write_only=True, **kwargs)
 
 
+def new_password_field(**kwargs: Any) -> serializers.CharField:
+    """A password being set: also at least 8 characters (the schema says so; the services' validators
+    check the rest)."""
+    return password_field(min_length=8, **kwargs)
+
+
 class ProfileInputSerializer(serializers.Serializer):
     """The profile fields a user may edit on their own record (seed 002 and 004)."""
 
@@ -57,7 +63,7 @@ class ProfileInputSerializer(serializers.Serializer):
 
 class RegisterInputSerializer(ProfileInputSerializer):
     username = serializers.CharField(max_length=64, validators=[LOGIN_NAME_VALIDATOR])
-    password = password_field()
+    password = new_password_field()
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True, allow_null=True)
     terminal = serializers.CharField(max_length=64, required=False, default="default")
 
@@ -111,7 +117,7 @@ class PasswordChangeInputSerializer(AliasedInputSerializer):
     aliases = {"old_password": ("oldPassword", "old-password", "oldpwd"),
                "new_password": ("newPassword", "new-password", "passwd")}
     old_password = password_field()
-    new_password = password_field()
+    new_password = new_password_field()
     # Seed 003: without a token, the login name and the old password are the credential.
     username = serializers.CharField(max_length=254, required=False)
 
@@ -144,7 +150,7 @@ class AdminFieldsInputSerializer(serializers.Serializer):
 class UserAdminUpdateInputSerializer(AdminFieldsInputSerializer, UserUpdateInputSerializer):
     aliases = {**UserUpdateInputSerializer.aliases, "status": ("userstatus", "userStatus"),
                "password": ("passwd",), "userType": ("usertype", "user_type"), "invalid_at": ("invalidTime",)}
-    password = password_field(required=False)
+    password = new_password_field(required=False)
     invalid_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
@@ -153,7 +159,7 @@ class UserCreateInputSerializer(AliasedInputSerializer, ProfileInputSerializer):
 
     aliases = {"password": ("passwd",), "real_name": ("userName", "realname"), "nickname": ("nickName",),
                "comment": ("comments",)}
-    password = password_field()
+    password = new_password_field()
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True, allow_null=True)
 
 
@@ -173,7 +179,7 @@ class SidInputSerializer(serializers.Serializer):
 class PasswordResetInputSerializer(AliasedInputSerializer):
     aliases = {"password": ("passwd", "new_password", "newPassword")}
     sid = serializers.CharField(max_length=128)
-    password = password_field()
+    password = new_password_field()
 
 
 class UserPasswordInputSerializer(AliasedInputSerializer):
@@ -182,7 +188,7 @@ class UserPasswordInputSerializer(AliasedInputSerializer):
     aliases = {"old_password": ("oldpwd", "oldPassword", "old-password"),
                "new_password": ("passwd", "newPassword", "new-password", "password")}
     old_password = password_field(required=False)
-    new_password = password_field()
+    new_password = new_password_field()
 
 
 class PasswordCheckInputSerializer(AliasedInputSerializer):

@@ -220,6 +220,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "auth", "description": "Sign-up, sign-in per terminal, tokens, sessions and one's own account"},
         {"name": "users", "description": "Users as records, e-mailed codes, passwords and operators' search"},
         {"name": "repos", "description": "Repositories, commits and pulls, paid from quotas"},
+        {"name": "mfa", "description": "Second factors: the authenticator app, recovery codes and passkeys"},
         {"name": "quotas", "description": "Each account's limits and use: repositories, storage, daily pulls"},
         {"name": "membership", "description": "Tiers, prices, purchases, the wallet and its ledger"},
         {"name": "developer", "description": "A developer's OAuth applications"},
