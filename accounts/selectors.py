@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import MfaMethod, Passkey, RecoveryCode, Session, TotpDevice, User, UserStatus
 from accountsite import policy
+from accountsite.db import prepared_cursor
 from accountsite.errors import NotAuthenticatedError, NotFoundError
 from accountsite.policy import ANOTHER_ACCOUNT, Caller, Op
 
@@ -89,7 +90,7 @@ def live_session(session_id: str) -> Session | None:
         key = Session._meta.pk.get_db_prep_value(session_id, db)
     except ValidationError:
         return None
-    with db.cursor() as cursor:
+    with prepared_cursor(db.alias) as cursor:
         cursor.execute(_live_session_sql(), [key, db.ops.adapt_datetimefield_value(timezone.now())])
         row = cursor.fetchone()
     if row is None:

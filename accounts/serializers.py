@@ -256,15 +256,20 @@ class UserSerializer(TierFieldsMixin, serializers.ModelSerializer):
         return instant(user.tier_at(timezone.now())[1])
 
     def to_representation(self, user: User) -> dict[str, Any]:
-        user_type, invalid_at = user.tier_at(timezone.now())
-        return {
-            "id": user.pk, "loginname": user.username, "username": user.username, "email": user.email,
-            "email_verified": user.email_verified, "nickname": user.nickname, "real_name": user.real_name,
-            "comment": user.intro, "intro": user.intro, "github": user.github, "school": user.school,
-            "website": user.website, "role": user.role, "status": user.status, "userType": user_type,
-            "is_developer": user.is_developer, "registered_at": instant(user.registered_at),
-            "invalid_at": instant(invalid_at), "last_login": instant(user.last_login),
-        }
+        return user_data(user)
+
+
+def user_data(user: User) -> dict[str, Any]:
+    """UserSerializer's reply, written out (see its text)."""
+    user_type, invalid_at = user.tier_at(timezone.now())
+    return {
+        "id": user.pk, "loginname": user.username, "username": user.username, "email": user.email,
+        "email_verified": user.email_verified, "nickname": user.nickname, "real_name": user.real_name,
+        "comment": user.intro, "intro": user.intro, "github": user.github, "school": user.school,
+        "website": user.website, "role": user.role, "status": user.status, "userType": user_type,
+        "is_developer": user.is_developer, "registered_at": instant(user.registered_at),
+        "invalid_at": instant(invalid_at), "last_login": instant(user.last_login),
+    }
 
 
 class SessionSerializer(serializers.ModelSerializer):

@@ -104,6 +104,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Off, as Django has it: on, every request first spends a `SELECT 1` round trip (as much as the one
     # query of an authenticated GET) to spare the one request per worker that fails after a database restart.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
+    # The statements every request runs (accountsite.db.prepared_cursor) are prepared on the server from their
+    # fifth run on a connection. Turn it off behind a pooler in transaction mode that cannot keep them.
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 else:
     # SQLite: transactions take the write lock when they begin and wait for it (instead of failing at
     # once with "database is locked" when two workers write); WAL lets readers run beside a writer.

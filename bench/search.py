@@ -118,7 +118,7 @@ INSERT INTO accounts_user (id, password, last_login, is_superuser, username, ema
                            real_name, intro, github, school, website, status, is_staff, is_developer,
                            registered_at, password_changed_at, status_changed_at)
 SELECT h.i,
-       'argon2$argon2id$v=19$m=19456,t=2,p=1$' || left(md5(h.i::text), 22) || '$' || md5('p' || h.i) || 'AbCdEfGhIj1',
+       'argon2$argon2id$v=19$m=7168,t=5,p=1$' || left(md5(h.i::text), 22) || '$' || md5('p' || h.i) || 'AbCdEfGhIj1',
        CASE WHEN h.v6 %% 3 = 0 THEN NULL ELSE now() - make_interval(secs => h.v6 %% 8000000) END,
        false,
        CASE h.v5 %% 4

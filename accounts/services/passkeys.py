@@ -13,26 +13,11 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from accounts import selectors
 from accounts.models import MfaMethod, Passkey, RecoveryCode, User, UserStatus
@@ -44,6 +29,12 @@ from accountsite.audit import AuditAction, audit_record
 from accountsite.ratelimit import LOGIN_FAILURES_PER_IP
 from accountsite.tickets import ticket_put, ticket_read, ticket_take
 
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
+
+# The WebAuthn library (py_webauthn) is imported inside the functions of a ceremony: with what it loads
+# (cbor2, pyasn1, pyOpenSSL) it is 8 MB of every worker process's memory, and most never see a passkey.
+
 CEREMONY_SECONDS = 300
 
 
@@ -54,6 +45,9 @@ class Options:
 
 
 def _options(options: Any) -> Options:
+    from webauthn import options_to_json
+    from webauthn.helpers import bytes_to_base64url
+
     return Options(challenge=bytes_to_base64url(options.challenge), public=json.loads(options_to_json(options)))
 
 
@@ -64,7 +58,10 @@ def user_handle(user: User) -> bytes:
                     hashlib.sha256).digest()
 
 
-def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
+def _descriptor(passkey: Passkey) -> "PublicKeyCredentialDescriptor":
+    from webauthn.helpers import base64url_to_bytes
+    from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredentialDescriptor
+
     transports = [AuthenticatorTransport(t) for t in passkey.transports
                   if t in AuthenticatorTransport._value2member_map_]
     return PublicKeyCredentialDescriptor(id=base64url_to_bytes(passkey.credential_id), transports=transports or None)
@@ -72,6 +69,8 @@ def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
 
 def _challenge_take(key: str) -> bytes | None:
     """The challenge stored under `key`, removed: each is answered once."""
+    from webauthn.helpers import base64url_to_bytes
+
     challenge = ticket_read(key)
     return base64url_to_bytes(challenge) if challenge and ticket_take(key) else None
 
@@ -82,6 +81,13 @@ def _challenge_take(key: str) -> bytes | None:
 def registration_options(*, user: User) -> dict:
     """The options for navigator.credentials.create(): a discoverable credential, so it can also sign in
     without the password; the account's passkeys are excluded."""
+    from webauthn import generate_registration_options
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     options = _options(generate_registration_options(
         rp_id=settings.WEBAUTHN_RP_ID, rp_name=settings.WEBAUTHN_RP_NAME, user_name=user.username,
         user_id=user_handle(user), user_display_name=user.nickname or user.username,
@@ -97,6 +103,9 @@ def passkey_register(*, user: User, credential: dict, name: str,
                      now: datetime | None = None) -> tuple[Passkey, list[str]]:
     """Stores the passkey the browser created for the last registration options; answers it and, when it
     is the account's first second factor, its recovery codes (shown once)."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers import bytes_to_base64url
+
     now = now or timezone.now()
     challenge = _challenge_take(f"webauthn-register:{user.pk}")
     if challenge is None:
@@ -154,6 +163,9 @@ def passkey_delete(*, user: User, passkey: Passkey, password: str, ip: str) -> N
 def assertion_options(*, user: User | None = None) -> Options:
     """Options for navigator.credentials.get(): the account's passkeys, or (no user: a sign-in without a
     password) any discoverable one. The caller keeps the challenge."""
+    from webauthn import generate_authentication_options
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     allowed = [_descriptor(p) for p in Passkey.objects.filter(user=user)] if user is not None else []
     return _options(generate_authentication_options(rp_id=settings.WEBAUTHN_RP_ID, allow_credentials=allowed,
                                                     user_verification=UserVerificationRequirement.PREFERRED))
@@ -163,6 +175,8 @@ def _assertion_verified(passkey: Passkey | None, credential: dict, challenge: by
     """The verified assertion, or None."""
     if passkey is None:
         return None
+    from webauthn import verify_authentication_response
+
     try:
         return verify_authentication_response(
             credential=credential, expected_challenge=challenge, expected_rp_id=settings.WEBAUTHN_RP_ID,
@@ -188,6 +202,8 @@ def _credential_id(credential: Any) -> str:
 
 def assertion_verify(*, user: User, ip: str, credential: dict, challenge: str, now: datetime | None = None) -> str:
     """Checks an assertion as `user`'s second factor against the sign-in's challenge."""
+    from webauthn.helpers import base64url_to_bytes
+
     moment = now or timezone.now()
     passkey = Passkey.objects.filter(user=user, credential_id=_credential_id(credential)).first()
 

@@ -1,6 +1,9 @@
 """The /auth API: registration, sign-in per terminal, tokens, sessions and the caller's own profile."""
 
+from typing import Any
 
+from django.db import DatabaseError
+from django.http import HttpRequest
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -8,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors
-from accounts.authentication import SessionCredentials
+from accounts.authentication import SessionCredentials, SessionTokenAuthentication
 from accounts.models import RevokeReason, User
 from accounts.oauth import applications, seed
 from accounts.oauth.authentication import AppCredentials
@@ -29,17 +32,21 @@ from accounts.serializers import (
     TokenReplySerializer,
     UnregisterInputSerializer,
     UserSerializer,
+    user_data,
 )
 from accounts.services import challenges, passkeys, passwords, sessions, users
+from accountsite import policy
 from accountsite.errors import (
     EmailTakenError,
     InvalidParametersError,
     LoginNameTakenError,
     NotAuthenticatedError,
     NotFoundError,
+    ServiceError,
 )
+from accountsite.fastpath import with_fast_read
 from accountsite.permissions import PolicyMixin
-from accountsite.policy import Op
+from accountsite.policy import Caller, Op
 from accountsite.ratelimit import REGISTRATIONS_PER_IP
 from accountsite.requests import client_ip, valid_input
 
@@ -70,7 +77,7 @@ class SignInViewSet(PolicyMixin, viewsets.ViewSet):
         with REGISTRATIONS_PER_IP.attempt(ip, counted=REGISTRATION_COUNTED):
             data = valid_input(RegisterInputSerializer, request)
             user, pair = users.user_register(ip=ip, user_agent=user_agent(request), **data)
-        reply = {"user": UserSerializer(user).data}
+        reply = {"user": user_data(user)}
         if pair is not None:  # with activation required, no tokens until the e-mailed code is used
             reply.update(pair.as_reply(), terminal=data["terminal"])
         return Response(reply, status=status.HTTP_201_CREATED)
@@ -95,7 +102,7 @@ class SignInViewSet(PolicyMixin, viewsets.ViewSet):
     def _signed_in(self, request: Request, user: User, terminal: str, oauth_target: seed.SeedTarget | None) -> Response:
         session, pair = sessions.session_start(user=user, terminal=terminal, ip=client_ip(request),
                                                user_agent=user_agent(request))
-        reply = {"user": UserSerializer(user).data, **pair.as_reply(), "terminal": session.terminal}
+        reply = {"user": user_data(user), **pair.as_reply(), "terminal": session.terminal}
         if oauth_target is not None:
             grant = seed.seed_code_issue(user=user, target=oauth_target)
             reply.update(authorization_code=grant.code, redirect_uri=grant.redirect_uri)
@@ -187,15 +194,39 @@ class AuthViewSet(PolicyMixin, viewsets.ViewSet):
 
 
 
+def me_data(user: User) -> dict[str, Any]:
+    return {**user_data(user), "developer": applications.developer_summary(user)}
+
+
+def me_signed_in(request: HttpRequest) -> dict[str, Any] | None:
+    """GET /auth/me for a caller signed in with a session token, without DRF's dispatch (accountsite.fastpath):
+    the same authentication and policy as the view; anything else (another credential, none, a refused
+    one, a database error) is None, and the view answers it with its envelope."""
+    try:
+        found = SessionTokenAuthentication().authenticate(request)
+    except (ServiceError, DatabaseError):
+        return None
+    if found is None:
+        return None
+    request.user, request.auth = found  # type: ignore[attr-defined]  # as DRF sets them on the request
+    if policy.could(Caller.of(request), MeViewSet.operations["retrieve"]) is not None:
+        return None
+    return me_data(found[0])
+
+
 class MeViewSet(PolicyMixin, viewsets.ViewSet):
     """The caller's own profile (GET /auth/me), and its changes, developer mode included."""
 
     operations = {"retrieve": Op.PROFILE_READ, "update": Op.PROFILE_UPDATE, "partial_update": Op.PROFILE_UPDATE}
 
+    @classmethod
+    def as_view(cls, actions: dict[str, Any] | None = None, **initkwargs: Any) -> Any:
+        view = super().as_view(actions, **initkwargs)
+        return with_fast_read(view, me_signed_in) if (actions or {}).get("get") == "retrieve" else view
+
     @extend_schema(responses=UserSerializer, tags=["auth"])
     def retrieve(self, request: Request) -> Response:
-        user = selectors.signed_in(request)
-        return Response({**UserSerializer(user).data, "developer": applications.developer_summary(user)})
+        return Response(me_data(selectors.signed_in(request)))
 
     @extend_schema(request=MeUpdateInputSerializer, responses=UserSerializer, tags=["auth"])
     def update(self, request: Request) -> Response:
@@ -205,7 +236,7 @@ class MeViewSet(PolicyMixin, viewsets.ViewSet):
             self.authorize(Op.DEVELOPER)
         user = selectors.signed_in(request)
         issued = users.me_update(user=user, **data)
-        reply = {**UserSerializer(user).data, "developer": applications.developer_summary(user)}
+        reply = me_data(user)
         if issued is not None:  # seed 001: the new client's credentials, the secret shown this once
             reply.update(secret_id=issued.application.client_id, secret_value=issued.client_secret)
         return Response(reply)

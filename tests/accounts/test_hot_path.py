@@ -118,3 +118,95 @@ def test_browser_middleware_runs_for_browser_pages_only(user):
     page = Client().get("/admin/login/")
     assert page.status_code == 200 and hasattr(page.wsgi_request, "session")
     assert page.wsgi_request.user.is_anonymous and "csrftoken" in page.cookies
+
+
+# --- GET /auth/me without DRF's dispatch (accountsite.fastpath) ------------------------------------------------
+
+@pytest.fixture
+def drf_dispatches(monkeypatch) -> list:
+    """Records each request that reached DRF's dispatch (the fast path answers the others itself)."""
+    from rest_framework.views import APIView
+
+    seen: list = []
+    real = APIView.dispatch
+
+    def dispatch(view, request, *args, **kwargs):
+        seen.append(request.path)
+        return real(view, request, *args, **kwargs)
+
+    monkeypatch.setattr(APIView, "dispatch", dispatch)
+    return seen
+
+
+def _reply(response) -> tuple:
+    return response.status_code, dict(response.headers.items()), response.content
+
+
+def _through_drf_only(client: Client, settings, *args, **kwargs):
+    """The same request answered by MeViewSet as DRF alone routes it (tests/accounts/drf_me_urls.py)."""
+    urlconf = settings.ROOT_URLCONF
+    settings.ROOT_URLCONF = "tests.accounts.drf_me_urls"
+    try:
+        return client.generic(*args, **kwargs)
+    finally:
+        settings.ROOT_URLCONF = urlconf
+
+
+@pytest.mark.parametrize("accept", ["", "*/*", "application/json", "text/html, application/json, */*"])
+def test_fast_profile_reply_is_drfs_byte_for_byte(user, settings, drf_dispatches, accept):
+    user.is_developer = True
+    user.intro = "ü \u2028 <b>"
+    user.save(update_fields=["is_developer", "intro"])
+    client = signed_in_client()
+    drf_dispatches.clear()
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    fast = client.get("/auth/me", **headers)
+    assert drf_dispatches == []  # answered without DRF
+    slow = _through_drf_only(client, settings, "GET", "/auth/me", **headers)
+    assert drf_dispatches == ["/auth/me"]
+    assert _reply(fast) == _reply(slow)
+    assert fast["Allow"] == "GET, PUT, PATCH, HEAD, OPTIONS" and b"\\u2028" in fast.content
+
+
+@pytest.mark.parametrize("case", ["no token", "bad signature", "revoked", "app token", "query string",
+                                  "accept xml", "accept with indent", "put"])
+def test_anything_but_the_plain_case_is_left_to_the_view(user, settings, drf_dispatches, case):
+    from tests.conftest import app_client
+
+    client = signed_in_client()
+    token = client.defaults["HTTP_AUTHORIZATION"]
+    path, headers, method = "/auth/me", {}, "GET"
+    if case == "no token":
+        client = Client()
+    elif case == "bad signature":
+        client = Client(HTTP_AUTHORIZATION=token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+    elif case == "revoked":
+        Session.objects.filter(user=user).update(revoked_at=timezone.now())
+    elif case == "app token":
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {app_client(user, scope='read').raw_token}")
+    elif case == "query string":
+        path = "/auth/me?format=json"
+    elif case == "accept xml":
+        headers = {"HTTP_ACCEPT": "application/xml"}
+    elif case == "accept with indent":
+        headers = {"HTTP_ACCEPT": "application/json; indent=4"}
+    else:
+        method = "PUT"
+    drf_dispatches.clear()
+    answered = client.generic(method, path, **headers)
+    assert drf_dispatches == [path.split("?")[0]]  # the view answered
+    assert _reply(answered) == _reply(_through_drf_only(client, settings, method, path, **headers))
+
+
+@pytest.mark.postgres
+def test_the_session_query_is_prepared_once_per_connection(user):
+    from django.db import connection
+
+    login("web")
+    session_id = str(Session.objects.get(user=user, terminal="web").pk)
+    for _ in range(6):  # psycopg prepares a statement at its fifth run on a connection
+        assert selectors.live_session(session_id) is not None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert len(prepared) == 1 and "accounts_session" in prepared[0]  # only the statement asked for

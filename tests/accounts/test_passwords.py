@@ -12,6 +12,7 @@ from django.contrib.auth.hashers import (
 )
 from rest_framework.test import APIClient
 
+from accounts.hashers import OWASPArgon2PasswordHasher
 from accounts.models import Session, User
 from accounts.services import users
 from accountsite import errors
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 LEGACY_PASSWORD = "legacy-Passw0rd-from-2015"
 ARGON2ID_PREFIX = "argon2$argon2id$"
-OWASP_PARAMETERS = "m=19456,t=2,p=1"
+OWASP_PARAMETERS = "m=7168,t=5,p=1"
 
 
 @pytest.fixture
@@ -40,7 +41,14 @@ def _legacy_hashes() -> dict:
         "pbkdf2_sha256 old iterations": PBKDF2PasswordHasher().encode(LEGACY_PASSWORD, "oldsalt", iterations=36000),
         "pbkdf2_sha1": PBKDF2SHA1PasswordHasher().encode(LEGACY_PASSWORD, "oldsalt", iterations=20000),
         "argon2 django defaults": Argon2PasswordHasher().encode(LEGACY_PASSWORD, "oldsaltoldsalt"),
+        "argon2id 19 MiB, 2 passes (this service's earlier setting)": _argon2id(19 * 1024, 2),
     }
+
+
+def _argon2id(memory_cost: int, time_cost: int) -> str:
+    hasher = OWASPArgon2PasswordHasher()
+    hasher.memory_cost, hasher.time_cost = memory_cost, time_cost
+    return hasher.encode(LEGACY_PASSWORD, "oldsaltoldsalt")
 
 
 def _login(login: str, password: str):
@@ -70,6 +78,19 @@ def test_legacy_hash_accepted_once_then_rehashed_to_argon2id(real_hashers, kind)
     envelope(_login("legacy", LEGACY_PASSWORD), status=200)
     assert User.objects.get(pk=user.pk).password == upgraded
     assert Session.objects.filter(user=user, revoked_at__isnull=True).count() == 1
+
+
+def test_a_login_with_a_current_hash_computes_one_hash_and_writes_none(real_hashers, monkeypatch):
+    envelope(APIClient().post("/auth/register", {"username": "current", "password": LEGACY_PASSWORD}, format="json"),
+             status=201)
+    stored = User.objects.get(username="current").password
+    computed: list = []
+    real = OWASPArgon2PasswordHasher.verify
+    monkeypatch.setattr(OWASPArgon2PasswordHasher, "verify", lambda *args: computed.append("verify") or real(*args))
+    monkeypatch.setattr(OWASPArgon2PasswordHasher, "encode", lambda *args: computed.append("encode"))
+    envelope(_login("current", LEGACY_PASSWORD), status=200)
+    assert computed == ["verify"]  # must_update is False for a current hash: no second hash
+    assert User.objects.get(username="current").password == stored
 
 
 def test_client_side_md5_is_just_the_password(real_hashers):

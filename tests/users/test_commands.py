@@ -92,7 +92,7 @@ def test_imported_user_logs_in_and_is_rehashed_with_argon2id(legacy_csv, setting
              errors.WrongPasswordError, status=401)
     envelope(anon_client.post("/auth/login", {"username": username, "password": password}, format="json"))
     stored = User.objects.get(username=username).password
-    assert stored.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+    assert stored.startswith("argon2$argon2id$v=19$m=7168,t=5,p=1$")
     envelope(anon_client.post("/auth/login", {"username": username, "password": password}, format="json"))
 
 
