@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import MfaMethod, Passkey, RecoveryCode, Session, TotpDevice, User, UserStatus
 from accountsite import policy
-from accountsite.db import prepared_cursor
+from accountsite.db import CompiledQuery, prepared_cursor
 from accountsite.errors import NotAuthenticatedError, NotFoundError
 from accountsite.policy import ANOTHER_ACCOUNT, Caller, Op
 
@@ -27,14 +27,19 @@ def user_for_login(login: str) -> User | None:
     login = login.strip()
     if not login:
         return None
-    candidates = list(
-        _with_factor_flags(User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login))
-                           .exclude(status=UserStatus.DELETED))[:2]
-    )
+    candidates = _login_candidates(login)
     for user in candidates:
         if user.username.lower() == login.lower():
             return user
     return candidates[0] if candidates else None
+
+
+@CompiledQuery
+def _login_candidates(login: str) -> QuerySet[User]:
+    """At most two users a login string may name, with their second factors: compiled once (every sign-in
+    asks it, and building it cost more than running it)."""
+    return _with_factor_flags(User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login))
+                              .exclude(status=UserStatus.DELETED))[:2]
 
 
 def burn_password_hash(password: str) -> None:

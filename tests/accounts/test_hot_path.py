@@ -210,3 +210,32 @@ def test_the_session_query_is_prepared_once_per_connection(user):
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
     assert len(prepared) == 1 and "accounts_session" in prepared[0]  # only the statement asked for
+
+
+@pytest.mark.parametrize("login", ["alice", "ALICE", "alice@example.com", "Alice@Example.COM", "al%", "al_ce", "",
+                                   "bob", "nobody", "Ünïcode", "deleted"])
+def test_the_compiled_login_lookup_finds_what_the_orm_finds(user, login):
+    from accounts.models import TotpDevice, UserStatus
+
+    type(user).objects.filter(pk=user.pk).update(email="alice@example.com")
+    UserFactory(username="bob", email="ALICE@example.org")
+    UserFactory(username="ünïcode")
+    UserFactory(username="deleted", status=UserStatus.DELETED)
+    TotpDevice.objects.create(user=user, secret_encrypted="x", confirmed_at=timezone.now())
+    compiled = selectors._login_candidates(login)
+    built = list(selectors._login_candidates.build(login))
+    assert [(u.pk, u.factor_totp, u.factor_passkey, u.factor_recovery) for u in compiled] == \
+        [(u.pk, u.factor_totp, u.factor_passkey, u.factor_recovery) for u in built]
+    fields = [field.attname for field in type(user)._meta.concrete_fields]
+    assert [[getattr(u, name) for name in fields] for u in compiled] == \
+        [[getattr(u, name) for name in fields] for u in built]
+
+
+@pytest.mark.postgres
+def test_a_compiled_query_refuses_a_lookup_that_rewrites_its_value(db):
+    from accounts.models import User
+    from accountsite.db import CompiledQuery
+
+    contains = CompiledQuery(lambda value: User.objects.filter(username__contains=value))  # escaped for LIKE
+    with pytest.raises(ValueError, match="unchanged"):
+        contains("x")
