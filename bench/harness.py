@@ -183,19 +183,25 @@ class Server:
                 ticks += int(fields[11]) + int(fields[12])  # utime, stime
         return ticks / os.sysconf("SC_CLK_TCK")
 
+    def process_rss_mb(self) -> list[float]:
+        """VmRSS of the master, then of each worker, in MB."""
+        sizes = []
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                status = Path(f"/proc/{pid}/status").read_text()
+                sizes.append(int(status.split("VmRSS:")[1].split()[0]) / 1024)
+        return sizes
+
     def memory_mb(self) -> tuple[float, float]:
         """(RSS, PSS) of the master and its workers in MB. RSS counts pages the workers share with the master
         (copy-on-write after fork) once per process; PSS splits them, so it is the memory the group really uses."""
-        rss = pss = 0
+        pss = 0
         for pid in self.pids():
             with contextlib.suppress(OSError):
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        rss += int(line.split()[1])
                 for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                     if line.startswith("Pss:"):
                         pss += int(line.split()[1])
-        return rss / 1024, pss / 1024
+        return sum(self.process_rss_mb()), pss / 1024
 
 
 def gunicorn_command(python: Path, app: str, workers: int = 2) -> list[str]:
