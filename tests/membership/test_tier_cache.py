@@ -97,7 +97,7 @@ def test_the_copy_does_not_grow():
     """Unknown tiers are not remembered, and each reload replaces the one copy."""
     reader = TierCache()
     rows = Tier.objects.count()
-    for round_ in range(50):
+    for _ in range(50):
         cache.delete(VERSION_KEY)  # a new version each round: a reload
         table = reader.table()
         for user_type in range(100, 200):
