@@ -25,7 +25,7 @@ def gold_fee(port: int) -> str:
 def test_a_tier_changed_in_another_process_is_seen_by_every_worker(tmp_path):
     if "redis" not in settings.CACHES["default"]["BACKEND"].lower():
         pytest.skip("needs Redis (REDIS_URL): without a shared cache each process has its own version")
-    with gunicorn({"DATABASE_URL": database_url()}, tmp_path, count=2) as servers:
+    with gunicorn({"DATABASE_URL": database_url(), "CONN_MAX_AGE": "0"}, tmp_path, count=2) as servers:
         ports = [server.port for server in servers]
         assert [gold_fee(port) for port in ports] == ["10000.00", "10000.00"]  # each worker has its copy
 
