@@ -135,11 +135,22 @@ def user_visible_to(loginname: str, caller: Caller) -> User:
     return user
 
 
+def user_named(loginname: str, caller: Caller) -> User:
+    """user_visible_to, without a query when `loginname` names the signed-in caller themselves: the user
+    that authentication read for this request. Login names are ASCII (LOGIN_NAME_VALIDATOR), so comparing
+    them in lower case is what `username__iexact` does; a deleted caller or anyone else is looked up."""
+    user = caller.user
+    if (isinstance(user, User) and user.status != UserStatus.DELETED and loginname.isascii()
+            and loginname.lower() == user.username.lower()):
+        return user
+    return user_visible_to(loginname, caller)
+
+
 def user_acted_on(loginname: str, caller: Caller, *, op: Op, seen_with: Op) -> User:
     """The user a path names, if `caller` may do `op` to them. A caller who may not do `seen_with` to them
     (read that part of their account) gets the 404 of an unknown name, so a stranger learns nothing; one
     who may read it but not do `op` gets 7006."""
-    user = user_visible_to(loginname, caller)
+    user = user_named(loginname, caller)
     if not policy.allows(caller, seen_with, user):
         raise NotFoundError("No such user.")
     policy.authorize(caller, op, user)

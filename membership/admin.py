@@ -78,7 +78,7 @@ class MembershipSaleFields(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         tiers = cast(forms.TypedChoiceField, self.fields["user_type"])
-        tiers.choices = [("", "---")] + [(t.user_type, str(t)) for t in Tier.objects.all()]
+        tiers.choices = [("", "---")] + [(t.user_type, str(t)) for t in selectors.tiers()]
 
 
 class MembershipActionForm(ActionForm, MembershipSaleFields):
@@ -210,7 +210,7 @@ class TierChangeForm(forms.Form):
 
 def tier_choices() -> list[tuple[int, str]]:
     """The tiers on sale to a member: every tier but the administrators'."""
-    return [(tier.user_type, tier.name) for tier in Tier.objects.exclude(user_type=TierType.ADMIN)]
+    return [(tier.user_type, tier.name) for tier in selectors.tiers() if tier.user_type != TierType.ADMIN]
 
 
 class TopupFields(forms.Form):

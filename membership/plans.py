@@ -10,12 +10,12 @@ from django.utils import timezone
 
 from accounts.plans import KEEP
 from membership import selectors, services
-from membership.models import UNLIMITED, Membership, Tier, TierType
+from membership.models import UNLIMITED, TierType
 
 
 class MembershipPlans:
     def tier_choices(self) -> list[tuple[int, str]]:
-        return list(Tier.objects.order_by("user_type").values_list("user_type", "name"))
+        return [(tier.user_type, tier.name) for tier in selectors.tiers()]
 
     def account_open(self, *, user: Any, now: datetime) -> None:
         services.membership_open(user=user, now=now)
@@ -23,7 +23,7 @@ class MembershipPlans:
     def account_plan_assign(self, *, user: Any, actor: Any, user_type: int | None, expires_at: Any,
                             role_changed: bool) -> None:
         # An administrator holds the unlimited admin tier; one demoted goes back to tier 1.
-        membership = Membership.objects.select_related("tier").get(user=user)
+        membership = selectors.membership_of(user)
         if user_type is None:
             role_tier = TierType.ADMIN if user.is_admin else TierType.REGISTERED
             user_type = role_tier if role_changed else membership.tier.user_type
@@ -36,16 +36,15 @@ class MembershipQuotaPlans:
 
     def default_limits(self, user: Any) -> Mapping[str, int]:
         """The limits of the tier in force."""
-        membership = Membership.objects.select_related("tier").get(user=user)
-        return selectors.effective_tier(membership, timezone.now()).quota_limits()
+        return selectors.effective_tier(selectors.membership_of(user), timezone.now()).quota_limits()
 
     def tier_allowing(self, *, user: Any, kind: str, limit: int) -> int | None:
         """Among the tiers the member could buy now (another tier, not cheaper than the one in force, which
         would be a downgrade; never the admin tier), the cheapest whose limit allows `limit`."""
-        membership = Membership.objects.select_related("tier").get(user=user)
-        in_force = selectors.effective_tier(membership, timezone.now())
-        candidates = (selectors.tiers().exclude(user_type__in=[TierType.ADMIN, in_force.user_type])
-                      .filter(fee__gte=in_force.fee).order_by("fee", "user_type"))
+        in_force = selectors.effective_tier(selectors.membership_of(user), timezone.now())
+        excluded = (TierType.ADMIN, in_force.user_type)
+        candidates = sorted((tier for tier in selectors.tiers() if tier.user_type not in excluded
+                             and tier.fee >= in_force.fee), key=lambda tier: (tier.fee, tier.user_type))
         for tier in candidates:
             allowed = tier.quota_limits()[kind]
             if allowed == UNLIMITED or allowed >= limit:

@@ -3,20 +3,49 @@
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import User
 from membership import pricing
 from membership.models import LedgerEntry, Membership, Tier, TierType, Wallet
+from membership.tiers import tier_cache
 
 
-def tiers() -> QuerySet[Tier]:
-    return Tier.objects.order_by("user_type")
+def tiers() -> tuple[Tier, ...]:
+    """Every tier in user_type order, from the process's copy of the tier table (membership.tiers)."""
+    return tier_cache.table().tiers
 
 
 def tier_by_user_type(user_type: int) -> Tier:
-    return Tier.objects.get(user_type=user_type)
+    """One tier from the process's copy of the tier table; Tier.DoesNotExist for an unknown user_type."""
+    try:
+        return tier_cache.table().by_user_type[user_type]
+    except KeyError:
+        raise Tier.DoesNotExist(f"no tier {user_type}") from None
+
+
+def membership_joined(membership: Membership, user: User) -> Membership:
+    """`membership` with its user (the caller's instance) and its tier from the tier table, as a join would
+    give them, without one. A tier committed a moment ago by another worker and not yet in the table
+    (membership.tiers) is left to load on access."""
+    membership.user = user
+    tier = tier_cache.table().by_pk.get(membership.tier_id)
+    if tier is not None:
+        membership.tier = tier
+    return membership
+
+
+def membership_of(user: User) -> Membership:
+    """The user's membership in one query, its tier from the tier table."""
+    return membership_joined(Membership.objects.get(user=user), user)
+
+
+def membership_with_balance(user: User) -> tuple[Membership, Decimal]:
+    """The user's membership and their wallet's balance in one query, the tier from the tier table."""
+    balance = Subquery(Wallet.objects.filter(user=OuterRef("user")).values("balance")[:1])
+    membership = Membership.objects.annotate(wallet_balance=balance).get(user=user)
+    return membership_joined(membership, user), _balance_or_zero(membership.wallet_balance)
 
 
 def is_expired(membership: Membership, now: datetime) -> bool:
@@ -56,9 +85,13 @@ def membership_quote(*, membership: Membership, tier: Tier, validity: int, now: 
                          base_user_type=TierType.REGISTERED, free_of_charge=membership.user.is_admin)
 
 
+def _balance_or_zero(balance: Decimal | None) -> Decimal:
+    """A user without a wallet has nothing in it."""
+    return pricing.ZERO if balance is None else balance
+
+
 def wallet_balance(user: User) -> Decimal:
-    wallet = Wallet.objects.filter(user=user).first()
-    return wallet.balance if wallet else pricing.ZERO
+    return _balance_or_zero(Wallet.objects.filter(user=user).values_list("balance", flat=True).first())
 
 
 def ledger_of(user: User) -> QuerySet[LedgerEntry]:

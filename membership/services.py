@@ -68,9 +68,9 @@ def _tier(user_type: int) -> Tier:
 def _locked_membership(user: User) -> Membership:
     # No select_related under FOR UPDATE: when a waiting lock is granted, PostgreSQL re-checks the join against
     # the joined rows it read *before* waiting, so a concurrent tier change would make the row vanish.
-    membership = Membership.objects.select_for_update().get(user=user)
-    membership.user = user  # the caller's instance, so what the change pushes down shows on it too
-    return membership
+    # Its user is the caller's instance, so what the change pushes down shows on it too; its tier comes from
+    # the tier table.
+    return selectors.membership_joined(Membership.objects.select_for_update().get(user=user), user)
 
 
 def _locked_wallet(user: User) -> Wallet:
@@ -139,7 +139,7 @@ def membership_cost(*, user: User, user_type: int, validity: int, now: datetime 
     """What membership_purchase would charge now (GET /vip/{name}/cost): the same quote, without locks."""
     now = now or timezone.now()
     tier = _tier(user_type)
-    membership = Membership.objects.select_related("tier", "user").get(user=user)
+    membership = selectors.membership_of(user)
     return _quote(membership=membership, tier=tier, validity=validity, now=now).cost
 
 

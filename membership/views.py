@@ -10,14 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from accounts.selectors import signed_in, user_acted_on, user_visible_to
+from accounts.selectors import signed_in, user_acted_on, user_named
 from accountsite.pagination import paginate
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
 from accountsite.requests import client_ip, valid_input
 from membership import selectors, services
 from membership.idempotency import idempotency_key_valid, idempotent_reply, request_fingerprint
-from membership.models import Membership
 from membership.serializers import (
     CostQuerySerializer,
     LedgerEntrySerializer,
@@ -33,9 +32,12 @@ IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.H
 
 
 def _vip(user: User, *, with_balance: bool) -> dict:
+    """The tier in force, and the balance if asked: one query (the tier comes from the tier table)."""
     now = timezone.now()
-    membership = Membership.objects.select_related("tier").get(user=user)
-    balance = selectors.wallet_balance(user) if with_balance else None
+    if with_balance:
+        membership, balance = selectors.membership_with_balance(user)
+    else:
+        membership, balance = selectors.membership_of(user), None
     return VipSerializer({"tier": selectors.effective_tier(membership, now),
                           "expires_at": selectors.effective_expiry(membership, now), "balance": balance}).data
 
@@ -65,7 +67,7 @@ class VipViewSet(PolicyMixin, viewsets.GenericViewSet):
 
     @extend_schema(responses=VipSerializer, tags=["membership"])
     def retrieve(self, request: Request, loginname: str) -> Response:
-        user = user_visible_to(loginname, self.caller())
+        user = user_named(loginname, self.caller())
         return Response(_vip(user, with_balance=self.allows(Op.BILLING_READ, user)))
 
     @extend_schema(parameters=[CostQuerySerializer], responses={200: None}, tags=["membership"])

@@ -1,13 +1,16 @@
 """The /vip API: permission matrices, bad input that changes nothing, purchases, idempotency, ledger, top-up."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import UserStatus
 from accountsite import errors
-from membership.models import IdempotencyRecord, LedgerEntry, TierType
+from membership.models import IdempotencyRecord, LedgerEntry, Membership, TierType
+from membership.services import membership_tier_assign
 from tests.conftest import client_for, envelope
 from tests.membership.conftest import assert_ledger_balances, balance, tier
 from tests.snapshots import snapshot
@@ -47,13 +50,41 @@ def test_deleted_members_are_visible_to_admins_only(request, who, error, user):
     envelope(request.getfixturevalue(who).get("/vip/alice"), error, status=None if error else 200)
 
 
-def test_own_vip_costs_four_queries(user, django_assert_num_queries):
+def plain_client(user=None) -> Client:
     # Django's plain test client: the APIClient of the accounts tests scans replies with a query of its own.
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {client_for(user).tokens.access}")
-    # The session and user; the user the path names; the membership with its tier; the wallet.
-    with django_assert_num_queries(4):
+    return Client(HTTP_AUTHORIZATION=f"Bearer {client_for(user).tokens.access}") if user else Client()
+
+
+@pytest.mark.parametrize("path", ["/vip/alice", "/vip/ALICE"])
+def test_own_vip_costs_two_queries(user, path, django_assert_num_queries):
+    client = plain_client(user)
+    expected = envelope(client.get("/vip/alice"))["data"]  # a warm worker: its copy of the tier table is loaded
+    # The session and user (the path names them: no second user query); the membership with the wallet's
+    # balance (its tier from the tier table).
+    with django_assert_num_queries(2):
+        data = envelope(client.get(path))["data"]
+    assert data == expected and data["balance"] == "0.00"
+
+
+def test_someone_elses_vip_costs_one_more_query(user, other, django_assert_num_queries):
+    client = plain_client(other)
+    envelope(client.get("/vip/alice"))
+    with django_assert_num_queries(3):  # the session and user; the user the path names; the membership
         data = envelope(client.get("/vip/alice"))["data"]
-    assert "balance" in data
+    assert "balance" not in data
+    with django_assert_num_queries(2):  # anonymous: the user the path names; the membership
+        envelope(plain_client().get("/vip/alice"))
+
+
+def test_a_lapsed_tier_reads_as_tier_1_without_a_query(user, django_assert_num_queries):
+    membership_tier_assign(user=user, user_type=TierType.GOLD, actor=None,
+                           expires_at=timezone.now() + timedelta(days=1))
+    client = plain_client(user)
+    assert envelope(client.get("/vip/alice"))["data"]["userType"] == TierType.GOLD
+    Membership.objects.filter(user=user).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with django_assert_num_queries(2):
+        data = envelope(client.get("/vip/alice"))["data"]
+    assert (data["userType"], data["invalidTime"], data["fee"]) == (TierType.REGISTERED, None, "0.00")
 
 
 def test_vip_shows_the_tier_in_force_with_deposit_as_a_string(user_client, rich_alice):
