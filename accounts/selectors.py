@@ -8,13 +8,13 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import connection, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Exists, Field, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import MfaMethod, Passkey, RecoveryCode, Session, TotpDevice, User, UserStatus
 from accountsite import policy
-from accountsite.db import CompiledQuery, prepared_cursor
+from accountsite.db import CompiledQuery, Converters, converted, converters_of, prepared_cursor
 from accountsite.errors import NotAuthenticatedError, NotFoundError
 from accountsite.policy import ANOTHER_ACCOUNT, Caller, Op
 
@@ -64,28 +64,8 @@ def _live_session_sql() -> str:
             f"AND s.{column(session.get_field('expires_at'))} > %s")
 
 
-Converters = list[tuple[int, Any, list]]
 _converters: "weakref.WeakKeyDictionary[BaseDatabaseWrapper, tuple[Converters, Converters]]" = (
     weakref.WeakKeyDictionary())
-
-
-def _converters_of(fields: list[Field], db: BaseDatabaseWrapper) -> Converters:
-    """The converters the ORM applies to these columns (on SQLite, datetimes and UUIDs come back as text)."""
-    found = []
-    for index, field in enumerate(fields):
-        column = field.get_col(field.model._meta.db_table)
-        converters = [*db.ops.get_db_converters(column), *column.get_db_converters(db)]
-        if converters:
-            found.append((index, column, converters))
-    return found
-
-
-def _converted(values: tuple, converters: Converters, db: BaseDatabaseWrapper) -> list[Any]:
-    row = list(values)
-    for index, column, functions in converters:
-        for function in functions:
-            row[index] = function(row[index], column, db)
-    return row
 
 
 def live_session(session_id: str) -> Session | None:
@@ -102,12 +82,12 @@ def live_session(session_id: str) -> Session | None:
         return None
     session_fields, user_fields = Session._meta.concrete_fields, User._meta.concrete_fields
     if db not in _converters:  # per connection object: a converter is a method of its connection
-        _converters[db] = (_converters_of(list(session_fields), db), _converters_of(list(user_fields), db))
+        _converters[db] = (converters_of(list(session_fields), db), converters_of(list(user_fields), db))
     session_converters, user_converters = _converters[db]
     split = len(session_fields)
     session = Session.from_db(db.alias, [f.attname for f in session_fields],
-                              _converted(row[:split], session_converters, db))
-    user = User.from_db(db.alias, [f.attname for f in user_fields], _converted(row[split:], user_converters, db))
+                              converted(row[:split], session_converters, db))
+    user = User.from_db(db.alias, [f.attname for f in user_fields], converted(row[split:], user_converters, db))
     Session.user.field.set_cached_value(session, user)
     return session
 

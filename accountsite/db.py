@@ -5,12 +5,36 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.postgresql import base
 from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django.db.backends.utils import CursorWrapper
-from django.db.models import QuerySet
+from django.db.models import Field, QuerySet
 from psycopg.postgres import types
 from psycopg.pq import Format
+
+Converters = list[tuple[int, Any, list]]
+
+
+def converters_of(fields: list[Field], db: BaseDatabaseWrapper) -> Converters:
+    """The converters the ORM applies to these columns (on SQLite, datetimes and UUIDs come back as text),
+    for rows read with a cursor."""
+    found = []
+    for index, field in enumerate(fields):
+        column = field.get_col(field.model._meta.db_table)
+        converters = [*db.ops.get_db_converters(column), *column.get_db_converters(db)]
+        if converters:
+            found.append((index, column, converters))
+    return found
+
+
+def converted(values: tuple, converters: Converters, db: BaseDatabaseWrapper) -> list[Any]:
+    """A row as the ORM would read it."""
+    row = list(values)
+    for index, column, functions in converters:
+        for function in functions:
+            row[index] = function(row[index], column, db)
+    return row
 
 
 def prepared_cursor(alias: str) -> CursorWrapper:

@@ -8,6 +8,8 @@ with a link that ends that session; an account's very first sign-in does not.
 
 import ipaddress
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -58,17 +60,35 @@ def ip_prefix(ip: str | None) -> str:
     return str(ipaddress.ip_network(f"{address}/{24 if address.version == 4 else 48}", strict=False))
 
 
-def device_of(session: Session) -> str:
-    return f"{session.terminal}|{user_agent_family(session.user_agent)}|{ip_prefix(session.ip)}"
+def device_of(terminal: str, user_agent: str, ip: str | None) -> str:
+    return f"{terminal}|{user_agent_family(user_agent)}|{ip_prefix(ip)}"
 
 
-def sign_in_record(*, session: Session, now: datetime) -> None:
-    """The `session.login` row of a new session (terminal, user agent, device), and the new-device mail."""
-    user, device = session.user, device_of(session)
-    logins = AuditEvent.objects.filter(user=OuterRef("pk"), action=AuditAction.SESSION_LOGIN)
-    seen, signed_in_before = User.objects.filter(pk=user.pk).values_list(
-        Exists(logins.filter(created_at__gte=now - _retention(), data__device=device)), Exists(logins),
-    ).get()
+@dataclass(frozen=True)
+class Replaced:
+    """A live session a sign-in ended on the same terminal: its device, and when it signed in."""
+
+    user_agent: str
+    ip: str | None
+    created_at: datetime
+
+
+def sign_in_record(*, session: Session, now: datetime, replaced: Sequence[Replaced] = ()) -> None:
+    """The `session.login` row of a new session (terminal, user agent, device), and the new-device mail.
+
+    A device is new when no sign-in from it is on record for the retention period. The session this
+    sign-in replaced on the same terminal answers that without a query when it came from the same device
+    within the period (the usual case: an app signing in again); otherwise the audit rows are asked."""
+    user, device = session.user, device_of(session.terminal, session.user_agent, session.ip)
+    since = now - _retention()
+    if any(old.created_at >= since and device_of(session.terminal, old.user_agent, old.ip) == device
+           for old in replaced):
+        seen = signed_in_before = True
+    else:
+        logins = AuditEvent.objects.filter(user=OuterRef("pk"), action=AuditAction.SESSION_LOGIN)
+        seen, signed_in_before = User.objects.filter(pk=user.pk).values_list(
+            Exists(logins.filter(created_at__gte=since, data__device=device)), Exists(logins),
+        ).get()
     audit_record(action=AuditAction.SESSION_LOGIN, user=user, actor=user, ip=session.ip,
                  terminal=session.terminal, user_agent=session.user_agent, device=device)
     if signed_in_before and not seen and user.email:

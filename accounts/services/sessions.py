@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from accounts import selectors
@@ -15,6 +15,7 @@ from accounts.services import security_log
 from accounts.tokens import TokenPair, decode_refresh, issued_before, token_pair_for
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record, valid_ip
+from accountsite.db import converted, converters_of
 from accountsite.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
 
 
@@ -91,13 +92,31 @@ def _session_open(*, user: User, terminal: str, ip: str, user_agent: str, now: d
             user_assert_can_sign_in(user)
         raise errors.WrongPasswordError("Wrong login name or password.", status=401)
     user.last_login = now
-    Session.objects.filter(user=user, terminal=terminal, revoked_at__isnull=True).update(
-        revoked_at=now, revoke_reason=RevokeReason.REPLACED
-    )
+    replaced = _live_session_replace(user=user, terminal=terminal, now=now)
     session = Session(user=user, terminal=terminal, ip=valid_ip(ip), user_agent=user_agent[:256],
                       created_at=now, last_seen_at=now)
-    security_log.sign_in_record(session=session, now=now)
+    security_log.sign_in_record(session=session, now=now, replaced=replaced)
     return session
+
+
+def _live_session_replace(*, user: User, terminal: str, now: datetime) -> list[security_log.Replaced]:
+    """Ends `user`'s live session on `terminal` (there is one at most), answering what it was in the same
+    statement (UPDATE ... RETURNING, PostgreSQL and SQLite alike): the new-device check reads it."""
+    db = connections[router.db_for_write(Session)]
+    meta, quote = Session._meta, db.ops.quote_name
+    fields = {field.name: field for field in meta.concrete_fields}
+    columns = {name: quote(field.column or field.attname) for name, field in fields.items()}
+    returned = [fields[name] for name in ("user_agent", "ip", "created_at")]
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} SET {columns['revoked_at']} = %s, {columns['revoke_reason']} = %s "  # noqa: S608
+            f"WHERE {columns['user']} = %s AND {columns['terminal']} = %s AND {columns['revoked_at']} IS NULL "
+            f"RETURNING {columns['user_agent']}, {columns['ip']}, {columns['created_at']}",
+            [db.ops.adapt_datetimefield_value(now), RevokeReason.REPLACED.value, user.pk, terminal],
+        )
+        rows = cursor.fetchall()
+    converters = converters_of(returned, db)
+    return [security_log.Replaced(*converted(row, converters, db)) for row in rows]
 
 
 @transaction.atomic

@@ -40,17 +40,35 @@ def test_a_developer_pays_one_more_query_for_their_apps(user, django_assert_num_
     assert data["developer"]["apps"] == 0
 
 
-def test_a_login_costs_six_statements(user, django_assert_num_queries, settings):
+def test_a_login_costs_five_statements(user, django_assert_num_queries, settings):
     settings.ACCOUNTS_RATELIMIT_STORE = "cache"  # as with Redis; without it the counters are statements too
     login("web")  # a live session on the terminal: this login replaces it
     body = {"username": "alice", "password": PASSWORD, "terminal": "web"}
     # The user by login name with their second factors; the user row locked, checked and its last_login set
-    # in one UPDATE; the old session ended; whether the device signed in before (the new-device mail); the
-    # audit row; the new session. The test's transaction adds a savepoint pair.
-    with django_assert_num_queries(6 + 2) as captured:
+    # in one UPDATE; the old session ended, answering its device (the same: no new-device query); the audit
+    # row; the new session. The test's transaction adds a savepoint pair.
+    with django_assert_num_queries(5 + 2) as captured:
         envelope(Client().post("/auth/login", body, content_type="application/json"))
     statements = [query["sql"].split()[0] for query in captured.captured_queries]
-    assert statements == ["SELECT", "SAVEPOINT", "UPDATE", "UPDATE", "SELECT", "INSERT", "INSERT", "RELEASE"]
+    assert statements == ["SELECT", "SAVEPOINT", "UPDATE", "UPDATE", "INSERT", "INSERT", "RELEASE"]
+
+
+@pytest.mark.parametrize("before", ["another device", "beyond the retention", "no session"])
+def test_the_new_device_question_goes_to_the_audit_rows_unless_the_replaced_session_answers_it(
+        user, django_assert_num_queries, settings, before):
+    settings.ACCOUNTS_RATELIMIT_STORE = "cache"
+    login("web")
+    if before == "another device":
+        Session.objects.filter(user=user, terminal="web").update(ip="10.9.8.7")
+    elif before == "beyond the retention":
+        Session.objects.filter(user=user, terminal="web").update(
+            created_at=timezone.now() - timedelta(days=settings.ACCOUNTS_SECURITY_LOG_DAYS + 1))
+    else:
+        Session.objects.filter(user=user, terminal="web").delete()
+    body = {"username": "alice", "password": PASSWORD, "terminal": "web"}
+    with django_assert_num_queries(6 + 2) as captured:
+        envelope(Client().post("/auth/login", body, content_type="application/json"))
+    assert "EXISTS" in captured.captured_queries[4]["sql"]  # the audit rows asked
 
 
 def test_live_session_reads_the_session_and_its_user_as_the_orm_does(user):
