@@ -204,14 +204,14 @@ def me_signed_in(request: HttpRequest) -> dict[str, Any] | None:
     one, a database error) is None, and the view answers it with its envelope."""
     try:
         found = SessionTokenAuthentication().authenticate(request)
+        if found is None:
+            return None
+        request.user, request.auth = found  # type: ignore[attr-defined]  # as DRF sets them on the request
+        if policy.could(Caller.of(request), MeViewSet.operations["retrieve"]) is not None:
+            return None
+        return me_data(found[0])
     except (ServiceError, DatabaseError):
         return None
-    if found is None:
-        return None
-    request.user, request.auth = found  # type: ignore[attr-defined]  # as DRF sets them on the request
-    if policy.could(Caller.of(request), MeViewSet.operations["retrieve"]) is not None:
-        return None
-    return me_data(found[0])
 
 
 class MeViewSet(PolicyMixin, viewsets.ViewSet):

@@ -187,8 +187,11 @@ def test_fast_profile_reply_is_drfs_byte_for_byte(user, settings, drf_dispatches
 
 
 @pytest.mark.parametrize("case", ["no token", "bad signature", "revoked", "app token", "query string",
-                                  "accept xml", "accept with indent", "put"])
-def test_anything_but_the_plain_case_is_left_to_the_view(user, settings, drf_dispatches, case):
+                                  "accept xml", "accept with indent", "put", "database error"])
+def test_anything_but_the_plain_case_is_left_to_the_view(user, settings, drf_dispatches, monkeypatch, case):
+    from django.db import OperationalError
+
+    from accounts.oauth import applications
     from tests.conftest import app_client
 
     client = signed_in_client()
@@ -208,11 +211,19 @@ def test_anything_but_the_plain_case_is_left_to_the_view(user, settings, drf_dis
         headers = {"HTTP_ACCEPT": "application/xml"}
     elif case == "accept with indent":
         headers = {"HTTP_ACCEPT": "application/json; indent=4"}
+    elif case == "database error":  # after authentication: the view's error flow answers it (1001, 503)
+
+        def down(user):
+            raise OperationalError("database is locked")  # SQLite's way of being unavailable, too
+
+        monkeypatch.setattr(applications, "developer_summary", down)
     else:
         method = "PUT"
     drf_dispatches.clear()
     answered = client.generic(method, path, **headers)
     assert drf_dispatches == [path.split("?")[0]]  # the view answered
+    if case == "database error":
+        assert answered.status_code == 503 and answered.json()["code"] == 1001
     assert _reply(answered) == _reply(_through_drf_only(client, settings, method, path, **headers))
 
 
