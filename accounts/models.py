@@ -115,6 +115,9 @@ class User(AbstractBaseUser, PermissionsMixin):
                          name="accounts_user_admin_id"),
             models.Index(fields=["id"], condition=models.Q(is_developer=True), name="accounts_user_developer_id"),
             models.Index(fields=["user_type", "invalid_at", "user_type_after"], name="accounts_user_tier"),
+            # with_tier's other half, the lapsed tiers (user_type_after, invalid_at <= now): with the index
+            # above, a userType filter is two index scans OR-ed together instead of a walk over one of them.
+            models.Index(fields=["user_type_after", "invalid_at"], name="accounts_user_tier_lapsed"),
         ]
 
     def __str__(self) -> str:
