@@ -40,7 +40,7 @@ def bounded_count(queryset: QuerySet, *, estimate_from: int, cap: int) -> tuple[
     the page it counts, and so does counting the thousand matches of a common substring (each is a row read).
 
     On PostgreSQL, once the table holds `estimate_from` rows or more (by its estimate), the whole table is
-    counted by that estimate and a filtered list whose plan expects more than `cap` rows by the plan's
+    counted by that estimate, and a filter the planner expects to match more than `cap` rows by the plan's
     estimate: "estimated". Otherwise the matches are counted up to `cap`; past it the count reads `cap`,
     "capped" (a filter the planner misjudges as small costs at most `cap` rows read)."""
     size = table_size_estimate(queryset.model)
@@ -104,13 +104,16 @@ class PagePagination(BasePagination):
             return list(queryset[:end])
         return list(queryset.filter(pk__in=queryset.values("pk")[start:end]))
 
+    def _trimmed(self, rows: list) -> list:
+        """The page's rows; `more` says whether a row was read past them."""
+        self.more = len(rows) > self.size
+        return rows[: self.size]
+
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list:
         self.size = self._size(request)
         self.page = self._page(request)
         start = (self.page - 1) * self.size
-        rows = self._rows(queryset, start)
-        self.more = len(rows) > self.size
-        rows = rows[: self.size]
+        rows = self._trimmed(self._rows(queryset, start))
         if not self.more and (rows or start == 0):
             self.total, self.total_exact = start + len(rows), True  # the list ends on this page
         else:  # more follow, or the page is past the end
@@ -173,9 +176,7 @@ class KeysetPagePagination(PagePagination):
             after = self._number(request, "after", 1)
             self.page = None  # type: ignore[assignment]
             self.size = self._size(request)
-            rows = list(queryset.filter(pk__gt=after)[: self.size + 1])
-            self.more = len(rows) > self.size
-            rows = rows[: self.size]
+            rows = self._trimmed(list(queryset.filter(pk__gt=after)[: self.size + 1]))
             self._count(queryset, at_least=len(rows) + self.more)  # the whole list's: rows before the key count
         self.next = rows[-1].pk if self.more else None
         return rows
