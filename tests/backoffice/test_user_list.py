@@ -1,5 +1,6 @@
 """The user list at scale: no full count beside the page's, the whole table counted by PostgreSQL's
-estimate, a large filtered list counted up to a cap and said to be "more than" it."""
+estimate, a large filtered list counted up to a cap and said to be "more than" it, or by the planner's
+estimate where it expects more than the cap."""
 
 import pytest
 from django.db import connection
