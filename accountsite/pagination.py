@@ -1,7 +1,8 @@
 """Pages of lists: `page` from 1 (at most 1,000,000) and `size` (20 by default, at most 100), replied as
 {total, total_exact, page, size, results}; lists of millions of rows are never counted in full
-(bounded_count), and the user list also pages by key (`after`)."""
+(bounded_count), and the user list also pages by key (`after`), by number only in its first 10,000 rows."""
 
+import json
 from typing import Any
 
 from django.db import connections, models, router
@@ -28,14 +29,27 @@ def table_size_estimate(model: type[models.Model]) -> int | None:
     return row[0] if row and row[0] >= 0 else None
 
 
+def planned_rows(queryset: QuerySet) -> int:
+    """The planner's estimate of the rows `queryset` matches (EXPLAIN, which plans the query and runs nothing)."""
+    plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
 def bounded_count(queryset: QuerySet, *, estimate_from: int, cap: int) -> tuple[int, str]:
-    """(count, how): how is "exact", "estimated" (a whole table of `estimate_from` rows or more, by
-    PostgreSQL's estimate) or "capped" (more than `cap` rows match: the count reads `cap`). COUNT(*) over
-    a million rows takes longer than the page it counts."""
-    if not queryset.query.where:
-        estimate = table_size_estimate(queryset.model)
-        if estimate is not None and estimate >= estimate_from:
-            return estimate, "estimated"
+    """(count, how): how is "exact", "estimated" or "capped". COUNT(*) over a million rows takes longer than
+    the page it counts, and so does counting the thousand matches of a common substring (each is a row read).
+
+    On PostgreSQL, once the table holds `estimate_from` rows or more (by its estimate), the whole table is
+    counted by that estimate, and a filter the planner expects to match more than `cap` rows by the plan's
+    estimate: "estimated". Otherwise the matches are counted up to `cap`; past it the count reads `cap`,
+    "capped" (a filter the planner misjudges as small costs at most `cap` rows read)."""
+    size = table_size_estimate(queryset.model)
+    if size is not None and size >= estimate_from:
+        if not queryset.query.where:
+            return size, "estimated"
+        planned = planned_rows(queryset)
+        if planned > cap:
+            return planned, "estimated"
     counted = queryset.order_by()[: cap + 1].count()  # any order: the planner picks an index
     return (cap, "capped") if counted > cap else (counted, "exact")
 
@@ -43,7 +57,10 @@ def bounded_count(queryset: QuerySet, *, estimate_from: int, cap: int) -> tuple[
 class PagePagination(BasePagination):
     """`page` from 1 to `max_page`, `size` 20 by default and capped at 100 (CONTRACT section 1); a page
     past the end is an empty list. A page past `max_page` is 1007: its offset would leave the database's
-    integers (500000000000000000 overflows PostgreSQL's bigint), and no client pages that far."""
+    integers (500000000000000000 overflows PostgreSQL's bigint), and no client pages that far.
+
+    The page is read with one row more, which tells whether any follow: a list that ends on the page it
+    asks for is counted by it, exactly, with no count of its own."""
 
     default_size = 20
     max_size = 100
@@ -66,16 +83,42 @@ class PagePagination(BasePagination):
             raise invalid({name: [f"Must be at most {maximum}."]})
         return value
 
-    def _count(self, queryset: QuerySet) -> None:
-        self.total, how = bounded_count(queryset, estimate_from=self.estimate_from, cap=self.count_cap)
+    def _size(self, request: Any) -> int:
+        return min(self._number(request, "size", self.default_size), self.max_size)
+
+    def _page(self, request: Any) -> int:
+        """`page`, once `size` is read."""
+        return self._number(request, "page", 1, self.max_page)
+
+    def _count(self, queryset: QuerySet, *, at_least: int) -> None:
+        """`total` by bounded_count; one that is not exact is never below the `at_least` rows already seen."""
+        total, how = bounded_count(queryset, estimate_from=self.estimate_from, cap=self.count_cap)
         self.total_exact = how == "exact"
+        self.total = total if self.total_exact else max(total, at_least)
+
+    def _rows(self, queryset: QuerySet, start: int) -> list:
+        """Rows `start` to the page's end and one more. Past the first page, the rows skipped are only read
+        as keys in the subquery (an index-only scan where the filter allows it), then the page's rows."""
+        end = start + self.size + 1
+        if start == 0:
+            return list(queryset[:end])
+        return list(queryset.filter(pk__in=queryset.values("pk")[start:end]))
+
+    def _trimmed(self, rows: list) -> list:
+        """The page's rows; `more` says whether a row was read past them."""
+        self.more = len(rows) > self.size
+        return rows[: self.size]
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list:
-        self.page = self._number(request, "page", 1, self.max_page)
-        self.size = min(self._number(request, "size", self.default_size), self.max_size)
-        self._count(queryset)
+        self.size = self._size(request)
+        self.page = self._page(request)
         start = (self.page - 1) * self.size
-        return list(queryset[start : start + self.size])
+        rows = self._trimmed(self._rows(queryset, start))
+        if not self.more and (rows or start == 0):
+            self.total, self.total_exact = start + len(rows), True  # the list ends on this page
+        else:  # more follow, or the page is past the end
+            self._count(queryset, at_least=start + len(rows) + self.more if rows else 0)
+        return rows
 
     def get_paginated_response(self, data: list) -> Response:
         return Response({"total": self.total, "total_exact": self.total_exact, "page": self.page, "size": self.size,
@@ -94,10 +137,13 @@ class PagePagination(BasePagination):
             },
         }
 
+    def _page_parameter_schema(self) -> dict:
+        return {"name": "page", "in": "query", "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page}}
+
     def get_schema_operation_parameters(self, view: Any) -> list[dict]:
         return [
-            {"name": "page", "in": "query", "required": False,
-             "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page}},
+            self._page_parameter_schema(),
             {"name": "size", "in": "query", "required": False,
              "schema": {"type": "integer", "minimum": 1, "maximum": self.max_size}},
         ]
@@ -106,7 +152,20 @@ class PagePagination(BasePagination):
 class KeysetPagePagination(PagePagination):
     """For a list in primary-key order: `after` (the last id of the page before, given as `next` in every
     reply) reads a page at any depth for the cost of the first, where `page` makes the database skip every
-    row before it. `page` and `after` do not go together; with `after`, `page` is null."""
+    row before it. `page` and `after` do not go together; with `after`, `page` is null.
+
+    Pages by number reach `max_rows` rows deep (page times size, like Elasticsearch's result window): deeper
+    is 1007, which says to page on with `after`."""
+
+    max_rows = 10_000
+    max_page = max_rows  # of size 1
+
+    def _page(self, request: Any) -> int:
+        page = self._number(request, "page", 1)  # max_page (the window at size 1) is the schema's bound
+        if page * self.size > self.max_rows:
+            raise invalid({"page": [f"Pages by number reach row {self.max_rows:,} at most (page times size); "
+                                    "page further with after, the next of the page before."]})
+        return page
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list:
         if request.query_params.get("after", "") == "":
@@ -116,10 +175,10 @@ class KeysetPagePagination(PagePagination):
                 raise invalid({"after": ["Give page or after, not both."]})
             after = self._number(request, "after", 1)
             self.page = None  # type: ignore[assignment]
-            self.size = min(self._number(request, "size", self.default_size), self.max_size)
-            self._count(queryset)
-            rows = list(queryset.filter(pk__gt=after)[: self.size])
-        self.next = rows[-1].pk if len(rows) == self.size else None
+            self.size = self._size(request)
+            rows = self._trimmed(list(queryset.filter(pk__gt=after)[: self.size + 1]))
+            self._count(queryset, at_least=len(rows) + self.more)  # the whole list's: rows before the key count
+        self.next = rows[-1].pk if self.more else None
         return rows
 
     def get_paginated_response(self, data: list) -> Response:
@@ -134,6 +193,12 @@ class KeysetPagePagination(PagePagination):
                                        "description": "`after` for the next page; null on the last one"}
         paged["required"].append("next")
         return paged
+
+    def _page_parameter_schema(self) -> dict:
+        parameter = super()._page_parameter_schema()
+        parameter["description"] = (f"pages by number reach row {self.max_rows:,} (page times size at most "
+                                    f"{self.max_rows:,}); deeper pages are read with `after`")
+        return parameter
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict]:
         return [*super().get_schema_operation_parameters(view),

@@ -1,5 +1,6 @@
 """The user list at scale: no full count beside the page's, the whole table counted by PostgreSQL's
-estimate, a large filtered list counted up to a cap and said to be "more than" it."""
+estimate, a large filtered list counted up to a cap and said to be "more than" it, or by the planner's
+estimate where it expects more than the cap."""
 
 import pytest
 from django.db import connection
@@ -52,3 +53,16 @@ def test_the_whole_table_is_counted_by_the_planners_estimate(operator, crowd, mo
     # A filtered list is counted, not estimated.
     filtered = operator.get("/admin/accounts/user/", {"status__exact": UserStatus.FROZEN})
     assert filtered.context["cl"].result_count == 4 and not filtered.context["cl"].paginator.estimated
+
+
+@pytest.mark.postgres
+def test_a_filter_the_planner_expects_past_the_cap_is_counted_by_its_estimate(operator, crowd, monkeypatch):
+    monkeypatch.setattr(EstimatedCountPaginator, "estimate_from", 1)
+    monkeypatch.setattr(EstimatedCountPaginator, "count_cap", 2)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE accounts_user")
+    with CaptureQueriesContext(connection) as captured:
+        response = operator.get("/admin/accounts/user/", {"status__exact": UserStatus.FROZEN})
+    assert response.context["cl"].paginator.estimated and response.context["cl"].result_count == 4
+    assert not [q for q in captured if q["sql"].startswith("SELECT COUNT(*)")], captured.captured_queries
+    assert "about 4 users" in " ".join(response.content.decode().split())

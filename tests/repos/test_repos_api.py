@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.hashers import check_password
+from django.db import connection
 
 from accountsite import errors
 from membership.models import TierType
@@ -276,13 +277,16 @@ def test_lists_cost_the_same_queries_whatever_the_page_size(user_client, gold, d
     for i in range(30):
         repo = repository_create(owner=gold, name=f"r{i}")
         commit_create(repo=repo, author=gold, content=f"c{i}")
-    # session+user, count, page; plus the owner (?owner=) or the repository (commits) looked up by name.
-    for path, queries in (("/repos/?", 3), ("/repos/?owner=alice&", 4), (f"/repos/alice/{repo.name}/commits?", 4),
-                          ("/commit?", 3)):
-        for size in (1, 30):
+    # session+user, page, count (on PostgreSQL after the table's size estimate, which decides whether the count
+    # may be the planner's); plus the owner (?owner=) or the repository (commits) looked up by name. A page that
+    # ends its list is its count: the repository's one commit takes no count.
+    counted = 3 + (connection.vendor == "postgresql")
+    for path, queries in (("/repos/?", counted), ("/repos/?owner=alice&", counted + 1),
+                          (f"/repos/alice/{repo.name}/commits?", 3), ("/commit?", counted)):
+        for size in (1, 20):
             with django_assert_num_queries(queries):
                 body = envelope(user_client.get(f"{path}size={size}"))
-            assert len(body["data"]["results"]) == (1 if size == 1 else min(30, body["data"]["total"]))
+            assert len(body["data"]["results"]) == min(size, body["data"]["total"])
 
 
 def test_8008_names_no_upgrade_when_no_tier_allows_it(user_client, user):

@@ -61,8 +61,15 @@ def test_pages_past_the_bound_or_not_in_digits_are_1007(query, user):
 
 def test_the_last_allowed_page_is_an_empty_list_and_size_is_capped(user):
     client = _client(AdminFactory(username="root"))
-    assert envelope(client.get("/users/?page=1000000&size=100000"))["data"] == {
-        "total": 2, "total_exact": True, "page": 1_000_000, "size": 100, "results": [], "next": None}
+    assert envelope(client.get("/users/?page=100&size=100000"))["data"] == {
+        "total": 2, "total_exact": True, "page": 100, "size": 100, "results": [], "next": None}
+
+
+@pytest.mark.parametrize("query", ["page=101&size=100", "page=501", "page=10001&size=1", "page=1000000"])
+def test_pages_past_the_window_are_1007_and_point_to_after(query, user):
+    client = _client(AdminFactory(username="root"))
+    reply = envelope(client.get(f"/users/?{query}"), errors.InvalidParametersError)
+    assert set(reply["error"]) == {"page"} and "after" in reply["error"]["page"][0], reply
 
 
 # --- OPTIONS ----------------------------------------------------------------------------------------------------
