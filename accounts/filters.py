@@ -1,8 +1,11 @@
 """The admin user search (GET /users/, seed 004's /users/search/user): its query parameters as filters."""
 
+from typing import Any
+
 import django_filters
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
 
 from accounts.models import User, UserStatus
 
@@ -38,3 +41,14 @@ class UserSearchFilter(django_filters.FilterSet):
     def filter_user_type(self, queryset: QuerySet, name: str, value: int) -> QuerySet:
         # The tier in force, as replies show it: an expired paid tier counts as the one after it.
         return queryset.filter(User.with_tier(value, timezone.now()))
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, left out when the request names none of the view's filters: it would copy
+    every filter and build and validate a form to change nothing (about a millisecond of an unfiltered page)."""
+
+    def filter_queryset(self, request: Any, queryset: QuerySet, view: Any) -> QuerySet:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None and filterset_class.base_filters.keys().isdisjoint(request.query_params):
+            return queryset
+        return super().filter_queryset(request, queryset, view)

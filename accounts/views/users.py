@@ -2,7 +2,6 @@
 
 from contextlib import nullcontext
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -10,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors
-from accounts.filters import UserSearchFilter
+from accounts.filters import FilterBackend, UserSearchFilter
 from accounts.models import User
 from accounts.permissions import CREATE_FIELDS, assert_fields_allowed, authorize_fields
 from accounts.serializers import (
@@ -44,7 +43,7 @@ def valid_loginname(loginname: str) -> str:
 class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
     """Users as records: read (public or full), admin search, create, update and soft delete."""
 
-    filter_backends = (DjangoFilterBackend,)
+    filter_backends = (FilterBackend,)
     filterset_class = UserSearchFilter
     pagination_class = KeysetPagePagination  # in id order: `after` reads any depth at once
     queryset = User.objects.none()  # for the schema; every action reads through accounts.selectors

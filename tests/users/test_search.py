@@ -266,3 +266,17 @@ def test_a_large_filtered_list_is_counted_by_the_plans_estimate(admin_client, mo
     small = envelope(admin_client.get("/users/", {"userType": TierType.ADMIN}))["data"]
     assert small["total"] == User.objects.filter(User.with_tier(TierType.ADMIN, timezone.now())).count()
     assert small["total_exact"]
+
+
+def test_a_page_that_names_no_filter_builds_no_filterset(admin_client, monkeypatch):
+    from accounts.filters import UserSearchFilter
+
+    built: list = []
+    real = UserSearchFilter.__init__
+    monkeypatch.setattr(UserSearchFilter, "__init__", lambda self, *args, **kwargs: built.append(kwargs)
+                        or real(self, *args, **kwargs))
+    envelope(admin_client.get("/users/", {"page": 1, "size": 5}))
+    assert built == []
+    envelope(admin_client.get("/users/", {"status": "abc"}), errors.InvalidParametersError, status=400)
+    envelope(admin_client.get("/users/", {"loginName": ""}))  # named, even empty: django-filter reads it
+    assert len(built) == 2
