@@ -105,9 +105,16 @@ class AuditIPMiddleware:
             _request_ip.reset(token)
 
 
-def audit_record(*, action: AuditAction, user: Any, actor: Any = None, ip: str | None = None, **data: Any) -> Any:
-    """Writes one audit row about `user`, done by `actor` (None: the system) from `ip` (by default the
-    address of the request being served), with `data`."""
+def audit_event(*, action: AuditAction, user: Any, actor: Any = None, ip: str | None = None, **data: Any) -> Any:
+    """One audit row about `user`, done by `actor` (None: the system) from `ip` (by default the address of
+    the request being served), with `data`; not written yet (audit_record writes it)."""
     event_model = apps.get_model("accounts", "AuditEvent")
-    return event_model.objects.create(action=action, user=user, actor=actor,
-                                      ip=valid_ip(ip if ip is not None else request_ip()), data=data)
+    return event_model(action=action, user=user, actor=actor, ip=valid_ip(ip if ip is not None else request_ip()),
+                       data=data)
+
+
+def audit_record(*, action: AuditAction, user: Any, actor: Any = None, ip: str | None = None, **data: Any) -> Any:
+    """Writes one audit row (see audit_event)."""
+    event = audit_event(action=action, user=user, actor=actor, ip=ip, **data)
+    event.save(force_insert=True)
+    return event

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.mail import mail_send
 from accounts.models import AuditEvent, Session, User
-from accountsite.audit import AuditAction, audit_record
+from accountsite.audit import AuditAction, audit_event
 
 # What the user reads about their own account. Operators' other rows (quotas, tiers, profiles) are not
 # security events and stay in the back office's history.
@@ -73,8 +73,9 @@ class Replaced:
     created_at: datetime
 
 
-def sign_in_record(*, session: Session, now: datetime, replaced: Sequence[Replaced] = ()) -> None:
-    """The `session.login` row of a new session (terminal, user agent, device), and the new-device mail.
+def sign_in_event(*, session: Session, now: datetime, replaced: Sequence[Replaced] = ()) -> AuditEvent:
+    """The `session.login` row of a new session (terminal, user agent, device), not written yet (the caller
+    writes it with the session: accountsite.db.insert_together), and the new-device mail.
 
     A device is new when no sign-in from it is on record for the retention period. The session this
     sign-in replaced on the same terminal answers that without a query when it came from the same device
@@ -89,13 +90,13 @@ def sign_in_record(*, session: Session, now: datetime, replaced: Sequence[Replac
         seen, signed_in_before = User.objects.filter(pk=user.pk).values_list(
             Exists(logins.filter(created_at__gte=since, data__device=device)), Exists(logins),
         ).get()
-    audit_record(action=AuditAction.SESSION_LOGIN, user=user, actor=user, ip=session.ip,
-                 terminal=session.terminal, user_agent=session.user_agent, device=device)
     if signed_in_before and not seen and user.email:
         mail_send(template="new_device", to=user.email, context={
             "user": user, "when": now, "session": session, "family": user_agent_family(session.user_agent),
             "end_url": settings.ACCOUNTS_SESSIONS_URL.format(session=session.pk),
         })
+    return audit_event(action=AuditAction.SESSION_LOGIN, user=user, actor=user, ip=session.ip,
+                       terminal=session.terminal, user_agent=session.user_agent, device=device)
 
 
 def security_events(*, user: User, now: datetime | None = None) -> QuerySet[AuditEvent]:

@@ -9,13 +9,13 @@ from django.db import connections, router, transaction
 from django.utils import timezone
 
 from accounts import selectors
-from accounts.models import MfaMethod, RevokeReason, Session, User, UserStatus
+from accounts.models import AuditEvent, MfaMethod, RevokeReason, Session, User, UserStatus
 from accounts.oauth.revocation import access_token_revoke, oauth_tokens_revoke
 from accounts.services import security_log
 from accounts.tokens import TokenPair, decode_refresh, issued_before, token_pair_for
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record, valid_ip
-from accountsite.db import converted, converters_of
+from accountsite.db import converted, converters_of, insert_together
 from accountsite.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
 
 
@@ -74,8 +74,9 @@ def sign_in_succeeded(user: User) -> None:
     LOGIN_FAILURES_PER_ACCOUNT.clear(account_key(user.username, user))
 
 
-def _session_open(*, user: User, terminal: str, ip: str, user_agent: str, now: datetime) -> Session:
-    """A session row on `terminal`, replacing that terminal's live one (other terminals stay).
+def _session_open(*, user: User, terminal: str, ip: str, user_agent: str, now: datetime) -> tuple[Session, AuditEvent]:
+    """A session on `terminal`, replacing that terminal's live one (other terminals stay), and its
+    sign-in audit row; neither is written yet: the caller completes the session, then writes both at once.
 
     `user` is the account as its credentials were checked, without a lock. The row lock taken here
     serialises this sign-in with password and status changes (which lock the same row), and the account
@@ -95,8 +96,7 @@ def _session_open(*, user: User, terminal: str, ip: str, user_agent: str, now: d
     replaced = _live_session_replace(user=user, terminal=terminal, now=now)
     session = Session(user=user, terminal=terminal, ip=valid_ip(ip), user_agent=user_agent[:256],
                       created_at=now, last_seen_at=now)
-    security_log.sign_in_record(session=session, now=now, replaced=replaced)
-    return session
+    return session, security_log.sign_in_event(session=session, now=now, replaced=replaced)
 
 
 def _live_session_replace(*, user: User, terminal: str, now: datetime) -> list[security_log.Replaced]:
@@ -124,10 +124,10 @@ def session_start(*, user: User, terminal: str, ip: str, user_agent: str,
                   now: datetime | None = None) -> tuple[Session, TokenPair]:
     """A new API session on `terminal` and its token pair (see _session_open for the rules)."""
     now = now or timezone.now()
-    session = _session_open(user=user, terminal=terminal, ip=ip, user_agent=user_agent, now=now)
+    session, event = _session_open(user=user, terminal=terminal, ip=ip, user_agent=user_agent, now=now)
     pair = token_pair_for(session)
     session.refresh_jti, session.expires_at = pair.refresh_jti, pair.refresh_expires_at
-    session.save(force_insert=True)
+    insert_together(event, session)
     return session, pair
 
 
@@ -137,9 +137,9 @@ def browser_session_start(*, user: User, terminal: str, ip: str, user_agent: str
     """A session for a browser sign-in (the admin, the OAuth sign-in page): no tokens; the browser's
     cookie names it, so revoking it ends that browser's sign-in like any other terminal's."""
     now = now or timezone.now()
-    session = _session_open(user=user, terminal=terminal, ip=ip, user_agent=user_agent, now=now)
+    session, event = _session_open(user=user, terminal=terminal, ip=ip, user_agent=user_agent, now=now)
     session.expires_at = now + lifetime
-    session.save(force_insert=True)
+    insert_together(event, session)
     return session
 
 
