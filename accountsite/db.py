@@ -1,4 +1,4 @@
-"""Database access for the statements every request runs."""
+"""Database access on the hot paths: prepared statements, queries compiled once, rows written together."""
 
 import functools
 from collections.abc import Callable
@@ -47,7 +47,6 @@ def prepared_cursor(alias: str) -> CursorWrapper:
     db = connections[alias]
     if db.vendor != "postgresql":
         return db.cursor()
-
     db.close_if_health_check_failed()
     db.ensure_connection()
     db.validate_thread_sharing()
@@ -118,8 +117,9 @@ class CompiledQuery:
 def insert_together(*instances: Model) -> None:
     """Writes new model instances in one statement on PostgreSQL (each INSERT but the last in a WITH
     clause), one INSERT each elsewhere: for rows written together on a hot path (a sign-in's audit row and
-    its session). Each instance's fields are prepared as save() prepares them; nothing is read back, so an
-    instance whose primary key the database assigns keeps none."""
+    its session). Each instance's fields are prepared as save() prepares them, but no save signal is sent
+    (for models without receivers) and nothing is read back, so an instance whose primary key the database
+    assigns keeps none."""
     alias = router.db_for_write(type(instances[0]))
     db = connections[alias]
     if db.vendor != "postgresql":
@@ -135,7 +135,8 @@ def insert_together(*instances: Model) -> None:
         query.insert_values(fields, [instance])
         statements.extend(query.get_compiler(alias).as_sql())
     *first, (last_sql, last_params) = statements
-    sql = "WITH " + ", ".join(f"written_{index} AS ({text})" for index, (text, _) in enumerate(first)) + f" {last_sql}"
+    chained = ", ".join(f"written_{index} AS ({text})" for index, (text, _) in enumerate(first))
+    sql = f"WITH {chained} {last_sql}" if first else last_sql
     with db.cursor() as cursor:
         cursor.execute(sql, [param for _, params in first for param in params] + list(last_params))
     for instance in instances:
