@@ -9,6 +9,8 @@ from django_filters.rest_framework import DjangoFilterBackend
 
 from accounts.models import User, UserStatus
 
+NOT_A_CHOICE = "Not one of the values this filter takes (the schema lists them)."
+
 
 class UserSearchFilter(django_filters.FilterSet):
     """Substring filters are case-insensitive (trigram-indexed on PostgreSQL); the others are exact.
@@ -24,9 +26,12 @@ class UserSearchFilter(django_filters.FilterSet):
                                          label="part of the nickname, any case")
     email = django_filters.CharFilter(field_name="email", lookup_expr="icontains", max_length=254,
                                       label="part of the e-mail address, any case")
-    status = django_filters.TypedChoiceFilter(choices=UserStatus.choices, coerce=int, label="the account's status")
+    # Django's own message for a wrong choice quotes the value; a 400 never echoes the input back.
+    status = django_filters.TypedChoiceFilter(choices=UserStatus.choices, coerce=int, label="the account's status",
+                                              error_messages={"invalid_choice": NOT_A_CHOICE})
     role = django_filters.ChoiceFilter(choices=[("common", "common"), ("admin", "admin")], method="filter_role",
-                                       label="admin: staff or superuser; common: neither")
+                                       label="admin: staff or superuser; common: neither",
+                                       error_messages={"invalid_choice": NOT_A_CHOICE})
     userType = django_filters.NumberFilter(method="filter_user_type", min_value=1,
                                            label="the tier in force (a lapsed paid tier reads as the one after it)")
 

@@ -280,3 +280,9 @@ def test_a_page_that_names_no_filter_builds_no_filterset(admin_client, monkeypat
     envelope(admin_client.get("/users/", {"status": "abc"}), errors.InvalidParametersError, status=400)
     envelope(admin_client.get("/users/", {"loginName": ""}))  # named, even empty: django-filter reads it
     assert len(built) == 2
+
+
+@pytest.mark.parametrize("param", ["status", "role"])
+def test_a_wrong_choice_is_1007_without_echoing_it(admin_client, param):
+    body = envelope(admin_client.get("/users/", {param: "zz-echo-zz"}), errors.InvalidParametersError, status=400)
+    assert "zz-echo-zz" not in str(body) and param in body["error"]
