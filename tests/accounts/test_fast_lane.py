@@ -4,11 +4,13 @@ Django's handler."""
 
 import io
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
-from django.db import OperationalError
+from django.db import OperationalError, close_old_connections
 from django.utils import timezone
 
 from accounts.models import Session
@@ -35,12 +37,26 @@ def wsgi(app, method: str = "GET", path: str = "/auth/me", body: bytes = b"", **
     def start_response(status: str, headers: list, exc_info=None) -> None:
         started.update(status=status, headers=headers)
 
-    chunks = app(request, start_response)
-    try:
-        content = b"".join(chunks)
-    finally:
-        getattr(chunks, "close", lambda: None)()
+    with connection_kept():
+        chunks = app(request, start_response)
+        try:
+            content = b"".join(chunks)
+        finally:
+            getattr(chunks, "close", lambda: None)()
     return started["status"], sorted(started["headers"]), content
+
+
+@contextmanager
+def connection_kept() -> Iterator[None]:
+    """As Django's test client does: the test's transaction is open, so a request must not close its
+    connection (close_old_connections would, on PostgreSQL)."""
+    for signal in (signals.request_started, signals.request_finished):
+        signal.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        for signal in (signals.request_started, signals.request_finished):
+            signal.connect(close_old_connections)
 
 
 @pytest.fixture
