@@ -286,3 +286,52 @@ def test_a_page_that_names_no_filter_builds_no_filterset(admin_client, monkeypat
 def test_a_wrong_choice_is_1007_without_echoing_it(admin_client, param):
     body = envelope(admin_client.get("/users/", {param: "zz-echo-zz"}), errors.InvalidParametersError, status=400)
     assert "zz-echo-zz" not in str(body) and param in body["error"]
+
+
+@pytest.mark.postgres
+def test_a_user_type_count_reads_each_half_from_its_index_alone(admin_client):
+    # 40 users on the admin tier (20 of them lapsed into it), two pages: the count is one UNION ALL of the
+    # halves, and each half is an index-only scan (the OR of both would visit every matching row's page).
+    with connection.cursor() as cursor:
+        _search_users(cursor)
+    with CaptureQueriesContext(connection) as captured:
+        data = envelope(admin_client.get("/users/", {"userType": TierType.ADMIN}))["data"]
+    expected = User.objects.filter(User.with_tier(TierType.ADMIN, timezone.now())).count()
+    assert data["total"] == expected > 20 and data["total_exact"]
+    [count] = [q["sql"] for q in captured if "COUNT(" in q["sql"].upper()]
+    assert "UNION ALL" in count, count
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + count)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert plan.count("Index Only Scan") == 2 and "Bitmap" not in plan, plan
+
+
+def test_a_user_type_count_is_exact_over_both_halves_and_later_filters(admin_client, people):
+    from accounts.filters import UserSearchFilter
+    from accountsite.pagination import bounded_count
+
+    lapsed = UserFactory(username="lapsed-admin")
+    User.objects.filter(pk=lapsed.pk).update(user_type=TierType.GOLD, user_type_after=TierType.ADMIN,
+                                             invalid_at=timezone.now() - timedelta(days=1))
+    data = envelope(admin_client.get("/users/", {"userType": TierType.ADMIN, "size": 1}))["data"]
+    assert data["total"] == 3 and data["total_exact"] and names({"data": data}) == ["root"]
+    # A filter added after the halves were noted counts the whole filter, not the halves.
+    tier = UserSearchFilter(data={"userType": TierType.ADMIN}, queryset=User.objects.order_by("id")).qs
+    assert bounded_count(tier, estimate_from=10**9, cap=100) == (3, "exact")
+    assert bounded_count(tier.filter(username__startswith="l"), estimate_from=10**9, cap=100) == (2, "exact")
+
+
+def test_a_search_copies_only_the_filters_it_names(admin_client, monkeypatch):
+    from accounts.filters import UserSearchFilter
+
+    built: list = []
+    real = UserSearchFilter.__init__
+
+    def init(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        built.append((set(self.filters), set(self.form.fields)))
+
+    monkeypatch.setattr(UserSearchFilter, "__init__", init)
+    envelope(admin_client.get("/users/", {"loginName": "ro", "status": 2, "page": 1}))
+    envelope(admin_client.get("/users/", {"status": 2, "loginName": "al"}))
+    assert built == [({"loginName", "status"}, {"loginName", "status"})] * 2
