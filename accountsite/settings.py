@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 # Static files, cookie sessions, the browser's sign-in and messages run for browser pages only
 # (accountsite.requests.BROWSER_PATHS): the API authenticates by token, and they cost it a fifth of a GET.
 # CSRF stays everywhere (API views are exempt; `check --deploy` wants Django's own class).
+# GET /auth/me is answered before this chain, with the headers it gave the first such reply
+# (accountsite.fastpath.FastLanes): check a middleware added here against that (tests/accounts/test_fast_lane.py).
 MIDDLEWARE = [
     # First, so every reply (a 413 included) carries the CORS headers, and a preflight is answered here,
     # before any authentication.

@@ -227,3 +227,23 @@ def test_the_audit_address_is_held_while_the_lane_answers(token, lanes, monkeypa
     monkeypatch.setattr(auth, "me_data", me_data)
     wsgi(lanes, HTTP_AUTHORIZATION=token, REMOTE_ADDR="10.1.2.3")
     assert seen == ["10.1.2.3"] and request_ip() is None
+
+
+def test_the_middleware_is_the_one_the_lane_was_checked_against(settings):
+    """The lane repeats the headers the middleware gave its first reply, which is right for middleware whose
+    work on such a request depends on the scheme alone. A middleware added here must be checked for that
+    first (one that sets a request id, say, would have its first id repeated), then added to this list."""
+    assert settings.MIDDLEWARE == [
+        "corsheaders.middleware.CorsMiddleware",
+        "accountsite.requests.ControlCharacterMiddleware",
+        "accountsite.requests.BodySizeLimitMiddleware",
+        "accountsite.audit.AuditIPMiddleware",
+        "django.middleware.security.SecurityMiddleware",
+        "accountsite.requests.StaticFilesMiddleware",
+        "accountsite.requests.SessionMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "accounts.browser.BrowserSignInMiddleware",
+        "accountsite.requests.MessageMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    ]
