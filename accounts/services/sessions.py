@@ -16,7 +16,7 @@ from accounts.tokens import TokenPair, decode_refresh, issued_before, token_pair
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record, valid_ip
 from accountsite.db import converted, converters_of, insert_together
-from accountsite.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
+from accountsite.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP, reserve_together, settle
 
 
 def user_assert_can_sign_in(user: User) -> None:
@@ -32,23 +32,27 @@ def account_key(login: str, user: User | None) -> str:
     return f"user:{user.pk}" if user is not None else f"name:{login.strip().lower()}"
 
 
-def credentials_verify(*, login: str, password: str, ip: str, status: int = 401, clear: bool = True) -> User:
+def credentials_verify(*, login: str, password: str, ip: str, status: int = 401) -> User:
     """The user named by `login` if `password` is theirs, under the brute-force limits; a right password
-    clears the account's failures unless `clear` is False (a second factor is still to come).
+    clears the account's failures.
 
     Wrong name and wrong password give the same error at the same cost (one hash). A legacy MD5 or
     PBKDF2 hash is re-hashed with Argon2id by check_password on success.
     """
-    # Both counts are taken before the password is judged (and given back if it is right), so attempts
-    # made in parallel cannot all pass the check before any of them is counted.
-    ip_count = LOGIN_FAILURES_PER_IP.reserve(ip)
+    user, key = _credentials_judge(login=login, password=password, ip=ip, status=status)
+    _attempt_settle(ip=ip, key=key, clear=True)
+    return user
+
+
+def _credentials_judge(*, login: str, password: str, ip: str, status: int) -> tuple[User, str]:
+    """The user named by `login` if `password` is theirs, and the key their failures are counted under.
+    The attempt still holds its slots under both limits: the caller settles them (_attempt_settle)."""
     user = selectors.user_for_login(login)
     key = account_key(login, user)
-    try:
-        account_count = LOGIN_FAILURES_PER_ACCOUNT.reserve(key)
-    except errors.TooManyRequestsError:
-        LOGIN_FAILURES_PER_IP.release(ip)  # refused for the account's sake: no guess was made from this IP
-        raise
+    # Both counts are taken before the password is judged (and given back if it is right), so attempts
+    # made in parallel cannot all pass the check before any of them is counted. One step: an attempt the
+    # account's limit refuses gives the IP's slot back (no guess was made from this IP).
+    ip_count, account_count = reserve_together((LOGIN_FAILURES_PER_IP, ip), (LOGIN_FAILURES_PER_ACCOUNT, key))
     if user is None:
         selectors.burn_password_hash(password)  # an unknown name costs one hash too
     if user is None or not user.check_password(password):
@@ -61,12 +65,16 @@ def credentials_verify(*, login: str, password: str, ip: str, status: int = 401,
         audit_record(action=AuditAction.LOGIN_LOCKOUT if locked else AuditAction.LOGIN_FAILED, user=user, ip=ip,
                      **({"locked": locked} if locked else {}))
         raise errors.WrongPasswordError("Wrong login name or password.", status=status)
-    LOGIN_FAILURES_PER_IP.release(ip)
+    return user, key
+
+
+def _attempt_settle(*, ip: str, key: str, clear: bool) -> None:
+    """A right password gives both slots back in one step; `clear` (a whole sign-in) also empties the
+    account's failures, else earlier failures still count (a second factor is still to come)."""
     if clear:
-        LOGIN_FAILURES_PER_ACCOUNT.clear(key)
+        settle(release=[(LOGIN_FAILURES_PER_IP, ip)], clear=[(LOGIN_FAILURES_PER_ACCOUNT, key)])
     else:
-        LOGIN_FAILURES_PER_ACCOUNT.release(key)  # this attempt was right; earlier failures still count
-    return user
+        settle(release=[(LOGIN_FAILURES_PER_IP, ip), (LOGIN_FAILURES_PER_ACCOUNT, key)])
 
 
 def sign_in_succeeded(user: User) -> None:
@@ -148,11 +156,16 @@ def sign_in_check(*, login: str, password: str, ip: str) -> tuple[User, list[Mfa
     and the second factors still to check. Every door (the API, the admin, the OAuth page) asks this before
     a second factor or a session. The account's failures are cleared only by a whole sign-in: a right
     password does not reset the count of wrong codes that follow it."""
-    user = credentials_verify(login=login, password=password, ip=ip, clear=False)
-    user_assert_can_sign_in(user)
-    methods = selectors.mfa_methods(user)
-    if not methods:
-        sign_in_succeeded(user)
+    user, key = _credentials_judge(login=login, password=password, ip=ip, status=401)
+    whole = False
+    try:
+        user_assert_can_sign_in(user)
+        methods = selectors.mfa_methods(user)
+        whole = not methods
+    finally:
+        # The password was right: its slots go back in one step, with the account's failures cleared if
+        # this is the whole sign-in (no second factor).
+        _attempt_settle(ip=ip, key=key, clear=whole)
     return user, methods
 
 

@@ -66,6 +66,8 @@ def cache_down(monkeypatch, settings):
     backend = caches["default"]
     for method in ("add", "get", "set", "incr", "decr", "get_many", "delete", "delete_many"):
         monkeypatch.setattr(backend, method, refused)
+    if hasattr(backend, "client"):  # django-redis: the rate limits run their scripts on its Redis connection
+        monkeypatch.setattr(backend.client, "get_client", refused)
 
 
 def test_without_the_shared_cache_sign_in_fails_closed(cache_down, user):
