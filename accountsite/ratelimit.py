@@ -24,7 +24,6 @@ from django_redis.client import DefaultClient, ShardClient
 from accountsite.errors import TooManyRequestsError
 from accountsite.models import RateCounter
 
-
 # A slot to reserve: the window's key, its length in seconds and the hits it allows (None: no limit).
 Slot = tuple[str, int, int | None]
 
@@ -174,8 +173,8 @@ class RedisWindows(Windows):
         end
     """
 
-    def __init__(self) -> None:
-        self.client = cache.client.get_client(write=True)
+    def __init__(self, client: DefaultClient) -> None:
+        self.client = client.get_client(write=True)
 
     def _run(self, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
         # EVALSHA, and the script's text only the first time a Redis server is asked to run it.
@@ -213,7 +212,8 @@ def windows() -> Windows:
         return DatabaseWindows()
     # django-redis's client reaches one server, where a script may touch several keys (not its ShardClient).
     client = getattr(cache, "client", None)
-    return RedisWindows() if isinstance(client, DefaultClient) and not isinstance(client, ShardClient) else CacheWindows()
+    one_server = isinstance(client, DefaultClient) and not isinstance(client, ShardClient)
+    return RedisWindows(client) if one_server else CacheWindows()
 
 
 @dataclass(frozen=True)
