@@ -8,7 +8,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient, APIRequestFactory
 
 from accounts.authentication import SessionTokenAuthentication
-from accounts.models import Session
+from accounts.models import Session, User, UserStatus
+from accounts.services.sessions import session_start
 from accountsite import errors
 from tests.accounts.conftest import bearer
 from tests.conftest import envelope
@@ -222,3 +223,19 @@ def test_the_token_pair_is_byte_for_byte_what_simplejwt_issues(user, monkeypatch
     assert ours.expires_at == datetime.fromtimestamp(access["exp"], tz=UTC)
     assert ours.refresh_expires_at == datetime.fromtimestamp(refresh["exp"], tz=UTC)
     assert tokens.decode_access(ours.access)["sid"] == tokens.decode_refresh(ours.refresh)["sid"] == str(session.id)
+
+
+def test_a_sign_in_checked_before_a_password_or_status_change_is_refused(user):
+    """session_start's one UPDATE matches only the credentials and status that were checked."""
+    checked = User.objects.get(pk=user.pk)
+    User.objects.filter(pk=user.pk).update(password_changed_at=timezone.now())
+    with pytest.raises(errors.WrongPasswordError):
+        session_start(user=checked, terminal="t", ip="127.0.0.1", user_agent="")
+    checked = User.objects.get(pk=user.pk)  # with its password change time, not NULL
+    User.objects.filter(pk=user.pk).update(status=UserStatus.FROZEN)
+    with pytest.raises(errors.AccountDisabledError):
+        session_start(user=checked, terminal="t", ip="127.0.0.1", user_agent="")
+    User.objects.filter(pk=user.pk).update(status=UserStatus.ACTIVE)
+    session_start(user=checked, terminal="t", ip="127.0.0.1", user_agent="")
+    assert User.objects.get(pk=user.pk).last_login is not None
+    assert Session.objects.filter(user=user, terminal="t").count() == 1
