@@ -1,18 +1,20 @@
 """JWTs bound to a session: every access and refresh token carries the session id (`sid`)."""
 
+import base64
 import binascii
 import hashlib
 import hmac
 import json
 import time
 import uuid
+from calendar import timegm
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
 from accounts.models import Session
 from accountsite.errors import NotAuthenticatedError
@@ -35,15 +37,54 @@ def _instant(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, tz=UTC)
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _epoch(instant: datetime) -> int:
+    return timegm(instant.utctimetuple())
+
+
+def _expiry(now: datetime, kind: type[Token]) -> int:
+    """`exp` as simplejwt sets it, from the token class's lifetime (SIMPLE_JWT's, copied there at import)."""
+    return _epoch(now + cast(timedelta, kind.lifetime))
+
+
+def _base64url(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+# The header PyJWT writes for HS256 (its keys sorted, no spaces), the same for every token we issue.
+_HS256_HEADER = _base64url(b'{"alg":"HS256","typ":"JWT"}')
+
+
 def token_pair_for(session: Session) -> TokenPair:
-    refresh = RefreshToken()
-    refresh["uid"] = session.user_id
-    refresh["sid"] = str(session.id)
+    """An access and a refresh token for `session`, byte for byte what simplejwt issues (RefreshToken and its
+    access_token: the same claims in the same order, PyJWT's JSON and header), signed in one pass: the HMAC
+    over the key and the shared header is computed once and copied for each token. HS256 only, as verified
+    by _verified_claims."""
+    if api_settings.ALGORITHM != "HS256":
+        raise ValueError("tokens are signed with HS256 only")
+    now = _now()
+    issued = _epoch(now)
     # `iat` has whole seconds only; a password change must also end tokens issued earlier in its second.
-    refresh["iat_us"] = int(refresh.current_time.timestamp() * 1_000_000)
-    access = refresh.access_token  # copies uid and sid, with its own jti, iat and shorter exp
+    shared: dict[str, Any] = {"uid": session.user_id, "sid": str(session.id),
+                              "iat_us": int(now.timestamp() * 1_000_000)}
+    refresh: dict[str, Any] = {"token_type": "refresh", "exp": _expiry(now, RefreshToken), "iat": issued,
+                               "jti": uuid.uuid4().hex, **shared}
+    access: dict[str, Any] = {"token_type": "access", "exp": _expiry(now, AccessToken), "iat": issued,
+                              "jti": uuid.uuid4().hex, **shared}
+    key = api_settings.SIGNING_KEY.encode() if isinstance(api_settings.SIGNING_KEY, str) else api_settings.SIGNING_KEY
+    header = hmac.new(key, _HS256_HEADER + b".", hashlib.sha256)
+
+    def signed(claims: dict[str, Any]) -> str:
+        payload = _base64url(json.dumps(claims, separators=(",", ":")).encode())
+        mac = header.copy()
+        mac.update(payload)
+        return b".".join((_HS256_HEADER, payload, _base64url(mac.digest()))).decode("ascii")
+
     return TokenPair(
-        access=str(access), refresh=str(refresh), refresh_jti=refresh["jti"],
+        access=signed(access), refresh=signed(refresh), refresh_jti=refresh["jti"],
         expires_at=_instant(access["exp"]), refresh_expires_at=_instant(refresh["exp"]),
     )
 

@@ -2,27 +2,74 @@
 
 Each counter is a window that opens at its first hit and remembers when it ends, so a refusal can say
 exactly when (Retry-After). The store is the cache when it is shared and increments atomically (Redis
-INCR in production), else the database: one upsert per hit (accountsite.models.RateCounter), so two
-gunicorn workers on SQLite count one sequence of attempts, not two (settings.ACCOUNTS_RATELIMIT_STORE).
+in production: one Lua script per step, however many windows it touches), else the database: one upsert
+per hit (accountsite.models.RateCounter), so two gunicorn workers on SQLite count one sequence of
+attempts, not two (settings.ACCOUNTS_RATELIMIT_STORE).
 """
 
 import contextlib
 import hashlib
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import F
+from django_redis.client import DefaultClient, ShardClient
 
 from accountsite.errors import TooManyRequestsError
 from accountsite.models import RateCounter
 
+# A slot to reserve: the window's key, its length in seconds and the hits it allows (None: no limit).
+Slot = tuple[str, int, int | None]
 
-class CacheWindows:
+
+def _wait(ends: float) -> int:
+    """Seconds until a window ending at `ends`, for Retry-After."""
+    return max(1, math.ceil(ends - time.time()))
+
+
+class Windows:
+    """Steps made of single window operations, for the stores that have no way to make them one."""
+
+    def hit(self, key: str, window: int) -> int:
+        raise NotImplementedError
+
+    def state(self, key: str, window: int) -> tuple[int, float]:
+        raise NotImplementedError
+
+    def release(self, key: str) -> None:
+        raise NotImplementedError
+
+    def clear(self, key: str) -> None:
+        raise NotImplementedError
+
+    def reserve(self, slots: Sequence[Slot]) -> list[int]:
+        """Counts a hit in each window in turn and returns the counts; the first that goes past its limit is
+        refused (its hit stays counted), after the windows before it are given their slots back."""
+        counts: list[int] = []
+        for index, (key, window, allowed) in enumerate(slots):
+            count = self.hit(key, window)
+            if allowed is not None and count > allowed:
+                for taken, _window, _allowed in slots[:index]:
+                    self.release(taken)
+                raise TooManyRequestsError(retry_after=_wait(self.state(key, window)[1]))
+            counts.append(count)
+        return counts
+
+    def settle(self, *, release: Sequence[str] = (), clear: Sequence[str] = ()) -> None:
+        """Gives back one slot of each window in `release` and empties those in `clear`."""
+        for key in release:
+            self.release(key)
+        for key in clear:
+            self.clear(key)
+
+
+class CacheWindows(Windows):
     """Windows in the shared cache: `n` counts with the cache's atomic increment, `t` is the opening time."""
 
     def hit(self, key: str, window: int) -> int:
@@ -52,7 +99,7 @@ class CacheWindows:
         cache.delete_many([f"{key}:n", f"{key}:t"])
 
 
-class DatabaseWindows:
+class DatabaseWindows(Windows):
     """Windows in the database: one INSERT ... ON CONFLICT DO UPDATE per hit (PostgreSQL and SQLite 3.35+),
     atomic however many processes hit the same key. An expired window restarts at 1 in the same statement;
     other expired windows are deleted as hits come."""
@@ -87,8 +134,86 @@ class DatabaseWindows:
         RateCounter.objects.filter(key=key).delete()
 
 
-def windows() -> CacheWindows | DatabaseWindows:
-    return DatabaseWindows() if settings.ACCOUNTS_RATELIMIT_STORE == "database" else CacheWindows()
+class RedisWindows(Windows):
+    """Windows in Redis through django-redis's own connection: each a hash holding the count (`n`) and the
+    opening time (`t`), which expires with the window. Every step is one Lua script, so one round trip and
+    atomic, however many windows it touches: a sign-in reserves its IP's and its account's slots in one,
+    and settles both in another. A window opens in the same script as its first hit, so clearing one
+    (a delete) costs nothing at the next hit, and a slot is given back only from a count above zero."""
+
+    # KEYS: the windows; ARGV: the time now, then each window's length and hits allowed (-1: no limit).
+    # Returns 0 and the counts, or the number of the window that refused and its opening time.
+    _RESERVE = """
+        local counts = {0}
+        for i, key in ipairs(KEYS) do
+            local count = redis.call('HINCRBY', key, 'n', 1)
+            if redis.call('HSETNX', key, 't', ARGV[1]) == 1 then
+                redis.call('EXPIRE', key, ARGV[2 * i])
+            end
+            local allowed = tonumber(ARGV[2 * i + 1])
+            if allowed >= 0 and count > allowed then
+                for j = 1, i - 1 do
+                    redis.call('HINCRBY', KEYS[j], 'n', -1)
+                end
+                return {i, redis.call('HGET', key, 't')}
+            end
+            counts[i + 1] = count
+        end
+        return counts
+    """
+    # KEYS: the windows to give a slot back to, then those to empty; ARGV[1]: how many are given a slot back.
+    _SETTLE = """
+        local released = tonumber(ARGV[1])
+        for i, key in ipairs(KEYS) do
+            if i > released then
+                redis.call('DEL', key)
+            elseif tonumber(redis.call('HGET', key, 'n') or '0') > 0 then
+                redis.call('HINCRBY', key, 'n', -1)
+            end
+        end
+    """
+
+    def __init__(self, client: DefaultClient) -> None:
+        self.client = client.get_client(write=True)
+
+    def _run(self, script: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        # EVALSHA, and the script's text only the first time a Redis server is asked to run it.
+        return self.client.register_script(script)([cache.make_key(key) for key in keys], args)
+
+    def reserve(self, slots: Sequence[Slot]) -> list[int]:
+        args: list[Any] = [repr(time.time())]
+        for _key, window, allowed in slots:
+            args += [window, -1 if allowed is None else allowed]
+        refused, *rest = self._run(self._RESERVE, [key for key, _window, _allowed in slots], args)
+        if refused:
+            raise TooManyRequestsError(retry_after=_wait(float(rest[0]) + slots[refused - 1][1]))
+        return [int(count) for count in rest]
+
+    def settle(self, *, release: Sequence[str] = (), clear: Sequence[str] = ()) -> None:
+        if release or clear:
+            self._run(self._SETTLE, [*release, *clear], [len(release)])
+
+    def hit(self, key: str, window: int) -> int:
+        return self.reserve([(key, window, None)])[0]
+
+    def state(self, key: str, window: int) -> tuple[int, float]:
+        count, start = self.client.hmget(cache.make_key(key), ["n", "t"])
+        return (0, time.time() + window) if start is None else (int(count), float(start) + window)
+
+    def release(self, key: str) -> None:
+        self.settle(release=[key])
+
+    def clear(self, key: str) -> None:
+        self.settle(clear=[key])
+
+
+def windows() -> Windows:
+    if settings.ACCOUNTS_RATELIMIT_STORE == "database":
+        return DatabaseWindows()
+    # django-redis's client reaches one server, where a script may touch several keys (not its ShardClient).
+    client = getattr(cache, "client", None)
+    one_server = isinstance(client, DefaultClient) and not isinstance(client, ShardClient)
+    return RedisWindows(client) if one_server else CacheWindows()
 
 
 @dataclass(frozen=True)
@@ -109,6 +234,9 @@ class Limit:
         digest = hashlib.sha256(ident.strip().lower().encode()).hexdigest()[:40]
         return f"rl:{self.scope}:{digest}"
 
+    def slot(self, ident: str) -> Slot:
+        return self._key(ident), self.window, self.allowed
+
     def hit(self, ident: str) -> int:
         """Count one hit and return the count in the current window."""
         return windows().hit(self._key(ident), self.window)
@@ -118,7 +246,7 @@ class Limit:
         count, ends = windows().state(self._key(ident), self.window)
         if count < self.allowed:
             return None
-        return max(1, math.ceil(ends - time.time()))
+        return _wait(ends)
 
     def check(self, ident: str) -> None:
         wait = self.retry_after(ident)
@@ -127,10 +255,7 @@ class Limit:
 
     def consume(self, ident: str) -> int:
         """Count a hit and refuse it if it goes past the limit; returns the count."""
-        count = self.hit(ident)
-        if count > self.allowed:
-            self.check(ident)
-        return count
+        return windows().reserve([self.slot(ident)])[0]
 
     def reserve(self, ident: str) -> int:
         """Count an attempt before it is judged and refuse it past the limit, so attempts made in parallel
@@ -156,6 +281,18 @@ class Limit:
 
     def clear(self, ident: str) -> None:
         windows().clear(self._key(ident))
+
+
+def reserve_together(*attempts: tuple[Limit, str]) -> list[int]:
+    """`Limit.reserve` under several limits as one step (one round trip to Redis): refused at the first
+    limit the attempt goes past, the slots taken under the limits before it given back. Returns the counts."""
+    return windows().reserve([limit.slot(ident) for limit, ident in attempts])
+
+
+def settle(*, release: Sequence[tuple[Limit, str]] = (), clear: Sequence[tuple[Limit, str]] = ()) -> None:
+    """The end of a judged attempt, as one step: `release` gives back its slots, `clear` empties windows."""
+    windows().settle(release=[limit._key(ident) for limit, ident in release],
+                     clear=[limit._key(ident) for limit, ident in clear])
 
 
 LOGIN_FAILURES_PER_ACCOUNT = Limit(

@@ -5,6 +5,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import Session, User
+from accounts.services import sessions
 from accountsite import errors, ratelimit
 from accountsite.models import RateCounter
 from tests.conftest import client_for, envelope
@@ -141,3 +142,46 @@ def test_a_database_window_restarts_when_it_ends_and_ended_windows_go(settings, 
     clock[0] += 60
     assert limit.retry_after("alice") is None and limit.reserve("alice") == 1  # a new window
     assert RateCounter.objects.count() == 1  # bob's ended window was deleted by that hit
+
+
+@pytest.mark.parametrize("store", ["cache", "database"])
+def test_a_refusal_for_the_account_gives_the_ip_slot_back_and_no_count_goes_below_zero(user, settings, store):
+    settings.ACCOUNTS_RATELIMIT_STORE = store
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 1
+    ip, account = ratelimit.LOGIN_FAILURES_PER_IP, ratelimit.LOGIN_FAILURES_PER_ACCOUNT
+    envelope(attempt("alice", WRONG), errors.WrongPasswordError, status=401)
+    assert_locked(attempt("alice", PASSWORD), settings)
+    assert_locked(attempt("alice", PASSWORD), settings)
+    assert ratelimit.windows().state(ip._key("198.51.100.1"), ip.window)[0] == 1  # the one guess made
+    account.release("nobody")  # no window: nothing to give back
+    ip.release("198.51.100.9")
+    assert [account.reserve("nobody"), ip.reserve("198.51.100.9")] == [1, 1]
+
+
+def test_a_password_sign_in_takes_two_round_trips_to_redis(user, other, settings, monkeypatch):
+    """One script reserves the IP's and the account's slots, one gives them back and clears the account's
+    failures, whether the account had a window open or not."""
+    if ratelimit.windows().__class__ is not ratelimit.RedisWindows:
+        pytest.skip("counts django-redis's round trips (REDIS_URL)")
+    from redis.connection import AbstractConnection
+
+    sent: list[object] = []
+    send = AbstractConnection.send_packed_command
+
+    def counted(self, command, check_health=True):
+        sent.append(command)
+        return send(self, command, check_health)
+
+    envelope(attempt("alice", PASSWORD), status=200)  # Redis has the scripts from here on
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    for _ in range(2):  # the second after the first cleared the account's window
+        sent.clear()
+        envelope(attempt("alice", PASSWORD), status=200)
+        assert len(sent) == 2
+    envelope(attempt("bob", WRONG), errors.WrongPasswordError, status=401)
+    key = ratelimit.LOGIN_FAILURES_PER_ACCOUNT._key(f"user:{other.pk}")
+    assert ratelimit.windows().state(key, 60)[0] == 1
+    sent.clear()
+    _user, methods = sessions.sign_in_check(login="bob", password=PASSWORD, ip="198.51.100.1")
+    assert methods == [] and len(sent) == 2
+    assert ratelimit.windows().state(key, 60)[0] == 0  # the whole sign-in cleared bob's failure

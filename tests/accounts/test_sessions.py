@@ -1,6 +1,6 @@
 """Sessions per terminal: replacement, rotation, replay detection, logout, password change, one-query auth."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -8,7 +8,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient, APIRequestFactory
 
 from accounts.authentication import SessionTokenAuthentication
-from accounts.models import Session
+from accounts.models import Session, User, UserStatus
+from accounts.services.sessions import session_start
 from accountsite import errors
 from tests.accounts.conftest import bearer
 from tests.conftest import envelope
@@ -194,3 +195,47 @@ def test_long_user_agent_is_cut_and_odd_addresses_are_not_stored(user, settings)
     login("web", HTTP_USER_AGENT="U" * 1000, HTTP_X_FORWARDED_FOR="not-an-ip")
     session = Session.objects.get(user=user, terminal="web")
     assert session.user_agent == "U" * 256 and session.ip is None
+
+
+def test_the_token_pair_is_byte_for_byte_what_simplejwt_issues(user, monkeypatch):
+    """token_pair_for signs both tokens in one pass; for the same instant and ids, the tokens equal those
+    simplejwt's RefreshToken and its access_token produce (what token_pair_for used before)."""
+    import uuid
+
+    from rest_framework_simplejwt import tokens as simplejwt_tokens
+
+    from accounts import tokens
+
+    session = Session.objects.create(user=user, terminal="pair", expires_at=timezone.now() + timedelta(days=1))
+    instant = datetime.now(UTC)
+    monkeypatch.setattr(tokens, "_now", lambda: instant)
+    monkeypatch.setattr(simplejwt_tokens, "aware_utcnow", lambda: instant)
+    ids = iter([uuid.UUID(int=1), uuid.UUID(int=2), uuid.UUID(int=1), uuid.UUID(int=2)])
+    monkeypatch.setattr(tokens.uuid, "uuid4", lambda: next(ids))
+    monkeypatch.setattr(simplejwt_tokens, "uuid4", lambda: next(ids))
+
+    ours = tokens.token_pair_for(session)
+    refresh = simplejwt_tokens.RefreshToken()
+    refresh["uid"], refresh["sid"] = session.user_id, str(session.id)
+    refresh["iat_us"] = int(refresh.current_time.timestamp() * 1_000_000)
+    access = refresh.access_token
+    assert (ours.access, ours.refresh, ours.refresh_jti) == (str(access), str(refresh), refresh["jti"])
+    assert ours.expires_at == datetime.fromtimestamp(access["exp"], tz=UTC)
+    assert ours.refresh_expires_at == datetime.fromtimestamp(refresh["exp"], tz=UTC)
+    assert tokens.decode_access(ours.access)["sid"] == tokens.decode_refresh(ours.refresh)["sid"] == str(session.id)
+
+
+def test_a_sign_in_checked_before_a_password_or_status_change_is_refused(user):
+    """session_start's one UPDATE matches only the credentials and status that were checked."""
+    checked = User.objects.get(pk=user.pk)
+    User.objects.filter(pk=user.pk).update(password_changed_at=timezone.now())
+    with pytest.raises(errors.WrongPasswordError):
+        session_start(user=checked, terminal="t", ip="127.0.0.1", user_agent="")
+    checked = User.objects.get(pk=user.pk)  # with its password change time, not NULL
+    User.objects.filter(pk=user.pk).update(status=UserStatus.FROZEN)
+    with pytest.raises(errors.AccountDisabledError):
+        session_start(user=checked, terminal="t", ip="127.0.0.1", user_agent="")
+    User.objects.filter(pk=user.pk).update(status=UserStatus.ACTIVE)
+    session_start(user=checked, terminal="t", ip="127.0.0.1", user_agent="")
+    assert User.objects.get(pk=user.pk).last_login is not None
+    assert Session.objects.filter(user=user, terminal="t").count() == 1

@@ -54,7 +54,7 @@ def test_a_failure_outside_drf_is_503_in_the_envelope_too(monkeypatch, admin_use
 
 
 @pytest.fixture
-def cache_down(monkeypatch, settings):
+def cache_down(settings):
     """Every call to the shared cache fails as django-redis does when Redis is gone."""
     from django.core.cache import caches
 
@@ -64,8 +64,13 @@ def cache_down(monkeypatch, settings):
         raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     backend = caches["default"]
-    for method in ("add", "get", "set", "incr", "decr", "get_many", "delete", "delete_many"):
-        monkeypatch.setattr(backend, method, refused)
+    # Undone when this fixture ends, before the autouse one empties the cache.
+    with pytest.MonkeyPatch.context() as patch:
+        for method in ("add", "get", "set", "incr", "decr", "get_many", "delete", "delete_many"):
+            patch.setattr(backend, method, refused)
+        if hasattr(backend, "client"):  # django-redis: the rate limits run their scripts on its Redis connection
+            patch.setattr(backend.client, "get_client", refused)
+        yield
 
 
 def test_without_the_shared_cache_sign_in_fails_closed(cache_down, user):
