@@ -1,6 +1,7 @@
 """Reading requests: validated input, the client's address, the guards on body size and on control
 characters, and the middleware that only browser pages need."""
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -17,10 +18,11 @@ from accountsite import errors
 from accountsite.envelope import error_response
 
 
-def input_names(serializer_class: type) -> tuple[set[str], set[str]]:
+@functools.cache  # one entry per serializer class: building a serializer's fields costs as much as validating
+def input_names(serializer_class: type) -> tuple[frozenset[str], frozenset[str]]:
     """The fields a body may name for `serializer_class`: its writable fields, and those plus the older
     spellings it accepts for them (an `aliases` map of field to spellings)."""
-    fields = {name for name, field in serializer_class().fields.items() if not field.read_only}
+    fields = frozenset(name for name, field in serializer_class().fields.items() if not field.read_only)
     aliases = getattr(serializer_class, "aliases", {})
     return fields, fields | {spelling for spellings in aliases.values() for spelling in spellings}
 
