@@ -114,10 +114,13 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.Index(fields=["id"], condition=models.Q(is_staff=True) | models.Q(is_superuser=True),
                          name="accounts_user_admin_id"),
             models.Index(fields=["id"], condition=models.Q(is_developer=True), name="accounts_user_developer_id"),
-            models.Index(fields=["user_type", "invalid_at", "user_type_after"], name="accounts_user_tier"),
-            # with_tier's other half, the lapsed tiers (user_type_after, invalid_at <= now): with the index
-            # above, a userType filter is two index scans OR-ed together instead of a walk over one of them.
-            models.Index(fields=["user_type_after", "invalid_at"], name="accounts_user_tier_lapsed"),
+            # A userType filter is with_tier's two halves, each read from its own index alone. The tier not
+            # lapsed, in id order: a page of it is the first ids of one tier, however rare or common (and
+            # the dashboard's users per tier reads every column it needs from this index).
+            models.Index(fields=["user_type", "id"], include=["invalid_at", "user_type_after"],
+                         name="accounts_user_tier"),
+            # The lapsed tiers (user_type_after, invalid_at <= now), ids included: few rows, sorted by id.
+            models.Index(fields=["user_type_after", "invalid_at"], include=["id"], name="accounts_user_tier_lapsed"),
             # A status in id order: a page deep in the frozen users skips their ids in this index alone.
             models.Index(fields=["status", "id"], name="accounts_user_status_id"),
         ]

@@ -41,23 +41,55 @@ def with_disjoint_parts(queryset: QuerySet, condition: Q) -> QuerySet:
     indexes as bitmaps and visits the page of every matching row, where each part alone can be an
     index-only scan.
 
+    A page in primary-key order is read the same way (page_rows): each part's first ids, then the page's
+    rows by id, where the OR would visit every match and sort them all for the page's first few.
+
     The parts are kept in the query with the filter they stand for, and used only while the queryset is
-    filtered by exactly that: a filter added later makes bounded_count count the OR."""
+    filtered by exactly that: a filter added later makes the count and the page read the OR."""
     whole = queryset.filter(condition)
     whole.query.disjoint_parts = (whole.query.where, queryset, condition)  # type: ignore[attr-defined]
     return whole
 
 
+def _disjoint_parts(queryset: QuerySet) -> tuple[QuerySet, list[QuerySet]] | None:
+    """(the queryset before with_disjoint_parts, its parts as querysets) while `queryset` is filtered by exactly
+    them; else None."""
+    parted = getattr(queryset.query, "disjoint_parts", None)
+    if parted is None or parted[0] != queryset.query.where:
+        return None
+    _where, before, condition = parted
+    return before, [before.filter(part) for part in condition.children]
+
+
 def _counted(queryset: QuerySet, cap: int) -> int:
     """The rows of `queryset`, counted up to `cap + 1`, in any order (the planner picks an index); the parts of
     with_disjoint_parts as one UNION ALL, each selecting a constant so that an index can answer it alone."""
-    parted = getattr(queryset.query, "disjoint_parts", None)
-    if parted is None or parted[0] != queryset.query.where:
+    parted = _disjoint_parts(queryset)
+    if parted is None:
         return queryset.order_by()[: cap + 1].count()
-    _where, before, condition = parted
-    first, *rest = (before.filter(part).order_by().annotate(one=Value(1)).values("one")
-                    for part in condition.children)
+    first, *rest = (part.order_by().annotate(one=Value(1)).values("one") for part in parted[1])
     return first.union(*rest, all=True)[: cap + 1].count()
+
+
+def page_rows(queryset: QuerySet, start: int, end: int, *, after: int | None = None) -> list:
+    """Rows `start` to `end` of `queryset` (after the key `after`, if given). Past the first rows, the rows
+    skipped are only read as keys in the subquery (an index-only scan where the filter allows it). A list in
+    primary-key order filtered by with_disjoint_parts takes the first `end` keys of each part (each from its
+    own index), then reads the rows of the page's keys by key: the filter is left out of that last read, or
+    the planner might read every match through it to join them with a handful of keys."""
+    parted = _disjoint_parts(queryset)
+    if (parted is not None and list(queryset.query.order_by) in (["pk"], [queryset.model._meta.pk.name])
+            and connections[queryset.db].features.supports_slicing_ordering_in_compound):  # not SQLite
+        before, parts = parted
+        if after is not None:
+            parts = [part.filter(pk__gt=after) for part in parts]
+        first, *rest = (part.order_by("pk").values("pk")[:end] for part in parts)
+        return list(before.filter(pk__in=first.union(*rest, all=True).order_by("pk")[start:end]))
+    if after is not None:
+        queryset = queryset.filter(pk__gt=after)
+    if start == 0:
+        return list(queryset[:end])
+    return list(queryset.filter(pk__in=queryset.values("pk")[start:end]))
 
 
 def bounded_count(queryset: QuerySet, *, estimate_from: int, cap: int) -> tuple[int, str]:
@@ -121,14 +153,6 @@ class PagePagination(BasePagination):
         self.total_exact = how == "exact"
         self.total = total if self.total_exact else max(total, at_least)
 
-    def _rows(self, queryset: QuerySet, start: int) -> list:
-        """Rows `start` to the page's end and one more. Past the first page, the rows skipped are only read
-        as keys in the subquery (an index-only scan where the filter allows it), then the page's rows."""
-        end = start + self.size + 1
-        if start == 0:
-            return list(queryset[:end])
-        return list(queryset.filter(pk__in=queryset.values("pk")[start:end]))
-
     def _trimmed(self, rows: list) -> list:
         """The page's rows; `more` says whether a row was read past them."""
         self.more = len(rows) > self.size
@@ -138,7 +162,7 @@ class PagePagination(BasePagination):
         self.size = self._size(request)
         self.page = self._page(request)
         start = (self.page - 1) * self.size
-        rows = self._trimmed(self._rows(queryset, start))
+        rows = self._trimmed(page_rows(queryset, start, start + self.size + 1))
         if not self.more and (rows or start == 0):
             self.total, self.total_exact = start + len(rows), True  # the list ends on this page
         else:  # more follow, or the page is past the end
@@ -201,7 +225,7 @@ class KeysetPagePagination(PagePagination):
             after = self._number(request, "after", 1)
             self.page = None  # type: ignore[assignment]
             self.size = self._size(request)
-            rows = self._trimmed(list(queryset.filter(pk__gt=after)[: self.size + 1]))
+            rows = self._trimmed(page_rows(queryset, 0, self.size + 1, after=after))
             self._count(queryset, at_least=len(rows) + self.more)  # the whole list's: rows before the key count
         self.next = rows[-1].pk if self.more else None
         return rows
