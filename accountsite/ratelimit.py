@@ -7,6 +7,7 @@ per hit (accountsite.models.RateCounter), so two gunicorn workers on SQLite coun
 attempts, not two (settings.ACCOUNTS_RATELIMIT_STORE).
 """
 
+import abc
 import contextlib
 import hashlib
 import math
@@ -33,20 +34,25 @@ def _wait(ends: float) -> int:
     return max(1, math.ceil(ends - time.time()))
 
 
-class Windows:
-    """Steps made of single window operations, for the stores that have no way to make them one."""
+class Windows(abc.ABC):
+    """A store of fixed windows. `reserve` and `settle` are made of the single window operations below, for
+    the stores that have no way to make each of them one step (RedisWindows does it in one script)."""
 
+    @abc.abstractmethod
     def hit(self, key: str, window: int) -> int:
-        raise NotImplementedError
+        """Counts one more in the key's current window (opened for `window` seconds); answers the count."""
 
+    @abc.abstractmethod
     def state(self, key: str, window: int) -> tuple[int, float]:
-        raise NotImplementedError
+        """(count, when the window ends) of the key's current window."""
 
+    @abc.abstractmethod
     def release(self, key: str) -> None:
-        raise NotImplementedError
+        """Takes one back from the key's count (an attempt that turned out not to count)."""
 
+    @abc.abstractmethod
     def clear(self, key: str) -> None:
-        raise NotImplementedError
+        """Forgets the key's window."""
 
     def reserve(self, slots: Sequence[Slot]) -> list[int]:
         """Counts a hit in each window in turn and returns the counts; the first that goes past its limit is
