@@ -118,9 +118,9 @@ class User(AbstractBaseUser, PermissionsMixin):
             # lapsed, in id order: a page of it is the first ids of one tier, however rare or common (and
             # the dashboard's users per tier reads every column it needs from this index).
             models.Index(fields=["user_type", "id"], include=["invalid_at", "user_type_after"],
-                         name="accounts_user_tier"),
+                         name="accounts_user_tier_id"),
             # The lapsed tiers (user_type_after, invalid_at <= now), ids included: few rows, sorted by id.
-            models.Index(fields=["user_type_after", "invalid_at"], include=["id"], name="accounts_user_tier_lapsed"),
+            models.Index(fields=["user_type_after", "invalid_at"], include=["id"], name="accounts_user_lapsed_id"),
             # A status in id order: a page deep in the frozen users skips their ids in this index alone.
             models.Index(fields=["status", "id"], name="accounts_user_status_id"),
         ]
