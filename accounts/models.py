@@ -342,8 +342,9 @@ class RecoveryCode(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
     code_hash = models.CharField(max_length=64)
     # Which key made the hash (accounts.services.mfa.key_id): a hash cannot be made again under a new key
-    # without the code, so this tells how many unused codes still need an older key.
-    key_id = models.CharField(max_length=16)
+    # without the code, so this tells how many unused codes still need an older key. Empty for a code the
+    # release before migration 0013 issued between that migration and its own restart.
+    key_id = models.CharField(max_length=16, db_default="")
     created_at = models.DateTimeField(default=timezone.now)
     used_at = models.DateTimeField(null=True, blank=True)
 

@@ -2,7 +2,9 @@
 code records which key hashed it, and each account's WebAuthn user handle is stored instead of derived.
 
 A recovery code's hash cannot be made again under a new key without the code, so the codes of an older
-key keep it needed until they are used or replaced; key_id counts them. The user handle must not change
+key keep it needed until they are used or replaced; key_id counts them. Its database default is empty,
+so the release before (which knows no key_id) still issues codes until its restart; those count as an
+older key's, which they are once a new key is first. The user handle must not change
 while any authenticator holds it (accounts.services.passkeys.user_handle), so the handle of every account
 with a passkey is stored as it was derived until now: an HMAC of the id with the one key of then.
 
@@ -51,8 +53,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="recoverycode",
             name="key_id",
-            field=models.CharField(default="", max_length=16),
-            preserve_default=False,
+            field=models.CharField(db_default="", max_length=16),  # the running release inserts none
         ),
         migrations.RunPython(fill, migrations.RunPython.noop),
     ]

@@ -193,9 +193,8 @@ def _recovery_code_use(user: User, code: str, now: datetime) -> bool:
 class KeyRotation:
     totp_rotated: int  # TOTP secrets re-encrypted with the first key
     totp_unreadable: int  # TOTP secrets that no key decrypts (their key was removed): those apps are lost
-    codes_on_older_keys: int  # unused recovery codes hashed with a key after the first
+    codes_on_older_keys: int  # unused recovery codes not hashed with the first key
     accounts_on_older_keys: int  # the accounts holding them
-    codes_lost: int  # unused recovery codes of a key no longer configured: they cannot work
 
 
 def mfa_key_rotate(*, batch: int = ROTATE_BATCH) -> KeyRotation:
@@ -223,11 +222,9 @@ def mfa_key_rotate(*, batch: int = ROTATE_BATCH) -> KeyRotation:
                     continue
                 # Conditional: a secret replaced meanwhile (a new enrolment) is not overwritten with the old one.
                 rotated += TotpDevice.objects.filter(pk=pk, secret_encrypted=token).update(secret_encrypted=new)
-    unused = RecoveryCode.objects.filter(used_at__isnull=True)
-    older = unused.filter(key_id__in=[key_id(key) for key in settings.MFA_KEYS[1:]])
+    older = RecoveryCode.objects.filter(used_at__isnull=True).exclude(key_id=key_id(settings.MFA_KEYS[0]))
     return KeyRotation(totp_rotated=rotated, totp_unreadable=unreadable, codes_on_older_keys=older.count(),
-                       accounts_on_older_keys=older.values("user").distinct().count(),
-                       codes_lost=unused.exclude(key_id__in=[key_id(key) for key in settings.MFA_KEYS]).count())
+                       accounts_on_older_keys=older.values("user").distinct().count())
 
 
 # --- Checking a second factor --------------------------------------------------------------------------------

@@ -16,10 +16,6 @@ class Command(BaseCommand):
             self.stdout.write(self.style.ERROR(
                 f"{result.totp_unreadable} authenticator-app secret(s) open with no configured key: their key was "
                 "removed, and those apps must be enrolled again"))
-        if result.codes_lost:
-            self.stdout.write(self.style.ERROR(
-                f"{result.codes_lost} unused recovery code(s) were hashed with a key no longer configured and "
-                "cannot work"))
         if result.codes_on_older_keys:
             self.stdout.write(
                 f"{result.codes_on_older_keys} unused recovery code(s) of {result.accounts_on_older_keys} "
