@@ -4,9 +4,11 @@ code records which key hashed it, and each account's WebAuthn user handle is sto
 A recovery code's hash cannot be made again under a new key without the code, so the codes of an older
 key keep it needed until they are used or replaced; key_id counts them. Its database default is empty,
 so the release before (which knows no key_id) still issues codes until its restart; those count as an
-older key's, which they are once a new key is first. The user handle must not change
-while any authenticator holds it (accounts.services.passkeys.user_handle), so the handle of every account
-with a passkey is stored as it was derived until now: an HMAC of the id with the one key of then.
+older key's, which they are once a new key is first.
+
+The user handle must not change while any authenticator holds it (accounts.services.passkeys.user_handle),
+so the handle of every account with a passkey is stored as it was derived until now: an HMAC of the id
+with the one key of then.
 
 Both are filled with the last (oldest) of MFA_KEYS: before this migration there was one key, and it is the
 last even when the first deploy with it already lists a new key first. Accounts without a passkey get a

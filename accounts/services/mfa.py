@@ -34,9 +34,6 @@ RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 
 
-ROTATE_BATCH = 500  # TOTP secrets re-encrypted per transaction by mfa_key_rotate
-
-
 def _fernet() -> MultiFernet:
     """Encrypts with the first key; decrypts with any, so a secret of an older key reads until rotated."""
     return MultiFernet([Fernet(key) for key in settings.MFA_KEYS])
@@ -188,6 +185,8 @@ def _recovery_code_use(user: User, code: str, now: datetime) -> bool:
 
 # --- Rotating the key --------------------------------------------------------------------------------------
 
+ROTATE_BATCH = 500  # TOTP secrets re-encrypted per transaction
+
 
 @dataclass(frozen=True)
 class KeyRotation:
@@ -195,6 +194,14 @@ class KeyRotation:
     totp_unreadable: int  # TOTP secrets that no key decrypts (their key was removed): those apps are lost
     codes_on_older_keys: int  # unused recovery codes not hashed with the first key
     accounts_on_older_keys: int  # the accounts holding them
+
+
+def _opens(fernet: Fernet, token: str) -> bool:
+    try:
+        fernet.decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
 
 
 def mfa_key_rotate(*, batch: int = ROTATE_BATCH) -> KeyRotation:
@@ -210,11 +217,8 @@ def mfa_key_rotate(*, batch: int = ROTATE_BATCH) -> KeyRotation:
         after = rows[-1][0]
         with transaction.atomic():
             for pk, token in rows:
-                try:
-                    first.decrypt(token.encode())
+                if _opens(first, token):
                     continue  # already under the first key
-                except InvalidToken:
-                    pass
                 try:
                     new = every.rotate(token.encode()).decode()
                 except InvalidToken:
