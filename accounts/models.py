@@ -320,7 +320,7 @@ class MfaMethod(models.TextChoices):
 
 
 class TotpDevice(models.Model):
-    """A user's authenticator app (RFC 6238). The shared secret is encrypted with MFA_ENCRYPTION_KEY
+    """A user's authenticator app (RFC 6238). The shared secret is encrypted with the first of MFA_KEYS
     (accounts.services.mfa), so a database leak alone reveals no secret. It signs nothing in until
     confirmed with a first code."""
 
@@ -337,10 +337,14 @@ class TotpDevice(models.Model):
 
 
 class RecoveryCode(models.Model):
-    """A single-use recovery code: only its keyed hash (HMAC-SHA256 with MFA_ENCRYPTION_KEY) is stored."""
+    """A single-use recovery code: only its keyed hash (HMAC-SHA256 with the first of MFA_KEYS) is stored."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
     code_hash = models.CharField(max_length=64)
+    # Which key made the hash (accounts.services.mfa.key_id): a hash cannot be made again under a new key
+    # without the code, so this tells how many unused codes still need an older key. Empty for a code the
+    # release before migration 0013 issued between that migration and its own restart.
+    key_id = models.CharField(max_length=16, db_default="")
     created_at = models.DateTimeField(default=timezone.now)
     used_at = models.DateTimeField(null=True, blank=True)
 
@@ -349,6 +353,18 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · recovery code ({f'used {_minute(self.used_at)}' if self.used_at else 'unused'})"
+
+
+class WebAuthnHandle(models.Model):
+    """The account's WebAuthn user handle (the spec's user.id), given with every registration and kept by
+    the authenticator with each passkey. It is stored, not derived from a key, so it outlives a rotation of
+    MFA_KEYS; see accounts.services.passkeys.user_handle."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="webauthn_handle")
+    handle = models.BinaryField(max_length=64, unique=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} · WebAuthn user handle"
 
 
 class Passkey(models.Model):

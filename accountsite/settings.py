@@ -270,15 +270,27 @@ ACCOUNTS_SECRET_MAILS_PER_ACCOUNT = env.int("ACCOUNTS_SECRET_MAILS_PER_ACCOUNT",
 ACCOUNTS_SECRET_MAILS_PER_IP = env.int("ACCOUNTS_SECRET_MAILS_PER_IP", default=30)
 ACCOUNTS_SECRET_MAIL_WINDOW = env.int("ACCOUNTS_SECRET_MAIL_WINDOW_SECONDS", default=60 * 60)
 
-# Second factors. TOTP secrets and recovery-code hashes are keyed with MFA_ENCRYPTION_KEY (a Fernet key:
-# 32 url-safe base64 bytes); by default it is derived from SECRET_KEY, so set it before ever rotating
-# SECRET_KEY, or every enrolled authenticator app stops working.
-MFA_ENCRYPTION_KEY = env.str("MFA_ENCRYPTION_KEY", default="") or base64.urlsafe_b64encode(
-    hashlib.sha256(b"accountsite.mfa:" + SECRET_KEY.encode()).digest()).decode()
-try:
-    Fernet(MFA_ENCRYPTION_KEY)
-except ValueError:
-    raise ImproperlyConfigured("MFA_ENCRYPTION_KEY must be a Fernet key: 32 url-safe base64-encoded bytes.") from None
+
+def _mfa_keys() -> list[str]:
+    """The keys, each checked: a bad one is named by its place in the list, never shown (logs keep this)."""
+    listed = [key.strip() for key in env.list("MFA_ENCRYPTION_KEYS", default=[]) if key.strip()]
+    keys = listed or [env.str("MFA_ENCRYPTION_KEY", default="") or base64.urlsafe_b64encode(
+        hashlib.sha256(b"accountsite.mfa:" + SECRET_KEY.encode()).digest()).decode()]
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            entry = f"MFA_ENCRYPTION_KEYS entry {position} of {len(keys)}" if listed else "MFA_ENCRYPTION_KEY"
+            raise ImproperlyConfigured(f"{entry} must be a Fernet key: 32 url-safe base64-encoded bytes.") from None
+    return keys
+
+
+# Second factors. TOTP secrets are encrypted and recovery-code hashes keyed with MFA_KEYS, Fernet keys
+# (32 url-safe base64 bytes) newest first: the first encrypts and hashes, any of them reads, so a key is
+# rotated by putting a new one first (docs/operations.md: Rotating the MFA key). MFA_ENCRYPTION_KEYS lists
+# them (comma-separated); without it MFA_ENCRYPTION_KEY is the one key, by default derived from SECRET_KEY,
+# so set one before ever rotating SECRET_KEY, or every enrolled authenticator app stops working.
+MFA_KEYS = _mfa_keys()
 MFA_ISSUER = env.str("MFA_ISSUER", default="accountsite")  # the name authenticator apps show
 # How long the mfa_token of a sign-in waiting for its second factor lives.
 MFA_TOKEN_SECONDS = env.int("MFA_TOKEN_SECONDS", default=300)

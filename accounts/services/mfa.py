@@ -2,8 +2,9 @@
 factor counted toward the login lockout like a password, and an operator's reset. Which factors an account
 has is a read: accounts.selectors.mfa_methods.
 
-The TOTP secret is stored encrypted (Fernet, MFA_ENCRYPTION_KEY) and recovery codes as keyed hashes, so a
-copy of the database alone neither reveals a secret nor lets anyone test guesses offline.
+The TOTP secret is stored encrypted (Fernet) and recovery codes as keyed hashes (HMAC), so a copy of the
+database alone neither reveals a secret nor lets anyone test guesses offline. Both use the first of
+MFA_KEYS and read with any of them: a key is rotated by putting a new one first, then mfa_key_rotate.
 """
 
 import hashlib
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pyotp
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -33,14 +34,19 @@ RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 
 
-def _fernet() -> Fernet:
-    return Fernet(settings.MFA_ENCRYPTION_KEY.encode())
+def _fernet() -> MultiFernet:
+    """Encrypts with the first key; decrypts with any, so a secret of an older key reads until rotated."""
+    return MultiFernet([Fernet(key) for key in settings.MFA_KEYS])
 
 
-def _code_hash(user: User, code: str) -> str:
+def key_id(key: str) -> str:
+    """What a recovery code stores of the key that hashed it: tells keys apart and reveals nothing of one."""
+    return hmac.new(key.encode(), b"accountsite.mfa-key-id", hashlib.sha256).hexdigest()[:16]
+
+
+def _code_hash(user: User, code: str, key: str) -> str:
     normalized = "".join(code.split()).replace("-", "").lower()
-    return hmac.new(settings.MFA_ENCRYPTION_KEY.encode(), f"{user.pk}:{normalized}".encode(),
-                    hashlib.sha256).hexdigest()
+    return hmac.new(key.encode(), f"{user.pk}:{normalized}".encode(), hashlib.sha256).hexdigest()
 
 
 # --- TOTP ------------------------------------------------------------------------------------------------
@@ -146,9 +152,10 @@ def recovery_codes_issue(*, user: User, now: datetime | None = None) -> list[str
     """Ten new single-use codes; the older ones stop working. Only their hashes are kept."""
     now = now or timezone.now()
     codes = [_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    key = settings.MFA_KEYS[0]
     RecoveryCode.objects.filter(user=user).delete()
-    RecoveryCode.objects.bulk_create(RecoveryCode(user=user, code_hash=_code_hash(user, c), created_at=now)
-                                     for c in codes)
+    RecoveryCode.objects.bulk_create(RecoveryCode(user=user, code_hash=_code_hash(user, c, key), key_id=key_id(key),
+                                                  created_at=now) for c in codes)
     audit_record(action=AuditAction.MFA_RECOVERY_ISSUE, user=user, actor=user, count=len(codes))
     return codes
 
@@ -163,8 +170,10 @@ def recovery_codes_regenerate(*, user: User, password: str, ip: str, now: dateti
 
 
 def _recovery_code_use(user: User, code: str, now: datetime) -> bool:
-    used = RecoveryCode.objects.filter(user=user, code_hash=_code_hash(user, code), used_at__isnull=True).update(
-        used_at=now)
+    """Marks the code used with one conditional UPDATE, so the same code raced twice is accepted once. It
+    is looked for under every key: one issued before a rotation was hashed with an older key."""
+    hashes = [_code_hash(user, code, key) for key in settings.MFA_KEYS]
+    used = RecoveryCode.objects.filter(user=user, code_hash__in=hashes, used_at__isnull=True).update(used_at=now)
     if not used:
         return False
     left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
@@ -172,6 +181,54 @@ def _recovery_code_use(user: User, code: str, now: datetime) -> bool:
     if user.email:
         mail_send(template="recovery_code_used", to=user.email, context={"user": user, "when": now, "left": left})
     return True
+
+
+# --- Rotating the key --------------------------------------------------------------------------------------
+
+ROTATE_BATCH = 500  # TOTP secrets re-encrypted per transaction
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    totp_rotated: int  # TOTP secrets re-encrypted with the first key
+    totp_unreadable: int  # TOTP secrets that no key decrypts (their key was removed): those apps are lost
+    codes_on_older_keys: int  # unused recovery codes not hashed with the first key
+    accounts_on_older_keys: int  # the accounts holding them
+
+
+def _opens(fernet: Fernet, token: str) -> bool:
+    try:
+        fernet.decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+def mfa_key_rotate(*, batch: int = ROTATE_BATCH) -> KeyRotation:
+    """Re-encrypts with the first of MFA_KEYS every TOTP secret that is not yet under it, `batch` rows per
+    transaction; running it again changes nothing. A recovery code's hash cannot be made again without the
+    code, so the answer counts the unused ones that still need an older key: it is needed until they are
+    used or replaced. Passkeys need no key (their user handle is stored: passkeys.user_handle)."""
+    first, every = Fernet(settings.MFA_KEYS[0]), _fernet()
+    rotated = unreadable = 0
+    after = 0
+    while rows := list(TotpDevice.objects.filter(pk__gt=after).order_by("pk").values_list("pk", "secret_encrypted")
+                       [:batch]):
+        after = rows[-1][0]
+        with transaction.atomic():
+            for pk, token in rows:
+                if _opens(first, token):
+                    continue  # already under the first key
+                try:
+                    new = every.rotate(token.encode()).decode()
+                except InvalidToken:
+                    unreadable += 1
+                    continue
+                # Conditional: a secret replaced meanwhile (a new enrolment) is not overwritten with the old one.
+                rotated += TotpDevice.objects.filter(pk=pk, secret_encrypted=token).update(secret_encrypted=new)
+    older = RecoveryCode.objects.filter(used_at__isnull=True).exclude(key_id=key_id(settings.MFA_KEYS[0]))
+    return KeyRotation(totp_rotated=rotated, totp_unreadable=unreadable, codes_on_older_keys=older.count(),
+                       accounts_on_older_keys=older.values("user").distinct().count())
 
 
 # --- Checking a second factor --------------------------------------------------------------------------------

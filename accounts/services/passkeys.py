@@ -8,7 +8,6 @@ counts toward the login lockout like a wrong password.
 """
 
 import hashlib
-import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import selectors
-from accounts.models import MfaMethod, Passkey, RecoveryCode, User, UserStatus
+from accounts.models import MfaMethod, Passkey, RecoveryCode, User, UserStatus, WebAuthnHandle
 from accounts.services import mfa
 from accounts.services.passwords import password_check
 from accounts.services.sessions import sign_in_succeeded, user_assert_can_sign_in
@@ -52,10 +51,17 @@ def _options(options: Any) -> Options:
 
 
 def user_handle(user: User) -> bytes:
-    """The account's WebAuthn user handle: stable, and neither its id nor its name (it is stored on the
-    authenticator, and browsers may show it)."""
-    return hmac.new(settings.MFA_ENCRYPTION_KEY.encode(), f"webauthn-user:{user.pk}".encode(),
-                    hashlib.sha256).digest()
+    """The account's WebAuthn user handle: neither its id nor its name (it is stored on the authenticator,
+    and browsers may show it), random, made at the account's first registration and stored.
+
+    It must never change: the authenticator keeps it with each passkey and answers it at a passwordless
+    sign-in, and a registration under the same handle replaces the account's older passkey on that
+    authenticator where a new handle would show the account twice. So it is stored, not derived from
+    MFA_KEYS (it would change when they are rotated; derived from the oldest key, that key could never go).
+    The handles given before they were stored (an HMAC of the id with the one key of then) were stored by
+    migration 0013."""
+    stored, _ = WebAuthnHandle.objects.get_or_create(user=user, defaults={"handle": secrets.token_bytes(32)})
+    return bytes(stored.handle)
 
 
 def _descriptor(passkey: Passkey) -> "PublicKeyCredentialDescriptor":

@@ -1,7 +1,9 @@
 """Second factors raced with real parallel transactions on PostgreSQL: one TOTP code, one recovery code
-and one mfa_token each sign in once, however many requests carry them at the same instant."""
+(one of an older MFA key too) and one mfa_token each sign in once, however many requests carry them at
+the same instant."""
 
 import pytest
+from cryptography.fernet import Fernet
 from rest_framework.test import APIClient
 
 from accounts.models import Session
@@ -38,4 +40,19 @@ def test_a_factor_or_a_token_signs_in_once(factor):
     outcomes = run_parallel(act, REQUESTS, threads=THREADS)
     assert sorted(outcomes).count(200) == 1, outcomes
     assert set(outcomes) <= {200, 400, 401}, outcomes
+    assert Session.objects.filter(user=user).count() == 1
+
+
+def test_a_recovery_code_of_an_older_key_signs_in_once(settings):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.MFA_KEYS = [old]
+    user = UserFactory(username="alice")
+    recovery = totp_on(user)[0]
+    settings.MFA_KEYS = [new, old]  # the code is found by its hash under the second key
+    tokens = [challenges.challenge_issue(user=user, methods=mfa_methods(user), terminal=f"t{i}").token
+              for i in range(REQUESTS)]
+
+    outcomes = run_parallel(lambda index: finish({"mfa_token": tokens[index], "recovery_code": recovery}),
+                            REQUESTS, threads=THREADS)
+    assert sorted(outcomes).count(200) == 1, outcomes
     assert Session.objects.filter(user=user).count() == 1
