@@ -173,9 +173,9 @@ def test_a_replayed_code_fails_and_revokes_what_its_first_use_issued(browser_cli
     assert Client().get("/oauth/userinfo/", HTTP_AUTHORIZATION=f"Bearer {other['access_token']}").status_code == 200
 
 
-# The replay comes once the first use's tokens are saved, before its reply (DOT reads the access token
-# back after its transaction).
-@pytest.mark.parametrize("step", ["invalidate_authorization_code"])
+# Where in the first use the replay comes: while it makes its tokens (there is no family to revoke yet),
+# or once they are saved, before its reply (DOT reads the access token back after its transaction).
+@pytest.mark.parametrize("step", ["_create_refresh_token", "invalidate_authorization_code"])
 def test_a_code_replayed_during_its_first_use_leaves_no_token_live(browser_client, app, issued, monkeypatch, step):
     code, verifier = code_for(browser_client, app)
     replies = []
@@ -192,6 +192,7 @@ def test_a_code_replayed_during_its_first_use_leaves_no_token_live(browser_clien
     assert first.json()["error"] == replies[0].json()["error"] == "invalid_grant"
     # the first use's tokens were made, and have ended: its refresh token revoked, its access token gone
     assert RefreshToken.objects.get().revoked is not None and not AccessToken.objects.exists()
+    assert OAuthCode.objects.get().replayed_at is not None
 
 
 def test_a_code_burnt_by_a_failed_exchange_cannot_be_used_after(browser_client, app, issued):
