@@ -105,12 +105,14 @@ def test_a_code_replayed_while_its_first_use_makes_its_tokens_leaves_none_live(m
 
 
 def waited_or_done(replayed: threading.Event) -> None:
-    """Returns once the replay has finished or waits for a row lock (this thread's transaction holds the
-    code's). pg_locks is read afresh by each statement, unlike pg_stat_activity in a transaction."""
+    """Returns once the replay has finished or waits for a lock this thread's transaction holds (the code's
+    row). pg_locks and pg_blocking_pids are read afresh by each statement, unlike pg_stat_activity in a
+    transaction."""
     deadline = time.monotonic() + WAIT
     with connection.cursor() as cursor:
         while not replayed.is_set():
-            cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted)")
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted"
+                           " AND pg_backend_pid() = ANY(pg_blocking_pids(pid)))")
             if cursor.fetchone()[0]:
                 return
             assert time.monotonic() < deadline, "the replay neither finished nor waited for a lock"
