@@ -293,7 +293,9 @@ class OAuthCode(models.Model):
     """An authorization code of /oauth/authorize/, kept by its SHA-256 after django-oauth-toolkit deletes
     the grant on redemption: when the user signed in for it (the ID token's `auth_time`, on refreshes
     too) and the refresh-token family its redemption started, which a replay of the code revokes
-    (RFC 6749 section 4.1.2)."""
+    (RFC 6749 section 4.1.2). `replayed_at` is when it was first presented again: a replay that comes
+    while the first use is still making its tokens finds no family yet, and this is how the first use
+    learns that it must revoke them itself (accounts.oauth.codes)."""
 
     code_hash = models.CharField(max_length=64, unique=True)
     application = models.ForeignKey(settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE,
@@ -303,6 +305,7 @@ class OAuthCode(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     redeemed_at = models.DateTimeField(null=True, blank=True)
     token_family = models.UUIDField(null=True, blank=True, db_index=True)
+    replayed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["user", "application", "created_at"], name="accounts_oauthcode_user_app")]

@@ -4,6 +4,9 @@ import hashlib
 import uuid
 from datetime import datetime, timedelta
 
+from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from oauth2_provider.models import Application, Grant, RefreshToken
 from oauth2_provider.settings import oauth2_settings
@@ -49,13 +52,32 @@ def code_redeem(*, code: str, now: datetime | None = None) -> bool:
     return not rows.exists()
 
 
-def code_replay_revoke(*, code: str, application: Application) -> bool:
+def code_family_record(*, code: str, token_family: uuid.UUID) -> None:
+    """Notes the refresh-token family the code's redemption started, and revokes it at once when the code
+    was replayed meanwhile: that replay found no family to revoke.
+
+    Call it in the transaction that saved the family's first tokens (DOT's save_bearer_token), whose
+    commit releases the row lock this UPDATE takes. A replay (code_replay_revoke) marks the row before it
+    reads the family, and this notes the family before it reads the mark, so one of the two sees the
+    other: a replay marked first is seen here, and one that comes later waits for the lock, then finds
+    the family and its committed tokens."""
+    rows = OAuthCode.objects.filter(code_hash=code_hash(code))
+    rows.update(token_family=token_family)
+    if rows.filter(replayed_at__isnull=False).exists():
+        RefreshToken.revoke_family(token_family)
+
+
+def code_replay_revoke(*, code: str, application: Application, now: datetime | None = None) -> bool:
     """A redeemed code presented again: revokes the refresh tokens its first use issued, every rotation
-    of them, and their access tokens (RFC 6749 4.1.2, RFC 9700 4.5). True if the code was redeemed."""
-    family = (OAuthCode.objects.filter(code_hash=code_hash(code), application=application,
-                                       redeemed_at__isnull=False)
-              .values_list("token_family", flat=True).first())
-    if family is None:
-        return False
-    RefreshToken.revoke_family(family)
+    of them, and their access tokens (RFC 6749 4.1.2, RFC 9700 4.5). True if the code was redeemed.
+
+    The replay is marked on the code (the first time is kept) before its family is read, in one
+    transaction, so the row read is the row marked: the UPDATE waits for a first use that is recording
+    its family (code_family_record) to commit it with its tokens, and a first use that has not recorded
+    it yet will find the mark and revoke its family itself."""
+    rows = OAuthCode.objects.filter(code_hash=code_hash(code), application=application, redeemed_at__isnull=False)
+    with transaction.atomic():
+        if not rows.update(replayed_at=Coalesce("replayed_at", Value(now or timezone.now()))):
+            return False
+        RefreshToken.revoke_family(rows.values_list("token_family", flat=True).get())
     return True

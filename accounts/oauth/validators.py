@@ -7,7 +7,7 @@ from oauth2_provider.models import AccessToken, Grant, RefreshToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
-from accounts.models import OAuthCode, User, UserStatus
+from accounts.models import User, UserStatus
 from accounts.oauth import codes
 
 # The user's claims beyond `sub`, released per scope by AccountsOAuth2Validator.oidc_claim_scope.
@@ -89,7 +89,7 @@ class AccountsOAuth2Validator(OAuth2Validator):
                               previous_refresh_token: RefreshToken | None) -> RefreshToken:
         token = super()._create_refresh_token(request, refresh_token_code, access_token, previous_refresh_token)
         if request.grant_type == "authorization_code":
-            OAuthCode.objects.filter(code_hash=codes.code_hash(request.code)).update(token_family=token.token_family)
+            codes.code_family_record(code=request.code, token_family=token.token_family)
         return token
 
     def get_id_token_dictionary(self, token: dict, token_handler: Any, request: Any) -> tuple[dict, Any]:

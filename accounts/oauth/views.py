@@ -31,13 +31,18 @@ from drf_spectacular.utils import extend_schema
 from oauth2_provider import views as dot
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
-from oauth2_provider.models import Application, Grant
+from oauth2_provider.models import AccessToken, Application, Grant
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2 import OAuth2Error
-from oauthlib.oauth2.rfc6749.errors import InvalidRequestError, MissingRedirectURIError, UnsupportedGrantTypeError
+from oauthlib.oauth2.rfc6749.errors import (
+    InvalidGrantError,
+    InvalidRequestError,
+    MissingRedirectURIError,
+    UnsupportedGrantTypeError,
+)
 from oauthlib.openid.connect.core.exceptions import ConsentRequired, LoginRequired
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -247,10 +252,18 @@ class TokenView(dot.TokenView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         grant_type = request.POST.get("grant_type")
         if grant_type and grant_type not in oauth2_settings.OAUTH2_GRANT_TYPES_SUPPORTED:
-            error = UnsupportedGrantTypeError()
-            return HttpResponse(error.json, status=error.status_code, content_type="application/json",
-                                headers={"Cache-Control": "no-store"})
-        return _client_challenged(self.authorization_flow_token_response(request))
+            return _token_error(UnsupportedGrantTypeError())
+        try:
+            return _client_challenged(self.authorization_flow_token_response(request))
+        except AccessToken.DoesNotExist:
+            # DOT reads back the access token it has just issued (for its app_authorized signal). A replay of
+            # the code revokes it, while it was being made or since (accounts.oauth.codes): the grant is spent.
+            return _token_error(InvalidGrantError())
+
+
+def _token_error(error: OAuth2Error) -> HttpResponse:
+    return HttpResponse(error.json, status=error.status_code, content_type="application/json",
+                        headers={"Cache-Control": "no-store"})
 
 
 @method_decorator(nul_refused, name="dispatch")

@@ -1,10 +1,17 @@
-"""Codes (seed 001 and standard) are single use under real concurrency (PostgreSQL, parallel connections)."""
+"""Codes (seed 001 and standard) are single use under real concurrency (PostgreSQL, parallel connections),
+and a replay of a standard code ends the tokens its first use made, whenever it comes."""
+
+import threading
+import time
 
 import pytest
+from django.db import connection
 from django.test import Client
-from oauth2_provider.models import AccessToken
+from oauth2_provider.models import AccessToken, RefreshToken
 
+from accounts.models import OAuthCode
 from accounts.oauth import applications, seed
+from accounts.oauth.validators import AccountsOAuth2Validator
 from accountsite.errors import InvalidSecretError
 from tests.conftest import browser_sign_in
 from tests.factories import UserFactory
@@ -12,6 +19,7 @@ from tests.oauth.conftest import code_for, exchange
 from tests.parallel import run_parallel
 
 CALLBACK = "https://app.example/cb"
+WAIT = 10  # seconds a thread waits for the other before the test fails
 
 
 @pytest.mark.postgres
@@ -48,5 +56,64 @@ def test_two_parallel_exchanges_of_one_authorization_code_give_one_set_of_tokens
 
     results = run_parallel(lambda _index: exchange(code, verifier, issued.application, issued.client_secret),
                            2, threads=2)
-    assert sorted(reply.status_code for reply in results) == [200, 400]
-    assert AccessToken.objects.count() == 1
+    # The second is refused, and as a replay it ends what the first made (an access token that ended
+    # before the first could reply makes that one invalid_grant too).
+    assert 400 in (reply.status_code for reply in results)
+    assert {reply.status_code for reply in results} <= {200, 400}
+    assert RefreshToken.objects.get().revoked is not None and not AccessToken.objects.exists()
+
+
+# Where the first use waits for the replay: before it makes its refresh token (the replay finds no family),
+# or after it recorded the family, its transaction still open (the replay must wait for its commit).
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("held", ["before", "after"])
+def test_a_code_replayed_while_its_first_use_makes_its_tokens_leaves_none_live(monkeypatch, held):
+    user = UserFactory(username="racer3")
+    issued = applications.application_create(owner=UserFactory(username="racedev3"), redirect_uris=CALLBACK)
+    browser = Client()
+    browser_sign_in(browser, user)
+    code, verifier = code_for(browser, issued.application)
+    holding, replayed = threading.Event(), threading.Event()
+    make_refresh_token = AccountsOAuth2Validator._create_refresh_token
+
+    def held_for_the_replay(self, *args):
+        if held == "before":
+            holding.set()
+            assert replayed.wait(WAIT), "the replay did not finish"
+        token = make_refresh_token(self, *args)
+        if held == "after":
+            holding.set()
+            waited_or_done(replayed)
+        return token
+
+    def use(index: int):
+        if index == 0:
+            return exchange(code, verifier, issued.application, issued.client_secret)
+        assert holding.wait(WAIT), "the first use never got to its tokens"
+        try:
+            return exchange(code, verifier, issued.application, issued.client_secret)
+        finally:
+            replayed.set()
+
+    monkeypatch.setattr(AccountsOAuth2Validator, "_create_refresh_token", held_for_the_replay)
+    first, replay = run_parallel(use, 2, threads=2)
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    assert first.status_code == 200 or first.json()["error"] == "invalid_grant", first
+    assert RefreshToken.objects.get().revoked is not None and not AccessToken.objects.exists()
+    assert OAuthCode.objects.get().replayed_at is not None
+
+
+def waited_or_done(replayed: threading.Event) -> None:
+    """Returns once the replay has finished or waits for a lock this thread's transaction holds (the code's
+    row). pg_locks and pg_blocking_pids are read afresh by each statement, unlike pg_stat_activity in a
+    transaction."""
+    deadline = time.monotonic() + WAIT
+    with connection.cursor() as cursor:
+        while not replayed.is_set():
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted"
+                           " AND pg_backend_pid() = ANY(pg_blocking_pids(pid)))")
+            if cursor.fetchone()[0]:
+                return
+            assert time.monotonic() < deadline, "the replay neither finished nor waited for a lock"
+            time.sleep(0.01)

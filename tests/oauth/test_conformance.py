@@ -15,6 +15,7 @@ from oauth2_provider.models import AccessToken, Grant, RefreshToken
 
 from accounts.models import OAuthCode, Session
 from accounts.oauth import applications, codes, revocation
+from accounts.oauth.validators import AccountsOAuth2Validator
 from tests.factories import PASSWORD
 from tests.oauth.conftest import CALLBACK, SCOPES, code_for, exchange, pkce_pair, query_of, tokens_for
 
@@ -170,6 +171,28 @@ def test_a_replayed_code_fails_and_revokes_what_its_first_use_issued(browser_cli
     stale = Client().post("/oauth/token/", {**refresh, "refresh_token": rotated["refresh_token"]})
     assert stale.status_code == 400 and stale.json()["error"] == "invalid_grant"
     assert Client().get("/oauth/userinfo/", HTTP_AUTHORIZATION=f"Bearer {other['access_token']}").status_code == 200
+
+
+# Where in the first use the replay comes: while it makes its tokens (there is no family to revoke yet),
+# or once they are saved, before its reply (DOT reads the access token back after its transaction).
+@pytest.mark.parametrize("step", ["_create_refresh_token", "invalidate_authorization_code"])
+def test_a_code_replayed_during_its_first_use_leaves_no_token_live(browser_client, app, issued, monkeypatch, step):
+    code, verifier = code_for(browser_client, app)
+    replies = []
+    original = getattr(AccountsOAuth2Validator, step)
+
+    def replayed_first(self, *args):
+        if not replies:
+            replies.append(exchange(code, verifier, app, issued.client_secret))
+        return original(self, *args)
+
+    monkeypatch.setattr(AccountsOAuth2Validator, step, replayed_first)
+    first = exchange(code, verifier, app, issued.client_secret)
+    assert [reply.status_code for reply in (first, *replies)] == [400, 400]
+    assert first.json()["error"] == replies[0].json()["error"] == "invalid_grant"
+    # the first use's tokens were made, and have ended: its refresh token revoked, its access token gone
+    assert RefreshToken.objects.get().revoked is not None and not AccessToken.objects.exists()
+    assert OAuthCode.objects.get().replayed_at is not None
 
 
 def test_a_code_burnt_by_a_failed_exchange_cannot_be_used_after(browser_client, app, issued):
