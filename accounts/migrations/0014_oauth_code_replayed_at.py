@@ -12,7 +12,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0012_user_tier_pages"),
+        ("accounts", "0013_mfa_key_rotation"),
     ]
 
     operations = [
