@@ -2,7 +2,7 @@
 hand-written readers and replies on it giving exactly what the ORM and DRF's fields give."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -87,6 +87,12 @@ def test_live_session_reads_the_session_and_its_user_as_the_orm_does(user):
     user_fields = [field.attname for field in type(user)._meta.concrete_fields]
     assert [getattr(read.user, name) for name in user_fields] == [getattr(stored.user, name) for name in user_fields]
     assert not read._state.adding and read.user.pk == user.pk
+    # Datetimes come back aware, at the offset the ORM gives them (psycopg's loader reads them, not Django's).
+    moments = [(getattr(got, name), getattr(orm, name)) for got, orm, names in
+               ((read, stored, fields), (read.user, stored.user, user_fields)) for name in names
+               if isinstance(getattr(orm, name), datetime)]
+    assert len(moments) >= 5
+    assert all(got.isoformat() == orm.isoformat() and got.utcoffset() == orm.utcoffset() for got, orm in moments)
 
 
 @pytest.mark.parametrize("ended", ["revoked", "expired", "unknown", "not a uuid"])
