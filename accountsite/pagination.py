@@ -31,8 +31,10 @@ def table_size_estimate(model: type[models.Model]) -> int | None:
 
 def planned_rows(queryset: QuerySet) -> int:
     """The planner's estimate of the rows `queryset` matches (EXPLAIN, which plans the query and runs nothing)."""
-    plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
-    return int(plan[0]["Plan"]["Plan Rows"])
+    explained = queryset.order_by().values("pk").explain(format="json")
+    if not explained:  # Django found while compiling that nothing matches (a number past its column's range)
+        return 0
+    return int(json.loads(explained)[0]["Plan"]["Plan Rows"])
 
 
 def with_disjoint_parts(queryset: QuerySet, condition: Q) -> QuerySet:
