@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -69,7 +70,11 @@ class UserTypeFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
-        return queryset.filter(User.with_tier(int(value), timezone.now())) if value else queryset
+        if not value:
+            return queryset
+        if value not in {choice for choice, _label in self.lookup_choices}:
+            raise IncorrectLookupParameters(f"userType: no tier {value!r}")  # the list shows its error (?e=1)
+        return queryset.filter(User.with_tier(int(value), timezone.now()))
 
 
 def _status_action(status: int, verb: str, description: str, op: Op = Op.STATUS_SET):

@@ -5,6 +5,7 @@ estimate where it expects more than the cap."""
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import User, UserStatus
 from accountsite.admin import EstimatedCountPaginator
@@ -66,3 +67,11 @@ def test_a_filter_the_planner_expects_past_the_cap_is_counted_by_its_estimate(op
     assert response.context["cl"].paginator.estimated and response.context["cl"].result_count == 4
     assert not [q for q in captured if q["sql"].startswith("SELECT COUNT(*)")], captured.captured_queries
     assert "about 4 users" in " ".join(response.content.decode().split())
+
+
+@pytest.mark.parametrize("value", ["%", "abc", "99999999999999999999", "-1", "7"])
+def test_a_user_type_that_names_no_tier_is_the_lists_error_not_a_500(operator, crowd, value):
+    response = operator.get("/admin/accounts/user/", {"user_type": value})
+    assert response.status_code == 302 and response["Location"].endswith("?e=1")
+    tier_one = User.objects.filter(User.with_tier(1, timezone.now())).count()
+    assert operator.get("/admin/accounts/user/", {"user_type": "1"}).context["cl"].result_count == tier_one > 0
