@@ -27,6 +27,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.views import LoginView, PasswordChangeView
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db.models.base import ModelBase
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -173,8 +174,9 @@ class AccountsAdminSite(admin.AdminSite):
         filter over the whole list, and at a million users the tier filter's count ran for minutes. Set on
         each registered ModelAdmin, django-oauth-toolkit's included."""
         super().register(model_or_iterable, admin_class, **options)
-        for model_admin in self._registry.values():
-            model_admin.show_facets = admin.ShowFacets.NEVER  # type: ignore[misc]  # per instance: no class changes
+        for model in [model_or_iterable] if isinstance(model_or_iterable, ModelBase) else model_or_iterable:
+            if model in self._registry:  # Django skips a swapped model (auth.User)
+                self._registry[model].show_facets = admin.ShowFacets.NEVER  # type: ignore[misc]  # this instance only
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         return {**super().each_context(request), "site_header": settings.ADMIN_SITE_HEADER,
