@@ -8,6 +8,7 @@ counts toward the login lockout like a wrong password.
 """
 
 import hashlib
+import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -177,9 +178,36 @@ def assertion_options(*, user: User | None = None) -> Options:
                                                     user_verification=UserVerificationRequirement.PREFERRED))
 
 
-def _assertion_verified(passkey: Passkey | None, credential: dict, challenge: bytes) -> Any:
-    """The verified assertion, or None."""
-    if passkey is None:
+def _handle_answered(credential: Any) -> bytes | None:
+    """The user handle the authenticator answered with the assertion (`response.userHandle`), or None."""
+    from webauthn.helpers import base64url_to_bytes
+
+    response = credential.get("response") if isinstance(credential, dict) else None
+    raw = response.get("userHandle") if isinstance(response, dict) else None
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        return base64url_to_bytes(raw)
+    except ValueError:
+        return None
+
+
+def _handle_owns(passkey: Passkey, credential: Any, *, required: bool) -> bool:
+    """Whether the user handle answered with the assertion is the one of the passkey's owner (WebAuthn's
+    step "verify that userHandle maps to the same user"). A sign-in without a password names its account by
+    the credential alone, so there the handle is required; as a second factor it is checked when answered."""
+    answered = _handle_answered(credential)
+    if answered is None:
+        return not required
+    stored = WebAuthnHandle.objects.filter(user_id=passkey.user_id).values_list("handle", flat=True).first()
+    return stored is not None and hmac.compare_digest(bytes(stored), answered)
+
+
+def _assertion_verified(passkey: Passkey | None, credential: dict, challenge: bytes, *,
+                        handle_required: bool = False) -> Any:
+    """The verified assertion, or None: a signature of the challenge by the passkey's key, answered with
+    the user handle of the passkey's owner."""
+    if passkey is None or not _handle_owns(passkey, credential, required=handle_required):
         return None
     from webauthn import verify_authentication_response
 
@@ -246,7 +274,7 @@ def passwordless_verify(*, token: str, credential: dict, ip: str, now: datetime 
     user = passkey.user
 
     def check() -> str:
-        verified = _assertion_verified(passkey, credential, challenge)
+        verified = _assertion_verified(passkey, credential, challenge, handle_required=True)
         if verified is None:
             return ""
         user_assert_can_sign_in(user)  # the right passkey of a frozen account: 7008/7009, and no use recorded

@@ -2,6 +2,7 @@
 signing in with one as the second factor and without a password, listing, renaming and removing."""
 
 import pytest
+from webauthn.helpers import bytes_to_base64url
 
 from accounts.models import AuditEvent, Passkey, RecoveryCode, Session
 from accounts.selectors import mfa_methods
@@ -97,6 +98,59 @@ def test_a_passkey_signs_in_without_a_password(user, user_client, anon_client):
              errors.WrongPasswordError, status=401)
     assert Session.objects.filter(user=user, terminal="tablet").count() == 1
 
+
+
+def passwordless(client, authenticator: SoftAuthenticator, **response_changes) -> tuple[dict, dict]:
+    """Fresh options and the authenticator's answer, with `response_changes` made to its `response`."""
+    options = envelope(client.post("/auth/login/passkey/options"))["data"]
+    credential = authenticator.get(options["webauthn"])
+    credential["response"].update(response_changes)
+    for key in [key for key, value in response_changes.items() if value is None]:
+        del credential["response"][key]
+    return {"passkey_token": options["passkey_token"], "webauthn": credential}, options
+
+
+@pytest.mark.parametrize("user_handle", [None, "", "bm90LXRoZS1oYW5kbGU", "%%%", "é"])
+def test_a_sign_in_without_a_password_needs_the_owners_user_handle(user, user_client, anon_client, user_handle):
+    """The credential alone names the account there, so the authenticator must also answer the handle the
+    account's passkey was made under: missing, another one or garbage is refused like a wrong signature."""
+    authenticator = SoftAuthenticator()
+    register(user_client, authenticator)
+    body, _ = passwordless(anon_client, authenticator, userHandle=user_handle)
+    envelope(anon_client.post("/auth/login/passkey", body, format="json"), errors.InvalidSecretError)
+    assert Session.objects.filter(user=user).count() == 1  # user_client's own
+    assert Passkey.objects.get().last_used_at is None
+    assert AuditEvent.objects.filter(user=user, action="mfa.failed").count() == 1
+
+
+def test_another_accounts_user_handle_does_not_sign_in(user, other, user_client, other_client, anon_client):
+    mine, theirs = SoftAuthenticator(), SoftAuthenticator()
+    register(user_client, mine)
+    register(other_client, theirs)
+    body, _ = passwordless(anon_client, mine, userHandle=bytes_to_base64url(theirs.user_handle))
+    envelope(anon_client.post("/auth/login/passkey", body, format="json"), errors.InvalidSecretError)
+    body, _ = passwordless(anon_client, mine)
+    assert envelope(anon_client.post("/auth/login/passkey", body, format="json"))["data"]["user"]["id"] == user.pk
+
+
+def test_as_a_second_factor_the_user_handle_is_checked_when_answered(user, other, user_client, other_client,
+                                                                     anon_client):
+    """Authenticators need not answer a handle when the account was named first (by its password)."""
+    mine, theirs = SoftAuthenticator(), SoftAuthenticator()
+    register(user_client, mine)
+    register(other_client, theirs)
+
+    def second_factor(**response_changes) -> dict:
+        data = envelope(anon_client.post("/auth/login", {"username": "alice", "password": PASSWORD},
+                                         format="json"))["data"]
+        credential = mine.get(data["webauthn"])
+        credential["response"].update(response_changes)
+        return anon_client.post("/auth/login/mfa", {"mfa_token": data["mfa_token"], "webauthn": credential},
+                                format="json")
+
+    envelope(second_factor(userHandle=bytes_to_base64url(theirs.user_handle)), errors.InvalidSecretError)
+    assert "access" in envelope(second_factor(userHandle=""))["data"]
+    assert "access" in envelope(second_factor())["data"]
 
 def test_passkeys_are_listed_renamed_and_removed_with_the_password(user, user_client, other_client):
     register(user_client, SoftAuthenticator())
