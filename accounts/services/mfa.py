@@ -22,10 +22,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.mail import mail_send
-from accounts.models import MfaMethod, Passkey, RecoveryCode, TotpDevice, User
+from accounts.models import MfaMethod, Passkey, RecoveryCode, RevokeReason, TotpDevice, User
 from accounts.selectors import mfa_methods
 from accounts.services.passwords import password_check
-from accounts.services.sessions import account_key
+from accounts.services.sessions import account_key, user_credentials_revoke
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
 from accountsite.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
@@ -267,14 +267,17 @@ def second_factor_verify(*, user: User, ip: str, code: str = "", recovery_code: 
 
 @transaction.atomic
 def mfa_reset(*, user: User, actor: User, now: datetime | None = None) -> bool:
-    """An operator turns every second factor of `user` off (a lost phone); the user is mailed. Answers
-    whether there was anything to turn off."""
+    """An operator turns every second factor of `user` off (a lost phone); the user is mailed. Every
+    session and app token of the account ends too: the lost phone may hold one, and the password alone
+    must now sign in again before anything else. Answers whether there was anything to turn off."""
+    moment = now or timezone.now()
     removed = sum(model.objects.filter(user=user).delete()[0] for model in (TotpDevice, Passkey, RecoveryCode))
     if not removed:
         return False
-    audit_record(action=AuditAction.MFA_RESET, user=user, actor=actor)
+    ended = user_credentials_revoke(user=user, reason=RevokeReason.ADMIN, now=moment)
+    audit_record(action=AuditAction.MFA_RESET, user=user, actor=actor, sessions=ended)
     if user.email:
-        mail_send(template="mfa_reset", to=user.email, context={"user": user, "when": now or timezone.now()})
+        mail_send(template="mfa_reset", to=user.email, context={"user": user, "when": moment})
     return True
 
 

@@ -4,10 +4,11 @@ accounts.reset_user_mfa (support has it), turn them off; the user is told by mai
 import pytest
 from django.test import Client
 
-from accounts.models import AuditEvent, Passkey, RecoveryCode, TotpDevice
+from accounts.models import AuditEvent, Passkey, RecoveryCode, RevokeReason, Session, TotpDevice
 from accounts.selectors import mfa_methods
 from accounts.services import mfa
-from tests.conftest import browser_sign_in, staff_user
+from accountsite import errors
+from tests.conftest import browser_sign_in, envelope, staff_user
 from tests.mfa.helpers import passkey_on, totp_on
 
 pytestmark = pytest.mark.django_db
@@ -30,9 +31,11 @@ def test_the_user_page_shows_the_factors_without_secrets(user):
     assert not any(code_hash in page for code_hash in RecoveryCode.objects.values_list("code_hash", flat=True))
 
 
-def test_support_turns_the_factors_off_audited_and_mailed(user, mailoutbox, django_capture_on_commit_callbacks):
+def test_support_turns_the_factors_off_audited_and_mailed(user, user_client, other_client, mailoutbox,
+                                                          django_capture_on_commit_callbacks):
     totp_on(user)
     passkey_on(user)
+    envelope(user_client.get("/auth/me"))
     support = operator_client("support")
     with django_capture_on_commit_callbacks(execute=True):
         reply = support.post("/admin/accounts/user/", {"action": "reset_mfa", "_selected_action": [user.pk]},
@@ -40,8 +43,13 @@ def test_support_turns_the_factors_off_audited_and_mailed(user, mailoutbox, djan
     assert "second factors turned off for 1 user(s)." in reply.content.decode()
     assert mfa_methods(user) == [] and not Passkey.objects.exists() and not RecoveryCode.objects.exists()
     event = AuditEvent.objects.get(action="mfa.reset")
-    assert event.user == user and event.actor == support.operator
+    assert event.user == user and event.actor == support.operator and event.data["sessions"] == 1
     assert [m.subject for m in mailoutbox] == ["The second factors of your accountsite account were turned off"]
+    assert "signed \"alice\" out everywhere" in mailoutbox[0].body
+    # The lost phone's session ends with its factors; other accounts' sessions stay.
+    envelope(user_client.get("/auth/me"), errors.NotAuthenticatedError)
+    assert Session.objects.get(user=user).revoke_reason == RevokeReason.ADMIN
+    envelope(other_client.get("/auth/me"))
 
 
 def test_billing_is_not_offered_the_reset(user):
