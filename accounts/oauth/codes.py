@@ -60,10 +60,14 @@ def code_family_record(*, code: str, token_family: uuid.UUID) -> None:
     commit releases the row lock this UPDATE takes. A replay (code_replay_revoke) marks the row before it
     reads the family, and this notes the family before it reads the mark, so one of the two sees the
     other: a replay marked first is seen here, and one that comes later waits for the lock, then finds
-    the family and its committed tokens."""
+    the family and its committed tokens.
+
+    One statement when there was no replay (the UPDATE's condition is checked again on the row a racing
+    replay committed); only a row it left alone, which exists, was replayed."""
     rows = OAuthCode.objects.filter(code_hash=code_hash(code))
-    rows.update(token_family=token_family)
-    if rows.filter(replayed_at__isnull=False).exists():
+    if rows.filter(replayed_at__isnull=True).update(token_family=token_family):
+        return
+    if rows.update(token_family=token_family):
         RefreshToken.revoke_family(token_family)
 
 
