@@ -195,12 +195,18 @@ def _handle_answered(credential: Any) -> bytes | None:
 def _handle_owns(passkey: Passkey, credential: Any, *, required: bool) -> bool:
     """Whether the user handle answered with the assertion is the one of the passkey's owner (WebAuthn's
     step "verify that userHandle maps to the same user"). A sign-in without a password names its account by
-    the credential alone, so there the handle is required; as a second factor it is checked when answered."""
+    the credential alone, so there the handle is required; as a second factor it is checked when answered.
+
+    An account with no stored handle has nothing to compare: its passkey was registered by the release
+    before handles were stored, after migration 0013 ran (an upgrade's window). Its signature decides alone,
+    as it did then; every registration since stores the handle first (user_handle)."""
+    stored = WebAuthnHandle.objects.filter(user_id=passkey.user_id).values_list("handle", flat=True).first()
+    if stored is None:
+        return True
     answered = _handle_answered(credential)
     if answered is None:
         return not required
-    stored = WebAuthnHandle.objects.filter(user_id=passkey.user_id).values_list("handle", flat=True).first()
-    return stored is not None and hmac.compare_digest(bytes(stored), answered)
+    return hmac.compare_digest(bytes(stored), answered)
 
 
 def _assertion_verified(passkey: Passkey | None, credential: dict, challenge: bytes, *,

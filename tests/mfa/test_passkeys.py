@@ -4,7 +4,7 @@ signing in with one as the second factor and without a password, listing, renami
 import pytest
 from webauthn.helpers import bytes_to_base64url
 
-from accounts.models import AuditEvent, Passkey, RecoveryCode, Session
+from accounts.models import AuditEvent, Passkey, RecoveryCode, Session, WebAuthnHandle
 from accounts.selectors import mfa_methods
 from accountsite import errors
 from tests.conftest import envelope
@@ -132,6 +132,16 @@ def test_another_accounts_user_handle_does_not_sign_in(user, other, user_client,
     body, _ = passwordless(anon_client, mine)
     assert envelope(anon_client.post("/auth/login/passkey", body, format="json"))["data"]["user"]["id"] == user.pk
 
+
+
+def test_a_passkey_from_before_handles_were_stored_still_signs_in(user, user_client, anon_client):
+    """Registered by the previous release during an upgrade: no stored handle to compare, so the signature
+    decides, as it did then."""
+    authenticator = SoftAuthenticator()
+    register(user_client, authenticator)
+    WebAuthnHandle.objects.filter(user=user).delete()
+    body, _ = passwordless(anon_client, authenticator, userHandle="b2xkLWhtYWMtaGFuZGxl")
+    assert envelope(anon_client.post("/auth/login/passkey", body, format="json"))["data"]["user"]["id"] == user.pk
 
 def test_as_a_second_factor_the_user_handle_is_checked_when_answered(user, other, user_client, other_client,
                                                                      anon_client):
