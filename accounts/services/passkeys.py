@@ -10,6 +10,7 @@ counts toward the login lockout like a wrong password.
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -235,9 +236,14 @@ def _assertion_use(passkey: Passkey, verified: Any, now: datetime) -> str:
     return MfaMethod.WEBAUTHN if moved else ""
 
 
+_CREDENTIAL_ID = re.compile(r"[A-Za-z0-9_-]{1,1366}")  # base64url of at most 1,023 bytes (WebAuthn's limit)
+
+
 def _credential_id(credential: Any) -> str:
+    """The assertion's credential id, as the passkeys store it (base64url), or "" (which names none): the
+    value is the client's, and a NUL or a lone surrogate must never reach the database."""
     raw = credential.get("id") if isinstance(credential, dict) else None
-    return raw if isinstance(raw, str) else ""
+    return raw if isinstance(raw, str) and _CREDENTIAL_ID.fullmatch(raw) else ""
 
 
 def assertion_verify(*, user: User, ip: str, credential: dict, challenge: str, now: datetime | None = None) -> str:

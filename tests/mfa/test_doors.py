@@ -66,6 +66,16 @@ def test_the_oauth_sign_in_page_asks_for_the_code(user):
     done = client.post(reply["Location"], {"code": codes[1], "next": "/oauth/consent/"})
     assert done.status_code == 302 and done["Location"] == "/oauth/consent/"
     assert Session.objects.get(user=user).terminal == "oauth-sign-in-page"
+
+
+@pytest.mark.parametrize("credential_id", ["x\x00", "\ud800"])
+def test_the_oauth_passkey_page_refuses_a_hostile_credential_id(user, credential_id):
+    passkey_on(user)
+    client = Client()
+    options = client.post("/auth/login/passkey/options").json()["data"]
+    webauthn = json.dumps({"id": credential_id, "response": {"userHandle": "AA"}})  # escaped: \u0000, \ud800
+    reply = client.post("/oauth/login/passkey/", {"passkey_token": options["passkey_token"], "webauthn": webauthn})
+    assert reply.status_code == 401 and b"cannot sign in" in reply.content
     assert client.get("/oauth/login/mfa/")["Location"] == "/oauth/login/"  # used up
 
 

@@ -1,6 +1,8 @@
 """Passkeys through the API, answered by a software authenticator (tests.mfa.authenticator): registering,
 signing in with one as the second factor and without a password, listing, renaming and removing."""
 
+import json
+
 import pytest
 from webauthn.helpers import bytes_to_base64url
 
@@ -133,6 +135,26 @@ def test_another_accounts_user_handle_does_not_sign_in(user, other, user_client,
     assert envelope(anon_client.post("/auth/login/passkey", body, format="json"))["data"]["user"]["id"] == user.pk
 
 
+
+
+HOSTILE_IDS = ["x\x00", "\ud800", "a" * 2000, "", "a b", 5, None, ["x"]]
+
+
+@pytest.mark.parametrize("credential_id", HOSTILE_IDS)
+def test_a_hostile_credential_id_is_an_unknown_passkey(user, user_client, anon_client, credential_id):
+    authenticator = SoftAuthenticator()
+    register(user_client, authenticator)
+    body, _ = passwordless(anon_client, authenticator)
+    body["webauthn"]["id"] = credential_id
+    # Sent as JSON text: a lone surrogate arrives escaped, as a hostile client would send it.
+    envelope(anon_client.post("/auth/login/passkey", json.dumps(body), content_type="application/json"),
+             errors.WrongPasswordError, status=401)
+    data = envelope(anon_client.post("/auth/login", {"username": "alice", "password": PASSWORD},
+                                     format="json"))["data"]
+    assertion = {**authenticator.get(data["webauthn"]), "id": credential_id}
+    envelope(anon_client.post("/auth/login/mfa", json.dumps({"mfa_token": data["mfa_token"], "webauthn": assertion}),
+                              content_type="application/json"), errors.InvalidSecretError)
+    assert Passkey.objects.get().last_used_at is None
 
 def test_a_passkey_from_before_handles_were_stored_still_signs_in(user, user_client, anon_client):
     """Registered by the previous release during an upgrade: no stored handle to compare, so the signature
