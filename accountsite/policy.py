@@ -113,7 +113,9 @@ POLICY: Mapping[Op, Rule] = {
     Op.USER_VIEW: Rule(staff="accounts.view_user"),
     Op.USER_CREATE: Rule(staff="accounts.add_user"),
     Op.USER_UPDATE: Rule(staff="accounts.change_user", protected=True),
-    Op.PASSWORD_SET: Rule(staff="accounts.set_user_password", protected=True),
+    # An operator's own password changes as anyone's does, with the current one (PASSWORD_CHANGE): a stolen
+    # operator token must not set it.
+    Op.PASSWORD_SET: Rule(staff="accounts.set_user_password", staff_on_self=False, protected=True),
     Op.STATUS_SET: Rule(staff="accounts.change_user_status", protected=True),
     Op.ROLE_SET: Rule(staff=SUPERUSER, protected=True),
     Op.TIER_SET: Rule(staff="membership.change_membership"),
@@ -201,11 +203,9 @@ def allows(caller: Caller, op: Op, target: Any = None) -> bool:
 
 
 def could(caller: Caller, op: Op) -> Exception | None:
-    """Why `caller` may do `op` to nobody at all (neither their own account nor another), or None."""
-    error = refusal(caller, op)
-    if error is not None and refusal(caller, op, ANOTHER_ACCOUNT) is None:
-        return None
-    return error
+    """Why `caller` may do `op` to nobody at all (neither their own account nor another), or None. The
+    reason given is the one for another account: the caller is not asking about their own."""
+    return None if refusal(caller, op) is None else refusal(caller, op, ANOTHER_ACCOUNT)
 
 
 def authorize(caller: Caller, op: Op, target: Any = None) -> None:

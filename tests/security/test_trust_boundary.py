@@ -127,6 +127,33 @@ def test_support_freezes_ordinary_users_and_only_a_superuser_freezes_staff(user,
     assert User.objects.get(pk=user.pk).status == User.objects.get(pk=colleague.pk).status == UserStatus.FROZEN
 
 
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_an_operator_token_cannot_set_its_own_password_without_the_current_one(admin_user, method):
+    """A stolen superuser token would otherwise keep the account for good: an operator's own password
+    changes like anyone's, with the current one (PUT /users/{me}/pwd, POST /auth/password)."""
+    root = client_for(admin_user)
+    before = snapshot()
+    reply = envelope(getattr(root, method)(f"/users/{admin_user.username}", {"password": NEW_PASSWORD},
+                                           format="json"), errors.PermissionDeniedError)
+    assert reply["error"] == {"fields": ["password"]}
+    before.assert_unchanged()
+    envelope(root.get("/auth/me"))  # no session ended either
+    envelope(root.put(f"/users/{admin_user.username}/pwd", {"old_password": PASSWORD, "new_password": NEW_PASSWORD},
+                      format="json"))
+    envelope(APIClient().post("/auth/login", {"username": admin_user.username, "password": NEW_PASSWORD},
+                              format="json"))
+
+
+def test_a_top_up_refused_for_another_account_says_so_not_that_it_is_ones_own(user, other):
+    for caller in (client_for(other), client_for(staff_user("helper", "support"))):
+        reply = envelope(caller.post("/vip/alice/topup", {"amount": "5.00"}, format="json"),
+                         errors.PermissionDeniedError)
+        assert "own account" not in reply["msg"]
+    reply = envelope(client_for(staff_user("cashier", "billing")).post("/vip/cashier/topup", {"amount": "5.00"},
+                                                                       format="json"), errors.PermissionDeniedError)
+    assert "own account" in reply["msg"]
+
 # --- 4. The admin login is the same door as /auth/login --------------------------------------------------------
 
 def admin_login(password: str, *, ip: str = "198.51.100.7", username: str = "root"):
