@@ -6,7 +6,7 @@ everyone else they do not exist (404). Writers are the owner (an app with `write
 the change or delete permission.
 """
 
-from django.contrib.auth.hashers import check_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.db.models import Q
 
 from accounts.models import UserStatus
@@ -44,15 +44,22 @@ def assert_can(caller: Caller, op: Op, repo: Repository) -> None:
 SECRET_FAILURES_PER_USER = Limit("repo-secret", "ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT", "ACCOUNTS_LOGIN_FAILURE_WINDOW")
 
 
-def assert_can_pull(caller: Caller, repo: Repository, secret: str) -> None:
-    """Readers may pull; so may any signed-in user presenting a private repository's secret. Everyone
-    else gets the 404 a hidden repository gives, whether or not a secret was tried."""
-    if can_read(caller, repo):
-        return
-    if not secret or not repo.secret_hash or repo.owner.status == UserStatus.DELETED:
+def assert_can_pull(caller: Caller, repo: Repository | None, secret: str) -> Repository:
+    """The repository, if the caller may pull it: readers may; so may any signed-in user presenting a
+    private repository's secret. Everyone else gets the 404 a hidden repository gives, whether or not it
+    exists and whether or not a secret was tried. A secret tried is always counted and hashed (when there
+    is no secret to check it against, hashed all the same), so neither the reply, nor the
+    lockout, nor the time tells a private repository with a secret from a name that is not one."""
+    if repo is not None and can_read(caller, repo):
+        return repo
+    if not secret:
         raise NotFoundError("No such repository.")
     user_id = str(caller.user.pk)
     SECRET_FAILURES_PER_USER.check(user_id)
-    if not check_password(secret, repo.secret_hash):
-        SECRET_FAILURES_PER_USER.hit(user_id)
-        raise NotFoundError("No such repository.")
+    if repo is not None and repo.secret_hash and repo.owner.status != UserStatus.DELETED:
+        if check_password(secret, repo.secret_hash):
+            return repo
+    else:
+        make_password(secret)  # what checking it would cost: one hash
+    SECRET_FAILURES_PER_USER.hit(user_id)
+    raise NotFoundError("No such repository.")

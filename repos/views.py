@@ -118,8 +118,9 @@ class RepositoryViewSet(PolicyMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def pull(self, request: Request, owner: str, name: str) -> Response:
         """Records a pull, paid with one of the caller's pulls of the day; `secret` opens a private one."""
-        repo = _found(owner, name)
-        assert_can_pull(self.caller(), repo, valid_input(PullInputSerializer, request)["secret"])
+        # An unknown name too goes to assert_can_pull, which answers it exactly as a hidden repository.
+        repo = assert_can_pull(self.caller(), selectors.repository_find(owner, name),
+                               valid_input(PullInputSerializer, request)["secret"])
         pull = services.repository_pull(repo=repo, user=signed_in(request))
         pulls = pulls_today(Quota.objects.get(user=signed_in(request), kind=QuotaKind.PULLS))
         reply = {**PullSerializer(pull).data, "pulls": PullnumQuotaSerializer(pulls).data}

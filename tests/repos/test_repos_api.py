@@ -1,7 +1,7 @@
 """The repository API: quota paid on create, commit and pull; who may see and change what."""
 
 import pytest
-from django.contrib.auth.hashers import check_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.db import connection
 
 from accountsite import errors
@@ -267,6 +267,26 @@ def test_wrong_secrets_are_throttled(other_client, repos, settings):
     envelope(other_client.post("/repos/alice/closed/pull", {"secret": "s3cret-value"}, format="json"),
              errors.TooManyRequestsError)
 
+
+
+@pytest.mark.parametrize("name", ["closed", "no-such-repo", "open-secretless"])
+def test_a_wrong_secret_answers_and_counts_alike_whether_the_repository_exists(other_client, repos, name, settings,
+                                                                                monkeypatch):
+    """A private repository with a secret, a name that is no repository, a repository with no secret: the
+    same 404s, the same lockout, and one hash each (so the time does not tell them apart either)."""
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 2
+    if name == "open-secretless":
+        Repository.objects.filter(name="closed").update(name=name, secret_hash="")
+    hashes = []
+    monkeypatch.setattr("repos.permissions.make_password",
+                        lambda secret: hashes.append(secret) or make_password(secret))
+    monkeypatch.setattr("repos.permissions.check_password",
+                        lambda secret, encoded: hashes.append(secret) or check_password(secret, encoded))
+    replies = [other_client.post(f"/repos/alice/{name}/pull", {"secret": "guess"}, format="json") for _ in range(3)]
+    assert [(r.status_code, r.json()["code"], r.json()["msg"]) for r in replies] == [
+        (404, errors.NotFoundError.code, "No such repository.")] * 2 + [(429, errors.TooManyRequestsError.code,
+                                                                         replies[2].json()["msg"])]
+    assert hashes == ["guess", "guess"]  # the third was refused before any hash
 
 # --- query counts --------------------------------------------------------------------------------------------
 
