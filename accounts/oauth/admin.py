@@ -32,6 +32,7 @@ RECENT = 20
 
 class ApplicationAdmin(dot_admin.ApplicationAdmin):
     list_display = ("pk", "name", "user", "client_id", "redirect_uris", "authorization_grant_type", "created")
+    exclude = ("client_secret",)  # its hash: no page shows a stored secret, hashed or not
     list_select_related = ("user",)
     search_fields = ("name", "client_id", "user__username", "user__email")
     actions = ("revoke_credentials", "reset_secret")
@@ -86,7 +87,11 @@ class GrantAdmin(dot_admin.GrantAdmin):
 
 
 class ReadOnlyTokenAdmin(admin.ModelAdmin):
-    """Tokens are looked at and revoked here, never edited; revoking is the app managers' power."""
+    """Tokens are looked at and revoked here, never edited; revoking is the app managers' power. A token's
+    page leaves the token out: DOT stores it as issued, and whoever reads it could use it (the lists show
+    it masked)."""
+
+    exclude = ("token", "token_checksum")
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

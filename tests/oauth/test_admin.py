@@ -74,4 +74,9 @@ def test_apps_and_tokens_are_read_only_even_for_a_superuser(admin_web, browser_c
            "idtoken": IDToken.objects.first(), "grant": Grant.objects.first()}[model]
     page = admin_web.get(f"/admin/oauth2_provider/{model}/{row.pk}/change/")
     assert page.status_code == 200 and b'name="_save"' not in page.content
+    # No stored secret, nor its hash: a client secret's hash, a token or its checksum, a code.
+    stored = [str(getattr(row, name)) for name in ("client_secret", "token", "token_checksum", "code")
+              if getattr(row, name, "")]
+    assert stored or model == "idtoken"
+    assert not [value for value in stored if value.encode() in page.content]
     assert admin_web.post(f"/admin/oauth2_provider/{model}/{row.pk}/change/", {"user": 1}).status_code == 403
