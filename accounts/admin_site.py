@@ -259,6 +259,8 @@ class AccountsAdminSite(admin.AdminSite):
         """Enrolling an authenticator app, for staff signed in without a second factor (STAFF_MFA_REQUIRED):
         every other back-office page sends them here (admin_view)."""
         user = cast(User, request.user)
+        if not enrolment_required(request, user):  # a factor already, or none asked for: nothing to do here
+            return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
         context: dict[str, Any] = {**self.each_context(request), "title": "Turn on a second factor"}
         if request.method == "POST":
             try:
@@ -267,8 +269,6 @@ class AccountsAdminSite(admin.AdminSite):
                 context["error"] = exc.message
             else:
                 return TemplateResponse(request, "accounts/admin/mfa_enrol.html", context)
-        elif not enrolment_required(request, user):
-            return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
         enrolment = (mfa.totp_enrolment_pending(user=user) if "error" in context else None) or mfa.totp_enrol_start(
             user=user)
         context.update(qr_svg=mark_safe(enrolment.qr_svg), secret=enrolment.secret)  # noqa: S308 (segno's own SVG)

@@ -66,16 +66,6 @@ def test_the_oauth_sign_in_page_asks_for_the_code(user):
     done = client.post(reply["Location"], {"code": codes[1], "next": "/oauth/consent/"})
     assert done.status_code == 302 and done["Location"] == "/oauth/consent/"
     assert Session.objects.get(user=user).terminal == "oauth-sign-in-page"
-
-
-@pytest.mark.parametrize("credential_id", ["x\x00", "\ud800"])
-def test_the_oauth_passkey_page_refuses_a_hostile_credential_id(user, credential_id):
-    passkey_on(user)
-    client = Client()
-    options = client.post("/auth/login/passkey/options").json()["data"]
-    webauthn = json.dumps({"id": credential_id, "response": {"userHandle": "AA"}})  # escaped: \u0000, \ud800
-    reply = client.post("/oauth/login/passkey/", {"passkey_token": options["passkey_token"], "webauthn": webauthn})
-    assert reply.status_code == 401 and b"cannot sign in" in reply.content
     assert client.get("/oauth/login/mfa/")["Location"] == "/oauth/login/"  # used up
 
 
@@ -94,6 +84,10 @@ def test_staff_without_a_factor_enrol_at_sign_in_when_required(operator, setting
     assert done.status_code == 200 and done.content.count(b"<li><code>") == 10
     assert mfa_methods(operator) == ["totp", "recovery_code"]
     assert client.get("/admin/accounts/user/").status_code == 200
+    # Enrolled: the page sends them on, a GET or a POST alike (a POST was a 500 here).
+    assert client.get("/admin/mfa/enrol/")["Location"] == "/admin/"
+    assert client.post("/admin/mfa/enrol/", {"code": "123456"})["Location"] == "/admin/"
+    assert mfa_methods(operator) == ["totp", "recovery_code"]
 
 
 def test_staff_are_not_asked_to_enrol_unless_required(operator):
@@ -142,6 +136,16 @@ def test_the_oauth_page_signs_in_with_a_passkey_instead_of_the_password(user):
                                                  "webauthn": json.dumps(authenticator.get(options["webauthn"]))})
     assert done.status_code == 302 and done["Location"] == "/oauth/consent/"
     assert Session.objects.get(user=user).terminal == "oauth-sign-in-page"
+
+
+@pytest.mark.parametrize("credential_id", ["x\x00", "\ud800"])
+def test_the_oauth_passkey_page_refuses_a_hostile_credential_id(user, credential_id):
+    passkey_on(user)
+    client = Client()
+    options = client.post("/auth/login/passkey/options").json()["data"]
+    webauthn = json.dumps({"id": credential_id, "response": {"userHandle": "AA"}})  # escaped: \u0000, \ud800
+    reply = client.post("/oauth/login/passkey/", {"passkey_token": options["passkey_token"], "webauthn": webauthn})
+    assert reply.status_code == 401 and b"cannot sign in" in reply.content
 
 
 def test_staff_coming_in_by_the_oauth_page_must_enrol_too(operator, settings):
