@@ -4,7 +4,7 @@ user page (with its "change tier"), and the dashboard's revenue. Changes go thro
 import contextlib
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -28,6 +28,7 @@ from accountsite.admin import ServiceAdminMixin, WordedConstraintsForm, WordedCo
 from accountsite.audit import AuditAction
 from accountsite.charts import Bar, Chart
 from accountsite.errors import ServiceError
+from accountsite.numbers import money_parse
 from accountsite.policy import Op
 from membership import selectors, services
 from membership.models import LedgerEntry, LedgerKind, Membership, Tier, TierType, Wallet
@@ -242,9 +243,9 @@ class WalletAdmin(ServiceAdminMixin, admin.ModelAdmin):
     @admin.action(description="Top up the selected wallets ('amount' and 'note' below)", permissions=["topup"])
     def topup(self, request, queryset) -> None:
         form = TopupFields(request.POST)
-        try:
-            amount = Decimal(form.data.get("amount", "").strip())
-        except InvalidOperation:
+        try:  # the API's parser: ASCII digits with at most two decimals, no exponent
+            amount: Decimal | None = money_parse(form.data.get("amount", "").strip())
+        except ValueError:
             amount = None
         if not form.is_valid() or amount is None:
             self.message_user(request, "Enter a positive amount with at most 2 decimal places.", messages.ERROR)

@@ -60,6 +60,16 @@ def test_wallet_topup_action_credits_through_the_service(back_office, user):
     assert Wallet.objects.get(user=user).balance == Decimal("250.50")
 
 
+@pytest.mark.parametrize("amount", ["1e999999999", "1E2", "1_000", "\u0661\u0662", "NaN", "Infinity", "-0.00",
+                                    "9" * 13, " "])
+def test_wallet_topup_action_takes_the_apis_amounts_only(back_office, user, amount):
+    """The API's money parser (ASCII digits, two decimals at most): an exponent was a 500 here."""
+    response = act(back_office, "wallet", "topup", [user.pk], amount=amount)
+    assert response.status_code == 200
+    assert any("at most 2 decimal places" in m for m in messages_of(response)), messages_of(response)
+    assert Wallet.objects.get(user=user).balance == 0
+
+
 def test_change_tier_action_charges_and_reports_refusals(back_office, user, fund):
     response = act(back_office, "membership", "change_tier", [user.pk], user_type=TierType.GOLD, validity=1)
     assert any("too low" in m for m in messages_of(response))
