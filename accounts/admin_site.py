@@ -27,7 +27,6 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.views import LoginView, PasswordChangeView
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models.base import ModelBase
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -51,6 +50,7 @@ from accounts.browser import (
 )
 from accounts.models import MfaMethod, User
 from accounts.services import mfa, passwords
+from accountsite.admin import BoundedListMixin
 from accountsite.charts import Chart, chart_svg, legend
 from accountsite.errors import NotAuthenticatedError, ServiceError, TooManyRequestsError, WrongPasswordError
 from accountsite.requests import client_ip
@@ -170,13 +170,12 @@ class AccountsAdminSite(admin.AdminSite):
     index_template = "accounts/admin/index.html"
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
-        """Every list without facets ("Show counts", Django's `?_facets`): they count each choice of each
-        filter over the whole list, and at a million users the tier filter's count ran for minutes. Set on
-        each registered ModelAdmin, django-oauth-toolkit's included."""
-        super().register(model_or_iterable, admin_class, **options)
-        for model in [model_or_iterable] if isinstance(model_or_iterable, ModelBase) else model_or_iterable:
-            if model in self._registry:  # Django skips a swapped model (auth.User)
-                self._registry[model].show_facets = admin.ShowFacets.NEVER  # type: ignore[misc]  # this instance only
+        """Every ModelAdmin, django-oauth-toolkit's included, is registered with accountsite.admin's
+        BoundedListMixin under it: lists without facet counts, and only lookups the database takes."""
+        base = admin_class or admin.ModelAdmin
+        if not issubclass(base, BoundedListMixin):
+            base = type(base.__name__, (BoundedListMixin, base), {"__module__": base.__module__})
+        super().register(model_or_iterable, base, **options)
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         return {**super().each_context(request), "site_header": settings.ADMIN_SITE_HEADER,

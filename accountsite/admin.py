@@ -3,16 +3,19 @@ action (accountsite.policy), so the admin grants exactly what the API grants, co
 words, and lists that stay fast on tables of millions of rows."""
 
 import copy
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
 from django import forms
-from django.contrib import messages
+from django.contrib import admin, messages
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.auth import get_permission_codename
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.paginator import Paginator
-from django.db import models, router
+from django.db import connections, models, router
 from django.db.models import F, Q, QuerySet
+from django.db.models.constants import LOOKUP_SEP
 from django.forms.models import construct_instance
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.functional import cached_property
@@ -21,6 +24,69 @@ from accountsite import policy
 from accountsite.errors import ServiceError
 from accountsite.pagination import COUNT_CAP, ESTIMATE_FROM, bounded_count
 from accountsite.policy import ANOTHER_ACCOUNT, Caller, Op
+
+# The parts of a date a list's date hierarchy (or a hand-written URL) may filter on, with the values a
+# datetime can hold: past them Python raises OverflowError while the query is built, a 500.
+_DATE_PARTS: Mapping[str, tuple[int, int]] = {
+    "year": (1, 9999), "iso_year": (1, 9999), "month": (1, 12), "day": (1, 31), "week": (1, 53),
+    "week_day": (1, 7), "iso_week_day": (1, 7), "quarter": (1, 4), "hour": (0, 23), "minute": (0, 59),
+    "second": (0, 59),
+}
+# Lookups no filter of ours makes, whose values the database parses as it runs the query: a bad pattern or
+# pair is an error there, after Django's own checks of the list's parameters.
+_REFUSED_LOOKUPS = frozenset({"regex", "iregex", "range"})
+_COMPARISONS = frozenset({"exact", "in", "gt", "gte", "lt", "lte"})
+_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*")  # what int() takes of an `__in` item, in ASCII
+
+
+class BoundedListMixin:
+    """What every back-office list allows (AccountsAdminSite.register puts it under each ModelAdmin).
+
+    - No facet counts ("Show counts", `?_facets`): they count each choice of each filter over the whole
+      list, and at a million users the tier filter's count ran for minutes.
+    - Only lookups with values the database takes. Django lets a URL use any lookup on a field the list
+      filters on; `?id__regex=(`, `?action__range=1,2` or `?registered_at__year=99999999999999999999` were
+      500s. They are refused like any lookup the list does not offer (Django's 400)."""
+
+    show_facets = admin.ShowFacets.NEVER
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        own_filters = {entry.parameter_name for entry in self.list_filter  # type: ignore[attr-defined]
+                       if isinstance(entry, type) and issubclass(entry, admin.SimpleListFilter)}
+        if lookup in own_filters:  # a filter of ours that reads its parameter itself, and checks it
+            return super().lookup_allowed(lookup, value, request)  # type: ignore[misc]
+        last = lookup.rsplit(LOOKUP_SEP, 1)[-1]
+        if last in _REFUSED_LOOKUPS:
+            return False
+        if last in _DATE_PARTS:
+            low, high = _DATE_PARTS[last]
+            if not (value.isascii() and value.isdigit() and len(value) <= 4 and low <= int(value) <= high):
+                return False
+        path = lookup.rsplit(LOOKUP_SEP, 1)[0] if last in _COMPARISONS else lookup  # `?tier=5`: `tier__exact`
+        if not self._fits(path, value.split(",") if last == "in" else [value]):
+            return False
+        return super().lookup_allowed(lookup, value, request)  # type: ignore[misc]  # ModelAdmin's, after it
+
+    def _fits(self, path: str, items: list[str]) -> bool:
+        """Whether each whole number of `items` fits the integer column at `path` (Django checks that for a
+        plain integer field's `exact` and comparisons, not for a relation's, nor for `__in`): past it the
+        database driver raises while the list is read. Other values are Django's to refuse."""
+        try:
+            field = get_fields_from_path(self.model, path)[-1]  # type: ignore[attr-defined]  # the ModelAdmin's
+        except (FieldDoesNotExist, NotRelationField):
+            return True
+        target = getattr(field, "target_field", field)  # a relation compares its target's values
+        try:
+            low, high = connections[router.db_for_read(target.model)].ops.integer_field_range(
+                target.get_internal_type())
+        except KeyError:  # not an integer column
+            return True
+        for item in filter(_INTEGER.fullmatch, items):
+            if len(item.strip()) > 20:  # past any column's range (and past what int() reads, at 4,300 digits)
+                return False
+            if (low is not None and int(item) < low) or (high is not None and int(item) > high):
+                return False
+        return True
 
 
 def operator(request: HttpRequest) -> Caller:
