@@ -7,7 +7,7 @@ Django session for the consent flow only (the API itself never accepts that cook
 import base64
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import wraps
 from typing import Any
@@ -38,8 +38,10 @@ from oauth2_provider.views import AuthorizationView
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2 import OAuth2Error
 from oauthlib.oauth2.rfc6749.errors import (
+    InvalidClientIdError,
     InvalidGrantError,
     InvalidRequestError,
+    InvalidRequestFatalError,
     MissingRedirectURIError,
     UnsupportedGrantTypeError,
 )
@@ -296,6 +298,18 @@ PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 NONCE_MAX_LENGTH = Grant._meta.get_field("nonce").max_length
 
 
+def _request_problem(credentials: Mapping[str, Any]) -> str | None:
+    """What is wrong with an authorization request's PKCE challenge or nonce, or None. DOT refuses `plain`
+    only when the code is saved, after the consent page (RFC 9700 2.1.1); the challenge's form is RFC 7636
+    4.2's, and the nonce must fit where the code keeps it."""
+    if credentials.get("code_challenge_method") != "S256" or \
+            not PKCE_CHALLENGE.fullmatch(credentials.get("code_challenge") or ""):
+        return "PKCE is required: a code_challenge of 43-128 characters, code_challenge_method=S256."
+    if len(credentials.get("nonce") or "") > NONCE_MAX_LENGTH:
+        return f"nonce is at most {NONCE_MAX_LENGTH} characters."
+    return None
+
+
 def _prompt(request: HttpRequest) -> set[str]:
     # A space-delimited, case-sensitive list (OIDC Core 3.1.2.1).
     return set(request.GET.get("prompt", "").split())
@@ -335,14 +349,8 @@ class ConsentView(AuthorizationView):
         if not request.GET.get("redirect_uri"):
             # OIDC Core 3.1.2.1 requires it, and the token request must then repeat it (RFC 6749 4.1.3).
             raise FatalClientError(error=MissingRedirectURIError())
-        # DOT refuses `plain` only when the code is saved, after the consent page (RFC 9700 2.1.1); the
-        # challenge's form is RFC 7636 4.2's, and the nonce must fit where the code keeps it.
-        if credentials.get("code_challenge_method") != "S256" or \
-                not PKCE_CHALLENGE.fullmatch(credentials.get("code_challenge") or ""):
-            description = "PKCE is required: a code_challenge of 43-128 characters, code_challenge_method=S256."
-        elif len(credentials.get("nonce") or "") > NONCE_MAX_LENGTH:
-            description = f"nonce is at most {NONCE_MAX_LENGTH} characters."
-        else:
+        description = _request_problem(credentials)
+        if description is None:
             return scopes, credentials
         raise OAuthToolkitError(error=InvalidRequestError(description=description, state=credentials.get("state")),
                                 redirect_uri=credentials["redirect_uri"])
@@ -418,6 +426,15 @@ class ConsentView(AuthorizationView):
                                    application)
 
     def form_valid(self, form: Any) -> HttpResponse:
+        # The page's hidden fields come back from the browser: checked again as the GET checked them, and a
+        # request the GET would have refused is refused on the page itself (its redirect_uri, unchecked
+        # yet, is not one to send anything to).
+        if not Application.objects.filter(client_id=form.cleaned_data.get("client_id")).exists():
+            return self.error_response(FatalClientError(error=InvalidClientIdError()), application=None)
+        description = _request_problem(form.cleaned_data)
+        if description is not None:
+            return self.error_response(FatalClientError(error=InvalidRequestFatalError(description=description)),
+                                       application=None)
         response = super().form_valid(form)
         location = response.get("Location", "")
         if form.cleaned_data.get("allow") and "code=" in location and "error=" not in location:

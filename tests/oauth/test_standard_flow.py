@@ -104,6 +104,28 @@ def test_pkce_s256_is_required_at_the_authorization_request_before_any_page(brow
     assert not Grant.objects.exists()
 
 
+
+@pytest.mark.parametrize("tampered", [
+    {"client_id": "no-such-client"},
+    {"nonce": "n" * 256},
+    {"code_challenge": "c" * 200},
+    {"code_challenge": "a\u00e9" * 30},
+    {"code_challenge": ""},
+    {"code_challenge_method": "plain"},
+], ids=["unknown_client", "long_nonce", "long_challenge", "bad_challenge", "no_challenge", "plain"])
+def test_the_consent_post_is_checked_as_the_get_was(browser_client, app, tampered):
+    """The page's hidden fields come back from the browser: what the GET refuses is refused on the page
+    (400, nothing sent to a redirect URI not checked yet), never a 500, never a code."""
+    _verifier, challenge = pkce_pair()
+    params = {"response_type": "code", "client_id": app.client_id, "redirect_uri": CALLBACK, "scope": "openid",
+              "state": "st4te", "code_challenge": challenge, "code_challenge_method": "S256", "nonce": "n0nce"}
+    assert browser_client.get("/oauth/authorize/", params).status_code == 200
+    reply = browser_client.post("/oauth/authorize/", {**params, **tampered, "allow": "Authorize"})
+    assert reply.status_code == 400 and "Location" not in reply
+    assert not Grant.objects.exists()
+    done = browser_client.post("/oauth/authorize/", {**params, "allow": "Authorize"})  # the untouched form
+    assert done.status_code == 302 and "code" in query_of(done["Location"])
+
 def test_implicit_response_type_is_refused(browser_client, app):
     reply = browser_client.get("/oauth/authorize/", {"response_type": "token", "client_id": app.client_id,
                                                      "redirect_uri": CALLBACK, "scope": "read"})
