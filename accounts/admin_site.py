@@ -52,7 +52,7 @@ from accounts.models import MfaMethod, User
 from accounts.services import mfa, passwords
 from accountsite.admin import BoundedListMixin
 from accountsite.charts import Chart, chart_svg, legend
-from accountsite.errors import NotAuthenticatedError, ServiceError, TooManyRequestsError, WrongPasswordError
+from accountsite.errors import NotAuthenticatedError, ServiceError, TooManyRequestsError
 from accountsite.requests import client_ip
 
 ADMIN_TERMINAL = "admin"
@@ -119,10 +119,10 @@ class AdminPasswordChangeForm(PasswordChangeForm):
                 new_password=self.cleaned_data["new_password1"], ip=client_ip(self.request),
                 session=browser_session(self.request), tokens=False,
             )
-        except WrongPasswordError as exc:
-            self.add_error("old_password", exc.message)
         except ServiceError as exc:
-            self.add_error("new_password2" if exc.code == 1007 else None, exc.message)
+            # Under the field it is about: the admin's page shows no error that belongs to no field (a
+            # lockout said only "Please correct the error below.").
+            self.add_error("new_password2" if exc.code == 1007 else "old_password", exc.message)
         return self.cleaned_data
 
     def save(self, commit: bool = True) -> Any:

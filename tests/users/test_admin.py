@@ -139,6 +139,19 @@ def test_admin_password_change_goes_through_the_service(admin_user):
     assert AuditEvent.objects.filter(user=admin_user, action="password.change").exists()
 
 
+def test_a_locked_out_admin_password_change_says_why(admin_user, settings):
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 2
+    browser = Client()
+    browser_sign_in(browser, admin_user)
+    new = {"new_password1": "A-new-passw0rd!", "new_password2": "A-new-passw0rd!"}
+    for _ in range(2):
+        browser.post("/admin/password_change/", {"old_password": "not-it-at-all", **new})
+    locked = browser.post("/admin/password_change/", {"old_password": PASSWORD, **new})
+    page = " ".join(locked.content.decode().split())
+    assert locked.status_code == 200 and "Too many" in page, page[page.find("errornote"):][:400]
+    assert User.objects.get(pk=admin_user.pk).check_password(PASSWORD)
+
+
 def test_an_operator_ending_sessions_leaves_an_audit_row(operator, user, admin_user):
     client_for(user, "phone")
     act(operator, "revoke_sessions", user)
