@@ -84,6 +84,8 @@ class AdminSignInForm(AdminAuthenticationForm):
 
 
 class AdminLoginView(LoginView):
+    next_page = "admin:index"  # where a sign-in lands without a safe `next` (Django's default: /accounts/profile/)
+
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         user = form.get_user()
         methods = cast(AdminSignInForm, form).mfa_methods

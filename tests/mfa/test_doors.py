@@ -56,6 +56,16 @@ def test_the_admin_second_step_takes_a_recovery_code_and_refuses_a_foreign_next(
     assert done.status_code == 302 and done["Location"] == "/admin/"
 
 
+
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/", ""])
+def test_the_admin_login_lands_on_the_index_without_a_safe_next(operator, next_url):
+    assert Client().post(f"/admin/login/?next={next_url}", {"username": "ops", "password": PASSWORD})[
+        "Location"] == "/admin/"
+    totp_on(operator)
+    client = Client()
+    step = client.post(f"/admin/login/?next={next_url}", {"username": "ops", "password": PASSWORD})
+    assert client.post(step["Location"], {"code": totp_code(operator)})["Location"] == "/admin/"
+
 def test_the_oauth_sign_in_page_asks_for_the_code(user):
     codes = totp_on(user)
     client = Client()
