@@ -133,9 +133,11 @@ class MeUpdateInputSerializer(ProfileInputSerializer):
 
 
 class UserUpdateInputSerializer(AliasedInputSerializer, ProfileInputSerializer):
-    """PUT/PATCH /users/{loginname} by the user themself. In seed 004 `username` is the real name."""
+    """PUT/PATCH /users/{loginname} by the user themself. Seed 004 calls the real name `username` here, but
+    every reply's `username` is the login name (which no one changes here): taking it as the real name
+    would have a client that writes back what it read overwrite the real name. `userName` stays."""
 
-    aliases = {"real_name": ("username", "userName", "realname"), "nickname": ("nickName",),
+    aliases = {"real_name": ("userName", "realname"), "nickname": ("nickName",),
                "comment": ("comments",)}
 
 

@@ -100,7 +100,7 @@ POLICY: Mapping[Op, Rule] = {
     Op.QUOTA_READ: Rule(own=True, app_scope=READ, staff="quotas.view_quota"),
     # Ending the credential in use: an app may always give up its own token.
     Op.SIGN_OUT: Rule(own=True, app_scope=ANY_SCOPE),
-    Op.SESSIONS: Rule(own=True, staff="accounts.revoke_session"),
+    Op.SESSIONS: Rule(own=True, staff="accounts.revoke_session", protected=True),
     Op.PASSWORD_CHANGE: Rule(own=True),
     Op.EMAIL_CHANGE: Rule(own=True),
     Op.ACCOUNT_DELETE: Rule(own=True, staff="accounts.change_user_status", protected=True),

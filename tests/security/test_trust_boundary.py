@@ -154,6 +154,20 @@ def test_a_top_up_refused_for_another_account_says_so_not_that_it_is_ones_own(us
                                                                        format="json"), errors.PermissionDeniedError)
     assert "own account" in reply["msg"]
 
+
+def test_support_ends_ordinary_users_sessions_and_only_a_superuser_ends_staffs(user, admin_user):
+    """Otherwise a support operator could sign a superuser out again and again."""
+    support = Client()
+    browser_sign_in(support, staff_user("helper", "support"))
+    root_api, alice_api = client_for(admin_user, "cli"), client_for(user, "cli")
+    for target in (admin_user, user):
+        support.post("/admin/accounts/user/", {"action": "revoke_sessions", "_selected_action": [target.pk]})
+    envelope(root_api.get("/auth/me"))
+    envelope(alice_api.get("/auth/me"), errors.NotAuthenticatedError)
+    session = Session.objects.get(user=admin_user, terminal="cli")
+    support.post(f"/admin/accounts/user/{admin_user.pk}/sessions/{session.pk}/revoke/")  # the page's own button
+    envelope(root_api.get("/auth/me"))
+
 # --- 4. The admin login is the same door as /auth/login --------------------------------------------------------
 
 def admin_login(password: str, *, ip: str = "198.51.100.7", username: str = "root"):

@@ -104,10 +104,22 @@ def test_profile_fields_are_optional_and_seed_004_names_work(user_client):
     envelope(user_client.put("/users/alice", {}, format="json"), status=200)
 
 
+@pytest.mark.parametrize("client_name", ["user_client", "admin_client"])
+def test_username_in_a_write_is_the_login_name_which_stays(request, user, client_name):
+    """Every reply's `username` is the login name: a client writing back what it read changes nothing by it
+    (7006 names it), and the real name is not overwritten with it."""
+    client = request.getfixturevalue(client_name)
+    before = snapshot()
+    body = envelope(client.patch("/users/alice", {"username": "alice", "nickname": "cc"}, format="json"),
+                    errors.PermissionDeniedError)
+    assert body["error"] == {"fields": ["username"]}
+    before.assert_unchanged()
+
+
 def test_admin_put_with_seed_004_spellings(admin_client, user):
     alice_client = client_for(user, terminal="phone")
     body = envelope(admin_client.put("/users/alice", {
-        "userstatus": "3", "nickname": "foo", "username": "FOO", "comments": "test user",
+        "userstatus": "3", "nickname": "foo", "userName": "FOO", "comments": "test user",
         "passwd": "a-Brand-new-passw0rd",
     }, format="json"), status=200)
     assert body["data"]["status"] == UserStatus.INVALID and body["data"]["real_name"] == "FOO"
