@@ -350,6 +350,8 @@ class ConsentView(AuthorizationView):
             # OIDC Core 3.1.2.1 requires it, and the token request must then repeat it (RFC 6749 4.1.3).
             raise FatalClientError(error=MissingRedirectURIError())
         description = _request_problem(credentials)
+        if request.GET.get("response_mode", "query") != "query":  # the one discovery announces
+            description = "response_mode: only query is supported."
         if description is None:
             return scopes, credentials
         raise OAuthToolkitError(error=InvalidRequestError(description=description, state=credentials.get("state")),

@@ -126,6 +126,19 @@ def test_the_consent_post_is_checked_as_the_get_was(browser_client, app, tampere
     done = browser_client.post("/oauth/authorize/", {**params, "allow": "Authorize"})  # the untouched form
     assert done.status_code == 302 and "code" in query_of(done["Location"])
 
+
+@pytest.mark.parametrize("mode", ["fragment", "form_post", ""])
+def test_only_the_query_response_mode_is_served(browser_client, app, mode):
+    """Discovery announces `query` alone: another mode is an error sent back in the query, not honoured."""
+    _verifier, challenge = pkce_pair()
+    params = {"response_type": "code", "client_id": app.client_id, "redirect_uri": CALLBACK, "scope": "openid",
+              "state": "st4te", "code_challenge": challenge, "code_challenge_method": "S256", "response_mode": mode}
+    reply = browser_client.get("/oauth/authorize/", params)
+    assert reply.status_code == 302 and reply["Location"].startswith(CALLBACK + "?") and "#" not in reply["Location"]
+    assert query_of(reply["Location"])["error"] == "invalid_request"
+    params["response_mode"] = "query"
+    assert browser_client.get("/oauth/authorize/", params).status_code == 200
+
 def test_implicit_response_type_is_refused(browser_client, app):
     reply = browser_client.get("/oauth/authorize/", {"response_type": "token", "client_id": app.client_id,
                                                      "redirect_uri": CALLBACK, "scope": "read"})
