@@ -22,10 +22,12 @@ Definitions the contract leaves open, decided here:
   priced like an upgrade (so 0.00 between free tiers); lower fee -> downgrade, refused while the paid
   tier has not expired (`expires_at` None on a paid tier means it never expires, so it is refused too).
 - The base tier (1) never expires: buying it clears the expiry.
+- A membership is paid at most YEARS_AHEAD_MAX years ahead: renewals add up (a free tier renewed again and
+  again would otherwise run past the calendar's last year).
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import MAXYEAR, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
@@ -35,8 +37,15 @@ ONE_SECOND = timedelta(seconds=1)
 RENEW, UPGRADE, CHANGE = "renew", "upgrade", "change"
 
 
+YEARS_AHEAD_MAX = 100
+
+
 class DowngradeRefused(Exception):  # a rule's verdict: the service turns it into 8009
     """A lower-fee tier was asked for while the current paid tier is still running."""
+
+
+class TooFarAhead(Exception):  # a rule's verdict: the service turns it into 8009
+    """The purchase would end more than YEARS_AHEAD_MAX years from now."""
 
 
 def cents(value: Decimal) -> Decimal:
@@ -50,11 +59,15 @@ def cents(value: Decimal) -> Decimal:
 
 
 def add_years(moment: datetime, years: int) -> datetime:
-    """`moment` plus calendar years, keeping the time of day; Feb 29 becomes Feb 28 in a common year."""
+    """`moment` plus calendar years, keeping the time of day; Feb 29 becomes Feb 28 in a common year.
+    TooFarAhead past the calendar's last year."""
+    year = moment.year + years
+    if year > MAXYEAR:
+        raise TooFarAhead(f"year {year} is past the calendar's end")
     try:
-        return moment.replace(year=moment.year + years)
+        return moment.replace(year=year)
     except ValueError:
-        return moment.replace(year=moment.year + years, day=28)
+        return moment.replace(year=year, day=28)
 
 
 def whole_seconds(delta: timedelta) -> int:
@@ -118,7 +131,8 @@ def quote(*, current: Current, user_type: int, fee: Decimal, validity: int, now:
 
     `current` must already be the tier in force (an expired paid tier passed as the base tier, fee 0).
     `free_of_charge` (admin-role users) sets the cost to 0.00 but keeps every other rule.
-    Raises DowngradeRefused for a lower fee while the current paid tier runs.
+    Raises DowngradeRefused for a lower fee while the current paid tier runs, TooFarAhead for a period
+    ending more than YEARS_AHEAD_MAX years from now.
     """
     if validity < 1:
         raise ValueError("validity must be at least one year")
@@ -138,6 +152,8 @@ def quote(*, current: Current, user_type: int, fee: Decimal, validity: int, now:
                                period_started_at=current.period_started_at, expires_at=current.expires_at, now=now)
         cost = upgrade_cost(new_fee=fee, validity=validity, credit=credit)
         expires_at, period_started_at, period_years = add_years(now, validity), now, validity
+    if expires_at is not None and expires_at > add_years(now, YEARS_AHEAD_MAX):
+        raise TooFarAhead(f"the membership would end after {expires_at:%Y-%m-%d}")
     if user_type == base_user_type:
         expires_at, period_started_at, period_years = None, None, 0
     if free_of_charge:

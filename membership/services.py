@@ -133,6 +133,12 @@ def _quote(*, membership: Membership, tier: Tier, validity: int, now: datetime) 
             error={"userType": ["Downgrade refused before expiry."],
                    "invalidTime": membership.expires_at.isoformat() if membership.expires_at else None},
         ) from None
+    except pricing.TooFarAhead:
+        raise MembershipChangeError(
+            f"A membership is paid at most {pricing.YEARS_AHEAD_MAX} years ahead.",
+            error={"validity": [f"The membership would end more than {pricing.YEARS_AHEAD_MAX} years from now."],
+                   "invalidTime": membership.expires_at.isoformat() if membership.expires_at else None},
+        ) from None
 
 
 def membership_cost(*, user: User, user_type: int, validity: int, now: datetime | None = None) -> Decimal:

@@ -214,6 +214,24 @@ def test_admin_tier_is_not_for_sale(user_client, rich_alice):
     before.assert_unchanged()
 
 
+
+@pytest.mark.parametrize("expires_in_years", [95, 7975])
+def test_a_membership_is_paid_at_most_a_hundred_years_ahead(user_client, user, expires_in_years):
+    """Renewals add up: the free tier renewed again and again ran past the year 9999 (a 500 for the quote
+    and the purchase). Past the horizon, or from an expiry already near the calendar's end, it is 8009."""
+    envelope(user_client.put("/vip/alice", {"userType": TierType.CERTIFIED, "cost": "0.00", "validity": 10},
+                             format="json"))
+    Membership.objects.filter(user=user).update(expires_at=timezone.now() + timedelta(days=365 * expires_in_years))
+    before = snapshot()
+    for reply in (user_client.get("/vip/alice/cost", {"type": TierType.CERTIFIED, "validity": 10}),
+                  user_client.put("/vip/alice", {"userType": TierType.CERTIFIED, "cost": "0.00", "validity": 10},
+                                  format="json")):
+        body = envelope(reply, errors.MembershipChangeError)
+        assert "validity" in body["error"]
+    before.assert_unchanged()
+    if expires_in_years == 95:  # within the horizon a shorter renewal is still sold
+        envelope(user_client.get("/vip/alice/cost", {"type": TierType.CERTIFIED, "validity": 1}))
+
 @pytest.mark.parametrize("body", [
     {"amount": "0"}, {"amount": "-5.00"}, {"amount": "1.001"}, {"amount": "x"}, {}, {"amount": "NaN"},
     {"amount": "1000000000000.00"},
