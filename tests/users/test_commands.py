@@ -80,6 +80,10 @@ def test_import_of_a_missing_file_or_column_fails_clearly(tmp_path):
     bad.write_text("loginname,email\nx,y\n")
     with pytest.raises(CommandError, match="missing column"):
         run("import_users", str(bad))
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_text("loginname,email,password,nickname\n", encoding="utf-16")
+    with pytest.raises(CommandError, match="is not UTF-8 text"):
+        run("import_users", str(utf16))
 
 
 @pytest.mark.parametrize(("username", "password"), [
@@ -121,6 +125,29 @@ def test_purge_anonymises_old_deleted_users_only(anon_client, admin_client):
     assert "purged 0" in run("purge_deleted_users", "--older-than", "30")[0]
 
 
-def test_purge_needs_a_sane_age():
-    with pytest.raises(CommandError):
-        run("purge_deleted_users", "--older-than", "-1")
+@pytest.mark.parametrize("days", ["-1", "36501", "99999999999"])
+def test_purge_needs_a_sane_age(days):
+    with pytest.raises(CommandError, match="0 to 36,500 days"):
+        run("purge_deleted_users", "--older-than", days)
+
+
+def test_demo_admin_makes_the_operator_and_re_keys_only_its_own_account(settings):
+    settings.PRODUCTION = False
+    first = run("demo_admin")[0]
+    admin = User.objects.get(username="admin")
+    assert admin.is_superuser and admin.check_password(first.split("password '")[1].split("'")[0])
+    api = client_for(admin, "cli")
+    second = run("demo_admin")[0].split("password '")[1].split("'")[0]
+    assert User.objects.get(pk=admin.pk).check_password(second)
+    envelope(api.get("/auth/me"), errors.NotAuthenticatedError)  # re-keyed: its sessions ended
+
+
+def test_demo_admin_does_not_take_over_a_user_named_admin(settings):
+    settings.PRODUCTION = False
+    someone = UserFactory(username="Admin")
+    signed_in = client_for(someone, "cli")
+    with pytest.raises(CommandError, match="not a superuser"):
+        run("demo_admin")
+    assert not User.objects.get(pk=someone.pk).is_staff
+    envelope(signed_in.get("/auth/me"))
+    envelope(signed_in.get("/users/"), errors.PermissionDeniedError)

@@ -4,8 +4,10 @@ import secrets
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
-from accounts.models import User, UserStatus
+from accounts.models import RevokeReason, User, UserStatus
+from accounts.services.passwords import password_set
 
 
 class Command(BaseCommand):
@@ -18,9 +20,12 @@ class Command(BaseCommand):
         user = User.objects.filter(username__iexact="admin").first()
         if user is None:
             User.objects.create_superuser("admin", password, email="admin@example.com")
+        elif not user.is_superuser:  # someone registered the name: it is theirs, not a demo account
+            raise CommandError(f"The account {user.username!r} exists and is not a superuser: demo_admin does not "
+                               "take it over. Create an operator with `manage.py createsuperuser`.")
         else:
-            user.set_password(password)
-            user.is_staff = user.is_superuser = True
-            user.status = UserStatus.ACTIVE
-            user.save(update_fields=["password", "is_staff", "is_superuser", "status"])
+            # Re-keyed like any password an operator sets: the account's sessions and tokens end.
+            with transaction.atomic():
+                password_set(user=user, password=password, actor=None, reason=RevokeReason.PASSWORD_SET)
+                User.objects.filter(pk=user.pk).update(status=UserStatus.ACTIVE)
         self.stdout.write(self.style.SUCCESS(f"Demo admin: login 'admin', password '{password}' (/admin/)"))

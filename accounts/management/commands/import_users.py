@@ -24,6 +24,8 @@ class Command(BaseCommand):
             text = file.read_text(encoding="utf-8-sig")
         except OSError as exc:
             raise CommandError(f"Cannot read {file}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"{file} is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
         reader = csv.DictReader(text.splitlines())
         missing = COLUMNS - set(reader.fieldnames or [])
         if missing:

@@ -6,6 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services.imports import users_purge_deleted
 
+MAX_DAYS = 36_500  # a century: past it no account is old enough, and timedelta's range ends
+
 
 class Command(BaseCommand):
     help = ("Anonymise users deleted (status 7) more than --older-than DAYS ago: frees the login name and "
@@ -15,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--older-than", type=int, required=True, metavar="DAYS")
 
     def handle(self, *args, older_than: int, **options) -> None:
-        if older_than < 0:
-            raise CommandError("--older-than must be 0 or more days")
+        if not 0 <= older_than <= MAX_DAYS:
+            raise CommandError(f"--older-than must be 0 to {MAX_DAYS:,} days")
         purged = users_purge_deleted(older_than=timedelta(days=older_than))
         self.stdout.write(self.style.SUCCESS(f"purged {purged} deleted account(s)"))
