@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -108,8 +109,9 @@ def user_anonymise(*, user: User, actor: User | None, now: datetime | None = Non
 def users_purge_deleted(*, older_than: timedelta, actor: User | None = None, now: datetime | None = None) -> int:
     """`manage.py purge_deleted_users`: anonymises every account deleted more than `older_than` ago."""
     now = now or timezone.now()
+    # Purged rows carry a name of that form and no usable password; a user may have chosen such a name.
     candidates = (User.objects.filter(status=UserStatus.DELETED, status_changed_at__lt=now - older_than)
-                  .exclude(username__regex=_PURGED_NAME))
+                  .exclude(username__regex=_PURGED_NAME, password__startswith=UNUSABLE_PASSWORD_PREFIX))
     purged = 0
     for user in candidates.iterator():
         user_anonymise(user=user, actor=actor, now=now)

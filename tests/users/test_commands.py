@@ -125,6 +125,16 @@ def test_purge_anonymises_old_deleted_users_only(anon_client, admin_client):
     assert "purged 0" in run("purge_deleted_users", "--older-than", "30")[0]
 
 
+def test_purge_takes_a_deleted_user_who_chose_a_purged_looking_name():
+    lookalike = UserFactory(username="deleted-1-abcdef12", email="look@example.com")
+    User.objects.filter(pk=lookalike.pk).update(status=UserStatus.DELETED,
+                                                status_changed_at=timezone.now() - timedelta(days=31))
+    assert "purged 1" in run("purge_deleted_users", "--older-than", "30")[0]
+    purged = User.objects.get(pk=lookalike.pk)
+    assert purged.email is None and not purged.has_usable_password()
+    assert "purged 0" in run("purge_deleted_users", "--older-than", "30")[0]
+
+
 @pytest.mark.parametrize("days", ["-1", "36501", "99999999999"])
 def test_purge_needs_a_sane_age(days):
     with pytest.raises(CommandError, match="0 to 36,500 days"):
