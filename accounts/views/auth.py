@@ -1,5 +1,6 @@
 """The /auth API: registration, sign-in per terminal, tokens, sessions and the caller's own profile."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import DatabaseError
@@ -149,8 +150,7 @@ class AuthViewSet(PolicyMixin, viewsets.ViewSet):
     @action(detail=False, methods=["post"])
     def logout(self, request: Request) -> Response:
         data = valid_input(LogoutInputSerializer, request)
-        if "username" in data and data["username"].lower() != request.user.username.lower():
-            raise NotAuthenticatedError()  # seed 003: a token signs out its own account only
+        _own_name_only(request, data)
         if data["all"]:
             self.authorize(Op.SESSIONS)
         session = current_session(request)
@@ -170,6 +170,7 @@ class AuthViewSet(PolicyMixin, viewsets.ViewSet):
             passwords.password_change_signed_out(login=data["username"], old_password=data["old_password"],
                                                  new_password=data["new_password"], ip=ip)
             return Response(None)
+        _own_name_only(request, data)
         self.authorize(Op.PASSWORD_CHANGE)
         pair = passwords.password_change(user=selectors.signed_in(request), old_password=data["old_password"],
                                          new_password=data["new_password"], ip=ip, session=current_session(request))
@@ -180,8 +181,8 @@ class AuthViewSet(PolicyMixin, viewsets.ViewSet):
     def unregister(self, request: Request) -> Response:
         data = valid_input(UnregisterInputSerializer, request)
         if request.user.is_authenticated:
+            _own_name_only(request, data)
             self.authorize(Op.ACCOUNT_DELETE)
-        if request.user.is_authenticated and not data.get("username"):
             users.user_unregister(user=selectors.signed_in(request), password=data["password"], ip=client_ip(request))
         elif data.get("username"):
             users.user_unregister(login=data["username"], password=data["password"], ip=client_ip(request))
@@ -192,6 +193,13 @@ class AuthViewSet(PolicyMixin, viewsets.ViewSet):
             )
         return Response(None)
 
+
+
+def _own_name_only(request: Request, data: Mapping[str, Any]) -> None:
+    """Seed 003's `username` beside a token must name the token's own account (7005 otherwise): a signed-in
+    caller signs out, changes the password of and deletes only their own."""
+    if "username" in data and data["username"].lower() != request.user.username.lower():
+        raise NotAuthenticatedError()
 
 
 def me_data(user: User) -> dict[str, Any]:

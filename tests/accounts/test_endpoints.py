@@ -113,6 +113,21 @@ def test_unregister_signed_in_matrix(alice, caller_client, caller):
         envelope(client.get("/auth/me"), errors.NotAuthenticatedError)
 
 
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/auth/unregister", {"username": "alice", "password": PASSWORD}),
+    ("/auth/password", {"username": "alice", "old_password": PASSWORD, "new_password": "a-Brand-new-passw0rd"}),
+    ("/auth/logout", {"username": "alice"}),
+])
+def test_a_signed_in_caller_naming_another_account_is_refused(alice, path, body):
+    """Seed 003's `username` beside a token must be the token's own: another account's name (even with its
+    password) is 7005, and neither account changes."""
+    bob = client_for(UserFactory(username="bob"))
+    before = snapshot()
+    envelope(bob.post(path, body, format="json"), errors.NotAuthenticatedError)
+    before.assert_unchanged()
+    envelope(bob.post(path, {**body, "username": "BOB"}, format="json"), status=200)  # its own name, any case
+
 # --- Endpoints that issue credentials ----------------------------------------------------------------------
 
 ACCOUNT_STATES = {
