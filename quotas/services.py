@@ -147,11 +147,15 @@ def quota_record_create(*, user: User, kinds: tuple[str, ...], limits: Mapping[s
 
 @transaction.atomic
 def quota_limits_set(*, user: User, limits: Mapping[str, int], actor: User | None, now: datetime | None = None) -> None:
-    """An operator's per-user limits; use is kept, and use over a lowered limit only blocks new use."""
+    """An operator's per-user limits; use is kept, and use over a lowered limit only blocks new use. The
+    limit holds from now until the next tier change sets the tier's again: it replaces a paid tier's limit
+    and the one that tier falls back to at its expiry (otherwise an override on a lapsed member read as the
+    fallback at once, and one on a paying member vanished at the expiry)."""
     _assert_limits(limits)
     now = now or timezone.now()
     for kind, limit in sorted(limits.items()):
-        if Quota.objects.filter(user=user, kind=kind).update(quota=limit, updated_at=now) != 1:
+        if Quota.objects.filter(user=user, kind=kind).update(quota=limit, quota_until=None, fallback_quota=None,
+                                                             updated_at=now) != 1:
             raise NotFoundError(f"{user.username} has no {QuotaKind(kind).label} quota record.")
     audit_record(action=AuditAction.QUOTA_LIMITS, user=user, actor=actor, limits=dict(limits))
 

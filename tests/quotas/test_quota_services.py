@@ -6,11 +6,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from accountsite.errors import QuotaExceededError
 from membership.models import Tier, TierType
+from membership.services import membership_tier_assign
 from quotas.models import Quota, QuotaKind
-from quotas.services import quota_consume, quota_limits_apply, quota_release
+from quotas.services import quota_consume, quota_limits_apply, quota_limits_set, quota_release
 from quotas.units import size_human, unit_parse
 from repos.models import Repository
 from repos.services import commit_create, repository_create
@@ -133,3 +135,15 @@ def test_recount_reports_then_fixes_broken_counters(user, other):
     call_command("recount_quotas", stdout=out)
     assert out.getvalue().strip() == "0 difference(s) found."
     assert Repository.objects.count() == 2
+
+
+@pytest.mark.parametrize("lapsed", [True, False])
+def test_an_operators_limit_holds_over_a_paid_tier_and_its_expiry(user, lapsed):
+    """The override replaces the paid tier's limit and the fallback at its expiry: on a lapsed member it
+    read as the fallback at once (the reply showed the old limit), on a paying one it vanished at expiry."""
+    now = timezone.now()
+    expiry = now - timedelta(days=1) if lapsed else now + timedelta(days=30)
+    membership_tier_assign(user=user, user_type=TierType.DIAMOND, actor=None, expires_at=expiry)
+    quota_limits_set(user=user, limits={QuotaKind.REPO_PUBLIC: 100}, actor=None, now=now)
+    assert row(user, QuotaKind.REPO_PUBLIC).limit_at(now) == 100
+    assert row(user, QuotaKind.REPO_PUBLIC).limit_at(now + timedelta(days=60)) == 100
