@@ -7,6 +7,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from accountsite.outbox import outbox_enqueue
+from accountsite.sealing import seal
 
 
 def front_end_link(template: str, *, loginname: str, sid: str) -> str:
@@ -20,5 +21,8 @@ def mail_send(*, template: str, to: str, context: dict) -> None:
     is delivered even if SMTP is down now (retried until it is up)."""
     base = f"accounts/email/{template}"
     subject = " ".join(render_to_string(f"{base}_subject.txt", context).split())
+    # The bodies carry codes and links that open the account: sealed while they wait (a database copy
+    # taken during an SMTP outage reveals none).
     outbox_enqueue("accountsite.outbox.mail_deliver", subject=subject, to=to, from_email=settings.DEFAULT_FROM_EMAIL,
-                   text=render_to_string(f"{base}.txt", context), html=render_to_string(f"{base}.html", context))
+                   sealed_text=seal(render_to_string(f"{base}.txt", context)),
+                   sealed_html=seal(render_to_string(f"{base}.html", context)))

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accountsite.models import OutboxTask
+from accountsite.sealing import unseal
 
 logger = logging.getLogger("accountsite.outbox")
 
@@ -79,8 +80,11 @@ def outbox_run(*, ids: list[int] | None = None, limit: int = 50, now: datetime |
     return done, failed
 
 
-def mail_deliver(*, subject: str, text: str, html: str, to: str, from_email: str) -> None:
-    """The outbox task of every e-mail: one message, plain text with an HTML alternative."""
+def mail_deliver(*, subject: str, to: str, from_email: str, sealed_text: str = "", sealed_html: str = "",
+                 text: str = "", html: str = "") -> None:
+    """The outbox task of every e-mail: one message, plain text with an HTML alternative. The bodies come
+    sealed (accountsite.sealing); `text` and `html` are the open bodies of tasks a release before left."""
+    text, html = (unseal(sealed_text), unseal(sealed_html)) if sealed_text else (text, html)
     message = EmailMultiAlternatives(subject, text, from_email, [to])
     message.attach_alternative(html, "text/html")
     message.send()

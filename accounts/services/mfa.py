@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pyotp
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -29,14 +29,10 @@ from accounts.services.sessions import account_key, user_credentials_revoke
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
 from accountsite.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
+from accountsite.sealing import keyring, seal, unseal
 
 RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
-
-
-def _fernet() -> MultiFernet:
-    """Encrypts with the first key; decrypts with any, so a secret of an older key reads until rotated."""
-    return MultiFernet([Fernet(key) for key in settings.MFA_KEYS])
 
 
 def key_id(key: str) -> str:
@@ -60,7 +56,7 @@ class TotpEnrolment:
 
 
 def _totp(device: TotpDevice) -> pyotp.TOTP:
-    return pyotp.TOTP(_fernet().decrypt(device.secret_encrypted.encode()).decode())
+    return pyotp.TOTP(unseal(device.secret_encrypted))
 
 
 @transaction.atomic
@@ -71,7 +67,7 @@ def totp_enrol_start(*, user: User, now: datetime | None = None) -> TotpEnrolmen
         raise errors.InvalidParametersError("The authenticator app is already on; turn it off first.")
     secret = pyotp.random_base32()
     TotpDevice.objects.update_or_create(user=user, defaults={
-        "secret_encrypted": _fernet().encrypt(secret.encode()).decode(), "created_at": now or timezone.now(),
+        "secret_encrypted": seal(secret), "created_at": now or timezone.now(),
         "confirmed_at": None, "last_step": None,
     })
     return _enrolment(user, secret)
@@ -209,7 +205,7 @@ def mfa_key_rotate(*, batch: int = ROTATE_BATCH) -> KeyRotation:
     transaction; running it again changes nothing. A recovery code's hash cannot be made again without the
     code, so the answer counts the unused ones that still need an older key: it is needed until they are
     used or replaced. Passkeys need no key (their user handle is stored: passkeys.user_handle)."""
-    first, every = Fernet(settings.MFA_KEYS[0]), _fernet()
+    first, every = Fernet(settings.MFA_KEYS[0]), keyring()
     rotated = unreadable = 0
     after = 0
     while rows := list(TotpDevice.objects.filter(pk__gt=after).order_by("pk").values_list("pk", "secret_encrypted")

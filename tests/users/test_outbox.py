@@ -1,6 +1,7 @@
 """No mail lost (issue 11): mail goes through the outbox, survives SMTP being down, is retried with backoff,
 and the request that asks for it takes the same time whether or not the account exists."""
 
+import json
 import statistics
 import time
 from datetime import timedelta
@@ -46,10 +47,22 @@ def test_a_reset_mail_waits_out_an_smtp_outage_and_is_delivered_after(worker_mod
     assert outbox.outbox_run(now=task.due_at) == (0, 1)  # still down: the next wait is longer
     assert OutboxTask.objects.get().due_at > timezone.now() + timedelta(seconds=59)
 
+    waiting = json.dumps(OutboxTask.objects.get().arguments)
+
     settings.EMAIL_PORT = live_port  # SMTP is back
     assert outbox.outbox_run(now=timezone.now() + timedelta(minutes=2)) == (1, 0)
     [message] = smtp_inbox.to("alice@example.com")
     assert smtp_inbox.sid(message) and not OutboxTask.objects.exists()
+    # While it waited, the row held the mail sealed: a copy of the database shows no usable code.
+    assert smtp_inbox.sid(message) not in waiting and "alice@example.com" in waiting
+
+
+def test_a_mail_left_open_by_the_release_before_is_still_delivered(worker_mode):
+    outbox.outbox_enqueue("accountsite.outbox.mail_deliver", subject="Hi", to="old@example.com",
+                          from_email="noreply@example.com", text="plain body", html="<p>html body</p>")
+    assert outbox.outbox_run() == (1, 0)
+    [message] = mail.outbox
+    assert message.body == "plain body" and message.alternatives[0][0] == "<p>html body</p>"
 
 
 def test_an_unknown_name_enqueues_the_same_task_and_mails_nothing(worker_mode, db):
