@@ -110,9 +110,13 @@ def _membership_set(*, membership: Membership, tier: Tier, expires_at: datetime 
 def membership_tier_assign(*, user: User, user_type: int, actor: User | None, expires_at: datetime | None = None,
                            now: datetime | None = None) -> Membership:
     """An operator sets a user's tier without any charge (admin API and back office); the quota limits
-    follow the tier and existing use is kept. Nothing was paid, so a later upgrade credits nothing."""
+    follow the tier and existing use is kept. Nothing was paid, so a later upgrade credits nothing. The
+    admin tier (unlimited) goes with the admin role only (8009): the role change gives it."""
     now = now or timezone.now()
     tier = _tier(user_type)
+    if tier.user_type == TierType.ADMIN and not user.is_admin:
+        raise MembershipChangeError("The admin tier goes with the admin role: make the user an administrator.",
+                                    error={"userType": ["Only administrators hold the admin tier."]})
     membership = _locked_membership(user)
     previous = membership.tier.user_type
     _membership_set(membership=membership, tier=tier, expires_at=expires_at, period_started_at=None,

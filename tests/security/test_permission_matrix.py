@@ -132,8 +132,9 @@ EXPECTED: dict[Row, tuple[Cell, ...]] = {
     # Authenticated, or anyone with `username` + the old password (seed 003).
     R("POST", "/auth/password/", "seed 003 without a token"):
                                       (OK,   None, None, None, None, None, None, None, None, None, None, None),
-    # {username: alice, password}: the password is the credential (anyone); an app's token never (DENY).
-    R("POST", "/auth/unregister/"):   (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OFF,  OFF,  AUTH, DENY, DENY),
+    # {username: alice, password}: the password is the credential, signed out; beside a token the name must
+    # be the token's own (seed 003, as at logout: AUTH), and an app's token never (DENY).
+    R("POST", "/auth/unregister/"):   (OK,   OK,   AUTH, AUTH, AUTH, AUTH, AUTH, OFF,  OFF,  AUTH, DENY, DENY),
     R("GET", "/auth/sessions/"):      SELF_FIRST_HAND,
     # Only the caller's own sessions; alice's are not visible to anyone else, operators included.
     R("DELETE", "/auth/sessions/{id}/"):

@@ -130,6 +130,18 @@ def test_admin_put_with_seed_004_spellings(admin_client, user):
     assert AuditEvent.objects.filter(user=user, action="user.status", actor__username="root").exists()
 
 
+def test_the_admin_tier_goes_with_the_admin_role_only(admin_client, user):
+    before = snapshot()
+    body = envelope(admin_client.put("/users/alice", {"userType": TierType.ADMIN}, format="json"),
+                    errors.MembershipChangeError)
+    assert "userType" in body["error"]
+    envelope(admin_client.put("/users/alice", {"role": "common", "userType": TierType.ADMIN}, format="json"),
+             errors.MembershipChangeError)
+    before.assert_unchanged()
+    body = envelope(admin_client.put("/users/alice", {"role": "admin", "userType": TierType.ADMIN}, format="json"))
+    assert body["data"]["userType"] == TierType.ADMIN
+
+
 def test_admin_role_change_moves_the_tier(admin_client, user):
     body = envelope(admin_client.patch("/users/alice", {"role": "admin"}, format="json"))
     assert body["data"]["role"] == "admin" and body["data"]["userType"] == TierType.ADMIN
