@@ -30,11 +30,6 @@ def _record(kind: str) -> dict[str, Doc]:
 
 OPERATIONS = {
     **_record("repository"), **_record("deposit"), **_record("pullnum"),
-    "quota_deposit_use_create": Doc(
-        "Add storage use",
-        "Operators only: adds `use` in `unit` to the storage in use (a negative amount frees, never below 0). "
-        "Past the limit the reply is 8008 and nothing changes.",
-        errors=(errors.InvalidParametersError, errors.QuotaExceededError)),
     "quota_pullnum_use_create": Doc(
         "Add pulls",
         "Operators only: adds `use` pulls to today's count. Past the daily limit the reply is 8008 and nothing "

@@ -18,7 +18,6 @@ from quotas.models import QuotaKind
 from quotas.serializers import (
     DepositQuotaInputSerializer,
     DepositQuotaSerializer,
-    DepositUseInputSerializer,
     PullnumQuotaInputSerializer,
     PullnumQuotaSerializer,
     PullnumUseInputSerializer,
@@ -90,25 +89,21 @@ class RepositoryQuotaViewSet(_RecordViewSet, RepositoryQuotaViews):
         return repository_kinds(valid_input(RepositoryQuotaInputSerializer, request))
 
 
-@extend_schema(tags=["quotas"], request=DepositQuotaInputSerializer, responses=DepositQuotaSerializer)
-class DepositQuotaViewSet(_RecordViewSet):
+class DepositQuotaViews(QuotaViews):
     kinds = (QuotaKind.DEPOSIT,)
-
-    def limits(self, request: Request) -> dict[str, int]:
-        data = valid_input(DepositQuotaInputSerializer, request)
-        return {QuotaKind.DEPOSIT: data["quota"]} if "quota" in data else {}
 
     def reply(self, user: Any) -> Response:
         row = selectors.quota_rows(user, self.kinds)[QuotaKind.DEPOSIT]
         return Response(DepositQuotaSerializer(row).data)
 
-    @extend_schema(request=DepositUseInputSerializer)
-    @action(detail=False, methods=["post"])
-    def use(self, request: Request, loginname: str) -> Response:
-        user = self.holder(loginname)
-        amount = valid_input(DepositUseInputSerializer, request)["use"]
-        services.quota_use_add(user=user, kind=QuotaKind.DEPOSIT, amount=amount, actor=signed_in(request))
-        return self.reply(user)
+
+@extend_schema(tags=["quotas"], request=DepositQuotaInputSerializer, responses=DepositQuotaSerializer)
+class DepositQuotaViewSet(_RecordViewSet, DepositQuotaViews):
+    """The storage record; its `use` (freeing no lower than what is stored) is repos' (repos.views)."""
+
+    def limits(self, request: Request) -> dict[str, int]:
+        data = valid_input(DepositQuotaInputSerializer, request)
+        return {QuotaKind.DEPOSIT: data["quota"]} if "quota" in data else {}
 
 
 @extend_schema(tags=["quotas"], request=PullnumQuotaInputSerializer, responses=PullnumQuotaSerializer)

@@ -52,4 +52,9 @@ OPERATIONS = {
         "Sets the public and private repository counts (`usePublic`/`usePrivate`, or `public`/`private`): no "
         "lower than the repositories that exist (1007) and no higher than the limit (8008). The holder or an "
         "operator.", errors=(errors.InvalidParametersError, errors.QuotaExceededError)),
+    "quota_deposit_use_create": Doc(
+        "Add storage use",
+        "Operators only: adds `use` in `unit` to the storage in use. A negative amount frees, down to what the "
+        "account's commits store and no lower. Past the limit the reply is 8008 and nothing changes.",
+        errors=(errors.InvalidParametersError, errors.QuotaExceededError)),
 }

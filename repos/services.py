@@ -18,7 +18,14 @@ from django.utils import timezone
 from accounts.models import User
 from accountsite.errors import InvalidParametersError, NotFoundError, RepositoryExistsError
 from quotas.models import Quota, QuotaKind
-from quotas.services import quota_consume, quota_release, quota_rows_lock, quota_use_correct, quota_use_set
+from quotas.services import (
+    quota_consume,
+    quota_release,
+    quota_rows_lock,
+    quota_use_add,
+    quota_use_correct,
+    quota_use_set,
+)
 from repos.models import REPOSITORY_NAME_VALIDATOR, Commit, Pull, Repository, Visibility
 from repos.selectors import VISIBILITY_KIND, usage_measured
 
@@ -179,6 +186,18 @@ def repository_use_set(*, user: User, uses: Mapping[str, int], actor: User | Non
     measured = usage_measured(user_ids=[user.pk])
     floors = {kind: measured.get((user.pk, kind), 0) for kind in uses}
     quota_use_set(user=user, uses=uses, floors=floors, actor=actor, now=now)
+
+
+@transaction.atomic
+def storage_use_add(*, user: User, amount: int, actor: User | None, now: datetime | None = None) -> None:
+    """POST /quota/{loginname}/deposit/use: an operator adds storage use, or frees it (a negative amount)
+    down to what the user's commits really store and no lower (it stopped at 0 before), or the owner could
+    store past the limit."""
+    rows = quota_rows_lock(user_id=user.pk, kinds=[QuotaKind.DEPOSIT])
+    if amount < 0 and QuotaKind.DEPOSIT in rows:
+        stored = usage_measured(user_ids=[user.pk]).get((user.pk, QuotaKind.DEPOSIT), 0)
+        amount = max(amount, min(0, stored - rows[QuotaKind.DEPOSIT].use))
+    quota_use_add(user=user, kind=QuotaKind.DEPOSIT, amount=amount, actor=actor, now=now)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,14 @@ from accountsite.policy import Caller, Op
 from accountsite.requests import valid_input
 from quotas.models import Quota, QuotaKind
 from quotas.selectors import pulls_today
-from quotas.serializers import PullnumQuotaSerializer, RepositoryQuotaSerializer, RepositoryUseInputSerializer
-from quotas.views import RepositoryQuotaViews, repository_kinds
+from quotas.serializers import (
+    DepositQuotaSerializer,
+    DepositUseInputSerializer,
+    PullnumQuotaSerializer,
+    RepositoryQuotaSerializer,
+    RepositoryUseInputSerializer,
+)
+from quotas.views import DepositQuotaViews, RepositoryQuotaViews, repository_kinds
 from repos import selectors, services
 from repos.models import Repository
 from repos.permissions import assert_can, assert_can_pull, can_read
@@ -155,4 +161,17 @@ class RepositoryUseViewSet(RepositoryQuotaViews):
         user = self.holder(loginname)
         uses = repository_kinds(valid_input(RepositoryUseInputSerializer, request))
         services.repository_use_set(user=user, uses=uses, actor=signed_in(request))
+        return self.reply(user)
+
+
+@extend_schema(tags=["quotas"], request=DepositUseInputSerializer, responses=DepositQuotaSerializer)
+class DepositUseViewSet(DepositQuotaViews):
+    """POST /quota/{loginname}/deposit/use: storage use added, or freed no lower than what is stored, which
+    repos measures; the rest of the record is the quota API's."""
+
+    @action(detail=False, methods=["post"])
+    def use(self, request: Request, loginname: str) -> Response:
+        user = self.holder(loginname)
+        amount = valid_input(DepositUseInputSerializer, request)["use"]
+        services.storage_use_add(user=user, amount=amount, actor=signed_in(request))
         return self.reply(user)

@@ -3,8 +3,10 @@
 import pytest
 
 from accountsite import errors
+from accountsite.errors import QuotaExceededError
 from membership.models import TierType
 from quotas.models import Quota, QuotaKind
+from repos.services import commit_create, repository_create
 from tests.conftest import envelope
 from tests.quotas.helpers import GIB, MIB, give_tier, row
 from tests.snapshots import snapshot
@@ -167,6 +169,21 @@ def test_deposit_units_round_trip(admin_client, user):
     assert (data["quota"], data["quotaBytes"]) == ("300M", 300 * MIB)
     data = envelope(admin_client.put("/quota/alice/deposit", {"quota": -1}, format="json"))["data"]
     assert (data["quota"], data["quotaBytes"]) == (-1, -1)
+
+
+def test_freeing_storage_stops_at_what_the_commits_store(admin_client, user):
+    """Otherwise an operator's mistake let the owner store past the limit: use freed to 0 under 2 MiB of
+    commits, then a 1 GiB limit, then a 1 GiB commit was accepted."""
+    give_tier(user, TierType.GOLD)
+    repo = repository_create(owner=user, name="data", visibility="public")
+    commit_create(repo=repo, author=user, content="x", size=2 * MIB)
+    data = envelope(admin_client.post("/quota/alice/deposit/use", {"use": -100}, format="json"))["data"]
+    assert data["useBytes"] == 2 * MIB
+    envelope(admin_client.put("/quota/alice/deposit", {"quota": 3}, format="json"))
+    with pytest.raises(QuotaExceededError):
+        commit_create(repo=repo, author=user, content="y", size=2 * MIB)
+    data = envelope(admin_client.post("/quota/alice/deposit/use", {"use": 1}, format="json"))["data"]
+    assert data["useBytes"] == 3 * MIB
 
 
 def test_pullnum_use_adds_and_reads_today(admin_client, user):
