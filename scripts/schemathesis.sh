@@ -29,11 +29,14 @@ admin_token=$(post /auth/login "{\"username\": \"admin\", \"password\": \"$admin
 
 # Signing out and deleting an account would end the run's own credentials half-way; both are tested in the suite.
 # From the throwaway directory, so no cache of an earlier run (another server's replies) is replayed.
+# One worker: with two, hypothesis parses lambdas' source in two threads at once, and CPython 3.11's ast
+# then fails now and then ("SystemError: AST constructor recursion depth mismatch", gh-106905): a crash of
+# the tool, not a finding, that failed a CI run.
 venv=$(pwd)/.venv
 cd "$work"
 for token in "$user_token" "$admin_token"; do
   "$venv/bin/schemathesis" run "$api/schema/" -H "Authorization: Bearer $token" \
     --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
     --exclude-operation-id auth_logout_create --exclude-operation-id users_destroy \
-    --phases examples,coverage,fuzzing --max-examples 5 --generation-deterministic --workers 2 "$@"
+    --phases examples,coverage,fuzzing --max-examples 5 --generation-deterministic --workers 1 "$@"
 done
