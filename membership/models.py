@@ -80,6 +80,9 @@ class Membership(models.Model):
     # 0 years means nothing was paid (base tier, operator grant), so an upgrade credits nothing.
     period_started_at = models.DateTimeField(null=True, blank=True)
     period_years = models.PositiveSmallIntegerField(default=0)
+    # What those years were bought at (the fees of the purchase and of the renewals that extended it): the
+    # credit of an upgrade is its unused share, whatever the tier's fee is now.
+    period_value = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -11,8 +11,11 @@ Definitions the contract leaves open, decided here:
 - Time is counted to the second, as card processors prorate: `remaining = floor(expires_at - now)` and
   `period = floor(expires_at - period_started_at)`, both in whole seconds (the second in progress counts as
   used). Buying gold and upgrading to diamond a minute later credits all of gold but that minute.
-- The credit for the unused part is `old_fee * period_years * remaining / period`. With the usual one-year
-  period this is the contract's `old_fee * remaining_days / days_in_period`, in seconds instead of days.
+- The credit for the unused part is `period_value * remaining / period`, where the period's value is what
+  its years were bought at: `old_fee * period_years` at the fees of the purchase and of each renewal that
+  extended it (an operator changing a tier's fee later changes no member's credit). With the usual
+  one-year period this is the contract's `old_fee * remaining_days / days_in_period`, in seconds instead
+  of days.
   A quote therefore moves by a cent every few seconds: a PUT whose `cost` was quoted a moment earlier may
   meet the next cent and get 8010 with the current cost in `error.cost`, which the client pays instead.
 - The one rounding point: the credit is rounded half-up to 0.01 (`ROUND_HALF_UP`). Fees are exact
@@ -84,17 +87,16 @@ def renewal_expiry(*, now: datetime, expires_at: datetime | None, validity: int)
     return add_years(start, validity)
 
 
-def unused_credit(*, fee: Decimal, period_years: int, period_started_at: datetime | None,
-                  expires_at: datetime | None, now: datetime) -> Decimal:
-    """The value of the unused whole seconds of the current paid period, rounded half-up to 0.01."""
-    if period_years <= 0 or period_started_at is None or expires_at is None or expires_at <= now:
+def unused_credit(*, value: Decimal, period_started_at: datetime | None, expires_at: datetime | None,
+                  now: datetime) -> Decimal:
+    """The share of the period's `value` its unused whole seconds are worth, rounded half-up to 0.01."""
+    if value <= 0 or period_started_at is None or expires_at is None or expires_at <= now:
         return ZERO
     period = whole_seconds(expires_at - period_started_at)
     if period <= 0:
         return ZERO
     remaining = min(max(whole_seconds(expires_at - now), 0), period)
-    paid = cents(fee) * period_years
-    return (paid * remaining / period).quantize(CENT, rounding=ROUND_HALF_UP)
+    return (cents(value) * remaining / period).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def upgrade_cost(*, new_fee: Decimal, validity: int, credit: Decimal) -> Decimal:
@@ -104,13 +106,19 @@ def upgrade_cost(*, new_fee: Decimal, validity: int, credit: Decimal) -> Decimal
 
 @dataclass(frozen=True)
 class Current:
-    """The membership as the pricing sees it: the tier in force and its paid period."""
+    """The membership as the pricing sees it: the tier in force and its paid period. `period_value` is what
+    the period's years were bought at (None: at the tier's `fee` of now, as before it was kept)."""
 
     user_type: int
     fee: Decimal
     expires_at: datetime | None
     period_started_at: datetime | None
     period_years: int
+    period_value: Decimal | None = None
+
+    @property
+    def value(self) -> Decimal:
+        return cents(self.period_value) if self.period_value is not None else cents(self.fee) * self.period_years
 
 
 @dataclass(frozen=True)
@@ -123,6 +131,7 @@ class Quote:
     expires_at: datetime | None
     period_started_at: datetime | None
     period_years: int
+    period_value: Decimal
 
 
 def quote(*, current: Current, user_type: int, fee: Decimal, validity: int, now: datetime,
@@ -144,19 +153,21 @@ def quote(*, current: Current, user_type: int, fee: Decimal, validity: int, now:
         extends = running and current.expires_at is not None and current.period_years > 0
         period_started_at = current.period_started_at if extends else now
         period_years = current.period_years + validity if extends else validity
+        period_value = (current.value if extends else ZERO) + cost
     else:
         if cents(fee) < cents(current.fee) and running:
             raise DowngradeRefused(f"tier {user_type} costs less than tier {current.user_type}, which has not expired")
         kind = UPGRADE if cents(fee) > cents(current.fee) else CHANGE
-        credit = unused_credit(fee=current.fee, period_years=current.period_years,
-                               period_started_at=current.period_started_at, expires_at=current.expires_at, now=now)
+        credit = (unused_credit(value=current.value, period_started_at=current.period_started_at,
+                                expires_at=current.expires_at, now=now) if current.period_years > 0 else ZERO)
         cost = upgrade_cost(new_fee=fee, validity=validity, credit=credit)
         expires_at, period_started_at, period_years = add_years(now, validity), now, validity
+        period_value = renewal_cost(fee=fee, validity=validity)  # paid partly with the credit, worth all of it
     if expires_at is not None and expires_at > add_years(now, YEARS_AHEAD_MAX):
         raise TooFarAhead(f"the membership would end after {expires_at:%Y-%m-%d}")
     if user_type == base_user_type:
-        expires_at, period_started_at, period_years = None, None, 0
+        expires_at, period_started_at, period_years, period_value = None, None, 0, ZERO
     if free_of_charge:
         cost = ZERO
     return Quote(kind=kind, cost=cost, credit=credit, expires_at=expires_at,
-                 period_started_at=period_started_at, period_years=period_years)
+                 period_started_at=period_started_at, period_years=period_years, period_value=period_value)

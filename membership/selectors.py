@@ -77,7 +77,7 @@ def membership_quote(*, membership: Membership, tier: Tier, validity: int, now: 
     if in_force.user_type == membership.tier.user_type:
         current = pricing.Current(user_type=in_force.user_type, fee=in_force.fee, expires_at=membership.expires_at,
                                   period_started_at=membership.period_started_at,
-                                  period_years=membership.period_years)
+                                  period_years=membership.period_years, period_value=membership.period_value)
     else:  # lapsed: the paid period is over, the next purchase starts from nothing
         current = pricing.Current(user_type=in_force.user_type, fee=in_force.fee, expires_at=None,
                                   period_started_at=None, period_years=0)

@@ -97,11 +97,13 @@ def _ledger_append(*, wallet: Wallet, kind: str, amount: Decimal, actor: User | 
 
 
 def _membership_set(*, membership: Membership, tier: Tier, expires_at: datetime | None,
-                    period_started_at: datetime | None, period_years: int, now: datetime) -> None:
+                    period_started_at: datetime | None, period_years: int, now: datetime,
+                    period_value: Decimal = pricing.ZERO) -> None:
     if membership.tier_id != tier.pk:
         membership.started_at = now
     membership.tier, membership.expires_at = tier, expires_at
     membership.period_started_at, membership.period_years = period_started_at, period_years
+    membership.period_value = period_value
     membership.save()
     _plan_push(membership=membership, now=now)
 
@@ -187,7 +189,8 @@ def membership_purchase(*, user: User, user_type: int, validity: int, cost: Deci
             note=f"{quote.kind} {tier.name} for {validity} year(s)", created_at=now,
         )
     _membership_set(membership=membership, tier=tier, expires_at=quote.expires_at,
-                    period_started_at=quote.period_started_at, period_years=quote.period_years, now=now)
+                    period_started_at=quote.period_started_at, period_years=quote.period_years,
+                    period_value=quote.period_value, now=now)
     audit_record(action=PURCHASE_ACTIONS[quote.kind], user=user, actor=actor, ip=ip, previous=previous,
                  user_type=tier.user_type, validity=validity, cost=str(quote.cost), credit=str(quote.credit),
                  expires_at=quote.expires_at.isoformat() if quote.expires_at else None)

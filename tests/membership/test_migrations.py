@@ -44,3 +44,26 @@ def test_older_accounts_get_their_plan_and_their_tier_in_force():
     assert Quota.objects.get(user_id=staff.pk, kind="deposit").quota == -1
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_running_periods_are_valued_at_their_tiers_fee_as_the_credit_read_them():
+    before, after = [("membership", "0008_back_office_indexes")], [("membership", "0009_membership_period_value")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    apps = executor.loader.project_state(before).apps
+    User, Membership = apps.get_model("accounts", "User"), apps.get_model("membership", "Membership")
+    Tier = apps.get_model("membership", "Tier")
+    two_years = User.objects.create(username="two-years", password="!")
+    Membership.objects.create(user=two_years, tier=Tier.objects.get(user_type=TierType.GOLD), period_years=2,
+                              period_started_at=timezone.now(), expires_at=timezone.now() + timedelta(days=700))
+    granted = User.objects.create(username="granted", password="!")
+    Membership.objects.create(user=granted, tier=Tier.objects.get(user_type=TierType.DIAMOND), period_years=0)
+
+    executor.loader.build_graph()
+    executor.migrate(after)
+    Membership = executor.loader.project_state(after).apps.get_model("membership", "Membership")
+    assert Membership.objects.get(user_id=two_years.pk).period_value == 20000
+    assert Membership.objects.get(user_id=granted.pk).period_value == 0
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())

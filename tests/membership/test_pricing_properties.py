@@ -143,7 +143,7 @@ def test_credit_counts_whole_seconds_and_rounds_half_up_once():
     year_later = pricing.add_years(start, 1)  # a 365-day period: 31,536,000 seconds
 
     def credit(fee, expires_at, now):
-        return pricing.unused_credit(fee=Decimal(fee), period_years=1, period_started_at=start,
+        return pricing.unused_credit(value=Decimal(fee), period_started_at=start,
                                      expires_at=expires_at, now=now)
 
     # A minute into a year of gold: all of it but that minute, 10000 * 31535940 / 31536000 = 9999.98...

@@ -7,7 +7,7 @@ import pytest
 
 from accountsite.errors import MembershipChangeError
 from membership import selectors, services
-from membership.models import LedgerEntry, Membership, TierType
+from membership.models import LedgerEntry, Membership, Tier, TierType
 from quotas.models import Quota
 from tests.factories import UserFactory
 from tests.membership.conftest import balance
@@ -115,3 +115,32 @@ def test_an_operator_grant_is_not_credited_on_upgrade(member, admin_user):
     services.membership_tier_assign(user=member, user_type=TierType.GOLD, actor=admin_user,
                                     expires_at=T0 + timedelta(days=300), now=T0)
     assert services.membership_cost(user=member, user_type=TierType.DIAMOND, validity=1, now=T0) == Decimal("20000.00")
+
+
+def fee_set(user_type: int, fee: str) -> None:
+    """As the back office edits a tier (a save: the tier cache follows)."""
+    tier = Tier.objects.get(user_type=user_type)
+    tier.fee = Decimal(fee)
+    tier.save()
+
+
+def test_a_fee_changed_after_the_purchase_changes_no_credit(member):
+    """The credit is the unused share of what the period was bought at: gold bought at 10000.00, then its
+    fee raised to 15000.00, is credited 5000.00 half way (it read 7500.00 at the new fee), and a fee lowered
+    takes nothing from the member."""
+    buy(member, TierType.GOLD, T0)
+    half_way = T0 + timedelta(days=182, hours=12)
+    for fee in ("15000.00", "5000.00"):
+        fee_set(TierType.GOLD, fee)
+        assert services.membership_cost(user=member, user_type=TierType.DIAMOND, validity=1,
+                                        now=half_way) == Decimal("15000.00")
+
+
+def test_a_renewal_at_another_fee_adds_what_it_paid_to_the_period(member):
+    buy(member, TierType.GOLD, T0)  # a year at 10000.00
+    fee_set(TierType.GOLD, "12000.00")
+    assert buy(member, TierType.GOLD, T0).quote.cost == Decimal("12000.00")  # the second year at 12000.00
+    assert Membership.objects.get(user=member).period_value == Decimal("22000.00")
+    # At once, nothing of the two years is used: all 22000.00 is credited against two years of diamond.
+    assert services.membership_cost(user=member, user_type=TierType.DIAMOND, validity=2,
+                                    now=T0) == Decimal("40000.00") - Decimal("22000.00")
