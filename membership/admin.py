@@ -67,6 +67,11 @@ class TierAdmin(WordedConstraintsMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # memberships point at tiers; a tier is retired by editing, not deleted
 
+    def save_model(self, request, obj: Tier, form, change) -> None:
+        changed = services.tier_save(tier=obj)  # members still at the old limits get the new ones
+        if changed:
+            self.message_user(request, f"{changed} quota limit(s) of members moved to the tier's new limits.")
+
 
 class MembershipSaleFields(forms.Form):
     """The action bar's extra inputs, validated on their own (ActionForm's `action` choices are set per view)."""

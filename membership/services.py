@@ -24,7 +24,7 @@ from accountsite.errors import (
 )
 from membership import pricing, selectors
 from membership.models import LedgerEntry, LedgerKind, Membership, Tier, TierType, Wallet
-from quotas.services import quota_limits_apply
+from quotas.services import quota_limits_apply, quota_limits_follow
 
 PURCHASE_ACTIONS = {pricing.RENEW: AuditAction.MEMBERSHIP_RENEW, pricing.UPGRADE: AuditAction.MEMBERSHIP_UPGRADE,
                     pricing.CHANGE: AuditAction.MEMBERSHIP_CHANGE}
@@ -106,6 +106,22 @@ def _membership_set(*, membership: Membership, tier: Tier, expires_at: datetime 
     membership.period_value = period_value
     membership.save()
     _plan_push(membership=membership, now=now)
+
+
+@transaction.atomic
+def tier_save(*, tier: Tier) -> int:
+    """An operator edits a tier (the back office, whose history records who): its members still at the
+    tier's old limits get the new ones, and the base tier's limits are also the fallback of every paid
+    member. Answers how many quota rows changed. Limits an operator set for one member stay."""
+    old = Tier.objects.select_for_update().get(pk=tier.pk).quota_limits() if tier.pk else None
+    tier.save()
+    if old is None:
+        return 0
+    changes = {kind: (old[kind], limit) for kind, limit in tier.quota_limits().items() if old[kind] != limit}
+    if not changes:
+        return 0
+    return quota_limits_follow(holders=User.objects.filter(membership__tier=tier), changes=changes,
+                               fallback=tier.user_type == TierType.REGISTERED)
 
 
 @transaction.atomic

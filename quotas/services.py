@@ -39,6 +39,21 @@ def quota_limits_apply(*, user: User, limits: Mapping[str, int], until: datetime
         })
 
 
+def quota_limits_follow(*, holders: Any, changes: Mapping[str, tuple[int, int]], fallback: bool = False,
+                        now: datetime | None = None) -> int:
+    """A plan's limits changed ({kind: (old, new)}): the rows of `holders` (a user queryset) still at the
+    old limit move to the new one, and with `fallback` the limits due at a paid plan's expiry too. A limit
+    an operator set for one user differs from the plan's and stays. Answers how many rows changed."""
+    now = now or timezone.now()
+    changed = 0
+    for kind, (old, new) in changes.items():
+        rows = Quota.objects.filter(kind=kind)
+        changed += rows.filter(user__in=holders, quota=old).update(quota=new, updated_at=now)
+        if fallback:
+            changed += rows.filter(fallback_quota=old).update(fallback_quota=new, updated_at=now)
+    return changed
+
+
 def _exceeded(*, user: User, kind: str, amount: int, now: datetime) -> QuotaExceededError:
     """8008, naming the quota, its limit and use, the user's tier, and the cheapest tier that would allow
     the request (as the plans provider knows it), so a client can offer the upgrade."""

@@ -1,11 +1,16 @@
 """The back office: tiers editable, membership actions and top-ups through the services, the ledger read-only."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from membership.models import LedgerEntry, Membership, Tier, TierType, Wallet
+from membership.services import membership_tier_assign
+from quotas.models import Quota, QuotaKind
+from quotas.services import quota_limits_set
 from tests.conftest import browser_sign_in
 from tests.membership.conftest import assert_ledger_balances, balance, tier
 
@@ -46,6 +51,27 @@ def test_tier_fee_is_editable(back_office):
     response = back_office.post("/admin/membership/tier/4/change/", form)
     assert response.status_code == 302
     assert Tier.objects.get(user_type=TierType.GOLD).fee == Decimal("12000.00")
+
+
+def test_a_tiers_new_limits_reach_its_members_but_not_an_operators_own(back_office, user, other):
+    """Limits follow the tier: gold's members get its new limit (they kept the old one until renewal), a
+    member an operator gave their own limit keeps it, and tier 1's limits are the paid members' fallback."""
+    for member in (user, other):
+        membership_tier_assign(user=member, user_type=TierType.GOLD, actor=None,
+                               expires_at=timezone.now() + timedelta(days=30))
+    quota_limits_set(user=other, limits={QuotaKind.REPO_PUBLIC: 7}, actor=None)
+    form = {"user_type": TierType.GOLD, "name": "gold", "repo_public": 30, "repo_private": 2,
+            "deposit_bytes": 200 * 1024**2, "pulls_per_day": 2000, "pay_way": 1, "fee": "10000.00"}
+    response = back_office.post("/admin/membership/tier/4/change/", form, follow=True)
+    assert any("1 quota limit(s)" in m for m in messages_of(response)), messages_of(response)
+    assert Quota.objects.get(user=user, kind=QuotaKind.REPO_PUBLIC).quota == 30
+    assert Quota.objects.get(user=other, kind=QuotaKind.REPO_PUBLIC).quota == 7
+    registered = {"user_type": TierType.REGISTERED, "name": "registered", "repo_public": 1, "repo_private": 0,
+                  "deposit_bytes": 0, "pulls_per_day": 500, "pay_way": 1, "fee": "0.00"}
+    back_office.post("/admin/membership/tier/1/change/", registered)
+    assert Quota.objects.get(user=user, kind=QuotaKind.REPO_PUBLIC).fallback_quota == 1
+    assert Quota.objects.get(user=user, kind=QuotaKind.REPO_PUBLIC).limit_at(
+        timezone.now() + timedelta(days=60)) == 1
 
 
 def test_wallet_topup_action_credits_through_the_service(back_office, user):
