@@ -3,11 +3,10 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from membership.models import TierType
+from tests.migrations import MigrationSteps
 
 BEFORE = [("membership", "0006_quota_limits_until_expiry"), ("accounts", "0006_user_tier_in_force")]
 AFTER = [("membership", "0007_every_account_has_its_plan")]
@@ -15,9 +14,8 @@ AFTER = [("membership", "0007_every_account_has_its_plan")]
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_older_accounts_get_their_plan_and_their_tier_in_force():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    apps = executor.loader.project_state(BEFORE).apps
+    steps = MigrationSteps()
+    apps = steps.apps_at(BEFORE)
     User, Membership = apps.get_model("accounts", "User"), apps.get_model("membership", "Membership")
     Tier, Quota = apps.get_model("membership", "Tier"), apps.get_model("quotas", "Quota")
     Wallet = apps.get_model("membership", "Wallet")
@@ -28,9 +26,7 @@ def test_older_accounts_get_their_plan_and_their_tier_in_force():
     bare = User.objects.create(username="bare", password="!")  # made outside the services: no plan at all
     staff = User.objects.create(username="staffer", password="!", is_staff=True)
 
-    executor.loader.build_graph()
-    executor.migrate(AFTER)
-    apps = executor.loader.project_state(AFTER).apps
+    apps = steps.apps_at(AFTER)
     User, Membership = apps.get_model("accounts", "User"), apps.get_model("membership", "Membership")
     Quota, Wallet = apps.get_model("quotas", "Quota"), apps.get_model("membership", "Wallet")
     tiers = {user.username: (user.user_type, user.invalid_at, user.user_type_after) for user in User.objects.all()}
@@ -42,16 +38,14 @@ def test_older_accounts_get_their_plan_and_their_tier_in_force():
         assert Quota.objects.filter(user_id=user.pk).count() == 4
     assert Quota.objects.get(user_id=bare.pk, kind="pullnum").quota == 500
     assert Quota.objects.get(user_id=staff.pk, kind="deposit").quota == -1
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    steps.to_latest()
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_running_periods_are_valued_at_their_tiers_fee_as_the_credit_read_them():
     before, after = [("membership", "0008_back_office_indexes")], [("membership", "0009_membership_period_value")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    apps = executor.loader.project_state(before).apps
+    steps = MigrationSteps()
+    apps = steps.apps_at(before)
     User, Membership = apps.get_model("accounts", "User"), apps.get_model("membership", "Membership")
     Tier = apps.get_model("membership", "Tier")
     two_years = User.objects.create(username="two-years", password="!")
@@ -60,10 +54,7 @@ def test_running_periods_are_valued_at_their_tiers_fee_as_the_credit_read_them()
     granted = User.objects.create(username="granted", password="!")
     Membership.objects.create(user=granted, tier=Tier.objects.get(user_type=TierType.DIAMOND), period_years=0)
 
-    executor.loader.build_graph()
-    executor.migrate(after)
-    Membership = executor.loader.project_state(after).apps.get_model("membership", "Membership")
+    Membership = steps.apps_at(after).get_model("membership", "Membership")
     assert Membership.objects.get(user_id=two_years.pk).period_value == 20000
     assert Membership.objects.get(user_id=granted.pk).period_value == 0
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    steps.to_latest()

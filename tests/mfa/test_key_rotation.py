@@ -8,8 +8,6 @@ from io import StringIO
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from accounts.models import RecoveryCode, TotpDevice
 from accounts.services import mfa, passkeys
@@ -17,6 +15,7 @@ from accountsite import errors
 from tests.accounts.test_deploy import _manage
 from tests.mfa.authenticator import SoftAuthenticator
 from tests.mfa.helpers import passkey_on, totp_code, totp_on
+from tests.migrations import MigrationSteps
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 IP = "127.0.0.1"
@@ -118,9 +117,8 @@ BEFORE, AFTER = [("accounts", "0012_user_tier_pages")], [("accounts", "0013_mfa_
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_migration_stores_the_handles_given_so_far_and_which_key_hashed_each_code(settings):
     settings.MFA_KEYS = [OLD]
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    apps = executor.loader.project_state(BEFORE).apps
+    steps = MigrationSteps()
+    apps = steps.apps_at(BEFORE)
     User, Passkey = apps.get_model("accounts", "User"), apps.get_model("accounts", "Passkey")
     RecoveryCode_ = apps.get_model("accounts", "RecoveryCode")
     alice = User.objects.create(username="alice", password="!")
@@ -133,17 +131,14 @@ def test_the_migration_stores_the_handles_given_so_far_and_which_key_hashed_each
     RecoveryCode_.objects.create(user=alice, code_hash=mfa._code_hash(alice, "abcde-fghjk", OLD))
 
     settings.MFA_KEYS = [NEW, OLD]  # the first deploy may already list a new key first
-    executor.loader.build_graph()
-    executor.migrate(AFTER)
-    apps = executor.loader.project_state(AFTER).apps
+    apps = steps.apps_at(AFTER)
     handles = {row.user_id: bytes(row.handle) for row in apps.get_model("accounts", "WebAuthnHandle").objects.all()}
     assert handles == {alice.pk: authenticator.user_handle}
     # The release before runs on until its restart, issuing codes that say nothing of their key.
     RecoveryCode_.objects.create(user=alice, code_hash=mfa._code_hash(alice, "bcdef-ghjkm", OLD))
     assert dict(apps.get_model("accounts", "RecoveryCode").objects.values_list("code_hash", "key_id")) == {
         mfa._code_hash(alice, "abcde-fghjk", OLD): mfa.key_id(OLD), mfa._code_hash(alice, "bcdef-ghjkm", OLD): ""}
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    steps.to_latest()
 
     from accounts.models import User as CurrentUser
 
