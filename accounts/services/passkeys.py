@@ -201,13 +201,13 @@ def _handle_owns(passkey: Passkey, credential: Any, *, required: bool) -> bool:
     An account with no stored handle has nothing to compare: its passkey was registered by the release
     before handles were stored, after migration 0013 ran (an upgrade's window). Its signature decides alone,
     as it did then; every registration since stores the handle first (user_handle)."""
+    answered = _handle_answered(credential)
+    if answered is None and not required:
+        return True  # nothing answered, nothing asked: no need to read the stored handle
     stored = WebAuthnHandle.objects.filter(user_id=passkey.user_id).values_list("handle", flat=True).first()
     if stored is None:
         return True
-    answered = _handle_answered(credential)
-    if answered is None:
-        return not required
-    return hmac.compare_digest(bytes(stored), answered)
+    return answered is not None and hmac.compare_digest(bytes(stored), answered)
 
 
 def _assertion_verified(passkey: Passkey | None, credential: dict, challenge: bytes, *,
