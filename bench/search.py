@@ -147,12 +147,13 @@ FROM bench_h AS h;
 SELECT setval(pg_get_serial_sequence('accounts_user', 'id'), %(n)s);
 
 INSERT INTO membership_membership (user_id, tier_id, expires_at, started_at, updated_at, period_started_at,
-                                   period_years)
+                                   period_years, period_value)
 SELECT u.id, t.id,
        CASE WHEN t.user_type IN (3, 4, 5) THEN now() + make_interval(days => (h.v3 %% 880)::int - 180) END,
        u.registered_at, now(),
        CASE WHEN t.user_type IN (4, 5) THEN now() - make_interval(days => (h.v3 %% 180)::int) END,
-       CASE WHEN t.user_type IN (4, 5) THEN 1 ELSE 0 END
+       CASE WHEN t.user_type IN (4, 5) THEN 1 ELSE 0 END,
+       CASE WHEN t.user_type IN (4, 5) THEN t.fee ELSE 0 END
 FROM bench_h AS h
 JOIN accounts_user AS u ON u.id = h.i
 JOIN membership_tier AS t ON t.user_type = CASE
