@@ -1,13 +1,16 @@
 """The reply envelope and the wire format: {"code": 0, "msg": "ok", "data": ...} on success, and
 {"code", "msg", "data": null[, "error"]} on failure, rendered as JSON in one format for every reply."""
 
+import codecs
 from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpResponse
 from rest_framework import exceptions as drf
 from rest_framework import parsers
+from rest_framework.parsers import get_encoding  # type: ignore[attr-defined]  # DRF's check of the charset
 from rest_framework.renderers import JSONRenderer
+from rest_framework.utils import json
 
 from accountsite import errors
 
@@ -50,11 +53,26 @@ def error_response(error: errors.ServiceError) -> HttpResponse:
     return response
 
 
+def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise ValueError("an object names the same key twice")  # which one is not echoed
+        data[key] = value
+    return data
+
+
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, except that a body nested deeper than Python can decode is malformed, not a crash."""
+    """DRF's JSON parser, except that a body nested deeper than Python can decode is malformed, not a crash,
+    and so is an object that names a key twice: parsers disagree on which value counts (Python's keeps the
+    last), so a proxy or a log could read another request than the one served."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
+        encoding = get_encoding(parser_context or {})
         try:
-            return super().parse(stream, media_type, parser_context)
+            return json.loads(codecs.getreader(encoding)(stream).read(), object_pairs_hook=_object_without_repeats,
+                              parse_constant=json.strict_constant if self.strict else None)
+        except ValueError as exc:
+            raise drf.ParseError(f"JSON parse error - {exc}") from None
         except RecursionError:
             raise drf.ParseError("JSON parse error - nested too deeply.") from None

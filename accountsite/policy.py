@@ -108,7 +108,7 @@ POLICY: Mapping[Op, Rule] = {
     Op.MFA_MANAGE: Rule(own=True),
     Op.SECURITY_LOG: Rule(own=True),
     Op.BILLING_READ: Rule(own=True, staff="membership.view_ledgerentry"),
-    Op.PURCHASE: Rule(own=True, staff="membership.change_membership"),
+    Op.PURCHASE: Rule(own=True, staff="membership.change_membership", protected=True),
     Op.QUOTA_USE_SET: Rule(own=True, staff="quotas.change_quota"),
     Op.USER_VIEW: Rule(staff="accounts.view_user"),
     Op.USER_CREATE: Rule(staff="accounts.add_user"),
@@ -118,7 +118,7 @@ POLICY: Mapping[Op, Rule] = {
     Op.PASSWORD_SET: Rule(staff="accounts.set_user_password", staff_on_self=False, protected=True),
     Op.STATUS_SET: Rule(staff="accounts.change_user_status", protected=True),
     Op.ROLE_SET: Rule(staff=SUPERUSER, protected=True),
-    Op.TIER_SET: Rule(staff="membership.change_membership"),
+    Op.TIER_SET: Rule(staff="membership.change_membership", protected=True),
     Op.QUOTA_CREATE: Rule(staff="quotas.add_quota"),
     Op.QUOTA_MANAGE: Rule(staff="quotas.change_quota"),
     # Nobody credits their own wallet, operators included.

@@ -109,6 +109,22 @@ def test_a_lone_surrogate_is_1007_and_the_message_does_not_echo_it(user):
     before.assert_unchanged()
 
 
+@pytest.mark.parametrize("body", [
+    '{"nickname": "one", "nickname": "two"}',
+    '{"nickname": "one", "intro": "a", "intro": "b"}',
+    '{"nickname": "one", "github": {"a": 1, "a": 2}}',
+])
+def test_a_key_named_twice_is_1007_not_the_last_value(body, user):
+    """Parsers disagree on which of two values counts: a proxy or a log could read another request."""
+    client = _client(user)
+    before = snapshot()
+    reply = envelope(client.patch("/auth/me", body, content_type="application/json"), errors.InvalidParametersError)
+    assert reply["msg"] == "Malformed request body: JSON parse error - an object names the same key twice"
+    before.assert_unchanged()
+    reply = envelope(client.patch("/auth/me", '{"nickname": "two"}', content_type="application/json"))
+    assert reply["data"]["nickname"] == "two"
+
+
 def test_a_refused_choice_names_the_allowed_values_not_the_input(user):
     reply = envelope(_client(user).post("/repos/", {"name": "r1", "visibility": "<b>x</b>"}, format="json"),
                      errors.InvalidParametersError)

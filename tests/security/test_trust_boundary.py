@@ -128,6 +128,24 @@ def test_support_freezes_ordinary_users_and_only_a_superuser_freezes_staff(user,
 
 
 
+def test_only_a_superuser_changes_an_administrators_tier_or_buys_one_for_them(user, admin_user):
+    """change_membership moves ordinary members between tiers; on a staff account (whose tier goes with its
+    role) it is a superuser's power, like its password, status and role."""
+    cashier = client_for(staff_user("cashier", "billing", permissions=("membership.change_membership",)))
+    colleague = staff_user("colleague", "support")
+    before = snapshot()
+    envelope(cashier.put("/users/colleague", {"userType": TierType.CERTIFIED}, format="json"),
+             errors.PermissionDeniedError)
+    envelope(cashier.put("/vip/colleague", {"userType": TierType.CERTIFIED, "cost": "0.00"}, format="json"),
+             errors.PermissionDeniedError)
+    before.assert_unchanged()
+    envelope(cashier.put("/users/alice", {"userType": TierType.CERTIFIED}, format="json"))
+    envelope(cashier.put("/vip/alice", {"userType": TierType.GOLD, "cost": "0.00"}, format="json"),
+             errors.CostMismatchError)  # allowed: refused only for the price it quoted
+    envelope(client_for(admin_user).put("/users/colleague", {"userType": TierType.CERTIFIED}, format="json"))
+    assert envelope(client_for(colleague).get("/auth/me"))["data"]["userType"] == TierType.CERTIFIED
+
+
 @pytest.mark.parametrize("method", ["put", "patch"])
 def test_an_operator_token_cannot_set_its_own_password_without_the_current_one(admin_user, method):
     """A stolen superuser token would otherwise keep the account for good: an operator's own password
