@@ -44,6 +44,10 @@ class BoundedListMixin:
 
     - No facet counts ("Show counts", `?_facets`): they count each choice of each filter over the whole
       list, and at a million users the tier filter's count ran for minutes.
+    - Only lookups on what the list shows or offers. Django lets a URL filter on any column of the list's
+      own table: `?password__startswith=argon2` then `?password__gte=...` read a password hash out a
+      character at a time. A column is a filter here only if the list displays it or filters on it (or it
+      is the key, or a relation, whose further steps Django checks against the list's filters).
     - Only lookups with values the database takes. Django lets a URL use any lookup on a field the list
       filters on; `?id__regex=(`, `?action__range=1,2` or `?registered_at__year=99999999999999999999` were
       500s. They are refused like any lookup the list does not offer (Django's 400)."""
@@ -51,10 +55,13 @@ class BoundedListMixin:
     show_facets = admin.ShowFacets.NEVER
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
-        own_filters = {entry.parameter_name for entry in self.list_filter  # type: ignore[attr-defined]
+        list_filter = self.get_list_filter(request)  # type: ignore[attr-defined]  # the ModelAdmin's
+        own_filters = {entry.parameter_name for entry in list_filter
                        if isinstance(entry, type) and issubclass(entry, admin.SimpleListFilter)}
         if lookup in own_filters:  # a filter of ours that reads its parameter itself, and checks it
             return super().lookup_allowed(lookup, value, request)  # type: ignore[misc]
+        if not self._offered(lookup.split(LOOKUP_SEP, 1)[0], [*list_filter, *own_filters], request):
+            return False
         last = lookup.rsplit(LOOKUP_SEP, 1)[-1]
         if last in _REFUSED_LOOKUPS:
             return False
@@ -66,6 +73,21 @@ class BoundedListMixin:
         if not self._fits(path, value.split(",") if last == "in" else [value]):
             return False
         return super().lookup_allowed(lookup, value, request)  # type: ignore[misc]  # ModelAdmin's, after it
+
+    def _offered(self, root: str, list_filter: Iterable[Any], request: HttpRequest) -> bool:
+        """Whether the list may be filtered on the column `root`: the key, a relation, or a column the list
+        displays or has a filter (`list_filter` also holds the parameters of our own filters) or date
+        hierarchy on. Not a column at all: Django's to refuse."""
+        try:
+            field = self.model._meta.get_field(root)  # type: ignore[attr-defined]
+        except FieldDoesNotExist:
+            return True
+        if field.primary_key or field.is_relation:
+            return True
+        filtered = {entry[0] if isinstance(entry, list | tuple) else entry for entry in list_filter}
+        offered = {*self.get_list_display(request), self.date_hierarchy,  # type: ignore[attr-defined]
+                   *(name for name in filtered if isinstance(name, str))}
+        return root in {name.split(LOOKUP_SEP, 1)[0] for name in offered if isinstance(name, str)}
 
     def _fits(self, path: str, items: list[str]) -> bool:
         """Whether each whole number of `items` fits the integer column at `path` (Django checks that for a

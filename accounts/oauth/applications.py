@@ -48,6 +48,8 @@ def redirect_uris_clean(value: Any, *, public: bool = False) -> list[str]:
     for uri in uris:
         if len(uri) > 512:
             raise _bad_uris("A redirect URI is at most 512 characters.")
+        if not (uri.isascii() and uri.isprintable()):  # the URI is not echoed: it holds what it should not
+            raise _bad_uris("A redirect URI is printable ASCII: percent-encode anything else.")
         if public:
             if not _public_redirect_uri_ok(uri):
                 raise _bad_uris(f"Not an allowed redirect URI for a public client: {uri[:100]} (https, http on "

@@ -11,6 +11,8 @@ from django.contrib import admin
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from tests.backoffice.conftest import signed_in_client
+from tests.conftest import staff_user
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,3 +56,52 @@ def test_hostile_lookups_on_a_filtered_field_are_refused_or_answered(operator, a
         if suffix in REFUSED:
             assert response.status_code == 400, (url, field + suffix, response.status_code)
     assert operator.get(url).status_code == 200
+
+
+def unoffered_columns(model_admin) -> list[str]:
+    """The columns of a list's own table that it neither displays nor filters on (nor is the key, nor a
+    relation): no URL may filter on them."""
+    offered = {name.split("__")[0] for name in [*model_admin.list_display, *filtered_fields(model_admin)]
+               if isinstance(name, str)}
+    offered |= {entry.parameter_name for entry in model_admin.list_filter  # filters that read their own parameter
+                if isinstance(entry, type) and issubclass(entry, admin.SimpleListFilter)}
+    return [field.name for field in model_admin.model._meta.concrete_fields
+            if not (field.primary_key or field.is_relation or field.name in offered)]
+
+
+@pytest.mark.parametrize(("model", "column"), [
+    ("accounts.user", "password"), ("oauth2_provider.application", "client_secret"),
+    ("oauth2_provider.accesstoken", "token"), ("oauth2_provider.accesstoken", "token_checksum"),
+    ("oauth2_provider.refreshtoken", "token"), ("oauth2_provider.grant", "code"),
+    ("accounts.session", "refresh_jti"), ("repos.repository", "secret_hash"),
+])
+def test_a_list_never_filters_on_a_secret_column(model, column):
+    """A support operator read a superuser's whole password hash with `?password__gte=...`, one comparison
+    at a time: a column the list does not show is no filter."""
+    app_label, model_name = model.split(".")
+    model_admin = next(model_admin for registered, model_admin in admin.site._registry.items()
+                       if (registered._meta.app_label, registered._meta.model_name) == (app_label, model_name))
+    assert column in unoffered_columns(model_admin)
+
+
+LISTED_COLUMNS = sorted(
+    (f"/admin/{model._meta.app_label}/{model._meta.model_name}/", column)
+    for model, model_admin in admin.site._registry.items()
+    for column in unoffered_columns(model_admin)
+)
+
+
+@pytest.mark.parametrize(("url", "column"), LISTED_COLUMNS)
+def test_no_list_filters_on_a_column_it_neither_shows_nor_offers(operator, url, column):
+    operator.raise_request_exception = False
+    for lookup in ("__startswith=a", "__gte=a", "=a", "__isnull=1"):
+        assert operator.get(f"{url}?{column}{lookup}").status_code == 400, (url, column + lookup)
+
+
+def test_a_support_operator_cannot_read_a_password_hash_off_the_user_list(admin_user):
+    support = signed_in_client(staff_user("helper", "support"))
+    support.raise_request_exception = False
+    listed = support.get(f"/admin/accounts/user/?username={admin_user.username}")
+    assert listed.status_code == 200 and f"/admin/accounts/user/{admin_user.pk}/change/" in listed.content.decode()
+    for lookup in ("password__startswith=argon2", "password__gte=a", "password__startswith=zzz"):
+        assert support.get(f"/admin/accounts/user/?username={admin_user.username}&{lookup}").status_code == 400

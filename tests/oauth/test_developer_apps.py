@@ -8,6 +8,7 @@ from accounts.oauth import applications
 from accountsite import errors
 from tests.conftest import envelope
 from tests.oauth.conftest import CALLBACK, exchange, tokens_for
+from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +61,8 @@ def test_create_turns_developer_mode_on_and_lists_only_own_apps(other_client, ot
 @pytest.mark.parametrize("redirect_uris", [
     "not a uri", "/relative", "https://app.example/cb#x", "javascript:alert(1)", "data:text/html,hi",
     "https://u:p@app.example/cb", {"uri": CALLBACK}, " ".join(f"https://a{i}.example/cb" for i in range(11)),
+    "https://app.example/cb\x00x", "https://app.example/cb\x01x",
+    "https://app.example/cb\x7f", "https://app.ex\u00e4mple/cb", ["https://app.example/\x00"],
 ])
 def test_bad_redirect_uris_change_nothing(user_client, alice_app, redirect_uris):
     pk = alice_app.application.pk
@@ -71,6 +74,20 @@ def test_bad_redirect_uris_change_nothing(user_client, alice_app, redirect_uris)
     assert Application.objects.count() == 1
     application = Application.objects.get(pk=pk)
     assert application.name == "Alice's app" and application.redirect_uris == CALLBACK
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("post", "/developer/apps/", '{"redirect_uris": "https://app.example/\\ud800"}'),
+    ("post", "/developer/apps/", '{"client_type": "public", "redirect_uris": ["com.example.app:/cb\\udfff"]}'),
+    ("patch", "/auth/me", '{"is_developer": true, "redirect_uris": "https://app.example/\\ud800"}'),
+])
+def test_a_lone_surrogate_in_a_redirect_uri_is_1007(user_client, alice_app, method, path, body):
+    """JSON can carry a lone surrogate (an escape); no database column stores one: it was a 500."""
+    before = snapshot()
+    reply = envelope(getattr(user_client, method)(path, body, content_type="application/json"),
+                     errors.InvalidParametersError)
+    assert "redirect_uris" in reply["error"]
+    before.assert_unchanged()
 
 
 def test_update_name_and_redirect_uris(user_client, alice_app):

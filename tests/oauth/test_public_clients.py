@@ -46,6 +46,7 @@ def public_exchange(app, code: str, verifier: str | None, redirect_uri: str = NA
 @pytest.mark.parametrize("redirect_uris", [
     "javascript:alert(1)", "myapp:/cb", "http://app.example/cb", "http://localhost/cb", "https:///cb",
     "com.example.photos://host/cb", "https://spa.example/cb#frag", "https://u:p@spa.example/cb", "file:///etc/passwd",
+    "https://spa.example/cb\x00",
 ])
 def test_a_public_client_may_register_only_redirect_uris_it_can_own(developer, redirect_uris):
     envelope(client_for(developer).post("/developer/apps/", {"client_type": "public", "redirect_uris": redirect_uris},

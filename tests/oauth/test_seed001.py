@@ -71,6 +71,7 @@ def test_developer_mode_twice_creates_no_second_app(user_client):
     ({"is_developer": True, "redirect_uris": "/relative/cb"}, "redirect_uris"),
     ({"is_developer": True, "redirect_uris": "https://app.example/cb#frag"}, "redirect_uris"),
     ({"is_developer": True, "redirect_uris": "ftp://app.example/cb"}, "redirect_uris"),
+    ({"is_developer": True, "redirect_uris": "https://app.example/cb\x00x"}, "redirect_uris"),
     ({"is_developer": True, "redirect_uris": ["https://ok.example/cb", 5]}, "redirect_uris"),
     ({"is_developer": True, "nickname": "New", "redirect_uris": "https://user:pw@app.example/cb"}, "redirect_uris"),
     ({"redirect_uris": CALLBACK}, "is_developer"),
