@@ -116,9 +116,11 @@ POLICY: Mapping[Op, Rule] = {
     # An operator's own password changes as anyone's does, with the current one (PASSWORD_CHANGE): a stolen
     # operator token must not set it.
     Op.PASSWORD_SET: Rule(staff="accounts.set_user_password", staff_on_self=False, protected=True),
-    Op.STATUS_SET: Rule(staff="accounts.change_user_status", protected=True),
-    Op.ROLE_SET: Rule(staff=SUPERUSER, protected=True),
-    Op.TIER_SET: Rule(staff="membership.change_membership", protected=True),
+    # An operator's own role, status and tier are another operator's to change: nobody promotes, freezes
+    # or bills themselves (a superuser who made themselves `common` would lock themselves out).
+    Op.STATUS_SET: Rule(staff="accounts.change_user_status", staff_on_self=False, protected=True),
+    Op.ROLE_SET: Rule(staff=SUPERUSER, staff_on_self=False, protected=True),
+    Op.TIER_SET: Rule(staff="membership.change_membership", staff_on_self=False, protected=True),
     Op.QUOTA_CREATE: Rule(staff="quotas.add_quota"),
     Op.QUOTA_MANAGE: Rule(staff="quotas.change_quota"),
     # Nobody credits their own wallet, operators included.

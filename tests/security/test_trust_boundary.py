@@ -128,6 +128,19 @@ def test_support_freezes_ordinary_users_and_only_a_superuser_freezes_staff(user,
 
 
 
+@pytest.mark.parametrize("body", [{"role": "common"}, {"status": UserStatus.FROZEN}, {"userType": TierType.GOLD}])
+def test_an_operator_never_changes_their_own_role_status_or_tier(admin_user, body):
+    """A superuser who made themselves `common` locked themselves out of the back office (contract: `role`
+    is never writable by its own user); freezing or billing oneself is no operator power either."""
+    root = client_for(admin_user)
+    before = snapshot()
+    reply = envelope(root.patch(f"/users/{admin_user.username}", body, format="json"), errors.PermissionDeniedError)
+    assert reply["error"] == {"fields": list(body)}
+    before.assert_unchanged()
+    other_root = client_for(AdminFactory(username="root2"))
+    envelope(other_root.patch(f"/users/{admin_user.username}", body, format="json"))
+
+
 def test_only_a_superuser_changes_an_administrators_tier_or_buys_one_for_them(user, admin_user):
     """change_membership moves ordinary members between tiers; on a staff account (whose tier goes with its
     role) it is a superuser's power, like its password, status and role."""
