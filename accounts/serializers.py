@@ -18,7 +18,7 @@ from accounts.models import (
 )
 from accounts.oauth.serializers import RedirectURIsField
 from accountsite.numbers import WholeNumberField
-from accountsite.requests import BooleanField, ChoiceField
+from accountsite.requests import AliasedInputSerializer, BooleanField, ChoiceField
 
 # --- Input -------------------------------------------------------------------------------------------------
 
@@ -34,7 +34,7 @@ def new_password_field(**kwargs: Any) -> serializers.CharField:
     return password_field(min_length=8, **kwargs)
 
 
-class ProfileInputSerializer(serializers.Serializer):
+class ProfileInputSerializer(AliasedInputSerializer):
     """The profile fields a user may edit on their own record (seed 002 and 004)."""
 
     nickname = serializers.CharField(max_length=64, required=False, allow_blank=True)
@@ -96,23 +96,6 @@ class LogoutInputSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=254, required=False)
 
 
-class AliasedInputSerializer(serializers.Serializer):
-    """Accepts each field under the spellings older clients used (seed 002, 003 and 004)."""
-
-    aliases: dict[str, tuple[str, ...]] = {}
-
-    def to_internal_value(self, data: Any) -> dict:
-        if hasattr(data, "dict"):
-            data = data.dict()
-        if isinstance(data, dict):
-            data = dict(data)
-            for name, spellings in self.aliases.items():
-                for spelling in spellings:
-                    if name not in data and spelling in data:
-                        data[name] = data.pop(spelling)
-        return super().to_internal_value(data)
-
-
 class PasswordChangeInputSerializer(AliasedInputSerializer):
     aliases = {"old_password": ("oldPassword", "old-password", "oldpwd"),
                "new_password": ("newPassword", "new-password", "passwd")}
@@ -132,7 +115,7 @@ class MeUpdateInputSerializer(ProfileInputSerializer):
     redirect_uris = RedirectURIsField(required=False)  # of the first OAuth app, with is_developer
 
 
-class UserUpdateInputSerializer(AliasedInputSerializer, ProfileInputSerializer):
+class UserUpdateInputSerializer(ProfileInputSerializer):
     """PUT/PATCH /users/{loginname} by the user themself. Seed 004 calls the real name `username` here, but
     every reply's `username` is the login name (which no one changes here): taking it as the real name
     would have a client that writes back what it read overwrite the real name. `userName` stays."""
@@ -156,7 +139,7 @@ class UserAdminUpdateInputSerializer(AdminFieldsInputSerializer, UserUpdateInput
     invalid_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class UserCreateInputSerializer(AliasedInputSerializer, ProfileInputSerializer):
+class UserCreateInputSerializer(ProfileInputSerializer):
     """POST /users/{loginname}; the login name is the path's."""
 
     aliases = {"password": ("passwd",), "real_name": ("userName", "realname"), "nickname": ("nickName",),

@@ -45,6 +45,35 @@ def valid_input(serializer_class: type, request: Request, **kwargs: Any) -> dict
     return valid_input_data(serializer_class, request.data, **kwargs)
 
 
+class AliasedInputSerializer(serializers.Serializer):
+    """An input serializer that takes each field under the older spellings clients used (`aliases`: field
+    to spellings; seed 002, 003 and 004), one at a time. A body naming one field twice, under two of its
+    spellings (or two fields of one `source`), is refused (1007): which one would count is a guess, and a
+    client that sends both believes one of them does something else."""
+
+    aliases: dict[str, tuple[str, ...]] = {}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if hasattr(data, "keys"):
+            targets = {name: field.source or name for name, field in self.fields.items() if not field.read_only}
+            targets.update({spelling: targets.get(name, name)
+                            for name, spellings in self.aliases.items() for spelling in spellings})
+            given: dict[str, list[str]] = {}
+            for key in data:
+                if key in targets:
+                    given.setdefault(targets[key], []).append(key)
+            twice = {keys[0]: [f"Given more than once, as {' and '.join(keys)}: give one of them."]
+                     for keys in given.values() if len(keys) > 1}
+            if twice:
+                raise serializers.ValidationError(twice)
+            data = dict(data.dict() if hasattr(data, "dict") else data)
+            for name, spellings in self.aliases.items():
+                for spelling in spellings:
+                    if spelling in data:
+                        data[name] = data.pop(spelling)
+        return super().to_internal_value(data)
+
+
 def valid_input_data(serializer_class: type, data: Any, **kwargs: Any) -> dict:
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)

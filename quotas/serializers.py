@@ -4,8 +4,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accounts.serializers import AliasedInputSerializer
 from accountsite.numbers import WholeNumberField
+from accountsite.requests import AliasedInputSerializer
 from quotas.models import UNLIMITED
 from quotas.units import BIGINT_MAX, DEFAULT_UNIT, UNITS, size_human, unit_parse
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accountsite.requests import ChoiceField
+from accountsite.requests import AliasedInputSerializer, ChoiceField
 from quotas.serializers import QuantityField
 from repos.models import REPOSITORY_NAME_VALIDATOR, Commit, Pull, Repository, Visibility
 
@@ -49,17 +49,16 @@ class RepositoryUpdateInputSerializer(serializers.Serializer):
         return attrs
 
 
-class CommitCreateInputSerializer(serializers.Serializer):
-    """`content` (seed 000; `message` too) and `size` in bytes, by default the content's UTF-8 length."""
+class CommitCreateInputSerializer(AliasedInputSerializer):
+    """`content` (seed 000 also calls it `message`; one of the two) and `size` in bytes, by default the
+    content's UTF-8 length."""
 
     content = serializers.CharField(required=False, trim_whitespace=False)
-    message = serializers.CharField(required=False, trim_whitespace=False)
+    message = serializers.CharField(required=False, trim_whitespace=False, source="content")
     size = QuantityField(required=False)
 
     def validate(self, attrs: dict) -> dict:
-        message = attrs.pop("message", None)
-        attrs.setdefault("content", message)
-        if attrs["content"] is None:
+        if "content" not in attrs:
             raise serializers.ValidationError({"content": ["This field is required."]})
         return attrs
 

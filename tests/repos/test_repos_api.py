@@ -218,7 +218,7 @@ def test_commit_stops_when_storage_runs_out(user_client, gold, repos):
 
 @pytest.mark.parametrize("body", [
     {}, {"content": "abc", "size": 2}, {"content": "abc", "size": "-1"}, {"content": "abc", "size": "1e3"},
-    {"content": "abc", "size": True},
+    {"content": "abc", "size": True}, {"content": "abc", "message": "other"}, {"message": "abc", "content": "abc"},
 ])
 def test_commit_bad_input_is_1007(user_client, repos, body):
     before = snapshot()

@@ -97,6 +97,23 @@ def test_bad_profile_input_is_1007_and_changes_nothing(user_client, field, bad):
     before.assert_unchanged()
 
 
+@pytest.mark.parametrize(("path", "body", "named"), [
+    ("/users/alice", {"nickname": "ok", "nickName": [1, 2]}, ["nickname", "nickName"]),
+    ("/users/alice", {"nickName": "A", "nickname": "B"}, ["nickName", "nickname"]),
+    ("/users/alice", {"intro": "A", "comment": "B"}, ["intro", "comment"]),
+    ("/users/alice", {"comments": "A", "intro": "B"}, ["comments", "intro"]),
+    ("/users/alice", {"userName": "A", "realname": "B"}, ["userName", "realname"]),
+    ("/auth/me", {"intro": "A", "comment": "B"}, ["intro", "comment"]),
+])
+def test_one_field_under_two_spellings_is_1007_not_a_guess(user_client, path, body, named):
+    """docs/api.md: a field is never silently dropped; with two spellings, one of them would be."""
+    before = snapshot()
+    reply = envelope(user_client.patch(path, body, format="json"), errors.InvalidParametersError)
+    [message] = reply["error"][named[0]]
+    assert message == f"Given more than once, as {' and '.join(named)}: give one of them."
+    before.assert_unchanged()
+
+
 def test_profile_fields_are_optional_and_seed_004_names_work(user_client):
     body = envelope(user_client.put("/users/alice", {"github": "octo-cat", "website": "https://a.example/x",
                                                      "school": "MIT", "userName": "Alice A"}, format="json"))
