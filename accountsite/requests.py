@@ -38,11 +38,22 @@ def valid_input(serializer_class: type, request: Request, **kwargs: Any) -> dict
     dropped."""
     unknown = unknown_fields(request.data, serializer_class)
     if unknown:
-        allowed = ", ".join(sorted(input_names(serializer_class)[0]))
+        names = ", ".join(sorted(input_names(serializer_class)[0]))
+        allowed = f"the fields are: {names}" if names else "this endpoint takes none"
         raise errors.InvalidParametersError(
-            f"Invalid parameters: unknown field {', '.join(unknown)}; the fields are: {allowed}.",
-            error={name: [f"Unknown field. The fields are: {allowed}."] for name in unknown})
+            f"Invalid parameters: unknown field {', '.join(unknown)}; {allowed}.",
+            error={name: [f"Unknown field. {allowed[0].upper()}{allowed[1:]}."] for name in unknown})
     return valid_input_data(serializer_class, request.data, **kwargs)
+
+
+class NoInputSerializer(serializers.Serializer):
+    """The body of an endpoint that reads none: nothing, or an empty object."""
+
+
+def no_input(request: Request) -> None:
+    """Refuses a body for an endpoint that takes none, if it names a field or is malformed (1007): a client
+    that sends one expects it read."""
+    valid_input(NoInputSerializer, request)
 
 
 class AliasedInputSerializer(serializers.Serializer):

@@ -19,7 +19,7 @@ from accountsite.errors import NotFoundError
 from accountsite.pagination import paginate
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
-from accountsite.requests import valid_input
+from accountsite.requests import no_input, valid_input
 
 
 class DeveloperAppViewSet(PolicyMixin, viewsets.GenericViewSet):
@@ -65,6 +65,7 @@ class DeveloperAppViewSet(PolicyMixin, viewsets.GenericViewSet):
     @extend_schema(request=None, responses=IssuedSecretSerializer, tags=["developer"])
     @action(detail=True, methods=["post"])
     def rotate_secret(self, request: Request, pk: str) -> Response:
+        no_input(request)
         issued = applications.application_secret_rotate(application=self._own(request, pk), actor=signed_in(request))
         return Response(IssuedSecretSerializer(issued).data)
 

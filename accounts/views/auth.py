@@ -49,7 +49,7 @@ from accountsite.fastpath import with_fast_read
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Caller, Op
 from accountsite.ratelimit import REGISTRATIONS_PER_IP
-from accountsite.requests import client_ip, valid_input
+from accountsite.requests import client_ip, no_input, valid_input
 
 # Only accepted sign-ups and those for a name or address already taken count toward the per-IP limit: a
 # client's refused input (a short password, a bad name) costs nothing.
@@ -122,6 +122,7 @@ class SignInViewSet(PolicyMixin, viewsets.ViewSet):
     @extend_schema(request=None, responses=PasskeyOptionsSerializer, tags=["auth"])
     @action(detail=False, methods=["post"], url_path="login/passkey/options")
     def login_passkey_options(self, request: Request) -> Response:
+        no_input(request)
         return Response(passkeys.passwordless_options())
 
     @extend_schema(request=PasskeyLoginInputSerializer, responses=LoginReplySerializer, tags=["auth"])

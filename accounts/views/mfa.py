@@ -24,7 +24,7 @@ from accounts.services import mfa, passkeys
 from accountsite.errors import NotFoundError
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
-from accountsite.requests import client_ip, valid_input
+from accountsite.requests import client_ip, no_input, valid_input
 
 
 class MfaViewSet(PolicyMixin, viewsets.ViewSet):
@@ -48,6 +48,7 @@ class MfaViewSet(PolicyMixin, viewsets.ViewSet):
             data = valid_input(TotpDisableInputSerializer, request)
             mfa.totp_disable(user=user, password=data["password"], code=data["code"], ip=client_ip(request))
             return Response(None)
+        no_input(request)
         enrolment = mfa.totp_enrol_start(user=user)
         return Response(TotpEnrolmentSerializer(enrolment).data)
 
@@ -88,6 +89,7 @@ class PasskeyViewSet(PolicyMixin, viewsets.ViewSet):
                    description="Options for navigator.credentials.create(); answer them with POST /auth/passkeys.")
     @action(detail=False, methods=["post"], url_path="options")
     def register_options(self, request: Request) -> Response:
+        no_input(request)
         return Response(passkeys.registration_options(user=selectors.signed_in(request)))
 
     @extend_schema(request=PasskeyRegisterInputSerializer, responses={201: PasskeyRegisteredSerializer}, tags=["mfa"])

@@ -33,7 +33,7 @@ from accountsite.pagination import KeysetPagePagination, paginate
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import ANOTHER_ACCOUNT, Op
 from accountsite.ratelimit import REGISTRATIONS_PER_IP
-from accountsite.requests import client_ip, valid_input, valid_input_data
+from accountsite.requests import client_ip, no_input, valid_input, valid_input_data
 
 
 def valid_loginname(loginname: str) -> str:
@@ -146,12 +146,14 @@ class UserSecretViewSet(PolicyMixin, viewsets.ViewSet):
     @extend_schema(request=None, responses={200: None}, tags=["users"])
     @action(detail=True, methods=["post"], url_path="active/resend")
     def activate_resend(self, request: Request, loginname: str) -> Response:
+        no_input(request)
         codes.activation_resend(loginname=loginname, ip=client_ip(request))
         return Response(None)
 
     @extend_schema(request=None, responses={200: None}, tags=["users"])
     @action(detail=True, methods=["put"], url_path="forget/pwd")
     def forget_password(self, request: Request, loginname: str) -> Response:
+        no_input(request)
         passwords.password_reset_request(loginname=loginname, ip=client_ip(request))
         return Response(None)
 
@@ -165,7 +167,7 @@ class UserSecretViewSet(PolicyMixin, viewsets.ViewSet):
     @extend_schema(request=PasswordCheckInputSerializer, responses={200: None}, tags=["users"])
     @action(detail=True, methods=["get", "post"], url_path="pwd/validate")
     def validate_password(self, request: Request, loginname: str) -> Response:
-        source = request.query_params if request.method == "GET" else request.data
-        data = valid_input_data(PasswordCheckInputSerializer, source)
+        data = (valid_input_data(PasswordCheckInputSerializer, request.query_params) if request.method == "GET"
+                else valid_input(PasswordCheckInputSerializer, request))
         passwords.password_verify(loginname=loginname, password=data["pwd"], ip=client_ip(request))
         return Response(None)

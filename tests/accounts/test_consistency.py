@@ -9,6 +9,7 @@ from accounts.oauth import applications
 from accountsite import errors
 from tests.conftest import envelope
 from tests.factories import PASSWORD
+from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +56,37 @@ def test_unknown_fields_are_refused_naming_the_fields(user, user_client, unchang
     assert list(data["error"]) == [unknown]
     assert "The fields are:" in data["error"][unknown][0] and unknown in data["msg"]
     unchanged()
+
+
+NO_BODY = [("put", "/users/alice/forget/pwd"), ("post", "/users/alice/active/resend"),
+           ("post", "/auth/login/passkey/options"), ("post", "/auth/mfa/totp"), ("post", "/auth/passkeys/options")]
+
+
+@pytest.mark.parametrize(("method", "path"), NO_BODY)
+@pytest.mark.parametrize("body", ['{"bogus": 1}', "{", "[1, 2]"])
+def test_an_endpoint_that_reads_no_body_refuses_one_that_says_something(user, user_client, mailoutbox, method, path,
+                                                                       body):
+    before = snapshot()
+    data = envelope(getattr(user_client, method)(path, body, content_type="application/json"),
+                    errors.InvalidParametersError)
+    if body == '{"bogus": 1}':
+        assert data["error"] == {"bogus": ["Unknown field. This endpoint takes none."]}
+    before.assert_unchanged()
+    assert not mailoutbox
+
+
+@pytest.mark.parametrize(("method", "path"), NO_BODY)
+def test_an_endpoint_that_reads_no_body_takes_none_or_an_empty_object(user, user_client, method, path):
+    envelope(getattr(user_client, method)(path), status=None)
+    envelope(getattr(user_client, method)(path, "{}", content_type="application/json"), status=None)
+
+
+def test_the_password_check_refuses_unknown_fields_in_a_body(user):
+    data = envelope(APIClient().post("/users/alice/pwd/validate", {"pwd": PASSWORD, "bogus": 1}, format="json"),
+                    errors.InvalidParametersError)
+    assert list(data["error"]) == ["bogus"]
+    envelope(APIClient().post("/users/alice/pwd/validate", {"pwd": PASSWORD}, format="json"))
+    envelope(APIClient().get("/users/alice/pwd/validate", {"pwd": PASSWORD}))
 
 
 def test_an_apps_unknown_field_is_refused(user, user_client):
