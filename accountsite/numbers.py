@@ -14,8 +14,9 @@ from rest_framework import serializers
 
 BIGINT_MAX = 2**63 - 1
 _WHOLE = re.compile(r"[+-]?[0-9]{1,19}")
-_MONEY = re.compile(r"[+-]?[0-9]{1,12}(?:\.[0-9]{1,2})?")
+_MONEY = re.compile(r"[+-]?[0-9]{1,40}(?:\.[0-9]{1,2})?")
 CENT = Decimal("0.01")
+MONEY_LIMIT = 10**12  # every amount column holds less: at most 999999999999.99
 
 
 def whole_number_parse(raw: Any) -> int:
@@ -31,11 +32,13 @@ def whole_number_parse(raw: Any) -> int:
 def money_parse(raw: Any) -> Decimal:
     """An amount of money in cents ("10" is 10.00): a JSON integer or a string of ASCII digits with at most
     two decimal places; ValueError for floats (1.5 is not exact in JSON), exponents and anything else."""
-    if isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) < 10**12:
-        return Decimal(raw).quantize(CENT)
-    if isinstance(raw, str) and _MONEY.fullmatch(raw):
-        return Decimal(raw).quantize(CENT)
-    raise ValueError('An amount such as "10.50" is required: digits with at most two decimal places.')
+    if (isinstance(raw, int) and not isinstance(raw, bool)) or (isinstance(raw, str) and _MONEY.fullmatch(raw)):
+        value = Decimal(raw)
+    else:
+        raise ValueError('An amount such as "10.50" is required: digits with at most two decimal places.')
+    if abs(value) >= MONEY_LIMIT:
+        raise ValueError(f"An amount is at most {MONEY_LIMIT - CENT}.")
+    return value.quantize(CENT)
 
 
 @extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "pattern": r"^[+-]?[0-9]{1,19}$"}]})
@@ -75,7 +78,6 @@ class MoneyField(serializers.Field):
     """An amount of money (money_parse), at least `min_value`."""
 
     default_error_messages = {
-        "invalid": 'An amount such as "10.50" is required: digits with at most two decimal places.',
         "min_value": "Must be at least {min_value}.",
     }
 
@@ -86,8 +88,8 @@ class MoneyField(serializers.Field):
     def to_internal_value(self, data: Any) -> Decimal:
         try:
             value = money_parse(data)
-        except ValueError:
-            self.fail("invalid")
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
         if value < self.min_value:
             self.fail("min_value", min_value=self.min_value)
         return value

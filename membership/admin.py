@@ -249,10 +249,11 @@ class WalletAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def topup(self, request, queryset) -> None:
         form = TopupFields(request.POST)
         try:  # the API's parser: ASCII digits with at most two decimals, no exponent
-            amount: Decimal | None = money_parse(form.data.get("amount", "").strip())
-        except ValueError:
-            amount = None
-        if not form.is_valid() or amount is None:
+            amount = money_parse(form.data.get("amount", "").strip())
+        except ValueError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        if not form.is_valid():
             self.message_user(request, "Enter a positive amount with at most 2 decimal places.", messages.ERROR)
             return
         for wallet in self.for_each_allowed(request, Op.WALLET_TOPUP, queryset.select_related("user"),

@@ -176,6 +176,19 @@ def test_quotas_take_ascii_digits_only(path, body, user):
     before.assert_unchanged()
 
 
+@pytest.mark.parametrize(("amount", "message"), [
+    ("9999999999999.99", "An amount is at most 999999999999.99."), (10**12, "An amount is at most 999999999999.99."),
+    ("9" * 40, "An amount is at most 999999999999.99."),
+    ("9" * 41, 'An amount such as "10.50" is required: digits with at most two decimal places.'),
+])
+def test_an_amount_past_every_balance_says_so(amount, message, user):
+    admin = _client(AdminFactory(username="root"))
+    before = snapshot()
+    reply = envelope(admin.post("/vip/alice/topup", {"amount": amount}, format="json"), errors.InvalidParametersError)
+    assert reply["error"] == {"amount": [message]}
+    before.assert_unchanged()
+
+
 @pytest.mark.parametrize("amount", ["1e3", 1.5, 100.0, FULLWIDTH_10, " 10"])
 def test_money_input_refuses_exponents_and_floats(amount, user):
     admin, owner = _client(AdminFactory(username="root")), _client(user)
