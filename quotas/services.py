@@ -61,14 +61,20 @@ def _exceeded(*, user: User, kind: str, amount: int, now: datetime) -> QuotaExce
     limit, use = (row.limit_at(now), row.use) if row else (0, 0)
     if row and kind == QuotaKind.PULLS:
         use = pulls_today(row, now)["use"]
-    label = QuotaKind(kind).label
-    error: dict[str, Any] = {"quota": kind, "limit": limit, "use": use, "requested": amount,
+    return _over_limit(user=user, kind=kind, limit=limit, use=use, requested=amount, wanted=use + amount, now=now,
+                       message=f"{use} of {limit} used, {amount} more requested")
+
+
+def _over_limit(*, user: User, kind: str, limit: int, use: int, requested: int, wanted: int, now: datetime,
+                message: str) -> QuotaExceededError:
+    """8008 with the fields every quota refusal carries (docs/errors.md): the tier, and the cheapest tier
+    whose limit allows `wanted`, if any."""
+    error: dict[str, Any] = {"quota": kind, "limit": limit, "use": use, "requested": requested,
                              "userType": user.tier_at(now)[0]}
-    upgrade = _plans.tier_allowing(user=user, kind=kind, limit=use + amount) if _plans is not None else None
+    upgrade = _plans.tier_allowing(user=user, kind=kind, limit=wanted) if _plans is not None else None
     if upgrade is not None:
         error["upgrade"] = upgrade
-    return QuotaExceededError(f"Quota exceeded: {label}: {use} of {limit} used, {amount} more requested.",
-                              error=error)
+    return QuotaExceededError(f"Quota exceeded: {QuotaKind(kind).label}: {message}.", error=error)
 
 
 def quota_consume(*, user: User, kind: str, amount: int = 1, now: datetime | None = None) -> None:
@@ -210,10 +216,8 @@ def quota_use_set(*, user: User, uses: Mapping[str, int], floors: Mapping[str, i
                 f"{floor} {QuotaKind(kind).label} exist; use cannot be set below that."
             ]
         elif row.limit_at(now) != UNLIMITED and use > row.limit_at(now):
-            raise QuotaExceededError(
-                f"Quota exceeded: {QuotaKind(kind).label}: use {use} is over the limit {row.limit_at(now)}.",
-                error={"quota": kind, "limit": row.limit_at(now), "use": row.use, "requested": use},
-            )
+            raise _over_limit(user=user, kind=kind, limit=row.limit_at(now), use=row.use, requested=use, wanted=use,
+                              now=now, message=f"use {use} is over the limit {row.limit_at(now)}")
     if errors:
         field, messages = next(iter(errors.items()))
         raise InvalidParametersError(f"Invalid parameters: {field}: {messages[0]}", error=errors)

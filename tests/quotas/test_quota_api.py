@@ -122,6 +122,20 @@ def test_repository_use_sets_counts(user_client, user):
     assert (data["usePublic"], data["usePrivate"]) == (2, 1)
 
 
+def test_repository_use_over_the_limit_is_8008_with_the_tier_and_the_upgrade(user_client, user):
+    """The same 8008 as every quota refusal (docs/errors.md): the tier, and the tier that would allow it."""
+    give_tier(user, TierType.GOLD)
+    before = snapshot()
+    body = envelope(user_client.post("/quota/alice/repository/use", {"usePublic": 21}, format="json"),
+                    errors.QuotaExceededError)
+    assert body["error"] == {"quota": "repo_public", "limit": 20, "use": 0, "requested": 21,
+                             "userType": TierType.GOLD, "upgrade": TierType.DIAMOND}
+    before.assert_unchanged()
+    body = envelope(user_client.post("/quota/alice/repository/use", {"usePublic": 10**6}, format="json"),
+                    errors.QuotaExceededError)
+    assert "upgrade" not in body["error"] and body["error"]["userType"] == TierType.GOLD
+
+
 def test_repository_use_cannot_go_below_real_repositories(user_client, user):
     from repos.services import repository_create
 
