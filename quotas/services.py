@@ -238,7 +238,7 @@ def quota_use_add(*, user: User, kind: str, amount: int, actor: User | None, now
         raise NotFoundError(f"{user.username} has no {QuotaKind(kind).label} quota record.")
     # The audit row first: the UPDATE then holds the quota row only until COMMIT (a refusal rolls both back).
     audit_record(action=AuditAction.QUOTA_USE_ADD, user=user, actor=actor, kind=kind, amount=amount)
-    if amount >= 0:
+    if amount > 0:
         quota_consume(user=user, kind=kind, amount=amount, now=now)
-    else:
+    elif amount < 0:
         quota_release(user=user, kind=kind, amount=-amount, now=now)

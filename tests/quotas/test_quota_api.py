@@ -255,3 +255,15 @@ def test_use_beyond_quota_is_8008_and_changes_nothing(admin_client, user, path, 
     reply = envelope(admin_client.post(f"/quota/alice/{path}", body, format="json"), errors.QuotaExceededError)
     assert reply["error"]["quota"] == quota and "limit" in reply["error"] and "use" in reply["error"]
     before.assert_unchanged()
+
+
+def test_freeing_storage_under_a_lowered_limit_is_never_8008(admin_client, user):
+    """Use over a limit an operator lowered: freeing must still work (it said "quota exceeded" when
+    nothing above the stored bytes was left to free)."""
+    give_tier(user, TierType.GOLD)
+    repo = repository_create(owner=user, name="data", visibility="public")
+    commit_create(repo=repo, author=user, content="x", size=2 * MIB)
+    envelope(admin_client.put("/quota/alice/deposit", {"quota": 1, "unit": "K"}, format="json"))
+    data = envelope(admin_client.post("/quota/alice/deposit/use", {"use": -5, "unit": "M"}, format="json"))["data"]
+    assert data["useBytes"] == 2 * MIB  # all of it is stored by commits
+    envelope(admin_client.post("/quota/alice/deposit/use", {"use": 1}, format="json"), errors.QuotaExceededError)
