@@ -5,6 +5,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from accountsite.numbers import MoneyField, WholeNumberField
+from membership import selectors
 from membership.models import LedgerEntry, Tier
 from quotas.units import size_human
 
@@ -54,6 +55,14 @@ class TierSerializer(serializers.Serializer):
 class CostQuerySerializer(serializers.Serializer):
     type = WholeNumberField(min_value=1, max_value=32767)
     validity = WholeNumberField(min_value=1, max_value=MAX_VALIDITY, default=1)
+
+    def validate_type(self, value: int) -> int:
+        """Checked here so that the error names the query's own parameter (the price service says userType)."""
+        try:
+            selectors.tier_by_user_type(value)
+        except Tier.DoesNotExist:
+            raise serializers.ValidationError("Unknown tier.") from None
+        return value
 
 
 class PurchaseInputSerializer(serializers.Serializer):

@@ -157,7 +157,13 @@ def test_topup_permissions(request, who, error, user):
     {"type": TierType.GOLD, "validity": 100}, {"type": TierType.GOLD, "validity": "1.5"},
 ])
 def test_cost_bad_input(user_client, user, query):
-    envelope(user_client.get("/vip/alice/cost", query), errors.InvalidParametersError)
+    reply = envelope(user_client.get("/vip/alice/cost", query), errors.InvalidParametersError)
+    assert set(reply["error"]) <= set(query) | {"type"}  # the query's own names
+
+
+def test_an_unknown_tier_in_a_cost_query_is_named_as_the_query_names_it(user_client, user):
+    reply = envelope(user_client.get("/vip/alice/cost", {"type": 9}), errors.InvalidParametersError)
+    assert reply["error"] == {"type": ["Unknown tier."]}
 
 
 @pytest.mark.parametrize(("body", "field"), [
