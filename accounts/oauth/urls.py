@@ -2,13 +2,13 @@
 consent pages, OIDC discovery and /developer/apps/."""
 
 from django.urls import include, path, re_path
-from oauth2_provider import views as dot
 
 from accounts.oauth.developer import DeveloperAppViewSet
 from accounts.oauth.views import (
     ConsentView,
     DiscoveryView,
     IntrospectView,
+    JwksView,
     MetadataView,
     PasskeySignInPageView,
     RevokeTokenView,
@@ -17,6 +17,7 @@ from accounts.oauth.views import (
     SeedOAuthView,
     SignInPageView,
     TokenView,
+    UserInfoView,
 )
 from accountsite.routers import Router
 
@@ -26,10 +27,10 @@ dot_patterns = ([
     path("token/", TokenView.as_view(), name="token"),
     path("revoke_token/", RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", IntrospectView.as_view(), name="introspect"),
-    path("userinfo/", dot.UserInfoView.as_view(), name="user-info"),
+    path("userinfo/", UserInfoView.as_view(), name="user-info"),
     re_path(r"^\.well-known/openid-configuration/?$", DiscoveryView.as_view(),
             name="oidc-connect-discovery-info"),
-    path(".well-known/jwks.json", dot.JwksInfoView.as_view(), name="jwks-info"),
+    path(".well-known/jwks.json", JwksView.as_view(), name="jwks-info"),
     # RFC 8414 metadata; its address also makes the RFC 9207 `iss` equal the OIDC issuer (<host>/oauth).
     path(".well-known/oauth-authorization-server", MetadataView.as_view(),
          name="oauth-server-metadata"),

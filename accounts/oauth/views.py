@@ -179,7 +179,25 @@ class SecondFactorPageView(SignInPageView):
 CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
 
-class DiscoveryView(dot.ConnectDiscoveryInfoView):
+class OAuthMethodsMixin:
+    """A method the endpoint does not take is 405 with an RFC 6749-shaped body, as its other errors are
+    (Django's own 405 has an empty body), and the methods it takes in `Allow`."""
+
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        allowed = self._allowed_methods()  # type: ignore[attr-defined]  # Django's View
+        return JsonResponse({"error": "invalid_request", "error_description": f"Use {' or '.join(allowed)}."},
+                            status=405, headers={"Allow": ", ".join(allowed)})
+
+
+class UserInfoView(OAuthMethodsMixin, dot.UserInfoView):
+    pass
+
+
+class JwksView(OAuthMethodsMixin, dot.JwksInfoView):
+    pass
+
+
+class DiscoveryView(OAuthMethodsMixin, dot.ConnectDiscoveryInfoView):
     """OIDC discovery that promises only what the provider does. DOT leaves out fields whose defaults
     (OIDC Discovery 1.0 section 3) promise more: the implicit grant, the fragment response mode and
     request_uri; and it lists HS256, which no app here signs with. The revocation and introspection
@@ -197,7 +215,7 @@ class DiscoveryView(dot.ConnectDiscoveryInfoView):
         return JsonResponse(data, headers={"Access-Control-Allow-Origin": "*"})
 
 
-class MetadataView(dot.OAuthServerMetadataView):
+class MetadataView(OAuthMethodsMixin, dot.OAuthServerMetadataView):
     """RFC 8414 metadata. DOT gives introspection the token endpoint's client authentication methods,
     but only a confidential client may introspect (no "none")."""
 
@@ -246,7 +264,7 @@ def nul_refused(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResp
 
 
 @method_decorator(nul_refused, name="dispatch")
-class TokenView(dot.TokenView):
+class TokenView(OAuthMethodsMixin, dot.TokenView):
     """DOT's token endpoint for the grants we offer (OAUTH2_GRANT_TYPES_SUPPORTED, also what the metadata
     advertises); any other is unsupported_grant_type before oauthlib sees it (its device-code grant
     would look for a device grant that does not exist, a 500)."""
@@ -269,13 +287,13 @@ def _token_error(error: OAuth2Error) -> HttpResponse:
 
 
 @method_decorator(nul_refused, name="dispatch")
-class RevokeTokenView(dot.RevokeTokenView):
+class RevokeTokenView(OAuthMethodsMixin, dot.RevokeTokenView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return _client_challenged(super().post(request, *args, **kwargs))
 
 
 @method_decorator([csrf_exempt, nul_refused], name="dispatch")
-class IntrospectView(View):
+class IntrospectView(OAuthMethodsMixin, View):
     """RFC 7662 token introspection, for confidential clients about their own tokens only. A request
     without valid client credentials is 401 with a Basic challenge (RFC 6749 section 5.2)."""
 

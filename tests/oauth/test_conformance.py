@@ -381,3 +381,16 @@ def test_standing_consent_lasts_while_the_refresh_token_may_be_used(browser_clie
                   HTTP_AUTHORIZATION=basic(app.client_id, issued.client_secret))
     AccessToken.objects.update(expires=timezone.now() - timedelta(minutes=5))
     assert query_of(browser_client.get("/oauth/authorize/", params)["Location"])["error"] == "consent_required"
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("get", "/oauth/token/", "POST"), ("get", "/oauth/revoke_token/", "POST"), ("delete", "/oauth/introspect/", "POST"),
+    ("put", "/oauth/userinfo/", "GET"), ("post", "/oauth/.well-known/jwks.json", "GET"),
+    ("delete", "/.well-known/openid-configuration", "GET"), ("patch", "/oauth/.well-known/oauth-authorization-server",
+                                                             "GET"),
+])
+def test_a_method_an_oauth_endpoint_does_not_take_is_405_in_oauths_shape(client, method, path, allowed):
+    response = getattr(client, method)(path)
+    assert response.status_code == 405
+    assert response.json()["error"] == "invalid_request" and allowed in response.json()["error_description"]
+    assert allowed in response["Allow"]
