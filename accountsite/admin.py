@@ -82,7 +82,7 @@ class BoundedListMixin:
             field = self.model._meta.get_field(root)  # type: ignore[attr-defined]
         except FieldDoesNotExist:
             return True
-        if field.primary_key or field.is_relation:
+        if field.is_relation or field.primary_key:  # a reverse relation has no primary_key: test it first
             return True
         filtered = {entry[0] if isinstance(entry, list | tuple) else entry for entry in list_filter}
         offered = {*self.get_list_display(request), self.date_hierarchy,  # type: ignore[attr-defined]
