@@ -9,7 +9,7 @@ from accounts.mail import mail_send
 from accounts.models import SecretPurpose, User
 from accounts.services.codes import mail_address, secret_mail, secret_mail_throttle, secret_redeem, secrets_void
 from accounts.services.passwords import password_check
-from accounts.services.users import integrity_as_service_error, name_claimed
+from accounts.services.users import integrity_as_service_error, name_claimed, names_lock
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
 
@@ -52,6 +52,7 @@ def email_change_confirm(*, user: User, sid: str, now: datetime | None = None) -
     new_email = secret_redeem(loginname=user.username, purpose=SecretPurpose.EMAIL_CHANGE, raw=sid, now=now).new_email
     if not new_email:  # every e-mail change code names its address
         raise errors.InvalidSecretError()
+    names_lock(new_email)
     if name_claimed(new_email, by_other_than=user):
         raise errors.EmailTakenError()
     previous = user.email

@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 from django.db import IntegrityError, connections, transaction
+from django.db.models import Q
 from rest_framework.test import APIClient
 
 from accounts.models import Session, User
@@ -30,6 +31,26 @@ def test_parallel_registrations_of_one_name_give_one_account():
     results = run_parallel(register, THREADS, threads=THREADS)
     assert Counter(results) == Counter({(201, 0): 1, status_and_code(errors.LoginNameTakenError): THREADS - 1}), results
     assert User.objects.filter(username__iexact="racer").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("round_", range(3))
+def test_a_name_claimed_at_once_as_a_login_name_and_as_an_address_goes_to_one_account(round_):
+    """Each unique index covers one column: both sign-ups passed the cross-column check before either
+    committed (8 of 8 tries), and signing in by the address then reached the other account."""
+    bodies = [{"username": f"cr{round_}@ex.com", "password": PASSWORD},
+              {"username": f"crb{round_}", "email": f"CR{round_}@EX.COM", "password": PASSWORD}]
+
+    def register(index: int) -> tuple[int, int]:
+        response = APIClient().post("/auth/register", bodies[index], format="json",
+                                    REMOTE_ADDR=f"203.0.113.{index + 1}")
+        return response.status_code, response.json()["code"]
+
+    results = run_parallel(register, 2, threads=2)
+    assert (201, 0) in results and len(set(results)) == 2, results  # one account; the other is refused
+    name = f"cr{round_}@ex.com"
+    assert User.objects.filter(Q(username__iexact=name) | Q(email__iexact=name)).count() == 1
 
 
 @pytest.mark.postgres
