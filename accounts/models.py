@@ -7,8 +7,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models, transaction
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -18,6 +20,13 @@ from accountsite.audit import AuditAction
 LOGIN_NAME_VALIDATOR = RegexValidator(
     r"^[A-Za-z0-9@.+\-_]{3,64}\Z",
     "A login name has 3-64 characters: letters, digits and @ . + - _",
+)
+# Addresses in ASCII: Django's e-mail check takes a fullwidth or soft-hyphened domain (IDNA maps them to plain
+# letters) and, matching without regard to case, a long s (U+017F) or a Kelvin sign (U+212A) in the local part,
+# which the database's case folding equates with `s` and `k`. So bob@ with a fullwidth EXAMPLE.com gave the owner
+# of bob@example.com a second account, and U+017F + am@ex.com took sam@ex.com. International domains: xn--.
+EMAIL_ASCII_VALIDATOR = RegexValidator(
+    r"^[!-~]+\Z", "An e-mail address is written in ASCII (an international domain in its xn-- form).",
 )
 GITHUB_LOGIN_VALIDATOR = RegexValidator(
     r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\Z",
@@ -45,9 +54,21 @@ class UserManager(BaseUserManager["User"]):
         # Login names are unique case-insensitively, so lookups are too (the admin login uses this).
         return self.get(username__iexact=username)
 
+    def name_claimed(self, name: str, *, by_other_than: "User | None" = None) -> bool:
+        """Is `name` someone's address, or someone's login name? Sign-in takes either, so the two fields are
+        one namespace, case-insensitively."""
+        users = self.filter(Q(email__iexact=name) | Q(username__iexact=name))
+        if by_other_than is not None:
+            users = users.exclude(pk=by_other_than.pk)
+        return users.exists()
+
     def create_user(self, username: str, password: str | None = None, **fields: Any) -> "User":
         """For Django's createsuperuser and fixtures; the API creates users with services.users.user_create.
-        Either way the account's plan is opened in the same transaction (accounts.plans)."""
+        Either way the account's plan is opened in the same transaction (accounts.plans), and neither name
+        may be someone else's (createsuperuser shows the ValidationError as its error)."""
+        for name in (username, fields.get("email")):
+            if name and self.name_claimed(name):
+                raise ValidationError(f"{name} is already someone's login name or e-mail address.")
         user = self.model(username=username, **fields)
         user.set_password(password)
         with transaction.atomic(using=self._db):
@@ -62,7 +83,7 @@ class UserManager(BaseUserManager["User"]):
 
 class User(AbstractBaseUser, PermissionsMixin):
     username = models.CharField("login name", max_length=64, unique=True, validators=[LOGIN_NAME_VALIDATOR])
-    email = models.EmailField(max_length=254, null=True, blank=True)
+    email = models.EmailField(max_length=254, null=True, blank=True, validators=[EMAIL_ASCII_VALIDATOR])
     email_verified = models.BooleanField(default=False)
     nickname = models.CharField(max_length=64, blank=True, default="")
     real_name = models.CharField(max_length=64, blank=True, default="")
@@ -269,7 +290,7 @@ class AccountSecret(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="secrets")
     purpose = models.CharField(max_length=16, choices=SecretPurpose.choices)
     secret_hash = models.CharField(max_length=64, unique=True)
-    new_email = models.EmailField(max_length=254, null=True, blank=True)
+    new_email = models.EmailField(max_length=254, null=True, blank=True, validators=[EMAIL_ASCII_VALIDATOR])
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import (
+    EMAIL_ASCII_VALIDATOR,
     GITHUB_LOGIN_VALIDATOR,
     LOGIN_NAME_VALIDATOR,
     AuditEvent,
@@ -64,7 +65,8 @@ class ProfileInputSerializer(AliasedInputSerializer):
 class RegisterInputSerializer(ProfileInputSerializer):
     username = serializers.CharField(max_length=64, validators=[LOGIN_NAME_VALIDATOR])
     password = new_password_field()
-    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, allow_null=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, allow_null=True,
+                                  validators=[EMAIL_ASCII_VALIDATOR])
     terminal = serializers.CharField(max_length=64, required=False, default="default")
 
 
@@ -145,7 +147,8 @@ class UserCreateInputSerializer(ProfileInputSerializer):
     aliases = {"password": ("passwd",), "real_name": ("userName", "realname"), "nickname": ("nickName",),
                "comment": ("comments",)}
     password = new_password_field()
-    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, allow_null=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, allow_null=True,
+                                  validators=[EMAIL_ASCII_VALIDATOR])
 
 
 class UserAdminCreateInputSerializer(AdminFieldsInputSerializer, UserCreateInputSerializer):
@@ -185,7 +188,7 @@ class EmailChangeInputSerializer(AliasedInputSerializer):
     """PUT /users/{loginname}/email: the new address and the current password."""
 
     aliases = {"password": ("pwd", "passwd", "old_password", "oldpwd")}
-    email = serializers.EmailField(max_length=254)
+    email = serializers.EmailField(max_length=254, validators=[EMAIL_ASCII_VALIDATOR])
     password = password_field()
 
 

@@ -9,7 +9,7 @@ from accounts.mail import mail_send
 from accounts.models import SecretPurpose, User
 from accounts.services.codes import mail_address, secret_mail, secret_mail_throttle, secret_redeem, secrets_void
 from accounts.services.passwords import password_check
-from accounts.services.users import integrity_as_service_error, name_claimed, names_lock
+from accounts.services.users import integrity_as_service_error, names_lock
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
 
@@ -37,7 +37,7 @@ def email_change_request(*, user: User, email: str, password: str, ip: str, now:
         owner = User.objects.filter(email__iexact=email).exclude(pk=user.pk).first()
         if owner is not None:
             mail_send(template="email_taken_notice", to=mail_address(owner), context={"user": owner})
-        elif not name_claimed(email, by_other_than=user):
+        elif not User.objects.name_claimed(email, by_other_than=user):
             secret_mail(user=user, purpose=SecretPurpose.EMAIL_CHANGE, template="email_change",
                         url_template=settings.ACCOUNTS_EMAIL_CHANGE_URL, to=email, now=now, new_email=email)
         if user.email:
@@ -53,7 +53,7 @@ def email_change_confirm(*, user: User, sid: str, now: datetime | None = None) -
     if not new_email:  # every e-mail change code names its address
         raise errors.InvalidSecretError()
     names_lock(new_email)
-    if name_claimed(new_email, by_other_than=user):
+    if User.objects.name_claimed(new_email, by_other_than=user):
         raise errors.EmailTakenError()
     previous = user.email
     user.email, user.email_verified = new_email, True

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import RevokeReason, SecretPurpose, User, UserStatus
@@ -47,18 +46,10 @@ def identity_assert_free(*, username: str, email: str | None, user: User | None 
     (or the reverse) would squat on it. Deleted users keep their names until purged, so they count. The
     caller's transaction holds both names (names_lock) until it commits."""
     names_lock(username, email)
-    if name_claimed(username, by_other_than=user):
+    if User.objects.name_claimed(username, by_other_than=user):
         raise errors.LoginNameTakenError()
-    if email and name_claimed(email, by_other_than=user):
+    if email and User.objects.name_claimed(email, by_other_than=user):
         raise errors.EmailTakenError()
-
-
-def name_claimed(name: str, *, by_other_than: User | None = None) -> bool:
-    """Is `name` someone's address, or someone's login name?"""
-    users = User.objects.filter(Q(email__iexact=name) | Q(username__iexact=name))
-    if by_other_than is not None:
-        users = users.exclude(pk=by_other_than.pk)
-    return users.exists()
 
 
 def integrity_as_service_error(exc: IntegrityError) -> errors.ServiceError:

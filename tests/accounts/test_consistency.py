@@ -2,9 +2,10 @@
 only real sign-ups."""
 
 import pytest
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import EMAIL_ASCII_VALIDATOR, User
 from accounts.oauth import applications
 from accountsite import errors
 from tests.conftest import envelope
@@ -139,3 +140,33 @@ def test_every_refused_token_reads_the_same(user, user_client):
     app_token.credentials(HTTP_AUTHORIZATION="Bearer not-a-known-oauth-token")
     messages.add(envelope(app_token.get("/auth/me"), errors.NotAuthenticatedError)["msg"])
     assert messages == {errors.NotAuthenticatedError.message}
+
+
+@pytest.mark.parametrize("address", [
+    "bob@\uff25\uff38\uff21\uff2d\uff30\uff2c\uff25.com",  # fullwidth EXAMPLE: IDNA made it example.com
+    "bob@exam\u00adple.com",  # a soft hyphen, dropped the same way
+    "\u017fam@ex.com",  # long s: the database's case folding makes it sam@ex.com
+    "\u212aate@ex.com",  # Kelvin sign: kate@ex.com
+    "al\u0131ce@ex.com", "j\u00f6rg@ex.com", "bob@b\u00fccher.example",
+])
+def test_an_address_is_ascii_so_no_two_spellings_reach_one_mailbox(user, user_client, address):
+    """Each of these signed up beside (or squatted on) the plain ASCII address it folds to."""
+    before = snapshot()
+    reply = envelope(register("carol", email=address), errors.InvalidParametersError)
+    assert EMAIL_ASCII_VALIDATOR.message in reply["error"]["email"]
+    envelope(user_client.put("/users/alice/email", {"email": address, "password": PASSWORD}, format="json"),
+             errors.InvalidParametersError)
+    before.assert_unchanged()
+    envelope(register("carol", email="carol@xn--bcher-kva.example"), status=201)
+
+
+@pytest.mark.parametrize(("username", "email"), [
+    ("root2", "ALICE@example.com"),  # someone's address: it was an IntegrityError traceback
+    ("Alice@Example.com", "root2@example.com"),  # someone's address as a login name: it squatted on it
+    ("root2", "bob@\uff25\uff38\uff21\uff2d\uff30\uff2c\uff25.com"),  # not ASCII
+])
+def test_createsuperuser_keeps_the_identity_rules(user, username, email):
+    with pytest.raises(CommandError):
+        call_command("createsuperuser", "--noinput", username=username, email=email, verbosity=0)
+    assert User.objects.count() == 1
+    envelope(APIClient().post("/auth/login", {"username": "alice@example.com", "password": PASSWORD}, format="json"))

@@ -121,8 +121,11 @@ def test_deleted_account_looks_unknown(user):
 
 
 def test_login_name_and_email_of_different_users_prefer_the_login_name(db):
-    """A login string that is one user's name and another's e-mail signs in the login-name owner."""
+    """A login string that is one user's name and another's e-mail signs in the login-name owner. No path
+    creates such a pair today (they share one namespace); older data may hold one, made here behind the
+    rule's back."""
     UserFactory(username="mallory", email="carol@example.com")
-    carol = UserFactory(username="carol@example.com", email="c@example.com")
+    carol = UserFactory(username="carol", email="c@example.com")
+    User.objects.filter(pk=carol.pk).update(username="carol@example.com")
     data = envelope(_login("carol@example.com", "a-Long-enough-passw0rd"))["data"]
     assert data["user"]["id"] == carol.pk
