@@ -27,6 +27,12 @@ _PBKDF2 = re.compile(r"^pbkdf2_sha256\$\d+\$[^$]+\$[A-Za-z0-9+/=]+\Z")
 
 _PURGED_NAME = r"^deleted-[0-9]+-[0-9a-f]{8}$"
 
+# What no column may hold, whatever its own rule: PostgreSQL refuses NUL in text outright (a DataError
+# mid-import), and the API refuses it in every field (DRF's CharField).
+_FORBIDDEN = {"\x00": "NUL"}
+
+COLUMNS = ("loginname", "email", "nickname", "hash")
+
 
 @dataclass
 class ImportReport:
@@ -45,6 +51,10 @@ def _imported_password(value: str) -> str:
 
 def _imported_user(row: dict[str, str]) -> User:
     """The unsaved user a CSV row describes, or InvalidParametersError naming the first bad column."""
+    for column in COLUMNS:
+        for char, name in _FORBIDDEN.items():
+            if char in (row.get(column) or ""):
+                raise errors.InvalidParametersError(f"{column}: must not contain a {name} character")
     username = (row.get("loginname") or "").strip()
     email = (row.get("email") or "").strip() or None
     nickname = (row.get("nickname") or "").strip()

@@ -161,3 +161,24 @@ def test_demo_admin_does_not_take_over_a_user_named_admin(settings):
     assert not User.objects.get(pk=someone.pk).is_staff
     envelope(signed_in.get("/auth/me"))
     envelope(signed_in.get("/users/"), errors.PermissionDeniedError)
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_import_skips_a_row_with_a_nul_character(tmp_path, dry_run):
+    # PostgreSQL refuses NUL in text: the row used to end the import with a DataError traceback.
+    path = tmp_path / "nul.csv"
+    path.write_text("\n".join([
+        "loginname,email,nickname,hash",
+        f"nul1,nul1@example.com,Fine,{md5('x')}",             # line 2
+        f"nul2,nul2@example.com,Bad\x00Nick,{md5('x')}",      # line 3
+        f"nul3\x00,,Bad Name,{md5('x')}",                     # line 4
+        f"nul4,nul4@example.com,Fine Too,{md5('x')}",         # line 5
+    ]) + "\n")
+    count = User.objects.count()
+    out, err = run("import_users", str(path), *(["--dry-run"] if dry_run else []))
+    assert f"{'would import' if dry_run else 'imported'} 2, skipped 2" in out
+    assert "line 3: skipped: nickname: must not contain a NUL character" in err
+    assert "line 4: skipped: loginname: must not contain a NUL character" in err
+    expected = set() if dry_run else {"nul1", "nul4"}
+    assert set(User.objects.filter(username__startswith="nul").values_list("username", flat=True)) == expected
+    assert User.objects.count() == count + len(expected)
