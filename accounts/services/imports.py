@@ -2,17 +2,26 @@
 
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
+from django.core.validators import MaxLengthValidator, validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import LOGIN_NAME_VALIDATOR, AccountSecret, RevokeReason, Session, User, UserStatus
+from accounts.models import (
+    EMAIL_ASCII_VALIDATOR,
+    LOGIN_NAME_VALIDATOR,
+    AccountSecret,
+    RevokeReason,
+    Session,
+    User,
+    UserStatus,
+)
 from accounts.plans import plans
 from accounts.services.sessions import user_credentials_revoke
 from accounts.services.users import PROFILE_FIELDS, identity_assert_free
@@ -28,10 +37,13 @@ _PBKDF2 = re.compile(r"^pbkdf2_sha256\$\d+\$[^$]+\$[A-Za-z0-9+/=]+\Z")
 _PURGED_NAME = r"^deleted-[0-9]+-[0-9a-f]{8}$"
 
 # What no column may hold, whatever its own rule: PostgreSQL refuses NUL in text outright (a DataError
-# mid-import), and the API refuses it in every field (DRF's CharField).
-_FORBIDDEN = {"\x00": "NUL"}
+# mid-import), and the API refuses it in every field (DRF's CharField); a line break inside a quoted field
+# would become part of a name or a hash.
+_FORBIDDEN = {"\x00": "NUL", "\r": "carriage return", "\n": "line break"}
 
 COLUMNS = ("loginname", "email", "nickname", "hash")
+EMAIL_COLUMN_LENGTH = cast(int, User._meta.get_field("email").max_length)
+PASSWORD_COLUMN_LENGTH = cast(int, User._meta.get_field("password").max_length)
 
 
 @dataclass
@@ -41,10 +53,11 @@ class ImportReport:
 
 
 def _imported_password(value: str) -> str:
-    """The stored form of a legacy hash: hex MD5 for LegacyUnsaltedMD5PasswordHasher, or Django PBKDF2."""
+    """The stored form of a legacy hash: hex MD5 for LegacyUnsaltedMD5PasswordHasher, or Django PBKDF2 that
+    fits the password column."""
     if _MD5_HEX.match(value):
         return f"unsalted_md5$${value.lower()}"
-    if _PBKDF2.match(value):
+    if _PBKDF2.match(value) and len(value) <= PASSWORD_COLUMN_LENGTH:
         return value
     raise errors.InvalidParametersError("hash: neither a hex MD5 nor a pbkdf2_sha256 hash")
 
@@ -58,7 +71,10 @@ def _imported_user(row: dict[str, str]) -> User:
     username = (row.get("loginname") or "").strip()
     email = (row.get("email") or "").strip() or None
     nickname = (row.get("nickname") or "").strip()
-    checks = [("loginname", LOGIN_NAME_VALIDATOR, username)] + ([("email", validate_email, email)] if email else [])
+    checks: list[tuple[str, Callable[[str], None], str]] = [("loginname", LOGIN_NAME_VALIDATOR, username)]
+    if email:  # the rules of User.email: Django's e-mail check, ASCII, at most 254 characters
+        checks += [("email", validator, email) for validator in (validate_email, EMAIL_ASCII_VALIDATOR,
+                                                                  MaxLengthValidator(EMAIL_COLUMN_LENGTH))]
     for column, validator, value in checks:
         try:
             validator(value)
@@ -77,11 +93,11 @@ def users_import(*, rows: Iterable[tuple[int, dict[str, str]]], dry_run: bool = 
     its own transaction: a bad or duplicate row is reported and skipped, never half-imported. Passwords
     are re-hashed with Argon2id at each user's first successful login."""
     report = ImportReport()
-    seen: set[str] = set()  # names and addresses earlier in the file, for the dry run
+    seen: set[str] = set()  # names and addresses earlier in the file (one namespace, as in the database)
     for line, row in rows:
         try:
             user = _imported_user(row)
-            keys = {f"name:{user.username.lower()}", f"email:{(user.email or '').lower()}"} - {"email:"}
+            keys = {user.username.lower(), (user.email or "").lower()} - {""}
             if keys & seen:
                 raise errors.InvalidParametersError("duplicate of an earlier row")
             with transaction.atomic():

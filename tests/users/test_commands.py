@@ -182,3 +182,47 @@ def test_import_skips_a_row_with_a_nul_character(tmp_path, dry_run):
     expected = set() if dry_run else {"nul1", "nul4"}
     assert set(User.objects.filter(username__startswith="nul").values_list("username", flat=True)) == expected
     assert User.objects.count() == count + len(expected)
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_import_counts_names_and_addresses_as_one_namespace_in_the_dry_run_too(tmp_path, dry_run):
+    path = tmp_path / "names.csv"
+    path.write_text("\n".join([
+        "loginname,email,nickname,hash",
+        f"ww1,ww2@ex.com,One,{md5('x')}",        # line 2
+        f"ww2@ex.com,,Two,{md5('x')}",            # line 3: ww1's address as a login name
+        f"ww4@ex.com,,Four,{md5('x')}",           # line 4
+        f"ww5,WW4@EX.COM,Five,{md5('x')}",        # line 5: line 4's login name as an address
+    ]) + "\n")
+    out, err = run("import_users", str(path), *(["--dry-run"] if dry_run else []))
+    assert f"{'would import' if dry_run else 'imported'} 2, skipped 2" in out
+    assert "line 3: skipped" in err and "line 5: skipped" in err
+
+
+def test_import_reports_the_line_a_row_starts_on_and_refuses_line_breaks_in_a_field(tmp_path):
+    path = tmp_path / "breaks.csv"
+    path.write_text("loginname,email,nickname,hash\n"
+                    f'br1,br1@ex.com,"Evil\r\nBcc: x@ex.com",{md5("x")}\n'    # lines 2-3
+                    f"br2,br2@ex.com,Fine,{md5('x')}\n"                      # line 4
+                    f"br3 bad,br3@ex.com,Bad,{md5('x')}\n"                   # line 5
+                    f"br4,br4@ex.com,Long,pbkdf2_sha256$1$salt${'A' * 200}\n"  # line 6: longer than the column
+                    f"br5,{'e' * 250}@ex.com,Long,{md5('x')}\n", newline="")  # line 7
+    out, err = run("import_users", str(path))
+    assert "imported 1, skipped 4" in out
+    assert "line 2: skipped: nickname: must not contain a line break character" in err
+    assert "line 5: skipped: loginname" in err and "line 6: skipped: hash" in err and "line 7: skipped: email" in err
+    assert User.objects.filter(username__startswith="br").count() == 1
+
+
+@pytest.mark.parametrize("interval", ["-1", "nan", "inf", "1e400", "0", "x"])
+def test_run_outbox_refuses_an_interval_it_cannot_sleep(interval):
+    with pytest.raises(CommandError):
+        run("run_outbox", "--once", "--interval", interval)
+
+
+def test_demo_admin_says_why_when_its_address_is_someone_elses(settings):
+    settings.PRODUCTION = False
+    UserFactory(username="someone", email="Admin@Example.com")
+    with pytest.raises(CommandError, match="already someone's"):
+        run("demo_admin")
+    assert not User.objects.filter(username="admin").exists()

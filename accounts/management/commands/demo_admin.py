@@ -3,6 +3,7 @@
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -19,7 +20,10 @@ class Command(BaseCommand):
         password = secrets.token_urlsafe(12)
         user = User.objects.filter(username__iexact="admin").first()
         if user is None:
-            User.objects.create_superuser("admin", password, email="admin@example.com")
+            try:  # the address may be someone's (their login name or address): the identity rules hold here too
+                User.objects.create_superuser("admin", password, email="admin@example.com")
+            except ValidationError as exc:
+                raise CommandError(f"{exc.messages[0]} Create an operator with `manage.py createsuperuser`.") from None
         elif not user.is_superuser:  # someone registered the name: it is theirs, not a demo account
             raise CommandError(f"The account {user.username!r} exists and is not a superuser: demo_admin does not "
                                "take it over. Create an operator with `manage.py createsuperuser`.")

@@ -1,6 +1,7 @@
 """Imports legacy accounts from a CSV file (loginname, email, nickname, hash)."""
 
 import csv
+import io
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -26,12 +27,19 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read {file}: {exc.strerror}") from None
         except UnicodeDecodeError as exc:
             raise CommandError(f"{file} is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
-        reader = csv.DictReader(text.splitlines())
-        missing = COLUMNS - set(reader.fieldnames or [])
-        if missing:
-            raise CommandError(f"{file}: missing column(s): {', '.join(sorted(missing))}")
-        # Line 1 is the header; DictReader's line_num would count embedded newlines, which we do not allow.
-        rows = list(enumerate(reader, start=2))
+        # The csv module splits the records itself (a quoted field may hold a line break, which the import
+        # then refuses); each row is reported by the line it starts on.
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        try:
+            missing = COLUMNS - set(reader.fieldnames or [])
+            if missing:
+                raise CommandError(f"{file}: missing column(s): {', '.join(sorted(missing))}")
+            rows, start = [], reader.line_num + 1
+            for row in reader:
+                rows.append((start, row))
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            raise CommandError(f"{file}, line {reader.line_num}: {exc}") from None
         report = users_import(rows=tqdm(rows, desc="import", unit="user"), dry_run=dry_run)
         for line, reason in report.skipped:
             self.stderr.write(f"line {line}: skipped: {reason}")
