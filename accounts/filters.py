@@ -9,9 +9,16 @@ from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 
 from accounts.models import User, UserStatus
+from accountsite.numbers import WholeNumberFormField
 from accountsite.pagination import with_disjoint_parts
 
 NOT_A_CHOICE = "Not one of the values this filter takes (the schema lists them)."
+
+
+class WholeNumberFilter(django_filters.NumberFilter):
+    """A number filter that reads ASCII digits only (accountsite.numbers), as every number the API reads."""
+
+    field_class = WholeNumberFormField
 
 
 class UserSearchFilter(django_filters.FilterSet):
@@ -34,8 +41,8 @@ class UserSearchFilter(django_filters.FilterSet):
     role = django_filters.ChoiceFilter(choices=[("common", "common"), ("admin", "admin")], method="filter_role",
                                        label="admin: staff or superuser; common: neither",
                                        error_messages={"invalid_choice": NOT_A_CHOICE})
-    userType = django_filters.NumberFilter(method="filter_user_type", min_value=1,
-                                           label="the tier in force (a lapsed paid tier reads as the one after it)")
+    userType = WholeNumberFilter(method="filter_user_type", min_value=1, max_value=32767,
+                                 label="the tier in force (a lapsed paid tier reads as the one after it)")
 
     class Meta:
         model = User

@@ -9,6 +9,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from django import forms
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -96,3 +97,16 @@ class MoneyField(serializers.Field):
 
     def to_representation(self, value: Decimal) -> str:
         return f"{value:.2f}"
+
+
+class WholeNumberFormField(forms.IntegerField):
+    """A Django form field (a query filter's) that reads whole numbers as whole_number_parse does: Django's
+    IntegerField takes "2.0", other scripts' digits and "1_0"."""
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        try:
+            return whole_number_parse(value)
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None

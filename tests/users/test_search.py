@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User, UserStatus
 from accountsite import errors
+from accountsite.pagination import bounded_count
 from membership.models import Membership, Tier, TierType
 from membership.services import membership_tier_assign
 from tests.conftest import CALLER_ROLES, REFUSED_ROLES, envelope
@@ -90,6 +91,8 @@ def test_pagination_is_stable_capped_and_empty_past_the_end(admin_client):
 @pytest.mark.parametrize("query", [
     {"status": "9"}, {"status": "x"}, {"role": "boss"}, {"userType": "abc"}, {"userType": "0"},
     {"page": "0"}, {"size": "-1"}, {"page": "two"}, {"loginName": "x" * 65},
+    {"userType": "2.5"}, {"userType": "2.0"}, {"userType": "\uff12"}, {"userType": "1_0"}, {"userType": "1e1"},
+    {"userType": "99999999999999999999"}, {"userType": "32768"},
 ])
 def test_bad_search_parameters_are_1007(admin_client, query):
     body = envelope(admin_client.get("/users/", query), errors.InvalidParametersError)
@@ -323,17 +326,12 @@ def test_a_large_filtered_list_is_counted_by_the_plans_estimate(admin_client, mo
     assert small["total_exact"]
 
 
-@pytest.mark.parametrize("query", [{"userType": "99999999999999999999", "after": "1"},
-                                   {"userType": "99999999999999999999", "page": "2"}])
-def test_a_filter_past_its_columns_range_matches_nothing_when_estimated(admin_client, monkeypatch, query):
+def test_a_filter_past_its_columns_range_is_counted_as_nothing_when_estimated(monkeypatch):
     # Django finds while compiling that such a number matches nothing, and EXPLAIN then has no plan to read:
-    # the count of a large table (estimated on PostgreSQL) must be 0, not a 500.
-    from accountsite.pagination import PagePagination
-
-    monkeypatch.setattr(PagePagination, "estimate_from", 0)
+    # the count of a large table (estimated on PostgreSQL) must be 0, not a 500. (The API refuses such a
+    # userType before it gets here; the paginator does not count on that.)
     monkeypatch.setattr("accountsite.pagination.table_size_estimate", lambda model: 1_000_000)
-    data = envelope(admin_client.get("/users/", query))["data"]
-    assert data["results"] == [] and data["total"] == 0 and data["total_exact"]
+    assert bounded_count(User.objects.filter(user_type=10**20), estimate_from=0, cap=1_000) == (0, "exact")
 
 
 def test_a_page_that_names_no_filter_builds_no_filterset(admin_client, monkeypatch):
