@@ -109,7 +109,8 @@ def test_a_support_operator_cannot_read_a_password_hash_off_the_user_list(admin_
 
 @pytest.mark.parametrize("query", [
     "/admin/accounts/user/?sessions__id=1", "/admin/accounts/user/?recovery_codes__code_hash__startswith=a",
-    "/admin/oauth2_provider/application/?accesstoken__token__startswith=a", "/admin/repos/repository/?commits__content=a",
+    "/admin/oauth2_provider/application/?accesstoken__token__startswith=a",
+    "/admin/repos/repository/?commits__content=a",
 ])
 def test_a_filter_through_a_reverse_relation_is_refused_not_a_crash(operator, query):
     operator.raise_request_exception = False
