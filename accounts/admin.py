@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin as StockGroupAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import models
@@ -286,6 +288,26 @@ class UserAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
         allowed = self.for_each_allowed(request, Op.MFA_RESET, queryset)
         reset = sum(mfa.mfa_reset(user=user, actor=signed_in(request)) for user in allowed)
         self.message_user(request, f"second factors turned off for {reset} user(s).", messages.SUCCESS)
+
+
+# Django's own Group admin (registered when django.contrib.auth.admin is imported, above) let anyone with
+# `auth.change_group` give their own group every permission.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(StockGroupAdmin):
+    """Staff groups: read with `auth.view_group`; added, changed and deleted by superusers only (a group's
+    permissions are its members' powers, as its membership is: see UserAdmin.get_fields)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return operator_may(request, Op.GROUP_MANAGE)
+
+    def has_change_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        return operator_may(request, Op.GROUP_MANAGE)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        return operator_may(request, Op.GROUP_MANAGE)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
