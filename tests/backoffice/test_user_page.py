@@ -206,3 +206,27 @@ def test_the_page_describes_every_membership_audit_row(operator, user, admin_use
     assert "certified → gold until " in bought and "validity: 1" in bought and "cost: 10000.00" in bought
     expired = rows[AuditAction.MEMBERSHIP_EXPIRE]
     assert "gold → registered" in expired and f"expired on {timezone.localtime(later):%Y-%m-%d}" in expired
+
+
+def test_only_superusers_see_an_administrators_sessions(operator, admin_user, user):
+    """A support operator read a superuser's and a staff member's live sessions (terminal, IP, user agent)
+    on their user page and in the sessions list; the API refuses it (Op.SESSIONS is protected)."""
+    sessions.session_start(user=admin_user, terminal="root-laptop", ip="192.0.2.50", user_agent="RootBrowser/1.0")
+    staff = staff_user("cashier", "billing")
+    sessions.session_start(user=staff, terminal="cashier-desk", ip="192.0.2.51", user_agent="DeskBrowser/1.0")
+    sessions.session_start(user=user, terminal="phone", ip="198.51.100.4", user_agent="PhoneBrowser/1.0")
+    helper = staff_user("helper", "support")
+    support = signed_in_client(helper)
+    for account in (admin_user, staff):
+        assert not panel(page_of(support, account), "sessions")
+        listed = support.get("/admin/accounts/session/", {"user__id__exact": account.pk})
+        assert listed.status_code == 200 and list(listed.context["cl"].result_list) == []
+        one = Session.objects.filter(user=account).first()
+        assert support.get(f"/admin/accounts/session/{one.pk}/change/").status_code == 302  # "doesn't exist"
+    every = {s.user.username for s in support.get("/admin/accounts/session/").context["cl"].result_list}
+    assert every == {"alice", "helper"}  # ordinary accounts, and the operator's own
+    assert "phone" in panel(page_of(support, user), "sessions")
+    assert "root-laptop" in panel(page_of(operator, admin_user), "sessions")
+    assert "cashier-desk" in panel(page_of(operator, staff), "sessions")
+    listed = operator.get("/admin/accounts/session/", {"user__id__exact": staff.pk})
+    assert [s.terminal for s in listed.context["cl"].result_list] == ["cashier-desk"]
