@@ -26,6 +26,7 @@ from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.views import LoginView, PasswordChangeView
 from django.contrib.contenttypes import views as contenttype_views
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
@@ -224,7 +225,16 @@ class AccountsAdminSite(admin.AdminSite):
 
     def view_on_site(self, request: HttpRequest, content_type_id: str, object_id: str) -> HttpResponse:
         """ "View on site" (Django's contenttypes shortcut), answering 404 for an id the model's primary key
-        cannot take: Django's lookup raised ValidationError for a malformed UUID (a session's), a 500."""
+        cannot take: Django's lookup raised ValidationError for a malformed UUID (a session's), a 500. Only
+        for the lists that show the button (their ModelAdmin's `view_on_site`): a model whose
+        get_absolute_url cannot work here (DOT's Application names a URL we do not serve) is a 404 too."""
+        try:
+            model = ContentType.objects.get_for_id(int(content_type_id)).model_class()
+        except (ContentType.DoesNotExist, ValueError) as exc:
+            raise Http404("No such content type.") from exc
+        model_admin = self._registry.get(model) if model is not None else None
+        if model_admin is None or not model_admin.view_on_site:
+            raise Http404("These objects have no page on the site.")
         try:
             return contenttype_views.shortcut(request, content_type_id, object_id)
         except (ValidationError, ValueError) as exc:
