@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin as StockGroupAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import models
@@ -288,6 +290,26 @@ class UserAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
         self.message_user(request, f"second factors turned off for {reset} user(s).", messages.SUCCESS)
 
 
+# Django's own Group admin (registered when django.contrib.auth.admin is imported, above) let anyone with
+# `auth.change_group` give their own group every permission.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(StockGroupAdmin):
+    """Staff groups: read with `auth.view_group`; added, changed and deleted by superusers only (a group's
+    permissions are its members' powers, as its membership is: see UserAdmin.get_fields)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return operator_may(request, Op.GROUP_MANAGE)
+
+    def has_change_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        return operator_may(request, Op.GROUP_MANAGE)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        return operator_may(request, Op.GROUP_MANAGE)
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -315,6 +337,20 @@ class SessionStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class _AnAdministrator:
+    """Stands for "some other staff or superuser account" when asking the policy about a whole list."""
+
+    pk = None
+    is_admin = True
+
+
+def may_see_sessions_of(request: HttpRequest, user: User) -> bool:
+    """An administrator's sessions (where and how they sign in) are shown only to operators the policy lets
+    manage them (Op.SESSIONS is protected: superusers, and the administrator themselves), as the API refuses
+    listing them; an ordinary account's to whoever may view sessions."""
+    return may_view(request, Session) and (not user.is_admin or operator_may(request, Op.SESSIONS, user))
+
+
 @admin.register(Session)
 class SessionAdmin(ServiceAdminMixin, ReadOnlyAdmin):
     list_display = ("user", "terminal", "created_at", "last_seen_at", "ip", "user_agent", "revoked_at",
@@ -325,6 +361,15 @@ class SessionAdmin(ServiceAdminMixin, ReadOnlyAdmin):
     # The refresh token id is a credential-in-waiting: not shown.
     exclude = ("refresh_jti",)
     actions = ["revoke"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # Without the power over administrators' sessions (may_see_sessions_of), theirs are not listed, nor
+        # opened one by one; the operator's own are.
+        queryset = super().get_queryset(request)
+        if operator_may(request, Op.SESSIONS, _AnAdministrator()):
+            return queryset
+        others = User.objects.filter(Q(is_staff=True) | Q(is_superuser=True)).exclude(pk=signed_in(request).pk)
+        return queryset.exclude(user__in=others)
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return operator_may(request, Op.SESSIONS)
@@ -372,7 +417,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
 # --- The user page: the account's sessions and audit trail (accounts.user_page) ----------------------------
 
 def sessions_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:
-    if not may_view(request, Session):
+    if not may_see_sessions_of(request, user):
         return None
     return {"sessions": list(live_sessions_of(user)), "may_revoke": operator_may(request, Op.SESSIONS, user),
             "user_obj": user, "list_url": changelist_url(Session, user__id__exact=user.pk, state="live")}

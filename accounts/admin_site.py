@@ -25,9 +25,11 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.views import LoginView, PasswordChangeView
+from django.contrib.contenttypes import views as contenttype_views
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -216,8 +218,27 @@ class AccountsAdminSite(admin.AdminSite):
         return [
             path("login/mfa/", self.login_mfa, name="login_mfa"),
             path("mfa/enrol/", self.admin_view(self.mfa_enrol), name="mfa_enrol"),
+            # Before Django's own pattern for the same address, which it replaces.
+            path("r/<path:content_type_id>/<path:object_id>/", self.admin_view(self.view_on_site), name="view_on_site"),
             *super().get_urls(),
         ]
+
+    def view_on_site(self, request: HttpRequest, content_type_id: str, object_id: str) -> HttpResponse:
+        """ "View on site" (Django's contenttypes shortcut), answering 404 for an id the model's primary key
+        cannot take: Django's lookup raised ValidationError for a malformed UUID (a session's), a 500. Only
+        for the lists that show the button (their ModelAdmin's `view_on_site`): a model whose
+        get_absolute_url cannot work here (DOT's Application names a URL we do not serve) is a 404 too."""
+        try:
+            model = ContentType.objects.get_for_id(int(content_type_id)).model_class()
+        except (ContentType.DoesNotExist, ValueError) as exc:
+            raise Http404("No such content type.") from exc
+        model_admin = self._registry.get(model) if model is not None else None
+        if model_admin is None or not model_admin.view_on_site:
+            raise Http404("These objects have no page on the site.")
+        try:
+            return contenttype_views.shortcut(request, content_type_id, object_id)
+        except (ValidationError, ValueError) as exc:
+            raise Http404("No such object.") from exc
 
     def admin_view(self, view: _View, cacheable: bool = False) -> _View:
         # Staff who must enrol a second factor (STAFF_MFA_REQUIRED) see nothing else until they have.

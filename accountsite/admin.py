@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -50,9 +51,34 @@ class BoundedListMixin:
       is the key, or a relation, whose further steps Django checks against the list's filters).
     - Only lookups with values the database takes. Django lets a URL use any lookup on a field the list
       filters on; `?id__regex=(`, `?action__range=1,2` or `?registered_at__year=99999999999999999999` were
-      500s. They are refused like any lookup the list does not offer (Django's 400)."""
+      500s. They are refused like any lookup the list does not offer (Django's 400).
+    - Only actions on ids the list's key can take (response_action)."""
 
     show_facets = admin.ShowFacets.NEVER
+    message_user: Callable[..., None]  # the ModelAdmin's
+
+    def response_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Django filters the list by the ids an action's form posts without checking them: `abc` or `1e3`
+        for an integer key, or a NUL, raised while the action ran, a 500. Such ids are refused with a message
+        and no action is run (Django's flow for a refused action: back to the list)."""
+        if not self._takes_keys(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)):
+            self.message_user(request, "Some of the selected items do not exist: no action was run. Select the "
+                                       "items on the list again.", messages.ERROR)
+            return None
+        return super().response_action(request, queryset)  # type: ignore[misc]  # the ModelAdmin's
+
+    def _takes_keys(self, values: list[str]) -> bool:
+        """Whether the list's primary key can take each of `values` (and the database compare it)."""
+        key = self.model._meta.pk  # type: ignore[attr-defined]  # the ModelAdmin's
+        keys = []
+        for value in values:
+            if "\x00" in value:  # PostgreSQL refuses NUL in any text it is sent
+                return False
+            try:
+                keys.append(key.to_python(value))
+            except (ValidationError, ValueError, TypeError):
+                return False
+        return self._fits(key.name, [str(value) for value in keys])
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         list_filter = self.get_list_filter(request)  # type: ignore[attr-defined]  # the ModelAdmin's

@@ -67,6 +67,7 @@ class Op(StrEnum):
     APP_MANAGE = "oauth.app_manage"
     AUDIT_VIEW = "audit.view"
     MFA_RESET = "mfa.reset"  # an operator turns another account's second factors off
+    GROUP_MANAGE = "group.manage"  # add, change (grant permissions to) or delete a staff group
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ POLICY: Mapping[Op, Rule] = {
     Op.APP_MANAGE: Rule(staff="oauth2_provider.change_application"),
     Op.AUDIT_VIEW: Rule(staff="accounts.view_auditevent"),
     Op.MFA_RESET: Rule(staff="accounts.reset_user_mfa", protected=True),
+    # A group's permissions are every member's powers: whoever could change them could give themselves any.
+    Op.GROUP_MANAGE: Rule(staff=SUPERUSER),
 }
 
 

@@ -323,12 +323,25 @@ def tier_label(value: Any) -> str:
     return TierType(value).label if value in TierType.values else str(value)
 
 
+def local_date(value: Any) -> str | None:
+    """The local date of an ISO date-time the services wrote, or None (no value, or not one)."""
+    with contextlib.suppress(TypeError, ValueError):
+        return f"{timezone.localtime(datetime.fromisoformat(value)):%Y-%m-%d}"
+    return None
+
+
 def describe_membership(data: Mapping[str, Any]) -> AuditChange:
+    """The rows membership.services writes: an operator's assignment (`previous`, `user_type`), a purchase
+    (those, `validity`, `cost`, `credit` and `expires_at`, None for a tier without end) and an expiry
+    (`previous` and `expired_at`, no `user_type`: the member is back on the registered tier)."""
     after = tier_label(data.get("user_type", TierType.REGISTERED))
-    with contextlib.suppress(TypeError, ValueError):  # an ISO date-time, written by the services
-        after += f" until {timezone.localtime(datetime.fromisoformat(data['expires_at'])):%Y-%m-%d}"
+    until, expired = local_date(data.get("expires_at")), local_date(data.get("expired_at"))
+    if until:
+        after += f" until {until}"
+    details = [f"expired on {expired}"] if expired else []
+    details.append(details_text(data, skip=("previous", "user_type", "expires_at", "expired_at")))
     return AuditChange(before=tier_label(data.get("previous")), after=after,
-                       details=details_text(data, skip=("previous", "user_type", "expires_at")))
+                       details="; ".join(part for part in details if part))
 
 
 def describe_topup(data: Mapping[str, Any]) -> AuditChange:

@@ -36,6 +36,7 @@ class ApplicationAdmin(dot_admin.ApplicationAdmin):
     list_select_related = ("user",)
     search_fields = ("name", "client_id", "user__username", "user__email")
     actions = ("revoke_credentials", "reset_secret")
+    view_on_site = False  # DOT's Application.get_absolute_url names its own management pages, which we do not serve
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

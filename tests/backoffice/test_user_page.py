@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from oauth2_provider.models import RefreshToken
 
 from accounts.models import AuditEvent, Session
@@ -17,7 +18,7 @@ from accounts.services import sessions
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
 from membership.models import LedgerEntry, Membership, TierType
-from membership.services import membership_purchase, wallet_topup
+from membership.services import membership_expire_due, membership_purchase, membership_tier_assign, wallet_topup
 from quotas.models import Quota, QuotaKind
 from tests.backoffice.conftest import messages_of, signed_in_client
 from tests.conftest import app_client, client_for, envelope, staff_user
@@ -188,3 +189,44 @@ def test_changing_the_tier_needs_the_power_to_sell_it(user):
     assert operator.get("/admin/membership/membership/424242/change_tier/").status_code == 404
     assert operator.get(f"/admin/membership/membership/{user.pk}/change_tier/",
                         {"validity": str(timedelta(days=1))}).status_code == 200
+
+
+def test_the_page_describes_every_membership_audit_row(operator, user, admin_user):
+    """An operator's assignment (no `expires_at`) and an expiry (no `user_type` nor `expires_at`) made the
+    user page a 500 (KeyError 'expires_at'); each row the membership services write reads in words."""
+    membership_tier_assign(user=user, user_type=TierType.CERTIFIED, actor=admin_user)  # PATCH /users/{name}
+    wallet_topup(user=user, amount=Decimal("12000.00"), actor=admin_user)
+    membership_purchase(user=user, user_type=TierType.GOLD, validity=1, cost=Decimal("10000.00"), actor=user)
+    later = Membership.objects.get(user=user).expires_at + timedelta(days=1)
+    assert membership_expire_due(now=later) == 1  # manage.py expire_memberships
+    page = page_of(operator, user)
+    rows = dict(re.findall(r'<tr class="audit-row" data-action="([^"]+)">(.*?)</tr>', panel(page, "audit"), re.S))
+    assert "registered → certified" in rows[AuditAction.MEMBERSHIP_ASSIGN]
+    bought = rows[AuditAction.MEMBERSHIP_UPGRADE]
+    assert "certified → gold until " in bought and "validity: 1" in bought and "cost: 10000.00" in bought
+    expired = rows[AuditAction.MEMBERSHIP_EXPIRE]
+    assert "gold → registered" in expired and f"expired on {timezone.localtime(later):%Y-%m-%d}" in expired
+
+
+def test_only_superusers_see_an_administrators_sessions(operator, admin_user, user):
+    """A support operator read a superuser's and a staff member's live sessions (terminal, IP, user agent)
+    on their user page and in the sessions list; the API refuses it (Op.SESSIONS is protected)."""
+    sessions.session_start(user=admin_user, terminal="root-laptop", ip="192.0.2.50", user_agent="RootBrowser/1.0")
+    staff = staff_user("cashier", "billing")
+    sessions.session_start(user=staff, terminal="cashier-desk", ip="192.0.2.51", user_agent="DeskBrowser/1.0")
+    sessions.session_start(user=user, terminal="phone", ip="198.51.100.4", user_agent="PhoneBrowser/1.0")
+    helper = staff_user("helper", "support")
+    support = signed_in_client(helper)
+    for account in (admin_user, staff):
+        assert not panel(page_of(support, account), "sessions")
+        listed = support.get("/admin/accounts/session/", {"user__id__exact": account.pk})
+        assert listed.status_code == 200 and list(listed.context["cl"].result_list) == []
+        one = Session.objects.filter(user=account).first()
+        assert support.get(f"/admin/accounts/session/{one.pk}/change/").status_code == 302  # "doesn't exist"
+    every = {s.user.username for s in support.get("/admin/accounts/session/").context["cl"].result_list}
+    assert every == {"alice", "helper"}  # ordinary accounts, and the operator's own
+    assert "phone" in panel(page_of(support, user), "sessions")
+    assert "root-laptop" in panel(page_of(operator, admin_user), "sessions")
+    assert "cashier-desk" in panel(page_of(operator, staff), "sessions")
+    listed = operator.get("/admin/accounts/session/", {"user__id__exact": staff.pk})
+    assert [s.terminal for s in listed.context["cl"].result_list] == ["cashier-desk"]

@@ -1,6 +1,7 @@
 """The back office for OAuth apps goes through the same services (revocation, deletion)."""
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from oauth2_provider.models import AccessToken, Application, Grant
 
@@ -80,3 +81,12 @@ def test_apps_and_tokens_are_read_only_even_for_a_superuser(admin_web, browser_c
     assert stored or model == "idtoken"
     assert not [value for value in stored if value.encode() in page.content]
     assert admin_web.post(f"/admin/oauth2_provider/{model}/{row.pk}/change/", {"user": 1}).status_code == 403
+
+
+def test_an_application_has_no_view_on_site(admin_web, app):
+    """The change page showed "View on site", whose address was a 500: DOT's Application.get_absolute_url
+    reverses its own management pages ('oauth2_provider:detail'), which this service does not serve."""
+    page = admin_web.get(f"/admin/oauth2_provider/application/{app.pk}/change/")
+    assert page.status_code == 200 and "View on site" not in page.content.decode()
+    content_type = ContentType.objects.get_for_model(Application)
+    assert admin_web.get(f"/admin/r/{content_type.pk}/{app.pk}/").status_code == 404

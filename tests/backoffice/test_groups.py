@@ -1,0 +1,39 @@
+"""Staff groups: their permissions are their members' powers, so only a superuser adds, changes or deletes one;
+staff with `auth.view_group` (or `auth.change_group`) read them."""
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+
+from tests.backoffice.conftest import signed_in_client
+from tests.conftest import staff_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_staff_with_change_group_cannot_grant_their_group_permissions():
+    """A support operator given `auth.change_group` selected every permission on their own group and saved:
+    every member of the group held every power."""
+    support = Group.objects.get(name="support")
+    before = set(support.permissions.values_list("pk", flat=True))
+    helper = staff_user("helper", "support", permissions=("auth.view_group", "auth.change_group",
+                                                          "auth.add_group", "auth.delete_group"))
+    client = signed_in_client(helper)
+    page = client.get(f"/admin/auth/group/{support.pk}/change/")
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()  # read-only
+    every = list(Permission.objects.values_list("pk", flat=True))
+    changed = client.post(f"/admin/auth/group/{support.pk}/change/", {"name": "support", "permissions": every})
+    assert changed.status_code == 403
+    assert set(support.permissions.values_list("pk", flat=True)) == before
+    assert client.post("/admin/auth/group/add/", {"name": "all", "permissions": every}).status_code == 403
+    assert client.post(f"/admin/auth/group/{support.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert set(Group.objects.values_list("name", flat=True)) >= {"support"} and not Group.objects.filter(name="all")
+
+
+def test_a_superuser_changes_a_groups_permissions(operator):
+    billing = Group.objects.get(name="billing")
+    permission = Permission.objects.get(content_type__app_label="accounts", codename="view_session")
+    kept = list(billing.permissions.values_list("pk", flat=True))
+    response = operator.post(f"/admin/auth/group/{billing.pk}/change/",
+                             {"name": "billing", "permissions": [*kept, permission.pk]})
+    assert response.status_code == 302
+    assert billing.permissions.filter(pk=permission.pk).exists()
