@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.plans import plans
 from accountsite.audit import AuditAction
+from accountsite.text import MULTILINE, ONE_LINE
 
 LOGIN_NAME_VALIDATOR = RegexValidator(
     r"^[A-Za-z0-9@.+\-_]{3,64}\Z",
@@ -85,11 +86,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     username = models.CharField("login name", max_length=64, unique=True, validators=[LOGIN_NAME_VALIDATOR])
     email = models.EmailField(max_length=254, null=True, blank=True, validators=[EMAIL_ASCII_VALIDATOR])
     email_verified = models.BooleanField(default=False)
-    nickname = models.CharField(max_length=64, blank=True, default="")
-    real_name = models.CharField(max_length=64, blank=True, default="")
-    intro = models.CharField("intro / comment", max_length=512, blank=True, default="")
+    nickname = models.CharField(max_length=64, blank=True, default="", validators=[ONE_LINE])
+    real_name = models.CharField(max_length=64, blank=True, default="", validators=[ONE_LINE])
+    intro = models.CharField("intro / comment", max_length=512, blank=True, default="", validators=[MULTILINE])
     github = models.CharField(max_length=39, blank=True, default="", validators=[GITHUB_LOGIN_VALIDATOR])
-    school = models.CharField(max_length=64, blank=True, default="")
+    school = models.CharField(max_length=64, blank=True, default="", validators=[ONE_LINE])
     website = models.URLField(max_length=200, blank=True, default="")
     status = models.PositiveSmallIntegerField(choices=UserStatus.choices, default=UserStatus.ACTIVE)
     is_staff = models.BooleanField("admin role", default=False)

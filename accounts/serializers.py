@@ -20,6 +20,7 @@ from accounts.models import (
 from accounts.oauth.serializers import RedirectURIsField
 from accountsite.numbers import WholeNumberField
 from accountsite.requests import AliasedInputSerializer, BooleanField, ChoiceField
+from accountsite.text import MULTILINE, ONE_LINE
 
 # --- Input -------------------------------------------------------------------------------------------------
 
@@ -38,13 +39,14 @@ def new_password_field(**kwargs: Any) -> serializers.CharField:
 class ProfileInputSerializer(AliasedInputSerializer):
     """The profile fields a user may edit on their own record (seed 002 and 004)."""
 
-    nickname = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    real_name = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    intro = serializers.CharField(max_length=512, required=False, allow_blank=True)
-    comment = serializers.CharField(max_length=512, required=False, allow_blank=True, source="intro")
+    nickname = serializers.CharField(max_length=64, required=False, allow_blank=True, validators=[ONE_LINE])
+    real_name = serializers.CharField(max_length=64, required=False, allow_blank=True, validators=[ONE_LINE])
+    intro = serializers.CharField(max_length=512, required=False, allow_blank=True, validators=[MULTILINE])
+    comment = serializers.CharField(max_length=512, required=False, allow_blank=True, source="intro",
+                                    validators=[MULTILINE])
     # Checked in validate_github, after the "@" some clients put in front is dropped.
     github = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    school = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    school = serializers.CharField(max_length=64, required=False, allow_blank=True, validators=[ONE_LINE])
     website = serializers.URLField(max_length=200, required=False, allow_blank=True)
 
     def validate_website(self, value: str) -> str:

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from accounts.oauth.applications import redirect_uris_clean
 from accountsite.errors import InvalidParametersError
+from accountsite.text import ONE_LINE
 
 
 @extend_schema_field({"oneOf": [{"type": "string", "description": "space-separated"},
@@ -34,7 +35,7 @@ class RedirectURIsField(serializers.Field):
 
 
 class ApplicationInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    name = serializers.CharField(max_length=255, required=False, allow_blank=True, validators=[ONE_LINE])
     redirect_uris = RedirectURIsField(required=False, checked=False)
 
 

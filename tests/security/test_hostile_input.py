@@ -203,3 +203,36 @@ def test_a_vip_cost_query_takes_ascii_digits_only(user):
     assert envelope(_client(user).get("/vip/alice/cost?type=4"), status=200)["data"]["cost"]
     envelope(_client(user).get("/vip/alice/cost?type=%EF%BC%94"), errors.InvalidParametersError)
     envelope(_client(user).get("/vip/alice/cost?type=4&validity=%D9%A1"), errors.InvalidParametersError)
+
+
+# --- names: printable, no text-direction controls ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/auth/me", {"nickname": "admin\u202egnp.exe"}), ("/auth/me", {"real_name": "Bob\u2067x"}),
+    ("/auth/me", {"school": "MIT\u200f"}), ("/auth/me", {"nickname": "two\nlines"}),
+    ("/auth/me", {"real_name": "bel\x07"}),
+    ("/auth/me", {"intro": "fine\nbut \u202e"}), ("/auth/me", {"comment": "bell \x07"}),
+    ("/users/alice", {"nickName": "x\u202ey"}),
+])
+def test_a_name_with_a_control_or_direction_mark_is_1007(user, path, body):
+    """A right-to-left override reversed the consent page's sentence around an app or user name."""
+    client = _client(user)
+    before = snapshot()
+    reply = envelope(client.patch(path, body, format="json"), errors.InvalidParametersError)
+    assert "No control characters or text-direction marks here." in json.dumps(reply["error"])
+    before.assert_unchanged()
+
+
+def test_an_intro_keeps_its_line_breaks_and_names_their_scripts(user):
+    body = {"intro": "line one\nline two\ttab", "nickname": "\u05e9\u05dc\u05d5\u05dd",
+            "real_name": "\u0645\u0631\u062d\u0628\u0627"}
+    reply = envelope(_client(user).patch("/auth/me", body, format="json"))
+    assert reply["data"]["intro"] == "line one\nline two\ttab"
+
+
+def test_an_app_name_with_a_direction_mark_is_1007(user):
+    client = _client(user)
+    envelope(client.post("/developer/apps/", {"name": "<b>app</b>\u202eevil"}, format="json"),
+             errors.InvalidParametersError)
+    assert envelope(client.post("/developer/apps/", {"name": "\u0645\u0631\u062d\u0628\u0627 app"}, format="json"),
+                    status=201)["data"]["name"] == "\u0645\u0631\u062d\u0628\u0627 app"

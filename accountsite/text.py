@@ -1,0 +1,41 @@
+"""Free text that people name themselves with (nicknames, real names, app names) and describe themselves in:
+printable, with no text-direction controls.
+
+A right-to-left override in a name (`admin\u202egnp.exe`) reverses the text after it wherever the name is
+shown inline, the consent page's "<name> will be able to" included; control characters (a line break, a
+bell) split or garble one-line names in pages and mails.
+"""
+
+import unicodedata
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.deconstruct import deconstructible
+
+# Unicode's explicit directional formatting characters (UAX #9): embeddings, overrides, isolates and marks.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+@deconstructible
+class PlainTextValidator:
+    """Refuses control characters (Unicode category Cc; a multi-line text keeps line breaks and tabs) and
+    text-direction controls. The message does not echo the value."""
+
+    def __init__(self, *, multiline: bool = False) -> None:
+        self.multiline = multiline
+
+    def __call__(self, value: Any) -> None:
+        allowed = "\n\r\t" if self.multiline else ""
+        if any(char in BIDI_CONTROLS or (unicodedata.category(char) == "Cc" and char not in allowed)
+               for char in str(value)):
+            raise ValidationError("No control characters or text-direction marks here.", code="plain_text")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PlainTextValidator) and other.multiline == self.multiline
+
+    def __hash__(self) -> int:
+        return hash(self.multiline)
+
+
+ONE_LINE = PlainTextValidator()
+MULTILINE = PlainTextValidator(multiline=True)
