@@ -30,6 +30,13 @@ def run(*args: str) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
+def import_rows(tmp_path, rows: list[str], *, dry_run: bool = False) -> tuple[str, str]:
+    """import_users on a file of these rows under the header (line 1)."""
+    path = tmp_path / "rows.csv"
+    path.write_text("\n".join(["loginname,email,nickname,hash", *rows]) + "\n")
+    return run("import_users", str(path), *(["--dry-run"] if dry_run else []))
+
+
 @pytest.fixture
 def legacy_csv(tmp_path, user):
     pbkdf2 = PBKDF2PasswordHasher().encode("pbkdf2-Old-passw0rd", "somesalt", iterations=1000)
@@ -166,16 +173,13 @@ def test_demo_admin_does_not_take_over_a_user_named_admin(settings):
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_import_skips_a_row_with_a_nul_character(tmp_path, dry_run):
     # PostgreSQL refuses NUL in text: the row used to end the import with a DataError traceback.
-    path = tmp_path / "nul.csv"
-    path.write_text("\n".join([
-        "loginname,email,nickname,hash",
+    count = User.objects.count()
+    out, err = import_rows(tmp_path, [
         f"nul1,nul1@example.com,Fine,{md5('x')}",             # line 2
         f"nul2,nul2@example.com,Bad\x00Nick,{md5('x')}",      # line 3
         f"nul3\x00,,Bad Name,{md5('x')}",                     # line 4
         f"nul4,nul4@example.com,Fine Too,{md5('x')}",         # line 5
-    ]) + "\n")
-    count = User.objects.count()
-    out, err = run("import_users", str(path), *(["--dry-run"] if dry_run else []))
+    ], dry_run=dry_run)
     assert f"{'would import' if dry_run else 'imported'} 2, skipped 2" in out
     assert "line 3: skipped: nickname: must not contain a NUL character" in err
     assert "line 4: skipped: loginname: must not contain a NUL character" in err
@@ -186,15 +190,12 @@ def test_import_skips_a_row_with_a_nul_character(tmp_path, dry_run):
 
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_import_counts_names_and_addresses_as_one_namespace_in_the_dry_run_too(tmp_path, dry_run):
-    path = tmp_path / "names.csv"
-    path.write_text("\n".join([
-        "loginname,email,nickname,hash",
+    out, err = import_rows(tmp_path, [
         f"ww1,ww2@ex.com,One,{md5('x')}",        # line 2
         f"ww2@ex.com,,Two,{md5('x')}",            # line 3: ww1's address as a login name
         f"ww4@ex.com,,Four,{md5('x')}",           # line 4
         f"ww5,WW4@EX.COM,Five,{md5('x')}",        # line 5: line 4's login name as an address
-    ]) + "\n")
-    out, err = run("import_users", str(path), *(["--dry-run"] if dry_run else []))
+    ], dry_run=dry_run)
     assert f"{'would import' if dry_run else 'imported'} 2, skipped 2" in out
     assert "line 3: skipped" in err and "line 5: skipped" in err
 
