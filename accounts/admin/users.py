@@ -1,26 +1,16 @@
-"""The operators' back office for accounts: users (the whole account on one page, and its history),
-sessions and the audit trail, and the dashboard's charts about them.
-
-Every change goes through the same services as the API, and every action and edit asks the same policy
-(accountsite.policy): an operator may act on another account only with the Django permission the
-operation names, and on an administrator's account only as a superuser.
-"""
+"""Users in the back office: the list, its filters and actions, and the whole account on one page (its
+panels, accounts.user_page), with its history."""
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
-from django.contrib.auth.admin import GroupAdmin as StockGroupAdmin
-from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import models
-from django.db.models import Case, Count, F, Q, QuerySet, When
-from django.db.models.functions import TruncDate, TruncHour
+from django.db.models import QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -33,34 +23,16 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
-from accounts.admin_site import DashboardChart, dashboard_chart_register
+from accounts.admin.base import HISTORY_PAGE, changelist_url
 from accounts.models import AuditEvent, Passkey, RevokeReason, Session, User, UserStatus
 from accounts.permissions import authorize_fields
 from accounts.plans import plans
-from accounts.selectors import live_sessions_of, signed_in
+from accounts.selectors import signed_in
 from accounts.services import mfa, passwords, sessions, users
 from accounts.user_page import UserPanel, audit_rows, user_panel_register, user_panels
-from accountsite.admin import (
-    EstimatedCountPaginator,
-    ServiceAdminMixin,
-    WordedConstraintsMixin,
-    may_view,
-    operator,
-    operator_may,
-)
-from accountsite.audit import AuditAction
-from accountsite.charts import Bar, Chart
+from accountsite.admin import EstimatedCountPaginator, ServiceAdminMixin, WordedConstraintsMixin, operator, operator_may
 from accountsite.policy import Op
 from accountsite.requests import client_ip
-
-RECENT = 20  # rows of each kind the user page shows; the rest are a link away
-HISTORY_PAGE = 100
-
-
-def changelist_url(model: type[models.Model], **query: Any) -> str:
-    """The back-office list of `model`, filtered by `query` (the list's own filter parameters)."""
-    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
-    return f"{url}?{urlencode(query)}" if query else url
 
 
 class UserTypeFilter(admin.SimpleListFilter):
@@ -290,148 +262,6 @@ class UserAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
         self.message_user(request, f"second factors turned off for {reset} user(s).", messages.SUCCESS)
 
 
-# Django's own Group admin (registered when django.contrib.auth.admin is imported, above) let anyone with
-# `auth.change_group` give their own group every permission.
-admin.site.unregister(Group)
-
-
-@admin.register(Group)
-class GroupAdmin(StockGroupAdmin):
-    """Staff groups: read with `auth.view_group`; added, changed and deleted by superusers only (a group's
-    permissions are its members' powers, as its membership is: see UserAdmin.get_fields)."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return operator_may(request, Op.GROUP_MANAGE)
-
-    def has_change_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
-        return operator_may(request, Op.GROUP_MANAGE)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
-        return operator_may(request, Op.GROUP_MANAGE)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-class SessionStateFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("live", "live"), ("ended", "ended or expired")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        live = Q(revoked_at__isnull=True, expires_at__gt=timezone.now())
-        if self.value() == "live":
-            return queryset.filter(live)
-        if self.value() == "ended":
-            return queryset.exclude(live)
-        return queryset
-
-
-class _AnAdministrator:
-    """Stands for "some other staff or superuser account" when asking the policy about a whole list."""
-
-    pk = None
-    is_admin = True
-
-
-def may_see_sessions_of(request: HttpRequest, user: User) -> bool:
-    """An administrator's sessions (where and how they sign in) are shown only to operators the policy lets
-    manage them (Op.SESSIONS is protected: superusers, and the administrator themselves), as the API refuses
-    listing them; an ordinary account's to whoever may view sessions."""
-    return may_view(request, Session) and (not user.is_admin or operator_may(request, Op.SESSIONS, user))
-
-
-@admin.register(Session)
-class SessionAdmin(ServiceAdminMixin, ReadOnlyAdmin):
-    list_display = ("user", "terminal", "created_at", "last_seen_at", "ip", "user_agent", "revoked_at",
-                    "revoke_reason")
-    list_filter = (SessionStateFilter, "revoke_reason", "created_at", "last_seen_at")
-    search_fields = ("user__username", "terminal", "ip")
-    list_select_related = ("user",)
-    # The refresh token id is a credential-in-waiting: not shown.
-    exclude = ("refresh_jti",)
-    actions = ["revoke"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        # Without the power over administrators' sessions (may_see_sessions_of), theirs are not listed, nor
-        # opened one by one; the operator's own are.
-        queryset = super().get_queryset(request)
-        if operator_may(request, Op.SESSIONS, _AnAdministrator()):
-            return queryset
-        others = User.objects.filter(Q(is_staff=True) | Q(is_superuser=True)).exclude(pk=signed_in(request).pk)
-        return queryset.exclude(user__in=others)
-
-    def has_revoke_permission(self, request: HttpRequest) -> bool:
-        return operator_may(request, Op.SESSIONS)
-
-    @admin.action(description="Revoke the selected sessions", permissions=["revoke"])
-    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
-        allowed = self.for_each_allowed(request, Op.SESSIONS, queryset.select_related("user"),
-                                        account=lambda session: session.user)
-        ended = sum(sessions.session_revoke(session=session, reason=RevokeReason.ADMIN, actor=signed_in(request))
-                    for session in allowed)
-        self.message_user(request, f"{ended} session(s) revoked.", messages.SUCCESS)
-
-
-class AuditActionFilter(admin.SimpleListFilter):
-    """The audit actions by their labels (accountsite.audit.AuditAction)."""
-
-    title = "action"
-    parameter_name = "action"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return sorted(AuditAction.choices, key=lambda choice: choice[1])
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(action=self.value()) if self.value() else queryset
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "action_display", "user", "actor", "change_display", "ip")
-    list_filter = (AuditActionFilter, "created_at")
-    search_fields = ("user__username", "actor__username", "action")
-    list_select_related = ("user", "actor")
-
-    @admin.display(description="action", ordering="action")
-    def action_display(self, event: AuditEvent) -> str:
-        return event.action_label
-
-    @admin.display(description="before → after")
-    def change_display(self, event: AuditEvent) -> str:
-        change = audit_rows([event])[0].change
-        arrow = f"{change.before} → {change.after}" if change.before else change.after
-        return "; ".join(part for part in (arrow, change.details) if part)
-
-
-# --- The user page: the account's sessions and audit trail (accounts.user_page) ----------------------------
-
-def sessions_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:
-    if not may_see_sessions_of(request, user):
-        return None
-    return {"sessions": list(live_sessions_of(user)), "may_revoke": operator_may(request, Op.SESSIONS, user),
-            "user_obj": user, "list_url": changelist_url(Session, user__id__exact=user.pk, state="live")}
-
-
-def audit_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:
-    if not operator_may(request, Op.AUDIT_VIEW, user):
-        return None
-    events = AuditEvent.objects.filter(user=user).select_related("actor")[:RECENT]
-    return {"rows": audit_rows(events), "recent": RECENT,
-            "history_url": reverse("admin:accounts_user_history", args=[user.pk]),
-            "list_url": changelist_url(AuditEvent, user__id__exact=user.pk)}
-
-
 def mfa_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:
     """Whether the account has second factors, never a secret."""
     if not operator_may(request, Op.USER_VIEW, user):
@@ -441,92 +271,3 @@ def mfa_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:
 
 
 user_panel_register(UserPanel("mfa", "Second factors", 35, "accounts/admin/panel_mfa.html", mfa_panel))
-user_panel_register(UserPanel("sessions", "Signed in", 40, "accounts/admin/panel_sessions.html", sessions_panel))
-user_panel_register(UserPanel("audit", "Last events", 60, "accounts/admin/panel_audit.html", audit_panel))
-
-
-# --- The dashboard (accounts.admin_site) ------------------------------------------------------------------
-
-DAYS, HOURS = 30, 24
-
-
-def local_days(now: datetime, count: int) -> list[datetime]:
-    """The starts (local midnight) of the last `count` days, today last."""
-    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    return [today - timedelta(days=count - 1 - n) for n in range(count)]
-
-
-def local_hours(now: datetime, count: int) -> list[datetime]:
-    """The starts of the last `count` hours, the current one last."""
-    hour = timezone.localtime(now).replace(minute=0, second=0, microsecond=0)
-    return [hour - timedelta(hours=count - 1 - n) for n in range(count)]
-
-
-def period(field: str, start: datetime, length: timedelta) -> dict[str, str]:
-    """A list filter for [start, start + length) on a date-time field, as the lists' date filters write it."""
-    return {f"{field}__gte": str(start), f"{field}__lt": str(start + length)}
-
-
-def signups_chart(now: datetime) -> Chart:
-    days = local_days(now, DAYS)
-    counts = dict(User.objects.filter(registered_at__gte=days[0])
-                  .annotate(day=TruncDate("registered_at", tzinfo=timezone.get_current_timezone()))
-                  .values_list("day").annotate(n=Count("id")).values_list("day", "n"))
-    bars = tuple(Bar(f"{day:%m-%d}", (counts.get(day.date(), 0),), title=f"{day:%Y-%m-%d}",
-                     href=changelist_url(User, **period("registered_at", day, timedelta(days=1)))) for day in days)
-    return Chart("Sign-ups per day", changelist_url(User, **period("registered_at", days[0], timedelta(days=DAYS))),
-                 ("sign-ups",), bars, summary=f"{sum(counts.values())} in {DAYS} days")
-
-
-def sessions_chart(now: datetime) -> Chart:
-    hours = local_hours(now, HOURS)
-    live = Session.objects.filter(revoked_at__isnull=True, expires_at__gt=now)
-    counts = dict(live.filter(last_seen_at__gte=hours[0])
-                  .annotate(hour=TruncHour("last_seen_at", tzinfo=timezone.get_current_timezone()))
-                  .values_list("hour").annotate(n=Count("id")).values_list("hour", "n"))
-    bars = tuple(Bar(f"{hour:%H}h", (counts.get(hour, 0),), title=f"last seen {hour:%Y-%m-%d %H}:00",
-                     href=changelist_url(Session, state="live", **period("last_seen_at", hour, timedelta(hours=1))))
-                 for hour in hours)
-    return Chart("Active sessions, by last use", changelist_url(Session, state="live"), ("live sessions",), bars,
-                 summary=f"{live.count()} live, {sum(counts.values())} used in {HOURS} h")
-
-
-def tiers_chart(now: datetime) -> Chart:
-    in_force = Case(When(invalid_at__lte=now, then=F("user_type_after")), default=F("user_type"))
-    counts = dict(User.objects.annotate(tier=in_force).values_list("tier").annotate(n=Count("*"))
-                  .values_list("tier", "n").order_by())
-    bars = tuple(Bar(name, (counts.get(user_type, 0),), title=f"{name} (userType {user_type})",
-                     href=changelist_url(User, user_type=user_type)) for user_type, name in plans().tier_choices())
-    return Chart("Users per tier", changelist_url(User), ("users",), bars, summary=f"{sum(counts.values())} users")
-
-
-SIGN_IN_FAILURES = (AuditAction.LOGIN_FAILED, AuditAction.LOGIN_LOCKOUT)
-
-
-def failures_chart(now: datetime) -> Chart:
-    hours = local_hours(now, HOURS)
-    rows = (AuditEvent.objects.filter(action__in=SIGN_IN_FAILURES, created_at__gte=hours[0])
-            .annotate(hour=TruncHour("created_at", tzinfo=timezone.get_current_timezone()))
-            .values_list("hour", "action").annotate(n=Count("id")).order_by())
-    failed: dict[datetime, int] = {}
-    lockouts: dict[datetime, int] = {}
-    for hour, action, n in rows:
-        failed[hour] = failed.get(hour, 0) + n  # a lockout row is a failed sign-in too
-        if action == AuditAction.LOGIN_LOCKOUT:
-            lockouts[hour] = n
-
-    def audit_list(start: datetime, length: timedelta) -> str:
-        return changelist_url(AuditEvent, action__in=",".join(SIGN_IN_FAILURES), **period("created_at", start, length))
-
-    bars = tuple(Bar(f"{hour:%H}h", (failed.get(hour, 0), lockouts.get(hour, 0)), title=f"{hour:%Y-%m-%d %H}:00",
-                     href=audit_list(hour, timedelta(hours=1))) for hour in hours)
-    return Chart("Failed sign-ins and lockouts per hour", audit_list(hours[0], timedelta(hours=HOURS)),
-                 ("failed sign-ins", "lockouts"), bars,
-                 summary=f"{sum(failed.values())} failed, {sum(lockouts.values())} lockouts in {HOURS} h")
-
-
-dashboard_chart_register(DashboardChart("signups", 10, signups_chart, lambda request: may_view(request, User)))
-dashboard_chart_register(DashboardChart("sessions", 20, sessions_chart, lambda request: may_view(request, Session)))
-dashboard_chart_register(DashboardChart("tiers", 40, tiers_chart, lambda request: may_view(request, User)))
-dashboard_chart_register(DashboardChart("sign-in-failures", 60, failures_chart,
-                                        lambda request: may_view(request, AuditEvent)))
