@@ -382,7 +382,7 @@ OAUTH2_PROVIDER = {
         dev_file=BASE_DIR / "var" / "oidc.key",
     ),
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
-    # What the token endpoint accepts (accounts.oauth.views.TokenView) and the metadata advertises.
+    # What the token endpoint accepts (accounts.oauth.endpoints.TokenView) and the metadata advertises.
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     # "none": public clients (native and single-page apps) send only their client_id, and PKCE.

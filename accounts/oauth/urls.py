@@ -4,21 +4,17 @@ consent pages, OIDC discovery and /developer/apps/."""
 from django.urls import include, path, re_path
 
 from accounts.oauth.developer import DeveloperAppViewSet
-from accounts.oauth.views import (
-    ConsentView,
+from accounts.oauth.endpoints import (
     DiscoveryView,
     IntrospectView,
     JwksView,
     MetadataView,
-    PasskeySignInPageView,
     RevokeTokenView,
-    SecondFactorPageView,
-    SeedConsentView,
-    SeedOAuthView,
-    SignInPageView,
     TokenView,
     UserInfoView,
 )
+from accounts.oauth.pages import PasskeySignInPageView, SecondFactorPageView, SignInPageView
+from accounts.oauth.views import ConsentView, SeedConsentView, SeedOAuthView
 from accountsite.routers import Router
 
 # DOT reverses these names in its own namespace (discovery, issuer); only the endpoints we offer.

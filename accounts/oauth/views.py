@@ -1,316 +1,50 @@
-"""The OAuth pages people see (sign-in and consent) and the seed 001 endpoints at /oauth/.
+"""The OAuth consent page (the authorization endpoint) and the seed 001 endpoints at /oauth/."""
 
-The sign-in page uses the same credential, lockout and status rules as POST /auth/login and opens a
-Django session for the consent flow only (the API itself never accepts that cookie).
-"""
-
-import base64
-import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
-from functools import wraps
 from typing import Any
-from urllib.parse import unquote_plus, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.http.response import HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.csrf import csrf_protect
 from drf_spectacular.utils import extend_schema
-from oauth2_provider import views as dot
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
-from oauth2_provider.models import AccessToken, Application, Grant
+from oauth2_provider.models import Application, Grant
 from oauth2_provider.scopes import get_scopes_backend
-from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2 import OAuth2Error
 from oauthlib.oauth2.rfc6749.errors import (
     InvalidClientIdError,
-    InvalidGrantError,
     InvalidRequestError,
     InvalidRequestFatalError,
     MissingRedirectURIError,
-    UnsupportedGrantTypeError,
 )
 from oauthlib.openid.connect.core.exceptions import ConsentRequired, LoginRequired
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.browser import (
-    browser_session,
-    browser_sign_in,
-    credentials_check,
-    passkey_sign_in,
-    second_factor_begin,
-    second_factor_finish,
-    second_factor_passkey_options,
-    second_factor_pending,
-)
-from accounts.oauth import applications, consent, introspection, seed
+from accounts.browser import browser_session
+from accounts.oauth import applications, consent, seed
+from accounts.oauth.endpoints import nul_refused
 from accounts.oauth.serializers import SeedAuthorizeInputSerializer, SeedExchangeInputSerializer, SeedUserSerializer
 from accounts.selectors import signed_in
-from accountsite.errors import NotAuthenticatedError, ServiceError, TooManyRequestsError
+from accountsite.errors import ServiceError
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
 from accountsite.requests import valid_input
-
-OAUTH_PAGE_TERMINAL = "oauth-sign-in-page"
-GENERIC_SIGN_IN_ERROR = "Wrong login name or password, or this account cannot sign in."
-
-
-class SignInForm(forms.Form):
-    login = forms.CharField(max_length=254, label="Login name or e-mail")
-    password = forms.CharField(max_length=128, strip=False, widget=forms.PasswordInput)
-    next = forms.CharField(max_length=2048, required=False, widget=forms.HiddenInput)
-
-
-@method_decorator([sensitive_post_parameters("password"), csrf_protect, never_cache], name="dispatch")
-class SignInPageView(View):
-    """GET shows the form; POST signs in (generic error message whatever the reason, 429 when locked)."""
-
-    template_name = "accounts/oauth_login.html"
-
-    def _next(self, request: HttpRequest, raw: str) -> str:
-        safe = url_has_allowed_host_and_scheme(raw, allowed_hosts={request.get_host()},
-                                               require_https=request.is_secure())
-        return raw if raw and safe else ""
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        form = SignInForm(initial={"next": self._next(request, request.GET.get("next", ""))})
-        return render(request, self.template_name, {"form": form})
-
-    def post(self, request: HttpRequest) -> HttpResponse:
-        form = SignInForm(request.POST)
-        if not form.is_valid():
-            return render(request, self.template_name, {"form": form, "error": "Enter your login and password."},
-                          status=400)
-        target = self._next(request, form.cleaned_data.get("next", ""))
-        try:
-            user, methods = credentials_check(request, login=form.cleaned_data["login"],
-                                              password=form.cleaned_data["password"])
-            if second_factor_begin(request, user=user, methods=methods, terminal=OAUTH_PAGE_TERMINAL):
-                return HttpResponseRedirect(f"{reverse('oauth-login-mfa')}?{urlencode({'next': target})}")
-            browser_sign_in(request, user=user, terminal=OAUTH_PAGE_TERMINAL)
-        except TooManyRequestsError as exc:
-            return _throttled(request, self.template_name, {"form": form}, exc)
-        except ServiceError:
-            return render(request, self.template_name, {"form": form, "error": GENERIC_SIGN_IN_ERROR}, status=401)
-        return _signed_in(request, user, target)
-
-
-def _throttled(request: HttpRequest, template: str, context: dict, exc: TooManyRequestsError) -> HttpResponse:
-    response = render(request, template, {**context, "error": "Too many failed attempts. Try again later."},
-                      status=429)
-    response["Retry-After"] = str(exc.retry_after)
-    return response
-
-
-def _signed_in(request: HttpRequest, user: Any, target: str) -> HttpResponse:
-    if target:
-        return HttpResponseRedirect(target)
-    return render(request, SignInPageView.template_name, {"form": None, "signed_in_as": user.username})
-
-
-@method_decorator([csrf_protect, never_cache], name="dispatch")
-class PasskeySignInPageView(SignInPageView):
-    """The sign-in page's "Sign in with a passkey": the page's script asks POST /auth/login/passkey/options,
-    lets the browser's authenticator answer, and posts the answer here (checked like POST /auth/login/passkey)."""
-
-    http_method_names = ["post"]
-
-    def post(self, request: HttpRequest) -> HttpResponse:
-        target = self._next(request, request.POST.get("next", ""))
-        form = SignInForm(initial={"next": target})
-        try:
-            session = passkey_sign_in(request, token=request.POST.get("passkey_token", "")[:128],
-                                      webauthn=request.POST.get("webauthn", ""), terminal=OAUTH_PAGE_TERMINAL)
-        except TooManyRequestsError as exc:
-            return _throttled(request, SignInPageView.template_name, {"form": form}, exc)
-        except ServiceError:
-            return render(request, SignInPageView.template_name,
-                          {"form": form, "error": "This passkey cannot sign in here."}, status=401)
-        return _signed_in(request, session.user, target)
-
-
-@method_decorator([sensitive_post_parameters("code"), csrf_protect, never_cache], name="dispatch")
-class SecondFactorPageView(SignInPageView):
-    """The sign-in page's second step, for accounts with a second factor: a code of the authenticator app
-    or a recovery code, checked like POST /auth/login/mfa."""
-
-    template_name = "accounts/oauth_login_mfa.html"
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        if not second_factor_pending(request):
-            return HttpResponseRedirect(reverse("oauth-login"))
-        return render(request, self.template_name, {"next": self._next(request, request.GET.get("next", "")),
-                                                    "webauthn_options": second_factor_passkey_options(request)})
-
-    def post(self, request: HttpRequest) -> HttpResponse:
-        target = self._next(request, request.POST.get("next", ""))
-        context = {"next": target, "webauthn_options": second_factor_passkey_options(request)}
-        try:
-            session = second_factor_finish(request, code=request.POST.get("code", "")[:32],
-                                           webauthn=request.POST.get("webauthn", ""))
-        except TooManyRequestsError as exc:
-            return _throttled(request, self.template_name, context, exc)
-        except NotAuthenticatedError:  # expired or never started: begin again with the password
-            return HttpResponseRedirect(f"{reverse('oauth-login')}?{urlencode({'next': target})}")
-        except ServiceError:
-            return render(request, self.template_name, {**context, "error": "This code is wrong or was already used."},
-                          status=401)
-        return _signed_in(request, session.user, target)
-
-
-# How a confidential client authenticates; introspection (IntrospectView) knows no other.
-CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
-
-
-class OAuthMethodsMixin:
-    """A method the endpoint does not take is 405 with an RFC 6749-shaped body, as its other errors are
-    (Django's own 405 has an empty body), and the methods it takes in `Allow`."""
-
-    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        allowed = self._allowed_methods()  # type: ignore[attr-defined]  # Django's View
-        return JsonResponse({"error": "invalid_request", "error_description": f"Use {' or '.join(allowed)}."},
-                            status=405, headers={"Allow": ", ".join(allowed)})
-
-
-class UserInfoView(OAuthMethodsMixin, dot.UserInfoView):
-    pass
-
-
-class JwksView(OAuthMethodsMixin, dot.JwksInfoView):
-    pass
-
-
-class DiscoveryView(OAuthMethodsMixin, dot.ConnectDiscoveryInfoView):
-    """OIDC discovery that promises only what the provider does. DOT leaves out fields whose defaults
-    (OIDC Discovery 1.0 section 3) promise more: the implicit grant, the fragment response mode and
-    request_uri; and it lists HS256, which no app here signs with. The revocation and introspection
-    endpoints are added, as the RFC 8414 document has them."""
-
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        data = json.loads(super().get(request, *args, **kwargs).content)
-        data.update(grant_types_supported=list(oauth2_settings.OAUTH2_GRANT_TYPES_SUPPORTED),
-                    response_modes_supported=["query"], request_uri_parameter_supported=False,
-                    id_token_signing_alg_values_supported=[Application.RS256_ALGORITHM],
-                    # RFC 8414 names, as the metadata document has them, so one document is enough.
-                    revocation_endpoint=self._get_endpoint_url(request, "revoke-token", required=True),
-                    introspection_endpoint=self._get_endpoint_url(request, "introspect", required=True),
-                    introspection_endpoint_auth_methods_supported=CONFIDENTIAL_AUTH_METHODS)
-        return JsonResponse(data, headers={"Access-Control-Allow-Origin": "*"})
-
-
-class MetadataView(OAuthMethodsMixin, dot.OAuthServerMetadataView):
-    """RFC 8414 metadata. DOT gives introspection the token endpoint's client authentication methods,
-    but only a confidential client may introspect (no "none")."""
-
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        data = json.loads(super().get(request, *args, **kwargs).content)
-        data["introspection_endpoint_auth_methods_supported"] = CONFIDENTIAL_AUTH_METHODS
-        return JsonResponse(data, headers={"Access-Control-Allow-Origin": "*"})
-
-
-# RFC 6749 section 5.2: a client that fails to authenticate gets 401 and a challenge in the scheme clients
-# authenticate with here. (oauthlib sends RFC 6750's Bearer challenge, which is for resource servers.)
-CLIENT_CHALLENGE = 'Basic realm="oauth"'
-
-
-def _client_challenged(response: HttpResponse) -> HttpResponse:
-    if response.status_code == 401:
-        response["WWW-Authenticate"] = CLIENT_CHALLENGE
-    return response
-
-
-def _client_credentials(request: HttpRequest) -> tuple[str, str]:
-    """The client id and secret from HTTP Basic (RFC 6749 section 2.3.1, form-encoded parts) or the body."""
-    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if scheme.lower() == "basic":
-        try:
-            client_id, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            return "", ""
-        return unquote_plus(client_id), unquote_plus(secret)
-    return request.POST.get("client_id", ""), request.POST.get("client_secret", "")
-
-
-def nul_refused(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """The OAuth endpoints are plain Django views: a NUL character in a form field or the client's
-    credentials (which PostgreSQL cannot store or compare) is invalid_request, not a 500. (The query
-    string is checked for every view by accountsite.requests.ControlCharacterMiddleware.)"""
-
-    @wraps(view)
-    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        values = [item for name, items in request.POST.lists() for item in (name, *items)]
-        if any("\x00" in value for value in (*values, *_client_credentials(request))):
-            return JsonResponse({"error": "invalid_request", "error_description": "NUL characters are not allowed."},
-                                status=400)
-        return view(request, *args, **kwargs)
-    return checked
-
-
-@method_decorator(nul_refused, name="dispatch")
-class TokenView(OAuthMethodsMixin, dot.TokenView):
-    """DOT's token endpoint for the grants we offer (OAUTH2_GRANT_TYPES_SUPPORTED, also what the metadata
-    advertises); any other is unsupported_grant_type before oauthlib sees it (its device-code grant
-    would look for a device grant that does not exist, a 500)."""
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        grant_type = request.POST.get("grant_type")
-        if grant_type and grant_type not in oauth2_settings.OAUTH2_GRANT_TYPES_SUPPORTED:
-            return _token_error(UnsupportedGrantTypeError())
-        try:
-            return _client_challenged(self.authorization_flow_token_response(request))
-        except AccessToken.DoesNotExist:
-            # DOT reads back the access token it has just issued (for its app_authorized signal). A replay of
-            # the code revokes it, while it was being made or since (accounts.oauth.codes): the grant is spent.
-            return _token_error(InvalidGrantError())
-
-
-def _token_error(error: OAuth2Error) -> HttpResponse:
-    return HttpResponse(error.json, status=error.status_code, content_type="application/json",
-                        headers={"Cache-Control": "no-store"})
-
-
-@method_decorator(nul_refused, name="dispatch")
-class RevokeTokenView(OAuthMethodsMixin, dot.RevokeTokenView):
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return _client_challenged(super().post(request, *args, **kwargs))
-
-
-@method_decorator([csrf_exempt, nul_refused], name="dispatch")
-class IntrospectView(OAuthMethodsMixin, View):
-    """RFC 7662 token introspection, for confidential clients about their own tokens only. A request
-    without valid client credentials is 401 with a Basic challenge (RFC 6749 section 5.2)."""
-
-    http_method_names = ["post"]
-
-    def post(self, request: HttpRequest) -> HttpResponse:
-        client_id, secret = _client_credentials(request)
-        try:
-            application = applications.application_authenticate(client_id=client_id, client_secret=secret)
-        except ServiceError:
-            return _client_challenged(JsonResponse({"error": "invalid_client"}, status=401))
-        token = request.POST.get("token", "")
-        if not token:
-            return JsonResponse({"error": "invalid_request", "error_description": "token is required."}, status=400)
-        return JsonResponse(introspection.token_introspect(application=application, raw=token),
-                            headers={"Cache-Control": "no-store"})
-
 
 PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 NONCE_MAX_LENGTH = Grant._meta.get_field("nonce").max_length
@@ -546,4 +280,3 @@ class SeedOAuthView(PolicyMixin, APIView):
         user = seed.seed_code_exchange(client_id=data["client_id"], client_secret=data["client_secret"],
                                         code=data["code"])
         return Response(SeedUserSerializer(user).data)
-

@@ -1,0 +1,159 @@
+"""The standard OAuth2 / OpenID Connect endpoints clients call: discovery and metadata, the keys, userinfo,
+token, revocation and introspection. They answer in OAuth's error shape, never the API's envelope."""
+
+import base64
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import unquote_plus
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from oauth2_provider import views as dot
+from oauth2_provider.models import AccessToken, Application
+from oauth2_provider.settings import oauth2_settings
+from oauthlib.oauth2 import OAuth2Error
+from oauthlib.oauth2.rfc6749.errors import InvalidGrantError, UnsupportedGrantTypeError
+
+from accounts.oauth import applications, introspection
+from accountsite.errors import ServiceError
+
+# How a confidential client authenticates; introspection (IntrospectView) knows no other.
+CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
+class OAuthMethodsMixin:
+    """A method the endpoint does not take is 405 with an RFC 6749-shaped body, as its other errors are
+    (Django's own 405 has an empty body), and the methods it takes in `Allow`."""
+
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        allowed = self._allowed_methods()  # type: ignore[attr-defined]  # Django's View
+        return JsonResponse({"error": "invalid_request", "error_description": f"Use {' or '.join(allowed)}."},
+                            status=405, headers={"Allow": ", ".join(allowed)})
+
+
+class UserInfoView(OAuthMethodsMixin, dot.UserInfoView):
+    pass
+
+
+class JwksView(OAuthMethodsMixin, dot.JwksInfoView):
+    pass
+
+
+class DiscoveryView(OAuthMethodsMixin, dot.ConnectDiscoveryInfoView):
+    """OIDC discovery that promises only what the provider does. DOT leaves out fields whose defaults
+    (OIDC Discovery 1.0 section 3) promise more: the implicit grant, the fragment response mode and
+    request_uri; and it lists HS256, which no app here signs with. The revocation and introspection
+    endpoints are added, as the RFC 8414 document has them."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        data = json.loads(super().get(request, *args, **kwargs).content)
+        data.update(grant_types_supported=list(oauth2_settings.OAUTH2_GRANT_TYPES_SUPPORTED),
+                    response_modes_supported=["query"], request_uri_parameter_supported=False,
+                    id_token_signing_alg_values_supported=[Application.RS256_ALGORITHM],
+                    # RFC 8414 names, as the metadata document has them, so one document is enough.
+                    revocation_endpoint=self._get_endpoint_url(request, "revoke-token", required=True),
+                    introspection_endpoint=self._get_endpoint_url(request, "introspect", required=True),
+                    introspection_endpoint_auth_methods_supported=CONFIDENTIAL_AUTH_METHODS)
+        return JsonResponse(data, headers={"Access-Control-Allow-Origin": "*"})
+
+
+class MetadataView(OAuthMethodsMixin, dot.OAuthServerMetadataView):
+    """RFC 8414 metadata. DOT gives introspection the token endpoint's client authentication methods,
+    but only a confidential client may introspect (no "none")."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        data = json.loads(super().get(request, *args, **kwargs).content)
+        data["introspection_endpoint_auth_methods_supported"] = CONFIDENTIAL_AUTH_METHODS
+        return JsonResponse(data, headers={"Access-Control-Allow-Origin": "*"})
+
+
+# RFC 6749 section 5.2: a client that fails to authenticate gets 401 and a challenge in the scheme clients
+# authenticate with here. (oauthlib sends RFC 6750's Bearer challenge, which is for resource servers.)
+CLIENT_CHALLENGE = 'Basic realm="oauth"'
+
+
+def _client_challenged(response: HttpResponse) -> HttpResponse:
+    if response.status_code == 401:
+        response["WWW-Authenticate"] = CLIENT_CHALLENGE
+    return response
+
+
+def _client_credentials(request: HttpRequest) -> tuple[str, str]:
+    """The client id and secret from HTTP Basic (RFC 6749 section 2.3.1, form-encoded parts) or the body."""
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            client_id, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return "", ""
+        return unquote_plus(client_id), unquote_plus(secret)
+    return request.POST.get("client_id", ""), request.POST.get("client_secret", "")
+
+
+def nul_refused(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """The OAuth endpoints are plain Django views: a NUL character in a form field or the client's
+    credentials (which PostgreSQL cannot store or compare) is invalid_request, not a 500. (The query
+    string is checked for every view by accountsite.requests.ControlCharacterMiddleware.)"""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        values = [item for name, items in request.POST.lists() for item in (name, *items)]
+        if any("\x00" in value for value in (*values, *_client_credentials(request))):
+            return JsonResponse({"error": "invalid_request", "error_description": "NUL characters are not allowed."},
+                                status=400)
+        return view(request, *args, **kwargs)
+    return checked
+
+
+@method_decorator(nul_refused, name="dispatch")
+class TokenView(OAuthMethodsMixin, dot.TokenView):
+    """DOT's token endpoint for the grants we offer (OAUTH2_GRANT_TYPES_SUPPORTED, also what the metadata
+    advertises); any other is unsupported_grant_type before oauthlib sees it (its device-code grant
+    would look for a device grant that does not exist, a 500)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        grant_type = request.POST.get("grant_type")
+        if grant_type and grant_type not in oauth2_settings.OAUTH2_GRANT_TYPES_SUPPORTED:
+            return _token_error(UnsupportedGrantTypeError())
+        try:
+            return _client_challenged(self.authorization_flow_token_response(request))
+        except AccessToken.DoesNotExist:
+            # DOT reads back the access token it has just issued (for its app_authorized signal). A replay of
+            # the code revokes it, while it was being made or since (accounts.oauth.codes): the grant is spent.
+            return _token_error(InvalidGrantError())
+
+
+def _token_error(error: OAuth2Error) -> HttpResponse:
+    return HttpResponse(error.json, status=error.status_code, content_type="application/json",
+                        headers={"Cache-Control": "no-store"})
+
+
+@method_decorator(nul_refused, name="dispatch")
+class RevokeTokenView(OAuthMethodsMixin, dot.RevokeTokenView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return _client_challenged(super().post(request, *args, **kwargs))
+
+
+@method_decorator([csrf_exempt, nul_refused], name="dispatch")
+class IntrospectView(OAuthMethodsMixin, View):
+    """RFC 7662 token introspection, for confidential clients about their own tokens only. A request
+    without valid client credentials is 401 with a Basic challenge (RFC 6749 section 5.2)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        client_id, secret = _client_credentials(request)
+        try:
+            application = applications.application_authenticate(client_id=client_id, client_secret=secret)
+        except ServiceError:
+            return _client_challenged(JsonResponse({"error": "invalid_client"}, status=401))
+        token = request.POST.get("token", "")
+        if not token:
+            return JsonResponse({"error": "invalid_request", "error_description": "token is required."}, status=400)
+        return JsonResponse(introspection.token_introspect(application=application, raw=token),
+                            headers={"Cache-Control": "no-store"})
