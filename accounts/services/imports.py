@@ -27,6 +27,7 @@ from accounts.services.sessions import user_credentials_revoke
 from accounts.services.users import PROFILE_FIELDS, identity_assert_free
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
+from accountsite.text import ONE_LINE
 
 _MD5_HEX = re.compile(r"^[0-9a-fA-F]{32}\Z")
 
@@ -82,6 +83,10 @@ def _imported_user(row: dict[str, str]) -> User:
             raise errors.InvalidParametersError(f"{column}: {exc.messages[0]}") from None
     if len(nickname) > 64:
         raise errors.InvalidParametersError("nickname: at most 64 characters")
+    try:  # the rule every other door applies to names (accountsite.text)
+        ONE_LINE(nickname)
+    except DjangoValidationError as exc:
+        raise errors.InvalidParametersError(f"nickname: {exc.messages[0]}") from None
     user = User(username=username, email=email, nickname=nickname, status=UserStatus.ACTIVE)
     user.password = _imported_password((row.get("hash") or "").strip())
     return user

@@ -227,3 +227,13 @@ def test_demo_admin_says_why_when_its_address_is_someone_elses(settings):
     with pytest.raises(CommandError, match="already someone's"):
         run("demo_admin")
     assert not User.objects.filter(username="admin").exists()
+
+
+def test_import_keeps_the_name_rule_of_every_other_door(tmp_path):
+    """A right-to-left override reversed the text around a name wherever it was shown; the API and the
+    back office refused it, the import did not."""
+    out, err = import_rows(tmp_path, [f"rtl1,rtl1@ex.com,admin\u202egnp.exe,{md5('x')}",   # line 2
+                                      f"rtl2,rtl2@ex.com,\u0645\u0631\u062d\u0628\u0627,{md5('x')}"])  # line 3
+    assert "imported 1, skipped 1" in out
+    assert "line 2: skipped: nickname: No control characters or text-direction marks here." in err
+
