@@ -25,7 +25,17 @@ from datetime import timedelta
 from http.client import HTTPConnection
 from pathlib import Path
 
-from harness import ROOT, VENV_PYTHON, Server, django_setup, gunicorn_command, redis_flush, service_env, stop_on_sigterm
+from harness import (
+    ROOT,
+    VENV_PYTHON,
+    Server,
+    django_setup,
+    gunicorn_command,
+    redis_flush,
+    service_env,
+    service_python,
+    stop_on_sigterm,
+)
 
 REDIS_URL = os.environ.get("BENCH_ADMIN_REDIS_URL", "redis://127.0.0.1:6379/10")
 RESULTS = ROOT / "bench" / "results" / "admin.md"
@@ -152,7 +162,7 @@ def main() -> None:
     redis_flush(REDIS_URL)
     cookie = browser_cookie()
     workdir = Path(tempfile.mkdtemp(prefix="accountsite-admin-"))
-    server = Server("ours", gunicorn_command(VENV_PYTHON, "accountsite.wsgi"), env, ROOT, workdir)
+    server = Server("ours", gunicorn_command(service_python(), "accountsite.wsgi"), env, ROOT, workdir)
     try:
         server.start("/healthz")
         rows = time_shapes(server, cookie, args.requests)

@@ -2,6 +2,7 @@
 groups of their own (each with its own control socket), HTTP calls, and CPU and memory read from /proc."""
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -17,8 +18,30 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+SERVICE_VENV = ROOT / "bench" / ".service-venv"
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 START_TIMEOUT = 60.0
+
+
+def venv_ensure(venv: Path, requirements: Path, what: str) -> Path:
+    """`venv` with the hashed pins of `requirements` and nothing else, reinstalled when they change; its python."""
+    python = venv / "bin" / "python"
+    stamp = venv / f".installed-{hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]}"
+    if stamp.exists():
+        return python
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+    print(f"bench: installing {what} into {venv.relative_to(ROOT)}", flush=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "--require-hashes", "-r", str(requirements)], check=True)
+    stamp.touch()
+    return python
+
+
+def service_python() -> Path:
+    """The python of a venv with this service's production pins only (requirements.txt): the servers under test
+    run the packages a deployment installs. The development venv would add what its tools pull in (Pygments,
+    which DRF imports when it is installed, is 1 MB a worker) to the memory figures."""
+    return venv_ensure(SERVICE_VENV, ROOT / "requirements.txt", "this service's production packages")
 
 
 def database_url(name: str) -> str:

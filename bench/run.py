@@ -8,8 +8,9 @@ under pyinstrument when it can be imported (it is not pinned: `pip install pyins
 else cProfile; it also prints each path's queries and its time a request.
 
 Three servers, each gunicorn with 2 sync workers on loopback and PostgreSQL, are started here and stopped
-again whatever happens: this service (accountsite.wsgi, DEBUG off, Redis db 9), a djoser + simplejwt baseline
-and a bare Django view (both under bench/peer/, in their own venv bench/.peer-venv from hashed pins). wrk
+again whatever happens: this service (accountsite.wsgi, DEBUG off, Redis db 9, in bench/.service-venv with the
+production pins of requirements.txt only), a djoser + simplejwt baseline and a bare Django view (both under
+bench/peer/, in their own venv bench/.peer-venv from hashed pins). wrk
 drives them all alike, in interleaved rounds so machine noise hits every server alike; each figure is the
 median over the rounds. Absolute numbers on a shared 2-core machine are noise: the ratios are the figures.
 
@@ -26,7 +27,6 @@ BENCH_PG_URL (postgres://postgres@127.0.0.1:5432); BENCH_PROFILE_REQUESTS (3000)
 """
 
 import datetime
-import hashlib
 import json
 import os
 import platform
@@ -51,7 +51,9 @@ from harness import (
     http,
     redis_flush,
     service_env,
+    service_python,
     stop_on_sigterm,
+    venv_ensure,
 )
 
 BENCH = ROOT / "bench"
@@ -95,19 +97,7 @@ def wrk_ensure() -> str:
 
 
 def peer_venv_ensure() -> Path:
-    """bench/.peer-venv with the baseline's hashed pins, reinstalled when requirements.txt changes."""
-    requirements = PEER / "requirements.txt"
-    python = PEER_VENV / "bin" / "python"
-    stamp = PEER_VENV / f".installed-{hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]}"
-    if stamp.exists():
-        return python
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(PEER_VENV)], check=True)
-    print("bench: installing the baseline's packages into bench/.peer-venv", flush=True)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "--require-hashes", "-r", str(requirements)], check=True)
-    stamp.touch()
-    return python
+    return venv_ensure(PEER_VENV, PEER / "requirements.txt", "the baseline's packages")
 
 
 def our_users_create() -> None:
@@ -522,6 +512,7 @@ def main() -> None:
     profile_only = os.environ.get("BENCH_PROFILE", "") not in ("", "0")
     wrk = None if profile_only else wrk_ensure()
     peer_python = None if profile_only else peer_venv_ensure()
+    our_python = None if profile_only else service_python()
     workdir = Path(tempfile.mkdtemp(prefix="accountsite-bench-"))
     servers: dict[str, Server] = {}
     try:
@@ -552,7 +543,7 @@ def main() -> None:
 
         connections.close_all()
 
-        servers["ours"] = Server("ours", gunicorn_command(VENV_PYTHON, "accountsite.wsgi"), our_env, ROOT, workdir)
+        servers["ours"] = Server("ours", gunicorn_command(our_python, "accountsite.wsgi"), our_env, ROOT, workdir)
         servers["djoser"] = Server("djoser", gunicorn_command(peer_python, "peersite.wsgi"),
                                    peer_env("peersite.settings"), PEER, workdir)
         servers["bare"] = Server("bare", gunicorn_command(peer_python, "peersite.wsgi"),

@@ -42,6 +42,7 @@ from harness import (
     http,
     redis_flush,
     service_env,
+    service_python,
     stop_on_sigterm,
 )
 
@@ -379,7 +380,7 @@ def main() -> None:
     admin_ensure()
     redis_flush(REDIS_URL)
     workdir = Path(tempfile.mkdtemp(prefix="accountsite-search-"))
-    server = Server("ours", gunicorn_command(VENV_PYTHON, "accountsite.wsgi"), env, ROOT, workdir)
+    server = Server("ours", gunicorn_command(service_python(), "accountsite.wsgi"), env, ROOT, workdir)
     try:
         server.start("/healthz")
         rows = time_shapes(server, args.requests, args.users)
