@@ -1,0 +1,26 @@
+"""What the accounts serializers share: the password fields, and datetimes written as DRF writes them."""
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import serializers
+
+
+def password_field(**kwargs: Any) -> serializers.CharField:
+    # Never trimmed or truncated: whatever string arrives is the password (seed 004 clients send MD5s).
+    return serializers.CharField(max_length=128, trim_whitespace=False, write_only=True, **kwargs)
+
+
+def new_password_field(**kwargs: Any) -> serializers.CharField:
+    """A password being set: also at least 8 characters (the schema says so; the services' validators
+    check the rest)."""
+    return password_field(min_length=8, **kwargs)
+
+
+def instant(moment: datetime | None) -> str | None:
+    """A datetime as DRF's DateTimeField writes it: ISO 8601 in the current time zone, UTC as `Z`."""
+    if not moment:
+        return None
+    text = moment.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text

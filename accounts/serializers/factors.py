@@ -1,0 +1,56 @@
+"""The caller's own second factors: the authenticator app, recovery codes and passkeys (WebAuthn)."""
+
+from rest_framework import serializers
+
+from accounts.models import Passkey
+from accounts.serializers.base import password_field
+
+
+class TotpCodeInputSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=16)
+
+
+class TotpDisableInputSerializer(TotpCodeInputSerializer):
+    password = password_field()
+
+
+# The current password, confirming a change to one's factors (new recovery codes, removing a passkey).
+class PasswordInputSerializer(serializers.Serializer):
+    password = password_field()
+
+
+class TotpEnrolmentSerializer(serializers.Serializer):
+    uri = serializers.CharField(help_text="otpauth:// URI for the authenticator app")
+    secret = serializers.CharField(help_text="the same secret in base32, to type in by hand")
+    qr_svg = serializers.CharField(help_text="the URI as a QR code, an inline SVG document")
+
+
+class RecoveryCodesSerializer(serializers.Serializer):
+    recovery_codes = serializers.ListField(child=serializers.CharField(), help_text="shown this once")
+
+
+class MfaStatusSerializer(serializers.Serializer):
+    methods = serializers.ListField(child=serializers.CharField())
+    totp = serializers.BooleanField()
+    recovery_codes_left = serializers.IntegerField()
+    passkeys = serializers.IntegerField()
+
+
+class PasskeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Passkey
+        fields = ["id", "name", "created_at", "last_used_at"]
+
+
+class PasskeyRegisterInputSerializer(serializers.Serializer):
+    webauthn = serializers.DictField(help_text="the PublicKeyCredential of navigator.credentials.create()")
+    name = serializers.CharField(max_length=64, required=False, default="passkey")
+
+
+class PasskeyRenameInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=64)
+
+
+class PasskeyRegisteredSerializer(serializers.Serializer):
+    passkey = PasskeySerializer()
+    recovery_codes = serializers.ListField(child=serializers.CharField(), help_text="with the first factor only")
