@@ -1,76 +1,34 @@
-"""Back office for tiers, memberships, wallets and the ledger, the membership, wallet and ledger on the
-user page (with its "change tier"), and the dashboard's revenue. Changes go through membership.services."""
+"""Memberships in the back office: renewing and changing tiers through the services (charged to the
+member's wallet, as PUT /vip is), the user page's membership panel with its "change tier", and how the audit
+trail reads an assignment, a purchase or an expiry."""
 
 import contextlib
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
-from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, Sum
-from django.db.models.functions import TruncDate
 from django.http import Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.urls import URLPattern, path
 from django.utils import timezone
 
-from accounts.admin_site import DashboardChart, dashboard_chart_register
 from accounts.models import User
 from accounts.selectors import signed_in
 from accounts.user_page import AuditChange, UserPanel, audit_describer_register, details_text, user_panel_register
-from accountsite.admin import ServiceAdminMixin, WordedConstraintsForm, WordedConstraintsMixin, may_view, operator_may
+from accountsite.admin import ServiceAdminMixin, may_view, operator_may
 from accountsite.audit import AuditAction
-from accountsite.charts import Bar, Chart
 from accountsite.errors import ServiceError
-from accountsite.numbers import money_parse
 from accountsite.policy import Op
 from membership import selectors, services
-from membership.models import LedgerEntry, LedgerKind, Membership, Tier, TierType, Wallet
+from membership.admin.base import admin_url
+from membership.models import Membership, TierType
 from membership.serializers import MAX_VALIDITY
-from quotas.forms import SizeField
-from quotas.units import size_label
-
-RECENT = 20
-
-
-def admin_url(name: str, *args: Any, **query: Any) -> str:
-    url = reverse(f"admin:{name}", args=args)
-    return f"{url}?{urlencode(query)}" if query else url
-
-
-class TierForm(WordedConstraintsForm):
-    deposit_bytes = SizeField(label="storage")
-
-
-@admin.register(Tier)
-class TierAdmin(WordedConstraintsMixin, admin.ModelAdmin):
-    form = TierForm
-    list_display = ["user_type", "name", "repo_public", "repo_private", "storage", "pulls_per_day", "pay_way", "fee"]
-    constraint_words = {
-        "tier_repo_public_valid": "A limit is 0 or more, or -1 for unlimited.",
-        "tier_repo_private_valid": "A limit is 0 or more, or -1 for unlimited.",
-        "tier_deposit_valid": "A size is 0 or more, or -1 for unlimited.",
-        "tier_pulls_valid": "A limit is 0 or more, or -1 for unlimited.",
-        "tier_fee_not_negative": "A fee is 0.00 or more.",
-    }
-
-    @admin.display(description="storage", ordering="deposit_bytes")
-    def storage(self, tier: Tier) -> str:
-        return size_label(tier.deposit_bytes)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # memberships point at tiers; a tier is retired by editing, not deleted
-
-    def save_model(self, request, obj: Tier, form, change) -> None:
-        changed = services.tier_save(tier=obj)  # members still at the old limits get the new ones
-        if changed:
-            self.message_user(request, f"{changed} quota limit(s) of members moved to the tier's new limits.")
 
 
 class MembershipSaleFields(forms.Form):
@@ -219,75 +177,6 @@ def tier_choices() -> list[tuple[int, str]]:
     return [(tier.user_type, tier.name) for tier in selectors.tiers() if tier.user_type != TierType.ADMIN]
 
 
-class TopupFields(forms.Form):
-    amount = forms.CharField(max_length=32, required=False)  # checked by wallet_topup, whose errors are shown
-    note = forms.CharField(max_length=200, required=False)
-
-
-class WalletActionForm(ActionForm, TopupFields):
-    pass
-
-
-@admin.register(Wallet)
-class WalletAdmin(ServiceAdminMixin, admin.ModelAdmin):
-    list_display = ["user", "balance", "updated_at"]
-    search_fields = ["user__username"]
-    readonly_fields = ["user", "balance", "updated_at"]
-    action_form = WalletActionForm
-    actions = ["topup"]
-
-    def has_topup_permission(self, request) -> bool:
-        return operator_may(request, Op.WALLET_TOPUP)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    @admin.action(description="Top up the selected wallets ('amount' and 'note' below)", permissions=["topup"])
-    def topup(self, request, queryset) -> None:
-        form = TopupFields(request.POST)
-        try:  # the API's parser: ASCII digits with at most two decimals, no exponent
-            amount = money_parse(form.data.get("amount", "").strip())
-        except ValueError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return
-        if not form.is_valid():
-            self.message_user(request, "Enter a positive amount with at most 2 decimal places.", messages.ERROR)
-            return
-        for wallet in self.for_each_allowed(request, Op.WALLET_TOPUP, queryset.select_related("user"),
-                                            account=lambda wallet: wallet.user):
-            try:
-                entry = services.wallet_topup(user=wallet.user, amount=amount,
-                                              actor=signed_in(request), note=form.cleaned_data["note"])
-            except ServiceError as error:
-                self.message_user(request, f"{wallet.user}: {error.message}", messages.ERROR)
-                continue
-            self.message_user(request, f"{wallet.user}: +{entry.amount}, balance {entry.balance_after}.",
-                              messages.SUCCESS)
-
-
-@admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
-    """Read-only: the ledger is append-only and written by the services alone."""
-
-    list_display = ["created_at", "user", "kind", "amount", "balance_after", "from_user_type", "to_user_type",
-                    "validity", "actor", "note"]
-    list_filter = ["kind", "created_at"]
-    search_fields = ["user__username", "note", "idempotency_key"]
-    list_select_related = ["user", "actor"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 # --- The user page and the audit trail (accounts.user_page) ------------------------------------------------
 
 def membership_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:
@@ -305,18 +194,8 @@ def membership_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | No
             "list_url": admin_url("membership_membership_changelist", user__id__exact=user.pk)}
 
 
-def wallet_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:
-    if not may_view(request, Wallet):
-        return None
-    may_read_ledger = operator_may(request, Op.BILLING_READ, user)
-    return {"balance": selectors.wallet_balance(user), "may_read_ledger": may_read_ledger,
-            "entries": list(selectors.ledger_of(user)[:RECENT]) if may_read_ledger else [], "recent": RECENT,
-            "ledger_url": admin_url("membership_ledgerentry_changelist", user__id__exact=user.pk)}
-
-
 user_panel_register(UserPanel("membership", "Membership", 10, "membership/admin/panel_membership.html",
                               membership_panel))
-user_panel_register(UserPanel("wallet", "Wallet and ledger", 20, "membership/admin/panel_wallet.html", wallet_panel))
 
 
 def tier_label(value: Any) -> str:
@@ -344,39 +223,5 @@ def describe_membership(data: Mapping[str, Any]) -> AuditChange:
                        details="; ".join(part for part in details if part))
 
 
-def describe_topup(data: Mapping[str, Any]) -> AuditChange:
-    return AuditChange(after=f"balance {data.get('balance', '')}", details=f"+{data.get('amount', '')}")
-
-
 audit_describer_register([AuditAction.MEMBERSHIP_ASSIGN, AuditAction.MEMBERSHIP_RENEW, AuditAction.MEMBERSHIP_UPGRADE,
                           AuditAction.MEMBERSHIP_CHANGE, AuditAction.MEMBERSHIP_EXPIRE], describe_membership)
-audit_describer_register([AuditAction.WALLET_TOPUP], describe_topup)
-
-
-# --- The dashboard (accounts.admin_site) -------------------------------------------------------------------
-
-DAYS = 30
-
-
-def revenue_chart(now: datetime) -> Chart:
-    """Money in per day: what memberships were charged (net of refunds) and what wallets were topped up."""
-    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    days = [today - timedelta(days=DAYS - 1 - n) for n in range(DAYS)]
-    rows = (LedgerEntry.objects.filter(created_at__gte=days[0])
-            .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone())).values("day")
-            .annotate(charged=Sum("amount", filter=Q(kind__in=[LedgerKind.CHARGE, LedgerKind.REFUND])),
-                      topped=Sum("amount", filter=Q(kind=LedgerKind.TOPUP))).order_by())
-    by_day = {row["day"]: (-(row["charged"] or Decimal(0)), row["topped"] or Decimal(0)) for row in rows}
-
-    def ledger(start: datetime, length: timedelta) -> str:
-        return admin_url("membership_ledgerentry_changelist", created_at__gte=str(start),
-                         created_at__lt=str(start + length))
-
-    bars = tuple(Bar(f"{day:%m-%d}", by_day.get(day.date(), (Decimal(0), Decimal(0))), title=f"{day:%Y-%m-%d}",
-                     href=ledger(day, timedelta(days=1))) for day in days)
-    charged = sum((values[0] for values in by_day.values()), Decimal("0.00"))
-    return Chart("Revenue per day", ledger(days[0], timedelta(days=DAYS)), ("charged", "topped up"), bars,
-                 summary=f"{charged:,.2f} charged in {DAYS} days", decimals=2)
-
-
-dashboard_chart_register(DashboardChart("revenue", 30, revenue_chart, lambda request: may_view(request, LedgerEntry)))

@@ -1,0 +1,39 @@
+"""Tiers in the back office: edited, never deleted; saving one moves the members still at its old limits to
+the new ones."""
+
+from django.contrib import admin
+
+from accountsite.admin import WordedConstraintsForm, WordedConstraintsMixin
+from membership import services
+from membership.models import Tier
+from quotas.forms import SizeField
+from quotas.units import size_label
+
+
+class TierForm(WordedConstraintsForm):
+    deposit_bytes = SizeField(label="storage")
+
+
+@admin.register(Tier)
+class TierAdmin(WordedConstraintsMixin, admin.ModelAdmin):
+    form = TierForm
+    list_display = ["user_type", "name", "repo_public", "repo_private", "storage", "pulls_per_day", "pay_way", "fee"]
+    constraint_words = {
+        "tier_repo_public_valid": "A limit is 0 or more, or -1 for unlimited.",
+        "tier_repo_private_valid": "A limit is 0 or more, or -1 for unlimited.",
+        "tier_deposit_valid": "A size is 0 or more, or -1 for unlimited.",
+        "tier_pulls_valid": "A limit is 0 or more, or -1 for unlimited.",
+        "tier_fee_not_negative": "A fee is 0.00 or more.",
+    }
+
+    @admin.display(description="storage", ordering="deposit_bytes")
+    def storage(self, tier: Tier) -> str:
+        return size_label(tier.deposit_bytes)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # memberships point at tiers; a tier is retired by editing, not deleted
+
+    def save_model(self, request, obj: Tier, form, change) -> None:
+        changed = services.tier_save(tier=obj)  # members still at the old limits get the new ones
+        if changed:
+            self.message_user(request, f"{changed} quota limit(s) of members moved to the tier's new limits.")

@@ -1,0 +1,114 @@
+"""Wallets and their ledger in the back office: top-ups through the services, the ledger read-only, the user
+page's wallet-and-ledger panel and how the audit trail reads a top-up."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.http import HttpRequest
+
+from accounts.models import User
+from accounts.selectors import signed_in
+from accounts.user_page import AuditChange, UserPanel, audit_describer_register, user_panel_register
+from accountsite.admin import ServiceAdminMixin, may_view, operator_may
+from accountsite.audit import AuditAction
+from accountsite.errors import ServiceError
+from accountsite.numbers import money_parse
+from accountsite.policy import Op
+from membership import selectors, services
+from membership.admin.base import admin_url
+from membership.models import LedgerEntry, Wallet
+
+RECENT = 20
+
+
+class TopupFields(forms.Form):
+    amount = forms.CharField(max_length=32, required=False)  # checked by wallet_topup, whose errors are shown
+    note = forms.CharField(max_length=200, required=False)
+
+
+class WalletActionForm(ActionForm, TopupFields):
+    pass
+
+
+@admin.register(Wallet)
+class WalletAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    list_display = ["user", "balance", "updated_at"]
+    search_fields = ["user__username"]
+    readonly_fields = ["user", "balance", "updated_at"]
+    action_form = WalletActionForm
+    actions = ["topup"]
+
+    def has_topup_permission(self, request) -> bool:
+        return operator_may(request, Op.WALLET_TOPUP)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Top up the selected wallets ('amount' and 'note' below)", permissions=["topup"])
+    def topup(self, request, queryset) -> None:
+        form = TopupFields(request.POST)
+        try:  # the API's parser: ASCII digits with at most two decimals, no exponent
+            amount = money_parse(form.data.get("amount", "").strip())
+        except ValueError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        if not form.is_valid():
+            self.message_user(request, "Enter a positive amount with at most 2 decimal places.", messages.ERROR)
+            return
+        for wallet in self.for_each_allowed(request, Op.WALLET_TOPUP, queryset.select_related("user"),
+                                            account=lambda wallet: wallet.user):
+            try:
+                entry = services.wallet_topup(user=wallet.user, amount=amount,
+                                              actor=signed_in(request), note=form.cleaned_data["note"])
+            except ServiceError as error:
+                self.message_user(request, f"{wallet.user}: {error.message}", messages.ERROR)
+                continue
+            self.message_user(request, f"{wallet.user}: +{entry.amount}, balance {entry.balance_after}.",
+                              messages.SUCCESS)
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    """Read-only: the ledger is append-only and written by the services alone."""
+
+    list_display = ["created_at", "user", "kind", "amount", "balance_after", "from_user_type", "to_user_type",
+                    "validity", "actor", "note"]
+    list_filter = ["kind", "created_at"]
+    search_fields = ["user__username", "note", "idempotency_key"]
+    list_select_related = ["user", "actor"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- The user page and the audit trail (accounts.user_page) ------------------------------------------------
+
+def wallet_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:
+    if not may_view(request, Wallet):
+        return None
+    may_read_ledger = operator_may(request, Op.BILLING_READ, user)
+    return {"balance": selectors.wallet_balance(user), "may_read_ledger": may_read_ledger,
+            "entries": list(selectors.ledger_of(user)[:RECENT]) if may_read_ledger else [], "recent": RECENT,
+            "ledger_url": admin_url("membership_ledgerentry_changelist", user__id__exact=user.pk)}
+
+
+user_panel_register(UserPanel("wallet", "Wallet and ledger", 20, "membership/admin/panel_wallet.html", wallet_panel))
+
+
+def describe_topup(data: Mapping[str, Any]) -> AuditChange:
+    return AuditChange(after=f"balance {data.get('balance', '')}", details=f"+{data.get('amount', '')}")
+
+
+audit_describer_register([AuditAction.WALLET_TOPUP], describe_topup)
