@@ -1,0 +1,180 @@
+"""The account: its login name, address and profile, its status and the tier in force, and the manager
+that creates accounts (opening their plan with them). Also the validators its fields share with the API and
+the import, and `_minute`, how the other rows' names write a moment."""
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.plans import plans
+from accountsite.text import MULTILINE, ONE_LINE
+
+LOGIN_NAME_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9@.+\-_]{3,64}\Z",
+    "A login name has 3-64 characters: letters, digits and @ . + - _",
+)
+# Addresses in ASCII: Django's e-mail check takes a fullwidth or soft-hyphened domain (IDNA maps them to plain
+# letters) and, matching without regard to case, a long s (U+017F) or a Kelvin sign (U+212A) in the local part,
+# which the database's case folding equates with `s` and `k`. So bob@ with a fullwidth EXAMPLE.com gave the owner
+# of bob@example.com a second account, and U+017F + am@ex.com took sam@ex.com. International domains: xn--.
+EMAIL_ASCII_VALIDATOR = RegexValidator(
+    r"^[!-~]+\Z", "An e-mail address is written in ASCII (an international domain in its xn-- form).",
+)
+GITHUB_LOGIN_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\Z",
+    "A GitHub login has up to 39 letters, digits or single inner hyphens (without @).",
+)
+
+
+def _minute(moment: datetime) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+
+
+class UserStatus(models.IntegerChoices):
+    # The numbers are the original service's (seed 004); 4 and 6 were never used.
+    INACTIVE = 1, "inactive"
+    ACTIVE = 2, "active"
+    INVALID = 3, "invalid"
+    FROZEN = 5, "frozen"
+    DELETED = 7, "deleted"
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> "User":
+        # Login names are unique case-insensitively, so lookups are too (the admin login uses this).
+        return self.get(username__iexact=username)
+
+    def name_claimed(self, name: str, *, by_other_than: "User | None" = None) -> bool:
+        """Is `name` someone's address, or someone's login name? Sign-in takes either, so the two fields are
+        one namespace, case-insensitively."""
+        users = self.filter(Q(email__iexact=name) | Q(username__iexact=name))
+        if by_other_than is not None:
+            users = users.exclude(pk=by_other_than.pk)
+        return users.exists()
+
+    def create_user(self, username: str, password: str | None = None, **fields: Any) -> "User":
+        """For Django's createsuperuser and fixtures; the API creates users with services.users.user_create.
+        Either way the account's plan is opened in the same transaction (accounts.plans), and neither name
+        may be someone else's (createsuperuser shows the ValidationError as its error)."""
+        for name in (username, fields.get("email")):
+            if name and self.name_claimed(name):
+                raise ValidationError(f"{name} is already someone's login name or e-mail address.")
+        user = self.model(username=username, **fields)
+        user.set_password(password)
+        with transaction.atomic(using=self._db):
+            user.save(using=self._db)
+            plans().account_open(user=user, now=timezone.now())
+        return user
+
+    def create_superuser(self, username: str, password: str | None = None, **fields: Any) -> "User":
+        fields.update(is_staff=True, is_superuser=True, status=UserStatus.ACTIVE)
+        return self.create_user(username, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    username = models.CharField("login name", max_length=64, unique=True, validators=[LOGIN_NAME_VALIDATOR])
+    email = models.EmailField(max_length=254, null=True, blank=True, validators=[EMAIL_ASCII_VALIDATOR])
+    email_verified = models.BooleanField(default=False)
+    nickname = models.CharField(max_length=64, blank=True, default="", validators=[ONE_LINE])
+    real_name = models.CharField(max_length=64, blank=True, default="", validators=[ONE_LINE])
+    intro = models.CharField("intro / comment", max_length=512, blank=True, default="", validators=[MULTILINE])
+    github = models.CharField(max_length=39, blank=True, default="", validators=[GITHUB_LOGIN_VALIDATOR])
+    school = models.CharField(max_length=64, blank=True, default="", validators=[ONE_LINE])
+    website = models.URLField(max_length=200, blank=True, default="")
+    status = models.PositiveSmallIntegerField(choices=UserStatus.choices, default=UserStatus.ACTIVE)
+    is_staff = models.BooleanField("admin role", default=False)
+    is_developer = models.BooleanField(default=False)
+    registered_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Tokens issued before this instant are refused: a password change ends every older credential.
+    password_changed_at = models.DateTimeField(null=True, blank=True)
+    # The tier in force (`userType`), as membership records it (accounts.plans): `user_type` until
+    # `invalid_at`, then `user_type_after`. Kept on the account so that every user reply is read from
+    # one row, and so an expired tier reads as the base tier at once, before the nightly job runs.
+    user_type = models.PositiveSmallIntegerField("userType", default=1, db_default=1)
+    invalid_at = models.DateTimeField("tier expires at", null=True, blank=True)
+    user_type_after = models.PositiveSmallIntegerField("userType after expiry", default=1, db_default=1)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        ordering = ["id"]
+        # Operator powers beyond Django's add/change/delete/view (accountsite.policy names them).
+        permissions = [
+            ("change_user_status", "Can freeze, activate, invalidate, restore or delete users"),
+            ("set_user_password", "Can set another user's password"),
+            ("reset_user_mfa", "Can turn off another user's second factors"),
+        ]
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
+            models.UniqueConstraint(
+                Lower("email"), condition=models.Q(email__isnull=False), name="accounts_user_email_ci_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(status__in=UserStatus.values), name="accounts_user_status_valid"),
+            models.CheckConstraint(condition=~models.Q(email=""), name="accounts_user_email_null_not_blank"),
+        ]
+        # The back office's user list (ordered by id) filtered by role, developer mode or tier, and the
+        # dashboard's users per tier (an index-only scan), stay fast on millions of rows.
+        indexes = [
+            models.Index(fields=["id"], condition=models.Q(is_staff=True), name="accounts_user_staff_id"),
+            # The API search's role=admin (staff or superuser): one OR, which the staff index cannot serve.
+            models.Index(fields=["id"], condition=models.Q(is_staff=True) | models.Q(is_superuser=True),
+                         name="accounts_user_admin_id"),
+            models.Index(fields=["id"], condition=models.Q(is_developer=True), name="accounts_user_developer_id"),
+            # A userType filter is with_tier's two halves, each read from its own index alone. The tier not
+            # lapsed, in id order: a page of it is the first ids of one tier, however rare or common (and
+            # the dashboard's users per tier reads every column it needs from this index).
+            models.Index(fields=["user_type", "id"], include=["invalid_at", "user_type_after"],
+                         name="accounts_user_tier_id"),
+            # The lapsed tiers (user_type_after, invalid_at <= now), ids included: few rows, sorted by id.
+            models.Index(fields=["user_type_after", "invalid_at"], include=["id"], name="accounts_user_lapsed_id"),
+            # A status in id order: a page deep in the frozen users skips their ids in this index alone.
+            models.Index(fields=["status", "id"], name="accounts_user_status_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        # Django's auth (admin login, password reset forms) reads is_active; only status 2 may sign in.
+        return self.status == UserStatus.ACTIVE
+
+    @property
+    def role(self) -> str:
+        return "admin" if (self.is_staff or self.is_superuser) else "common"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.status == UserStatus.DELETED
+
+    @staticmethod
+    def with_tier(user_type: int, now: datetime) -> models.Q:
+        """A filter: the users whose tier in force at `now` is `user_type` (see tier_at)."""
+        lapsed = models.Q(invalid_at__lte=now)
+        return (models.Q(user_type=user_type) & ~lapsed) | (models.Q(user_type_after=user_type) & lapsed)
+
+    def tier_at(self, now: datetime) -> tuple[int, datetime | None]:
+        """(`userType`, `invalid_at`) in force at `now`: an expired tier reads as the one that follows it,
+        with no expiry."""
+        if self.invalid_at is not None and self.invalid_at <= now:
+            return self.user_type_after, None
+        return self.user_type, self.invalid_at
