@@ -83,12 +83,35 @@ def redis_flush(url: str) -> None:
 
 
 def service_env(*, db_name: str, redis_url: str) -> dict[str, str]:
-    """The environment of this service as production runs it, on the bench's database and Redis db."""
+    """The environment of this service as production runs it (ACCOUNTSITE_ENV=production: mail left in the
+    outbox for `run_outbox`, production's checks and headers), on the bench's database and Redis db, with a
+    secret key and an OIDC signing key made for this run. Plain HTTP on loopback: in production TLS ends at
+    the proxy before gunicorn, so the redirect to HTTPS is off here."""
     env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("ACCOUNTS_", "DJANGO_", "GUNICORN_")) and key not in ("CONN_MAX_AGE", "DEBUG")}
-    env.update(DJANGO_SETTINGS_MODULE="accountsite.settings", ACCOUNTSITE_ENV="development", DEBUG="false",
+           if not key.startswith(("ACCOUNTS_", "DJANGO_", "GUNICORN_"))
+           and key not in ("CONN_MAX_AGE", "DEBUG", "OUTBOX_INLINE", "EMAIL_URL", "MFA_ENCRYPTION_KEY",
+                           "MFA_ENCRYPTION_KEYS", "JWT_SIGNING_KEY")}
+    env.update(DJANGO_SETTINGS_MODULE="accountsite.settings", ACCOUNTSITE_ENV="production", DEBUG="false",
+               SECRET_KEY=_RUN_SECRETS["secret_key"], OIDC_RSA_PRIVATE_KEY=_RUN_SECRETS["oidc_key"],
+               ALLOWED_HOSTS="127.0.0.1,localhost", SECURE_SSL_REDIRECT="false",
                DATABASE_URL=database_url(db_name), REDIS_URL=redis_url, CACHE_KEY_PREFIX="accountsite-bench")
     return env
+
+
+def _run_secrets() -> dict[str, str]:
+    """A secret key and an RSA key for this run only (every process of one run shares them through the env)."""
+    import secrets
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    return {"secret_key": secrets.token_urlsafe(64), "oidc_key": pem}
+
+
+_RUN_SECRETS = _run_secrets()
 
 
 def django_setup(env: dict[str, str]) -> None:
