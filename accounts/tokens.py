@@ -110,7 +110,7 @@ def _verified_claims(raw: str, kind: str) -> dict[str, Any]:
     """The claims of one of our HS256 tokens of this kind, after the checks simplejwt makes (signature with
     the configured key and algorithm, `exp`, `jti`, `token_type`). Written out because it runs on every
     authenticated request, and simplejwt and PyJWT's generic path cost more than the rest of the request;
-    the tokens themselves are still issued by simplejwt. Raises ValueError for any token that is not valid."""
+    token_pair_for issues them as simplejwt would. Raises ValueError for any token that is not valid."""
     header, payload, signature = raw.split(".")  # not three segments: ValueError
     # Only HS256 is verified here (the settings name it): another configured algorithm refuses every token.
     if json.loads(_segment(header)).get("alg") != api_settings.ALGORITHM or api_settings.ALGORITHM != "HS256":
