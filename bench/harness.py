@@ -2,6 +2,7 @@
 groups of their own (each with its own control socket), HTTP calls, and CPU and memory read from /proc."""
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -92,14 +93,16 @@ def service_env(*, db_name: str, redis_url: str) -> dict[str, str]:
            and key not in ("CONN_MAX_AGE", "DEBUG", "OUTBOX_INLINE", "EMAIL_URL", "MFA_ENCRYPTION_KEY",
                            "MFA_ENCRYPTION_KEYS", "JWT_SIGNING_KEY")}
     env.update(DJANGO_SETTINGS_MODULE="accountsite.settings", ACCOUNTSITE_ENV="production", DEBUG="false",
-               SECRET_KEY=_RUN_SECRETS["secret_key"], OIDC_RSA_PRIVATE_KEY=_RUN_SECRETS["oidc_key"],
+               SECRET_KEY=_run_secrets()["secret_key"], OIDC_RSA_PRIVATE_KEY=_run_secrets()["oidc_key"],
                ALLOWED_HOSTS="127.0.0.1,localhost", SECURE_SSL_REDIRECT="false",
                DATABASE_URL=database_url(db_name), REDIS_URL=redis_url, CACHE_KEY_PREFIX="accountsite-bench")
     return env
 
 
+@functools.cache
 def _run_secrets() -> dict[str, str]:
-    """A secret key and an RSA key for this run only (every process of one run shares them through the env)."""
+    """A secret key and an RSA key for this run only, made on first use (every process of one run shares them
+    through the env)."""
     import secrets
 
     from cryptography.hazmat.primitives import serialization
@@ -109,9 +112,6 @@ def _run_secrets() -> dict[str, str]:
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption()).decode()
     return {"secret_key": secrets.token_urlsafe(64), "oidc_key": pem}
-
-
-_RUN_SECRETS = _run_secrets()
 
 
 def django_setup(env: dict[str, str]) -> None:
