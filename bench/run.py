@@ -444,7 +444,7 @@ def profile_hot_paths() -> None:
 
     gets = int(os.environ.get("BENCH_PROFILE_REQUESTS", "3000"))
     logins = int(os.environ.get("BENCH_PROFILE_LOGINS", "200"))
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")  # production's ALLOWED_HOSTS (service_env) refuse `testserver`
     names = login_names("ours")
 
     def login(i: int):
