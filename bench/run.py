@@ -5,7 +5,8 @@
 
 The profile runs through Django's full handler (the test Client) on the same PostgreSQL database and Redis,
 under pyinstrument when it can be imported (it is not pinned: `pip install pyinstrument` into .venv for it),
-else cProfile; it also prints each path's queries and its time a request.
+else cProfile; it also prints each path's queries and its time a request, and what a login's CPU is made of
+(the verify inside it, the verify alone, the login with a verify that costs nothing).
 
 Three servers, each gunicorn with 2 sync workers on loopback and PostgreSQL, are started here and stopped
 again whatever happens: this service (accountsite.wsgi, DEBUG off, Redis db 9, in bench/.service-venv with the
@@ -484,6 +485,52 @@ def profile_hot_paths() -> None:
         for sql in queries:
             print(f"  sql: {sql[:160]}")
         profile_run(label, lambda call=call, count=count: [call(i) for i in range(count)])
+    login_cost_split(login, logins)
+
+
+def login_cost_split(login, count: int) -> None:
+    """What a login's CPU is made of: the verify inside it, the verify alone, and the login with a verify that
+    costs nothing. The difference tells what the 7 MiB hash costs the code around it (it leaves the CPU's
+    caches cold for the Python that follows)."""
+    from django.contrib.auth.hashers import check_password, make_password
+
+    from accounts.hashers import OWASPArgon2PasswordHasher
+
+    real = OWASPArgon2PasswordHasher.verify
+    inside = [0.0]
+
+    def timed(self, password, encoded):
+        start = time.thread_time()
+        try:
+            return real(self, password, encoded)
+        finally:
+            inside[0] += time.thread_time() - start
+
+    def cpu_per_login() -> float:
+        start = time.thread_time()
+        for i in range(count):
+            login(i)
+        return (time.thread_time() - start) / count
+
+    try:
+        OWASPArgon2PasswordHasher.verify = timed
+        whole = cpu_per_login()
+        OWASPArgon2PasswordHasher.verify = lambda self, password, encoded: True
+        without = cpu_per_login()
+    finally:
+        OWASPArgon2PasswordHasher.verify = real
+    encoded = make_password(PASSWORD)
+    start = time.thread_time()
+    for _ in range(HASH_SAMPLES):
+        check_password(PASSWORD, encoded)
+    alone = (time.thread_time() - start) / HASH_SAMPLES
+    verify = inside[0] / count
+    print(f"\n=== POST /auth/login, CPU in-process (means of {count}) ===\n"
+          f"  a login: {whole * 1000:.2f} ms, of which the verify {verify * 1000:.2f} ms "
+          f"(alone: {alone * 1000:.2f} ms) and the rest {(whole - verify) * 1000:.2f} ms\n"
+          f"  a login whose verify costs nothing: {without * 1000:.2f} ms; the hash makes the rest of a login "
+          f"{(whole - verify - without) * 1000:.2f} ms slower, and itself {(verify - alone) * 1000:.2f} ms slower "
+          f"than alone")
 
 
 def profile_run(label: str, work) -> None:
