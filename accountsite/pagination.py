@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, models, router
-from django.db.models import Q, QuerySet, Value
+from django.db.models import Q, QuerySet
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
@@ -28,14 +28,6 @@ def table_size_estimate(model: type[models.Model]) -> int | None:
                        [connection.ops.quote_name(model._meta.db_table)])
         row = cursor.fetchone()
     return row[0] if row and row[0] >= 0 else None
-
-
-def planned_rows(queryset: QuerySet) -> int:
-    """The planner's estimate of the rows `queryset` matches (EXPLAIN, which plans the query and runs nothing)."""
-    explained = queryset.order_by().values("pk").explain(format="json")
-    if not explained:  # Django found while compiling that nothing matches (a number past its column's range)
-        return 0
-    return int(json.loads(explained)[0]["Plan"]["Plan Rows"])
 
 
 def with_disjoint_parts(queryset: QuerySet, condition: Q) -> QuerySet:
@@ -65,22 +57,22 @@ def _disjoint_parts(queryset: QuerySet) -> tuple[QuerySet, list[QuerySet]] | Non
     return before, parts
 
 
-def _counted(queryset: QuerySet, cap: int) -> int:
-    """The rows of `queryset`, counted up to `cap + 1`, in any order (the planner picks an index); the parts of
-    with_disjoint_parts as one UNION ALL, each selecting a constant so that an index can answer it alone."""
+def _matches_statement(queryset: QuerySet) -> tuple[str, tuple] | None:
+    """The compiled SELECT of the keys of the rows bounded_count counts, in any order (the planner picks an
+    index): the parts of with_disjoint_parts as one UNION ALL, each answered by its own index alone, else the
+    queryset's. Compiled once for both the plan's estimate and the count. None when Django knows while
+    compiling that nothing matches (a number past its column's range)."""
     parted = _disjoint_parts(queryset)
     if parted is None:
-        return queryset.order_by()[: cap + 1].count()
-    first, *rest = (part.order_by().annotate(one=Value(1)).values("one") for part in parted[1])
-    # Counted around the compiled UNION ALL: QuerySet.count() would wrap it in a copy of the query made for
-    # an aggregate, which took longer to build than the statement takes to run.
+        matches = queryset.order_by().values("pk")
+    else:
+        first, *rest = (part.order_by().values("pk") for part in parted[1])
+        matches = first.union(*rest, all=True)
     try:
-        sql, params = first.union(*rest, all=True)[: cap + 1].query.get_compiler(queryset.db).as_sql()
-    except EmptyResultSet:  # a value past its column's range: Django knows while compiling that nothing matches
-        return 0
-    with connections[queryset.db].cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS counted", params)  # noqa: S608 - the ORM's own SQL
-        return cursor.fetchone()[0]
+        sql, params = matches.query.get_compiler(queryset.db).as_sql()
+    except EmptyResultSet:
+        return None
+    return sql, tuple(params)
 
 
 def page_rows(queryset: QuerySet, start: int, end: int, *, after: int | None = None) -> list:
@@ -113,13 +105,24 @@ def bounded_count(queryset: QuerySet, *, estimate_from: int, cap: int) -> tuple[
     estimate: "estimated". Otherwise the matches are counted up to `cap`; past it the count reads `cap`,
     "capped" (a filter the planner misjudges as small costs at most `cap` rows read)."""
     size = table_size_estimate(queryset.model)
-    if size is not None and size >= estimate_from:
-        if not queryset.query.where:
-            return size, "estimated"
-        planned = planned_rows(queryset)
-        if planned > cap:
-            return planned, "estimated"
-    counted = _counted(queryset, cap)
+    large = size is not None and size >= estimate_from
+    if large and not queryset.query.where:
+        return size, "estimated"
+    statement = _matches_statement(queryset)
+    if statement is None:
+        return 0, "exact"
+    sql, params = statement
+    # Around the compiled statement: QuerySet.count() and explain() would each copy and compile it again.
+    with connections[queryset.db].cursor() as cursor:
+        if large:  # EXPLAIN plans the statement and runs nothing
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+            planned = int((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
+            if planned > cap:
+                return planned, "estimated"
+        cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM ({sql}) AS matches LIMIT %s) AS counted",  # noqa: S608
+                       (*params, cap + 1))
+        counted = cursor.fetchone()[0]
     return (cap, "capped") if counted > cap else (counted, "exact")
 
 
