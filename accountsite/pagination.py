@@ -104,17 +104,18 @@ def bounded_count(queryset: QuerySet, *, estimate_from: int, cap: int) -> tuple[
     counted by that estimate, and a filter the planner expects to match more than `cap` rows by the plan's
     estimate: "estimated". Otherwise the matches are counted up to `cap`; past it the count reads `cap`,
     "capped" (a filter the planner misjudges as small costs at most `cap` rows read)."""
-    size = table_size_estimate(queryset.model)
-    large = size is not None and size >= estimate_from
-    if large and not queryset.query.where:
-        return size, "estimated"
+    estimate = table_size_estimate(queryset.model)
+    if estimate is not None and estimate < estimate_from:
+        estimate = None  # a smaller table is counted, never estimated
+    if estimate is not None and not queryset.query.where:
+        return estimate, "estimated"
     statement = _matches_statement(queryset)
     if statement is None:
         return 0, "exact"
     sql, params = statement
     # Around the compiled statement: QuerySet.count() and explain() would each copy and compile it again.
     with connections[queryset.db].cursor() as cursor:
-        if large:  # EXPLAIN plans the statement and runs nothing
+        if estimate is not None:  # a large table: EXPLAIN plans the statement and runs nothing
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
             plan = cursor.fetchone()[0]
             planned = int((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
