@@ -258,4 +258,9 @@ def browser_page(settings, monkeypatch):
             page.set_default_timeout(10_000)
             yield page
         finally:
+            # While Playwright's event loop runs in this thread, Django keeps the thread's database connections
+            # in a context variable instead of its thread-local storage, where the test database's teardown
+            # looks: those opened by the test are closed here, or one outlives the session and PostgreSQL
+            # refuses to drop the test database.
+            connections.close_all()
             browser.close()
