@@ -1,12 +1,13 @@
 """Which operations a write to a user record asks the policy for (accountsite.policy), by its fields."""
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 from accountsite import policy
 from accountsite.errors import PermissionDeniedError
 from accountsite.policy import Caller, Op
-from accountsite.requests import unknown_fields
+from accountsite.requests import input_names, unknown_fields
 
 # The fields only an operator may set, and the operation each needs.
 UPDATE_FIELDS: Mapping[str, Op] = {
@@ -23,9 +24,22 @@ def _names(data: Any, serializer_class: type | None) -> set[str]:
     return {canonical.get(key, key) for key in data} if hasattr(data, "keys") else set()
 
 
+@functools.cache
+def _record_names() -> frozenset[str]:
+    """Every name a field of a user record goes by: the model's fields, the full record's, and every spelling
+    an operator's edit accepts."""
+    from accounts.models import User
+    from accounts.serializers import UserAdminUpdateInputSerializer, UserSerializer
+
+    model_fields = {name for field in User._meta.concrete_fields for name in (field.name, field.attname)}
+    return frozenset(model_fields | set(UserSerializer().fields) | input_names(UserAdminUpdateInputSerializer)[1])
+
+
 def assert_fields_allowed(data: Any, serializer_class: type) -> None:
-    """Refuses a request that tries to set any field the caller may not set (7006)."""
-    extra = unknown_fields(data, serializer_class)
+    """Refuses a request that tries to set a field of the user record that the caller may not set here
+    (7006, naming the fields). A name that is no field of a user record at all is a mistake, which
+    valid_input refuses with the fields this endpoint takes (1007)."""
+    extra = [name for name in unknown_fields(data, serializer_class) if name in _record_names()]
     if extra:
         raise PermissionDeniedError(f"You may not change: {', '.join(extra)}.", error={"fields": extra})
 

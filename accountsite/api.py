@@ -63,7 +63,7 @@ def _django_error(exc: Exception) -> Exception:
     if isinstance(exc, DjangoValidationError):
         return invalid(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
-        return errors.RequestTooLargeError("Request body too large: too many fields or files.")
+        return errors.RequestTooLargeError("Request too large: too many fields or files.")
     if isinstance(exc, RequestDataTooBig):
         return errors.RequestTooLargeError()
     if isinstance(exc, SuspiciousOperation):
@@ -114,7 +114,11 @@ def exception_handler(exc: Exception, context: dict) -> Response:
 
 # Django-level handlers (unknown paths, crashes outside DRF) answer with the same envelope.
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return error_response(errors.InvalidParametersError("Bad request."))
+    """What Django refused before any view (too many fields in a query string, say), as its error class."""
+    error = _django_error(exception) if exception is not None else None
+    if not isinstance(error, errors.ServiceError):
+        error = errors.InvalidParametersError("Bad request.")
+    return error_response(error)
 
 
 def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

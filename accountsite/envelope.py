@@ -2,9 +2,11 @@
 {"code", "msg", "data": null[, "error"]} on failure, rendered as JSON in one format for every reply."""
 
 import codecs
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpResponse
 from rest_framework import exceptions as drf
 from rest_framework import parsers
@@ -53,24 +55,37 @@ def error_response(error: errors.ServiceError) -> HttpResponse:
     return response
 
 
-def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in data:
-            raise ValueError("an object names the same key twice")  # which one is not echoed
-        data[key] = value
-    return data
+def _objects_without_repeats() -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """An object_pairs_hook for one document: an object naming a key twice is malformed, and the document may
+    name DATA_UPLOAD_MAX_NUMBER_FIELDS keys in all, as a form body may send that many fields."""
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    keys = 0
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal keys
+        keys += len(pairs)
+        if limit is not None and keys > limit:
+            raise TooManyFieldsSent(f"A JSON body named more than {limit} keys.")
+        data: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in data:
+                raise ValueError("an object names the same key twice")  # which one is not echoed
+            data[key] = value
+        return data
+
+    return hook
 
 
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, except that a body nested deeper than Python can decode is malformed, not a crash,
     and so is an object that names a key twice: parsers disagree on which value counts (Python's keeps the
-    last), so a proxy or a log could read another request than the one served."""
+    last), so a proxy or a log could read another request than the one served. A body naming more keys than
+    a form may send fields is too large (1013)."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         encoding = get_encoding(parser_context or {})
         try:
-            return json.loads(codecs.getreader(encoding)(stream).read(), object_pairs_hook=_object_without_repeats,
+            return json.loads(codecs.getreader(encoding)(stream).read(), object_pairs_hook=_objects_without_repeats(),
                               parse_constant=json.strict_constant if self.strict else None)
         except ValueError as exc:
             raise drf.ParseError(f"JSON parse error - {exc}") from None

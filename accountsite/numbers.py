@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 BIGINT_MAX = 2**63 - 1
 _WHOLE = re.compile(r"[+-]?[0-9]{1,19}")
+_DIGITS = re.compile(r"[+-]?[0-9]+")
 _MONEY = re.compile(r"[+-]?[0-9]{1,40}(?:\.[0-9]{1,2})?")
 CENT = Decimal("0.01")
 MONEY_LIMIT = 10**12  # every amount column holds less: at most 999999999999.99
@@ -22,11 +23,15 @@ MONEY_LIMIT = 10**12  # every amount column holds less: at most 999999999999.99
 
 def whole_number_parse(raw: Any) -> int:
     """A JSON integer or a string of ASCII digits with an optional sign; ValueError for anything else
-    (booleans, floats, exponents, spaces, other digits, more than 19 digits)."""
+    (booleans, floats, exponents, spaces, other digits, more than 19 digits), whose message says which."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
-    if isinstance(raw, str) and _WHOLE.fullmatch(raw):
-        return int(raw)
+    if isinstance(raw, str):
+        if _WHOLE.fullmatch(raw):
+            return int(raw)
+        if _DIGITS.fullmatch(raw):  # a whole number, beyond what any count holds
+            raise ValueError(f"Must be at least {-BIGINT_MAX - 1}." if raw.startswith("-")
+                             else f"Must be at most {BIGINT_MAX}.")
     raise ValueError("A whole number is required.")
 
 
@@ -47,7 +52,6 @@ class WholeNumberField(serializers.Field):
     """A whole number (whole_number_parse) between `min_value` and `max_value`."""
 
     default_error_messages = {
-        "invalid": "A whole number is required.",
         "min_value": "Must be at least {min_value}.",
         "max_value": "Must be at most {max_value}.",
     }
@@ -59,8 +63,8 @@ class WholeNumberField(serializers.Field):
     def to_internal_value(self, data: Any) -> int:
         try:
             value = whole_number_parse(data)
-        except ValueError:
-            self.fail("invalid")
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc), code="invalid") from None
         self.check_range(value)
         return value
 
@@ -108,5 +112,5 @@ class WholeNumberFormField(forms.IntegerField):
             return None
         try:
             return whole_number_parse(value)
-        except ValueError:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None

@@ -145,8 +145,8 @@ class PagePagination(BasePagination):
             return default
         try:
             value = whole_number_parse(raw)
-        except ValueError:
-            raise invalid({name: ["A whole number is required."]}) from None
+        except ValueError as exc:
+            raise invalid({name: [str(exc)]}) from None
         if value < 1:
             raise invalid({name: ["Must be at least 1."]})
         if maximum is not None and value > maximum:

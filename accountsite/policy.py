@@ -110,7 +110,7 @@ POLICY: Mapping[Op, Rule] = {
     Op.SECURITY_LOG: Rule(own=True),
     Op.BILLING_READ: Rule(own=True, staff="membership.view_ledgerentry"),
     Op.PURCHASE: Rule(own=True, staff="membership.change_membership", protected=True),
-    Op.QUOTA_USE_SET: Rule(own=True, staff="quotas.change_quota"),
+    Op.QUOTA_USE_SET: Rule(own=True, staff="quotas.change_quota", protected=True),
     Op.USER_VIEW: Rule(staff="accounts.view_user"),
     Op.USER_CREATE: Rule(staff="accounts.add_user"),
     Op.USER_UPDATE: Rule(staff="accounts.change_user", protected=True),
@@ -122,8 +122,8 @@ POLICY: Mapping[Op, Rule] = {
     Op.STATUS_SET: Rule(staff="accounts.change_user_status", staff_on_self=False, protected=True),
     Op.ROLE_SET: Rule(staff=SUPERUSER, staff_on_self=False, protected=True),
     Op.TIER_SET: Rule(staff="membership.change_membership", staff_on_self=False, protected=True),
-    Op.QUOTA_CREATE: Rule(staff="quotas.add_quota"),
-    Op.QUOTA_MANAGE: Rule(staff="quotas.change_quota"),
+    Op.QUOTA_CREATE: Rule(staff="quotas.add_quota", protected=True),
+    Op.QUOTA_MANAGE: Rule(staff="quotas.change_quota", protected=True),
     # Nobody credits their own wallet, operators included.
     Op.WALLET_TOPUP: Rule(staff="membership.topup_wallet", staff_on_self=False),
     Op.APP_MANAGE: Rule(staff="oauth2_provider.change_application"),
@@ -171,6 +171,15 @@ def _is_protected(target: Any) -> bool:
     return bool(getattr(target, "is_admin", False))
 
 
+def _holds(user: Any, permission: str) -> bool:
+    """Whether an operator holds a Django permission; as in Django's admin, the change permission of a model
+    includes its view permission."""
+    if user.has_perm(permission):
+        return True
+    app_label, _, codename = permission.partition(".")
+    return codename.startswith("view_") and user.has_perm(f"{app_label}.change_{codename.removeprefix('view_')}")
+
+
 def refusal(caller: Caller, op: Op, target: Any = None) -> Exception | None:
     """Why `caller` may not do `op` to `target` (None: to their own account), or None if they may."""
     rule = POLICY[op]
@@ -195,7 +204,7 @@ def refusal(caller: Caller, op: Op, target: Any = None) -> Exception | None:
     # Operator powers belong to staff accounts only (as in Django's admin); asking anyone else costs no query.
     if rule.staff is None or not user.is_admin:
         return PermissionDeniedError()
-    allowed = user.is_superuser if rule.staff == SUPERUSER else user.has_perm(rule.staff)
+    allowed = user.is_superuser if rule.staff == SUPERUSER else _holds(user, rule.staff)
     if not allowed:
         return PermissionDeniedError()
     if rule.protected and not user.is_superuser and _is_protected(user if on_self else target):
@@ -209,8 +218,10 @@ def allows(caller: Caller, op: Op, target: Any = None) -> bool:
 
 def could(caller: Caller, op: Op) -> Exception | None:
     """Why `caller` may do `op` to nobody at all (neither their own account nor another), or None. The
-    reason given is the one for another account: the caller is not asking about their own."""
-    return None if refusal(caller, op) is None else refusal(caller, op, ANOTHER_ACCOUNT)
+    reason given is the one for another account (the caller is not asking about their own), except for an
+    app, which never acts on another account: its reason is the one for the user's own (a missing scope)."""
+    own = refusal(caller, op)
+    return own if own is None or caller.is_app else refusal(caller, op, ANOTHER_ACCOUNT)
 
 
 def authorize(caller: Caller, op: Op, target: Any = None) -> None:

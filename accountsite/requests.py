@@ -32,6 +32,9 @@ def unknown_fields(data: Any, serializer_class: type) -> list[str]:
     return sorted(set(data) - input_names(serializer_class)[1]) if hasattr(data, "keys") else []
 
 
+_UNKNOWN_NAMED = 5  # how many unknown fields the message names (`error` names each)
+
+
 def valid_input(serializer_class: type, request: Request, **kwargs: Any) -> dict:
     """The request body, validated by `serializer_class` (1007 with a field map otherwise). A field it does
     not know is refused too (1007), naming the fields it accepts: a misspelt field is never silently
@@ -40,9 +43,11 @@ def valid_input(serializer_class: type, request: Request, **kwargs: Any) -> dict
     if unknown:
         names = ", ".join(sorted(input_names(serializer_class)[0]))
         allowed = f"the fields are: {names}" if names else "this endpoint takes none"
-        raise errors.InvalidParametersError(
-            f"Invalid parameters: unknown field {', '.join(unknown)}; {allowed}.",
-            error={name: [f"Unknown field. {allowed[0].upper()}{allowed[1:]}."] for name in unknown})
+        named = ", ".join(unknown[:_UNKNOWN_NAMED]) + (f" and {len(unknown) - _UNKNOWN_NAMED} more"
+                                                       if len(unknown) > _UNKNOWN_NAMED else "")
+        raise errors.InvalidParametersError(f"Invalid parameters: unknown field {named}; {allowed}.",
+                                            error={name: [f"Unknown field. {allowed[0].upper()}{allowed[1:]}."]
+                                                   for name in unknown})
     return valid_input_data(serializer_class, request.data, **kwargs)
 
 

@@ -25,7 +25,7 @@ from accounts.user_page import AuditChange, UserPanel, audit_describer_register,
 from accountsite.admin import ServiceAdminMixin, WordedConstraintsForm, WordedConstraintsMixin, may_view, operator_may
 from accountsite.audit import AuditAction
 from accountsite.charts import Bar, Chart
-from accountsite.policy import Op
+from accountsite.policy import ANOTHER_ACCOUNT, Op
 from quotas import selectors, services
 from quotas.forms import SizeField
 from quotas.models import UNLIMITED, Quota, QuotaKind
@@ -111,6 +111,13 @@ class QuotaAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
 
     def has_manage_permission(self, request: HttpRequest) -> bool:
         return operator_may(request, Op.QUOTA_MANAGE)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return operator_may(request, Op.QUOTA_CREATE)
+
+    def has_change_permission(self, request: HttpRequest, obj: Quota | None = None) -> bool:
+        # An administrator's quotas are a superuser's to change, as through the API; others see them read-only.
+        return operator_may(request, Op.QUOTA_MANAGE, ANOTHER_ACCOUNT if obj is None else obj.user)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Quota | None = None) -> list[str]:
         # Use moves only with real work (or a recount); the holder and kind of a row never change.

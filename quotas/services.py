@@ -22,8 +22,10 @@ from quotas.models import UNLIMITED, Quota, QuotaKind, limit_in_force
 from quotas.selectors import local_day, pulls_today
 from quotas.units import BIGINT_MAX
 
-# The repository record's kinds under their seed 004 input names.
+# The repository record's kinds under their seed 004 input names, and the names of their use counts, under
+# which the API reads them (and names them in errors, whichever spelling a client sent).
 REPOSITORY_FIELDS: dict[str, str] = {QuotaKind.REPO_PUBLIC: "public", QuotaKind.REPO_PRIVATE: "private"}
+USE_FIELDS: dict[str, str] = {QuotaKind.REPO_PUBLIC: "usePublic", QuotaKind.REPO_PRIVATE: "usePrivate"}
 
 
 @transaction.atomic
@@ -61,8 +63,10 @@ def _exceeded(*, user: User, kind: str, amount: int, now: datetime) -> QuotaExce
     limit, use = (row.limit_at(now), row.use) if row else (0, 0)
     if row and kind == QuotaKind.PULLS:
         use = pulls_today(row, now)["use"]
+    message = (f"{use} used of no limit, but {amount} more would pass the largest count kept ({BIGINT_MAX})"
+               if limit == UNLIMITED else f"{use} of {limit} used, {amount} more requested")
     return _over_limit(user=user, kind=kind, limit=limit, use=use, requested=amount, wanted=use + amount, now=now,
-                       message=f"{use} of {limit} used, {amount} more requested")
+                       message=message)
 
 
 def _over_limit(*, user: User, kind: str, limit: int, use: int, requested: int, wanted: int, now: datetime,
@@ -201,8 +205,8 @@ def quota_use_set(*, user: User, uses: Mapping[str, int], floors: Mapping[str, i
     the limit, so that is refused.
     """
     if not uses:
-        raise InvalidParametersError("Invalid parameters: give public and/or private.",
-                                     error={"public": ["Give public and/or private."]})
+        raise InvalidParametersError("Invalid parameters: give usePublic and/or usePrivate.",
+                                     error={"usePublic": ["Give usePublic and/or usePrivate."]})
     now = now or timezone.now()
     rows = quota_rows_lock(user_id=user.pk, kinds=uses)
     errors: dict[str, list[str]] = {}
@@ -212,7 +216,7 @@ def quota_use_set(*, user: User, uses: Mapping[str, int], floors: Mapping[str, i
             raise NotFoundError(f"{user.username} has no {QuotaKind(kind).label} quota record.")
         floor = floors.get(kind, 0)
         if use < floor:
-            errors[REPOSITORY_FIELDS.get(kind, kind)] = [
+            errors[USE_FIELDS.get(kind, kind)] = [
                 f"{floor} {QuotaKind(kind).label} exist; use cannot be set below that."
             ]
         elif row.limit_at(now) != UNLIMITED and use > row.limit_at(now):

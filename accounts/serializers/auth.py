@@ -4,7 +4,7 @@ alone), refresh, sign-out, closing one's account; the token and sign-in replies.
 from rest_framework import serializers
 
 from accounts.models import EMAIL_ASCII_VALIDATOR, LOGIN_NAME_VALIDATOR
-from accounts.serializers.base import new_password_field, password_field
+from accounts.serializers.base import new_password_field, password_field, terminal_field
 from accounts.serializers.users import ProfileInputSerializer, UserSerializer
 from accountsite.requests import BooleanField
 
@@ -16,7 +16,7 @@ class RegisterInputSerializer(ProfileInputSerializer):
     password = new_password_field()
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True, allow_null=True,
                                   validators=[EMAIL_ASCII_VALIDATOR])
-    terminal = serializers.CharField(max_length=64, required=False, default="default")
+    terminal = terminal_field()
 
 
 class LoginInputSerializer(serializers.Serializer):
@@ -24,16 +24,20 @@ class LoginInputSerializer(serializers.Serializer):
     email = serializers.CharField(max_length=254, required=False)
     login = serializers.CharField(max_length=254, required=False)
     password = password_field()
-    terminal = serializers.CharField(max_length=64, required=False, default="default")
+    terminal = terminal_field()
     # Seed 001: also issue an authorization code for this OAuth client (query or body).
     client_id = serializers.CharField(max_length=255, required=False)
     secret_id = serializers.CharField(max_length=255, required=False)
     redirect_uri = serializers.CharField(max_length=512, required=False)
 
     def validate(self, attrs: dict) -> dict:
-        attrs["login"] = attrs.get("login") or attrs.get("username") or attrs.get("email")
-        if not attrs["login"]:
+        given = {name: attrs[name] for name in ("login", "username", "email") if attrs.get(name)}
+        if not given:
             raise serializers.ValidationError({"username": ["Give username, email or login."]})
+        if len({value.casefold() for value in given.values()}) > 1:  # which account would a failure count on?
+            raise serializers.ValidationError({name: ["Give one of username, email or login, not several."]
+                                               for name in given})
+        attrs["login"] = next(iter(given.values()))
         return attrs
 
 
@@ -70,7 +74,7 @@ class MfaLoginInputSerializer(serializers.Serializer):
 class PasskeyLoginInputSerializer(serializers.Serializer):
     passkey_token = serializers.CharField(max_length=128)
     webauthn = serializers.DictField(help_text="the PublicKeyCredential of navigator.credentials.get()")
-    terminal = serializers.CharField(max_length=64, required=False, default="default")
+    terminal = terminal_field()
 
 
 # --- Output ------------------------------------------------------------------------------------------------

@@ -52,7 +52,12 @@ class ProfileInputSerializer(AliasedInputSerializer):
         return value
 
 
+# The older spellings of profile fields (seed 004) wherever a user's profile is written.
+PROFILE_ALIASES = {"real_name": ("userName", "realname"), "nickname": ("nickName",), "comment": ("comments",)}
+
+
 class MeUpdateInputSerializer(ProfileInputSerializer):
+    aliases = PROFILE_ALIASES
     is_developer = BooleanField(required=False)
     redirect_uris = RedirectURIsField(required=False)  # of the first OAuth app, with is_developer
 
@@ -62,8 +67,7 @@ class UserUpdateInputSerializer(ProfileInputSerializer):
     every reply's `username` is the login name (which no one changes here): taking it as the real name
     would have a client that writes back what it read overwrite the real name. `userName` stays."""
 
-    aliases = {"real_name": ("userName", "realname"), "nickname": ("nickName",),
-               "comment": ("comments",)}
+    aliases = PROFILE_ALIASES
 
 
 class AdminFieldsInputSerializer(serializers.Serializer):
@@ -84,8 +88,7 @@ class UserAdminUpdateInputSerializer(AdminFieldsInputSerializer, UserUpdateInput
 class UserCreateInputSerializer(ProfileInputSerializer):
     """POST /users/{loginname}; the login name is the path's."""
 
-    aliases = {"password": ("passwd",), "real_name": ("userName", "realname"), "nickname": ("nickName",),
-               "comment": ("comments",)}
+    aliases = {**PROFILE_ALIASES, "password": ("passwd",)}
     password = new_password_field()
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True, allow_null=True,
                                   validators=[EMAIL_ASCII_VALIDATOR])

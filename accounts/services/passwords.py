@@ -23,6 +23,7 @@ from accounts.services.sessions import (
     credentials_verify,
     password_only_check,
     session_reissue,
+    user_assert_can_sign_in,
     user_credentials_revoke,
 )
 from accounts.tokens import TokenPair
@@ -141,7 +142,9 @@ def password_reset(*, loginname: str, sid: str, password: str, now: datetime | N
 
 
 def password_verify(*, loginname: str, password: str, ip: str) -> None:
-    """GET/POST /users/{loginname}/pwd/validate (seed 004): under the login limits, failures counted."""
+    """GET/POST /users/{loginname}/pwd/validate (seed 004): under the login limits, failures counted; the
+    right password of an account that may not sign in gets the sign-in's answer (7008, 7009)."""
     user = credentials_verify(login=loginname, password=password, ip=ip, status=400)
     if user.username.lower() != loginname.strip().lower():  # an e-mail address is not a login name here
         raise errors.WrongPasswordError("Wrong login name or password.")
+    user_assert_can_sign_in(user)

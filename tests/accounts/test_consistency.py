@@ -100,8 +100,9 @@ def test_an_apps_unknown_field_is_refused(user, user_client):
 
 
 def test_a_users_field_an_owner_may_not_set_stays_7006(user_client):
-    envelope(user_client.patch("/users/alice", {"nickname": "A", "bogus": 1}, format="json"),
-             errors.PermissionDeniedError)
+    body = envelope(user_client.patch("/users/alice", {"nickname": "A", "email_verified": True}, format="json"),
+                    errors.PermissionDeniedError)
+    assert body["error"] == {"fields": ["email_verified"]}
 
 
 def test_the_repository_quota_is_written_with_the_names_it_is_read_with(user, admin_client):

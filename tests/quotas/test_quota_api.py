@@ -144,7 +144,7 @@ def test_repository_use_cannot_go_below_real_repositories(user_client, user):
     before = snapshot()
     body = envelope(user_client.post("/quota/alice/repository/use", {"public": 0}, format="json"),
                     errors.InvalidParametersError)
-    assert body["error"] == {"public": ["1 public repositories exist; use cannot be set below that."]}
+    assert body["error"] == {"usePublic": ["1 public repositories exist; use cannot be set below that."]}
     before.assert_unchanged()
 
 
@@ -228,7 +228,7 @@ def test_pullnum_use_adds_and_reads_today(admin_client, user):
     ("put", "pullnum", {"quota": None}, "quota"),
     ("put", "pullnum", {"quota": "-2"}, "quota"),
     ("post", "repository/use", {"public": "-1"}, "usePublic"),
-    ("post", "repository/use", {}, "public"),
+    ("post", "repository/use", {}, "usePublic"),
     ("post", "deposit/use", {"use": "12X"}, "use"),
     ("post", "deposit/use", {"use": 1, "unit": "P"}, "unit"),
     ("post", "deposit/use", {}, "use"),

@@ -229,11 +229,12 @@ EXPECTED: dict[Row, tuple[Cell, ...]] = {
     R("PUT", "/users/{loginname}/forget/pwd/"): OPEN,
     R("PUT", "/users/{loginname}/pwd/reset/"):
                                       (OK,   OK,   OK,   OK,   OK,   OK,   OK,   VOID, VOID, OK,   OK,   OK),
-    # OK if right, CRED if wrong; a deleted account is an unknown name.
+    # OK if right, CRED if wrong; a frozen account's right password gets the sign-in's answer (OFF), and a
+    # deleted account is an unknown name.
     R("GET", "/users/{loginname}/pwd/validate/"):
-                                      (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   CRED, OK,   OK,   OK),
+                                      (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OFF,  CRED, OK,   OK,   OK),
     R("POST", "/users/{loginname}/pwd/validate/"):
-                                      (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OK,   CRED, OK,   OK,   OK),
+                                      (OK,   OK,   OK,   OK,   OK,   OK,   OK,   OFF,  CRED, OK,   OK,   OK),
 
     # --- quotas (README: another non-admin gets 404 when reading). Create, change limits and
     # add use are operator powers (change_quota / add_quota: a superuser here); whoever may do them to
