@@ -4,6 +4,8 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
+from accounts.models import User
+from accounts.serializers import UserAdminUpdateInputSerializer, UserSerializer
 from accountsite import policy
 from accountsite.errors import PermissionDeniedError
 from accountsite.policy import Caller, Op
@@ -28,9 +30,6 @@ def _names(data: Any, serializer_class: type | None) -> set[str]:
 def _record_names() -> frozenset[str]:
     """Every name a field of a user record goes by: the model's fields, the full record's, and every spelling
     an operator's edit accepts."""
-    from accounts.models import User
-    from accounts.serializers import UserAdminUpdateInputSerializer, UserSerializer
-
     model_fields = {name for field in User._meta.concrete_fields for name in (field.name, field.attname)}
     return frozenset(model_fields | set(UserSerializer().fields) | input_names(UserAdminUpdateInputSerializer)[1])
 
