@@ -50,6 +50,8 @@ def redirect_uris_clean(value: Any, *, public: bool = False) -> list[str]:
             raise _bad_uris("A redirect URI is at most 512 characters.")
         if not (uri.isascii() and uri.isprintable()):  # the URI is not echoed: it holds what it should not
             raise _bad_uris("A redirect URI is printable ASCII: percent-encode anything else.")
+        if not _has_valid_port(uri):
+            raise _bad_uris(f"Not an allowed redirect URI: {uri[:100]} (a port is a number from 0 to 65535).")
         if public:
             if not _public_redirect_uri_ok(uri):
                 raise _bad_uris(f"Not an allowed redirect URI for a public client: {uri[:100]} (https, http on "
@@ -66,6 +68,25 @@ def redirect_uris_clean(value: Any, *, public: bool = False) -> list[str]:
         if not parts.hostname or "@" in parts.netloc:
             raise _bad_uris(f"Not an allowed redirect URI: {uri[:100]} (a host and no credentials).")
     return list(dict.fromkeys(uris))
+
+
+def _has_valid_port(uri: str) -> bool:
+    """Whether the URI's port, if it names one, is a port (0-65535)."""
+    try:
+        urlsplit(uri).port  # noqa: B018 - raises ValueError past 65535 or when not a number
+    except ValueError:
+        return False
+    return True
+
+
+def redirect_uri_allowed(application: Application, uri: str) -> bool:
+    """Whether an authorization request may send its code to `uri`: one of the application's redirect URIs
+    by DOT's rules (exact, or a loopback IP on any port). A URI whose port is no port (past 65535, not a
+    number) matches nothing; DOT's check raises on one, asked for or registered before ports were checked."""
+    try:
+        return application.redirect_uri_allowed(uri)
+    except ValueError:
+        return False
 
 
 def _public_redirect_uri_ok(uri: str) -> bool:

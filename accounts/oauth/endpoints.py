@@ -36,14 +36,25 @@ class OAuthMethodsMixin:
                             status=405, headers={"Allow": ", ".join(allowed)})
 
 
+def _json_typed(response: HttpResponse) -> HttpResponse:
+    """oauthlib's JSON bodies (userinfo's claims, its errors, some token errors) come without a media type,
+    which Django's default makes text/html: OIDC Core 5.3.2 and RFC 6749 5.1 and 5.2 say application/json."""
+    if response.content[:1] == b"{" and response["Content-Type"].startswith("text/html"):
+        response["Content-Type"] = "application/json"
+    return response
+
+
 class UserInfoView(OAuthMethodsMixin, dot.UserInfoView):
-    pass
+    def _create_userinfo_response(self, request: HttpRequest) -> HttpResponse:
+        return _json_typed(super()._create_userinfo_response(request))
 
 
+@method_decorator(csrf_exempt, name="dispatch")  # a document: a POST changes nothing, and is 405
 class JwksView(OAuthMethodsMixin, dot.JwksInfoView):
     pass
 
 
+@method_decorator(csrf_exempt, name="dispatch")  # a document: a POST changes nothing, and is 405
 class DiscoveryView(OAuthMethodsMixin, dot.ConnectDiscoveryInfoView):
     """OIDC discovery that promises only what the provider does. DOT leaves out fields whose defaults
     (OIDC Discovery 1.0 section 3) promise more: the implicit grant, the fragment response mode and
@@ -62,6 +73,7 @@ class DiscoveryView(OAuthMethodsMixin, dot.ConnectDiscoveryInfoView):
         return JsonResponse(data, headers={"Access-Control-Allow-Origin": "*"})
 
 
+@method_decorator(csrf_exempt, name="dispatch")  # a document: a POST changes nothing, and is 405
 class MetadataView(OAuthMethodsMixin, dot.OAuthServerMetadataView):
     """RFC 8414 metadata. DOT gives introspection the token endpoint's client authentication methods,
     but only a confidential client may introspect (no "none")."""
@@ -121,7 +133,7 @@ class TokenView(OAuthMethodsMixin, dot.TokenView):
         if grant_type and grant_type not in oauth2_settings.OAUTH2_GRANT_TYPES_SUPPORTED:
             return _token_error(UnsupportedGrantTypeError())
         try:
-            return _client_challenged(self.authorization_flow_token_response(request))
+            return _json_typed(_client_challenged(self.authorization_flow_token_response(request)))
         except AccessToken.DoesNotExist:
             # DOT reads back the access token it has just issued (for its app_authorized signal). A replay of
             # the code revokes it, while it was being made or since (accounts.oauth.codes): the grant is spent.

@@ -28,7 +28,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import generate_token
 
 from accounts.models import User
-from accounts.oauth.applications import application_authenticate, authorization_record
+from accounts.oauth.applications import application_authenticate, authorization_record, redirect_uri_allowed
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
 
@@ -50,7 +50,7 @@ def seed_target_resolve(*, client_id: str, redirect_uri: str) -> SeedTarget:
     ).select_related("user").first() if client_id else None)
     if application is None or application.user is None or not application.user.is_active:
         raise errors.NotFoundError("No such OAuth client (secret_id / client_id).")
-    if not redirect_uri or not application.redirect_uri_allowed(redirect_uri):
+    if not redirect_uri or not redirect_uri_allowed(application, redirect_uri):
         raise errors.InvalidParametersError(
             "Invalid parameters: redirect_uri: not registered for this client.",
             error={"redirect_uri": ["Not registered for this client."]},

@@ -9,6 +9,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from accounts.models import User, UserStatus
 from accounts.oauth import codes
+from accounts.oauth.applications import redirect_uri_allowed
 
 # The user's claims beyond `sub`, released per scope by AccountsOAuth2Validator.oidc_claim_scope.
 USER_CLAIMS: dict[str, Callable[[User], Any]] = {
@@ -54,6 +55,9 @@ class AccountsOAuth2Validator(OAuth2Validator):
             request.client = None
             return None
         return application
+
+    def validate_redirect_uri(self, client_id: str, redirect_uri: str, request: Any, *args: Any, **kwargs: Any) -> bool:
+        return redirect_uri_allowed(request.client, redirect_uri)
 
     def _user_is_active(self, request: Any) -> bool:
         return bool(getattr(request, "user", None) is not None and request.user.is_active)

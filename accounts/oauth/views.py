@@ -1,10 +1,11 @@
 """The OAuth consent page (the authorization endpoint) and the seed 001 endpoints at /oauth/."""
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -22,6 +23,7 @@ from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.models import Application, Grant
 from oauth2_provider.scopes import get_scopes_backend
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2 import OAuth2Error
@@ -80,7 +82,8 @@ def _sign_in_too_old(request: HttpRequest) -> bool:
     if raw is None:
         return False
     signed_in_at = _signed_in_at(request)
-    max_age = int(raw) if raw.isascii() and raw.isdigit() else 0
+    digits = raw.lstrip("0") if raw.isascii() and raw.isdigit() else "0"
+    max_age = int(digits or "0") if len(digits) <= 18 else math.inf  # past any sign-in's age (and int()'s limit)
     return signed_in_at is None or (timezone.now() - signed_in_at).total_seconds() > max_age
 
 
@@ -140,7 +143,13 @@ class ConsentView(AuthorizationView):
     def redirect(self, redirect_to: str, application: Application | None) -> HttpResponse:
         """To the client. oauthlib has matched the address against the app's registered ones by now; a
         public app's may use any scheme it registered (loopback http, a private-use scheme), which
-        DOT's global list of schemes would refuse."""
+        DOT's global list of schemes would refuse. An error carries RFC 9207's `iss` as a code does (DOT
+        adds it to codes only): discovery announces it, and a client that read that refuses a response
+        without it, so a prompt=none error would never reach it."""
+        has_issuer = "iss" in parse_qs(urlsplit(redirect_to).query)
+        if oauth2_settings.COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS and not has_issuer:
+            issuer = oauth2_settings.oauth2_authorization_server_issuer(self.request)
+            redirect_to = add_params_to_uri(redirect_to, [("iss", issuer)])
         if application is None:  # an error found before DOT looked the app up
             application = Application.objects.filter(client_id=self.request.GET.get("client_id", "")).first()
         if application is None or application.client_type != Application.CLIENT_PUBLIC:

@@ -5,6 +5,7 @@ import base64
 import json
 import time
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.http import HttpResponse
@@ -394,3 +395,79 @@ def test_a_method_an_oauth_endpoint_does_not_take_is_405_in_oauths_shape(client,
     assert response.status_code == 405
     assert response.json()["error"] == "invalid_request" and allowed in response.json()["error_description"]
     assert allowed in response["Allow"]
+
+
+@pytest.mark.parametrize(("method", "path"), [("post", "/.well-known/openid-configuration"),
+                                              ("delete", "/oauth/.well-known/jwks.json"),
+                                              ("put", "/oauth/.well-known/oauth-authorization-server")])
+def test_a_document_answers_another_method_with_405_before_any_csrf_check(method, path):
+    response = getattr(Client(enforce_csrf_checks=True), method)(path)
+    assert response.status_code == 405 and response.json()["error"] == "invalid_request"
+
+
+# --- 10. what relying parties' libraries check ---------------------------------------------------------------
+
+@pytest.mark.parametrize("params", [{"prompt": "none"}, {"code_challenge_method": "plain"}])
+def test_an_error_sent_back_to_the_client_carries_the_issuer_as_a_code_does(app, params):
+    reply = Client().get("/oauth/authorize/", authorize_params(app, **params))
+    answer = query_of(reply["Location"])
+    assert "error" in answer and answer["iss"] == "http://testserver/oauth"
+
+
+def test_a_denial_carries_the_issuer_once(browser_client, app):
+    reply = browser_client.post("/oauth/authorize/", authorize_params(app))
+    assert reply.status_code == 302 and parse_qs(urlsplit(reply["Location"]).query)["iss"] == [
+        "http://testserver/oauth"]
+    assert query_of(reply["Location"])["error"] == "access_denied"
+    allowed = browser_client.post("/oauth/authorize/", {**authorize_params(app), "allow": "Authorize"})
+    assert parse_qs(urlsplit(allowed["Location"]).query)["iss"] == ["http://testserver/oauth"]
+
+
+def test_userinfo_and_token_errors_are_typed_json(browser_client, app, issued):
+    tokens = tokens_for(browser_client, app, issued.client_secret)
+    for headers in ({"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}, {}):
+        response = Client().get("/oauth/userinfo/", **headers)
+        assert response["Content-Type"] == "application/json" and response.json()
+    response = Client().post("/oauth/token/?x=1", {"grant_type": "refresh_token"})
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+
+
+def test_the_endpoints_answer_without_their_trailing_slash(browser_client, app, issued):
+    code, verifier = code_for(browser_client, app)
+    reply = Client().post("/oauth/token", {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
+                                           "code_verifier": verifier, "client_id": app.client_id,
+                                           "client_secret": issued.client_secret})
+    assert reply.status_code == 200, reply.content
+    access = reply.json()["access_token"]
+    assert Client().get("/oauth/userinfo", HTTP_AUTHORIZATION=f"Bearer {access}").json()["sub"]
+    for path in ("/.well-known/openid-configuration/", "/oauth/.well-known/jwks.json/",
+                 "/.well-known/oauth-authorization-server/oauth/"):
+        assert Client().get(path).status_code == 200, path
+    assert json.loads(Client().get("/.well-known/openid-configuration").content)["token_endpoint"].endswith(
+        "/oauth/token/")
+
+
+BAD_PORT = "https://app.example:99999/cb"
+
+
+def test_a_redirect_uri_whose_port_is_no_port_is_refused_not_a_crash(user, app, browser_client, developer):
+    from oauth2_provider.models import Application
+
+    reply = Client().get("/oauth/authorize/", authorize_params(app, redirect_uri=BAD_PORT))
+    assert reply.status_code == 400 and "Location" not in reply
+    reply = browser_client.get("/oauth/authorize/", authorize_params(app, redirect_uri="http://127.0.0.1:70000/cb"))
+    assert reply.status_code == 400 and "Location" not in reply
+    assert Client().get("/oauth/", {"secret_id": app.client_id, "redirect_uri": BAD_PORT}).json()["code"] == 1007
+    reply = Client().post(f"/login/?secret_id={app.client_id}&redirect_uri={BAD_PORT}",
+                          {"username": "alice", "password": PASSWORD}, content_type="application/json")
+    assert reply.json()["code"] == 1007
+    with pytest.raises(Exception, match="a port is a number from 0 to 65535"):
+        applications.redirect_uris_clean(BAD_PORT)
+    # One stored before ports were checked: its app's requests are refused (400), not a crash.
+    Application.objects.filter(pk=app.pk).update(redirect_uris=f"{BAD_PORT} {CALLBACK}")
+    assert Client().get("/oauth/authorize/", authorize_params(app)).status_code == 400
+
+
+def test_a_max_age_past_any_number_is_any_age(browser_client, app):
+    reply = browser_client.get("/oauth/authorize/", authorize_params(app, max_age="9" * 5000))
+    assert reply.status_code == 200
