@@ -48,11 +48,15 @@ class BoundedListMixin:
     - Only lookups on what the list shows or offers. Django lets a URL filter on any column of the list's
       own table: `?password__startswith=argon2` then `?password__gte=...` read a password hash out a
       character at a time. A column is a filter here only if the list displays it or filters on it (or it
-      is the key, or a relation, whose further steps Django checks against the list's filters).
+      is the key, or a relation to a model the operator may see, whose further steps Django checks against
+      the list's filters).
     - Only lookups with values the database takes. Django lets a URL use any lookup on a field the list
       filters on; `?id__regex=(`, `?action__range=1,2` or `?registered_at__year=99999999999999999999` were
       500s. They are refused like any lookup the list does not offer (Django's 400).
-    - Only actions on ids the list's key can take (response_action)."""
+    - Only actions on ids the list's key can take (response_action), and only pages of such ids
+      (get_object): a 20-digit id of a model keyed by its user overflowed SQLite's integers, a 500.
+    - No `?_to_field=` naming a reverse relation: Django's check reads a `primary_key` those do not have,
+      a 500 (Django's own 400 for any field it refuses)."""
 
     show_facets = admin.ShowFacets.NEVER
     message_user: Callable[..., None]  # the ModelAdmin's
@@ -66,6 +70,20 @@ class BoundedListMixin:
                                        "items on the list again.", messages.ERROR)
             return None
         return super().response_action(request, queryset)  # type: ignore[misc]  # the ModelAdmin's
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        if from_field is None and not self._takes_keys([object_id]):
+            return None  # Django's answer for an id that names nothing
+        return super().get_object(request, object_id, from_field)  # type: ignore[misc]  # the ModelAdmin's
+
+    def to_field_allowed(self, request: HttpRequest, to_field: str) -> bool:
+        try:
+            field = self.model._meta.get_field(to_field)  # type: ignore[attr-defined]  # the ModelAdmin's
+        except FieldDoesNotExist:
+            return False
+        if field.auto_created and not field.concrete:  # a reverse relation
+            return False
+        return super().to_field_allowed(request, to_field)  # type: ignore[misc]  # the ModelAdmin's
 
     def _takes_keys(self, values: list[str]) -> bool:
         """Whether the list's primary key can take each of `values` (and the database compare it)."""
@@ -101,24 +119,31 @@ class BoundedListMixin:
         return super().lookup_allowed(lookup, value, request)  # type: ignore[misc]  # ModelAdmin's, after it
 
     def _offered(self, root: str, list_filter: Iterable[Any], request: HttpRequest) -> bool:
-        """Whether the list may be filtered on the column `root`: the key, a relation, or a column the list
+        """Whether the list may be filtered on the column `root`: the key, a column or relation the list
         displays or has a filter (`list_filter` also holds the parameters of our own filters) or date
-        hierarchy on. Not a column at all: Django's to refuse."""
+        hierarchy on, or a relation to a model the operator may see. Not a column at all: Django's to
+        refuse."""
         try:
             field = self.model._meta.get_field(root)  # type: ignore[attr-defined]
         except FieldDoesNotExist:
             return True
-        if field.is_relation or field.primary_key:  # a reverse relation has no primary_key: test it first
-            return True
         filtered = {entry[0] if isinstance(entry, list | tuple) else entry for entry in list_filter}
         offered = {*self.get_list_display(request), self.date_hierarchy,  # type: ignore[attr-defined]
                    *(name for name in filtered if isinstance(name, str))}
-        return root in {name.split(LOOKUP_SEP, 1)[0] for name in offered if isinstance(name, str)}
+        listed = root in {name.split(LOOKUP_SEP, 1)[0] for name in offered if isinstance(name, str)}
+        if field.is_relation:  # (a reverse relation has no primary_key: tested first)
+            # Filtering on a relation tells who has such rows (`?ledger_entries__isnull=False`) and which
+            # (`?groups=1`): one the list does not offer only for an operator who may see that model.
+            return listed or may_view(request, field.related_model)
+        return listed or field.primary_key
 
     def _fits(self, path: str, items: list[str]) -> bool:
         """Whether each whole number of `items` fits the integer column at `path` (Django checks that for a
         plain integer field's `exact` and comparisons, not for a relation's, nor for `__in`): past it the
         database driver raises while the list is read. Other values are Django's to refuse."""
+        first, _, rest = path.partition(LOOKUP_SEP)
+        if first == "pk":  # Django's name for the key, whatever its column: a user, for a wallet
+            path = self.model._meta.pk.name + (LOOKUP_SEP + rest if rest else "")  # type: ignore[attr-defined]
         try:
             field = get_fields_from_path(self.model, path)[-1]  # type: ignore[attr-defined]  # the ModelAdmin's
         except (FieldDoesNotExist, NotRelationField):

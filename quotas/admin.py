@@ -22,7 +22,15 @@ from accounts.admin_site import DashboardChart, dashboard_chart_register
 from accounts.models import User
 from accounts.selectors import signed_in
 from accounts.user_page import AuditChange, UserPanel, audit_describer_register, details_text, user_panel_register
-from accountsite.admin import ServiceAdminMixin, WordedConstraintsForm, WordedConstraintsMixin, may_view, operator_may
+from accountsite import policy
+from accountsite.admin import (
+    ServiceAdminMixin,
+    WordedConstraintsForm,
+    WordedConstraintsMixin,
+    may_view,
+    operator,
+    operator_may,
+)
 from accountsite.audit import AuditAction
 from accountsite.charts import Bar, Chart
 from accountsite.policy import ANOTHER_ACCOUNT, Op
@@ -131,9 +139,15 @@ class QuotaAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
             self.run_service(request, lambda: services.quota_limits_set(
                 user=obj.user, limits={obj.kind: obj.quota}, actor=signed_in(request)))
         else:
-            self.run_service(request, lambda: services.quota_record_create(
-                user=obj.user, kinds=(obj.kind,), limits={obj.kind: obj.quota}, actor=signed_in(request)))
+            self.run_service(request, lambda: self._create(request, obj))
             obj.pk = Quota.objects.filter(user=obj.user, kind=obj.kind).values_list("pk", flat=True).first()
+
+
+    def _create(self, request: HttpRequest, obj: Quota) -> None:
+        # Whose record it is comes with the form: an administrator's is a superuser's to create, as in the API.
+        policy.authorize(operator(request), Op.QUOTA_CREATE, obj.user)
+        services.quota_record_create(user=obj.user, kinds=(obj.kind,), limits={obj.kind: obj.quota},
+                                     actor=signed_in(request))
 
 
 # --- The user page and the audit trail (accounts.user_page) ------------------------------------------------

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts.admin.base import RECENT, ReadOnlyAdmin, changelist_url
+from accounts.admin.sessions import sign_ins_hidden
 from accounts.models import AuditEvent, User
 from accounts.user_page import UserPanel, audit_rows, user_panel_register
 from accountsite.admin import operator_may
@@ -36,6 +37,9 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ("user__username", "actor__username", "action")
     list_select_related = ("user", "actor")
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return sign_ins_hidden(request, super().get_queryset(request))
+
     @admin.display(description="action", ordering="action")
     def action_display(self, event: AuditEvent) -> str:
         return event.action_label
@@ -50,7 +54,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
 def audit_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:
     if not operator_may(request, Op.AUDIT_VIEW, user):
         return None
-    events = AuditEvent.objects.filter(user=user).select_related("actor")[:RECENT]
+    events = sign_ins_hidden(request, AuditEvent.objects.filter(user=user)).select_related("actor")[:RECENT]
     return {"rows": audit_rows(events), "recent": RECENT,
             "history_url": reverse("admin:accounts_user_history", args=[user.pk]),
             "list_url": changelist_url(AuditEvent, user__id__exact=user.pk)}

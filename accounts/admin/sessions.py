@@ -14,6 +14,7 @@ from accounts.selectors import live_sessions_of, signed_in
 from accounts.services import sessions
 from accounts.user_page import UserPanel, user_panel_register
 from accountsite.admin import ServiceAdminMixin, may_view, operator_may
+from accountsite.audit import AuditAction
 from accountsite.policy import Op
 
 
@@ -40,6 +41,27 @@ class _AnAdministrator:
     is_admin = True
 
 
+# What the audit trail keeps of signing in: where and how an account signs in, as its sessions show.
+SIGN_IN_ACTIONS = frozenset({AuditAction.SESSION_LOGIN, AuditAction.SESSION_LOGOUT, AuditAction.SESSION_REVOKE,
+                             AuditAction.LOGIN_FAILED, AuditAction.LOGIN_LOCKOUT, AuditAction.MFA_FAILED,
+                             AuditAction.MFA_RECOVERY_USE})
+
+
+def _hidden_administrators(request: HttpRequest) -> QuerySet | None:
+    """The administrators whose sessions the operator may not see (all but themselves, unless the policy
+    lets them manage administrators' sessions), or None when they may see everyone's."""
+    if operator_may(request, Op.SESSIONS, _AnAdministrator()):
+        return None
+    return User.objects.filter(Q(is_staff=True) | Q(is_superuser=True)).exclude(pk=signed_in(request).pk)
+
+
+def sign_ins_hidden(request: HttpRequest, events: QuerySet) -> QuerySet:
+    """Audit rows without the sign-ins of administrators whose sessions the operator may not see: the rows
+    hold what the sessions list hides (IP, user agent, terminal, device)."""
+    hidden = _hidden_administrators(request)
+    return events if hidden is None else events.exclude(user__in=hidden, action__in=SIGN_IN_ACTIONS)
+
+
 def may_see_sessions_of(request: HttpRequest, user: User) -> bool:
     """An administrator's sessions (where and how they sign in) are shown only to operators the policy lets
     manage them (Op.SESSIONS is protected: superusers, and the administrator themselves), as the API refuses
@@ -62,10 +84,8 @@ class SessionAdmin(ServiceAdminMixin, ReadOnlyAdmin):
         # Without the power over administrators' sessions (may_see_sessions_of), theirs are not listed, nor
         # opened one by one; the operator's own are.
         queryset = super().get_queryset(request)
-        if operator_may(request, Op.SESSIONS, _AnAdministrator()):
-            return queryset
-        others = User.objects.filter(Q(is_staff=True) | Q(is_superuser=True)).exclude(pk=signed_in(request).pk)
-        return queryset.exclude(user__in=others)
+        hidden = _hidden_administrators(request)
+        return queryset if hidden is None else queryset.exclude(user__in=hidden)
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return operator_may(request, Op.SESSIONS)

@@ -24,6 +24,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from accounts.admin.base import HISTORY_PAGE, changelist_url
+from accounts.admin.sessions import sign_ins_hidden
 from accounts.models import AuditEvent, Passkey, RevokeReason, Session, User, UserStatus
 from accounts.permissions import authorize_fields
 from accounts.plans import plans
@@ -176,7 +177,8 @@ class UserAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
         if not self.has_view_or_change_permission(request, user):
             raise PermissionDenied
         may_read = operator_may(request, Op.AUDIT_VIEW, user)
-        events = AuditEvent.objects.filter(user=user).select_related("actor") if may_read else AuditEvent.objects.none()
+        events = (sign_ins_hidden(request, AuditEvent.objects.filter(user=user)).select_related("actor") if may_read
+                  else AuditEvent.objects.none())
         page = Paginator(events, HISTORY_PAGE).get_page(request.GET.get("p"))
         context = {
             **self.admin_site.each_context(request),

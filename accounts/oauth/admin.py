@@ -1,8 +1,9 @@
 """Back office for OAuth applications, tokens and grants: DOT's admin, re-registered with our services
 behind deletion and revocation (imported from AccountsConfig.ready, after DOT registered its own).
 
-Applications and tokens are read-only here: an operator who could edit an app's owner, redirect URIs or
-secret, or a token's user, could take over the users who trust that app. Developers manage their apps
+Applications and tokens are read-only here, and no application is added here: an operator who could make an
+app or edit an app's owner, redirect URIs or secret, or a token's user, could take over the users who trust
+that app. Developers manage their apps
 at /developer/apps/; operators revoke, reset a leaked secret or delete.
 
 The user page shows the apps a user owns and the apps that hold the user's tokens (accounts.user_page).
@@ -37,6 +38,11 @@ class ApplicationAdmin(dot_admin.ApplicationAdmin):
     search_fields = ("name", "client_id", "user__username", "user__email")
     actions = ("revoke_credentials", "reset_secret")
     view_on_site = False  # DOT's Application.get_absolute_url names its own management pages, which we do not serve
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # An app is its developer's, made in developer mode: DOT's form would let an operator make one for
+        # anyone, public, skipping the consent page, with no audit row.
+        return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -27,7 +27,7 @@ from accountsite.errors import ServiceError
 from accountsite.policy import Op
 from membership import selectors, services
 from membership.admin.base import admin_url
-from membership.models import Membership, TierType
+from membership.models import Membership, TierType, Wallet
 from membership.serializers import MAX_VALIDITY
 
 
@@ -74,9 +74,14 @@ def _run(modeladmin: "MembershipAdmin", request, memberships, user_type_of) -> N
             modeladmin.message_user(request, f"{membership.user}: {error.message}", messages.ERROR)
             continue
         modeladmin.message_user(
-            request, f"{membership.user}: {purchase.quote.kind} to tier {user_type}, charged {purchase.quote.cost}, "
-            f"balance {purchase.balance}.", messages.SUCCESS,
+            request, f"{membership.user}: {purchase.quote.kind} to tier {user_type}, charged {purchase.quote.cost}"
+            f"{_balance_note(request, purchase.balance)}.", messages.SUCCESS,
         )
+
+
+def _balance_note(request: HttpRequest, balance: Decimal) -> str:
+    """", balance X" for an operator who may see wallets; a purchase's reply names nothing they may not see."""
+    return f", balance {balance}" if may_view(request, Wallet) else ""
 
 
 @admin.register(Membership)
@@ -136,7 +141,8 @@ class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request), "title": f"Change the tier of {user}", "subtitle": None,
             "opts": self.opts, "membership": membership, "user_obj": user, "form": form, "cost": cost,
-            "error": error, "balance": selectors.wallet_balance(user), "user_page": user_page,
+            "error": error, "user_page": user_page,
+            "balance": selectors.wallet_balance(user) if may_view(request, Wallet) else None,
             "in_force": selectors.effective_tier(membership),
         }
         request.current_app = self.admin_site.name
@@ -157,7 +163,8 @@ class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
         expires = purchase.quote.expires_at
         expiry = f", until {timezone.localtime(expires):%Y-%m-%d}" if expires else ""
         self.message_user(request, f"{user}: {purchase.quote.kind} to {purchase.membership.tier.name}{expiry}, "
-                                   f"charged {purchase.quote.cost}, balance {purchase.balance}.", messages.SUCCESS)
+                                   f"charged {purchase.quote.cost}{_balance_note(request, purchase.balance)}.",
+                          messages.SUCCESS)
         return True
 
 

@@ -33,6 +33,12 @@ class TierAdmin(WordedConstraintsMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # memberships point at tiers; a tier is retired by editing, not deleted
 
+    def get_readonly_fields(self, request, obj: Tier | None = None) -> list[str]:
+        # A tier's number is what members, quotes and the rules (the admin tier is 2) know it by: renumbered,
+        # the admin tier could be bought under its new number, and members would read another tier.
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "user_type"] if obj else fields
+
     def save_model(self, request, obj: Tier, form, change) -> None:
         changed = services.tier_save(tier=obj)  # members still at the old limits get the new ones
         if changed:

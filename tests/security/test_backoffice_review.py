@@ -1,0 +1,125 @@
+"""Regression tests for a review of the back office by operators with few permissions, one section per
+finding: what the operator tried, what they get now, and that the legitimate path beside it still works."""
+
+import pytest
+from django.urls import reverse
+from oauth2_provider.models import Application
+
+from accounts.models import AuditEvent
+from accounts.services import sessions
+from accountsite.audit import AuditAction
+from membership.models import Tier, TierType
+from quotas.models import Quota, QuotaKind
+from tests.backoffice.conftest import signed_in_client
+from tests.conftest import staff_user
+from tests.factories import UserFactory
+from tests.snapshots import snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+# --- No OAuth application is made in the back office ------------------------------------------------------------
+
+def test_no_operator_adds_an_oauth_application(admin_user, user):
+    for operator in (staff_user("appadd", permissions=("oauth2_provider.add_application",
+                                                       "oauth2_provider.view_application")), admin_user):
+        site = signed_in_client(operator)
+        assert site.get("/admin/oauth2_provider/application/add/").status_code == 403
+        response = site.post("/admin/oauth2_provider/application/add/", {
+            "user": user.pk, "name": "evil", "client_type": "public", "authorization_grant_type": "authorization-code",
+            "redirect_uris": "https://evil.example/cb", "skip_authorization": "on", "algorithm": "RS256"})
+        assert response.status_code == 403
+        assert site.get("/admin/oauth2_provider/application/").status_code == 200
+    assert not Application.objects.exists()
+
+
+# --- A tier keeps its number -------------------------------------------------------------------------------------
+
+def test_a_tiers_number_cannot_be_changed(admin_user):
+    site = signed_in_client(staff_user("tiers", permissions=("membership.change_tier", "membership.view_tier")))
+    admin_tier = Tier.objects.get(user_type=TierType.ADMIN)
+    form = {"user_type": 8, "name": "admin", "repo_public": -1, "repo_private": -1, "deposit_bytes": -1,
+            "pulls_per_day": -1, "pay_way": 0, "fee": "0.00"}
+    response = site.post(f"/admin/membership/tier/{admin_tier.pk}/change/", form)
+    assert response.status_code == 302
+    assert set(Tier.objects.values_list("user_type", flat=True)) == set(TierType.values)
+    page = site.get(f"/admin/membership/tier/{admin_tier.pk}/change/").content.decode()
+    assert 'name="user_type"' not in page and 'name="fee"' in page
+
+
+# --- An administrator's sign-ins in the audit trail are shown as their sessions are ------------------------------
+
+def test_support_does_not_read_where_administrators_sign_in(admin_user, user):
+    for account in (admin_user, user):
+        sessions.session_start(user=account, terminal="laptop", ip="198.51.100.7", user_agent="Secret-UA/1.0")
+    support = signed_in_client(staff_user("support-op", "support"))
+    superuser = signed_in_client(UserFactory(username="root2", is_staff=True, is_superuser=True))
+    admin_pages = [reverse("admin:accounts_auditevent_changelist") + "?q=root",
+                   reverse("admin:accounts_user_history", args=[admin_user.pk]),
+                   reverse("admin:accounts_user_change", args=[admin_user.pk])]
+    for url in admin_pages:
+        assert "Secret-UA" not in support.get(url).content.decode(), url
+        assert "Secret-UA" in superuser.get(url).content.decode(), url
+    for url in (reverse("admin:accounts_user_history", args=[user.pk]),
+                reverse("admin:accounts_auditevent_changelist") + "?q=alice"):
+        assert "Secret-UA" in support.get(url).content.decode(), url
+    assert AuditEvent.objects.filter(user=admin_user, action=AuditAction.SESSION_LOGIN).exists()
+
+
+# --- A list is filtered on a relation only by an operator who may see its model ---------------------------------
+
+@pytest.mark.parametrize("lookup", ["groups=1", "ledger_entries__isnull=False",
+                                    "oauth2_provider_accesstoken__isnull=False", "secrets__isnull=False"])
+def test_a_relation_the_operator_may_not_see_is_no_filter(user, lookup):
+    site = signed_in_client(staff_user("viewer", permissions=("accounts.view_user",)))
+    assert site.get(f"/admin/accounts/user/?{lookup}").status_code == 400
+    assert site.get("/admin/accounts/user/?status__exact=2").status_code == 200
+    superuser = signed_in_client(UserFactory(username="root2", is_staff=True, is_superuser=True))
+    assert superuser.get(f"/admin/accounts/user/?{lookup}").status_code == 200
+
+
+# --- An administrator's quota record is a superuser's to create ---------------------------------------------------
+
+def test_an_operator_may_not_create_an_administrators_quota_record(admin_user, user):
+    site = signed_in_client(staff_user("adder", permissions=("quotas.add_quota", "quotas.view_quota")))
+    Quota.objects.filter(user__in=(admin_user, user), kind=QuotaKind.PULLS).delete()
+    before = snapshot()
+    response = site.post("/admin/quotas/quota/add/", {"user": admin_user.pk, "kind": QuotaKind.PULLS, "quota": "0"},
+                         follow=True)
+    assert "Only a superuser may do this" in response.content.decode()
+    before.assert_unchanged()
+    site.post("/admin/quotas/quota/add/", {"user": user.pk, "kind": QuotaKind.PULLS, "quota": "0"})
+    assert Quota.objects.filter(user=user, kind=QuotaKind.PULLS).exists()
+
+
+# --- The wallet's balance is for those who may see wallets ---------------------------------------------------------
+
+def test_selling_a_tier_shows_no_balance_to_an_operator_without_wallets(user):
+    url = reverse("admin:membership_membership_change_tier", args=[user.pk]) + f"?user_type={TierType.GOLD}&validity=1"
+    seller = signed_in_client(staff_user("seller", permissions=("membership.change_membership",)))
+    page = seller.get(url)
+    assert page.status_code == 200 and "wallet-balance" not in page.content.decode()
+    billing = signed_in_client(staff_user("biller", "billing", permissions=("membership.change_membership",)))
+    assert "wallet-balance" in billing.get(url).content.decode()
+
+
+# --- Addresses that were 500s --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url", ["/admin/auth/group/?_to_field=user", "/admin/accounts/user/?_to_field=sessions",
+                                 "/admin/repos/repository/?_to_field=commits",
+                                 "/admin/membership/membership/?pk=99999999999999999999",
+                                 "/admin/membership/wallet/?pk__gt=99999999999999999999",
+                                 "/admin/membership/membership/?pk__in=1,99999999999999999999"])
+def test_a_reverse_relation_as_to_field_or_a_key_past_any_id_is_refused(admin_user, url):
+    site = signed_in_client(admin_user)
+    site.raise_request_exception = False
+    assert site.get(url).status_code == 400
+
+
+@pytest.mark.parametrize("url", ["/admin/membership/membership/99999999999999999999/change/",
+                                 "/admin/membership/membership/99999999999999999999/change_tier/",
+                                 "/admin/membership/wallet/99999999999999999999/change/"])
+def test_a_page_of_an_id_past_any_id_is_not_found(admin_user, url):
+    site = signed_in_client(admin_user)
+    site.raise_request_exception = False
+    assert site.get(url).status_code in (302, 404)
