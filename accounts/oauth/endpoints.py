@@ -17,7 +17,7 @@ from oauth2_provider import views as dot
 from oauth2_provider.models import AccessToken, Application
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2 import OAuth2Error
-from oauthlib.oauth2.rfc6749.errors import InvalidGrantError, UnsupportedGrantTypeError
+from oauthlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, UnsupportedGrantTypeError
 
 from accounts.oauth import applications, introspection
 from accountsite.errors import ServiceError
@@ -129,6 +129,12 @@ class TokenView(OAuthMethodsMixin, dot.TokenView):
     would look for a device grant that does not exist, a 500)."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # RFC 6749 3.2: no parameter twice (which one counts is a guess); 2.3: one way to authenticate.
+        if any(len(values) > 1 for _name, values in request.POST.lists()):
+            return _token_error(InvalidRequestError(description="A parameter is given more than once."))
+        if "HTTP_AUTHORIZATION" in request.META and "client_secret" in request.POST:
+            return _token_error(InvalidRequestError(
+                description="Authenticate the client one way: the Authorization header or client_secret."))
         grant_type = request.POST.get("grant_type")
         if grant_type and grant_type not in oauth2_settings.OAUTH2_GRANT_TYPES_SUPPORTED:
             return _token_error(UnsupportedGrantTypeError())

@@ -32,6 +32,7 @@ from oauthlib.oauth2.rfc6749.errors import (
     InvalidRequestError,
     InvalidRequestFatalError,
     MissingRedirectURIError,
+    UnsupportedResponseTypeError,
 )
 from oauthlib.openid.connect.core.exceptions import ConsentRequired, LoginRequired
 from rest_framework.request import Request
@@ -100,13 +101,25 @@ class ConsentView(AuthorizationView):
     template_name = "accounts/oauth_authorize.html"
 
     def validate_authorization_request(self, request: HttpRequest) -> tuple[list[str], dict[str, Any]]:
-        scopes, credentials = super().validate_authorization_request(request)
+        try:
+            scopes, credentials = super().validate_authorization_request(request)
+        except FatalClientError:
+            raise
+        except OAuthToolkitError as error:
+            if request.GET.get("response_type") == "code":
+                raise
+            # oauthlib knows the implicit and hybrid flows and calls them this client's mistake
+            # (unauthorized_client); the provider offers none of them (RFC 6749 4.1.2.1).
+            unsupported = UnsupportedResponseTypeError(state=request.GET.get("state"))
+            raise OAuthToolkitError(error=unsupported, redirect_uri=error.oauthlib_error.redirect_uri) from None
         if not request.GET.get("redirect_uri"):
             # OIDC Core 3.1.2.1 requires it, and the token request must then repeat it (RFC 6749 4.1.3).
             raise FatalClientError(error=MissingRedirectURIError())
         description = _request_problem(credentials)
         if request.GET.get("response_mode", "query") != "query":  # the one discovery announces
             description = "response_mode: only query is supported."
+        if any(len(values) > 1 for _name, values in request.GET.lists()):  # RFC 6749 3.1: which would count?
+            description = "A parameter is given more than once."
         if description is None:
             return scopes, credentials
         raise OAuthToolkitError(error=InvalidRequestError(description=description, state=credentials.get("state")),

@@ -5,7 +5,7 @@ import base64
 import json
 import time
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.http import HttpResponse
@@ -471,3 +471,27 @@ def test_a_redirect_uri_whose_port_is_no_port_is_refused_not_a_crash(user, app, 
 def test_a_max_age_past_any_number_is_any_age(browser_client, app):
     reply = browser_client.get("/oauth/authorize/", authorize_params(app, max_age="9" * 5000))
     assert reply.status_code == 200
+
+
+@pytest.mark.parametrize("response_type", ["token", "id_token", "code id_token"])
+def test_a_flow_the_provider_does_not_offer_is_an_unsupported_response_type(browser_client, app, response_type):
+    reply = browser_client.get("/oauth/authorize/", authorize_params(app, response_type=response_type))
+    answer = query_of(reply["Location"])
+    assert answer["error"] == "unsupported_response_type" and answer["state"] == "st4te"
+    assert not Grant.objects.exists()
+
+
+def test_a_parameter_given_twice_or_two_client_authentications_are_invalid_requests(browser_client, app, issued):
+    code, verifier = code_for(browser_client, app)
+    base = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK, "code_verifier": verifier,
+            "client_id": app.client_id}
+    twice = Client().post("/oauth/token/", f"{urlencode(base)}&grant_type=refresh_token&client_secret="
+                          f"{issued.client_secret}", content_type="application/x-www-form-urlencoded")
+    both = Client().post("/oauth/token/", {**base, "client_secret": issued.client_secret},
+                         HTTP_AUTHORIZATION=basic(app.client_id, issued.client_secret))
+    for reply in (twice, both):
+        assert reply.status_code == 400 and reply.json()["error"] == "invalid_request", reply.content
+    assert Client().post("/oauth/token/", {**base, "client_secret": issued.client_secret}).status_code == 200
+    params = urlencode(authorize_params(app)) + "&code_challenge=" + pkce_pair()[1]
+    answer = query_of(browser_client.get(f"/oauth/authorize/?{params}")["Location"])
+    assert answer["error"] == "invalid_request" and "more than once" in answer["error_description"]
