@@ -135,9 +135,11 @@ OPERATIONS = {
         "recovery codes are left and how many passkeys are registered. Never a secret."),
     "auth_mfa_totp_create": Doc(
         "Start enrolling an authenticator app",
-        "A new secret as an `otpauth://` URI, in base32 and as a QR code (inline SVG). It signs nothing in until "
-        "confirmed with `POST /auth/mfa/totp/confirm`. 1007 when the app is already on.",
-        errors=(E.InvalidParametersError,)),
+        "Needs the `password` again (counted like a sign-in): a session someone else holds must not add a factor "
+        "of its own. Answers a new secret as an `otpauth://` URI, in base32 and as a QR code (inline SVG). It signs "
+        "nothing in until confirmed with `POST /auth/mfa/totp/confirm`, which e-mails the user. 1007 when the app "
+        "is already on.",
+        errors=(E.InvalidParametersError, E.WrongPasswordError, E.TooManyRequestsError)),
     "auth_mfa_totp_confirm_create": Doc(
         "Turn the authenticator app on",
         "Confirms the enrolment with a first `code` (one 30-second step either way is accepted, a code only once). "
@@ -156,8 +158,10 @@ OPERATIONS = {
         "List one's passkeys", "The caller's passkeys: name, when added and last used. Never key material."),
     "auth_passkeys_options_create": Doc(
         "Start registering a passkey",
-        "Options for `navigator.credentials.create()`, with the service's relying-party id; answer with "
-        "`POST /auth/passkeys`."),
+        "Needs the `password` again (counted like a sign-in), as adding any sign-in factor does. Answers the options "
+        "for `navigator.credentials.create()`, with the service's relying-party id; answer them with "
+        "`POST /auth/passkeys`, which e-mails the user.",
+        errors=(E.InvalidParametersError, E.WrongPasswordError, E.TooManyRequestsError)),
     "auth_passkeys_create": Doc(
         "Register a passkey",
         "Registers the browser's answer (`webauthn`) under `name`. When it is the account's first second factor, "

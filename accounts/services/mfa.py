@@ -59,6 +59,20 @@ def _totp(device: TotpDevice) -> pyotp.TOTP:
     return pyotp.TOTP(unseal(device.secret_encrypted))
 
 
+def factor_enrolment_authorize(*, user: User, password: str, ip: str) -> None:
+    """Adding a sign-in factor through the API asks for the password again, counted like a sign-in: a
+    session someone else holds must not add a factor of its own, which would outlive a password reset and
+    lock the owner out. (The back office's enrolment required of staff comes right after the password.)"""
+    password_check(user=user, password=password, ip=ip)
+
+
+def factor_added(*, user: User, factor: str, now: datetime) -> None:
+    """Tells the user a sign-in factor was added (`factor`: what, in words), so one they did not add is
+    noticed; in the change's transaction (the outbox sends it once committed)."""
+    if user.email:
+        mail_send(template="factor_added", to=user.email, context={"user": user, "factor": factor, "when": now})
+
+
 @transaction.atomic
 def totp_enrol_start(*, user: User, now: datetime | None = None) -> TotpEnrolment:
     """A new secret, waiting for its first code; replaces an enrolment that was never confirmed."""
@@ -112,6 +126,7 @@ def totp_confirm(*, user: User, code: str, now: datetime | None = None) -> list[
         raise errors.InvalidSecretError("This code is wrong; check the authenticator app's clock.")
     TotpDevice.objects.filter(pk=device.pk).update(confirmed_at=now)
     audit_record(action=AuditAction.MFA_TOTP_ENABLE, user=user, actor=user)
+    factor_added(user=user, factor="an authenticator app", now=now)
     return recovery_codes_issue(user=user, now=now)
 
 

@@ -135,6 +135,7 @@ def passkey_register(*, user: User, credential: dict, name: str,
             sign_count=verified.sign_count, name=name or "passkey", created_at=now, transports=_transports(credential),
         )
         audit_record(action=AuditAction.PASSKEY_ADD, user=user, actor=user, passkey=passkey.name)
+        mfa.factor_added(user=user, factor=f'the passkey "{passkey.name}"', now=now)
         issue = first or not RecoveryCode.objects.filter(user=user, used_at__isnull=True).exists()
         codes = mfa.recovery_codes_issue(user=user, now=now) if issue else []
     return passkey, codes

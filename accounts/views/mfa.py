@@ -24,7 +24,7 @@ from accounts.services import mfa, passkeys
 from accountsite.errors import NotFoundError
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
-from accountsite.requests import client_ip, no_input, valid_input
+from accountsite.requests import client_ip, valid_input
 
 
 class MfaViewSet(PolicyMixin, viewsets.ViewSet):
@@ -37,8 +37,9 @@ class MfaViewSet(PolicyMixin, viewsets.ViewSet):
     def retrieve(self, request: Request) -> Response:
         return Response(MfaStatusSerializer(mfa.mfa_summary(selectors.signed_in(request))).data)
 
-    @extend_schema(methods=["POST"], request=None, responses=TotpEnrolmentSerializer, tags=["mfa"],
-                   description="Starts enrolling an authenticator app: a new secret, on once confirmed.")
+    @extend_schema(methods=["POST"], request=PasswordInputSerializer, responses=TotpEnrolmentSerializer, tags=["mfa"],
+                   description="Starts enrolling an authenticator app: the password again, then a new secret, on "
+                               "once confirmed.")
     @extend_schema(methods=["DELETE"], request=TotpDisableInputSerializer, responses={200: None}, tags=["mfa"],
                    description="Turns the authenticator app off: the password and a current code.")
     @action(detail=False, methods=["post", "delete"])
@@ -48,7 +49,8 @@ class MfaViewSet(PolicyMixin, viewsets.ViewSet):
             data = valid_input(TotpDisableInputSerializer, request)
             mfa.totp_disable(user=user, password=data["password"], code=data["code"], ip=client_ip(request))
             return Response(None)
-        no_input(request)
+        data = valid_input(PasswordInputSerializer, request)
+        mfa.factor_enrolment_authorize(user=user, password=data["password"], ip=client_ip(request))
         enrolment = mfa.totp_enrol_start(user=user)
         return Response(TotpEnrolmentSerializer(enrolment).data)
 
@@ -85,12 +87,15 @@ class PasskeyViewSet(PolicyMixin, viewsets.ViewSet):
     def list(self, request: Request) -> Response:
         return Response(PasskeySerializer(Passkey.objects.filter(user=selectors.signed_in(request)), many=True).data)
 
-    @extend_schema(request=None, responses={200: dict}, tags=["mfa"],
-                   description="Options for navigator.credentials.create(); answer them with POST /auth/passkeys.")
+    @extend_schema(request=PasswordInputSerializer, responses={200: dict}, tags=["mfa"],
+                   description="The password again, then options for navigator.credentials.create(); answer them "
+                               "with POST /auth/passkeys.")
     @action(detail=False, methods=["post"], url_path="options")
     def register_options(self, request: Request) -> Response:
-        no_input(request)
-        return Response(passkeys.registration_options(user=selectors.signed_in(request)))
+        user = selectors.signed_in(request)
+        data = valid_input(PasswordInputSerializer, request)
+        mfa.factor_enrolment_authorize(user=user, password=data["password"], ip=client_ip(request))
+        return Response(passkeys.registration_options(user=user))
 
     @extend_schema(request=PasskeyRegisterInputSerializer, responses={201: PasskeyRegisteredSerializer}, tags=["mfa"])
     def create(self, request: Request) -> Response:

@@ -60,7 +60,7 @@ def test_unknown_fields_are_refused_naming_the_fields(user, user_client, unchang
 
 
 NO_BODY = [("put", "/users/alice/forget/pwd"), ("post", "/users/alice/active/resend"),
-           ("post", "/auth/login/passkey/options"), ("post", "/auth/mfa/totp"), ("post", "/auth/passkeys/options")]
+           ("post", "/auth/login/passkey/options")]
 
 
 @pytest.mark.parametrize(("method", "path"), NO_BODY)

@@ -33,9 +33,10 @@ def test_the_admin_login_with_an_authenticator_app(live_server, browser_page, tm
 
 
 # Runs in the page: asks the API for options, lets the browser's authenticator answer, sends the answer back.
-REGISTER_JS = """async ({access}) => {
+REGISTER_JS = """async ({access, password}) => {
   const auth = {"Authorization": "Bearer " + access, "Content-Type": "application/json"};
-  const options = (await (await fetch("/auth/passkeys/options", {method: "POST", headers: auth})).json()).data;
+  const options = (await (await fetch("/auth/passkeys/options", {method: "POST", headers: auth,
+    body: JSON.stringify({password})})).json()).data;
   const credential = await navigator.credentials.create(
     {publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options)});
   const reply = await fetch("/auth/passkeys", {method: "POST", headers: auth,
@@ -80,7 +81,7 @@ def test_passkeys_with_the_virtual_authenticator(live_server, browser_page, sett
     access = client_for(alice, "setup").tokens.access
     page.goto(f"{live_server.url}/oauth/login/")  # any page of the site: its origin is the one the RP expects
     cdp, authenticator = virtual_authenticator(page)
-    assert page.evaluate(REGISTER_JS, {"access": access}) == 0
+    assert page.evaluate(REGISTER_JS, {"access": access, "password": PASSWORD}) == 0
     assert Passkey.objects.get(user=alice).name == "virtual"
 
     assert page.evaluate(PASSWORDLESS_JS) == {"code": 0, "user": "alice"}
@@ -92,7 +93,7 @@ def test_passkeys_with_the_virtual_authenticator(live_server, browser_page, sett
     # Another authenticator holds a passkey this site never registered: refused, nobody signed in.
     cdp.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": authenticator})
     virtual_authenticator(page)
-    page.evaluate(REGISTER_JS.replace('name: "virtual"', 'name: "stray"'), {"access": access})
+    page.evaluate(REGISTER_JS.replace('name: "virtual"', 'name: "stray"'), {"access": access, "password": PASSWORD})
     Passkey.objects.filter(name="stray").delete()  # the browser still holds it; the site forgot it
     assert page.evaluate(PASSWORDLESS_JS) == {"code": 8004, "user": None}
     assert Session.objects.count() == signed_in
@@ -105,7 +106,8 @@ def test_the_admin_login_with_a_passkey(live_server, browser_page, settings, tmp
     operator = UserFactory(username="ops", is_staff=True, is_superuser=True)
     page.goto(f"{live_server.url}/admin/login/")
     virtual_authenticator(page)
-    assert page.evaluate(REGISTER_JS, {"access": client_for(operator, "setup").tokens.access}) == 0
+    access = client_for(operator, "setup").tokens.access
+    assert page.evaluate(REGISTER_JS, {"access": access, "password": PASSWORD}) == 0
     page.fill("#id_username", "ops")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
@@ -124,7 +126,7 @@ def test_the_oauth_page_signs_in_with_a_passkey(live_server, browser_page, setti
     alice = UserFactory(username="alice")
     page.goto(f"{live_server.url}/oauth/login/")
     virtual_authenticator(page)
-    assert page.evaluate(REGISTER_JS, {"access": client_for(alice, "setup").tokens.access}) == 0
+    assert page.evaluate(REGISTER_JS, {"access": client_for(alice, "setup").tokens.access, "password": PASSWORD}) == 0
     page.click("#sign-in-with-passkey")
     page.wait_for_selector("text=Signed in")
     assert "You are signed in as alice." in page.inner_text("body")

@@ -18,14 +18,18 @@ pytestmark = pytest.mark.django_db
 
 
 def register(client, authenticator: SoftAuthenticator, name: str = "laptop") -> dict:
-    options = envelope(client.post("/auth/passkeys/options"))["data"]
+    options = envelope(client.post("/auth/passkeys/options", {"password": PASSWORD}, format="json"))["data"]
     assert options["rp"]["id"] == "localhost" and options["authenticatorSelection"]["residentKey"] == "preferred"
     return envelope(client.post("/auth/passkeys", {"webauthn": authenticator.create(options), "name": name},
                                 format="json"), status=201)["data"]
 
 
-def test_the_first_passkey_turns_mfa_on_with_recovery_codes(user, user_client):
-    data = register(user_client, SoftAuthenticator())
+def test_the_first_passkey_turns_mfa_on_with_recovery_codes(user, user_client, mailoutbox,
+                                                           django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        data = register(user_client, SoftAuthenticator())
+    assert [message.subject for message in mailoutbox] == ["A sign-in factor was added to your accountsite account"]
+    assert 'The passkey "laptop" was added to "alice"' in mailoutbox[0].body
     assert data["passkey"]["name"] == "laptop" and len(data["recovery_codes"]) == 10
     assert mfa_methods(user) == ["webauthn", "recovery_code"]
     second = register(user_client, SoftAuthenticator(), "phone")
@@ -35,15 +39,15 @@ def test_the_first_passkey_turns_mfa_on_with_recovery_codes(user, user_client):
 
 def test_a_registration_answer_is_good_once_and_only_for_this_site(user, user_client, settings):
     authenticator = SoftAuthenticator()
-    options = envelope(user_client.post("/auth/passkeys/options"))["data"]
+    options = envelope(user_client.post("/auth/passkeys/options", {"password": PASSWORD}, format="json"))["data"]
     credential = authenticator.create(options)
     envelope(user_client.post("/auth/passkeys", {"webauthn": credential}, format="json"), status=201)
     envelope(user_client.post("/auth/passkeys", {"webauthn": credential}, format="json"), errors.InvalidSecretError)
     elsewhere = SoftAuthenticator(origin="https://evil.example")
-    options = envelope(user_client.post("/auth/passkeys/options"))["data"]
+    options = envelope(user_client.post("/auth/passkeys/options", {"password": PASSWORD}, format="json"))["data"]
     envelope(user_client.post("/auth/passkeys", {"webauthn": elsewhere.create(options)}, format="json"),
              errors.InvalidParametersError)
-    options = envelope(user_client.post("/auth/passkeys/options"))["data"]
+    options = envelope(user_client.post("/auth/passkeys/options", {"password": PASSWORD}, format="json"))["data"]
     envelope(user_client.post("/auth/passkeys", {"webauthn": {"id": "x", "response": "garbage"}}, format="json"),
              errors.InvalidParametersError)
     assert Passkey.objects.count() == 1
@@ -207,7 +211,7 @@ def test_removing_a_passkey_keeps_the_codes_while_the_authenticator_app_is_on(us
 
 @pytest.mark.parametrize("transports", [5, "usb", {"a": 1}, ["usb", 3, "nfc"]])
 def test_the_reported_transports_are_kept_only_as_a_list_of_names(user, user_client, transports):
-    options = envelope(user_client.post("/auth/passkeys/options"))["data"]
+    options = envelope(user_client.post("/auth/passkeys/options", {"password": PASSWORD}, format="json"))["data"]
     credential = SoftAuthenticator().create(options)
     credential["response"]["transports"] = transports
     envelope(user_client.post("/auth/passkeys", {"webauthn": credential}, format="json"), status=201)

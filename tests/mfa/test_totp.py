@@ -18,7 +18,7 @@ NOW = datetime(2026, 11, 29, 12, 0, 15, tzinfo=UTC)  # mid-step: ±1 step never 
 
 
 def test_enrolment_answers_the_uri_and_a_qr_code_and_stores_the_secret_encrypted(user, user_client):
-    data = envelope(user_client.post("/auth/mfa/totp"))["data"]
+    data = envelope(user_client.post("/auth/mfa/totp", {"password": PASSWORD}, format="json"))["data"]
     assert data["uri"].startswith("otpauth://totp/accountsite:alice?secret=")
     assert data["qr_svg"].startswith("<svg") and "http" not in data["qr_svg"].split("xmlns")[0]
     device = TotpDevice.objects.get(user=user)
@@ -28,7 +28,7 @@ def test_enrolment_answers_the_uri_and_a_qr_code_and_stores_the_secret_encrypted
 
 
 def test_confirm_turns_it_on_and_answers_ten_recovery_codes_stored_hashed(user, user_client):
-    envelope(user_client.post("/auth/mfa/totp"))
+    envelope(user_client.post("/auth/mfa/totp", {"password": PASSWORD}, format="json"))
     codes = envelope(user_client.post("/auth/mfa/totp/confirm", {"code": totp_code(user)}))["data"]["recovery_codes"]
     assert len(codes) == len(set(codes)) == 10
     stored = set(RecoveryCode.objects.filter(user=user).values_list("code_hash", flat=True))
@@ -40,7 +40,7 @@ def test_confirm_turns_it_on_and_answers_ten_recovery_codes_stored_hashed(user, 
 
 
 def test_a_wrong_first_code_leaves_it_off(user, user_client):
-    envelope(user_client.post("/auth/mfa/totp"))
+    envelope(user_client.post("/auth/mfa/totp", {"password": PASSWORD}, format="json"))
     envelope(user_client.post("/auth/mfa/totp/confirm", {"code": "000000"}), errors.InvalidSecretError)
     envelope(user_client.post("/auth/mfa/totp/confirm", {"code": "not a code"}), errors.InvalidSecretError)
     assert mfa_methods(user) == [] and not RecoveryCode.objects.exists()
@@ -49,7 +49,7 @@ def test_a_wrong_first_code_leaves_it_off(user, user_client):
 def test_confirm_without_enrolment_and_a_second_enrolment_are_refused(user, user_client):
     envelope(user_client.post("/auth/mfa/totp/confirm", {"code": "123456"}), errors.InvalidParametersError)
     totp_on(user)
-    envelope(user_client.post("/auth/mfa/totp"), errors.InvalidParametersError)
+    envelope(user_client.post("/auth/mfa/totp", {"password": PASSWORD}, format="json"), errors.InvalidParametersError)
     assert TotpDevice.objects.get(user=user).confirmed_at is not None
 
 

@@ -433,3 +433,26 @@ def test_every_admin_action_declares_its_permissions():
             if not getattr(func, "allowed_permissions", ()):
                 undeclared.append(f"{model.__name__}.{getattr(func, '__name__', action)}")
     assert undeclared == []
+
+
+# --- A session someone else holds cannot add a sign-in factor of its own -------------------------------------------
+
+@pytest.mark.parametrize("path", ["/auth/mfa/totp", "/auth/passkeys/options"])
+def test_adding_a_sign_in_factor_asks_for_the_password_again(user, path, mailoutbox,
+                                                            django_capture_on_commit_callbacks):
+    from accounts.models import TotpDevice
+    from tests.mfa.helpers import totp_code
+
+    stolen = client_for(user, "stolen")
+    before = snapshot()
+    envelope(stolen.post(path, {}, format="json"), errors.InvalidParametersError)
+    before.assert_unchanged()
+    envelope(stolen.post(path, {"password": "not-the-password"}, format="json"), errors.WrongPasswordError)
+    assert AuditEvent.objects.filter(user=user, action="session.login_failed").count() == 1  # counted
+    assert not TotpDevice.objects.exists()
+    envelope(stolen.post(path, {"password": PASSWORD}, format="json"))
+    if path == "/auth/mfa/totp":
+        with django_capture_on_commit_callbacks(execute=True):
+            envelope(stolen.post("/auth/mfa/totp/confirm", {"code": totp_code(user)}, format="json"))
+        assert mailoutbox[-1].subject == "A sign-in factor was added to your accountsite account"
+        assert "An authenticator app was added" in mailoutbox[-1].body
