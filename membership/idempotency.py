@@ -21,9 +21,10 @@ MAX_KEY_LENGTH = 255
 ATTEMPTS = 3
 
 
-def request_fingerprint(*, method: str, path: str, data: dict[str, Any]) -> str:
-    """One hash per distinct request: same endpoint, same target, same validated values."""
-    canonical = json.dumps({"method": method, "path": path, "data": data}, sort_keys=True, default=str)
+def request_fingerprint(*, operation: str, data: dict[str, Any]) -> str:
+    """One hash per distinct request: the same operation on the same target (`operation`), with the same
+    validated values."""
+    canonical = json.dumps({"operation": operation, "data": data}, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -51,6 +51,10 @@ class TooFarAhead(Exception):  # a rule's verdict: the service turns it into 800
     """The purchase would end more than YEARS_AHEAD_MAX years from now."""
 
 
+class NothingToRenew(Exception):  # a rule's verdict: the service turns it into 8009
+    """The tier asked for is the one in force, held without an end date (an operator's grant)."""
+
+
 def cents(value: Decimal) -> Decimal:
     """`value` as an exact amount of cents (exponent -2); refuses anything finer instead of rounding it."""
     if not isinstance(value, Decimal):
@@ -135,18 +139,20 @@ class Quote:
 
 
 def quote(*, current: Current, user_type: int, fee: Decimal, validity: int, now: datetime,
-          base_user_type: int = 1, free_of_charge: bool = False) -> Quote:
+          base_user_type: int = 1) -> Quote:
     """The price and outcome of buying tier `user_type` (yearly `fee`) for `validity` years at `now`.
 
     `current` must already be the tier in force (an expired paid tier passed as the base tier, fee 0).
-    `free_of_charge` (admin-role users) sets the cost to 0.00 but keeps every other rule.
     Raises DowngradeRefused for a lower fee while the current paid tier runs, TooFarAhead for a period
-    ending more than YEARS_AHEAD_MAX years from now.
+    ending more than YEARS_AHEAD_MAX years from now, NothingToRenew for the tier in force when it has no end
+    (renewing would charge the fee to give it one).
     """
     if validity < 1:
         raise ValueError("validity must be at least one year")
     running = current.expires_at is None or current.expires_at > now
     if user_type == current.user_type:
+        if current.expires_at is None and user_type != base_user_type:
+            raise NothingToRenew(f"tier {user_type} is held without an end date")
         kind, credit = RENEW, ZERO
         cost = renewal_cost(fee=fee, validity=validity)
         expires_at: datetime | None = renewal_expiry(now=now, expires_at=current.expires_at, validity=validity)
@@ -167,7 +173,5 @@ def quote(*, current: Current, user_type: int, fee: Decimal, validity: int, now:
         raise TooFarAhead(f"the membership would end after {expires_at:%Y-%m-%d}")
     if user_type == base_user_type:
         expires_at, period_started_at, period_years, period_value = None, None, 0, ZERO
-    if free_of_charge:
-        cost = ZERO
     return Quote(kind=kind, cost=cost, credit=credit, expires_at=expires_at,
                  period_started_at=period_started_at, period_years=period_years, period_value=period_value)

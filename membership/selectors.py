@@ -82,7 +82,7 @@ def membership_quote(*, membership: Membership, tier: Tier, validity: int, now: 
         current = pricing.Current(user_type=in_force.user_type, fee=in_force.fee, expires_at=None,
                                   period_started_at=None, period_years=0)
     return pricing.quote(current=current, user_type=tier.user_type, fee=tier.fee, validity=validity, now=now,
-                         base_user_type=TierType.REGISTERED, free_of_charge=membership.user.is_admin)
+                         base_user_type=TierType.REGISTERED)
 
 
 def _balance_or_zero(balance: Decimal | None) -> Decimal:

@@ -143,10 +143,16 @@ def membership_tier_assign(*, user: User, user_type: int, actor: User | None, ex
     return membership
 
 
-def _quote(*, membership: Membership, tier: Tier, validity: int, now: datetime) -> pricing.Quote:
+def _quote(*, user: User, membership: Membership, tier: Tier, validity: int, now: datetime) -> pricing.Quote:
     if tier.user_type == TierType.ADMIN:
         raise MembershipChangeError("The admin tier cannot be bought; operators grant it.",
                                     error={"userType": ["The admin tier cannot be bought."]})
+    if user.is_admin:
+        # The admin tier (unlimited) goes with the role: a tier bought instead would replace it, lapse to
+        # tier 1 and leave the administrator unable to buy or set their own back.
+        raise MembershipChangeError("An administrator holds the admin tier, which goes with the role: nothing is "
+                                    "bought for an administrator.",
+                                    error={"userType": ["An administrator's tier is the admin tier."]})
     try:
         return selectors.membership_quote(membership=membership, tier=tier, validity=validity, now=now)
     except pricing.DowngradeRefused:
@@ -154,6 +160,11 @@ def _quote(*, membership: Membership, tier: Tier, validity: int, now: datetime) 
             "A lower tier can be bought only after the current paid tier has expired.",
             error={"userType": ["Downgrade refused before expiry."],
                    "invalidTime": membership.expires_at.isoformat() if membership.expires_at else None},
+        ) from None
+    except pricing.NothingToRenew:
+        raise MembershipChangeError(
+            "This tier is held without an end date: there is nothing to renew.",
+            error={"userType": ["The tier in force, without an end date."], "invalidTime": None},
         ) from None
     except pricing.TooFarAhead:
         raise MembershipChangeError(
@@ -168,7 +179,7 @@ def membership_cost(*, user: User, user_type: int, validity: int, now: datetime 
     now = now or timezone.now()
     tier = _tier(user_type)
     membership = selectors.membership_of(user)
-    return _quote(membership=membership, tier=tier, validity=validity, now=now).cost
+    return _quote(user=user, membership=membership, tier=tier, validity=validity, now=now).cost
 
 
 @dataclass(frozen=True)
@@ -187,11 +198,13 @@ def membership_purchase(*, user: User, user_type: int, validity: int, cost: Deci
     `cost` is the price the client was shown; it must equal the quote recomputed here under the locks
     (8010 otherwise). Refuses an early downgrade (8009) and a short balance (8007); each refusal changes nothing.
     """
-    now = now or timezone.now()
     tier = _tier(user_type)
     membership = _locked_membership(user)
     wallet = _locked_wallet(user)
-    quote = _quote(membership=membership, tier=tier, validity=validity, now=now)
+    # Read once the locks are held: the ledger row's time then orders it after whatever moved this wallet
+    # while the purchase waited (a top-up committed meanwhile), as its balance_after does.
+    now = now or timezone.now()
+    quote = _quote(user=user, membership=membership, tier=tier, validity=validity, now=now)
     if cost != quote.cost:
         raise CostMismatchError(
             f"The quoted cost {cost} does not match the current price {quote.cost}.", error={"cost": str(quote.cost)}

@@ -42,8 +42,10 @@ def _vip(user: User, *, with_balance: bool) -> dict:
                           "expires_at": selectors.effective_expiry(membership, now), "balance": balance}).data
 
 
-def _idempotent(request: Request, key: str, data: dict, produce) -> Response:
-    fingerprint = request_fingerprint(method=request.method or "", path=request.path, data=data)
+def _idempotent(request: Request, key: str, data: dict, produce, *, operation: str, target: Any) -> Response:
+    # The request as a fingerprint: what it does to whom, with which values; not its spelling (a retry may
+    # write the login name in other letters, or add the trailing slash).
+    fingerprint = request_fingerprint(operation=f"{operation}:{target.pk}", data=data)
     status, body = idempotent_reply(user=signed_in(request), key=key, fingerprint=fingerprint, produce=produce)
     return Response(body, status=status)
 
@@ -98,7 +100,7 @@ class VipViewSet(PolicyMixin, viewsets.GenericViewSet):
                          credit=money(purchase.quote.credit), balance=money(purchase.balance))
             return 200, reply
 
-        return _idempotent(request, key, data, produce)
+        return _idempotent(request, key, data, produce, operation="purchase", target=user)
 
     @extend_schema(responses=LedgerEntrySerializer(many=True), tags=["membership"])
     @action(detail=True, methods=["get"])
@@ -119,4 +121,4 @@ class VipViewSet(PolicyMixin, viewsets.GenericViewSet):
                                           idempotency_key=key, ip=client_ip(request))
             return 201, LedgerEntrySerializer(entry).data
 
-        return _idempotent(request, key, data, produce)
+        return _idempotent(request, key, data, produce, operation="topup", target=user)

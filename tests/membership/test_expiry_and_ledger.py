@@ -80,3 +80,21 @@ def test_postgresql_refuses_ledger_rewrites_by_trigger(gold):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql)
     assert LedgerEntry.objects.filter(user=gold).count() == 2
+
+
+def test_a_purchase_that_waited_for_the_wallet_is_listed_after_what_moved_it_meanwhile(fund, monkeypatch):
+    """Newest first, the ledger reads as the balance moved: a top-up committed while a purchase waited for
+    the wallet's lock comes before the purchase's charge, whose balance_after is the balance."""
+    user = UserFactory(username="erin")
+    fund(user, "10000.00")
+    locked_wallet = services._locked_wallet
+
+    def after_a_topup(owner):
+        monkeypatch.setattr(services, "_locked_wallet", locked_wallet)
+        services.wallet_topup(user=owner, amount=Decimal("500.00"), actor=None)  # committed meanwhile
+        return locked_wallet(owner)
+
+    monkeypatch.setattr(services, "_locked_wallet", after_a_topup)
+    services.membership_purchase(user=user, user_type=TierType.GOLD, validity=1, cost=Decimal("10000.00"), actor=user)
+    newest = selectors.ledger_of(user).first()
+    assert newest.kind == "charge" and newest.balance_after == selectors.wallet_balance(user) == Decimal("500.00")

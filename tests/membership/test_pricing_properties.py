@@ -115,13 +115,11 @@ def test_a_lower_fee_is_refused_until_the_paid_tier_expires(old_fee, cut, validi
 
 @settings(max_examples=300, deadline=None)
 @given(fee=paid_fees, validity=validities, now=moments)
-def test_admin_role_pays_nothing_but_keeps_the_rules(fee, validity, now):
-    current = pricing.Current(user_type=TierType.ADMIN, fee=Decimal("0.00"), expires_at=None, period_started_at=None,
+def test_a_tier_held_without_an_end_has_nothing_to_renew(fee, validity, now):
+    current = pricing.Current(user_type=TierType.GOLD, fee=fee, expires_at=None, period_started_at=None,
                               period_years=0)
-    quote = pricing.quote(current=current, user_type=TierType.DIAMOND, fee=fee, validity=validity, now=now,
-                          free_of_charge=True)
-    assert quote.cost == Decimal("0.00") and is_cents(quote.cost)
-    assert quote.expires_at == pricing.add_years(now, validity)
+    with pytest.raises(pricing.NothingToRenew):
+        pricing.quote(current=current, user_type=TierType.GOLD, fee=fee, validity=validity, now=now)
 
 
 def test_add_years_turns_feb_29_into_feb_28():

@@ -259,12 +259,13 @@ def test_numbers_as_strings_and_admin_buys_for_a_member(admin_client, rich_alice
     assert entry.actor.username == "root" and entry.validity == 2
 
 
-def test_admin_role_member_pays_nothing(admin_client, admin_user):
-    assert envelope(admin_client.get("/vip/root/cost", {"type": TierType.DIAMOND}),
-                    status=200)["data"] == {"cost": "0.00"}
-    reply = envelope(admin_client.put("/vip/root", {"userType": TierType.DIAMOND, "cost": "0.00"}, format="json"),
-                     status=200)
-    assert reply["data"]["cost"] == "0.00" and not LedgerEntry.objects.filter(user=admin_user).exists()
+def test_nothing_is_bought_for_an_administrator(admin_client, admin_user):
+    envelope(admin_client.get("/vip/root/cost", {"type": TierType.DIAMOND}), errors.MembershipChangeError)
+    before = snapshot()
+    envelope(admin_client.put("/vip/root", {"userType": TierType.DIAMOND, "cost": "0.00"}, format="json"),
+             errors.MembershipChangeError)
+    before.assert_unchanged()
+    assert envelope(admin_client.get("/vip/root"))["data"]["userType"] == TierType.ADMIN
 
 
 # --- Idempotency-Key ----------------------------------------------------------------------------------------
@@ -273,7 +274,9 @@ def test_same_key_charges_once_and_replays_the_first_reply(user_client, rich_ali
     headers = {"Idempotency-Key": "order-1"}
     first = user_client.put("/vip/alice", GOLD_FOR_A_YEAR, format="json", headers=headers)
     second = user_client.put("/vip/alice", {"userType": "4", "cost": "10000"}, format="json", headers=headers)
-    assert (first.status_code, first.content) == (second.status_code, second.content)
+    third = user_client.put("/vip/ALICE/", GOLD_FOR_A_YEAR, format="json", headers=headers)  # the same, spelled so
+    assert (first.status_code, first.content) == (second.status_code, second.content) == (
+        third.status_code, third.content)
     envelope(first, status=200)
     assert balance(rich_alice) == Decimal("40000.00")
     assert_ledger_balances(rich_alice)

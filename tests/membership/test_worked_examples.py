@@ -104,11 +104,14 @@ def test_free_tiers_change_for_nothing_and_the_admin_tier_is_not_for_sale(member
         services.membership_cost(user=member, user_type=TierType.ADMIN, validity=1, now=T0)
 
 
-def test_admin_role_users_are_never_charged(admin_user):
-    assert services.membership_cost(user=admin_user, user_type=TierType.DIAMOND, validity=3, now=T0) == Decimal("0.00")
-    purchase = buy(admin_user, TierType.DIAMOND, T0, validity=3)
-    assert purchase.entry is None and purchase.balance == Decimal("0.00")
-    assert selectors.effective_tier(Membership.objects.get(user=admin_user), T0).user_type == TierType.DIAMOND
+def test_admin_role_users_are_never_charged_as_they_buy_nothing(admin_user):
+    """An administrator holds the admin tier, which goes with the role: a tier bought instead would replace it
+    and lapse to tier 1, and they could neither buy nor set their own back."""
+    with pytest.raises(MembershipChangeError, match="An administrator holds the admin tier"):
+        services.membership_cost(user=admin_user, user_type=TierType.DIAMOND, validity=3, now=T0)
+    with pytest.raises(MembershipChangeError):
+        buy(admin_user, TierType.DIAMOND, T0, validity=3)
+    assert selectors.effective_tier(Membership.objects.get(user=admin_user), T0).user_type == TierType.ADMIN
 
 
 def test_an_operator_grant_is_not_credited_on_upgrade(member, admin_user):
@@ -144,3 +147,15 @@ def test_a_renewal_at_another_fee_adds_what_it_paid_to_the_period(member):
     # At once, nothing of the two years is used: all 22000.00 is credited against two years of diamond.
     assert services.membership_cost(user=member, user_type=TierType.DIAMOND, validity=2,
                                     now=T0) == Decimal("40000.00") - Decimal("22000.00")
+
+
+def test_a_tier_granted_without_an_end_has_nothing_to_renew(member, admin_user):
+    """An operator's grant of gold without an end date, renewed by the member, would have cost the fee and
+    given the tier an end: refused (8009), nothing charged."""
+    services.membership_tier_assign(user=member, user_type=TierType.GOLD, actor=admin_user)
+    with pytest.raises(MembershipChangeError, match="nothing to renew"):
+        services.membership_cost(user=member, user_type=TierType.GOLD, validity=1, now=T0)
+    with pytest.raises(MembershipChangeError):
+        buy(member, TierType.GOLD, T0)
+    assert Membership.objects.get(user=member).expires_at is None
+    assert selectors.wallet_balance(member) == Decimal("100000.00")
