@@ -53,7 +53,10 @@ def _key(token: str) -> str:
 
 
 def _fingerprint(user: User) -> str:
-    return hashlib.sha256(user.password.encode()).hexdigest()
+    """What a pending challenge is bound to: the password it was earned with, and the account's last status
+    change (an account frozen meanwhile, even if restored since, starts again with its password)."""
+    changed = user.status_changed_at.isoformat() if user.status_changed_at else ""
+    return hashlib.sha256(f"{user.password}|{changed}".encode()).hexdigest()
 
 
 def challenge_issue(*, user: User, methods: list[MfaMethod], terminal: str, extra: dict | None = None,

@@ -68,6 +68,10 @@ def user_create(*, username: str, password: str, email: str | None = None, actor
                 **profile: Any) -> User:
     """A new account. It starts inactive when activation is required, unless an admin sets a status."""
     if status is None:
+        if settings.ACCOUNTS_ACTIVATION_REQUIRED and not email:  # it could never be activated, nor its name freed
+            raise errors.InvalidParametersError(
+                "Invalid parameters: email: required, as the account is activated with a code sent there.",
+                error={"email": ["Required: the account is activated with a code sent to this address."]})
         status = UserStatus.INACTIVE if settings.ACCOUNTS_ACTIVATION_REQUIRED else UserStatus.ACTIVE
     user = User(username=username, email=email or None, status=status, is_staff=is_staff, **profile)
     password_validate(password, user)

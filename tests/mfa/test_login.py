@@ -151,3 +151,19 @@ def test_a_whole_sign_in_clears_the_count(user, anon_client, settings):
     for _ in range(2):
         envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": "000000"}, format="json"),
                  errors.InvalidSecretError)
+
+
+def test_a_pending_second_step_ends_when_the_account_leaves_active_even_if_restored(user, admin_user, anon_client):
+    from accounts.models import UserStatus
+    from accounts.services import users
+
+    totp_on(user)
+    token = first_step(anon_client)["mfa_token"]
+    users.user_status_set(user=user, status=UserStatus.FROZEN, actor=admin_user)
+    users.user_status_set(user=user, status=UserStatus.ACTIVE, actor=admin_user)
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": totp_code(user)}, format="json"),
+             errors.NotAuthenticatedError)
+    assert not Session.objects.filter(user=user, terminal="phone").exists()
+    token = first_step(anon_client)["mfa_token"]  # signing in again works
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": totp_code(user, steps=1)},
+                              format="json"))

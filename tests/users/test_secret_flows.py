@@ -53,9 +53,14 @@ def test_user_create_sends_activation_when_required(anon_client, settings, djang
     with django_capture_on_commit_callbacks(execute=True):
         envelope(anon_client.post("/users/dan", {"passwd": PASSWORD, "email": "dan@example.com"}, format="json"),
                  status=201)
-        envelope(anon_client.post("/users/nomail", {"passwd": PASSWORD}, format="json"), status=201)
+        # Without an address the account could never be activated, and its name never freed.
+        body = envelope(anon_client.post("/users/nomail", {"passwd": PASSWORD}, format="json"),
+                        errors.InvalidParametersError)
+        envelope(anon_client.post("/auth/register", {"username": "nomail", "password": PASSWORD}, format="json"),
+                 errors.InvalidParametersError)
+    assert list(body["error"]) == ["email"]
     assert [m.to for m in mail.outbox] == [["dan@example.com"]]
-    assert User.objects.get(username="nomail").status == UserStatus.INACTIVE
+    assert not User.objects.filter(username="nomail").exists()
 
 
 def test_rolled_back_creation_sends_nothing(anon_client, settings, django_capture_on_commit_callbacks, user):
