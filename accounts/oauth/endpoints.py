@@ -2,6 +2,7 @@
 token, revocation and introspection. They answer in OAuth's error shape, never the API's envelope."""
 
 import base64
+import hashlib
 import json
 from collections.abc import Callable
 from functools import wraps
@@ -44,9 +45,25 @@ def _json_typed(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _valid_without_openid(request: HttpRequest) -> bool:
+    """Whether the request's bearer token is a live access token that lacks the `openid` scope."""
+    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        return False
+    token = AccessToken.objects.filter(token_checksum=hashlib.sha256(raw.strip().encode()).hexdigest()).first()
+    return token is not None and token.is_valid() and not token.allow_scopes(["openid"])
+
+
 class UserInfoView(OAuthMethodsMixin, dot.UserInfoView):
     def _create_userinfo_response(self, request: HttpRequest) -> HttpResponse:
-        return _json_typed(super()._create_userinfo_response(request))
+        response = _json_typed(super()._create_userinfo_response(request))
+        if response.status_code == 401 and _valid_without_openid(request):
+            # oauthlib calls a good token without the scope invalid (which tells a client to drop it); RFC 6750
+            # 3.1 and OIDC Core 5.3.3: 403 insufficient_scope.
+            return JsonResponse(
+                {"error": "insufficient_scope", "error_description": "The token lacks the openid scope."},
+                status=403, headers={"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="openid"'})
+        return response
 
 
 @method_decorator(csrf_exempt, name="dispatch")  # a document: a POST changes nothing, and is 405

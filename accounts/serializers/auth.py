@@ -1,6 +1,8 @@
 """Signing up, in and out: registration, the sign-in and its second step (a second factor, or a passkey
 alone), refresh, sign-out, closing one's account; the token and sign-in replies."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 from accounts.models import EMAIL_ASCII_VALIDATOR, LOGIN_NAME_VALIDATOR
@@ -20,6 +22,9 @@ class RegisterInputSerializer(ProfileInputSerializer):
 
 
 class LoginInputSerializer(serializers.Serializer):
+    IDENTIFIERS = ("login", "username", "email")
+    GIVE_ONE = "Give username, email or login."
+
     username = serializers.CharField(max_length=254, required=False)
     email = serializers.CharField(max_length=254, required=False)
     login = serializers.CharField(max_length=254, required=False)
@@ -30,10 +35,21 @@ class LoginInputSerializer(serializers.Serializer):
     secret_id = serializers.CharField(max_length=255, required=False)
     redirect_uri = serializers.CharField(max_length=512, required=False)
 
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            # A body missing both the name and the password hears of both at once (validate() only runs
+            # once every field is valid).
+            if isinstance(exc.detail, dict) and hasattr(data, "get") and not any(
+                    data.get(name) for name in self.IDENTIFIERS):
+                exc.detail.setdefault("username", [serializers.ErrorDetail(self.GIVE_ONE, code="required")])
+            raise
+
     def validate(self, attrs: dict) -> dict:
-        given = {name: attrs[name] for name in ("login", "username", "email") if attrs.get(name)}
+        given = {name: attrs[name] for name in self.IDENTIFIERS if attrs.get(name)}
         if not given:
-            raise serializers.ValidationError({"username": ["Give username, email or login."]})
+            raise serializers.ValidationError({"username": [self.GIVE_ONE]})
         if len({value.casefold() for value in given.values()}) > 1:  # which account would a failure count on?
             raise serializers.ValidationError({name: ["Give one of username, email or login, not several."]
                                                for name in given})

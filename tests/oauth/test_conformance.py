@@ -495,3 +495,12 @@ def test_a_parameter_given_twice_or_two_client_authentications_are_invalid_reque
     params = urlencode(authorize_params(app)) + "&code_challenge=" + pkce_pair()[1]
     answer = query_of(browser_client.get(f"/oauth/authorize/?{params}")["Location"])
     assert answer["error"] == "invalid_request" and "more than once" in answer["error_description"]
+
+
+def test_userinfo_tells_a_good_token_without_openid_that_it_lacks_the_scope(browser_client, app, issued):
+    tokens = tokens_for(browser_client, app, issued.client_secret, scope="read")
+    response = Client().get("/oauth/userinfo/", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    assert response.status_code == 403 and response.json()["error"] == "insufficient_scope"
+    assert 'error="insufficient_scope"' in response["WWW-Authenticate"]
+    response = Client().get("/oauth/userinfo/", HTTP_AUTHORIZATION="Bearer not-a-token")
+    assert response.status_code == 401 and response.json()["error"] == "invalid_token"

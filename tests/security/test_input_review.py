@@ -119,6 +119,14 @@ def test_a_sign_in_naming_two_accounts_is_1007_and_starts_no_session(user, other
     unchanged()
 
 
+def test_an_empty_sign_in_names_both_missing_fields(user):
+    body = envelope(APIClient().post("/auth/login", {}, format="json"), errors.InvalidParametersError)
+    assert body["error"] == {"password": ["This field is required."], "username": ["Give username, email or login."]}
+    body = envelope(APIClient().post("/auth/login", {"password": PASSWORD}, format="json"),
+                    errors.InvalidParametersError)
+    assert body["error"] == {"username": ["Give username, email or login."]}
+
+
 def test_a_sign_in_naming_one_account_twice_is_fine(user):
     body = envelope(APIClient().post("/auth/login", {"username": "alice", "login": "ALICE", "password": PASSWORD},
                                      format="json"))
