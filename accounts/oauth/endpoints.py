@@ -2,7 +2,6 @@
 token, revocation and introspection. They answer in OAuth's error shape, never the API's envelope."""
 
 import base64
-import hashlib
 import json
 from collections.abc import Callable
 from functools import wraps
@@ -20,7 +19,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2 import OAuth2Error
 from oauthlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, UnsupportedGrantTypeError
 
-from accounts.oauth import applications, introspection
+from accounts.oauth import applications, codes, introspection
 from accountsite.errors import ServiceError
 
 # How a confidential client authenticates; introspection (IntrospectView) knows no other.
@@ -37,6 +36,12 @@ class OAuthMethodsMixin:
                             status=405, headers={"Allow": ", ".join(allowed)})
 
 
+def repeats_a_parameter(params: Any) -> bool:
+    """Whether a request's parameters (a QueryDict) name one twice: RFC 6749 3.1 and 3.2 forbid it, as
+    which one counts would be a guess."""
+    return any(len(values) > 1 for _name, values in params.lists())
+
+
 def _json_typed(response: HttpResponse) -> HttpResponse:
     """oauthlib's JSON bodies (userinfo's claims, its errors, some token errors) come without a media type,
     which Django's default makes text/html: OIDC Core 5.3.2 and RFC 6749 5.1 and 5.2 say application/json."""
@@ -50,7 +55,7 @@ def _valid_without_openid(request: HttpRequest) -> bool:
     scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         return False
-    token = AccessToken.objects.filter(token_checksum=hashlib.sha256(raw.strip().encode()).hexdigest()).first()
+    token = AccessToken.objects.filter(token_checksum=codes.code_hash(raw.strip())).first()
     return token is not None and token.is_valid() and not token.allow_scopes(["openid"])
 
 
@@ -147,7 +152,7 @@ class TokenView(OAuthMethodsMixin, dot.TokenView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # RFC 6749 3.2: no parameter twice (which one counts is a guess); 2.3: one way to authenticate.
-        if any(len(values) > 1 for _name, values in request.POST.lists()):
+        if repeats_a_parameter(request.POST):
             return _token_error(InvalidRequestError(description="A parameter is given more than once."))
         if "HTTP_AUTHORIZATION" in request.META and "client_secret" in request.POST:
             return _token_error(InvalidRequestError(

@@ -1,6 +1,5 @@
 """RFC 7662 token introspection, for a client about its own tokens only."""
 
-import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -8,6 +7,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application, RefreshToken, refresh_token_expire_timedelta
 
 from accounts.models import User
+from accounts.oauth.codes import code_hash
 
 
 def token_introspect(*, application: Application, raw: str, now: datetime | None = None) -> dict[str, Any]:
@@ -15,7 +15,7 @@ def token_introspect(*, application: Application, raw: str, now: datetime | None
     is. A token of any other client reads as inactive, exactly like an unknown one, so no client learns
     anything about another's users."""
     now = now or timezone.now()
-    checksum = hashlib.sha256(raw.encode()).hexdigest()
+    checksum = code_hash(raw)
     access = (AccessToken.objects.select_related("user")
               .filter(token_checksum=checksum, application=application).first())
     if access is not None and access.is_valid():

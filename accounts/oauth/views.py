@@ -41,7 +41,7 @@ from rest_framework.views import APIView
 
 from accounts.browser import browser_session
 from accounts.oauth import applications, consent, seed
-from accounts.oauth.endpoints import nul_refused
+from accounts.oauth.endpoints import nul_refused, repeats_a_parameter
 from accounts.oauth.serializers import SeedAuthorizeInputSerializer, SeedExchangeInputSerializer, SeedUserSerializer
 from accounts.selectors import signed_in
 from accountsite.errors import ServiceError
@@ -118,7 +118,7 @@ class ConsentView(AuthorizationView):
         description = _request_problem(credentials)
         if request.GET.get("response_mode", "query") != "query":  # the one discovery announces
             description = "response_mode: only query is supported."
-        if any(len(values) > 1 for _name, values in request.GET.lists()):  # RFC 6749 3.1: which would count?
+        if repeats_a_parameter(request.GET):
             description = "A parameter is given more than once."
         if description is None:
             return scopes, credentials
