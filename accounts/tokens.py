@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt import settings as simplejwt_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
 from accounts.models import Session
@@ -31,6 +32,11 @@ class TokenPair:
     def as_reply(self) -> dict:
         return {"access": self.access, "refresh": self.refresh, "expires_at": self.expires_at,
                 "token_type": "Bearer"}
+
+
+def _jwt() -> Any:
+    """simplejwt's settings as they are now: it replaces the object when SIMPLE_JWT changes (in tests)."""
+    return simplejwt_settings.api_settings
 
 
 def _instant(epoch: int) -> datetime:
@@ -62,8 +68,8 @@ def token_pair_for(session: Session) -> TokenPair:
     """An access and a refresh token for `session`, byte for byte what simplejwt issues (RefreshToken and its
     access_token: the same claims in the same order, PyJWT's JSON and header), signed in one pass: the HMAC
     over the key and the shared header is computed once and copied for each token. HS256 only, as verified
-    by _verified_claims."""
-    if api_settings.ALGORITHM != "HS256":
+    by _signed_claims."""
+    if _jwt().ALGORITHM != "HS256":
         raise ValueError("tokens are signed with HS256 only")
     now = _now()
     issued = _epoch(now)
@@ -74,8 +80,7 @@ def token_pair_for(session: Session) -> TokenPair:
                                "jti": uuid.uuid4().hex, **shared}
     access: dict[str, Any] = {"token_type": "access", "exp": _expiry(now, AccessToken), "iat": issued,
                               "jti": uuid.uuid4().hex, **shared}
-    key = api_settings.SIGNING_KEY.encode() if isinstance(api_settings.SIGNING_KEY, str) else api_settings.SIGNING_KEY
-    header = hmac.new(key, _HS256_HEADER + b".", hashlib.sha256)
+    header = hmac.new(_signing_key(), _HS256_HEADER + b".", hashlib.sha256)
 
     def signed(claims: dict[str, Any]) -> str:
         payload = _base64url(json.dumps(claims, separators=(",", ":")).encode())
@@ -106,44 +111,59 @@ def _segment(text: str) -> bytes:
     return binascii.a2b_base64(padded.encode("ascii"), strict_mode=True)
 
 
-def _verified_claims(raw: str, kind: str) -> dict[str, Any]:
-    """The claims of one of our HS256 tokens of this kind, after the checks simplejwt makes (signature with
-    the configured key and algorithm, `exp`, `jti`, `token_type`). Written out because it runs on every
-    authenticated request, and simplejwt and PyJWT's generic path cost more than the rest of the request;
-    token_pair_for issues them as simplejwt would. Raises ValueError for any token that is not valid."""
+def _signing_key() -> bytes:
+    key = _jwt().SIGNING_KEY
+    return key.encode() if isinstance(key, str) else key
+
+
+@functools.lru_cache(maxsize=256)
+def _signed_claims(raw: str, kind: str, algorithm: str, key: bytes) -> dict[str, Any]:
+    """The claims of one of our HS256 tokens of this kind, once its signature (with this key and algorithm),
+    `jti`, `token_type` and its user and session are checked: the checks simplejwt makes, but the time.
+    Written out because it runs on every authenticated request, and simplejwt and PyJWT's generic path cost
+    more than the rest of the request; token_pair_for issues them as simplejwt would. Raises ValueError for
+    any token that is not one.
+
+    A client sends the same token with every request until it expires, and none of this can change for a
+    given token, key and algorithm, so the answers for the last 256 tokens of a worker are kept (a few
+    hundred kB at most; a refused token is never kept, so forged ones cannot fill it). What can change, the
+    time and the session, is checked at every request: _session_bound, then the session's row."""
     header, payload, signature = raw.split(".")  # not three segments: ValueError
     # Only HS256 is verified here (the settings name it): another configured algorithm refuses every token.
-    if json.loads(_segment(header)).get("alg") != api_settings.ALGORITHM or api_settings.ALGORITHM != "HS256":
+    if json.loads(_segment(header)).get("alg") != algorithm or algorithm != "HS256":
         raise ValueError("not an HS256 token")
-    key = api_settings.SIGNING_KEY.encode() if isinstance(api_settings.SIGNING_KEY, str) else api_settings.SIGNING_KEY
     expected = hmac.new(key, f"{header}.{payload}".encode("ascii"), hashlib.sha256).digest()
     if not hmac.compare_digest(expected, _segment(signature)):
         raise ValueError("bad signature")
     claims = json.loads(_segment(payload))
-    if not isinstance(claims, dict):
-        raise ValueError("claims are not an object")
-    now = time.time()
-    leeway = api_settings.LEEWAY.total_seconds() if isinstance(api_settings.LEEWAY, timedelta) else api_settings.LEEWAY
-    expires, not_before = claims.get("exp"), claims.get("nbf", 0)
-    if (not isinstance(expires, int | float) or isinstance(expires, bool) or expires <= now - leeway
-            or not isinstance(not_before, int | float) or not_before > now + leeway):
-        raise ValueError("expired, not yet valid, or without an expiry")
-    if "jti" not in claims or claims.get("token_type") != kind:
+    if not isinstance(claims, dict) or "jti" not in claims or claims.get("token_type") != kind:
         raise ValueError("not a token of this kind")
+    # Our tokens always name a user id and a session UUID; a signed token without them is not one of ours.
+    sid, uid = claims.get("sid"), claims.get("uid")
+    if not (isinstance(sid, str) and isinstance(uid, int) and str(uuid.UUID(sid)) == sid):
+        raise ValueError("no user or session")
     return claims
 
 
+def _in_time(claims: Mapping[str, Any]) -> bool:
+    """`exp` (required) and `nbf` hold now, within simplejwt's leeway."""
+    now = time.time()
+    leeway = _jwt().LEEWAY
+    leeway = leeway.total_seconds() if isinstance(leeway, timedelta) else leeway
+    expires, not_before = claims.get("exp"), claims.get("nbf", 0)
+    return (isinstance(expires, int | float) and not isinstance(expires, bool) and expires > now - leeway
+            and isinstance(not_before, int | float) and not_before <= now + leeway)
+
+
 def _session_bound(raw: str, kind: str) -> dict[str, Any]:
-    """Our tokens always name a user id and a session UUID; a signed token without them is not one of ours."""
+    """The verified claims of a token of ours of this kind, valid now (a copy: the kept ones stay as read)."""
     try:
-        token = _verified_claims(raw, kind)
-        sid, uid = token.get("sid"), token.get("uid")
-        valid = isinstance(sid, str) and isinstance(uid, int) and str(uuid.UUID(sid)) == sid
-    except (ValueError, AttributeError):  # UnicodeError, binascii.Error and JSONDecodeError are ValueErrors
-        valid = False
-    if not valid:
+        claims = _signed_claims(raw, kind, _jwt().ALGORITHM, _signing_key())
+    except (ValueError, AttributeError):  # UnicodeError, binascii.Error and JSONDecodeError are ValueErrors;
+        claims = None  # AttributeError: a header that is JSON but not an object
+    if claims is None or not _in_time(claims):
         raise NotAuthenticatedError()
-    return token
+    return dict(claims)
 
 
 def decode_access(raw: str) -> dict[str, Any]:

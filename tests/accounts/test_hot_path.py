@@ -11,9 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework import serializers
 
-from accounts import selectors
+from accounts import selectors, tokens
 from accounts.models import AuditEvent, Session
 from accounts.serializers import SessionSerializer, UserSerializer
+from accounts.services.sessions import session_start
+from accountsite.errors import NotAuthenticatedError
 from tests.accounts.test_sessions import login
 from tests.conftest import envelope
 from tests.factories import PASSWORD, UserFactory
@@ -295,3 +297,34 @@ def test_insert_together_writes_each_row_as_save_does(user):
     assert not session._state.adding
     row = AuditEvent.objects.get(user=user, data__note="ü")
     assert (row.ip, row.actor_id) == ("10.1.2.3", user.pk)
+
+
+# --- The verified claims kept per worker (accounts.tokens._signed_claims) -------------------------------------
+
+def test_a_kept_token_still_expires(user, monkeypatch):
+    _session, pair = session_start(user=user, terminal="web", ip="127.0.0.1", user_agent="t")
+    claims = tokens.decode_access(pair.access)  # verified and kept
+    later = claims["exp"] + 1
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
+    with pytest.raises(NotAuthenticatedError):
+        tokens.decode_access(pair.access)
+
+
+def test_a_kept_token_is_refused_once_the_signing_key_changes(user, settings):
+    _session, pair = session_start(user=user, terminal="web", ip="127.0.0.1", user_agent="t")
+    tokens.decode_access(pair.access)
+    settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "SIGNING_KEY": "another-signing-key-" + "k" * 40}
+    with pytest.raises(NotAuthenticatedError):
+        tokens.decode_access(pair.access)
+
+
+def test_a_refused_token_is_never_kept_and_the_kept_claims_are_handed_out_as_copies(user):
+    _session, pair = session_start(user=user, terminal="web", ip="127.0.0.1", user_agent="t")
+    tokens._signed_claims.cache_clear()
+    for forged in ("not.a.token", pair.access[:-2] + "xx", pair.refresh, "e30.e30.e30"):
+        with pytest.raises(NotAuthenticatedError):
+            tokens.decode_access(forged)
+    assert tokens._signed_claims.cache_info().currsize == 0
+    tokens.decode_access(pair.access)["sid"] = "changed"
+    assert tokens.decode_access(pair.access)["sid"] == str(_session.pk)
+    assert tokens._signed_claims.cache_info().currsize == 1
