@@ -106,7 +106,10 @@ _FROM_URLSAFE = str.maketrans("-_", "+/")
 
 
 def _segment(text: str) -> bytes:
-    """A base64url segment, strictly: junk characters or bad padding are an invalid token."""
+    """A base64url segment, strictly: junk characters or any padding (a JWT's segments have none, RFC 7515)
+    are an invalid token, so a token has one spelling only."""
+    if "=" in text:
+        raise ValueError("padded segment")
     padded = text.translate(_FROM_URLSAFE) + "=" * (-len(text) % 4)
     return binascii.a2b_base64(padded.encode("ascii"), strict_mode=True)
 

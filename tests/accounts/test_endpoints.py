@@ -372,6 +372,7 @@ def _refresh_cases(user) -> dict:
         "unknown session": craft_token(token_type="refresh", uid=user.pk, sid="00000000-0000-4000-8000-000000000000"),
         "other user's uid": craft_token(token_type="refresh", uid=user.pk + 999, sid=str(session.pk)),
         "tampered": pair.refresh[:-3] + ("AAA" if not pair.refresh.endswith("AAA") else "BBB"),
+        "one padding character": pair.refresh + "=",
         "alg none": "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + pair.refresh.split(".")[1] + ".",
         "number": 12345,
         "no session id": craft_token(token_type="refresh", uid=user.pk),
@@ -380,8 +381,8 @@ def _refresh_cases(user) -> dict:
 
 
 @pytest.mark.parametrize("case", ["garbage", "random text", "access token", "wrong key", "expired",
-                                  "unknown session", "other user's uid", "tampered", "alg none", "number",
-                                  "no session id", "malformed session id"])
+                                  "unknown session", "other user's uid", "tampered", "one padding character",
+                                  "alg none", "number", "no session id", "malformed session id"])
 def test_refresh_bad_tokens(alice, anon_client, case):
     raw = _refresh_cases(alice)[case]
     before = snapshot()
@@ -417,6 +418,7 @@ def _access_cases(user) -> dict:
         "user id as text": f"Bearer {craft_token(uid=str(user.pk), sid=str(session.pk))}",
         "junk in signature": f"Bearer {pair.access}!!",
         "padded signature": f"Bearer {pair.access}====",
+        "one padding character": f"Bearer {pair.access}=",
         "no token id": f"Bearer {_signed(token_type='access', exp=_in_ten_minutes(), **claims)}",
         "not valid yet": f"Bearer {craft_token(nbf=_in_ten_minutes(), **claims)}",
         "expiry as text": f"Bearer {_signed(token_type='access', jti='x', exp=str(_in_ten_minutes()), **claims)}",
@@ -435,8 +437,8 @@ def _signed(**payload) -> str:
 
 ACCESS_CASES = ["garbage", "random", "empty bearer", "refresh as access", "wrong key", "expired", "other uid",
                 "unknown session", "alg none", "basic scheme", "no session id", "malformed session id",
-                "session id list", "user id as text", "junk in signature", "padded signature", "no token id",
-                "not valid yet", "expiry as text", "non-ascii"]
+                "session id list", "user id as text", "junk in signature", "padded signature",
+                "one padding character", "no token id", "not valid yet", "expiry as text", "non-ascii"]
 
 
 @pytest.mark.parametrize("case", ACCESS_CASES)
