@@ -46,6 +46,13 @@ class EnvelopeRenderer(JSONRenderer):
             return _EscapingJSONRenderer().render(data, accepted_media_type, renderer_context)
 
 
+class LegacyJSONRenderer(EnvelopeRenderer):
+    """The same replies for clients that ask for `Accept: text/json` (seed 004's examples do), under the media
+    type they asked for. `application/json` stays the one a client gets when it asks for either or neither."""
+
+    media_type = "text/json"
+
+
 def error_response(error: errors.ServiceError) -> HttpResponse:
     """The error envelope for code paths outside DRF (Django's handlers, middleware), in DRF's JSON format."""
     response = HttpResponse(EnvelopeRenderer().render(envelope_error(error)), status=error.status_code,
@@ -91,3 +98,9 @@ class JSONParser(parsers.JSONParser):
             raise drf.ParseError(f"JSON parse error - {exc}") from None
         except RecursionError:
             raise drf.ParseError("JSON parse error - nested too deeply.") from None
+
+
+class LegacyJSONParser(JSONParser):
+    """JSON bodies sent as `Content-Type: text/json` (seed 004's examples send `text/json;charset=UTF-8`)."""
+
+    media_type = "text/json"

@@ -198,9 +198,11 @@ CORS_EXPOSE_HEADERS = ["Retry-After", "WWW-Authenticate"]
 # --- REST framework and OpenAPI --------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["accountsite.envelope.EnvelopeRenderer"],
+    # text/json: seed 004's clients send and accept JSON under that type.
+    "DEFAULT_RENDERER_CLASSES": ["accountsite.envelope.EnvelopeRenderer", "accountsite.envelope.LegacyJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "accountsite.envelope.JSONParser",
+        "accountsite.envelope.LegacyJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

@@ -199,6 +199,24 @@ def test_healthz(anon_client):
     assert body["data"] == {"database": "ok", "cache": "ok"}
 
 
+def test_seed_004_clients_send_and_accept_text_json(admin_client, user):
+    """Seed 004's examples send their bodies as `Content-Type: text/json;charset=UTF-8` and ask for replies
+    with `Accept: text/json;charset=UTF-8`: the same JSON, and the same envelope under the type they asked for."""
+    legacy = "text/json;charset=UTF-8"
+    path = f"/quota/{user.username}/deposit"
+    reply = admin_client.put(path, json.dumps({"quota": "300"}), content_type=legacy, HTTP_ACCEPT=legacy)
+    assert reply.status_code == 200 and reply["Content-Type"].startswith("text/json"), reply.content
+    body = json.loads(reply.content)
+    assert body["code"] == 0 and body["data"]["quotaBytes"] == 300 * 1024 * 1024
+    refused = admin_client.put(path, '{"quota": ', content_type=legacy, HTTP_ACCEPT=legacy)
+    assert refused.status_code == 400 and refused["Content-Type"].startswith("text/json")
+    assert json.loads(refused.content)["code"] == errors.InvalidParametersError.code
+    # Asking for neither, or for both, still gives application/json.
+    for accept in ("", "*/*", "application/json, text/json"):
+        reply = admin_client.get(path, HTTP_ACCEPT=accept)
+        assert reply["Content-Type"] == "application/json", (accept, reply["Content-Type"])
+
+
 def test_invalid_content_length_is_1007(anon_client, unchanged):
     response = anon_client.post("/auth/login", "{}", content_type="application/json", CONTENT_LENGTH="12abc")
     envelope(response, errors.InvalidParametersError)
