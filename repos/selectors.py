@@ -31,8 +31,11 @@ def commits_of(repo: Repository) -> QuerySet[Commit]:
     return Commit.objects.filter(repo=repo).select_related("repo__owner", "author")
 
 
-def commits_by(author: User) -> QuerySet[Commit]:
-    return Commit.objects.filter(author=author).select_related("repo__owner", "author")
+def commits_by(author: User, *, caller: Caller) -> QuerySet[Commit]:
+    """The author's commits to repositories the caller may read: an author who lost access to a private
+    repository (an operator whose permission was taken back) no longer learns its name or contents."""
+    readable = Repository.objects.filter(readable_by(caller))
+    return Commit.objects.filter(author=author, repo__in=readable).select_related("repo__owner", "author")
 
 
 def usage_measured(user_ids: Iterable[int] | None = None) -> dict[tuple[int, str], int]:

@@ -141,7 +141,7 @@ class OwnCommitViewSet(PolicyMixin, viewsets.GenericViewSet):
 
     @extend_schema(responses=CommitSerializer(many=True))
     def list(self, request: Request) -> Response:
-        return paginate(self, selectors.commits_by(signed_in(request)), CommitSerializer)
+        return paginate(self, selectors.commits_by(signed_in(request), caller=self.caller()), CommitSerializer)
 
     @extend_schema(request=CommitAddInputSerializer, responses={201: CommitSerializer})
     def create(self, request: Request) -> Response:

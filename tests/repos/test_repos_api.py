@@ -59,6 +59,20 @@ def test_seed_000_aliases(user_client, gold):
     envelope(user_client.post("/commit/add", {"repo_name": "nope", "content": "x"}), errors.NotFoundError)
 
 
+def test_own_commits_list_only_repositories_the_author_may_still_read(user_client, other, other_client, repos,
+                                                                       user):
+    """An author who lost access to a private repository (an operator whose permission was taken back, here
+    bob's commit written by the service) does not learn its name or contents from GET /commit; the owner's
+    own private commits stay listed, and so do bob's on a public repository."""
+    commit_create(repo=repos["private"], author=other, content="bob-secret-peek")
+    commit_create(repo=repos["public"], author=other, content="bob in the open")
+    commit_create(repo=repos["private"], author=user, content="alice's own")
+    listed = envelope(other_client.get("/commit"))["data"]
+    assert [c["content"] for c in listed["results"]] == ["bob in the open"] and listed["total"] == 1
+    own = envelope(user_client.get("/commit"))["data"]
+    assert [c["repo"] for c in own["results"]] == ["closed"]
+
+
 def test_create_stops_at_the_tiers_quota(user_client, gold):
     for name in ("p1", "p2"):
         envelope(user_client.post("/repos/", {"name": name, "visibility": "private"}, format="json"), status=201)
