@@ -39,14 +39,22 @@ class MembershipQuotaPlans:
         return selectors.effective_tier(selectors.membership_of(user), timezone.now()).quota_limits()
 
     def tier_allowing(self, *, user: Any, kind: str, limit: int) -> int | None:
-        """Among the tiers the member could buy now (another tier, not cheaper than the one in force, which
-        would be a downgrade; never the admin tier), the cheapest whose limit allows `limit`."""
+        """Among the upgrades the member could buy now (another tier, not cheaper than the one in force, which
+        would be a downgrade, and at least as generous in every quota, so that following the hint loses
+        nothing; never the admin tier), the cheapest whose limit allows `limit`."""
         in_force = selectors.effective_tier(selectors.membership_of(user), timezone.now())
         excluded = (TierType.ADMIN, in_force.user_type)
+        current = in_force.quota_limits()
         candidates = sorted((tier for tier in selectors.tiers() if tier.user_type not in excluded
-                             and tier.fee >= in_force.fee), key=lambda tier: (tier.fee, tier.user_type))
+                             and tier.fee >= in_force.fee and _covers(tier.quota_limits(), current)),
+                            key=lambda tier: (tier.fee, tier.user_type))
         for tier in candidates:
             allowed = tier.quota_limits()[kind]
             if allowed == UNLIMITED or allowed >= limit:
                 return tier.user_type
         return None
+
+
+def _covers(limits: Mapping[str, int], other: Mapping[str, int]) -> bool:
+    """Every one of `limits` is at least the same quota's in `other` (UNLIMITED is more than any number)."""
+    return all(mine == UNLIMITED or (other[kind] != UNLIMITED and mine >= other[kind]) for kind, mine in limits.items())

@@ -261,6 +261,18 @@ def test_pull_matrix(clients, repos, who, kind, secret, error):
         before.assert_unchanged()
 
 
+def test_the_upgrade_named_by_a_refusal_never_loses_another_quota(other_client, other, repos):
+    """bob on tier 3 (10 public repositories) with his pulls cut to 3 a day by an operator: tier 1, as free
+    and with more pulls, would take his repositories away, so the hint names the cheapest tier that keeps
+    every limit he has and allows the pull."""
+    give_tier(other, TierType.CERTIFIED)
+    Quota.objects.filter(user=other, kind=QuotaKind.PULLS).update(quota=3)
+    for _ in range(3):
+        envelope(other_client.post("/repos/alice/open/pull"), status=201)
+    body = envelope(other_client.post("/repos/alice/open/pull"), errors.QuotaExceededError)
+    assert body["error"]["userType"] == TierType.CERTIFIED and body["error"]["upgrade"] == TierType.GOLD
+
+
 def test_pull_spends_the_callers_daily_pulls(other_client, other, repos):
     Quota.objects.filter(user=other, kind=QuotaKind.PULLS).update(quota=2)
     for _ in range(2):
