@@ -1,13 +1,16 @@
 """Shapes of quota input and output (seed 004 field names); the rules live in quotas.services."""
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accountsite.numbers import WholeNumberField
 from accountsite.requests import AliasedInputSerializer
 from quotas.models import UNLIMITED
-from quotas.units import BIGINT_MAX, DEFAULT_UNIT, UNITS, size_human, unit_parse
+from quotas.units import BIGINT_MAX, DEFAULT_UNIT, UNITS, size_human, size_parse, unit_parse
 
 
 class QuantityField(WholeNumberField):
@@ -73,15 +76,52 @@ class RepositoryUseInputSerializer(AliasedInputSerializer):
     usePrivate = QuantityField(required=False, source="private")
 
 
-class DepositQuotaInputSerializer(serializers.Serializer):
-    """`quota` in `unit`; validated data carries `quota` in bytes."""
+@dataclass(frozen=True)
+class _Sized:
+    """A limit that named its own unit ("2G"), in bytes."""
 
-    quota = limit_field()
+    size: int
+
+
+_NAMES_ITS_UNIT = re.compile(r"\s*[0-9]{1,19}(?:\.[0-9]{1,6})?\s*[A-Za-z]{1,3}\s*", re.ASCII)  # units.size_parse's
+
+
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "pattern": r"^[+-]?[0-9]{1,19}$"},
+                                {"type": "string", "pattern": r"^[0-9]{1,19}(\.[0-9]{1,6})?[KMGTkmgt]$"}]})
+class DepositLimitField(serializers.Field):
+    """A storage limit: a whole number in the request's `unit`, -1 (unlimited), or a size written as replies
+    write it ("2G", "1.5M"), so that a limit read can be sent back as it is."""
+
+    def __init__(self) -> None:
+        super().__init__(required=False)
+        self.number = limit_field()
+
+    def to_internal_value(self, data: Any) -> int | _Sized:
+        if isinstance(data, str) and _NAMES_ITS_UNIT.fullmatch(data):
+            try:
+                return _Sized(size_parse(data))
+            except ValueError as exc:
+                raise serializers.ValidationError(str(exc)) from None
+        return self.number.to_internal_value(data)
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class DepositQuotaInputSerializer(serializers.Serializer):
+    """`quota` in `unit`, or a size with its own unit; validated data carries `quota` in bytes."""
+
+    quota = DepositLimitField()
     unit = UnitField()
 
     def validate(self, attrs: dict) -> dict:
-        if "quota" in attrs:
-            attrs["quota"] = _bytes(attrs["quota"], attrs.get("unit", DEFAULT_UNIT), "quota", limit=True)
+        quota = attrs.get("quota")
+        if isinstance(quota, _Sized):
+            if "unit" in attrs:
+                raise serializers.ValidationError({"unit": ["The quota names its unit already: send one of them."]})
+            attrs["quota"] = quota.size
+        elif quota is not None:
+            attrs["quota"] = _bytes(quota, attrs.get("unit", DEFAULT_UNIT), "quota", limit=True)
         return attrs
 
 

@@ -19,12 +19,13 @@ def unit_parse(raw: str | None) -> str:
     if len(value) == 2 and value.endswith("B"):
         value = value[0]
     if value not in UNITS:
-        raise ValueError(f"Unknown unit {raw!r}: use K, M, G or T.")
+        raise ValueError("Unknown unit: use K, M, G or T.")  # never echoed: it may be anything, of any length
     return value
 
 
 def size_human(size: int) -> str | int:
-    """"2G" when exact, else two decimals in the largest unit that fits ("1.43M"); -1 stays -1 (unlimited)."""
+    """"2G" or "1.5M" when exact, else two decimals in the largest unit that fits ("1.43M", and "1.00M" for
+    1025K: no rounded size reads as an exact one); -1 stays -1 (unlimited). The bytes are in the reply too."""
     if size == UNLIMITED:
         return UNLIMITED
     if size == 0:
@@ -34,7 +35,9 @@ def size_human(size: int) -> str | int:
         if size >= unit:
             if size % unit == 0:
                 return f"{size // unit}{letter}"
-            amount = (Decimal(size) / unit).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize()
+            amount = (Decimal(size) / unit).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+            if amount * unit == size:  # a short decimal says it exactly: "1.5M"
+                amount = amount.normalize()
             return f"{amount:f}{letter}"
     return f"{size}B"
 

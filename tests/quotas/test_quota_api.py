@@ -1,5 +1,7 @@
 """The /quota API: who may do what, the seed 004 shapes, and bad input changing nothing."""
 
+import json
+
 import pytest
 
 from accountsite import errors
@@ -183,6 +185,31 @@ def test_deposit_units_round_trip(admin_client, user):
     assert (data["quota"], data["quotaBytes"]) == ("300M", 300 * MIB)
     data = envelope(admin_client.put("/quota/alice/deposit", {"quota": -1}, format="json"))["data"]
     assert (data["quota"], data["quotaBytes"]) == (-1, -1)
+
+
+def test_a_storage_limit_read_can_be_sent_back_as_it_reads(admin_client, user):
+    """The reply writes the limit as "2G"; a client may send it back so, or as "1.5G" (whole bytes only)."""
+    for sent, size in (("2G", 2 * GIB), ("1.5G", 1536 * MIB), (" 300 m ", 300 * MIB)):
+        data = envelope(admin_client.put("/quota/alice/deposit", {"quota": sent}, format="json"))["data"]
+        assert data["quotaBytes"] == size and row(user, QuotaKind.DEPOSIT).quota == size
+        again = envelope(admin_client.put("/quota/alice/deposit", {"quota": data["quota"]}, format="json"))
+        assert again["data"]["quotaBytes"] == size
+    before = snapshot()
+    for body, field in (({"quota": "2G", "unit": "M"}, "unit"), ({"quota": "1.3K"}, "quota"),
+                        ({"quota": "2X"}, "quota"), ({"quota": "-1G"}, "quota"), ({"quota": "1.2.3G"}, "quota")):
+        reply = envelope(admin_client.put("/quota/alice/deposit", body, format="json"), errors.InvalidParametersError)
+        assert field in reply["error"], (body, reply)
+    before.assert_unchanged()
+
+
+def test_an_unknown_unit_is_refused_without_being_echoed(admin_client, user):
+    unit = "\u202e" + "a" * 5000
+    for path, body in (("/quota/alice/deposit", {"quota": 1, "unit": unit}),
+                       ("/quota/alice/deposit/use", {"use": 1, "unit": unit})):
+        reply = envelope(admin_client.generic("PUT" if path.endswith("deposit") else "POST", path, json.dumps(body),
+                                              content_type="application/json"), errors.InvalidParametersError)
+        shown = json.dumps(reply, ensure_ascii=False)
+        assert "aaaa" not in shown and "\u202e" not in shown and "unit" in reply["error"]
 
 
 def test_freeing_storage_stops_at_what_the_commits_store(admin_client, user):

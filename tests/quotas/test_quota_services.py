@@ -101,7 +101,8 @@ def test_unit_parse_refuses_unknown_units(raw):
 
 @pytest.mark.parametrize(("size", "human"), [
     (-1, -1), (0, "0M"), (5, "5B"), (1024, "1K"), (50 * MIB, "50M"), (2 * 1024 * MIB, "2G"),
-    (1024**4, "1T"), (1536 * 1024, "1.5M"), (1_500_000, "1.43M"),
+    (1024**4, "1T"), (1536 * 1024, "1.5M"), (1_500_000, "1.43M"), (1025 * 1024, "1.00M"), (1_049_000, "1.00M"),
+    (MIB + 512 * 1024 + 1, "1.50M"),
 ])
 def test_size_human(size, human):
     assert size_human(size) == human
