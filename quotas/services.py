@@ -153,13 +153,16 @@ def quota_plans_register(plans: QuotaPlans) -> None:
 def quota_record_create(*, user: User, kinds: tuple[str, ...], limits: Mapping[str, int], actor: User | None,
                         now: datetime | None = None) -> None:
     """Creates the user's quota rows of these kinds (one record), each limit defaulting to what the user's
-    plan gives (QuotaPlans), else 0; QuotaExistsError if the record already exists."""
+    plan gives (QuotaPlans), else 0; QuotaExistsError if the record already exists. A record left partial
+    (one of its rows deleted in the back office) is completed: its missing rows are created, the others kept."""
     now = now or timezone.now()
     defaults = _plans.default_limits(user) if _plans is not None else {}
     limits = {kind: limits.get(kind, defaults.get(kind, 0)) for kind in kinds}
     _assert_limits(limits)
     exists = QuotaExistsError(f"{user.username} already has this quota record; change it with PUT.")
-    if Quota.objects.filter(user=user, kind__in=kinds).exists():
+    present = set(Quota.objects.filter(user=user, kind__in=kinds).values_list("kind", flat=True))
+    limits = {kind: limit for kind, limit in limits.items() if kind not in present}
+    if not limits:
         raise exists
     try:
         with transaction.atomic():
@@ -171,17 +174,25 @@ def quota_record_create(*, user: User, kinds: tuple[str, ...], limits: Mapping[s
 
 
 @transaction.atomic
-def quota_limits_set(*, user: User, limits: Mapping[str, int], actor: User | None, now: datetime | None = None) -> None:
+def quota_limits_set(*, user: User, limits: Mapping[str, int], actor: User | None, record: Iterable[str] = (),
+                     now: datetime | None = None) -> None:
     """An operator's per-user limits; use is kept, and use over a lowered limit only blocks new use. The
     limit holds from now until the next tier change sets the tier's again: it replaces a paid tier's limit
     and the one that tier falls back to at its expiry (otherwise an override on a lapsed member read as the
-    fallback at once, and one on a paying member vanished at the expiry)."""
+    fallback at once, and one on a paying member vanished at the expiry).
+
+    `record` names the kinds of the record the limits belong to (the repository record is two rows): each
+    must exist, else NotFoundError and nothing changes, even for a limit sent alone."""
     _assert_limits(limits)
     now = now or timezone.now()
-    for kind, limit in sorted(limits.items()):
-        if Quota.objects.filter(user=user, kind=kind).update(quota=limit, quota_until=None, fallback_quota=None,
-                                                             updated_at=now) != 1:
+    kinds = sorted({*record, *limits})
+    rows = quota_rows_lock(user_id=user.pk, kinds=kinds)
+    for kind in kinds:
+        if kind not in rows:
             raise NotFoundError(f"{user.username} has no {QuotaKind(kind).label} quota record.")
+    for kind, limit in sorted(limits.items()):
+        Quota.objects.filter(pk=rows[kind].pk).update(quota=limit, quota_until=None, fallback_quota=None,
+                                                      updated_at=now)
     audit_record(action=AuditAction.QUOTA_LIMITS, user=user, actor=actor, limits=dict(limits))
 
 

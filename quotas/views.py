@@ -70,7 +70,7 @@ class _RecordViewSet(QuotaViews):
 
     def update(self, request: Request, loginname: str) -> Response:
         user = self.holder(loginname)
-        services.quota_limits_set(user=user, limits=self.limits(request), actor=signed_in(request))
+        services.quota_limits_set(user=user, limits=self.limits(request), actor=signed_in(request), record=self.kinds)
         return self.reply(user)
 
 

@@ -171,6 +171,20 @@ def test_put_on_a_missing_record_is_404(admin_client, user):
     envelope(admin_client.put("/quota/alice/pullnum", {"quota": 5}, format="json"), errors.NotFoundError)
 
 
+def test_a_partial_repository_record_is_missing_to_put_and_completed_by_post(admin_client, user):
+    """One of its two rows deleted (the back office deletes rows one by one): PUT changes nothing and is 404,
+    even for the limit whose row is left; POST creates the missing row and keeps the other."""
+    Quota.objects.filter(user=user, kind=QuotaKind.REPO_PUBLIC).update(quota=4)
+    Quota.objects.filter(user=user, kind=QuotaKind.REPO_PRIVATE).delete()
+    before = snapshot()
+    envelope(admin_client.put("/quota/alice/repository", {"quotaPublic": 1}, format="json"), errors.NotFoundError)
+    before.assert_unchanged()
+    data = envelope(admin_client.post("/quota/alice/repository", {"quotaPublic": 9, "quotaPrivate": 2},
+                                      format="json"), status=201)["data"]
+    assert (data["quotaPublic"], data["quotaPrivate"]) == (4, 2)
+    envelope(admin_client.post("/quota/alice/repository", {"quotaPrivate": 3}, format="json"), errors.QuotaExistsError)
+
+
 def test_deposit_units_round_trip(admin_client, user):
     data = envelope(admin_client.put("/quota/alice/deposit", {"quota": "2", "unit": "G"}, format="json"))["data"]
     assert data == {"quota": "2G", "quotaBytes": 2 * GIB, "use": "0M", "useBytes": 0}
