@@ -65,6 +65,7 @@ class FastRead:
     answer: FastAnswer
     allow: str
     renderer: EnvelopeRenderer
+    vary_accept: bool  # DRF's `Vary: Accept`, which it adds when the view renders in more than one type
 
     def body(self, request: HttpRequest) -> bytes | None:
         """The reply's body for a GET with no query string, or None: the view must answer."""
@@ -76,13 +77,15 @@ class FastRead:
     def response(self, body: bytes) -> HttpResponse:
         """The reply as the view gives it, before the middleware."""
         response = HttpResponse(body, content_type="application/json")
+        if self.vary_accept:
+            response["Vary"] = "Accept"
         response["Allow"] = self.allow
         return response
 
 
 def with_fast_read(view: Any, answer: FastAnswer) -> Any:
     """`view` (a DRF view function) with `answer` trying each plain GET first (see the module's text)."""
-    fast_read = FastRead(answer, _allowed_methods(view), EnvelopeRenderer())
+    fast_read = FastRead(answer, _allowed_methods(view), EnvelopeRenderer(), len(view.cls.renderer_classes) > 1)
 
     @functools.wraps(view)  # keeps `cls`, `actions`, `initkwargs` and `csrf_exempt` for routers and the schema
     def fast(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

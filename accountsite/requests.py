@@ -133,12 +133,18 @@ def client_ip(request: Any) -> str:
 
 class BodySizeLimitMiddleware:
     """Refuses oversized bodies with 1013 before anything parses them (DRF's parsers read the stream
-    directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE alone does not stop a large JSON body)."""
+    directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE alone does not stop a large JSON body). A body sent
+    without a length (`Transfer-Encoding: chunked`) is refused too (1007, 411 Length Required): Django reads
+    a body by its Content-Length, so it would arrive empty and the request would mean something else (a
+    pull without its secret)."""
 
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "HTTP_TRANSFER_ENCODING" in request.META:
+            return error_response(errors.InvalidParametersError(
+                "Send the body with a Content-Length header: bodies in chunks are not read.", status=411))
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -55,9 +55,10 @@ def _docs_of(view: Any) -> Mapping[str, Doc]:
 def derived_errors(view: Any, method: str, path: str) -> list[ErrorSpec]:
     """The refusals that follow from the view's kind, whatever the operation does."""
     # Any request may carry a malformed query, header or body, more fields than Django reads (in the query too),
-    # or ask for a type the API does not answer in.
+    # a body without a length (411), or ask for a type the API does not answer in.
     found: list[ErrorSpec] = [errors.ServiceError, errors.DependencyDownError, errors.InvalidParametersError,
-                              (errors.InvalidParametersError, 406), errors.RequestTooLargeError]
+                              (errors.InvalidParametersError, 406), (errors.InvalidParametersError, 411),
+                              errors.RequestTooLargeError]
     if method in BODY_METHODS:
         found.append((errors.InvalidParametersError, 415))
     if getattr(view, "authentication_classes", ()):

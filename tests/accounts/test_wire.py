@@ -104,6 +104,16 @@ def test_body_too_large_is_1013(anon_client, settings, unchanged):
     envelope(anon_client.post("/auth/register", data, format="json"), status=201)
 
 
+def test_a_body_in_chunks_is_refused_not_read_as_empty(user_client, unchanged):
+    """Django reads a body by its Content-Length: a chunked one would arrive empty and the request mean
+    something else, so it is refused (1007, 411 Length Required) and changes nothing."""
+    response = user_client.generic("PATCH", "/auth/me", '{"nickname": "Chunked"}', content_type="application/json",
+                                   HTTP_TRANSFER_ENCODING="chunked")
+    body = envelope(response, errors.InvalidParametersError, status=411)
+    assert "Content-Length" in body["msg"]
+    unchanged()
+
+
 def test_throttled_is_1029_with_retry_after(anon_client, settings):
     settings.ACCOUNTS_REGISTRATIONS_PER_IP = 1
     envelope(anon_client.post("/auth/register", {"username": "first", "password": PASSWORD}, format="json"), status=201)
