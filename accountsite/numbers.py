@@ -21,6 +21,15 @@ CENT = Decimal("0.01")
 MONEY_LIMIT = 10**12  # every amount column holds less: at most 999999999999.99
 
 
+class NumberBeyondRange(ValueError):
+    """A whole number of more digits than any count holds; `negative` says which end it is past, so that a
+    field with narrower bounds names its own."""
+
+    def __init__(self, *, negative: bool) -> None:
+        self.negative = negative
+        super().__init__(f"Must be at least {-BIGINT_MAX - 1}." if negative else f"Must be at most {BIGINT_MAX}.")
+
+
 def whole_number_parse(raw: Any) -> int:
     """A JSON integer or a string of ASCII digits with an optional sign; ValueError for anything else
     (booleans, floats, exponents, spaces, other digits, more than 19 digits), whose message says which."""
@@ -30,8 +39,7 @@ def whole_number_parse(raw: Any) -> int:
         if _WHOLE.fullmatch(raw):
             return int(raw)
         if _DIGITS.fullmatch(raw):  # a whole number, beyond what any count holds
-            raise ValueError(f"Must be at least {-BIGINT_MAX - 1}." if raw.startswith("-")
-                             else f"Must be at most {BIGINT_MAX}.")
+            raise NumberBeyondRange(negative=raw.startswith("-"))
     raise ValueError("A whole number is required.")
 
 
@@ -63,6 +71,10 @@ class WholeNumberField(serializers.Field):
     def to_internal_value(self, data: Any) -> int:
         try:
             value = whole_number_parse(data)
+        except NumberBeyondRange as exc:
+            # Past every field's bounds, which lie within 64 bits: the range check refuses it, naming them.
+            self.check_range(-BIGINT_MAX - 2 if exc.negative else BIGINT_MAX + 1)
+            raise serializers.ValidationError(str(exc), code="invalid") from None
         except ValueError as exc:
             raise serializers.ValidationError(str(exc), code="invalid") from None
         self.check_range(value)

@@ -11,7 +11,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
 from accountsite.api import invalid
-from accountsite.numbers import whole_number_parse
+from accountsite.numbers import NumberBeyondRange, whole_number_parse
 
 ESTIMATE_FROM = 100_000
 COUNT_CAP = 10_000
@@ -145,6 +145,10 @@ class PagePagination(BasePagination):
             return default
         try:
             value = whole_number_parse(raw)
+        except NumberBeyondRange as exc:
+            if exc.negative or maximum is None:
+                raise invalid({name: ["Must be at least 1." if exc.negative else str(exc)]}) from None
+            value = maximum + 1
         except ValueError as exc:
             raise invalid({name: [str(exc)]}) from None
         if value < 1:

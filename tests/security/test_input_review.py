@@ -205,13 +205,18 @@ def test_an_unlimited_quota_past_the_largest_count_says_so(user, admin_client):
     assert row(user, QuotaKind.PULLS).use == 10
 
 
-@pytest.mark.parametrize(("raw", "message"), [("99999999999999999999999", f"Must be at most {2**63 - 1}."),
-                                              ("-99999999999999999999999", f"Must be at least {-2**63}."),
-                                              ("1.5", "A whole number is required.")])
-def test_a_number_too_large_is_told_so_in_a_query_and_a_body(user, user_client, admin_client, raw, message):
+@pytest.mark.parametrize(("raw", "page", "use", "years"), [
+    ("99999999999999999999999", "Must be at most 1000000.", f"Must be at most {2**63 - 1}.", "Must be at most 10."),
+    ("-99999999999999999999999", "Must be at least 1.", "Must be at least 0.", "Must be at least 1."),
+    ("1.5", "A whole number is required.", "A whole number is required.", "A whole number is required."),
+])
+def test_a_number_too_large_is_told_so_in_a_query_and_a_body(user, user_client, admin_client, raw, page, use, years):
+    """Each field names its own bounds, however many digits the number has."""
     body = envelope(user_client.get("/repos/", {"page": raw}), errors.InvalidParametersError)
-    assert body["error"] == {"page": [message]}
+    assert body["error"] == {"page": [page]}
     body = envelope(admin_client.post("/quota/alice/pullnum/use", {"use": raw}, format="json"),
                     errors.InvalidParametersError)
-    assert body["error"] == {"use": [message]}
+    assert body["error"] == {"use": [use]}
+    body = envelope(user_client.get("/vip/alice/cost", {"type": 4, "validity": raw}), errors.InvalidParametersError)
+    assert body["error"] == {"validity": [years]}
     assert not Repository.objects.exists()
