@@ -10,6 +10,7 @@ from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpResponse
 from rest_framework import exceptions as drf
 from rest_framework import parsers
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import get_encoding  # type: ignore[attr-defined]  # DRF's check of the charset
 from rest_framework.renderers import JSONRenderer
 from rest_framework.utils import json
@@ -51,6 +52,17 @@ class LegacyJSONRenderer(EnvelopeRenderer):
     type they asked for. `application/json` stays the one a client gets when it asks for either or neither."""
 
     media_type = "text/json"
+
+
+class ContentNegotiation(DefaultContentNegotiation):
+    """DRF's, except that `?format=` naming no reply format is 406 (1007), like an `Accept` the API cannot
+    meet: DRF answers 404, which said that an existing repository or user did not exist."""
+
+    def filter_renderers(self, renderers: list, format: str) -> list:  # noqa: A002 - DRF's name
+        found = [renderer for renderer in renderers if renderer.format == format]
+        if not found:  # the format is not echoed: it is the caller's text
+            raise drf.NotAcceptable("Unknown reply format in ?format=: leave it out, or use json.")
+        return found
 
 
 def error_response(error: errors.ServiceError) -> HttpResponse:

@@ -216,6 +216,7 @@ REST_FRAMEWORK = {
     "DEFAULT_METADATA_CLASS": "accountsite.metadata.EndpointMetadata",
     "DEFAULT_SCHEMA_CLASS": "accountsite.schema.EnvelopeAutoSchema",
     "EXCEPTION_HANDLER": "accountsite.api.exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "accountsite.envelope.ContentNegotiation",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "NUM_PROXIES": ACCOUNTS_TRUSTED_PROXIES,
     "PAGE_SIZE": 20,

@@ -104,6 +104,15 @@ def test_body_too_large_is_1013(anon_client, settings, unchanged):
     envelope(anon_client.post("/auth/register", data, format="json"), status=201)
 
 
+@pytest.mark.parametrize("fmt", ["xml", "api", "yaml", "html"])
+def test_an_unknown_format_is_406_not_a_missing_object(user_client, user, fmt):
+    """`?format=` names the reply's format: one the API does not write is 1007 (406), as an `Accept` it
+    cannot meet is, not 1009 for the profile that exists; `json` is the one it writes."""
+    body = envelope(user_client.get(f"/users/{user.username}?format={fmt}"), errors.InvalidParametersError, status=406)
+    assert fmt not in body["msg"]
+    assert envelope(user_client.get(f"/users/{user.username}?format=json"))["data"]["loginname"] == user.username
+
+
 def test_a_body_in_chunks_is_refused_not_read_as_empty(user_client, unchanged):
     """Django reads a body by its Content-Length: a chunked one would arrive empty and the request mean
     something else, so it is refused (1007, 411 Length Required) and changes nothing."""
