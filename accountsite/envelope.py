@@ -2,7 +2,7 @@
 {"code", "msg", "data": null[, "error"]} on failure, rendered as JSON in one format for every reply."""
 
 import codecs
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -12,7 +12,7 @@ from rest_framework import exceptions as drf
 from rest_framework import parsers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import get_encoding  # type: ignore[attr-defined]  # DRF's check of the charset
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.utils import json
 
 from accountsite import errors
@@ -58,7 +58,7 @@ class ContentNegotiation(DefaultContentNegotiation):
     """DRF's, except that `?format=` naming no reply format is 406 (1007), like an `Accept` the API cannot
     meet: DRF answers 404, which said that an existing repository or user did not exist."""
 
-    def filter_renderers(self, renderers: list, format: str) -> list:  # noqa: A002 - DRF's name
+    def filter_renderers(self, renderers: Iterable[BaseRenderer], format: str) -> list[BaseRenderer]:
         found = [renderer for renderer in renderers if renderer.format == format]
         if not found:  # the format is not echoed: it is the caller's text
             raise drf.NotAcceptable("Unknown reply format in ?format=: leave it out, or use json.")
