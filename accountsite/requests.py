@@ -33,21 +33,34 @@ def unknown_fields(data: Any, serializer_class: type) -> list[str]:
 
 
 _UNKNOWN_NAMED = 5  # how many unknown fields the message names (`error` names each)
+# What a misspelt field name looks like. Anything else is not echoed: it is the caller's text, perhaps a
+# whole JSON body sent as a form (whose one "field" holds the password), perhaps megabytes long.
+_NAME_LIKE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-\[\]]{0,63}", re.ASCII)
 
 
 def valid_input(serializer_class: type, request: Request, **kwargs: Any) -> dict:
     """The request body, validated by `serializer_class` (1007 with a field map otherwise). A field it does
     not know is refused too (1007), naming the fields it accepts: a misspelt field is never silently
-    dropped."""
+    dropped. Unknown names are echoed only when they look like field names."""
     unknown = unknown_fields(request.data, serializer_class)
     if unknown:
         names = ", ".join(sorted(input_names(serializer_class)[0]))
         allowed = f"the fields are: {names}" if names else "this endpoint takes none"
-        named = ", ".join(unknown[:_UNKNOWN_NAMED]) + (f" and {len(unknown) - _UNKNOWN_NAMED} more"
-                                                       if len(unknown) > _UNKNOWN_NAMED else "")
-        raise errors.InvalidParametersError(f"Invalid parameters: unknown field {named}; {allowed}.",
-                                            error={name: [f"Unknown field. {allowed[0].upper()}{allowed[1:]}."]
-                                                   for name in unknown})
+        shown = [name for name in unknown if _NAME_LIKE.fullmatch(name)]
+        hidden = len(unknown) - len(shown)
+        named = [*shown[:_UNKNOWN_NAMED]]
+        if len(shown) > _UNKNOWN_NAMED:
+            named.append(f"{len(shown) - _UNKNOWN_NAMED} more")
+        if hidden:
+            named.append(f"{hidden} whose name{' is' if hidden == 1 else 's are'} not shown"
+                         + (" (a JSON body sent as a form? send it as application/json)"
+                            if request.content_type.startswith(("application/x-www-form-urlencoded",
+                                                                "multipart/form-data")) else ""))
+        error = {name: [f"Unknown field. {allowed[0].upper()}{allowed[1:]}."] for name in shown}
+        if hidden:
+            error["non_field_errors"] = [f"{hidden} unknown field{'s' if hidden > 1 else ''} (names not shown)."]
+        raise errors.InvalidParametersError(f"Invalid parameters: unknown field {', '.join(named)}; {allowed}.",
+                                            error=error)
     return valid_input_data(serializer_class, request.data, **kwargs)
 
 
