@@ -16,7 +16,8 @@ def _operation(request: Any, view: Any) -> Op | None:
         return Op.PUBLIC_READ
     if method == "options":  # describes the endpoint (accountsite.metadata.EndpointMetadata), touches no data
         return Op.PUBLIC_READ
-    action = getattr(view, "action", None) or method
+    # A viewset maps HEAD to its GET action; a plain view's HEAD is its GET without the body.
+    action = getattr(view, "action", None) or ("get" if method == "head" else method)
     operations: Mapping[str, Op] = getattr(view, "operations", {})
     return operations.get(action)
 

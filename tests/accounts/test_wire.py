@@ -218,6 +218,18 @@ def test_healthz(anon_client):
     assert body["data"] == {"database": "ok", "cache": "ok"}
 
 
+def test_head_answers_as_get_does_on_every_path_without_parameters(anon_client, user_client):
+    """HEAD is GET without the body (RFC 9110 9.3.2): a load balancer probing /healthz with HEAD got 7006."""
+    schema = json.loads(anon_client.get("/schema/?format=json").content)
+    paths = [path for path, operations in schema["paths"].items() if "get" in operations and "{" not in path]
+    assert {"/healthz", "/", "/auth/me/", "/oauth/"} <= set(paths)
+    for client in (anon_client, user_client):
+        for path in paths:
+            got, head = client.get(path), client.head(path)
+            assert head.status_code == got.status_code, (path, head.status_code, got.status_code)
+            assert head.content == b"", path
+
+
 def test_seed_004_clients_send_and_accept_text_json(admin_client, user):
     """Seed 004's examples send their bodies as `Content-Type: text/json;charset=UTF-8` and ask for replies
     with `Accept: text/json;charset=UTF-8`: the same JSON, and the same envelope under the type they asked for."""
