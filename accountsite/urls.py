@@ -22,6 +22,8 @@ urlpatterns = [
     path("", include("accounts.oauth.urls")),
     path("admin/", admin.site.urls),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # A page for people: GET only. Its OPTIONS went to DRF's metadata, which the page's HTML renderer has no
+    # template for (a 500 anyone could cause); now it is 405, as any method the page does not answer.
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema", metadata_class=None), name="docs"),
     path("healthz", HealthView.as_view(), name="healthz"),
 ]

@@ -4,6 +4,7 @@ import json
 import re
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import Session, User
@@ -195,6 +196,14 @@ def test_schema_documents_every_section_2_path(anon_client):
     assert not missing, sorted(paths)
     assert "/auth/" in schema["paths"] and "/register/" in schema["paths"]
     assert "ErrorEnvelope" in schema["components"]["schemas"]
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "POST", "DELETE"])
+def test_the_docs_page_answers_other_methods_with_405(method):
+    """OPTIONS went to DRF's metadata, which the page's HTML renderer has no template for: a 500 for anyone."""
+    response = Client(raise_request_exception=False).generic(method, "/docs/")
+    assert response.status_code == 405 and "GET" in response["Allow"]
+    assert Client().head("/docs/").status_code == 200
 
 
 def test_docs_serve_swagger_ui_from_the_package(anon_client):
