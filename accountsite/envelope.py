@@ -2,6 +2,7 @@
 {"code", "msg", "data": null[, "error"]} on failure, rendered as JSON in one format for every reply."""
 
 import codecs
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -95,6 +96,15 @@ def _objects_without_repeats() -> Callable[[list[tuple[str, Any]]], dict[str, An
     return hook
 
 
+def _finite(text: str) -> float:
+    """A JSON number with a fraction or an exponent; one past a float's range (1e999999) is malformed, as the
+    literals NaN and Infinity are, instead of reaching a field as "inf"."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("a number too large for a float")
+    return value
+
+
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, except that a body nested deeper than Python can decode is malformed, not a crash,
     and so is an object that names a key twice: parsers disagree on which value counts (Python's keeps the
@@ -105,7 +115,7 @@ class JSONParser(parsers.JSONParser):
         encoding = get_encoding(parser_context or {})
         try:
             return json.loads(codecs.getreader(encoding)(stream).read(), object_pairs_hook=_objects_without_repeats(),
-                              parse_constant=json.strict_constant if self.strict else None)
+                              parse_constant=json.strict_constant if self.strict else None, parse_float=_finite)
         except ValueError as exc:
             raise drf.ParseError(f"JSON parse error - {exc}") from None
         except RecursionError:

@@ -198,6 +198,22 @@ def for_browser(request: HttpRequest) -> bool:
     return request.path_info.startswith(BROWSER_PATHS)
 
 
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every API reply that sets no caching of its own: they carry tokens, a
+    developer's secret or someone's data, and a token may come in a bare `token:` header, which caches do not
+    treat as a credential (RFC 6749 5.1 asks it of token replies). The browser pages set their own (the
+    admin's never_cache, DOT's token replies, long-lived static files)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not for_browser(request) and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response
+
+
 class BrowserOnlyMiddleware:
     """Put before a middleware class among the bases (its last base): that middleware then runs for
     BROWSER_PATHS only. Static files, cookie sessions and messages do nothing for the API (its views

@@ -65,17 +65,20 @@ MIDDLEWARE = [
     # First, so every reply (a 413 included) carries the CORS headers, and a preflight is answered here,
     # before any authentication.
     "corsheaders.middleware.CorsMiddleware",
+    # Next, so that the refusals of the middleware below (411, 413, a control character) carry the security
+    # headers and no cache keeps an API reply.
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accountsite.requests.NoStoreMiddleware",
     "accountsite.requests.ControlCharacterMiddleware",  # before anything reads the path or the query
     "accountsite.requests.BodySizeLimitMiddleware",
     "accountsite.audit.AuditIPMiddleware",  # audit rows written during a request carry its client's address
-    "django.middleware.security.SecurityMiddleware",
     "accountsite.requests.StaticFilesMiddleware",  # whitenoise
     "accountsite.requests.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "accounts.browser.BrowserSignInMiddleware",
     "accountsite.requests.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "accountsite.urls"

@@ -235,15 +235,16 @@ def test_the_middleware_is_the_one_the_lane_was_checked_against(settings):
     first (one that sets a request id, say, would have its first id repeated), then added to this list."""
     assert settings.MIDDLEWARE == [
         "corsheaders.middleware.CorsMiddleware",
+        "django.middleware.security.SecurityMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        "accountsite.requests.NoStoreMiddleware",  # by the path alone
         "accountsite.requests.ControlCharacterMiddleware",
         "accountsite.requests.BodySizeLimitMiddleware",
         "accountsite.audit.AuditIPMiddleware",
-        "django.middleware.security.SecurityMiddleware",
         "accountsite.requests.StaticFilesMiddleware",
         "accountsite.requests.SessionMiddleware",
         "django.middleware.common.CommonMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
         "accounts.browser.BrowserSignInMiddleware",
         "accountsite.requests.MessageMiddleware",
-        "django.middleware.clickjacking.XFrameOptionsMiddleware",
     ]

@@ -114,6 +114,30 @@ def test_an_unknown_format_is_406_not_a_missing_object(user_client, user, fmt):
     assert envelope(user_client.get(f"/users/{user.username}?format=json"))["data"]["loginname"] == user.username
 
 
+def test_no_cache_keeps_an_api_reply_and_every_refusal_carries_the_security_headers(user, user_client, settings):
+    """Token replies (RFC 6749 5.1), a developer's secret and anyone's data: `Cache-Control: no-store`, the
+    early refusals (411, 413) included, which also carry nosniff and the frame options. Static files keep
+    their own caching."""
+    login = APIClient().post("/auth/login", {"username": user.username, "password": PASSWORD}, format="json")
+    chunked = user_client.generic("PATCH", "/auth/me", "{}", content_type="application/json",
+                                  HTTP_TRANSFER_ENCODING="chunked")
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
+    too_large = APIClient().post("/auth/login", {"username": "x" * 20}, format="json")
+    for reply in (login, user_client.get("/auth/me"), user_client.get("/auth/sessions"), chunked, too_large):
+        assert reply["Cache-Control"] == "no-store", reply
+        assert reply["X-Content-Type-Options"] == "nosniff" and reply["X-Frame-Options"] == "DENY", reply
+    assert login.status_code == 200 and chunked.status_code == 411 and too_large.status_code == 413
+    static = Client().get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert static.status_code == 200 and "no-store" not in static.get("Cache-Control", "")
+
+
+@pytest.mark.parametrize("number", ["1e999999", "-1e999999", "1.0e400"])
+def test_a_number_past_a_floats_range_is_malformed_not_inf(user_client, unchanged, number):
+    reply = user_client.generic("PATCH", "/auth/me", f'{{"nickname": {number}}}', content_type="application/json")
+    envelope(reply, errors.InvalidParametersError)
+    unchanged()
+
+
 def test_a_body_in_chunks_is_refused_not_read_as_empty(user_client, unchanged):
     """Django reads a body by its Content-Length: a chunked one would arrive empty and the request mean
     something else, so it is refused (1007, 411 Length Required) and changes nothing."""

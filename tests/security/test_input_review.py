@@ -64,7 +64,7 @@ def test_many_unknown_fields_are_all_in_error_and_the_message_names_five(user, u
     body = envelope(response, errors.InvalidParametersError)
     assert set(body["error"]) == set(keys)
     assert body["msg"].count("key_") == 5 and "495 more" in body["msg"]
-    assert len(response.content) < 2 * len(request)
+    assert len(response.content) < 3 * len(request)  # each name once in `error`, five in `msg`
     unchanged()
 
 
