@@ -4,6 +4,7 @@
 import codecs
 import math
 from collections.abc import Callable, Iterable, Mapping
+from json import JSONDecodeError
 from typing import Any
 
 from django.conf import settings
@@ -75,6 +76,10 @@ def error_response(error: errors.ServiceError) -> HttpResponse:
     return response
 
 
+class _Malformed(ValueError):
+    """JSON that this API does not read, with the reason in the API's words."""
+
+
 def _objects_without_repeats() -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
     """An object_pairs_hook for one document: an object naming a key twice is malformed, and the document may
     name DATA_UPLOAD_MAX_NUMBER_FIELDS keys in all, as a form body may send that many fields."""
@@ -89,7 +94,7 @@ def _objects_without_repeats() -> Callable[[list[tuple[str, Any]]], dict[str, An
         data: dict[str, Any] = {}
         for key, value in pairs:
             if key in data:
-                raise ValueError("an object names the same key twice")  # which one is not echoed
+                raise _Malformed("an object names the same key twice")  # which one is not echoed
             data[key] = value
         return data
 
@@ -101,8 +106,21 @@ def _finite(text: str) -> float:
     literals NaN and Infinity are, instead of reaching a field as "inf"."""
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError("a number too large for a float")
+        raise _Malformed("a number too large for a float")
     return value
+
+
+def _no_constant(name: str) -> Any:
+    raise _Malformed(f"{name} is not a JSON number")  # Python's extension: NaN, Infinity or -Infinity
+
+
+def _parse_error(exc: ValueError, encoding: str) -> str:
+    """Why a body is not JSON this API reads, in its words: Python's own messages name its internals."""
+    if isinstance(exc, JSONDecodeError | _Malformed):
+        return str(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        return f"the body is not valid {encoding} text"
+    return "a number with too many digits"  # int(): past sys.get_int_max_str_digits()
 
 
 class JSONParser(parsers.JSONParser):
@@ -115,9 +133,9 @@ class JSONParser(parsers.JSONParser):
         encoding = get_encoding(parser_context or {})
         try:
             return json.loads(codecs.getreader(encoding)(stream).read(), object_pairs_hook=_objects_without_repeats(),
-                              parse_constant=json.strict_constant if self.strict else None, parse_float=_finite)
+                              parse_constant=_no_constant if self.strict else None, parse_float=_finite)
         except ValueError as exc:
-            raise drf.ParseError(f"JSON parse error - {exc}") from None
+            raise drf.ParseError(f"JSON parse error - {_parse_error(exc, encoding)}") from None
         except RecursionError:
             raise drf.ParseError("JSON parse error - nested too deeply.") from None
 

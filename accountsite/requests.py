@@ -165,6 +165,10 @@ class BodySizeLimitMiddleware:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is not None and length > limit:
             return error_response(errors.RequestTooLargeError(f"Request body too large: at most {limit} bytes."))
+        if length and request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower() not in ("", "identity"):
+            # A compressed body would be parsed as it is, and refused as malformed (RFC 9110 15.5.16: 415).
+            return error_response(errors.InvalidParametersError(
+                "Bodies are read uncompressed: send it without a Content-Encoding.", status=415))
         return self.get_response(request)
 
 

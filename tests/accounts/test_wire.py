@@ -1,5 +1,6 @@
 """The envelope on every path, body parsing and limits, schema, docs, health."""
 
+import gzip
 import json
 import re
 
@@ -136,6 +137,31 @@ def test_a_number_past_a_floats_range_is_malformed_not_inf(user_client, unchange
     reply = user_client.generic("PATCH", "/auth/me", f'{{"nickname": {number}}}', content_type="application/json")
     envelope(reply, errors.InvalidParametersError)
     unchanged()
+
+
+@pytest.mark.parametrize(("body", "charset", "reason"), [
+    ('{"nickname": ' + "9" * 5000 + "}", "utf-8", "a number with too many digits"),
+    ('{"nickname": "caf\xe9"}', "latin-1", "the body is not valid utf-8 text"),
+    ('{"nickname": NaN}', "utf-8", "NaN is not a JSON number"),
+    ('{"nickname": ', "utf-8", "Expecting value: line 1 column 14 (char 13)"),
+])
+def test_a_malformed_body_is_told_in_the_apis_words(user_client, unchanged, body, charset, reason):
+    """Python's own messages named its internals (`sys.set_int_max_str_digits()`, the codec's byte offsets)."""
+    reply = user_client.generic("PATCH", "/auth/me", body.encode(charset), content_type="application/json")
+    message = envelope(reply, errors.InvalidParametersError)["msg"]
+    assert message == f"Malformed request body: JSON parse error - {reason}"
+    unchanged()
+
+
+def test_a_compressed_body_is_415(user_client, unchanged):
+    compressed = gzip.compress(b'{"nickname": "Zipped"}')
+    reply = user_client.generic("PATCH", "/auth/me", compressed, content_type="application/json",
+                                HTTP_CONTENT_ENCODING="gzip")
+    assert "uncompressed" in envelope(reply, errors.InvalidParametersError, status=415)["msg"]
+    unchanged()
+    plain = user_client.generic("PATCH", "/auth/me", b'{"nickname": "Plain"}', content_type="application/json",
+                                HTTP_CONTENT_ENCODING="identity")
+    assert envelope(plain)["data"]["nickname"] == "Plain"
 
 
 def test_a_body_in_chunks_is_refused_not_read_as_empty(user_client, unchanged):
