@@ -1,6 +1,5 @@
 """Shapes of quota input and output (seed 004 field names); the rules live in quotas.services."""
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +9,7 @@ from rest_framework import serializers
 from accountsite.numbers import WholeNumberField
 from accountsite.requests import AliasedInputSerializer
 from quotas.models import UNLIMITED
-from quotas.units import BIGINT_MAX, DEFAULT_UNIT, UNITS, size_human, size_parse, unit_parse
+from quotas.units import BIGINT_MAX, DEFAULT_UNIT, UNITS, names_its_unit, size_human, size_parse, unit_parse
 
 
 class QuantityField(WholeNumberField):
@@ -83,9 +82,6 @@ class _Sized:
     size: int
 
 
-_NAMES_ITS_UNIT = re.compile(r"\s*[0-9]{1,19}(?:\.[0-9]{1,6})?\s*[A-Za-z]{1,3}\s*", re.ASCII)  # units.size_parse's
-
-
 @extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "pattern": r"^[+-]?[0-9]{1,19}$"},
                                 {"type": "string", "pattern": r"^[0-9]{1,19}(\.[0-9]{1,6})?[KMGTkmgt]$"}]})
 class DepositLimitField(serializers.Field):
@@ -97,7 +93,7 @@ class DepositLimitField(serializers.Field):
         self.number = limit_field()
 
     def to_internal_value(self, data: Any) -> int | _Sized:
-        if isinstance(data, str) and _NAMES_ITS_UNIT.fullmatch(data):
+        if isinstance(data, str) and names_its_unit(data):
             try:
                 return _Sized(size_parse(data))
             except ValueError as exc:

@@ -68,6 +68,12 @@ def size_exact(size: int) -> str:
     return str(size)
 
 
+def names_its_unit(raw: str) -> bool:
+    """Is `raw` a size written with its unit ("2G", "1.5 MiB"), as size_parse reads it, not a bare number?"""
+    match = _SIZE.fullmatch(raw)
+    return match is not None and bool(match.group(2))
+
+
 def size_parse(raw: str) -> int:
     """Bytes from "200M", "1.5G", "200 MiB", "512 kb" or a number of bytes ("-1": unlimited); binary units.
     ValueError, in words, for anything else, a fraction of a byte, or a size past a 64-bit column."""
