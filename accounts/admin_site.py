@@ -44,6 +44,9 @@ from accounts.browser import (
     browser_sign_in,
     browser_sign_out,
     credentials_check,
+    enrolment_authorize,
+    enrolment_authorized,
+    enrolment_done,
     enrolment_required,
     second_factor_begin,
     second_factor_finish,
@@ -279,21 +282,28 @@ class AccountsAdminSite(admin.AdminSite):
 
     def mfa_enrol(self, request: HttpRequest) -> HttpResponse:
         """Enrolling an authenticator app, for staff signed in without a second factor (STAFF_MFA_REQUIRED):
-        every other back-office page sends them here (admin_view)."""
+        every other back-office page sends them here (admin_view). The password comes first, as through the
+        API (accounts.browser.enrolment_authorize); then the secret, and the code that confirms it."""
         user = cast(User, request.user)
         if not enrolment_required(request, user):  # a factor already, or none asked for: nothing to do here
             return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
         context: dict[str, Any] = {**self.each_context(request), "title": "Turn on a second factor"}
+        authorized = enrolment_authorized(request)
         if request.method == "POST":
             try:
-                context["recovery_codes"] = mfa.totp_confirm(user=user, code=request.POST.get("code", ""))
+                if not authorized:
+                    enrolment_authorize(request, user=user, password=request.POST.get("password", ""))
+                    authorized = True
+                else:
+                    context["recovery_codes"] = mfa.totp_confirm(user=user, code=request.POST.get("code", ""))
+                    enrolment_done(request)
+                    return TemplateResponse(request, "accounts/admin/mfa_enrol.html", context)
             except ServiceError as exc:
                 context["error"] = exc.message
-            else:
-                return TemplateResponse(request, "accounts/admin/mfa_enrol.html", context)
-        enrolment = (mfa.totp_enrolment_pending(user=user) if "error" in context else None) or mfa.totp_enrol_start(
-            user=user)
-        context.update(qr_svg=mark_safe(enrolment.qr_svg), secret=enrolment.secret)  # noqa: S308 (segno's own SVG)
+        if authorized:
+            enrolment = (mfa.totp_enrolment_pending(user=user) if "error" in context else None) or (
+                mfa.totp_enrol_start(user=user))
+            context.update(qr_svg=mark_safe(enrolment.qr_svg), secret=enrolment.secret)  # noqa: S308 (segno's SVG)
         return TemplateResponse(request, "accounts/admin/mfa_enrol.html", context)
 
     # django-stubs promise a TemplateResponse, but the admin's own view answers a redirect after a change too.

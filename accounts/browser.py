@@ -20,17 +20,20 @@ from django.contrib.auth import logout as django_logout
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from accounts import selectors
 from accounts.models import MfaMethod, RevokeReason, Session, User
-from accounts.services import challenges, passkeys, sessions
+from accounts.services import challenges, mfa, passkeys, sessions
 from accountsite.requests import BrowserOnlyMiddleware, client_ip
 
 SESSION_ROW_KEY = "_accounts_session_id"
 PENDING_KEY = "_accounts_mfa_token"  # a sign-in waiting for its second factor (accounts.services.challenges)
 PASSKEY_OPTIONS_KEY = "_accounts_mfa_webauthn"  # its options for navigator.credentials.get(), if any
 STAFF_MFA_KEY = "_accounts_staff_mfa"  # this staff browser's account was seen with a second factor
+ENROLMENT_KEY = "_accounts_enrolment"  # when this browser's password was asked again to add a factor
+ENROLMENT_SECONDS = 10 * 60  # how long that answer lets the browser add one
 
 
 def _user_agent(request: HttpRequest) -> str:
@@ -113,6 +116,24 @@ def enrolment_required(request: HttpRequest, user: Any) -> bool:
         request.session[STAFF_MFA_KEY] = True
         return False
     return True
+
+
+def enrolment_authorize(request: HttpRequest, *, user: User, password: str) -> None:
+    """The password again before a back-office page adds a second factor, as the API asks it
+    (mfa.factor_enrolment_authorize, counted like a sign-in): whoever holds only the browser's session
+    cookie must not add a factor of their own, nor see the secret being enrolled. The answer holds for
+    ENROLMENT_SECONDS in this browser's session."""
+    mfa.factor_enrolment_authorize(user=user, password=password, ip=client_ip(request))
+    request.session[ENROLMENT_KEY] = [user.pk, timezone.now().timestamp()]
+
+
+def enrolment_authorized(request: HttpRequest) -> bool:
+    user_pk, since = request.session.get(ENROLMENT_KEY) or (None, 0.0)
+    return user_pk == request.user.pk and timezone.now().timestamp() - since < ENROLMENT_SECONDS
+
+
+def enrolment_done(request: HttpRequest) -> None:
+    request.session.pop(ENROLMENT_KEY, None)
 
 
 def browser_session(request: HttpRequest) -> Session | None:

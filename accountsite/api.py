@@ -10,7 +10,13 @@ import sys
 from typing import Any
 
 import redis
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import (
+    DisallowedHost,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
@@ -66,6 +72,8 @@ def _django_error(exc: Exception) -> Exception:
         return errors.RequestTooLargeError("Request too large: too many fields or files.")
     if isinstance(exc, RequestDataTooBig):
         return errors.RequestTooLargeError()
+    if isinstance(exc, DisallowedHost):
+        return errors.InvalidParametersError("Unknown host: this service does not answer to that Host header.")
     if isinstance(exc, SuspiciousOperation):
         return errors.InvalidParametersError("Bad request.")
     return exc

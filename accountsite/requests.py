@@ -202,6 +202,23 @@ def for_browser(request: HttpRequest) -> bool:
     return request.path_info.startswith(BROWSER_PATHS)
 
 
+class MethodKeepingRedirectMiddleware:
+    """A permanent redirect of a request that is not GET or HEAD becomes 308 instead of Django's 301: clients
+    follow a 301 with a GET and drop the body (RFC 9110 15.4.2), so a POST sent over plain HTTP would reach
+    the HTTPS address as a GET that means something else; with 308 it arrives as it was sent (15.4.9).
+    Django's SecurityMiddleware (the redirect to HTTPS) and CommonMiddleware (the added slash) answer 301.
+    Put before them: it changes the replies they give."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code == 301 and request.method not in ("GET", "HEAD"):
+            response.status_code = 308  # its reason phrase follows the code
+        return response
+
+
 class NoStoreMiddleware:
     """`Cache-Control: no-store` on every API reply that sets no caching of its own: they carry tokens, a
     developer's secret or someone's data, and a token may come in a bare `token:` header, which caches do not

@@ -65,6 +65,7 @@ MIDDLEWARE = [
     # First, so every reply (a 413 included) carries the CORS headers, and a preflight is answered here,
     # before any authentication.
     "corsheaders.middleware.CorsMiddleware",
+    "accountsite.requests.MethodKeepingRedirectMiddleware",  # the redirects below keep a POST a POST
     # Next, so that the refusals of the middleware below (411, 413, a control character) carry the security
     # headers and no cache keeps an API reply.
     "django.middleware.security.SecurityMiddleware",
@@ -339,9 +340,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"client_mistake": {"()": "accountsite.logfilters.ClientMistake"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}, "django.server": {"level": "WARNING"}},
+    "loggers": {"django.request": {"level": "ERROR"}, "django.server": {"level": "WARNING"},
+                "django.security.DisallowedHost": {"filters": ["client_mistake"]}},
 }
 
 # --- Production transport security ----------------------------------------------------------------------
@@ -383,6 +386,9 @@ OAUTH2_PROVIDER = {
     # Our validator (accounts/oauth/validators.py): claims per scope, and which clients and users may sign in.
     "OAUTH2_VALIDATOR_CLASS": "accounts.oauth.validators.AccountsOAuth2Validator",
     "OIDC_ENABLED": True,
+    # The issuer every ID token, discovery document and authorization reply names. Empty: taken from the
+    # request's Host (one of ALLOWED_HOSTS), which is right only while the service answers to one name.
+    "OIDC_ISS_ENDPOINT": env.str("OIDC_ISSUER", default="").rstrip("/"),
     "OIDC_RSA_PRIVATE_KEY": oidc_private_key(
         from_env=env.str("OIDC_RSA_PRIVATE_KEY", default=""), production=PRODUCTION,
         dev_file=BASE_DIR / "var" / "oidc.key",

@@ -110,11 +110,12 @@ django.setup()
 from django.test import Client
 client = Client()
 health, api = client.get("/healthz"), client.get("/auth/me")
-print(health.status_code, api.status_code, api.get("Location"))
+login = client.post("/auth/login?next=1", {"loginName": "a"}, content_type="application/json")
+print(health.status_code, api.status_code, api.get("Location"), login.status_code, login.get("Location"))
 """
 
 
-def test_production_redirects_to_https_except_the_health_check():
+def test_production_redirects_to_https_except_the_health_check_and_keeps_a_post_a_post():
     # The probe needs a database that answers, not this run's: an in-memory SQLite one.
     base = {key: value for key, value in os.environ.items()
             if key not in ("DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "CACHE_URL")}
@@ -126,7 +127,9 @@ def test_production_redirects_to_https_except_the_health_check():
              "OIDC_RSA_PRIVATE_KEY": _throwaway_rsa_key()},
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["200", "301", "https://testserver/auth/me"], result.stdout
+    # A POST is sent on with 308, which keeps its method and body (a 301 is followed with a GET).
+    assert result.stdout.split() == ["200", "301", "https://testserver/auth/me",
+                                     "308", "https://testserver/auth/login?next=1"], result.stdout
 
 
 def test_every_setting_read_from_the_environment_is_in_the_readme_table():

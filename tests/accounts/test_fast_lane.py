@@ -235,6 +235,7 @@ def test_the_middleware_is_the_one_the_lane_was_checked_against(settings):
     first (one that sets a request id, say, would have its first id repeated), then added to this list."""
     assert settings.MIDDLEWARE == [
         "corsheaders.middleware.CorsMiddleware",
+        "accountsite.requests.MethodKeepingRedirectMiddleware",  # by the status and method alone
         "django.middleware.security.SecurityMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
         "accountsite.requests.NoStoreMiddleware",  # by the path alone

@@ -371,3 +371,16 @@ def test_the_root_names_the_service_and_links_to_the_rest(anon_client):
     }
     for link in data["links"].values():
         assert anon_client.get(link.removeprefix("http://testserver")).status_code in (200, 302)
+
+
+@pytest.mark.parametrize("method, path", [("get", "/auth/me"), ("post", "/auth/login"), ("get", "/admin/login/")])
+def test_an_unknown_host_is_a_clear_400_logged_in_one_line(caplog, unchanged, method, path):
+    """A Host outside ALLOWED_HOSTS is a client's (or a scanner's) mistake: the reply says what is wrong, and
+    the log keeps one warning without Django's traceback, not an error per request."""
+    with caplog.at_level("INFO", logger="django.security"):
+        response = getattr(Client(HTTP_HOST="evil.example"), method)(path)
+    body = envelope(response, errors.InvalidParametersError)
+    assert body["msg"] == "Unknown host: this service does not answer to that Host header."
+    [record] = [record for record in caplog.records if record.name == "django.security.DisallowedHost"]
+    assert (record.levelname, record.exc_info, record.exc_text) == ("WARNING", None, None)
+    assert "evil.example" in record.getMessage()

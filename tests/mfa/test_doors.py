@@ -7,7 +7,8 @@ import re
 import pytest
 from django.test import Client
 
-from accounts.models import AuditEvent, Session
+from accounts import browser
+from accounts.models import AuditEvent, Session, TotpDevice
 from accounts.selectors import mfa_methods
 from tests.factories import PASSWORD, UserFactory
 from tests.mfa.authenticator import SoftAuthenticator
@@ -85,8 +86,13 @@ def test_staff_without_a_factor_enrol_at_sign_in_when_required(operator, setting
     reply = admin_password_step(client)
     assert reply["Location"] == "/admin/mfa/enrol/"
     assert client.get("/admin/accounts/user/")["Location"] == "/admin/mfa/enrol/"
-    page = client.get("/admin/mfa/enrol/")
-    assert page.status_code == 200 and b"<svg" in page.content
+    # The password first, as through the API: the session cookie alone neither sees a secret nor adds one.
+    asked = client.get("/admin/mfa/enrol/")
+    assert asked.status_code == 200 and b"totp-secret" not in asked.content and b'name="password"' in asked.content
+    assert b"The current password is wrong." in client.post("/admin/mfa/enrol/", {"code": "000000"}).content
+    assert not TotpDevice.objects.filter(user=operator).exists()
+    page = client.post("/admin/mfa/enrol/", {"password": PASSWORD})
+    assert page.status_code == 200 and b"totp-secret" in page.content and b"<div id=\"qr\"><svg" in page.content
     wrong = client.post("/admin/mfa/enrol/", {"code": "000000"})
     secret = re.search(rb'id="totp-secret">([A-Z2-7]+)<', wrong.content).group(1)
     assert secret in page.content  # the same enrolment is shown again
@@ -98,6 +104,17 @@ def test_staff_without_a_factor_enrol_at_sign_in_when_required(operator, setting
     assert client.get("/admin/mfa/enrol/")["Location"] == "/admin/"
     assert client.post("/admin/mfa/enrol/", {"code": "123456"})["Location"] == "/admin/"
     assert mfa_methods(operator) == ["totp", "recovery_code"]
+
+
+def test_the_password_given_to_enrol_holds_for_a_while_only(operator, settings, monkeypatch):
+    settings.STAFF_MFA_REQUIRED = True
+    client = Client()
+    admin_password_step(client)
+    assert b"totp-secret" in client.post("/admin/mfa/enrol/", {"password": PASSWORD}).content
+    monkeypatch.setattr(browser, "ENROLMENT_SECONDS", 0)  # the answer has run out: asked again, nothing added
+    late = client.post("/admin/mfa/enrol/", {"code": totp_code(operator)})
+    assert b"The current password is wrong." in late.content and b"totp-secret" not in late.content
+    assert mfa_methods(operator) == []
 
 
 def test_staff_are_not_asked_to_enrol_unless_required(operator):

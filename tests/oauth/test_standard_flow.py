@@ -53,6 +53,23 @@ def test_code_flow_gives_tokens_an_id_token_and_userinfo(browser_client, app, is
     assert claims["iss"] == discovery["issuer"]
 
 
+def test_a_configured_issuer_is_named_whatever_host_the_request_came_to(browser_client, app, issued, settings):
+    """With two names for the service, ID tokens and discovery must still agree on one issuer (OIDC
+    Discovery 3, RFC 9207): OIDC_ISSUER fixes it instead of the request's Host."""
+    issuer = "https://accounts.example.com/oauth"
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver", "other.example"]
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": issuer}
+    for host in ("testserver", "other.example"):
+        assert Client(HTTP_HOST=host).get("/.well-known/openid-configuration").json()["issuer"] == issuer
+        assert Client(HTTP_HOST=host).get("/oauth/.well-known/oauth-authorization-server").json()["issuer"] == issuer
+    verifier, challenge = pkce_pair()
+    reply = authorize(browser_client, app, challenge=challenge)
+    assert query_of(reply["Location"])["iss"] == issuer
+    tokens = exchange(query_of(reply["Location"])["code"], verifier, app, issued.client_secret).json()
+    key = jwk.JWK(**Client().get("/oauth/.well-known/jwks.json").json()["keys"][0])
+    assert json.loads(jwt.JWT(jwt=tokens["id_token"], key=key, algs=["RS256"]).claims)["iss"] == issuer
+
+
 def test_userinfo_releases_claims_per_scope(browser_client, app, issued):
     tokens = tokens_for(browser_client, app, issued.client_secret, scope="openid")
     info = Client().get("/oauth/userinfo/", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").json()
