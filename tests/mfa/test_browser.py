@@ -32,6 +32,33 @@ def test_the_admin_login_with_an_authenticator_app(live_server, browser_page, tm
     assert Session.objects.filter(user=operator, terminal="admin", revoked_at__isnull=True).count() == 1
 
 
+def test_staff_enrol_the_required_authenticator_app_after_giving_their_password(live_server, browser_page, settings,
+                                                                                   tmp_path):
+    settings.STAFF_MFA_REQUIRED = True
+    page = browser_page
+    operator = UserFactory(username="ops", is_staff=True, is_superuser=True)
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", "ops")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#id_password")  # the enrolment page asks for the password again
+    assert page.url == f"{live_server.url}/admin/mfa/enrol/" and page.locator("#totp-secret").count() == 0
+    page.fill("#id_password", "not-" + PASSWORD)
+    page.click("input[type=submit]")
+    assert "wrong" in page.inner_text(".errornote") and page.locator("#totp-secret").count() == 0
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#qr svg")
+    page.screenshot(path=str(tmp_path / "admin-enrol.png"), full_page=True)
+    page.fill("#id_code", totp_code(operator))
+    page.click("input[type=submit]")
+    page.wait_for_selector("#recovery-codes")
+    assert page.locator("#recovery-codes li").count() == 10
+    page.click("#continue")
+    page.wait_for_selector("#user-tools")
+    assert page.url == f"{live_server.url}/admin/"
+
+
 # Runs in the page: asks the API for options, lets the browser's authenticator answer, sends the answer back.
 REGISTER_JS = """async ({access, password}) => {
   const auth = {"Authorization": "Bearer " + access, "Content-Type": "application/json"};
