@@ -110,6 +110,14 @@ def _finite(text: str) -> float:
     return value
 
 
+def _whole(text: str) -> int:
+    """A JSON integer; one with more digits than Python converts (sys.get_int_max_str_digits()) is malformed."""
+    try:
+        return int(text)
+    except ValueError:
+        raise _Malformed("a number with too many digits") from None
+
+
 def _no_constant(name: str) -> Any:
     raise _Malformed(f"{name} is not a JSON number")  # Python's extension: NaN, Infinity or -Infinity
 
@@ -120,7 +128,7 @@ def _parse_error(exc: ValueError, encoding: str) -> str:
         return str(exc)
     if isinstance(exc, UnicodeDecodeError):
         return f"the body is not valid {encoding} text"
-    return "a number with too many digits"  # int(): past sys.get_int_max_str_digits()
+    return "not a JSON document"
 
 
 class JSONParser(parsers.JSONParser):
@@ -133,7 +141,8 @@ class JSONParser(parsers.JSONParser):
         encoding = get_encoding(parser_context or {})
         try:
             return json.loads(codecs.getreader(encoding)(stream).read(), object_pairs_hook=_objects_without_repeats(),
-                              parse_constant=_no_constant if self.strict else None, parse_float=_finite)
+                              parse_constant=_no_constant if self.strict else None, parse_float=_finite,
+                              parse_int=_whole)
         except ValueError as exc:
             raise drf.ParseError(f"JSON parse error - {_parse_error(exc, encoding)}") from None
         except RecursionError:

@@ -48,20 +48,31 @@ def valid_input(serializer_class: type, request: Request, **kwargs: Any) -> dict
         allowed = f"the fields are: {names}" if names else "this endpoint takes none"
         shown = [name for name in unknown if _NAME_LIKE.fullmatch(name)]
         hidden = len(unknown) - len(shown)
-        named = [*shown[:_UNKNOWN_NAMED]]
-        if len(shown) > _UNKNOWN_NAMED:
-            named.append(f"{len(shown) - _UNKNOWN_NAMED} more")
-        if hidden:
-            named.append(f"{hidden} whose name{' is' if hidden == 1 else 's are'} not shown"
-                         + (" (a JSON body sent as a form? send it as application/json)"
-                            if request.content_type.startswith(("application/x-www-form-urlencoded",
-                                                                "multipart/form-data")) else ""))
+        hint = (" (a JSON body sent as a form? send it as application/json)"
+                if hidden and request.content_type.startswith(("application/x-www-form-urlencoded",
+                                                               "multipart/form-data")) else "")
         error = {name: [f"Unknown field. {allowed[0].upper()}{allowed[1:]}."] for name in shown}
         if hidden:
             error["non_field_errors"] = [f"{hidden} unknown field{'s' if hidden > 1 else ''} (names not shown)."]
-        raise errors.InvalidParametersError(f"Invalid parameters: unknown field {', '.join(named)}; {allowed}.",
+        raise errors.InvalidParametersError(f"Invalid parameters: {_unknown_named(shown, hidden)}{hint}; {allowed}.",
                                             error=error)
     return valid_input_data(serializer_class, request.data, **kwargs)
+
+
+def _unknown_named(shown: list[str], hidden: int) -> str:
+    """"unknown field nickName", "unknown fields a, b, c, d, e and 3 more", "unknown fields a and 2 whose names
+    are not shown", "an unknown field whose name is not shown": the first names, and how many more."""
+    if not shown:
+        return ("an unknown field whose name is not shown" if hidden == 1
+                else f"{hidden} unknown fields whose names are not shown")
+    parts = shown[:_UNKNOWN_NAMED]
+    if len(shown) > _UNKNOWN_NAMED:
+        parts.append(f"{len(shown) - _UNKNOWN_NAMED} more")
+    if hidden:
+        parts.append(f"{hidden} whose name{' is' if hidden == 1 else 's are'} not shown")
+    if len(parts) == 1:
+        return f"unknown field {parts[0]}"
+    return f"unknown fields {', '.join(parts[:-1])} and {parts[-1]}"
 
 
 class NoInputSerializer(serializers.Serializer):
