@@ -128,8 +128,10 @@ def tier_save(*, tier: Tier) -> int:
 def membership_tier_assign(*, user: User, user_type: int, actor: User | None, expires_at: datetime | None = None,
                            now: datetime | None = None) -> Membership:
     """An operator sets a user's tier without any charge (admin API and back office); the quota limits
-    follow the tier and existing use is kept. Nothing was paid, so a later upgrade credits nothing. The
-    admin tier (unlimited) goes with the admin role only (8009): the role change gives it."""
+    follow the tier and existing use is kept. Nothing was paid, so a later upgrade credits nothing; but an
+    operator moving only the end of a running tier (invalid_at) keeps the period the member paid for, which
+    a later upgrade still credits. The admin tier (unlimited) goes with the admin role only (8009): the role
+    change gives it."""
     now = now or timezone.now()
     tier = _tier(user_type)
     if tier.user_type == TierType.ADMIN and not user.is_admin:
@@ -137,8 +139,11 @@ def membership_tier_assign(*, user: User, user_type: int, actor: User | None, ex
                                     error={"userType": ["Only administrators hold the admin tier."]})
     membership = _locked_membership(user)
     previous = membership.tier.user_type
-    _membership_set(membership=membership, tier=tier, expires_at=expires_at, period_started_at=None,
-                    period_years=0, now=now)
+    paid = membership.tier_id == tier.pk and not selectors.is_expired(membership, now)
+    _membership_set(membership=membership, tier=tier, expires_at=expires_at,
+                    period_started_at=membership.period_started_at if paid else None,
+                    period_years=membership.period_years if paid else 0,
+                    period_value=membership.period_value if paid else pricing.ZERO, now=now)
     audit_record(action=AuditAction.MEMBERSHIP_ASSIGN, user=user, actor=actor, previous=previous, user_type=user_type)
     return membership
 

@@ -159,3 +159,28 @@ def test_a_tier_granted_without_an_end_has_nothing_to_renew(member, admin_user):
         buy(member, TierType.GOLD, T0)
     assert Membership.objects.get(user=member).expires_at is None
     assert selectors.wallet_balance(member) == Decimal("100000.00")
+
+
+def test_an_operator_moving_the_end_of_a_paid_tier_keeps_what_was_paid(member, admin_user):
+    """An operator extending a paying member's gold by a month (PATCH /users/{name} invalid_at) changes no
+    tier: the years paid stay credited on upgrade (they read as a grant, credit 0, before)."""
+    buy(member, TierType.GOLD, T0)
+    half_way = T0 + timedelta(days=182, hours=12)
+    assert services.membership_cost(user=member, user_type=TierType.DIAMOND, validity=1,
+                                    now=half_way) == Decimal("15000.00")
+    extended = Membership.objects.get(user=member).expires_at + timedelta(days=30)
+    services.membership_tier_assign(user=member, user_type=TierType.GOLD, actor=admin_user, expires_at=extended,
+                                    now=half_way)
+    cost = services.membership_cost(user=member, user_type=TierType.DIAMOND, validity=1, now=half_way)
+    assert Decimal("14000.00") < cost < Decimal("15000.00")  # the unused share of the 10000.00, now over 13 months
+
+
+def test_an_operator_reviving_a_lapsed_paid_tier_credits_nothing(member, admin_user):
+    """The paid period is over: giving the same tier an end again is a grant, with nothing to credit."""
+    buy(member, TierType.GOLD, T0)
+    later = T0 + timedelta(days=400)
+    services.membership_tier_assign(user=member, user_type=TierType.GOLD, actor=admin_user,
+                                    expires_at=later + timedelta(days=300), now=later)
+    assert services.membership_cost(user=member, user_type=TierType.DIAMOND, validity=1,
+                                    now=later) == Decimal("20000.00")
+
