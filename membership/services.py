@@ -44,16 +44,17 @@ def membership_open(*, user: User, now: datetime | None = None) -> Membership:
     return membership
 
 
-def _plan_push(*, membership: Membership, now: datetime | None = None) -> None:
+def _plan_push(*, membership: Membership, now: datetime | None = None, same_tier: bool = False) -> None:
     """The membership's tier to the account and its limits to the quotas. A paid tier holds until it
     expires and tier 1 from that instant, in both (before expire_memberships writes it down); the admin
-    tier never expires."""
+    tier never expires. `same_tier` (the tier in force stays: a renewal, a new end) keeps the limits an
+    operator set for this member, which hold until the tier changes (docs/tiers.md)."""
     tier = membership.tier
     until = membership.expires_at if tier.user_type != TierType.ADMIN else None
     base = selectors.tier_by_user_type(TierType.REGISTERED)
     user_tier_record(user=membership.user, user_type=tier.user_type, invalid_at=until, user_type_after=base.user_type)
     quota_limits_apply(user=membership.user, limits=tier.quota_limits(), until=until,
-                       fallback=base.quota_limits() if until else None, now=now)
+                       fallback=base.quota_limits() if until else None, now=now, keep_overrides=same_tier)
 
 
 def _tier(user_type: int) -> Tier:
@@ -99,13 +100,14 @@ def _ledger_append(*, wallet: Wallet, kind: str, amount: Decimal, actor: User | 
 def _membership_set(*, membership: Membership, tier: Tier, expires_at: datetime | None,
                     period_started_at: datetime | None, period_years: int, now: datetime,
                     period_value: Decimal = pricing.ZERO) -> None:
+    same_tier = membership.tier_id == tier.pk and not selectors.is_expired(membership, now)
     if membership.tier_id != tier.pk:
         membership.started_at = now
     membership.tier, membership.expires_at = tier, expires_at
     membership.period_started_at, membership.period_years = period_started_at, period_years
     membership.period_value = period_value
     membership.save()
-    _plan_push(membership=membership, now=now)
+    _plan_push(membership=membership, now=now, same_tier=same_tier)
 
 
 @transaction.atomic

@@ -30,11 +30,17 @@ USE_FIELDS: dict[str, str] = {QuotaKind.REPO_PUBLIC: "usePublic", QuotaKind.REPO
 
 @transaction.atomic
 def quota_limits_apply(*, user: User, limits: Mapping[str, int], until: datetime | None = None,
-                       fallback: Mapping[str, int] | None = None, now: datetime | None = None) -> None:
+                       fallback: Mapping[str, int] | None = None, now: datetime | None = None,
+                       keep_overrides: bool = False) -> None:
     """Sets the user's limits (a tier's, pushed here by membership), creating missing rows; use is kept
-    (over-limit use blocks new use, deletes nothing). With `until`, `fallback` takes over at that instant."""
+    (over-limit use blocks new use, deletes nothing). With `until`, `fallback` takes over at that instant.
+    With `keep_overrides` (the same plan again: a renewal, a new end), a limit an operator set for this user,
+    one that differs from the plan's, stays: it holds until the plan changes (quota_limits_set)."""
     now = now or timezone.now()
+    current = dict(Quota.objects.filter(user=user).values_list("kind", "quota")) if keep_overrides else {}
     for kind, limit in limits.items():
+        if current.get(kind, limit) != limit:
+            continue
         Quota.objects.update_or_create(user=user, kind=kind, defaults={
             "quota": limit, "quota_until": until, "fallback_quota": fallback[kind] if until and fallback else None,
             "updated_at": now,

@@ -8,7 +8,8 @@ import pytest
 from accountsite.errors import MembershipChangeError
 from membership import selectors, services
 from membership.models import LedgerEntry, Membership, Tier, TierType
-from quotas.models import Quota
+from quotas.models import Quota, QuotaKind
+from quotas.services import quota_limits_set
 from tests.factories import UserFactory
 from tests.membership.conftest import balance
 from tests.snapshots import snapshot
@@ -184,3 +185,16 @@ def test_an_operator_reviving_a_lapsed_paid_tier_credits_nothing(member, admin_u
     assert services.membership_cost(user=member, user_type=TierType.DIAMOND, validity=1,
                                     now=later) == Decimal("20000.00")
 
+
+def test_a_renewal_keeps_an_operators_own_limit(member, admin_user):
+    """docs/tiers.md: an operator's limit for one user holds until the user's next tier change; renewing the
+    same tier is none (it set the tier's limits again), while an upgrade is one."""
+    buy(member, TierType.GOLD, T0)
+    quota_limits_set(user=member, limits={QuotaKind.REPO_PUBLIC: 100}, actor=admin_user, now=T0)
+    buy(member, TierType.GOLD, T0 + timedelta(days=10))
+    rows = {row.kind: row for row in Quota.objects.filter(user=member)}
+    assert rows[QuotaKind.REPO_PUBLIC].quota == 100
+    # The tier's own limits follow the renewed expiry.
+    assert rows[QuotaKind.PULLS].quota_until == Membership.objects.get(user=member).expires_at
+    buy(member, TierType.DIAMOND, T0 + timedelta(days=20))
+    assert Quota.objects.get(user=member, kind=QuotaKind.REPO_PUBLIC).quota == 50
