@@ -86,10 +86,13 @@ def _balance_note(request: HttpRequest, balance: Decimal) -> str:
 
 @admin.register(Membership)
 class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
-    list_display = ["user", "tier", "expires_at", "period_started_at", "period_years", "started_at"]
+    list_display = ["user", "tier", "expires_at", "period_started_at", "period_years", "period_value", "started_at"]
     list_filter = ["tier", ("expires_at", admin.DateFieldListFilter)]
     search_fields = ["user__username"]
-    readonly_fields = ["user", "tier", "expires_at", "started_at", "period_started_at", "period_years"]
+    # Every field: a membership changes through the services alone (the actions, "change tier"); the period's
+    # value is what an upgrade credits, so a form writing it would hand out money with no ledger row.
+    readonly_fields = ["user", "tier", "expires_at", "started_at", "period_started_at", "period_years",
+                       "period_value"]
     action_form = MembershipActionForm
     actions = ["renew", "change_tier"]
 

@@ -46,6 +46,16 @@ def test_pages_open_and_the_ledger_is_read_only(back_office, user, fund):
     assert LedgerEntry.objects.get(pk=entry.pk).note == "test funds"
 
 
+def test_the_membership_form_edits_no_field_of_the_paid_period(back_office, user):
+    """What a period was bought at is what an upgrade credits: the change form must not let an operator
+    write it (999999.00 made the next upgrade free, with no ledger row and no audit)."""
+    membership_tier_assign(user=user, user_type=TierType.GOLD, actor=None)
+    page = back_office.get(f"/admin/membership/membership/{user.pk}/change/")
+    assert page.status_code == 200 and b'name="period_value"' not in page.content
+    back_office.post(f"/admin/membership/membership/{user.pk}/change/", {"period_value": "999999.00"})
+    assert Membership.objects.get(user=user).period_value == Decimal("0.00")
+
+
 def test_tier_fee_is_editable(back_office):
     form = {"user_type": TierType.GOLD, "name": "gold", "repo_public": 20, "repo_private": 2,
             "deposit_bytes": 200 * 1024**2, "pulls_per_day": 2000, "pay_way": 1, "fee": "12000.00"}
