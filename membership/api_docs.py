@@ -24,11 +24,14 @@ _VIP_PROPERTIES = {
                 "description": "the wallet; only for the member and operators"},
 }
 _VIP = {"type": "object", "properties": _VIP_PROPERTIES, "required": [*_TIER, "invalidTime"]}
-_PURCHASE = {"type": "object", "required": [*_TIER, "invalidTime", "kind", "cost", "credit", "balance"], "properties": {
+_PURCHASE = {"type": "object", "required": [*_TIER, "invalidTime", "kind", "cost", "credit", "refund",
+                                            "balance"], "properties": {
     **_VIP_PROPERTIES,
     "kind": {"type": "string", "enum": ["renew", "upgrade", "change"], "example": "upgrade"},
     "cost": {"type": "string", "example": "10000.00", "description": "what was charged"},
     "credit": {"type": "string", "example": "0.00", "description": "the unused part of the previous tier, deducted"},
+    "refund": {"type": "string", "example": "0.00",
+               "description": "the part of the credit the new price did not use, returned to the wallet"},
 }}
 _PAYMENT = (errors.InvalidParametersError, errors.IdempotencyKeyReusedError)
 

@@ -18,6 +18,9 @@ Definitions the contract leaves open, decided here:
   of days.
   A quote therefore moves by a cent every few seconds: a PUT whose `cost` was quoted a moment earlier may
   meet the next cent and get 8010 with the current cost in `error.cost`, which the client pays instead.
+- A credit larger than the new price (years of a tier moved to fewer years of a dearer one) pays the price
+  in full, and the rest is the quote's `refund`, returned to the wallet: the charge is never below 0 and no
+  paid money is lost.
 - The one rounding point: the credit is rounded half-up to 0.01 (`ROUND_HALF_UP`). Fees are exact
   cents and everything else is multiplication by whole numbers or subtraction, so no other step rounds.
 - Kinds of purchase, by the fee of the tier in force (an expired tier is tier 1, fee 0.00):
@@ -136,6 +139,7 @@ class Quote:
     period_started_at: datetime | None
     period_years: int
     period_value: Decimal
+    refund: Decimal = ZERO
 
 
 def quote(*, current: Current, user_type: int, fee: Decimal, validity: int, now: datetime,
@@ -150,6 +154,7 @@ def quote(*, current: Current, user_type: int, fee: Decimal, validity: int, now:
     if validity < 1:
         raise ValueError("validity must be at least one year")
     running = current.expires_at is None or current.expires_at > now
+    refund = ZERO
     if user_type == current.user_type:
         if current.expires_at is None and user_type != base_user_type:
             raise NothingToRenew(f"tier {user_type} is held without an end date")
@@ -167,11 +172,12 @@ def quote(*, current: Current, user_type: int, fee: Decimal, validity: int, now:
         credit = (unused_credit(value=current.value, period_started_at=current.period_started_at,
                                 expires_at=current.expires_at, now=now) if current.period_years > 0 else ZERO)
         cost = upgrade_cost(new_fee=fee, validity=validity, credit=credit)
+        refund = max(credit - renewal_cost(fee=fee, validity=validity), ZERO)
         expires_at, period_started_at, period_years = add_years(now, validity), now, validity
         period_value = renewal_cost(fee=fee, validity=validity)  # paid partly with the credit, worth all of it
     if expires_at is not None and expires_at > add_years(now, YEARS_AHEAD_MAX):
         raise TooFarAhead(f"the membership would end after {expires_at:%Y-%m-%d}")
     if user_type == base_user_type:
         expires_at, period_started_at, period_years, period_value = None, None, 0, ZERO
-    return Quote(kind=kind, cost=cost, credit=credit, expires_at=expires_at,
-                 period_started_at=period_started_at, period_years=period_years, period_value=period_value)
+    return Quote(kind=kind, cost=cost, credit=credit, expires_at=expires_at, period_started_at=period_started_at,
+                 period_years=period_years, period_value=period_value, refund=refund)

@@ -200,7 +200,8 @@ class Purchase:
 @transaction.atomic
 def membership_purchase(*, user: User, user_type: int, validity: int, cost: Decimal, actor: User | None,
                         idempotency_key: str = "", ip: str | None = None, now: datetime | None = None) -> Purchase:
-    """Renew, upgrade or change tier, paying `cost` from the wallet.
+    """Renew, upgrade or change tier, paying `cost` from the wallet; a credit larger than the new price
+    returns the rest to the wallet (a refund row).
 
     `cost` is the price the client was shown; it must equal the quote recomputed here under the locks
     (8010 otherwise). Refuses an early downgrade (8009) and a short balance (8007); each refusal changes nothing.
@@ -224,11 +225,18 @@ def membership_purchase(*, user: User, user_type: int, validity: int, cost: Deci
             to_user_type=tier.user_type, validity=validity, idempotency_key=idempotency_key,
             note=f"{quote.kind} {tier.name} for {validity} year(s)", created_at=now,
         )
+    if quote.refund > 0:  # the credit left over once the new price is paid (membership.pricing)
+        entry = _ledger_append(
+            wallet=wallet, kind=LedgerKind.REFUND, amount=quote.refund, actor=actor, from_user_type=previous,
+            to_user_type=tier.user_type, validity=validity, idempotency_key=idempotency_key,
+            note=f"unused credit returned on {quote.kind} to {tier.name}", created_at=now,
+        )
     _membership_set(membership=membership, tier=tier, expires_at=quote.expires_at,
                     period_started_at=quote.period_started_at, period_years=quote.period_years,
                     period_value=quote.period_value, now=now)
     audit_record(action=PURCHASE_ACTIONS[quote.kind], user=user, actor=actor, ip=ip, previous=previous,
                  user_type=tier.user_type, validity=validity, cost=str(quote.cost), credit=str(quote.credit),
+                 refund=str(quote.refund),
                  expires_at=quote.expires_at.isoformat() if quote.expires_at else None)
     return Purchase(membership=membership, quote=quote, balance=wallet.balance, entry=entry)
 

@@ -97,7 +97,8 @@ class VipViewSet(PolicyMixin, viewsets.GenericViewSet):
             )
             reply = _vip(user, with_balance=True)
             reply.update(kind=purchase.quote.kind, cost=money(purchase.quote.cost),
-                         credit=money(purchase.quote.credit), balance=money(purchase.balance))
+                         credit=money(purchase.quote.credit), refund=money(purchase.quote.refund),
+                         balance=money(purchase.balance))
             return 200, reply
 
         return _idempotent(request, key, data, produce, operation="purchase", target=user)

@@ -37,7 +37,10 @@ def test_upgrade_quote_is_between_zero_and_the_full_price(old_fee, extra, validi
     assert quote.kind == pricing.UPGRADE
     assert Decimal("0.00") <= quote.cost <= new_fee * validity
     assert Decimal("0.00") <= quote.credit <= old_fee * years
-    assert is_cents(quote.cost) and is_cents(quote.credit)
+    assert is_cents(quote.cost) and is_cents(quote.credit) and is_cents(quote.refund)
+    # The credit pays the new price and what it leaves over goes back to the wallet: none of it is lost.
+    assert quote.refund == max(quote.credit - new_fee * validity, Decimal("0.00"))
+    assert quote.cost + quote.credit - quote.refund == new_fee * validity
     assert quote.expires_at == pricing.add_years(start + elapsed, validity)
 
 

@@ -11,7 +11,7 @@ from membership.models import LedgerEntry, Membership, Tier, TierType
 from quotas.models import Quota, QuotaKind
 from quotas.services import quota_limits_set
 from tests.factories import UserFactory
-from tests.membership.conftest import balance
+from tests.membership.conftest import assert_ledger_balances, balance
 from tests.snapshots import snapshot
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -198,3 +198,18 @@ def test_a_renewal_keeps_an_operators_own_limit(member, admin_user):
     assert rows[QuotaKind.PULLS].quota_until == Membership.objects.get(user=member).expires_at
     buy(member, TierType.DIAMOND, T0 + timedelta(days=20))
     assert Quota.objects.get(user=member, kind=QuotaKind.REPO_PUBLIC).quota == 50
+
+
+def test_a_credit_larger_than_the_new_price_returns_the_rest_to_the_wallet(member):
+    """Three years of gold (30000.00) moved at once to one year of diamond (20000.00): the charge is 0.00 (never
+    below 0) and the unused 10000.00 comes back to the wallet as a refund row; it was kept by no one before."""
+    buy(member, TierType.GOLD, T0, validity=3)
+    assert balance(member) == Decimal("70000.00")
+    purchase = buy(member, TierType.DIAMOND, T0)
+    assert (purchase.quote.cost, purchase.quote.credit, purchase.quote.refund) == (
+        Decimal("0.00"), Decimal("30000.00"), Decimal("10000.00"))
+    assert purchase.balance == balance(member) == Decimal("80000.00")
+    refund = LedgerEntry.objects.get(user=member, kind="refund")
+    assert (refund.amount, refund.balance_after, refund.from_user_type, refund.to_user_type) == (
+        Decimal("10000.00"), Decimal("80000.00"), TierType.GOLD, TierType.DIAMOND)
+    assert_ledger_balances(member)
