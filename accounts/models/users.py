@@ -17,9 +17,11 @@ from django.utils import timezone
 from accounts.plans import plans
 from accountsite.text import MULTILINE, ONE_LINE
 
+# "tiers" is taken by the API itself: /vip/tiers lists the tiers, so that account's /vip/{loginname} could not be
+# reached (names are matched without regard to case).
 LOGIN_NAME_VALIDATOR = RegexValidator(
-    r"^[A-Za-z0-9@.+\-_]{3,64}\Z",
-    "A login name has 3-64 characters: letters, digits and @ . + - _",
+    r"^(?![Tt][Ii][Ee][Rr][Ss]\Z)[A-Za-z0-9@.+\-_]{3,64}\Z",
+    "A login name has 3-64 characters: letters, digits and @ . + - _ (and is not \"tiers\", an address of the API)",
 )
 # Addresses in ASCII: Django's e-mail check takes a fullwidth or soft-hyphened domain (IDNA maps them to plain
 # letters) and, matching without regard to case, a long s (U+017F) or a Kelvin sign (U+212A) in the local part,

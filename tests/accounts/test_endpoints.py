@@ -276,6 +276,7 @@ REGISTER_BAD = {
     "username slash": ({"username": "a/b/c", "password": PASSWORD}, "username"),
     "username unicode": ({"username": "名字名字", "password": PASSWORD}, "username"),
     "username nul": ({"username": "abc\x00def", "password": PASSWORD}, "username"),
+    "username an address of the API": ({"username": "Tiers", "password": PASSWORD}, "username"),  # /vip/tiers
     "password short": ({"username": "newname", "password": "Sh0rt!"}, "password"),
     "password too long": ({"username": "newname", "password": "p" * 129}, "password"),
     "password common": ({"username": "newname", "password": "password123"}, "password"),

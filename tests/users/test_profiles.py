@@ -1,6 +1,7 @@
 """GET/POST/PUT/PATCH/DELETE /users/{loginname}: who sees and changes what."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from accounts.models import AuditEvent, Session, User, UserStatus
 from accountsite import errors
@@ -280,3 +281,14 @@ def test_deleted_login_name_stays_reserved(admin_client, anon_client, user):
     envelope(anon_client.post("/users/Alice", {"password": PASSWORD + "x"}, format="json"), errors.LoginNameTakenError)
     envelope(anon_client.post("/auth/register", {"username": "alice", "password": PASSWORD + "x"}, format="json"),
              errors.LoginNameTakenError)
+
+
+@pytest.mark.parametrize("name", ["tiers", "TIERS"])
+def test_tiers_is_no_login_name_at_any_door(admin_client, name):
+    """/vip/tiers is the tier list: an account named so could never reach its own /vip/{loginname}."""
+    body = envelope(admin_client.post(f"/users/{name}", {"password": PASSWORD}, format="json"),
+                    errors.InvalidParametersError)
+    assert '"tiers"' in body["error"]["loginname"][0]
+    with pytest.raises(ValidationError):
+        User(username=name, password="x").full_clean(exclude=["password"])
+    assert not User.objects.filter(username__iexact="tiers").exists()
