@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.serializers.base import instant
 from accounts.services.users import user_tier_record
 from accountsite.audit import AuditAction, audit_record
 from accountsite.errors import (
@@ -166,7 +167,7 @@ def _quote(*, user: User, membership: Membership, tier: Tier, validity: int, now
         raise MembershipChangeError(
             "A lower tier can be bought only after the current paid tier has expired.",
             error={"userType": ["Downgrade refused before expiry."],
-                   "invalidTime": membership.expires_at.isoformat() if membership.expires_at else None},
+                   "invalidTime": instant(membership.expires_at)},
         ) from None
     except pricing.NothingToRenew:
         raise MembershipChangeError(
@@ -177,7 +178,7 @@ def _quote(*, user: User, membership: Membership, tier: Tier, validity: int, now
         raise MembershipChangeError(
             f"A membership is paid at most {pricing.YEARS_AHEAD_MAX} years ahead.",
             error={"validity": [f"The membership would end more than {pricing.YEARS_AHEAD_MAX} years from now."],
-                   "invalidTime": membership.expires_at.isoformat() if membership.expires_at else None},
+                   "invalidTime": instant(membership.expires_at)},
         ) from None
 
 

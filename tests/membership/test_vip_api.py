@@ -206,7 +206,10 @@ def test_early_downgrade_is_8009_and_changes_nothing(user_client, rich_alice):
     envelope(user_client.put("/vip/alice", {"userType": TierType.DIAMOND, "cost": "20000.00"}, format="json"),
              status=200)
     before = snapshot()
-    envelope(user_client.get("/vip/alice/cost", {"type": TierType.GOLD}), errors.MembershipChangeError)
+    refusal = envelope(user_client.get("/vip/alice/cost", {"type": TierType.GOLD}), errors.MembershipChangeError)
+    # The expiry is written as every reply writes it (UTC as Z), not in Python's isoformat.
+    assert refusal["error"]["invalidTime"] == envelope(user_client.get("/vip/alice"))["data"]["invalidTime"]
+    assert refusal["error"]["invalidTime"].endswith("Z")
     envelope(user_client.put("/vip/alice", GOLD_FOR_A_YEAR, format="json"), errors.MembershipChangeError)
     envelope(user_client.put("/vip/alice", {"userType": TierType.REGISTERED, "cost": "0.00"}, format="json"),
              errors.MembershipChangeError)
