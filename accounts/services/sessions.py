@@ -34,13 +34,15 @@ def account_key(login: str, user: User | None) -> str:
 
 def credentials_verify(*, login: str, password: str, ip: str, status: int = 401) -> User:
     """The user named by `login` if `password` is theirs, under the brute-force limits; a right password
-    clears the account's failures.
+    clears the account's failures only if it is the whole credential (no second factor): else the wrong
+    codes counted on the account would be cleared by whoever knows the password, who could then guess
+    codes without end.
 
     Wrong name and wrong password give the same error at the same cost (one hash). A legacy MD5 or
     PBKDF2 hash is re-hashed with Argon2id by check_password on success.
     """
     user, key = _credentials_judge(login=login, password=password, ip=ip, status=status)
-    _attempt_settle(ip=ip, key=key, clear=True)
+    _attempt_settle(ip=ip, key=key, clear=not selectors.mfa_methods(user))
     return user
 
 

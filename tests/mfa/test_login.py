@@ -139,6 +139,29 @@ def test_the_right_password_does_not_reset_the_count_of_wrong_codes(user, anon_c
              errors.TooManyRequestsError)
 
 
+@pytest.mark.parametrize("door", ["validate", "unregister", "password"])
+def test_the_password_alone_elsewhere_does_not_reset_the_count_of_wrong_codes(user, anon_client, settings, door):
+    """The doors that check the password alone (seed 004's pwd/validate, seed 003's unregister and password
+    change without a token) must not clear the wrong codes counted on an account with a second factor:
+    whoever knows the password could otherwise guess codes forever, clearing the count every few tries."""
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 3
+    totp_on(user)
+    token = first_step(anon_client)["mfa_token"]
+    for _ in range(2):
+        envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": "000000"}, format="json"),
+                 errors.InvalidSecretError)
+    request = {"validate": ("/users/alice/pwd/validate", {"pwd": PASSWORD}),
+               "unregister": ("/auth/unregister", {"username": "alice", "password": PASSWORD}),
+               "password": ("/auth/password", {"username": "alice", "old_password": PASSWORD,
+                                               "new_password": "another-Long-passw0rd"})}[door]
+    anon_client.post(*request, format="json")
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": "000000"}, format="json"),
+             errors.InvalidSecretError)
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": totp_code(user)}, format="json"),
+             errors.TooManyRequestsError)
+    assert not Session.objects.exists()
+
+
 def test_a_whole_sign_in_clears_the_count(user, anon_client, settings):
     settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 3
     totp_on(user)
