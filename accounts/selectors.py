@@ -4,7 +4,7 @@ import functools
 import weakref
 from typing import Any
 
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import get_hasher, identify_hasher, make_password
 from django.core.exceptions import ValidationError
 from django.db import connection, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -45,6 +45,22 @@ def _login_candidates(login: str) -> QuerySet[User]:
 def burn_password_hash(password: str) -> None:
     """Spend the time of one password hash, for callers whose user does not exist."""
     make_password(password)
+
+
+def password_matches(user: User, password: str) -> bool:
+    """user.check_password, at the cost of at least one hash of the current hasher when it is wrong. Django
+    evens out the time of an unusable password, not of a hash in an older, cheaper format (an imported MD5
+    is checked in microseconds): a wrong password there would answer faster than an unknown name, which
+    tells which names are accounts not yet signed in to since their import."""
+    if user.check_password(password):
+        return True
+    try:
+        current = identify_hasher(user.password).algorithm == get_hasher().algorithm
+    except ValueError:  # unusable or unknown: Django spent a hash already
+        current = True
+    if not current:
+        burn_password_hash(password)
+    return False
 
 
 @functools.cache

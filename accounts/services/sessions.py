@@ -57,7 +57,7 @@ def _credentials_judge(*, login: str, password: str, ip: str, status: int) -> tu
     ip_count, account_count = reserve_together((LOGIN_FAILURES_PER_IP, ip), (LOGIN_FAILURES_PER_ACCOUNT, key))
     if user is None:
         selectors.burn_password_hash(password)  # an unknown name costs one hash too
-    if user is None or not user.check_password(password):
+    if user is None or not selectors.password_matches(user, password):
         # One audit row per failure (none on success, none for attempts refused while locked, which cost
         # no hash): the failure that reaches a limit is the lockout. No login name is kept for unknown
         # names, which are sometimes passwords typed in the wrong field.

@@ -112,6 +112,26 @@ def test_unknown_user_and_wrong_password_are_indistinguishable(user):
     envelope(wrong_password, errors.WrongPasswordError, status=401)
 
 
+@pytest.mark.parametrize("kind", ["unsalted_md5", "md5", "pbkdf2_sha1", "unusable"])
+def test_a_wrong_password_for_a_legacy_or_unusable_hash_costs_what_an_unknown_name_costs(real_hashers, monkeypatch,
+                                                                                       kind):
+    """An imported MD5 hash is checked in microseconds and an unusable one not at all, where an unknown name
+    costs one Argon2id hash: without a hash spent on a wrong password, the time of a reply would tell which
+    names are accounts not yet signed in to since their import."""
+    user = UserFactory(username="legacy")
+    encoded = "!unusable" if kind == "unusable" else _legacy_hashes()[kind]
+    User.objects.filter(pk=user.pk).update(password=encoded)
+    computed: list = []
+    real_encode, real_verify = OWASPArgon2PasswordHasher.encode, OWASPArgon2PasswordHasher.verify
+    monkeypatch.setattr(OWASPArgon2PasswordHasher, "encode", lambda *a, **k: computed.append(1) or real_encode(*a, **k))
+    monkeypatch.setattr(OWASPArgon2PasswordHasher, "verify", lambda *a, **k: computed.append(1) or real_verify(*a, **k))
+    envelope(_login("nobody-at-all", "not-the-Passw0rd"), errors.WrongPasswordError, status=401)
+    unknown, computed[:] = len(computed), []
+    envelope(_login("legacy", "not-the-Passw0rd"), errors.WrongPasswordError, status=401)
+    assert unknown == 1 and len(computed) == unknown
+    assert User.objects.get(pk=user.pk).password == encoded
+
+
 def test_deleted_account_looks_unknown(user):
 
     users.user_delete(user=user, actor=None)
