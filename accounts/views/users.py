@@ -55,15 +55,18 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
     def _target(self, loginname: str) -> User:
         return selectors.user_visible_to(loginname, self.caller())
 
+    def _record(self, user: User) -> dict:
+        """`user` as the caller may read them: the full record, or the public fields. A write answers the same,
+        or a permission (or scope) to change part of a record would read the rest."""
+        return (UserSerializer if self.allows(Op.PROFILE_READ, user) else PublicUserSerializer)(user).data
+
     @extend_schema(responses=UserSerializer(many=True), tags=["users"])
     def list(self, request: Request) -> Response:
         return paginate(self, self.filter_queryset(selectors.users_in_order()), UserSerializer)
 
     @extend_schema(responses=UserSerializer, tags=["users"])
     def retrieve(self, request: Request, loginname: str) -> Response:
-        user = self._target(loginname)
-        full = self.allows(Op.PROFILE_READ, user)
-        return Response((UserSerializer if full else PublicUserSerializer)(user).data)
+        return Response(self._record(self._target(loginname)))
 
     @extend_schema(request=UserAdminCreateInputSerializer, responses={201: UserSerializer}, tags=["users"])
     def create_named(self, request: Request, loginname: str) -> Response:
@@ -86,7 +89,7 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
         authorize_fields(self.caller(), request.data, UserAdminUpdateInputSerializer, target=user)
         data = valid_input(UserAdminUpdateInputSerializer, request, partial=True)
         user = users.user_admin_update(user=user, actor=selectors.signed_in(request), ip=client_ip(request), **data)
-        return Response(UserSerializer(user).data)
+        return Response(self._record(user))
 
     partial_update = update  # every field may come alone, PUT or PATCH
 

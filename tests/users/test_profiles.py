@@ -292,3 +292,24 @@ def test_tiers_is_no_login_name_at_any_door(admin_client, name):
     with pytest.raises(ValidationError):
         User(username=name, password="x").full_clean(exclude=["password"])
     assert not User.objects.filter(username__iexact="tiers").exists()
+
+
+# --- What a write answers ----------------------------------------------------------------------------------------
+
+def test_an_update_answers_only_what_the_caller_may_read(user):
+    """The reply of PUT/PATCH is the record as the caller may read it (GET's): an operator whose permission
+    is to change tiers, not to view users, and an app holding only `write`, read the full record (e-mail,
+    real name, status, last sign-in) through a write, though GET answers them the public fields."""
+    from tests.conftest import app_client, staff_user
+
+    tiers_only = client_for(staff_user("tiers", permissions=("membership.change_membership",)))
+    assert set(envelope(tiers_only.get("/users/alice"), status=200)["data"]) == PUBLIC_FIELDS
+    body = envelope(tiers_only.patch("/users/alice", {"userType": TierType.CERTIFIED}, format="json"), status=200)
+    assert set(body["data"]) == PUBLIC_FIELDS and body["data"]["userType"] == TierType.CERTIFIED
+
+    write_only = app_client(user, scope="write")
+    body = envelope(write_only.patch("/users/alice", {"nickname": "Al"}, format="json"), status=200)
+    assert set(body["data"]) == PUBLIC_FIELDS and body["data"]["nickname"] == "Al"
+    full = envelope(app_client(user, scope="read write").patch("/users/alice", {"nickname": "Ali"}, format="json"),
+                    status=200)["data"]
+    assert full["email"] == "alice@example.com" and full["nickname"] == "Ali"
