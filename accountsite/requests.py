@@ -213,6 +213,29 @@ def for_browser(request: HttpRequest) -> bool:
     return request.path_info.startswith(BROWSER_PATHS)
 
 
+class RepeatedParameterMiddleware:
+    """Refuses an API query string that names a parameter twice (1007), as a JSON body naming a key twice
+    is: Django reads the last value, other parsers (a proxy, a cache, a log) the first, so each would see
+    another search or password check than the one run. The browser pages keep theirs: the back office's
+    filters repeat parameters, and the OAuth endpoints refuse repeats themselves (RFC 6749 3.1)."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not for_browser(request):
+            twice = sorted(name for name, values in request.GET.lists() if len(values) > 1)
+            if twice:
+                shown = [name for name in twice if _NAME_LIKE.fullmatch(name)]
+                error: dict[str, list[str]] = {name: ["Given more than once: give it once."] for name in shown}
+                if len(shown) < len(twice):
+                    error["non_field_errors"] = ["A parameter whose name is not shown is given more than once."]
+                named = ", ".join(shown) or "a parameter"
+                return error_response(errors.InvalidParametersError(
+                    f"Invalid parameters: {named} given more than once in the query string.", error=error))
+        return self.get_response(request)
+
+
 class MethodKeepingRedirectMiddleware:
     """A permanent redirect of a request that is not GET or HEAD becomes 308 instead of Django's 301: clients
     follow a 301 with a GET and drop the body (RFC 9110 15.4.2), so a POST sent over plain HTTP would reach

@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accountsite.requests.NoStoreMiddleware",
     "accountsite.requests.ControlCharacterMiddleware",  # before anything reads the path or the query
+    "accountsite.requests.RepeatedParameterMiddleware",
     "accountsite.requests.BodySizeLimitMiddleware",
     "accountsite.audit.AuditIPMiddleware",  # audit rows written during a request carry its client's address
     "accountsite.requests.StaticFilesMiddleware",  # whitenoise
