@@ -61,6 +61,12 @@ def _valid_without_openid(request: HttpRequest) -> bool:
 
 class UserInfoView(OAuthMethodsMixin, dot.UserInfoView):
     def _create_userinfo_response(self, request: HttpRequest) -> HttpResponse:
+        if "access_token" in request.GET:
+            # RFC 9700 4.3.2, RFC 6750 5.3: never in the URL (logs, Referer). DOT refuses it only on the
+            # resource-server path (COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT); oauthlib's userinfo takes it.
+            return JsonResponse(
+                {"error": "invalid_request", "error_description": "Send the access token in the Authorization header."},
+                status=400, headers={"WWW-Authenticate": 'Bearer error="invalid_request"'})
         response = _json_typed(super()._create_userinfo_response(request))
         if response.status_code == 401 and _valid_without_openid(request):
             # oauthlib calls a good token without the scope invalid (which tells a client to drop it); RFC 6750

@@ -504,3 +504,16 @@ def test_userinfo_tells_a_good_token_without_openid_that_it_lacks_the_scope(brow
     assert 'error="insufficient_scope"' in response["WWW-Authenticate"]
     response = Client().get("/oauth/userinfo/", HTTP_AUTHORIZATION="Bearer not-a-token")
     assert response.status_code == 401 and response.json()["error"] == "invalid_token"
+
+
+def test_userinfo_refuses_an_access_token_in_the_query_string(browser_client, app, issued):
+    """RFC 9700 4.3.2 and RFC 6750 5.3: a token in the URL ends up in logs and Referer headers. The REST API
+    refuses it (COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT); userinfo must too."""
+    access = tokens_for(browser_client, app, issued.client_secret)["access_token"]
+    for reply in (Client().get("/oauth/userinfo/", {"access_token": access}),
+                  Client().post(f"/oauth/userinfo/?{urlencode({'access_token': access})}")):
+        assert reply.status_code == 400, reply.content
+        assert reply.json()["error"] == "invalid_request" and "sub" not in reply.json()
+        assert reply["Content-Type"] == "application/json"
+    # In the header it still works.
+    assert Client().get("/oauth/userinfo/", HTTP_AUTHORIZATION=f"Bearer {access}").json()["sub"]
