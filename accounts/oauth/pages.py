@@ -19,6 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.browser import (
     browser_sign_in,
+    browser_sign_out,
     credentials_check,
     passkey_sign_in,
     second_factor_begin,
@@ -83,6 +84,21 @@ def _signed_in(request: HttpRequest, user: Any, target: str) -> HttpResponse:
     if target:
         return HttpResponseRedirect(target)
     return render(request, SignInPageView.template_name, {"form": None, "signed_in_as": user.username})
+
+
+@method_decorator([csrf_protect, never_cache], name="dispatch")
+class SignOutPageView(SignInPageView):
+    """The consent page's "Not you? Sign out": ends this browser's sign-in, its session row included, so a
+    shared computer does not stay able to approve apps. POST only (a link or an image cannot sign anyone
+    out); back to the sign-in page, which returns to `next` (a local address) once someone signs in."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        target = self._next(request, request.POST.get("next", ""))
+        browser_sign_out(request)
+        query = f"?{urlencode({'next': target})}" if target else ""
+        return HttpResponseRedirect(f"{reverse('oauth-login')}{query}")
 
 
 @method_decorator([csrf_protect, never_cache], name="dispatch")

@@ -14,7 +14,7 @@ from accounts.oauth.endpoints import (
     TokenView,
     UserInfoView,
 )
-from accounts.oauth.pages import PasskeySignInPageView, SecondFactorPageView, SignInPageView
+from accounts.oauth.pages import PasskeySignInPageView, SecondFactorPageView, SignInPageView, SignOutPageView
 from accounts.oauth.views import ConsentView, SeedConsentView, SeedOAuthView
 from accountsite.routers import Router
 
@@ -46,6 +46,7 @@ urlpatterns = [
     *developer.urls,
     re_path(r"^oauth/?$", SeedOAuthView.as_view(), name="oauth-seed"),
     path("oauth/login/", SignInPageView.as_view(), name="oauth-login"),
+    path("oauth/logout/", SignOutPageView.as_view(), name="oauth-logout"),
     path("oauth/login/mfa/", SecondFactorPageView.as_view(), name="oauth-login-mfa"),
     path("oauth/login/passkey/", PasskeySignInPageView.as_view(), name="oauth-login-passkey"),
     path("oauth/consent/", SeedConsentView.as_view(), name="oauth-seed-consent"),

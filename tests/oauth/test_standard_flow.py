@@ -10,7 +10,7 @@ from jwcrypto import jwk, jwt
 from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 from rest_framework.test import APIClient
 
-from accounts.models import AuditEvent, UserStatus
+from accounts.models import AuditEvent, Session, UserStatus
 from accounts.services import passwords, sessions, users
 from accountsite import errors
 from tests.conftest import envelope
@@ -339,3 +339,23 @@ def test_logout_with_an_apps_token_ends_only_that_token(browser_client, app, iss
     assert RefreshToken.objects.filter(revoked__isnull=False).count() == 1  # only the logged-out token's
     envelope(bearer(other_app_token["access_token"]).get("/auth/me"), status=200)
     envelope(own_session.get("/auth/me"), status=200)
+
+
+def test_the_consent_page_offers_a_sign_out_that_ends_the_browsers_session(browser_client, app, user):
+    """Someone else's browser (a shared computer) must not stay able to approve apps for two weeks: the
+    consent page names the signed-in user and lets them sign out, which ends the session row too."""
+    _verifier, challenge = pkce_pair()
+    params = {"response_type": "code", "client_id": app.client_id, "redirect_uri": CALLBACK, "scope": "openid",
+              "state": "st4te", "code_challenge": challenge, "code_challenge_method": "S256"}
+    page = browser_client.get("/oauth/authorize/", params)
+    assert page.status_code == 200 and b'action="/oauth/logout/"' in page.content
+    assert Client().get("/oauth/logout/").status_code == 405  # a link cannot sign anyone out
+    back = page.wsgi_request.get_full_path()
+    reply = browser_client.post("/oauth/logout/", {"next": back})
+    assert reply.status_code == 302 and reply["Location"].startswith("/oauth/login/?next=")
+    assert not Session.objects.filter(user=user, terminal="admin", revoked_at__isnull=True).exists()
+    again = browser_client.get("/oauth/authorize/", params)
+    assert again.status_code == 302 and again["Location"].startswith("/oauth/login/")
+    # An offsite `next` is dropped: the browser lands on the sign-in page.
+    offsite = browser_client.post("/oauth/logout/", {"next": "https://evil.example/"})
+    assert offsite.status_code == 302 and offsite["Location"] == "/oauth/login/"
