@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -135,6 +135,12 @@ class ConsentView(AuthorizationView):
             return self._silent(request, scopes, credentials)
         if "login" in prompt or _sign_in_too_old(request):
             return self._sign_in_again(request)
+        if "consent" in prompt and "approval_prompt" in request.GET:
+            # DOT's approval_prompt=auto skips the page when an earlier grant covers the scopes; prompt=consent
+            # asks for the page (OIDC Core 3.1.2.1), so DOT does not see the other.
+            query = request.GET.copy()
+            del query["approval_prompt"]
+            request.GET = QueryDict(query.urlencode())
         return super().get(request, *args, **kwargs)
 
     def handle_no_permission(self) -> HttpResponse:

@@ -66,6 +66,18 @@ def test_prompt_none_consent_covers_the_scopes_granted_and_ends_with_the_tokens(
     assert query_of(ended["Location"])["error"] == "consent_required"
 
 
+def test_prompt_consent_shows_the_consent_page_even_with_approval_prompt_auto(browser_client, app, issued):
+    """OIDC Core 3.1.2.1: prompt=consent asks for the user's consent again; DOT's approval_prompt=auto, sent
+    with it, must not skip the page because an earlier grant covers the scopes."""
+    tokens_for(browser_client, app, issued.client_secret)
+    skipped = browser_client.get("/oauth/authorize/", authorize_params(app, approval_prompt="auto"))
+    assert skipped.status_code == 302 and "code" in query_of(skipped["Location"])  # DOT's own feature, kept
+    codes_before = Grant.objects.count()
+    page = browser_client.get("/oauth/authorize/", authorize_params(app, prompt="consent", approval_prompt="auto"))
+    assert page.status_code == 200 and b"authorizationForm" in page.content
+    assert Grant.objects.count() == codes_before
+
+
 def test_prompt_none_with_another_value_is_invalid_and_unknown_clients_never_redirect(browser_client, app):
     mixed = browser_client.get("/oauth/authorize/", authorize_params(app, prompt="none login"))
     assert mixed.status_code == 302 and query_of(mixed["Location"])["error"] == "invalid_request"
