@@ -100,6 +100,28 @@ def test_a_single_page_app_gets_cors_on_the_token_endpoint(browser_client, publi
     assert "Access-Control-Allow-Origin" not in other
 
 
+def test_a_single_page_app_may_call_userinfo_and_revocation_from_its_origin(browser_client, public_app):
+    """A browser app reads who signed in (userinfo) and gives its tokens back at sign-out (RFC 7009) from
+    the origin of its https redirect URI: the preflight and the reply carry CORS for that origin only."""
+    code, verifier = public_code(browser_client, public_app, SPA)
+    tokens = public_exchange(public_app, code, verifier, SPA).json()
+    preflight = Client().options("/oauth/userinfo/", HTTP_ORIGIN="https://spa.example",
+                                 HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+                                 HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization")
+    assert preflight["Access-Control-Allow-Origin"] == "https://spa.example"
+    assert "authorization" in preflight["Access-Control-Allow-Headers"]
+    info = Client().get("/oauth/userinfo/", HTTP_ORIGIN="https://spa.example",
+                        HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    assert info.status_code == 200 and info["Access-Control-Allow-Origin"] == "https://spa.example"
+    revoked = Client().post("/oauth/revoke_token/", {"client_id": public_app.client_id,
+                                                    "token": tokens["refresh_token"]}, HTTP_ORIGIN="https://spa.example")
+    assert revoked.status_code == 200 and revoked["Access-Control-Allow-Origin"] == "https://spa.example"
+    # Another origin, or an API address, gets nothing.
+    for path, origin in (("/oauth/userinfo/", "https://evil.example"), ("/auth/me", "https://spa.example")):
+        reply = Client().options(path, HTTP_ORIGIN=origin, HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET")
+        assert "Access-Control-Allow-Origin" not in reply
+
+
 def test_a_public_client_cannot_introspect_or_rotate_a_secret(browser_client, public_app, developer):
     code, verifier = public_code(browser_client, public_app)
     tokens = public_exchange(public_app, code, verifier).json()
