@@ -114,6 +114,11 @@ def _origins(uris: list[str]) -> str:
     return " ".join(sorted(origins))
 
 
+def _app_name(name: str, owner: User) -> str:
+    """The name the consent page asks about ("Authorize <name>?"): a blank one is the owner's app."""
+    return (name.strip() or f"{owner.username}'s app")[:255]
+
+
 def _bad_uris(message: str) -> errors.InvalidParametersError:
     return errors.InvalidParametersError(f"Invalid parameters: redirect_uris: {message}",
                                          error={"redirect_uris": [message]})
@@ -145,7 +150,7 @@ def application_create(*, owner: User, name: str = "", redirect_uris: Any = None
         raise errors.PermissionDeniedError(f"A developer may have at most {MAX_APPS_PER_DEVELOPER} applications.")
     secret = None if public else generate_client_secret()
     application = Application(
-        user=owner, name=(name or f"{owner.username}'s app")[:255], redirect_uris=" ".join(uris),
+        user=owner, name=_app_name(name, owner), redirect_uris=" ".join(uris),
         client_type=client_type, authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
         client_secret=secret or "", hash_client_secret=not public, algorithm=Application.RS256_ALGORITHM,
         allowed_origins=_origins(uris) if public else "",
@@ -204,8 +209,8 @@ def developer_summary(user: User) -> dict[str, Any] | None:
 def application_update(*, application: Application, actor: User, name: str | None = None,
                        redirect_uris: Any = None) -> Application:
     changed = []
-    if name is not None and name != application.name:
-        application.name = name[:255]
+    if name is not None and _app_name(name, application.user) != application.name:
+        application.name = _app_name(name, application.user)
         changed.append("name")
     if redirect_uris is not None:
         public = application.client_type == Application.CLIENT_PUBLIC

@@ -98,6 +98,15 @@ def test_update_name_and_redirect_uris(user_client, alice_app):
     assert Application.objects.get(pk=pk).redirect_uris == "https://a.example/cb https://b.example/cb"
 
 
+def test_a_blank_name_gives_the_default_name_as_at_creation(user_client, alice_app):
+    """The consent page asks "Authorize <name>?": a nameless app would ask about nothing."""
+    pk = alice_app.application.pk
+    for blank in ("", "   "):
+        data = envelope(user_client.patch(f"/developer/apps/{pk}", {"name": blank}, format="json"))["data"]
+        assert data["name"] == "alice's app"
+    assert Application.objects.get(pk=pk).name == "alice's app"
+
+
 def test_rotate_secret_returns_it_once_and_the_old_one_stops_working(user_client, alice_app, browser_client):
     app, old_secret = alice_app.application, alice_app.client_secret
     rotated = envelope(user_client.post(f"/developer/apps/{app.pk}/rotate_secret"))["data"]
