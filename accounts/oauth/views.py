@@ -34,7 +34,12 @@ from oauthlib.oauth2.rfc6749.errors import (
     MissingRedirectURIError,
     UnsupportedResponseTypeError,
 )
-from oauthlib.openid.connect.core.exceptions import ConsentRequired, LoginRequired
+from oauthlib.openid.connect.core.exceptions import (
+    ConsentRequired,
+    LoginRequired,
+    RequestNotSupported,
+    RequestURINotSupported,
+)
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -115,6 +120,12 @@ class ConsentView(AuthorizationView):
         if not request.GET.get("redirect_uri"):
             # OIDC Core 3.1.2.1 requires it, and the token request must then repeat it (RFC 6749 4.1.3).
             raise FatalClientError(error=MissingRedirectURIError())
+        for name, unsupported_error in (("request", RequestNotSupported), ("request_uri", RequestURINotSupported)):
+            if name in request.GET:
+                # OIDC Core 6.1, 6.2: discovery offers no request objects; one sent may carry parameters the
+                # client relies on, so it is refused rather than ignored.
+                raise OAuthToolkitError(error=unsupported_error(state=credentials.get("state")),
+                                        redirect_uri=credentials["redirect_uri"])
         description = _request_problem(credentials)
         if request.GET.get("response_mode", "query") != "query":  # the one discovery announces
             description = "response_mode: only query is supported."

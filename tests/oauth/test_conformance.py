@@ -78,6 +78,20 @@ def test_prompt_consent_shows_the_consent_page_even_with_approval_prompt_auto(br
     assert Grant.objects.count() == codes_before
 
 
+@pytest.mark.parametrize(("param", "error"), [("request", "request_not_supported"),
+                                              ("request_uri", "request_uri_not_supported")])
+def test_a_request_object_is_refused_not_ignored(browser_client, app, param, error):
+    """OIDC Core 6.1, 6.2: discovery says request objects are not supported; one sent anyway may carry
+    parameters the client relies on, so it is answered with its error, not silently dropped."""
+    value = "eyJhbGciOiJub25lIn0.e30." if param == "request" else "https://app.example/request.jwt"
+    for client in (browser_client, Client()):
+        reply = client.get("/oauth/authorize/", authorize_params(app, **{param: value}))
+        assert reply.status_code == 302 and reply["Location"].startswith(CALLBACK + "?"), reply.content[:300]
+        answer = query_of(reply["Location"])
+        assert answer["error"] == error and answer["state"] == "st4te" and "code" not in answer
+    assert not Grant.objects.exists()
+
+
 def test_prompt_none_with_another_value_is_invalid_and_unknown_clients_never_redirect(browser_client, app):
     mixed = browser_client.get("/oauth/authorize/", authorize_params(app, prompt="none login"))
     assert mixed.status_code == 302 and query_of(mixed["Location"])["error"] == "invalid_request"
