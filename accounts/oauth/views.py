@@ -111,6 +111,15 @@ class ConsentView(AuthorizationView):
         except FatalClientError:
             raise
         except OAuthToolkitError as error:
+            oauthlib_error = error.oauthlib_error
+            if oauthlib_error.redirect_uri is None:
+                # oauthlib raises some errors (a malformed `claims`) without the request, so without the
+                # redirect URI it has checked by then (only fatal errors come before): DOT would redirect
+                # to "?error=...". The error goes back to the client, with its state (RFC 6749 4.1.2.1).
+                if not request.GET.get("redirect_uri"):
+                    raise FatalClientError(error=MissingRedirectURIError()) from None
+                oauthlib_error.redirect_uri = request.GET["redirect_uri"]
+                oauthlib_error.state = request.GET.get("state")
             if request.GET.get("response_type") == "code":
                 raise
             # oauthlib knows the implicit and hybrid flows and calls them this client's mistake

@@ -92,6 +92,22 @@ def test_a_request_object_is_refused_not_ignored(browser_client, app, param, err
     assert not Grant.objects.exists()
 
 
+def test_a_malformed_claims_parameter_goes_back_to_the_client_with_its_state(browser_client, app, caplog):
+    """RFC 6749 4.1.2.1: once the client and its redirect URI are known good, an error goes back there.
+    oauthlib raises this one without the request: DOT then redirected to "?error=...", which Django refused
+    (a 400 page, and an ERROR log line with a traceback)."""
+    for client in (browser_client, Client()):
+        reply = client.get("/oauth/authorize/", authorize_params(app, claims="not json"))
+        assert reply.status_code == 302 and reply["Location"].startswith(CALLBACK + "?"), reply.content[:300]
+        answer = query_of(reply["Location"])
+        assert answer["error"] == "invalid_request" and answer["state"] == "st4te" and answer["iss"]
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+    # Without a redirect URI it is the request's own fault, shown on the page as before.
+    params = {name: value for name, value in authorize_params(app, claims="not json").items() if name != "redirect_uri"}
+    assert browser_client.get("/oauth/authorize/", params).status_code == 400
+    assert not Grant.objects.exists()
+
+
 def test_prompt_none_with_another_value_is_invalid_and_unknown_clients_never_redirect(browser_client, app):
     mixed = browser_client.get("/oauth/authorize/", authorize_params(app, prompt="none login"))
     assert mixed.status_code == 302 and query_of(mixed["Location"])["error"] == "invalid_request"
