@@ -27,6 +27,7 @@ from accounts.serializers import (
     PasskeyLoginInputSerializer,
     PasskeyOptionsSerializer,
     PasswordChangeInputSerializer,
+    PublicUserSerializer,
     RefreshInputSerializer,
     RegisterInputSerializer,
     SessionSerializer,
@@ -245,7 +246,9 @@ class MeViewSet(PolicyMixin, viewsets.ViewSet):
             self.authorize(Op.DEVELOPER)
         user = selectors.signed_in(request)
         issued = users.me_update(user=user, **data)
-        reply = me_data(user)
+        # As the caller may read it (as /users/{name} answers): an app holding `write` alone cannot GET this
+        # record, so its write answers the public fields, not the e-mail address and the rest.
+        reply = me_data(user) if self.allows(Op.PROFILE_READ, user) else PublicUserSerializer(user).data
         if issued is not None:  # seed 001: the new client's credentials, the secret shown this once
             reply.update(secret_id=issued.application.client_id, secret_value=issued.client_secret)
         return Response(reply)

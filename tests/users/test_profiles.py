@@ -77,6 +77,7 @@ def test_update_profile_matrix(caller_client, actor, method):
 @pytest.mark.parametrize("field", [
     {"role": "admin"}, {"status": 5}, {"userstatus": "5"}, {"userType": TierType.DIAMOND}, {"invalid_at": None},
     {"password": "an0ther-Long-password"}, {"passwd": "an0ther-Long-password"}, {"email": "new@example.com"},
+    {"loginname": "renamed"}, {"loginName": "renamed"}, {"username": "renamed"},
 ])
 def test_self_may_not_set_admin_fields(user_client, field):
     before = snapshot()
@@ -313,3 +314,16 @@ def test_an_update_answers_only_what_the_caller_may_read(user):
     full = envelope(app_client(user, scope="read write").patch("/users/alice", {"nickname": "Ali"}, format="json"),
                     status=200)["data"]
     assert full["email"] == "alice@example.com" and full["nickname"] == "Ali"
+
+
+def test_a_write_to_the_own_profile_answers_only_what_the_app_may_read(user):
+    """PATCH /auth/me with an app token holding `write` alone: GET /auth/me is 7006 for it, so the reply of
+    its write is the public record, not the e-mail address, the real name or the status."""
+    from tests.conftest import app_client
+
+    write_only = app_client(user, scope="write")
+    envelope(write_only.get("/auth/me"), errors.PermissionDeniedError)
+    body = envelope(write_only.patch("/auth/me", {"nickname": "Al"}, format="json"), status=200)
+    assert set(body["data"]) == PUBLIC_FIELDS and body["data"]["nickname"] == "Al"
+    full = envelope(app_client(user, scope="read write").patch("/auth/me", {}, format="json"), status=200)["data"]
+    assert full["email"] == "alice@example.com" and full["nickname"] == "Al"
