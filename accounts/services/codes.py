@@ -87,7 +87,12 @@ def secret_mail_throttle(*, loginname: str, ip: str) -> None:
 def secret_mail_request(*, loginname: str, ip: str, task: str) -> None:
     """An anonymous request for an e-mailed code: throttled per name and IP, then left to the outbox as
     `task(loginname=...)`, which mails only if the name is an account that should get it. The request
-    does the same work whether or not the account exists, so neither its reply nor its time tells."""
+    does the same work whether or not the account exists, so neither its reply nor its time tells. A name
+    longer than any login name is refused (1007) before it reaches the throttle's keys and the outbox."""
+    longest = User._meta.get_field("username").max_length or 0
+    if len(loginname) > longest:
+        raise errors.InvalidParametersError(f"Invalid parameters: a login name has at most {longest} characters.",
+                                            error={"loginname": [f"At most {longest} characters."]})
     secret_mail_throttle(loginname=loginname, ip=ip)
     outbox_enqueue(task, loginname=loginname)
 

@@ -171,6 +171,17 @@ def test_forget_password_reply_is_identical_for_missing_accounts(anon_client, us
     assert [m.to for m in mail.outbox] == [["alice@example.com"]]
 
 
+@pytest.mark.parametrize(("method", "action"), [("put", "forget/pwd"), ("post", "active/resend")])
+def test_a_name_longer_than_any_login_name_is_refused_before_the_outbox(anon_client, method, action):
+    """No account can have it: it is 1007, and neither the outbox nor the throttle keeps 5,000 characters."""
+    before = snapshot()
+    reply = getattr(anon_client, method)(f"/users/{'n' * 5000}/{action}")
+    body = envelope(reply, errors.InvalidParametersError)
+    assert "at most 64 characters" in body["msg"] and "n" * 65 not in reply.content.decode()
+    before.assert_unchanged()
+    envelope(getattr(anon_client, method)(f"/users/{'n' * 64}/{action}"))  # the longest name is one
+
+
 def test_login_reply_is_identical_for_missing_accounts(anon_client, user):
     existing = login(anon_client, "alice", "wrong-password-1")
     missing = login(anon_client, "nobody", "wrong-password-1")
