@@ -1,5 +1,7 @@
 """Two real gunicorn processes sharing PostgreSQL (and Redis): revocation and lockout hold across them."""
 
+import http.client
+
 import pytest
 
 from accountsite import errors
@@ -56,3 +58,22 @@ def test_lockout_is_shared_across_processes(two_servers):
     for port in (first, second):
         status, body = call(port, "POST", "/auth/login", {"username": "alice", "password": PASSWORD})
         assert (status, body["code"]) == status_and_code(errors.TooManyRequestsError), body
+
+
+def test_head_is_answered_without_a_body_and_without_a_warning_in_the_log(tmp_path):
+    """gunicorn 27 drops a HEAD reply's body itself, but logs a WARNING for each such request: a load
+    balancer's HEAD /healthz every few seconds, or anyone's HEADs, filled the log. A HEAD reply keeps the
+    GET's status and headers, Content-Length included, and sends no body."""
+    UserFactory(username="alice")
+    with gunicorn({"DATABASE_URL": database_url()}, tmp_path) as [server]:
+        for path, status in (("/healthz", 200), ("/users/alice", 200), ("/auth/me", 401), ("/nowhere", 404)):
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=15)
+            connection.request("GET", path)
+            got = connection.getresponse()
+            length = len(got.read())
+            connection.request("HEAD", path)
+            head = connection.getresponse()
+            assert (head.status, head.getheader("Content-Length"), head.read()) == (status, str(length), b""), path
+            connection.close()
+        log = server.log.read_text(errors="replace")
+    assert "no-body response" not in log, log
