@@ -345,7 +345,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.request": {"level": "ERROR"}, "django.server": {"level": "WARNING"},
-                "django.security.DisallowedHost": {"filters": ["client_mistake"]}},
+                # What a request alone sets off, and the envelope already answers (400, 413).
+                **{f"django.security.{name}": {"filters": ["client_mistake"]} for name in (
+                    "DisallowedHost", "TooManyFieldsSent", "TooManyFilesSent", "RequestDataTooBig",
+                    "SuspiciousMultipartForm")}},
 }
 
 # --- Production transport security ----------------------------------------------------------------------

@@ -384,3 +384,25 @@ def test_an_unknown_host_is_a_clear_400_logged_in_one_line(caplog, unchanged, me
     [record] = [record for record in caplog.records if record.name == "django.security.DisallowedHost"]
     assert (record.levelname, record.exc_info, record.exc_text) == ("WARNING", None, None)
     assert "evil.example" in record.getMessage()
+
+
+_MANY_FIELDS = "&".join(f"f{index}=1" for index in range(2000))
+_MANY_FILES = "".join(f'--zz\r\nContent-Disposition: form-data; name="f{index}"; filename="f{index}.txt"\r\n\r\nx\r\n'
+                      for index in range(150)) + "--zz--\r\n"
+
+
+@pytest.mark.parametrize("path, content_type, body, logger", [
+    ("/oauth/token/", "application/x-www-form-urlencoded", _MANY_FIELDS, "django.security.TooManyFieldsSent"),
+    ("/oauth/revoke_token/", "application/x-www-form-urlencoded", _MANY_FIELDS, "django.security.TooManyFieldsSent"),
+    ("/oauth/token/", "multipart/form-data; boundary=zz", _MANY_FILES, "django.security.TooManyFilesSent"),
+])
+def test_too_many_fields_is_a_413_logged_in_one_line(caplog, unchanged, path, content_type, body, logger):
+    """A form with more fields or files than Django reads, sent to a view outside DRF (the OAuth endpoints), is
+    answered 413 in the envelope; Django logged it as an ERROR with its traceback for each request, which any
+    client could repeat to fill the log and page whoever watches for errors."""
+    with caplog.at_level("INFO", logger="django.security"):
+        response = Client().generic("POST", path, body, content_type=content_type)
+    envelope(response, errors.RequestTooLargeError)
+    [record] = [record for record in caplog.records if record.name == logger]
+    assert (record.levelname, record.exc_info, record.exc_text) == ("WARNING", None, None)
+    unchanged()
