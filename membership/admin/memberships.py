@@ -102,6 +102,11 @@ class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Read-only (the actions and "change tier" ask Op.PURCHASE): the change page saved the whole row as read
+        # at the start of the request, setting back a tier bought and paid for meanwhile.
+        return False
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 

@@ -47,6 +47,11 @@ class WalletAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Read-only: a balance moves with its ledger row (the top-up action, purchases). The change page saved
+        # the whole row as read at the start of the request, undoing a top-up or charge committed meanwhile.
+        return False
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 

@@ -132,3 +132,39 @@ def test_renew_action_extends_the_tier_in_force(back_office, user, fund):
     assert any("renew" in m for m in messages_of(response))
     assert Membership.objects.get(user=user).expires_at.year == expiry.year + 2
     assert balance(user) == Decimal("0.00")
+
+
+@pytest.mark.parametrize("model", ["wallet", "membership"])
+def test_a_wallet_or_membership_page_saves_nothing_over_the_services_writes(back_office, user, fund, monkeypatch,
+                                                                             model):
+    """Wallets and memberships move through the services alone. Their change pages saved the whole row as
+    it was read at the start of the request (every field read-only, but `obj.save()` writes them all): a
+    top-up or purchase committed meanwhile was overwritten, the money kept in the ledger and lost from the
+    balance, or paid for and the tier set back."""
+    from membership.admin.memberships import MembershipAdmin
+    from membership.admin.wallets import WalletAdmin
+
+    fund(user, "30000.00")
+    model_admin = {"wallet": WalletAdmin, "membership": MembershipAdmin}[model]
+    original = model_admin.get_object
+
+    def read_then_race(self, request, object_id, from_field=None):
+        obj = original(self, request, object_id, from_field)
+        if request.method == "POST" and obj is not None:  # committed between the page's read and its save
+            fund(user, "5.00")
+            back_office_purchase(user)
+        return obj
+
+    def back_office_purchase(member):
+        from membership.services import membership_cost, membership_purchase
+        cost = membership_cost(user=member, user_type=TierType.GOLD, validity=1)
+        membership_purchase(user=member, user_type=TierType.GOLD, validity=1, cost=cost, actor=None)
+
+    monkeypatch.setattr(model_admin, "get_object", read_then_race)
+    response = back_office.post(f"/admin/membership/{model}/{user.pk}/change/", {"_save": "Save"})
+    assert response.status_code == 403  # read-only: the services' actions and pages change it
+    # (Here the "concurrent" writes share the refused request's transaction, so they roll back with it.)
+    assert_ledger_balances(user)
+    paid = LedgerEntry.objects.filter(user=user, kind="charge").exists()
+    assert tier(user) == (TierType.GOLD if paid else TierType.REGISTERED)
+    assert back_office.get(f"/admin/membership/{model}/{user.pk}/change/").status_code == 200  # still readable
