@@ -3,6 +3,7 @@ member's wallet, as PUT /vip is), the user page's membership panel with its "cha
 trail reads an assignment, a purchase or an expiry."""
 
 import contextlib
+import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -27,6 +28,7 @@ from accountsite.errors import ServiceError
 from accountsite.policy import Op
 from membership import selectors, services
 from membership.admin.base import admin_url
+from membership.idempotency import MAX_KEY_LENGTH, idempotency_key_valid, idempotent_reply, request_fingerprint
 from membership.models import Membership, TierType, Wallet
 from membership.serializers import MAX_VALIDITY
 
@@ -140,7 +142,8 @@ class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
         if form.is_valid():
             user_type, validity = form.cleaned_data["user_type"], form.cleaned_data["validity"]
             confirmed = request.method == "POST" and form.cleaned_data["cost"] is not None
-            if confirmed and self._purchase(request, membership, user_type, validity, form.cleaned_data["cost"]):
+            if confirmed and self._purchase(request, membership, user_type, validity, form.cleaned_data["cost"],
+                                            form.cleaned_data["key"]):
                 return HttpResponseRedirect(user_page)
             try:
                 cost = services.membership_cost(user=user, user_type=user_type, validity=validity)
@@ -150,6 +153,8 @@ class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
             **self.admin_site.each_context(request), "title": f"Change the tier of {user}", "subtitle": None,
             "opts": self.opts, "membership": membership, "user_obj": user, "form": form, "cost": cost,
             "error": error, "user_page": user_page,
+            # Each quote's confirmation buys once (a double click or a re-post replays it), as Idempotency-Key does.
+            "purchase_key": f"admin-{secrets.token_urlsafe(24)}",
             "balance": selectors.wallet_balance(user) if may_view(request, Wallet) else None,
             "in_force": selectors.effective_tier(membership),
         }
@@ -157,22 +162,35 @@ class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "membership/admin/change_tier.html", context)
 
     def _purchase(self, request: HttpRequest, membership: Membership, user_type: int, validity: int,
-                  cost: Decimal) -> bool:
+                  cost: Decimal, key: str) -> bool:
         allowed = self.for_each_allowed(request, Op.PURCHASE, [membership], account=lambda m: m.user)
         if not allowed:
             return False
         user = membership.user
-        try:
+        ran = []
+
+        def produce() -> tuple[int, dict]:
+            ran.append(True)
             purchase = services.membership_purchase(user=user, user_type=user_type, validity=validity, cost=cost,
-                                                    actor=signed_in(request))
+                                                    actor=signed_in(request), idempotency_key=key)
+            expires = purchase.quote.expires_at
+            expiry = f", until {timezone.localtime(expires):%Y-%m-%d}" if expires else ""
+            return 200, {"message": f"{user}: {purchase.quote.kind} to {purchase.membership.tier.name}{expiry}, "
+                                    f"charged {purchase.quote.cost}{_balance_note(request, purchase.balance)}."}
+
+        fingerprint = request_fingerprint(operation=f"admin-purchase:{user.pk}",
+                                          data={"userType": user_type, "validity": validity, "cost": cost})
+        try:
+            _status, reply = idempotent_reply(user=signed_in(request), key=idempotency_key_valid(key or None),
+                                              fingerprint=fingerprint, produce=produce)
         except ServiceError as exc:
             self.message_user(request, f"{user}: {exc.message}", messages.ERROR)
             return False
-        expires = purchase.quote.expires_at
-        expiry = f", until {timezone.localtime(expires):%Y-%m-%d}" if expires else ""
-        self.message_user(request, f"{user}: {purchase.quote.kind} to {purchase.membership.tier.name}{expiry}, "
-                                   f"charged {purchase.quote.cost}{_balance_note(request, purchase.balance)}.",
-                          messages.SUCCESS)
+        if not ran:
+            self.message_user(request, f"{user}: this purchase was already confirmed; nothing more was charged.",
+                              messages.WARNING)
+        else:
+            self.message_user(request, reply["message"], messages.SUCCESS)
         return True
 
 
@@ -181,6 +199,7 @@ class TierChangeForm(forms.Form):
     validity = forms.IntegerField(label="years", min_value=1, max_value=MAX_VALIDITY, initial=1)
     cost = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False,
                               widget=forms.HiddenInput)
+    key = forms.CharField(max_length=MAX_KEY_LENGTH, required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -180,6 +180,29 @@ def test_changing_the_tier_there_charges_the_wallet_and_moves_the_quotas(operato
     assert LedgerEntry.objects.filter(user=user, kind="charge").count() == 1
 
 
+def test_confirming_a_tier_twice_charges_once(operator, user, admin_user):
+    """The confirmation is sent once per quote: a double click, a reload that re-posts, or a second tab on the
+    same quote charged a renewal twice (the price of a renewal does not move with it, so 8010 did not stop
+    it). The page's form carries a key used once, as the API's Idempotency-Key is."""
+    wallet_topup(user=user, amount=Decimal("30000.00"), actor=admin_user)
+    membership_purchase(user=user, user_type=TierType.GOLD, validity=1, cost=Decimal("10000.00"), actor=user)
+    url = f"/admin/membership/membership/{user.pk}/change_tier/"
+    quote = operator.get(url, {"user_type": TierType.GOLD, "validity": 1}).content.decode()
+    confirm = re.search(r'<form method="post" id="tier-confirm">(.*?)</form>', quote, re.S).group(1)
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', confirm))
+    assert fields["cost"] == "10000.00"
+    first = operator.post(url, fields, follow=True)
+    again = operator.post(url, fields, follow=True)
+    assert LedgerEntry.objects.filter(user=user, kind="charge").count() == 2  # the upgrade, and one renewal
+    assert Membership.objects.get(user=user).period_years == 2
+    assert any("renew" in m and "charged 10000.00" in m for m in messages_of(first))
+    assert any("already" in m for m in messages_of(again))
+    assert again.redirect_chain[-1][0] == f"/admin/accounts/user/{user.pk}/change/#panel-membership"
+    # A new quote is a new purchase.
+    fresh = operator.get(url, {"user_type": TierType.GOLD, "validity": 1}).content.decode()
+    assert re.search(r'name="key" value="([^"]+)"', fresh).group(1) != fields["key"]
+
+
 def test_changing_the_tier_needs_the_power_to_sell_it(user):
     billing = signed_in_client(staff_user("cashier", "billing"))
     url = f"/admin/membership/membership/{user.pk}/change_tier/"
