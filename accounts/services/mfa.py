@@ -104,7 +104,8 @@ def _totp_accept(device: TotpDevice, code: str, now: datetime) -> bool:
     """Whether `code` is right for the step of `now` or one step either side, and not used before: the step
     is claimed with one conditional UPDATE, so the same code raced twice is accepted once."""
     code = "".join(code.split())
-    if not (code.isdigit() and len(code) == 6):
+    # ASCII digits only: isdigit() also takes other scripts' digits, which compare_digest refuses (TypeError).
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
         return False
     totp = _totp(device)
     current = int(now.timestamp()) // totp.interval

@@ -43,6 +43,25 @@ def test_the_admin_login_asks_for_the_code_before_signing_in(operator):
     assert Session.objects.get(user=operator).terminal == "admin"
 
 
+def test_the_admin_second_step_and_enrolment_take_other_scripts_digits_as_a_wrong_code(operator, settings):
+    """Full-width digits (what a phone keyboard may type) were a 500 on both pages (hmac.compare_digest)."""
+    fullwidth = "\uff11\uff12\uff13\uff14\uff15\uff16"
+    totp_on(operator)
+    client = Client()
+    location = admin_password_step(client)["Location"]
+    wrong = client.post(location, {"code": fullwidth})
+    assert wrong.status_code == 400 and b"wrong" in wrong.content
+    assert AuditEvent.objects.filter(user=operator, action="mfa.failed").count() == 1
+    settings.STAFF_MFA_REQUIRED = True
+    UserFactory(username="newstaff", is_staff=True)
+    enrolling = Client()
+    admin_password_step(enrolling, "newstaff")
+    enrolling.post("/admin/mfa/enrol/", {"password": PASSWORD})
+    refused = enrolling.post("/admin/mfa/enrol/", {"code": fullwidth})
+    assert refused.status_code == 200 and b"This code is wrong" in refused.content
+    assert not TotpDevice.objects.filter(user__username="newstaff", confirmed_at__isnull=False).exists()
+
+
 def test_the_admin_second_step_needs_the_first(operator):
     client = Client()
     assert client.get("/admin/login/mfa/")["Location"] == "/admin/login/"

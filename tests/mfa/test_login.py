@@ -101,6 +101,18 @@ def test_wrong_codes_count_toward_the_lockout(user, anon_client, settings):
     assert not Session.objects.exists()
 
 
+@pytest.mark.parametrize("code", ["\uff11\uff12\uff13\uff14\uff15\uff16", "\u0661\u0662\u0663\u0664\u0665\u0666"])
+def test_digits_of_other_scripts_are_a_wrong_code(user, anon_client, code):
+    """Six full-width or Arabic-Indic digits passed the code's isdigit() check and reached hmac.compare_digest,
+    which refuses non-ASCII text: a 500 at every door that takes a code (here, in the back office's second step
+    and in its enrolment: tests/mfa/test_doors.py)."""
+    totp_on(user)
+    token = first_step(anon_client)["mfa_token"]
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": code}, format="json"),
+             errors.InvalidSecretError)
+    assert AuditEvent.objects.filter(user=user, action="mfa.failed").count() == 1
+
+
 @pytest.mark.parametrize("body", [{}, {"code": "123456", "recovery_code": "abcde-fghij"}, {"code": ""}])
 def test_exactly_one_second_factor_is_given(user, anon_client, body):
     totp_on(user)
