@@ -1,7 +1,9 @@
 """Wallets and their ledger in the back office: top-ups through the services, the ledger read-only, the user
 page's wallet-and-ledger panel and how the audit trail reads a top-up."""
 
+import secrets
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -14,11 +16,12 @@ from accounts.selectors import signed_in
 from accounts.user_page import AuditChange, UserPanel, audit_describer_register, user_panel_register
 from accountsite.admin import ServiceAdminMixin, may_view, operator_may
 from accountsite.audit import AuditAction
-from accountsite.errors import ServiceError
+from accountsite.errors import IdempotencyKeyReusedError, ServiceError
 from accountsite.numbers import money_parse
 from accountsite.policy import Op
 from membership import selectors, services
 from membership.admin.base import admin_url
+from membership.idempotency import idempotency_key_valid, idempotent_reply, request_fingerprint
 from membership.models import LedgerEntry, Wallet
 
 RECENT = 20
@@ -27,6 +30,10 @@ RECENT = 20
 class TopupFields(forms.Form):
     amount = forms.CharField(max_length=32, required=False)  # checked by wallet_topup, whose errors are shown
     note = forms.CharField(max_length=200, required=False)
+    # One top-up per page shown: a double click or a second tab sending the same form credits once (the API's
+    # Idempotency-Key, one per wallet); an empty key (a page from before) credits each time, as it did.
+    key = forms.CharField(label="", max_length=200, required=False, widget=forms.HiddenInput,
+                          initial=lambda: f"admin-{secrets.token_urlsafe(24)}")
 
 
 class WalletActionForm(ActionForm, TopupFields):
@@ -66,16 +73,38 @@ class WalletAdmin(ServiceAdminMixin, admin.ModelAdmin):
         if not form.is_valid():
             self.message_user(request, "Enter a positive amount with at most 2 decimal places.", messages.ERROR)
             return
+        note, key = form.cleaned_data["note"], form.cleaned_data["key"]
         for wallet in self.for_each_allowed(request, Op.WALLET_TOPUP, queryset.select_related("user"),
                                             account=lambda wallet: wallet.user):
-            try:
-                entry = services.wallet_topup(user=wallet.user, amount=amount,
-                                              actor=signed_in(request), note=form.cleaned_data["note"])
-            except ServiceError as error:
-                self.message_user(request, f"{wallet.user}: {error.message}", messages.ERROR)
-                continue
-            self.message_user(request, f"{wallet.user}: +{entry.amount}, balance {entry.balance_after}.",
+            self._topup_once(request, wallet, amount, note, f"{key}:{wallet.user_id}" if key else "")
+
+    def _topup_once(self, request: HttpRequest, wallet: Wallet, amount: Decimal, note: str, key: str) -> None:
+        ran = []
+
+        def produce() -> tuple[int, dict]:
+            ran.append(True)
+            entry = services.wallet_topup(user=wallet.user, amount=amount, actor=signed_in(request), note=note,
+                                          idempotency_key=key)
+            return 201, {"amount": str(entry.amount), "balance": str(entry.balance_after)}
+
+        fingerprint = request_fingerprint(operation=f"admin-topup:{wallet.user_id}",
+                                          data={"amount": amount, "note": note})
+        try:
+            _status, reply = idempotent_reply(user=signed_in(request), key=idempotency_key_valid(key or None),
+                                              fingerprint=fingerprint, produce=produce)
+        except IdempotencyKeyReusedError:
+            self.message_user(request, f"{wallet.user}: this form was already sent for a different request; open "
+                                       "the list again for a new top-up.", messages.ERROR)
+            return
+        except ServiceError as error:
+            self.message_user(request, f"{wallet.user}: {error.message}", messages.ERROR)
+            return
+        if ran:
+            self.message_user(request, f"{wallet.user}: +{reply['amount']}, balance {reply['balance']}.",
                               messages.SUCCESS)
+        else:
+            self.message_user(request, f"{wallet.user}: this top-up was already made; nothing more was credited.",
+                              messages.WARNING)
 
 
 @admin.register(LedgerEntry)

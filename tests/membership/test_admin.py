@@ -1,5 +1,6 @@
 """The back office: tiers editable, membership actions and top-ups through the services, the ledger read-only."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -96,6 +97,27 @@ def test_wallet_topup_action_credits_through_the_service(back_office, user):
     response = act(back_office, "wallet", "topup", [user.pk], amount="1.001")
     assert any("at most two decimal places" in m for m in messages_of(response)), messages_of(response)
     assert Wallet.objects.get(user=user).balance == Decimal("250.50")
+
+
+def test_a_topup_form_sent_twice_credits_once(back_office, user, other):
+    """The list's top-up form credits each wallet once: a double click or a second tab on the same page sent
+    the action twice, crediting money received once twice (the API has Idempotency-Key for this). A new page
+    is a new top-up."""
+    page = back_office.get("/admin/membership/wallet/").content.decode()
+    key = re.search(r'<input type="hidden" name="key" value="([^"]+)"', page).group(1)
+    form = {"amount": "100.00", "note": "bank transfer 42", "key": key}
+    act(back_office, "wallet", "topup", [user.pk, other.pk], **form)
+    again = act(back_office, "wallet", "topup", [user.pk, other.pk], **form)
+    assert (balance(user), balance(other)) == (Decimal("100.00"), Decimal("100.00"))
+    assert any("already" in m for m in messages_of(again)), messages_of(again)
+    changed = act(back_office, "wallet", "topup", [user.pk], **{**form, "amount": "5.00"})
+    assert any("different request" in m for m in messages_of(changed)), messages_of(changed)
+    fresh = back_office.get("/admin/membership/wallet/").content.decode()
+    assert re.search(r'name="key" value="([^"]+)"', fresh).group(1) != key
+    act(back_office, "wallet", "topup", [user.pk], amount="100.00")  # no key (an old page): credited as before
+    assert balance(user) == Decimal("200.00")
+    assert_ledger_balances(user)
+    assert_ledger_balances(other)
 
 
 @pytest.mark.parametrize("amount", ["1e999999999", "1E2", "1_000", "\u0661\u0662", "NaN", "Infinity", "9" * 13, " "])
