@@ -27,7 +27,7 @@ from accountsite.audit import AuditAction
 from accountsite.errors import ServiceError
 from accountsite.policy import Op
 from membership import selectors, services
-from membership.admin.base import admin_url
+from membership.admin.base import admin_url, once_key_field
 from membership.idempotency import MAX_KEY_LENGTH, idempotency_key_valid, idempotent_reply, request_fingerprint
 from membership.models import Membership, TierType, Wallet
 from membership.serializers import MAX_VALIDITY
@@ -40,6 +40,7 @@ class MembershipSaleFields(forms.Form):
     # No bounds here: Django drops an action whose form is invalid with only "No action selected";
     # the range is checked in the action so the operator is told what is wrong.
     validity = forms.IntegerField(label="years", initial=1, required=False)
+    key = once_key_field()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -63,22 +64,42 @@ def _run(modeladmin: "MembershipAdmin", request, memberships, user_type_of) -> N
         return
     allowed = modeladmin.for_each_allowed(request, Op.PURCHASE, memberships.select_related("user", "tier"),
                                           account=lambda membership: membership.user)
+    key = form.cleaned_data["key"]
     for membership in allowed:
         user_type = user_type_of(form, membership)
         if user_type is None:
             modeladmin.message_user(request, "Choose a tier first.", messages.ERROR)
             return
-        try:
-            cost = services.membership_cost(user=membership.user, user_type=user_type, validity=validity)
-            purchase = services.membership_purchase(user=membership.user, user_type=user_type, validity=validity,
-                                                    cost=cost, actor=signed_in(request))
-        except ServiceError as error:
-            modeladmin.message_user(request, f"{membership.user}: {error.message}", messages.ERROR)
-            continue
-        modeladmin.message_user(
-            request, f"{membership.user}: {purchase.quote.kind} to tier {user_type}, charged {purchase.quote.cost}"
-            f"{_balance_note(request, purchase.balance)}.", messages.SUCCESS,
-        )
+        user = membership.user
+        _sell_once(modeladmin, request, user, user_type, validity, f"{key}:{user.pk}" if key else "")
+
+
+def _sell_once(modeladmin: "MembershipAdmin", request: HttpRequest, user: User, user_type: int, validity: int,
+               key: str) -> None:
+    """One member's purchase at the current quote, once per `key` (the list's form: see once_key_field)."""
+    ran = []
+
+    def produce() -> tuple[int, dict]:
+        ran.append(True)
+        cost = services.membership_cost(user=user, user_type=user_type, validity=validity)
+        purchase = services.membership_purchase(user=user, user_type=user_type, validity=validity, cost=cost,
+                                                actor=signed_in(request), idempotency_key=key)
+        return 200, {"message": f"{user}: {purchase.quote.kind} to tier {user_type}, charged {purchase.quote.cost}"
+                                f"{_balance_note(request, purchase.balance)}."}
+
+    fingerprint = request_fingerprint(operation=f"admin-purchase:{user.pk}",
+                                      data={"userType": user_type, "validity": validity})
+    try:
+        _status, reply = idempotent_reply(user=signed_in(request), key=idempotency_key_valid(key or None),
+                                          fingerprint=fingerprint, produce=produce)
+    except ServiceError as error:
+        modeladmin.message_user(request, f"{user}: {error.message}", messages.ERROR)
+        return
+    if ran:
+        modeladmin.message_user(request, reply["message"], messages.SUCCESS)
+    else:
+        modeladmin.message_user(request, f"{user}: this purchase was already made; nothing more was charged.",
+                                messages.WARNING)
 
 
 def _balance_note(request: HttpRequest, balance: Decimal) -> str:

@@ -1,7 +1,6 @@
 """Wallets and their ledger in the back office: top-ups through the services, the ledger read-only, the user
 page's wallet-and-ledger panel and how the audit trail reads a top-up."""
 
-import secrets
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -20,7 +19,7 @@ from accountsite.errors import IdempotencyKeyReusedError, ServiceError
 from accountsite.numbers import money_parse
 from accountsite.policy import Op
 from membership import selectors, services
-from membership.admin.base import admin_url
+from membership.admin.base import admin_url, once_key_field
 from membership.idempotency import idempotency_key_valid, idempotent_reply, request_fingerprint
 from membership.models import LedgerEntry, Wallet
 
@@ -30,10 +29,7 @@ RECENT = 20
 class TopupFields(forms.Form):
     amount = forms.CharField(max_length=32, required=False)  # checked by wallet_topup, whose errors are shown
     note = forms.CharField(max_length=200, required=False)
-    # One top-up per page shown: a double click or a second tab sending the same form credits once (the API's
-    # Idempotency-Key, one per wallet); an empty key (a page from before) credits each time, as it did.
-    key = forms.CharField(label="", max_length=200, required=False, widget=forms.HiddenInput,
-                          initial=lambda: f"admin-{secrets.token_urlsafe(24)}")
+    key = once_key_field()
 
 
 class WalletActionForm(ActionForm, TopupFields):

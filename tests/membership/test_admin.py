@@ -156,6 +156,21 @@ def test_renew_action_extends_the_tier_in_force(back_office, user, fund):
     assert balance(user) == Decimal("0.00")
 
 
+def test_a_renewal_form_sent_twice_charges_once(back_office, user, other, fund):
+    """As the top-up: the memberships list's form sent twice (a double click) renewed and charged twice."""
+    for member in (user, other):
+        fund(member, "30000.00")
+        act(back_office, "membership", "change_tier", [member.pk], user_type=TierType.GOLD, validity=1)
+    page = back_office.get("/admin/membership/membership/").content.decode()
+    key = re.search(r'<input type="hidden" name="key" value="([^"]+)"', page).group(1)
+    act(back_office, "membership", "renew", [user.pk, other.pk], validity=1, key=key)
+    again = act(back_office, "membership", "renew", [user.pk, other.pk], validity=1, key=key)
+    assert any("already" in m for m in messages_of(again)), messages_of(again)
+    for member in (user, other):
+        assert (balance(member), Membership.objects.get(user=member).period_years) == (Decimal("10000.00"), 2)
+        assert_ledger_balances(member)
+
+
 @pytest.mark.parametrize("model", ["wallet", "membership"])
 def test_a_wallet_or_membership_page_saves_nothing_over_the_services_writes(back_office, user, fund, monkeypatch,
                                                                              model):
