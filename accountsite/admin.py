@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib.admin import helpers, widgets
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -56,7 +56,10 @@ class BoundedListMixin:
     - Only actions on ids the list's key can take (response_action), and only pages of such ids
       (get_object): a 20-digit id of a model keyed by its user overflowed SQLite's integers, a 500.
     - No `?_to_field=` naming a reverse relation: Django's check reads a `primary_key` those do not have,
-      a 500 (Django's own 400 for any field it refuses)."""
+      a 500 (Django's own 400 for any field it refuses).
+    - A raw-id field (a user picked by id on an add form) names the object its id points at only to operators
+      who may see that model: Django's widget wrote the login name of any id typed, so an operator who may add
+      quotas but not see users read every login name by counting ids."""
 
     show_facets = admin.ShowFacets.NEVER
     message_user: Callable[..., None]  # the ModelAdmin's
@@ -84,6 +87,13 @@ class BoundedListMixin:
         if field.auto_created and not field.concrete:  # a reverse relation
             return False
         return super().to_field_allowed(request, to_field)  # type: ignore[misc]  # the ModelAdmin's
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+        if isinstance(getattr(formfield, "widget", None), widgets.ForeignKeyRawIdWidget) and not may_view(
+                request, db_field.related_model):
+            formfield.widget = forms.TextInput(attrs={"class": "vForeignKeyRawIdAdminField"})
+        return formfield
 
     def _takes_keys(self, values: list[str]) -> bool:
         """Whether the list's primary key can take each of `values` (and the database compare it)."""

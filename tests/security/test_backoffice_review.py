@@ -92,6 +92,21 @@ def test_an_operator_may_not_create_an_administrators_quota_record(admin_user, u
     assert Quota.objects.filter(user=user, kind=QuotaKind.PULLS).exists()
 
 
+def test_a_raw_id_field_names_no_user_to_an_operator_who_may_not_see_users(admin_user):
+    """The quota and repository add forms pick the user by id; Django's widget wrote the login name of the id
+    typed next to it when the form came back, so an operator without accounts.view_user (the user list is 403
+    for them) read every login name by counting ids. The id is kept; the name only for those who see users."""
+    for permissions, path, field in ((("quotas.add_quota", "quotas.view_quota"), "/admin/quotas/quota/add/", "user"),
+                                     (("repos.add_repository",), "/admin/repos/repository/add/", "owner")):
+        site = signed_in_client(staff_user(f"adder-{field}", permissions=permissions))
+        assert site.get("/admin/accounts/user/").status_code == 403
+        page = site.post(path, {field: admin_user.pk, "kind": "deposit", "quota": "zzz", "name": "/"}).content.decode()
+        assert f'name="{field}" value="{admin_user.pk}"' in page and ">root</a></strong>" not in page, path
+        seer = signed_in_client(staff_user(f"seer-{field}", permissions=(*permissions, "accounts.view_user")))
+        page = seer.post(path, {field: admin_user.pk, "kind": "deposit", "quota": "zzz", "name": "/"}).content.decode()
+        assert ">root</a></strong>" in page, path
+
+
 # --- The wallet's balance is for those who may see wallets ---------------------------------------------------------
 
 def test_selling_a_tier_shows_no_balance_to_an_operator_without_wallets(user):
