@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accountsite.admin import ServiceAdminMixin, WordedConstraintsMixin
+from accountsite.policy import Op
 from quotas.admin import QuotaAdmin
 from quotas.models import Quota
 from repos import services
@@ -78,7 +79,13 @@ class MeasuredQuotaAdmin(QuotaAdmin):
     @admin.action(description="Recount the selected users' repository and storage use from the real rows",
                   permissions=["manage"])
     def recount(self, request: HttpRequest, queryset: QuerySet) -> None:
-        user_ids = set(queryset.values_list("user_id", flat=True))
+        # Each account through the policy, as a row's own page asks: an administrator's counters are a
+        # superuser's to touch.
+        rows = self.for_each_allowed(request, Op.QUOTA_MANAGE, queryset.select_related("user"),
+                                     account=lambda row: row.user)
+        user_ids = {row.user_id for row in rows}
+        if not user_ids:
+            return
         fixed = services.quota_recount(fix=True, user_ids=user_ids)
         self.message_user(request, f"{len(fixed)} counter(s) repaired.")
 

@@ -61,6 +61,22 @@ def test_recount_action_repairs_the_selected_users(site, user):
     assert row(user, QuotaKind.REPO_PUBLIC).use == 1
 
 
+def test_recount_by_an_operator_leaves_an_administrators_counters_alone(user, admin_user):
+    """The action asks the policy for each account, as a row's own page does: an operator with
+    quotas.change_quota recounts a member's counters, not an administrator's (a superuser's to touch)."""
+    from tests.conftest import staff_user
+
+    operator = staff_user("counter", permissions=("quotas.change_quota", "quotas.view_quota"))
+    client = Client()
+    browser_sign_in(client, operator)
+    Quota.objects.filter(kind=QuotaKind.REPO_PUBLIC).update(use=7)
+    rows = [row(user, QuotaKind.REPO_PUBLIC).pk, row(admin_user, QuotaKind.REPO_PUBLIC).pk]
+    page = client.post("/admin/quotas/quota/", {"action": "recount", "_selected_action": rows}, follow=True)
+    assert row(user, QuotaKind.REPO_PUBLIC).use == 0
+    assert row(admin_user, QuotaKind.REPO_PUBLIC).use == 7
+    assert "1 counter(s) repaired." in page.content.decode()
+
+
 def test_repository_add_pays_quota_and_refusal_changes_nothing(site, user):
     give_tier(user, TierType.GOLD)
     form = {"owner": user.pk, "name": "made-here", "visibility": "private", "description": "", "url": "", **inline()}
