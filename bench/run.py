@@ -343,7 +343,11 @@ def cores() -> int:
 # --- Report --------------------------------------------------------------------------------------------------
 
 def verdict_at_least(value: float, goal: float) -> str:
-    return "PASS" if value >= goal else f"short by {goal - value:.2f} (x{goal / value:.2f} needed)"
+    """PASS, or how far short; a value that rounds to the goal says so with a third decimal (0.499 of 0.5)."""
+    if value >= goal:
+        return "PASS"
+    places = 2 if round(goal - value, 2) > 0 else 3
+    return f"short by {goal - value:.{places}f} ({value:.3f}; x{goal / value:.{places}f} needed)"
 
 
 def verdict_at_most_mb(value: float, goal: float) -> str:
