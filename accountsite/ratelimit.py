@@ -10,6 +10,7 @@ attempts, not two (settings.ACCOUNTS_RATELIMIT_STORE).
 import abc
 import contextlib
 import hashlib
+import ipaddress
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -301,12 +302,35 @@ def settle(*, release: Sequence[tuple[Limit, str]] = (), clear: Sequence[tuple[L
                      clear=[limit._key(ident) for limit, ident in clear])
 
 
+@dataclass(frozen=True)
+class AddressLimit(Limit):
+    """A limit per client address, where an IPv6 client counts by its /64: one host (one home, one cloud
+    server) is given a whole /64 and may pick any address in it, so counting each address would give it
+    2^64 budgets. IPv4 addresses, and anything that is no address ("unknown"), count as they are."""
+
+    def _key(self, ident: str) -> str:
+        return super()._key(address_block(ident))
+
+
+def address_block(ident: str) -> str:
+    """`ident`, or the /64 network an IPv6 address belongs to (IPv4 inside IPv6 counts as IPv4)."""
+    try:
+        address = ipaddress.ip_address(ident.strip())
+    except ValueError:
+        return ident
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 LOGIN_FAILURES_PER_ACCOUNT = Limit(
     "login-account", "ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT", "ACCOUNTS_LOGIN_FAILURE_WINDOW"
 )
-LOGIN_FAILURES_PER_IP = Limit("login-ip", "ACCOUNTS_LOGIN_FAILURES_PER_IP", "ACCOUNTS_LOGIN_FAILURE_WINDOW")
-REGISTRATIONS_PER_IP = Limit("register-ip", "ACCOUNTS_REGISTRATIONS_PER_IP", "ACCOUNTS_REGISTRATION_WINDOW")
+LOGIN_FAILURES_PER_IP = AddressLimit("login-ip", "ACCOUNTS_LOGIN_FAILURES_PER_IP", "ACCOUNTS_LOGIN_FAILURE_WINDOW")
+REGISTRATIONS_PER_IP = AddressLimit("register-ip", "ACCOUNTS_REGISTRATIONS_PER_IP", "ACCOUNTS_REGISTRATION_WINDOW")
 SECRET_MAILS_PER_ACCOUNT = Limit(
     "secret-mail-account", "ACCOUNTS_SECRET_MAILS_PER_ACCOUNT", "ACCOUNTS_SECRET_MAIL_WINDOW"
 )
-SECRET_MAILS_PER_IP = Limit("secret-mail-ip", "ACCOUNTS_SECRET_MAILS_PER_IP", "ACCOUNTS_SECRET_MAIL_WINDOW")
+SECRET_MAILS_PER_IP = AddressLimit("secret-mail-ip", "ACCOUNTS_SECRET_MAILS_PER_IP", "ACCOUNTS_SECRET_MAIL_WINDOW")

@@ -64,6 +64,17 @@ def test_per_ip_limit(user, other, settings):
     envelope(attempt("bob", PASSWORD, ip="203.0.113.6"), status=200)
 
 
+def test_an_ipv6_client_counts_by_its_64_not_by_each_address(user, other, settings):
+    """A host holds a whole /64 and may pick any address in it: each address its own budget would make the
+    limit per IP none at all. Another /64, and IPv4 inside IPv6 as its IPv4 address, count apart."""
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_IP = 3
+    for address in ("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff:ffff:ffff:ffff"):
+        envelope(attempt("nobody", WRONG, ip=address), errors.WrongPasswordError, status=401)
+    assert_locked(attempt("bob", PASSWORD, ip="2001:db8:1:2:abcd::9"), settings)
+    envelope(attempt("bob", PASSWORD, ip="2001:db8:1:3::1"), status=200)  # the next /64
+    assert ratelimit.address_block("::ffff:198.51.100.7") == ratelimit.address_block("198.51.100.7")
+
+
 def test_trusted_proxy_counts_the_forwarded_address(user, settings):
     settings.ACCOUNTS_TRUSTED_PROXIES = 1
     settings.ACCOUNTS_LOGIN_FAILURES_PER_IP = 2
