@@ -60,11 +60,38 @@ class ContentNegotiation(DefaultContentNegotiation):
     """DRF's, except that `?format=` naming no reply format is 406 (1007), like an `Accept` the API cannot
     meet: DRF answers 404, which said that an existing repository or user did not exist."""
 
+    def get_accept_list(self, request: Any) -> list[str]:
+        """DRF's list, without the media ranges the client refuses (`q=0`, RFC 9110 12.4.2): DRF ignores the
+        weights, so `Accept: application/json;q=0` was answered in JSON. Refusing every range is 406."""
+        return [media for media in super().get_accept_list(request) if not _refused(media)]
+
+    def select_renderer(self, request: Any, renderers: Iterable[BaseRenderer],
+                        format_suffix: str | None = None) -> tuple[BaseRenderer, str]:
+        """DRF's choice among the renderers whose media type the client does not refuse by name
+        (`application/json;q=0, */*` gets text/json)."""
+        refused = {media.split(";")[0].strip().lower() for media in super().get_accept_list(request) if _refused(media)}
+        allowed = [renderer for renderer in renderers if renderer.media_type.lower() not in refused]
+        if not allowed:
+            raise drf.NotAcceptable("None of the reply formats is acceptable: application/json and text/json.")
+        return super().select_renderer(request, allowed, format_suffix)
+
     def filter_renderers(self, renderers: Iterable[BaseRenderer], format: str) -> list[BaseRenderer]:
         found = [renderer for renderer in renderers if renderer.format == format]
         if not found:  # the format is not echoed: it is the caller's text
             raise drf.NotAcceptable("Unknown reply format in ?format=: leave it out, or use json.")
         return found
+
+
+def _refused(media: str) -> bool:
+    """Whether a media range of an Accept header carries a weight of 0 (`q=0`, `q=0.00`)."""
+    for parameter in media.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(value.strip()) == 0
+            except ValueError:
+                return False
+    return False
 
 
 def error_response(error: errors.ServiceError) -> HttpResponse:

@@ -406,3 +406,19 @@ def test_too_many_fields_is_a_413_logged_in_one_line(caplog, unchanged, path, co
     [record] = [record for record in caplog.records if record.name == logger]
     assert (record.levelname, record.exc_info, record.exc_text) == ("WARNING", None, None)
     unchanged()
+
+
+@pytest.mark.parametrize(("accept", "status", "content_type"), [
+    ("application/json;q=0", 406, "application/json"),
+    ("*/*;q=0", 406, "application/json"),
+    ("text/json;q=0, application/json;q=0.000", 406, "application/json"),
+    ("application/json;q=0.5", 200, "application/json"),
+    ("*/*;q=0, application/json", 200, "application/json"),
+    ("application/json;q=0, */*", 200, "text/json"),  # JSON refused by name: the other spelling of it
+])
+def test_a_media_range_weighted_zero_is_refused_not_served(user_client, accept, status, content_type):
+    """RFC 9110 12.4.2: q=0 means "not acceptable". DRF ignores the weights, so it answered JSON anyway."""
+    response = user_client.get("/auth/me", HTTP_ACCEPT=accept)
+    assert (response.status_code, response["Content-Type"].split(";")[0]) == (status, content_type)
+    if status == 406:
+        envelope(response, errors.InvalidParametersError, status=406)
