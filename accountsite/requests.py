@@ -213,6 +213,12 @@ def for_browser(request: HttpRequest) -> bool:
     return request.path_info.startswith(BROWSER_PATHS)
 
 
+def repeated_names(params: Any) -> list[str]:
+    """The names a request's parameters (a QueryDict) give more than once, sorted: which value counts would
+    be a guess (Django reads the last, other parsers the first; RFC 6749 3.1 and 3.2 forbid it outright)."""
+    return sorted(name for name, values in params.lists() if len(values) > 1)
+
+
 class RepeatedParameterMiddleware:
     """Refuses an API query string that names a parameter twice (1007), as a JSON body naming a key twice
     is: Django reads the last value, other parsers (a proxy, a cache, a log) the first, so each would see
@@ -224,7 +230,7 @@ class RepeatedParameterMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not for_browser(request):
-            twice = sorted(name for name, values in request.GET.lists() if len(values) > 1)
+            twice = repeated_names(request.GET)
             if twice:
                 shown = [name for name in twice if _NAME_LIKE.fullmatch(name)]
                 error: dict[str, list[str]] = {name: ["Given more than once: give it once."] for name in shown}

@@ -21,6 +21,7 @@ from oauthlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestErro
 
 from accounts.oauth import applications, codes, introspection
 from accountsite.errors import ServiceError
+from accountsite.requests import repeated_names
 
 # How a confidential client authenticates; introspection (IntrospectView) knows no other.
 CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
@@ -34,12 +35,6 @@ class OAuthMethodsMixin:
         allowed = self._allowed_methods()  # type: ignore[attr-defined]  # Django's View
         return JsonResponse({"error": "invalid_request", "error_description": f"Use {' or '.join(allowed)}."},
                             status=405, headers={"Allow": ", ".join(allowed)})
-
-
-def repeats_a_parameter(params: Any) -> bool:
-    """Whether a request's parameters (a QueryDict) name one twice: RFC 6749 3.1 and 3.2 forbid it, as
-    which one counts would be a guess."""
-    return any(len(values) > 1 for _name, values in params.lists())
 
 
 def _json_typed(response: HttpResponse) -> HttpResponse:
@@ -158,7 +153,7 @@ class TokenView(OAuthMethodsMixin, dot.TokenView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # RFC 6749 3.2: no parameter twice (which one counts is a guess); 2.3: one way to authenticate.
-        if repeats_a_parameter(request.POST):
+        if repeated_names(request.POST):
             return _token_error(InvalidRequestError(description="A parameter is given more than once."))
         if "HTTP_AUTHORIZATION" in request.META and "client_secret" in request.POST:
             return _token_error(InvalidRequestError(

@@ -46,13 +46,13 @@ from rest_framework.views import APIView
 
 from accounts.browser import browser_session
 from accounts.oauth import applications, consent, seed
-from accounts.oauth.endpoints import nul_refused, repeats_a_parameter
+from accounts.oauth.endpoints import nul_refused
 from accounts.oauth.serializers import SeedAuthorizeInputSerializer, SeedExchangeInputSerializer, SeedUserSerializer
 from accounts.selectors import signed_in
 from accountsite.errors import ServiceError
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
-from accountsite.requests import valid_input
+from accountsite.requests import repeated_names, valid_input
 
 PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 NONCE_MAX_LENGTH = Grant._meta.get_field("nonce").max_length
@@ -138,7 +138,7 @@ class ConsentView(AuthorizationView):
         description = _request_problem(credentials)
         if request.GET.get("response_mode", "query") != "query":  # the one discovery announces
             description = "response_mode: only query is supported."
-        if repeats_a_parameter(request.GET):
+        if repeated_names(request.GET):
             description = "A parameter is given more than once."
         if description is None:
             return scopes, credentials

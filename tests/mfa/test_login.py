@@ -20,6 +20,12 @@ def first_step(client, username="alice", terminal="phone"):
                                 format="json"))["data"]
 
 
+def wrong_code(client, token: str) -> None:
+    """A wrong authenticator code for the sign-in waiting on `token`: refused, and counted."""
+    envelope(client.post("/auth/login/mfa", {"mfa_token": token, "code": "000000"}, format="json"),
+             errors.InvalidSecretError)
+
+
 def test_without_a_second_factor_login_answers_tokens(user, anon_client):
     data = first_step(anon_client)
     assert "access" in data and "mfa_required" not in data
@@ -91,8 +97,7 @@ def test_wrong_codes_count_toward_the_lockout(user, anon_client, settings):
     totp_on(user)
     token = first_step(anon_client)["mfa_token"]
     for _ in range(3):
-        envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": "000000"}, format="json"),
-                 errors.InvalidSecretError)
+        wrong_code(anon_client, token)
     envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": totp_code(user)}, format="json"),
              errors.TooManyRequestsError)
     envelope(anon_client.post("/auth/login", {"username": "alice", "password": PASSWORD}, format="json"),
@@ -145,8 +150,7 @@ def test_the_right_password_does_not_reset_the_count_of_wrong_codes(user, anon_c
     totp_on(user)
     for _ in range(3):  # each round: the right password, then a wrong code
         token = first_step(anon_client)["mfa_token"]
-        envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": "000000"}, format="json"),
-                 errors.InvalidSecretError)
+        wrong_code(anon_client, token)
     envelope(anon_client.post("/auth/login", {"username": "alice", "password": PASSWORD}, format="json"),
              errors.TooManyRequestsError)
 
@@ -160,15 +164,13 @@ def test_the_password_alone_elsewhere_does_not_reset_the_count_of_wrong_codes(us
     totp_on(user)
     token = first_step(anon_client)["mfa_token"]
     for _ in range(2):
-        envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": "000000"}, format="json"),
-                 errors.InvalidSecretError)
+        wrong_code(anon_client, token)
     request = {"validate": ("/users/alice/pwd/validate", {"pwd": PASSWORD}),
                "unregister": ("/auth/unregister", {"username": "alice", "password": PASSWORD}),
                "password": ("/auth/password", {"username": "alice", "old_password": PASSWORD,
                                                "new_password": "another-Long-passw0rd"})}[door]
     anon_client.post(*request, format="json")
-    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": "000000"}, format="json"),
-             errors.InvalidSecretError)
+    wrong_code(anon_client, token)
     envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": totp_code(user)}, format="json"),
              errors.TooManyRequestsError)
     assert not Session.objects.exists()
@@ -179,13 +181,11 @@ def test_a_whole_sign_in_clears_the_count(user, anon_client, settings):
     totp_on(user)
     token = first_step(anon_client)["mfa_token"]
     for _ in range(2):
-        envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": "000000"}, format="json"),
-                 errors.InvalidSecretError)
+        wrong_code(anon_client, token)
     envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": totp_code(user)}, format="json"))
     token = first_step(anon_client)["mfa_token"]
     for _ in range(2):
-        envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": "000000"}, format="json"),
-                 errors.InvalidSecretError)
+        wrong_code(anon_client, token)
 
 
 def test_a_pending_second_step_ends_when_the_account_leaves_active_even_if_restored(user, admin_user, anon_client):
