@@ -3,7 +3,6 @@ member's wallet, as PUT /vip is), the user page's membership panel with its "cha
 trail reads an assignment, a purchase or an expiry."""
 
 import contextlib
-import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -27,8 +26,8 @@ from accountsite.audit import AuditAction
 from accountsite.errors import ServiceError
 from accountsite.policy import Op
 from membership import selectors, services
-from membership.admin.base import admin_url, once_key_field
-from membership.idempotency import MAX_KEY_LENGTH, idempotency_key_valid, idempotent_reply, request_fingerprint
+from membership.admin.base import admin_url, once, once_key, once_key_field
+from membership.idempotency import MAX_KEY_LENGTH
 from membership.models import Membership, TierType, Wallet
 from membership.serializers import MAX_VALIDITY
 
@@ -77,25 +76,21 @@ def _run(modeladmin: "MembershipAdmin", request, memberships, user_type_of) -> N
 def _sell_once(modeladmin: "MembershipAdmin", request: HttpRequest, user: User, user_type: int, validity: int,
                key: str) -> None:
     """One member's purchase at the current quote, once per `key` (the list's form: see once_key_field)."""
-    ran = []
 
-    def produce() -> tuple[int, dict]:
-        ran.append(True)
+    def produce() -> dict[str, Any]:
         cost = services.membership_cost(user=user, user_type=user_type, validity=validity)
         purchase = services.membership_purchase(user=user, user_type=user_type, validity=validity, cost=cost,
                                                 actor=signed_in(request), idempotency_key=key)
-        return 200, {"message": f"{user}: {purchase.quote.kind} to tier {user_type}, charged {purchase.quote.cost}"
-                                f"{_balance_note(request, purchase.balance)}."}
+        return {"message": f"{user}: {purchase.quote.kind} to tier {user_type}, charged {purchase.quote.cost}"
+                           f"{_balance_note(request, purchase.balance)}."}
 
-    fingerprint = request_fingerprint(operation=f"admin-purchase:{user.pk}",
-                                      data={"userType": user_type, "validity": validity})
     try:
-        _status, reply = idempotent_reply(user=signed_in(request), key=idempotency_key_valid(key or None),
-                                          fingerprint=fingerprint, produce=produce)
+        reply = once(request, key=key, operation=f"admin-purchase:{user.pk}",
+                     data={"userType": user_type, "validity": validity}, produce=produce)
     except ServiceError as error:
         modeladmin.message_user(request, f"{user}: {error.message}", messages.ERROR)
         return
-    if ran:
+    if reply is not None:
         modeladmin.message_user(request, reply["message"], messages.SUCCESS)
     else:
         modeladmin.message_user(request, f"{user}: this purchase was already made; nothing more was charged.",
@@ -175,7 +170,7 @@ class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
             "opts": self.opts, "membership": membership, "user_obj": user, "form": form, "cost": cost,
             "error": error, "user_page": user_page,
             # Each quote's confirmation buys once (a double click or a re-post replays it), as Idempotency-Key does.
-            "purchase_key": f"admin-{secrets.token_urlsafe(24)}",
+            "purchase_key": once_key(),
             "balance": selectors.wallet_balance(user) if may_view(request, Wallet) else None,
             "in_force": selectors.effective_tier(membership),
         }
@@ -188,26 +183,22 @@ class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
         if not allowed:
             return False
         user = membership.user
-        ran = []
 
-        def produce() -> tuple[int, dict]:
-            ran.append(True)
+        def produce() -> dict[str, Any]:
             purchase = services.membership_purchase(user=user, user_type=user_type, validity=validity, cost=cost,
                                                     actor=signed_in(request), idempotency_key=key)
             expires = purchase.quote.expires_at
             expiry = f", until {timezone.localtime(expires):%Y-%m-%d}" if expires else ""
-            return 200, {"message": f"{user}: {purchase.quote.kind} to {purchase.membership.tier.name}{expiry}, "
-                                    f"charged {purchase.quote.cost}{_balance_note(request, purchase.balance)}."}
+            return {"message": f"{user}: {purchase.quote.kind} to {purchase.membership.tier.name}{expiry}, "
+                               f"charged {purchase.quote.cost}{_balance_note(request, purchase.balance)}."}
 
-        fingerprint = request_fingerprint(operation=f"admin-purchase:{user.pk}",
-                                          data={"userType": user_type, "validity": validity, "cost": cost})
         try:
-            _status, reply = idempotent_reply(user=signed_in(request), key=idempotency_key_valid(key or None),
-                                              fingerprint=fingerprint, produce=produce)
+            reply = once(request, key=key, operation=f"admin-purchase:{user.pk}",
+                         data={"userType": user_type, "validity": validity, "cost": cost}, produce=produce)
         except ServiceError as exc:
             self.message_user(request, f"{user}: {exc.message}", messages.ERROR)
             return False
-        if not ran:
+        if reply is None:
             self.message_user(request, f"{user}: this purchase was already confirmed; nothing more was charged.",
                               messages.WARNING)
         else:

@@ -19,8 +19,7 @@ from accountsite.errors import IdempotencyKeyReusedError, ServiceError
 from accountsite.numbers import money_parse
 from accountsite.policy import Op
 from membership import selectors, services
-from membership.admin.base import admin_url, once_key_field
-from membership.idempotency import idempotency_key_valid, idempotent_reply, request_fingerprint
+from membership.admin.base import admin_url, once, once_key_field
 from membership.models import LedgerEntry, Wallet
 
 RECENT = 20
@@ -75,19 +74,14 @@ class WalletAdmin(ServiceAdminMixin, admin.ModelAdmin):
             self._topup_once(request, wallet, amount, note, f"{key}:{wallet.user_id}" if key else "")
 
     def _topup_once(self, request: HttpRequest, wallet: Wallet, amount: Decimal, note: str, key: str) -> None:
-        ran = []
-
-        def produce() -> tuple[int, dict]:
-            ran.append(True)
+        def produce() -> dict[str, Any]:
             entry = services.wallet_topup(user=wallet.user, amount=amount, actor=signed_in(request), note=note,
                                           idempotency_key=key)
-            return 201, {"amount": str(entry.amount), "balance": str(entry.balance_after)}
+            return {"amount": str(entry.amount), "balance": str(entry.balance_after)}
 
-        fingerprint = request_fingerprint(operation=f"admin-topup:{wallet.user_id}",
-                                          data={"amount": amount, "note": note})
         try:
-            _status, reply = idempotent_reply(user=signed_in(request), key=idempotency_key_valid(key or None),
-                                              fingerprint=fingerprint, produce=produce)
+            reply = once(request, key=key, operation=f"admin-topup:{wallet.user_id}",
+                         data={"amount": amount, "note": note}, produce=produce)
         except IdempotencyKeyReusedError:
             self.message_user(request, f"{wallet.user}: this form was already sent for a different request; open "
                                        "the list again for a new top-up.", messages.ERROR)
@@ -95,7 +89,7 @@ class WalletAdmin(ServiceAdminMixin, admin.ModelAdmin):
         except ServiceError as error:
             self.message_user(request, f"{wallet.user}: {error.message}", messages.ERROR)
             return
-        if ran:
+        if reply is not None:
             self.message_user(request, f"{wallet.user}: +{reply['amount']}, balance {reply['balance']}.",
                               messages.SUCCESS)
         else:
