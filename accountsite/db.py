@@ -125,9 +125,10 @@ class CompiledQuery:
 def insert_together(*instances: Model) -> None:
     """Writes new model instances in one statement on PostgreSQL (each INSERT but the last in a WITH
     clause), one INSERT each elsewhere: for rows written together on a hot path (a sign-in's audit row and
-    its session). Each instance's fields are prepared as save() prepares them, but no save signal is sent
-    (for models without receivers) and nothing is read back, so an instance whose primary key the database
-    assigns keeps none."""
+    its session). Its text depends only on the models written, so it is bound and prepared on the server
+    (prepared_cursor). Each instance's fields are prepared as save() prepares them, but no save signal is
+    sent (for models without receivers) and nothing is read back, so an instance whose primary key the
+    database assigns keeps none."""
     alias = router.db_for_write(type(instances[0]))
     db = connections[alias]
     if db.vendor != "postgresql":
@@ -145,7 +146,7 @@ def insert_together(*instances: Model) -> None:
     *first, (last_sql, last_params) = statements
     chained = ", ".join(f"written_{index} AS ({text})" for index, (text, _) in enumerate(first))
     sql = f"WITH {chained} {last_sql}" if first else last_sql
-    with db.cursor() as cursor:
+    with prepared_cursor(alias) as cursor:
         cursor.execute(sql, [param for _, params in first for param in params] + list(last_params))
     for instance in instances:
         instance._state.adding, instance._state.db = False, alias
