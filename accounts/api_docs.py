@@ -116,7 +116,9 @@ OPERATIONS = {
         "answered (valid 5 minutes, once) and one of `code` (the authenticator app's current code), "
         "`recovery_code`, or `webauthn` (a passkey's answer to the challenge in the first step's reply). The reply "
         "is the same as a sign-in's. Wrong codes count toward the account's lockout (1029); an expired or used "
-        "`mfa_token` is 7005: sign in with the password again.",
+        "`mfa_token` is 7005: sign in with the password again. One `mfa_token` is checked one request at a time: "
+        "a second request while the first is being checked is 1029 with `Retry-After: 1`, and its factor is not "
+        "used.",
         errors=(E.InvalidParametersError, E.InvalidSecretError, E.NotAuthenticatedError, E.TooManyRequestsError,
                 E.AccountNotActivatedError, E.AccountDisabledError)),
     "auth_login_passkey_options_create": Doc(

@@ -4,7 +4,8 @@ its second factor, a passkey ceremony's challenge. The store is the one the rate
 (accountsite.models.Ticket), so a ticket issued by one gunicorn worker is known to the others.
 
 A ticket is read (`ticket_read`) as often as needed while it lives, and used up by `ticket_take`, which
-answers True for exactly one caller however many race for it.
+answers True for exactly one caller however many race for it. `ticket_add` stores one only where none
+lives, and answers True for exactly one caller too: a short lock shared by every worker.
 """
 
 import time
@@ -12,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import IntegrityError, transaction
 
 from accountsite.models import Ticket
 
@@ -28,6 +30,20 @@ def ticket_put(key: str, value: Any, seconds: int) -> None:
     now = time.time()
     Ticket.objects.filter(expires__lte=now).delete()  # the expired ones go as new ones come
     Ticket.objects.update_or_create(key=key, defaults={"value": value, "expires": now + seconds})
+
+
+def ticket_add(key: str, value: Any, seconds: int) -> bool:
+    """Stores `value` under `key` for `seconds` unless a live ticket holds the key; True if this call stored it."""
+    if not _in_database():
+        return bool(cache.add(key, value, seconds))
+    now = time.time()
+    Ticket.objects.filter(expires__lte=now).delete()
+    try:
+        with transaction.atomic():
+            Ticket.objects.create(key=key, value=value, expires=now + seconds)
+    except IntegrityError:
+        return False
+    return True
 
 
 def ticket_read(key: str) -> Any:

@@ -2,7 +2,8 @@
 
 The token is 256 random bits; only its SHA-256 is kept, as a ticket (accountsite.tickets: the shared cache,
 else the database) for MFA_TOKEN_SECONDS, so every worker and host agrees on it and it dies on its own. It
-is used up by the sign-in it finishes (a wrong code leaves it, but counts toward the account's lockout). It
+is used up by the sign-in it finishes (a wrong code leaves it, but counts toward the account's lockout), and
+its factors are checked one request at a time (two racing with two recovery codes must not use up both). It
 remembers a fingerprint of the password hash it was earned with: a password change in between voids it, as
 it voids a sign-in made with the old one.
 """
@@ -20,7 +21,7 @@ from accounts.models import MfaMethod, User
 from accounts.services import mfa, passkeys
 from accounts.services.sessions import sign_in_succeeded, user_assert_can_sign_in
 from accountsite import errors
-from accountsite.tickets import ticket_put, ticket_read, ticket_take
+from accountsite.tickets import ticket_add, ticket_put, ticket_read, ticket_take
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ class Pending:
     terminal: str
     method: str
     extra: dict = field(default_factory=dict)  # what the first step asked for besides (seed 001's target)
+
+
+# How long a check holds the sign-in's lock at most (a worker that dies in the middle of one frees it then).
+CHECK_SECONDS = 30
 
 
 def _key(token: str) -> str:
@@ -81,15 +86,23 @@ def challenge_finish(*, token: str, ip: str, code: str = "", recovery_code: str 
     if state is None or user is None or state["pw"] != _fingerprint(user):
         raise errors.NotAuthenticatedError("This sign-in has expired; sign in again with your password.")
     user_assert_can_sign_in(user)
-    if assertion is not None:
-        if not state["webauthn"]:
-            raise errors.InvalidParametersError("This account has no passkey.")
-        passkeys.assertion_verify(user=user, ip=ip, credential=assertion, challenge=state["webauthn"], now=now)
-        method: str = MfaMethod.WEBAUTHN
-    else:
-        method = mfa.second_factor_verify(user=user, ip=ip, code=code, recovery_code=recovery_code, now=now)
-    # Single use: of two requests racing with right factors, only the one that deletes the token goes on.
-    if not ticket_take(key):
-        raise errors.NotAuthenticatedError("This sign-in has expired; sign in again with your password.")
+    # One check at a time: a factor is used up when it is right (a recovery code, a TOTP step), so of two
+    # requests racing with right factors the second would spend its factor on a token already used.
+    if not ticket_add(f"{key}:checking", True, CHECK_SECONDS):
+        raise errors.TooManyRequestsError("This sign-in's second factor is being checked; try again in a moment.",
+                                          retry_after=1)
+    try:
+        if assertion is not None:
+            if not state["webauthn"]:
+                raise errors.InvalidParametersError("This account has no passkey.")
+            passkeys.assertion_verify(user=user, ip=ip, credential=assertion, challenge=state["webauthn"], now=now)
+            method: str = MfaMethod.WEBAUTHN
+        else:
+            method = mfa.second_factor_verify(user=user, ip=ip, code=code, recovery_code=recovery_code, now=now)
+        # Single use: the check that deletes the token goes on.
+        if not ticket_take(key):
+            raise errors.NotAuthenticatedError("This sign-in has expired; sign in again with your password.")
+    finally:
+        ticket_take(f"{key}:checking")
     sign_in_succeeded(user)
     return Pending(user=user, terminal=state["terminal"], method=method, extra=state["extra"])

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from accounts.models import AuditEvent, Session
-from accounts.services import passwords
+from accounts.services import mfa, passwords
 from accountsite import errors
 from tests.conftest import envelope
 from tests.factories import PASSWORD
@@ -59,6 +59,38 @@ def test_the_mfa_token_is_single_use(user, anon_client):
     envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "recovery_code": codes[0]}, format="json"),
              errors.NotAuthenticatedError)
     assert Session.objects.filter(user=user).count() == 1
+
+
+def test_a_second_check_of_the_same_sign_in_waits_and_spends_no_factor(user, anon_client, monkeypatch):
+    """Two requests with two right recovery codes for one mfa_token: the one arriving while the first is
+    being checked is told to wait (429) before its code is checked, so only one code is used up."""
+    codes = totp_on(user)
+    token = first_step(anon_client)["mfa_token"]
+    real, inner = mfa.second_factor_verify, []
+
+    def verify_while_another_arrives(**kwargs):
+        if not inner:
+            inner.append(anon_client.post("/auth/login/mfa", {"mfa_token": token, "recovery_code": codes[1]},
+                                          format="json"))
+        return real(**kwargs)
+
+    monkeypatch.setattr(mfa, "second_factor_verify", verify_while_another_arrives)
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "recovery_code": codes[0]}, format="json"))
+    envelope(inner[0], errors.TooManyRequestsError)
+    assert inner[0]["Retry-After"] == "1"
+    assert mfa.mfa_summary(user)["recovery_codes_left"] == len(codes) - 1
+    # The check is over: the token is used up, and the second code still signs in with a new one.
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "recovery_code": codes[1]}, format="json"),
+             errors.NotAuthenticatedError)
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": first_step(anon_client)["mfa_token"],
+                                                  "recovery_code": codes[1]}, format="json"))
+
+
+def test_a_wrong_code_frees_the_sign_in_for_the_next_try(user, anon_client):
+    totp_on(user)
+    token = first_step(anon_client)["mfa_token"]
+    wrong_code(anon_client, token)
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": totp_code(user)}, format="json"))
 
 
 def test_an_expired_or_unknown_mfa_token_is_refused(user, anon_client, settings):

@@ -1,6 +1,6 @@
 """Second factors raced with real parallel transactions on PostgreSQL: one TOTP code, one recovery code
 (one of an older MFA key too) and one mfa_token each sign in once, however many requests carry them at
-the same instant."""
+the same instant, and one mfa_token uses up one factor."""
 
 import pytest
 from cryptography.fernet import Fernet
@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from accounts.models import Session
 from accounts.selectors import mfa_methods
 from accounts.services import challenges
+from accounts.services.mfa import mfa_summary
 from tests.factories import UserFactory
 from tests.mfa.helpers import totp_code, totp_on
 from tests.parallel import run_parallel
@@ -39,8 +40,20 @@ def test_a_factor_or_a_token_signs_in_once(factor):
 
     outcomes = run_parallel(act, REQUESTS, threads=THREADS)
     assert sorted(outcomes).count(200) == 1, outcomes
-    assert set(outcomes) <= {200, 400, 401}, outcomes
+    assert set(outcomes) <= {200, 400, 401, 429}, outcomes
     assert Session.objects.filter(user=user).count() == 1
+
+
+def test_one_token_with_many_recovery_codes_uses_up_one_code():
+    user = UserFactory(username="alice")
+    recovery = totp_on(user)
+    token = challenges.challenge_issue(user=user, methods=mfa_methods(user), terminal="t").token
+
+    outcomes = run_parallel(lambda index: finish({"mfa_token": token, "recovery_code": recovery[index]}),
+                            REQUESTS, threads=THREADS)
+    assert sorted(outcomes).count(200) == 1, outcomes
+    assert set(outcomes) <= {200, 401, 429}, outcomes
+    assert mfa_summary(user)["recovery_codes_left"] == len(recovery) - 1
 
 
 def test_a_recovery_code_of_an_older_key_signs_in_once(settings):

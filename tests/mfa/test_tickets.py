@@ -6,7 +6,7 @@ import time
 import pytest
 
 from accountsite.models import Ticket
-from accountsite.tickets import ticket_put, ticket_read, ticket_take
+from accountsite.tickets import ticket_add, ticket_put, ticket_read, ticket_take
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +27,16 @@ def test_an_expired_ticket_is_gone(settings, store):
     ticket_put("t:short", "x", 1)
     time.sleep(1.1)
     assert ticket_read("t:short") is None and ticket_take("t:short") is False
+
+
+@pytest.mark.parametrize("store", ["database", "cache"])
+def test_a_ticket_is_added_only_where_none_lives(settings, store):
+    settings.ACCOUNTS_RATELIMIT_STORE = store
+    assert ticket_add("t:lock", 1, 1) is True
+    assert ticket_add("t:lock", 2, 60) is False and ticket_read("t:lock") == 1
+    time.sleep(1.1)
+    assert ticket_add("t:lock", 3, 60) is True and ticket_read("t:lock") == 3
+    assert ticket_take("t:lock") is True and ticket_add("t:lock", 4, 60) is True
 
 
 def test_the_database_store_deletes_expired_tickets_as_new_ones_come(settings):
