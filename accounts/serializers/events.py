@@ -10,6 +10,7 @@ class SecurityEventSerializer(serializers.ModelSerializer):
     operator" or "the system"), and the row's other details."""
 
     description = serializers.CharField(source="action_label")
+    ip = serializers.SerializerMethodField()
     terminal = serializers.SerializerMethodField()
     user_agent = serializers.SerializerMethodField()
     by = serializers.SerializerMethodField()
@@ -18,6 +19,11 @@ class SecurityEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = ["id", "action", "description", "created_at", "ip", "terminal", "user_agent", "by", "details"]
+
+    def get_ip(self, event: AuditEvent) -> str | None:
+        """Where the user, or whoever tried their password, came from; never an operator's address, which the
+        back office hides even from other operators (accounts.admin.sessions)."""
+        return event.ip if event.actor_id in (None, event.user_id) else None
 
     def get_terminal(self, event: AuditEvent) -> str:
         return str(event.data.get("terminal", ""))

@@ -38,6 +38,23 @@ def test_the_log_lists_the_users_own_security_events_newest_first(user, anon_cli
     assert envelope(client.get("/auth/events", {"size": 2, "page": 2}))["data"]["size"] == 2
 
 
+def test_the_log_does_not_show_an_operators_address(user, admin_client, anon_client):
+    """An operator's change is in the user's log (by "operator"), but where the operator works from is not
+    the user's to know: the back office hides administrators' sign-ins even from other operators."""
+    envelope(admin_client.patch("/users/alice", {"status": 5}, format="json", REMOTE_ADDR="10.20.30.40"))
+    envelope(admin_client.patch("/users/alice", {"status": 2, "passwd": "operator-chosen-pass-5"}, format="json",
+                                REMOTE_ADDR="10.20.30.40"))
+    envelope(sign_in(anon_client, password="wrong-password"), errors.WrongPasswordError, status=401)
+    user.refresh_from_db()
+    events = envelope(client_for(user).get("/auth/events"))["data"]["results"]
+    by_operator = [event for event in events if event["by"] == "operator"]
+    assert {event["action"] for event in by_operator} == {"user.status", "password.admin_set"}
+    assert all(event["ip"] is None for event in by_operator)
+    failed = next(event for event in events if event["action"] == "session.login_failed")
+    assert failed["ip"] == "198.51.100.7"  # whoever tried the password is the user's business
+    assert AuditEvent.objects.filter(ip="10.20.30.40").exists()  # the back office keeps it
+
+
 def test_the_log_covers_the_retention_period_only(user, settings):
     settings.ACCOUNTS_SECURITY_LOG_DAYS = 90
     client = client_for(user)
