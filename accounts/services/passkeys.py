@@ -122,9 +122,11 @@ def passkey_register(*, user: User, credential: dict, name: str,
         verified = verify_registration_response(credential=credential, expected_challenge=challenge,
                                                 expected_rp_id=settings.WEBAUTHN_RP_ID,
                                                 expected_origin=settings.WEBAUTHN_ORIGINS)
-    except Exception as exc:  # the library parses bytes the client chose: any failure is a refusal
-        raise errors.InvalidParametersError(f"Invalid parameters: credential: {exc}",
-                                            error={"credential": [str(exc)]}) from None
+    except Exception:  # the library parses bytes the client chose: any failure is a refusal
+        # Not the library's reason: it quotes what the client sent (the client data's type and origin).
+        reason = "Not a valid answer to the registration options for this site."
+        raise errors.InvalidParametersError(f"Invalid parameters: webauthn: {reason}",
+                                            error={"webauthn": [reason]}) from None
     credential_id = bytes_to_base64url(verified.credential_id)
     with transaction.atomic():
         if Passkey.objects.filter(credential_id=credential_id).exists():

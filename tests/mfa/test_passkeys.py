@@ -53,6 +53,21 @@ def test_a_registration_answer_is_good_once_and_only_for_this_site(user, user_cl
     assert Passkey.objects.count() == 1
 
 
+def test_a_refused_registration_names_the_field_and_echoes_nothing(user, user_client):
+    """The library's reasons quote what the client sent (the client data's type and origin) and its own
+    internals: the reply names the `webauthn` field with a fixed message instead."""
+    options = envelope(user_client.post("/auth/passkeys/options", {"password": PASSWORD}, format="json"))["data"]
+    client_data = {"type": "<b>sent</b>", "challenge": options["challenge"], "origin": "https://evil.example"}
+    credential = {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {
+        "clientDataJSON": bytes_to_base64url(json.dumps(client_data).encode()), "attestationObject": "oA"}}
+    reply = envelope(user_client.post("/auth/passkeys", {"webauthn": credential}, format="json"),
+                     errors.InvalidParametersError)
+    assert list(reply["error"]) == ["webauthn"]
+    text = json.dumps(reply)
+    assert "<b>sent</b>" not in text and "evil.example" not in text and "ClientDataType" not in text
+    assert Passkey.objects.count() == 0
+
+
 def test_a_passkey_is_a_second_factor_at_login(user, user_client, anon_client):
     authenticator = SoftAuthenticator()
     register(user_client, authenticator)
