@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from accounts.models import Passkey
 from accounts.serializers.base import password_field
+from accountsite.text import ONE_LINE
 
 
 class TotpCodeInputSerializer(serializers.Serializer):
@@ -44,11 +45,12 @@ class PasskeySerializer(serializers.ModelSerializer):
 
 class PasskeyRegisterInputSerializer(serializers.Serializer):
     webauthn = serializers.DictField(help_text="the PublicKeyCredential of navigator.credentials.create()")
-    name = serializers.CharField(max_length=64, required=False, default="passkey")
+    # Shown in the factor-added mail, the security log and the back office: one line of plain text.
+    name = serializers.CharField(max_length=64, required=False, default="passkey", validators=[ONE_LINE])
 
 
 class PasskeyRenameInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=64, validators=[ONE_LINE])
 
 
 class PasskeyRegisteredSerializer(serializers.Serializer):

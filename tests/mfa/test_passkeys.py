@@ -217,6 +217,23 @@ def test_passkeys_are_listed_renamed_and_removed_with_the_password(user, user_cl
     assert not Passkey.objects.exists() and not RecoveryCode.objects.exists() and mfa_methods(user) == []
 
 
+@pytest.mark.parametrize("name", ["laptop\u202egnp.exe", "laptop\nphone", "bell\x07"])
+def test_a_passkey_name_is_one_line_of_plain_text(user, user_client, name):
+    """The name is shown in the factor-added mail, the security log and the back office, as a terminal or
+    a nickname is: no control or text-direction character may garble or disguise it."""
+    authenticator = SoftAuthenticator()
+    options = envelope(user_client.post("/auth/passkeys/options", {"password": PASSWORD}, format="json"))["data"]
+    reply = envelope(user_client.post("/auth/passkeys", {"webauthn": authenticator.create(options), "name": name},
+                                      format="json"), errors.InvalidParametersError)
+    assert list(reply["error"]) == ["name"] and not Passkey.objects.exists()
+    register(user_client, authenticator)
+    passkey = Passkey.objects.get()
+    envelope(user_client.patch(f"/auth/passkeys/{passkey.pk}", {"name": name}, format="json"),
+             errors.InvalidParametersError)
+    passkey.refresh_from_db()
+    assert passkey.name == "laptop"
+
+
 def test_removing_a_passkey_keeps_the_codes_while_the_authenticator_app_is_on(user, user_client):
     totp_on(user)
     register(user_client, SoftAuthenticator())
