@@ -97,10 +97,14 @@ def _session_open(*, user: User, terminal: str, ip: str, user_agent: str, now: d
     # the sign-in; only when it matches nothing is the row read again to say why.
     if not _last_login_set(user=user, now=now):
         current = User.objects.values("password", "password_changed_at", "status").get(pk=user.pk)
-        if current["password"] == user.password and current["password_changed_at"] == user.password_changed_at:
-            user.status = current["status"]
-            user_assert_can_sign_in(user)
-        raise errors.WrongPasswordError("Wrong login name or password.", status=401)
+        if current["password_changed_at"] != user.password_changed_at:
+            raise errors.WrongPasswordError("Wrong login name or password.", status=401)
+        # The same password (only passwords.password_set moves its change time): the status moved, or only the
+        # hash did, when a sign-in in parallel upgraded the same password from an older format or parameters.
+        user.password, user.status = current["password"], current["status"]
+        user_assert_can_sign_in(user)
+        if not _last_login_set(user=user, now=now):
+            raise errors.WrongPasswordError("Wrong login name or password.", status=401)
     user.last_login = now
     replaced = _live_session_replace(user=user, terminal=terminal, now=now)
     session = Session(user=user, terminal=terminal, ip=valid_ip(ip), user_agent=user_agent[:256],

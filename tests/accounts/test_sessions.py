@@ -3,12 +3,14 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient, APIRequestFactory
 
 from accounts.authentication import SessionTokenAuthentication
 from accounts.models import Session, User, UserStatus
+from accounts.services import passwords
 from accounts.services.sessions import session_start
 from accountsite import errors
 from tests.accounts.conftest import bearer
@@ -239,3 +241,20 @@ def test_a_sign_in_checked_before_a_password_or_status_change_is_refused(user):
     session_start(user=checked, terminal="t", ip="127.0.0.1", user_agent="")
     assert User.objects.get(pk=user.pk).last_login is not None
     assert Session.objects.filter(user=user, terminal="t").count() == 1
+
+
+def test_a_sign_in_whose_hash_another_sign_in_upgraded_meanwhile_goes_on(user):
+    """Two sign-ins of an account with an older hash check the password at once, and both upgrade it: the
+    second finds another hash of the same password (its change time has not moved), which is no reason to
+    refuse it. A real change of the password meanwhile still is."""
+    User.objects.filter(pk=user.pk).update(password=make_password(PASSWORD, hasher="pbkdf2_sha256"))
+    checked = User.objects.get(pk=user.pk)
+    assert checked.check_password(PASSWORD)  # upgrades the hash, as the first sign-in does
+    User.objects.filter(pk=user.pk).update(password=make_password(PASSWORD))  # the other sign-in's upgrade
+    session_start(user=checked, terminal="t", ip="127.0.0.1", user_agent="")
+    assert Session.objects.filter(user=user, terminal="t").count() == 1
+    checked = User.objects.get(pk=user.pk)
+    passwords.password_set(user=User.objects.get(pk=user.pk), password="another-Long-passw0rd", actor=user,
+                           reason=passwords.RevokeReason.PASSWORD_CHANGE)
+    with pytest.raises(errors.WrongPasswordError):
+        session_start(user=checked, terminal="t2", ip="127.0.0.1", user_agent="")
