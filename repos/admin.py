@@ -6,19 +6,35 @@ from typing import Any
 from django.contrib import admin
 from django.db import models
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.utils.text import Truncator
 
 from accountsite.admin import ServiceAdminMixin, WordedConstraintsMixin
 from accountsite.policy import Op
 from quotas.admin import QuotaAdmin
 from quotas.models import Quota
 from repos import services
-from repos.models import Commit, Repository
+from repos.models import Commit, Pull, Repository
+
+# A repository holds as many commits as its owner's storage pays for (millions of one-byte ones on a free
+# tier), so its page shows the latest few, each cut short, and its delete page counts rather than lists.
+RECENT_COMMITS = 20
+PREVIEW_CHARACTERS = 200
+
+
+class RecentCommitsFormSet(BaseInlineFormSet):
+    def get_queryset(self) -> QuerySet:
+        if not hasattr(self, "_recent"):
+            self._recent = super().get_queryset()[:RECENT_COMMITS]
+        return self._recent
 
 
 class CommitInline(admin.TabularInline):
     model = Commit
-    fields = readonly_fields = ("created_at", "author", "size", "content")
+    formset = RecentCommitsFormSet
+    verbose_name_plural = f"latest {RECENT_COMMITS} commits"
+    fields = readonly_fields = ("created_at", "author", "size", "preview")
     extra = 0
     can_delete = False
     show_change_link = False
@@ -31,6 +47,10 @@ class CommitInline(admin.TabularInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("author")
+
+    @admin.display(description="content")
+    def preview(self, commit: Commit) -> str:
+        return Truncator(commit.content).chars(PREVIEW_CHARACTERS)
 
 
 @admin.register(Repository)
@@ -62,6 +82,17 @@ class RepositoryAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmi
                 obj.pk = services.repository_create(owner=form.cleaned_data["owner"], **fields).pk
 
             self.run_service(request, create)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple:
+        # Django's page loads and names every commit and pull that goes with the repositories: counted instead.
+        # Neither model has a page of its own here, so deleting them needs no permission beyond this one.
+        repositories = list(objs)
+        model_count = {
+            Repository._meta.verbose_name_plural: len(repositories),
+            Commit._meta.verbose_name_plural: Commit.objects.filter(repo__in=repositories).count(),
+            Pull._meta.verbose_name_plural: Pull.objects.filter(repo__in=repositories).count(),
+        }
+        return [f"Repository: {repo}" for repo in repositories], model_count, set(), []
 
     def delete_model(self, request: HttpRequest, obj: Repository) -> None:
         services.repository_delete(repo=obj)

@@ -102,3 +102,33 @@ def test_repository_visibility_switch_and_delete_in_admin(site, user):
     site.post(f"/admin/repos/repository/{repo.pk}/delete/", {"post": "yes"})
     assert not Repository.objects.exists()
     assert (row(user, QuotaKind.REPO_PRIVATE).use, row(user, QuotaKind.DEPOSIT).use) == (0, 0)
+
+
+def test_a_busy_repositorys_pages_show_its_latest_commits_and_count_the_rest(site, user, other):
+    """A repository's page listed every commit it holds, whole, and its delete page every commit and pull: a
+    free tier's storage pays for millions of one-byte commits, and at 20,000 the change page took 135 s and
+    the delete page 78 s, past the worker's timeout, so the back office could neither show nor delete it.
+    The page shows the latest commits, each cut short; the delete page counts what goes with it."""
+    from repos.admin import RECENT_COMMITS
+    from repos.models import Commit, Pull
+
+    give_tier(user, TierType.GOLD)
+    repo = repository_create(owner=user, name="busy")
+    now = timezone.now()
+    Commit.objects.bulk_create([Commit(repo=repo, author=user, content=f"commit {i} " + "x" * 1000, size=1010,
+                                       created_at=now + timedelta(seconds=i)) for i in range(RECENT_COMMITS + 5)])
+    Pull.objects.bulk_create([Pull(repo=repo, user=other) for _ in range(7)])
+
+    page = site.get(f"/admin/repos/repository/{repo.pk}/change/")
+    assert page.status_code == 200
+    forms = page.context["inline_admin_formsets"][0].formset.forms
+    assert [form.instance.content.split()[1] for form in forms] == [
+        str(i) for i in reversed(range(5, RECENT_COMMITS + 5))]
+    assert "x" * 1000 not in page.content.decode()
+
+    page = site.get(f"/admin/repos/repository/{repo.pk}/delete/")
+    assert page.status_code == 200
+    assert page.context["deleted_objects"] == [f"Repository: {repo}"]
+    assert dict(page.context["model_count"]) == {"repositories": 1, "commits": RECENT_COMMITS + 5, "pulls": 7}
+    site.post(f"/admin/repos/repository/{repo.pk}/delete/", {"post": "yes"})
+    assert not Repository.objects.exists() and not Commit.objects.exists() and not Pull.objects.exists()
