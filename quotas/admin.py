@@ -105,13 +105,15 @@ class QuotaAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
         "quota_fallback_valid": "The limit after the paid period is 0 or more, or -1 for unlimited.",
     }
 
+    # What the API and the user page read, and the "use against limit" filter compares: the limit in force (a
+    # lapsed paid period's fallback) and, for pulls, today's use.
     @admin.display(description="limit", ordering="quota")
     def limit_display(self, quota: Quota) -> str:
-        return quota.amount_label(quota.quota)
+        return quota.amount_label(quota.limit)
 
     @admin.display(description="use", ordering="use")
     def use_display(self, quota: Quota) -> str:
-        return quota.amount_label(quota.use)
+        return quota.amount_label(selectors.use_at(quota, timezone.now()))
 
     @admin.display(description="limit after the paid period")
     def fallback_display(self, quota: Quota) -> str:
@@ -172,8 +174,7 @@ def quotas_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:
     may_edit = operator_may(request, Op.QUOTA_MANAGE, user)
     rows = []
     for quota in sorted(Quota.objects.filter(user=user), key=lambda q: KIND_ORDER.get(q.kind, len(KIND_ORDER))):
-        limit = quota.limit_at(now)
-        use = selectors.pulls_today(quota, now)["use"] if quota.kind == QuotaKind.PULLS else quota.use
+        limit, use = quota.limit_at(now), selectors.use_at(quota, now)
         percent, state = quota_state(use, limit)
         rows.append({"quota": quota, "kind": "storage" if quota.kind == QuotaKind.DEPOSIT else quota.get_kind_display(),
                      "use": quota.amount_label(use), "limit": quota.amount_label(limit), "percent": percent,

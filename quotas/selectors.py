@@ -31,6 +31,11 @@ def pulls_today(row: Quota, now: datetime | None = None) -> dict:
     return {"quota": row.limit_at(now), "use": row.use if current else 0, "day": today}
 
 
+def use_at(row: Quota, now: datetime) -> int:
+    """The use that counts at `now`: for pulls, that day's."""
+    return pulls_today(row, now)["use"] if row.kind == QuotaKind.PULLS else row.use
+
+
 def usage_alias(queryset: QuerySet[Quota], now: datetime) -> QuerySet[Quota]:
     """Rows with a limit (not unlimited) and some use that counts now (for pulls: today's), with the limit
     in force aliased as `limit_now`."""

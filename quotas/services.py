@@ -19,7 +19,7 @@ from accounts.models import User
 from accountsite.audit import AuditAction, audit_record
 from accountsite.errors import InvalidParametersError, NotFoundError, QuotaExceededError, QuotaExistsError
 from quotas.models import UNLIMITED, Quota, QuotaKind, limit_in_force
-from quotas.selectors import local_day, pulls_today
+from quotas.selectors import local_day, use_at
 from quotas.units import BIGINT_MAX
 
 # The repository record's kinds under their seed 004 input names, and the names of their use counts, under
@@ -66,9 +66,7 @@ def _exceeded(*, user: User, kind: str, amount: int, now: datetime) -> QuotaExce
     """8008, naming the quota, its limit and use, the user's tier, and the cheapest tier that would allow
     the request (as the plans provider knows it), so a client can offer the upgrade."""
     row = Quota.objects.filter(user=user, kind=kind).first()
-    limit, use = (row.limit_at(now), row.use) if row else (0, 0)
-    if row and kind == QuotaKind.PULLS:
-        use = pulls_today(row, now)["use"]
+    limit, use = (row.limit_at(now), use_at(row, now)) if row else (0, 0)
     message = (f"{use} used of no limit, but {amount} more would pass the largest count kept ({BIGINT_MAX})"
                if limit == UNLIMITED else f"{use} of {limit} used, {amount} more requested")
     return _over_limit(user=user, kind=kind, limit=limit, use=use, requested=amount, wanted=use + amount, now=now,

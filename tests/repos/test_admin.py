@@ -132,3 +132,18 @@ def test_a_busy_repositorys_pages_show_its_latest_commits_and_count_the_rest(sit
     assert dict(page.context["model_count"]) == {"repositories": 1, "commits": RECENT_COMMITS + 5, "pulls": 7}
     site.post(f"/admin/repos/repository/{repo.pk}/delete/", {"post": "yes"})
     assert not Repository.objects.exists() and not Commit.objects.exists() and not Pull.objects.exists()
+
+
+def test_quota_list_shows_the_limit_in_force_and_todays_pulls(site, user, other):
+    """The list showed the stored limit and use: a lapsed paid period's limit where its fallback is enforced,
+    and yesterday's pulls as today's, so a row the "over the limit" filter lists read as under it (and the
+    other way round), unlike the API and the user page."""
+    Quota.objects.filter(user=user, kind=QuotaKind.REPO_PUBLIC).update(
+        quota=20, fallback_quota=0, quota_until=timezone.now() - timedelta(days=1), use=3)
+    Quota.objects.filter(user=other, kind=QuotaKind.PULLS).update(quota=5, use=9,
+                                                                  day=timezone.localdate() - timedelta(days=1))
+    page = site.get("/admin/quotas/quota/?usage=over").content.decode()
+    assert '<td class="field-limit_display">0</td><td class="field-use_display">3</td>' in page
+    assert "field-limit_display\">20<" not in page
+    page = site.get(f"/admin/quotas/quota/?kind__exact=pullnum&user__id__exact={other.pk}").content.decode()
+    assert '<td class="field-use_display">0</td>' in page
