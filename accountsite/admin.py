@@ -19,6 +19,7 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.forms.models import construct_instance
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.functional import cached_property
 
 from accountsite import policy
@@ -184,8 +185,8 @@ def operator_may(request: HttpRequest, op: Op, target: Any = ANOTHER_ACCOUNT) ->
 
 
 class ServiceAdminMixin:
-    """For ModelAdmins whose saves and actions call services: a ServiceError becomes an error message
-    and the form is shown again, instead of a 500 and a log entry for a change that never happened."""
+    """For ModelAdmins whose saves, deletions and actions call services: a ServiceError becomes an error
+    message and the form is shown again, instead of a 500 and a log entry for a change that never happened."""
 
     _REFUSED = "_service_refused"
     message_user: Callable[..., None]
@@ -230,6 +231,14 @@ class ServiceAdminMixin:
         if self.refused(request):
             return HttpResponseRedirect(request.get_full_path())
         return super().response_change(request, obj)  # type: ignore[misc]
+
+    def response_delete(self, request: HttpRequest, obj_display: str, obj_id: Any) -> HttpResponse:
+        # A refused deletion (the row went meanwhile, say) back to the list with its error, without "deleted".
+        if self.refused(request):
+            opts = self.opts  # type: ignore[attr-defined]
+            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist",
+                                                current_app=self.admin_site.name))  # type: ignore[attr-defined]
+        return super().response_delete(request, obj_display, obj_id)  # type: ignore[misc]
 
 
 def may_view(request: HttpRequest, model: type[models.Model]) -> bool:

@@ -1,6 +1,7 @@
 """Back office for repositories, with their commits (read-only). Creating, changing and deleting go
 through repos.services, so the admin pays and refunds quota exactly like the API."""
 
+import functools
 from typing import Any
 
 from django.contrib import admin
@@ -95,11 +96,11 @@ class RepositoryAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmi
         return [f"Repository: {repo}" for repo in repositories], model_count, set(), []
 
     def delete_model(self, request: HttpRequest, obj: Repository) -> None:
-        services.repository_delete(repo=obj)
+        self.run_service(request, lambda: services.repository_delete(repo=obj))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         for repo in queryset:
-            services.repository_delete(repo=repo)
+            self.run_service(request, functools.partial(services.repository_delete, repo=repo))
 
 
 class MeasuredQuotaAdmin(QuotaAdmin):

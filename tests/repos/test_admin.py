@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from membership.models import TierType
 from quotas.models import Quota, QuotaKind
+from repos import services
 from repos.models import Repository
 from repos.services import commit_create, repository_create
 from tests.conftest import browser_sign_in
@@ -102,6 +103,28 @@ def test_repository_visibility_switch_and_delete_in_admin(site, user):
     site.post(f"/admin/repos/repository/{repo.pk}/delete/", {"post": "yes"})
     assert not Repository.objects.exists()
     assert (row(user, QuotaKind.REPO_PRIVATE).use, row(user, QuotaKind.DEPOSIT).use) == (0, 0)
+
+
+@pytest.mark.parametrize("door", ["page", "action"])
+def test_a_repository_deleted_meanwhile_is_an_error_message_not_a_500(site, user, monkeypatch, door):
+    """The API deletes the repository between the back office's confirmation page and its delete."""
+    give_tier(user, TierType.GOLD)
+    repo = repository_create(owner=user, name="r")
+    real = services.repository_delete
+
+    def deleted_meanwhile(*, repo: Repository, **kwargs):
+        real(repo=Repository.objects.get(pk=repo.pk))
+        return real(repo=repo, **kwargs)
+
+    monkeypatch.setattr(services, "repository_delete", deleted_meanwhile)
+    if door == "page":
+        reply = site.post(f"/admin/repos/repository/{repo.pk}/delete/", {"post": "yes"}, follow=True)
+    else:
+        reply = site.post("/admin/repos/repository/", {"action": "delete_selected", "_selected_action": [repo.pk],
+                                                       "post": "yes"}, follow=True)
+    assert reply.status_code == 200
+    assert "No such repository." in [str(message) for message in reply.context["messages"]]
+    assert not Repository.objects.exists() and row(user, QuotaKind.REPO_PUBLIC).use == 0
 
 
 def test_a_busy_repositorys_pages_show_its_latest_commits_and_count_the_rest(site, user, other):
