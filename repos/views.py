@@ -146,7 +146,7 @@ class OwnCommitViewSet(PolicyMixin, viewsets.GenericViewSet):
     @extend_schema(request=CommitAddInputSerializer, responses={201: CommitSerializer})
     def create(self, request: Request) -> Response:
         data = valid_input(CommitAddInputSerializer, request)
-        return _commit(request, _found(request.user.username, data["repo_name"]), data)
+        return _commit(request, _writable(self.caller(), request.user.username, data["repo_name"]), data)
 
 
 @extend_schema(tags=["quotas"], request=RepositoryUseInputSerializer, responses=RepositoryQuotaSerializer)

@@ -9,7 +9,7 @@ from membership.models import TierType
 from quotas.models import Quota, QuotaKind
 from repos.models import Commit, Pull, Repository
 from repos.services import commit_create, repository_create
-from tests.conftest import envelope
+from tests.conftest import app_client, envelope
 from tests.quotas.helpers import give_tier, row
 from tests.snapshots import snapshot
 
@@ -342,3 +342,16 @@ def test_8008_names_no_upgrade_when_no_tier_allows_it(user_client, user):
     body = envelope(user_client.post("/repos/", {"name": "p", "visibility": "private"}, format="json"),
                     errors.QuotaExceededError)
     assert body["error"]["userType"] == TierType.DIAMOND and "upgrade" not in body["error"]
+
+
+def test_an_apps_write_only_token_commits_where_it_may_see_the_repository_by_either_path(user, gold):
+    """A private repository is 404 to whoever may not read it, an app without `read` included: the seed's
+    POST /commit/add answers as POST /repos/{owner}/{name}/commits does."""
+    repository_create(owner=user, name="open")
+    repository_create(owner=user, name="closed", visibility="private")
+    write_only = app_client(user, scope="write")
+    for name, error in (("open", None), ("closed", errors.NotFoundError)):
+        for path, body in ((f"/repos/alice/{name}/commits", {"content": "x"}),
+                           ("/commit/add", {"repo_name": name, "content": "x"})):
+            envelope(write_only.post(path, body, format="json"), error, status=None if error else 201)
+    assert Commit.objects.filter(repo__name="closed").count() == 0
