@@ -3,7 +3,7 @@ characters, and the middleware that only browser pages need."""
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +38,13 @@ _UNKNOWN_NAMED = 5  # how many unknown fields the message names (`error` names e
 _NAME_LIKE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-\[\]]{0,63}", re.ASCII)
 
 
+def _echoable(names: Iterable[str]) -> tuple[list[str], int]:
+    """The names fit to be shown back in a refusal (those that look like field names), and how many are not."""
+    names = list(names)
+    shown = [name for name in names if _NAME_LIKE.fullmatch(name)]
+    return shown, len(names) - len(shown)
+
+
 def valid_input(serializer_class: type, request: Request, **kwargs: Any) -> dict:
     """The request body, validated by `serializer_class` (1007 with a field map otherwise). A field it does
     not know is refused too (1007), naming the fields it accepts: a misspelt field is never silently
@@ -46,8 +53,7 @@ def valid_input(serializer_class: type, request: Request, **kwargs: Any) -> dict
     if unknown:
         names = ", ".join(sorted(input_names(serializer_class)[0]))
         allowed = f"the fields are: {names}" if names else "this endpoint takes none"
-        shown = [name for name in unknown if _NAME_LIKE.fullmatch(name)]
-        hidden = len(unknown) - len(shown)
+        shown, hidden = _echoable(unknown)
         hint = (" (a JSON body sent as a form? send it as application/json)"
                 if hidden and request.content_type.startswith(("application/x-www-form-urlencoded",
                                                                "multipart/form-data")) else "")
@@ -232,9 +238,9 @@ class RepeatedParameterMiddleware:
         if not for_browser(request):
             twice = repeated_names(request.GET)
             if twice:
-                shown = [name for name in twice if _NAME_LIKE.fullmatch(name)]
+                shown, hidden = _echoable(twice)
                 error: dict[str, list[str]] = {name: ["Given more than once: give it once."] for name in shown}
-                if len(shown) < len(twice):
+                if hidden:
                     error["non_field_errors"] = ["A parameter whose name is not shown is given more than once."]
                 named = ", ".join(shown) or "a parameter"
                 return error_response(errors.InvalidParametersError(
