@@ -35,6 +35,10 @@ class OAuthTokenAuthentication(OAuth2Authentication):
         raw = raw_token(request)
         if raw is None or _looks_like_jwt(raw):
             return None
+        if "." in raw:
+            # The access tokens /oauth/token/ issues are opaque, never dotted. oauthlib takes a dotted one
+            # starting "ey" for an ID token and DOT parses it as a JWS, raising on the five-part (JWE) shape.
+            raise NotAuthenticatedError()
         result = super().authenticate(request)
         if result is None:
             raise NotAuthenticatedError()

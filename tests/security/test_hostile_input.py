@@ -236,3 +236,13 @@ def test_an_app_name_with_a_direction_mark_is_1007(user):
              errors.InvalidParametersError)
     assert envelope(client.post("/developer/apps/", {"name": "\u0645\u0631\u062d\u0628\u0627 app"}, format="json"),
                     status=201)["data"]["name"] == "\u0645\u0631\u062d\u0628\u0627 app"
+
+
+@pytest.mark.parametrize("token", ["eyA.b.c.d.e", "eyJhbGciOiJub25lIn0.e30.x.y.z", "ey....", "eyJ.e30.x.y"])
+@pytest.mark.parametrize("path", ["/auth/me", "/repos/", "/users/alice"])
+def test_a_dotted_token_that_is_no_jwt_of_ours_is_7005(token, path, user):
+    """oauthlib reads a Bearer token starting "ey" with four dots as an ID token (JWE-shaped) and DOT's check of
+    it raised jwcrypto's InvalidJWSObject: a 500 and a logged traceback for any caller."""
+    client = _client()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    envelope(client.get(path), errors.NotAuthenticatedError)
