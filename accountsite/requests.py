@@ -1,16 +1,19 @@
-"""Reading requests: validated input, the client's address, the guards on body size and on control
+"""Reading requests: validated input, form bodies, the client's address, the guards on body size and on control
 characters, and the middleware that only browser pages need."""
 
 import functools
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.contrib.messages import middleware as messages_middleware
 from django.contrib.sessions import middleware as sessions_middleware
-from django.http import HttpRequest, HttpResponse
-from rest_framework import serializers
+from django.http import HttpRequest, HttpResponse, QueryDict
+from rest_framework import parsers, serializers
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import DataAndFiles, get_encoding  # type: ignore[attr-defined]
 from rest_framework.request import Request
 from whitenoise.middleware import WhiteNoiseMiddleware
 
@@ -246,6 +249,41 @@ class RepeatedParameterMiddleware:
                 return error_response(errors.InvalidParametersError(
                     f"Invalid parameters: {named} given more than once in the query string.", error=error))
         return self.get_response(request)
+
+
+_FIELD_TWICE = "Form parse error - a field is given more than once"
+
+
+def _refuse_repeats(data: Any, files: Any = None) -> None:
+    """A form names each field once, among its fields and files (why: RepeatedParameterMiddleware)."""
+    if repeated_names(data) or (files is not None and (repeated_names(files) or data.keys() & files.keys())):
+        raise ParseError(_FIELD_TWICE)
+
+
+class FormParser(parsers.FormParser):
+    """DRF's form parser, refusing what the JSON parser refuses (accountsite.envelope.JSONParser): a field given
+    twice, of which Django keeps the last (`amount=1&amount=1000` credited 1000.00), and bytes that are not text
+    in the body's charset, which Django reads as U+FFFD or Latin-1 letters and the service would store."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        encoding = get_encoding(parser_context or {})
+        body = stream.read()
+        data = QueryDict(body, encoding=encoding)  # Django's limit on the number of fields first
+        try:
+            parse_qsl(body.decode(encoding), keep_blank_values=True, encoding=encoding, errors="strict")
+        except UnicodeDecodeError:
+            raise ParseError(f"Form parse error - the body is not valid {encoding} text") from None
+        _refuse_repeats(data)
+        return data
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    """DRF's multipart parser, refusing a field given twice (FormParser)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> DataAndFiles:
+        parsed = super().parse(stream, media_type, parser_context)
+        _refuse_repeats(parsed.data, parsed.files)
+        return parsed
 
 
 class MethodKeepingRedirectMiddleware:

@@ -208,8 +208,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [
         "accountsite.envelope.JSONParser",
         "accountsite.envelope.LegacyJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "accountsite.requests.FormParser",
+        "accountsite.requests.MultiPartParser",
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.SessionTokenAuthentication",

@@ -125,6 +125,46 @@ def test_a_key_named_twice_is_1007_not_the_last_value(body, user):
     assert reply["data"]["nickname"] == "two"
 
 
+_MULTIPART_TWICE = ('--X\r\nContent-Disposition: form-data; name="amount"\r\n\r\n1\r\n'
+                    '--X\r\nContent-Disposition: form-data; name="amount"\r\n\r\n1000\r\n--X--\r\n')
+_MULTIPART_FIELD_AND_FILE = ('--X\r\nContent-Disposition: form-data; name="amount"\r\n\r\n1\r\n'
+                             '--X\r\nContent-Disposition: form-data; name="amount"; filename="a"\r\n\r\n'
+                             '1000\r\n--X--\r\n')
+
+
+@pytest.mark.parametrize(("body", "content_type"), [
+    ("amount=1&amount=1000", "application/x-www-form-urlencoded"),
+    ("amount=1&note=a&note=b", "application/x-www-form-urlencoded"),
+    (_MULTIPART_TWICE, "multipart/form-data; boundary=X"),
+    (_MULTIPART_FIELD_AND_FILE, "multipart/form-data; boundary=X"),
+])
+def test_a_form_field_named_twice_is_1007_not_the_last_value(body, content_type, user):
+    """As a JSON key named twice: Django's form parsers keep the last value, so `amount=1&amount=1000`
+    credited 1000.00 (and `redirect_uris=a&redirect_uris=b` kept b alone)."""
+    client = _client(AdminFactory(username="root"))
+    before = snapshot()
+    reply = envelope(client.post("/vip/alice/topup", body, content_type=content_type),
+                     errors.InvalidParametersError)
+    assert reply["msg"] == "Malformed request body: Form parse error - a field is given more than once"
+    before.assert_unchanged()
+    envelope(client.post("/vip/alice/topup", "amount=1", content_type="application/x-www-form-urlencoded"),
+             status=201)
+
+
+@pytest.mark.parametrize("body", [b"nickname=%FF%FE", b"nickname=%ED%A0%80", b"nickname=caf\xe9", b"nick%FF=x"])
+def test_a_form_body_that_is_not_utf8_is_1007_not_replacement_characters(body, user):
+    """A JSON body that is not UTF-8 is refused; a form body's bad bytes became U+FFFD (or Latin-1 letters)
+    and were stored in the profile."""
+    client = _client(user)
+    before = snapshot()
+    reply = envelope(client.patch("/auth/me", body, content_type="application/x-www-form-urlencoded"),
+                     errors.InvalidParametersError)
+    assert reply["msg"] == "Malformed request body: Form parse error - the body is not valid utf-8 text"
+    before.assert_unchanged()
+    reply = envelope(client.patch("/auth/me", "nickname=caf%C3%A9", content_type="application/x-www-form-urlencoded"))
+    assert reply["data"]["nickname"] == "caf\u00e9"
+
+
 def test_a_refused_choice_names_the_allowed_values_not_the_input(user):
     reply = envelope(_client(user).post("/repos/", {"name": "r1", "visibility": "<b>x</b>"}, format="json"),
                      errors.InvalidParametersError)
