@@ -1,5 +1,5 @@
-"""Free text that people name themselves with (nicknames, real names, app names) and describe themselves in:
-printable, with no text-direction controls.
+"""Free text that people name themselves with (nicknames, real names, app names) and describe themselves and
+their repositories in, and operators' notes on a wallet: printable, with no text-direction controls.
 
 A right-to-left override in a name (`admin\u202egnp.exe`) reverses the text after it wherever the name is
 shown inline, the consent page's "<name> will be able to" included; control characters (a line break, a

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from accountsite.text import ONE_LINE
 from quotas.models import QuotaKind
 
 
@@ -133,7 +134,7 @@ class LedgerEntry(models.Model):
     balance_after = models.DecimalField(max_digits=14, decimal_places=2)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                               related_name="+")
-    note = models.CharField(max_length=200, blank=True, default="")
+    note = models.CharField(max_length=200, blank=True, default="", validators=[ONE_LINE])
     from_user_type = models.PositiveSmallIntegerField(null=True, blank=True)
     to_user_type = models.PositiveSmallIntegerField(null=True, blank=True)
     validity = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -5,6 +5,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from accountsite.numbers import MoneyField, WholeNumberField
+from accountsite.text import ONE_LINE
 from membership import selectors
 from membership.models import LedgerEntry, Tier
 from quotas.units import size_human
@@ -73,7 +74,7 @@ class PurchaseInputSerializer(serializers.Serializer):
 
 class TopupInputSerializer(serializers.Serializer):
     amount = MoneyField(min_value=Decimal("0.01"))
-    note = serializers.CharField(max_length=200, allow_blank=True, default="")
+    note = serializers.CharField(max_length=200, allow_blank=True, default="", validators=[ONE_LINE])
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer):

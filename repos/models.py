@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accountsite.text import MULTILINE
 from quotas.units import size_label
 
 REPOSITORY_NAME_VALIDATOR = RegexValidator(
@@ -23,7 +24,7 @@ class Repository(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="repositories")
     name = models.CharField(max_length=100, validators=[REPOSITORY_NAME_VALIDATOR])
     visibility = models.CharField(max_length=7, choices=Visibility.choices, default=Visibility.PUBLIC)
-    description = models.CharField(max_length=512, blank=True, default="")
+    description = models.CharField(max_length=512, blank=True, default="", validators=[MULTILINE])
     url = models.URLField(max_length=200, blank=True, default="")
     # Presenting the secret lets another signed-in user pull a private repository; only its hash is kept.
     secret_hash = models.CharField(max_length=128, blank=True, default="")

@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accountsite.requests import AliasedInputSerializer, ChoiceField
+from accountsite.text import MULTILINE
 from quotas.serializers import QuantityField
 from repos.models import REPOSITORY_NAME_VALIDATOR, Commit, Pull, Repository, Visibility
 
@@ -24,7 +25,8 @@ def secret_field(**kwargs: Any) -> serializers.CharField:
 class RepositoryCreateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, validators=[REPOSITORY_NAME_VALIDATOR])
     visibility = ChoiceField(choices=Visibility.choices, required=False, default=Visibility.PUBLIC)
-    description = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=512, required=False, allow_blank=True, default="",
+                                        validators=[MULTILINE])
     url = serializers.URLField(max_length=200, required=False, allow_blank=True, default="",
                                validators=[_http_url])
     secret = secret_field(allow_blank=True, default="")
@@ -35,7 +37,7 @@ class RepositoryUpdateInputSerializer(serializers.Serializer):
 
     name = serializers.CharField(max_length=100, required=False, validators=[REPOSITORY_NAME_VALIDATOR])
     visibility = ChoiceField(choices=Visibility.choices, required=False)
-    description = serializers.CharField(max_length=512, required=False, allow_blank=True)
+    description = serializers.CharField(max_length=512, required=False, allow_blank=True, validators=[MULTILINE])
     url = serializers.URLField(max_length=200, required=False, allow_blank=True, validators=[_http_url])
     secret = secret_field(allow_blank=True, allow_null=True)
 

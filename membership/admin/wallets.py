@@ -18,6 +18,7 @@ from accountsite.audit import AuditAction
 from accountsite.errors import IdempotencyKeyReusedError, ServiceError
 from accountsite.numbers import money_parse
 from accountsite.policy import Op
+from accountsite.text import ONE_LINE
 from membership import selectors, services
 from membership.admin.base import admin_url, once, once_key_field
 from membership.models import LedgerEntry, Wallet
@@ -27,7 +28,7 @@ RECENT = 20
 
 class TopupFields(forms.Form):
     amount = forms.CharField(max_length=32, required=False)  # checked by wallet_topup, whose errors are shown
-    note = forms.CharField(max_length=200, required=False)
+    note = forms.CharField(max_length=200, required=False, validators=[ONE_LINE])
     key = once_key_field()
 
 

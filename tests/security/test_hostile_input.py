@@ -286,3 +286,27 @@ def test_a_dotted_token_that_is_no_jwt_of_ours_is_7005(token, path, user):
     client = _client()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     envelope(client.get(path), errors.NotAuthenticatedError)
+
+
+def test_a_repository_description_and_a_ledger_note_refuse_control_and_direction_marks(user):
+    """Both are shown to others (a public repository to anyone, a top-up's note to the wallet's owner) as the
+    profile's intro is, which already refused them: a right-to-left override spoofed the text after it."""
+    from membership.models import TierType
+    from repos.services import repository_create
+    from tests.quotas.helpers import give_tier
+
+    give_tier(user, TierType.GOLD)
+    repository_create(owner=user, name="r1")
+    client, operator = _client(user), _client(AdminFactory(username="root"))
+    before = snapshot()
+    for description in ("x\u202eevil", "bell\x07", "esc\x1b[31m"):
+        envelope(client.post("/repos/", {"name": "r2", "description": description}, format="json"),
+                 errors.InvalidParametersError)
+        envelope(client.patch("/repos/alice/r1", {"description": description}, format="json"),
+                 errors.InvalidParametersError)
+    for note in ("x\u202eevil", "two\nlines", "\x01"):
+        envelope(operator.post("/vip/alice/topup", {"amount": "1", "note": note}, format="json"),
+                 errors.InvalidParametersError)
+    before.assert_unchanged()
+    reply = envelope(client.patch("/repos/alice/r1", {"description": "line one\nline two\ttab"}, format="json"))
+    assert reply["data"]["description"] == "line one\nline two\ttab"
