@@ -2,11 +2,12 @@
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accountsite.requests import AliasedInputSerializer, ChoiceField
 from accountsite.text import MULTILINE
-from quotas.serializers import QuantityField
+from quotas.serializers import PullnumQuotaSerializer, QuantityField
 from repos.models import REPOSITORY_NAME_VALIDATOR, Commit, Pull, Repository, Visibility
 
 # --- Input -------------------------------------------------------------------------------------------------
@@ -98,10 +99,17 @@ class CommitSerializer(serializers.ModelSerializer):
 
 
 class PullSerializer(serializers.ModelSerializer):
+    """A pull and, as `pulls`, the caller's pulls of the day after it (the context's `pulls`)."""
+
     owner = serializers.CharField(source="repo.owner.username")
     repo = serializers.CharField(source="repo.name")
     user = serializers.CharField(source="user.username")
+    pulls = serializers.SerializerMethodField()
 
     class Meta:
         model = Pull
-        fields = ["id", "owner", "repo", "user", "created_at"]
+        fields = ["id", "owner", "repo", "user", "created_at", "pulls"]
+
+    @extend_schema_field(PullnumQuotaSerializer)
+    def get_pulls(self, pull: Pull) -> dict[str, Any]:
+        return PullnumQuotaSerializer(self.context["pulls"]).data

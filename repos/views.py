@@ -17,7 +17,6 @@ from quotas.selectors import pulls_today
 from quotas.serializers import (
     DepositQuotaSerializer,
     DepositUseInputSerializer,
-    PullnumQuotaSerializer,
     RepositoryQuotaSerializer,
     RepositoryUseInputSerializer,
 )
@@ -129,8 +128,7 @@ class RepositoryViewSet(PolicyMixin, viewsets.GenericViewSet):
                                valid_input(PullInputSerializer, request)["secret"])
         pull = services.repository_pull(repo=repo, user=signed_in(request))
         pulls = pulls_today(Quota.objects.get(user=signed_in(request), kind=QuotaKind.PULLS))
-        reply = {**PullSerializer(pull).data, "pulls": PullnumQuotaSerializer(pulls).data}
-        return Response(reply, status=status.HTTP_201_CREATED)
+        return Response(PullSerializer(pull, context={"pulls": pulls}).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["repos"])

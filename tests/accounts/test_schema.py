@@ -117,3 +117,43 @@ def test_the_check_of_the_suites_replies_finds_an_undocumented_code():
     assert undocumented({("get", "/vip/tiers/", 409, 8011)}) == ["GET /vip/tiers/ -> 409 code 8011 (vip_tiers_list)"]
     assert undocumented({("post", "/repos", 403, 8011)}) == ["POST /repos -> 403 code 8011 (repos_create)"]
     assert undocumented({("get", "/no/such/path", 404, 1009)}) == [], "a path outside the schema is not checked"
+
+
+def _reply_validator(schema, path, method, status):
+    """A plain JSON Schema (draft 4, formats checked as far as `jsonschema` knows them) for one operation's
+    reply, with OpenAPI's `nullable` read as drf-spectacular means it: the value may also be null."""
+    from jsonschema import Draft4Validator
+
+    def plain(node):
+        if isinstance(node, list):
+            return [plain(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        node = {key: plain(value) for key, value in node.items() if key not in {"example", "examples"}}
+        if node.pop("nullable", False):
+            return {"anyOf": [node, {"type": "null"}]}
+        return node
+
+    root = plain(schema)
+    reply = root["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
+    # The components beside the reply, where its `$ref`s point.
+    return Draft4Validator({**reply, "components": root["components"]}, format_checker=Draft4Validator.FORMAT_CHECKER)
+
+
+def _problems(validator, body):
+    return [f"{list(error.absolute_path)}: {error.message}" for error in validator.iter_errors(body)]
+
+
+def test_the_pull_reply_schema_has_the_days_pulls(schema, user_client, user):
+    from membership.models import TierType
+    from repos.services import repository_create
+    from tests.quotas.helpers import give_tier
+
+    repository_create(owner=give_tier(user, TierType.GOLD), name="open", url="")
+    reply = user_client.post("/repos/alice/open/pull")
+    assert reply.status_code == 201
+    assert _problems(_reply_validator(schema, "/repos/{owner}/{name}/pull/", "post", 201), reply.json()) == []
+    pull = schema["components"]["schemas"]["Pull"]
+    assert set(reply.json()["data"]) == set(pull["properties"])
+    assert "pulls" in pull["required"]
+    assert set(schema["components"]["schemas"]["PullnumQuota"]["properties"]) == {"quota", "use", "day"}
