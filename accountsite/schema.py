@@ -184,9 +184,28 @@ def _add_examples(schema: Any) -> None:
             prop["example"] = EXAMPLES[name]
 
 
+_BLANK = {"type": "string", "maxLength": 0}
+
+
+def _blank_as_any_of(node: Any) -> None:
+    """drf-spectacular writes a blank-allowed e-mail or URL field as `oneOf: [<format>, <blank>]`, but "" fits
+    both wherever the format is not asserted (JSON Schema's default, and `uri` in most validators), so every
+    reply with an empty `website` or `url` failed `oneOf`: `anyOf` says the same and holds either way."""
+    if isinstance(node, list):
+        for item in node:
+            _blank_as_any_of(item)
+    elif isinstance(node, dict):
+        if _BLANK in node.get("oneOf", ()):
+            node["anyOf"] = node.pop("oneOf")
+        for value in node.values():
+            _blank_as_any_of(value)
+
+
 def envelope_schema_hook(result: dict, generator: Any, request: Any, public: bool) -> dict:
-    """drf-spectacular post-processing: the error envelope's schema, example values, and no component
-    descriptions (those are the serializers' docstrings, written for maintainers)."""
+    """drf-spectacular post-processing: the error envelope's schema, example values, blank-allowed fields
+    as `anyOf`, and no component descriptions (those are the serializers' docstrings, written for
+    maintainers)."""
+    _blank_as_any_of(result)
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     for schema in schemas.values():
         if "enum" not in schema:
