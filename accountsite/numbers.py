@@ -90,7 +90,7 @@ class WholeNumberField(serializers.Field):
         return value
 
 
-@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "pattern": r"^[0-9]{1,12}(\\.[0-9]{1,2})?$"}]})
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$"}]})
 class MoneyField(serializers.Field):
     """An amount of money (money_parse), at least `min_value`."""
 

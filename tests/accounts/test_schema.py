@@ -169,3 +169,15 @@ def test_the_pull_reply_schema_has_the_days_pulls(schema, user_client, user):
     assert set(reply.json()["data"]) == set(pull["properties"])
     assert "pulls" in pull["required"]
     assert set(schema["components"]["schemas"]["PullnumQuota"]["properties"]) == {"quota", "use", "day"}
+
+
+def test_money_inputs_documented_as_the_strings_the_api_takes(schema):
+    """The pattern of a money string is the one money_parse reads: "10000.00", not a backslash."""
+    import re
+
+    components = schema["components"]["schemas"]
+    for name, field in [("PurchaseInputRequest", "cost"), ("TopupInputRequest", "amount")]:
+        pattern = next(branch["pattern"] for branch in components[name]["properties"][field]["oneOf"]
+                       if branch["type"] == "string")
+        assert all(re.search(pattern, ok) for ok in ("10000.00", "0.5", "20")), name
+        assert not any(re.search(pattern, bad) for bad in ("10000\\00", "1.005", "1e3")), name
