@@ -176,11 +176,27 @@ EXAMPLES: Mapping[str, Any] = {
 }
 
 
+_JSON_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "number": (int, float),
+                                            "boolean": (bool,), "array": (list,), "object": (dict,)}
+
+
+def _example_fits(value: Any, prop: dict) -> bool:
+    """Whether an example value is of the type the property declares: a name such as `quota` is a size
+    string ("2G") on one schema and a whole number on another, and an example of the wrong type is shown as
+    the value to send. A property that declares no type (a oneOf, say) takes the example."""
+    kind = prop.get("type")
+    if kind is None:
+        return True
+    fits = isinstance(value, _JSON_TYPES.get(kind, ()))
+    return fits and not (isinstance(value, bool) and kind in ("integer", "number"))
+
+
 def _add_examples(schema: Any) -> None:
     if not isinstance(schema, dict):
         return
     for name, prop in schema.get("properties", {}).items():
-        if isinstance(prop, dict) and name in EXAMPLES and "example" not in prop and "$ref" not in prop:
+        if (isinstance(prop, dict) and name in EXAMPLES and "example" not in prop and "$ref" not in prop
+                and _example_fits(EXAMPLES[name], prop)):
             prop["example"] = EXAMPLES[name]
 
 
@@ -215,6 +231,7 @@ def envelope_schema_hook(result: dict, generator: Any, request: Any, public: boo
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
             for parameter in operation.get("parameters", []):
-                if parameter.get("in") == "path" and parameter["name"] in EXAMPLES:
+                if (parameter.get("in") == "path" and parameter["name"] in EXAMPLES
+                        and _example_fits(EXAMPLES[parameter["name"]], parameter.get("schema", {}))):
                     parameter.setdefault("example", EXAMPLES[parameter["name"]])
     return result

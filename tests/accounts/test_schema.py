@@ -181,3 +181,16 @@ def test_money_inputs_documented_as_the_strings_the_api_takes(schema):
                        if branch["type"] == "string")
         assert all(re.search(pattern, ok) for ok in ("10000.00", "0.5", "20")), name
         assert not any(re.search(pattern, bad) for bad in ("10000\\00", "1.005", "1e3")), name
+
+
+def test_every_example_is_of_its_propertys_type(schema):
+    """Examples are attached by field name, and one name can be a size string in one schema ("2G") and a whole
+    number in another: each example is of the type its property declares."""
+    kinds = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list}
+    wrong = [f"{name}.{field}: {prop['example']!r}"
+             for name, component in schema["components"]["schemas"].items()
+             for field, prop in component.get("properties", {}).items()
+             if "example" in prop and prop.get("type") in kinds
+             and not isinstance(prop["example"], kinds[prop["type"]])]
+    assert not wrong, wrong
+    assert schema["components"]["schemas"]["PullnumQuota"]["properties"]["quota"]["type"] == "integer"
