@@ -6,6 +6,7 @@ block); this module only puts the envelope (accountsite.envelope) around its res
 """
 
 import logging
+import re
 import sys
 from typing import Any
 
@@ -107,9 +108,23 @@ def _as_error(exc: Exception, status: int) -> errors.ServiceError:
     return error_class()
 
 
+# A media type as RFC 9110 writes one (type/subtype, token characters), short enough to be named back.
+_MEDIA_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}")
+
+
+def _unsupported(request: Any) -> drf.UnsupportedMediaType:
+    """DRF's 415 quotes the whole Content-Type back, parameters and all (a multipart boundary of thousands of
+    characters); this one names the type alone, and only a well-formed one."""
+    media = (getattr(request, "content_type", "") or "").split(";")[0].strip()
+    shown = f' "{media}"' if _MEDIA_TYPE.fullmatch(media) else ""
+    return drf.UnsupportedMediaType(media, detail=f"Unsupported media type{shown} in request.")
+
+
 def exception_handler(exc: Exception, context: dict) -> Response:
     """DRF's EXCEPTION_HANDLER: DRF's own handler, with the reply put in the envelope."""
     exc = _django_error(exc)
+    if isinstance(exc, drf.UnsupportedMediaType):
+        exc = _unsupported(context.get("request"))
     response = drf_exception_handler(exc, context)
     if response is None:  # not an API failure DRF knows: a crash
         view = context.get("view")

@@ -92,8 +92,17 @@ def test_malformed_json_signed_in_changes_nothing(user_client, unchanged):
 
 def test_unsupported_media_type_is_1007_415(anon_client, unchanged):
     response = anon_client.post("/auth/register", data="<user>x</user>", content_type="application/xml")
-    envelope(response, errors.InvalidParametersError, status=415)
+    assert envelope(response, errors.InvalidParametersError, status=415)["msg"] == \
+        'Unsupported media type "application/xml" in request.'
     unchanged()
+
+
+@pytest.mark.parametrize("content_type", ["multipart/mixed; boundary=" + "b" * 5000, "x" * 300 + "/xml",
+                                          "text/<script>"])
+def test_a_415_names_the_media_type_alone_and_only_a_well_formed_one(anon_client, content_type):
+    response = anon_client.post("/auth/register", data="x", content_type=content_type)
+    message = envelope(response, errors.InvalidParametersError, status=415)["msg"]
+    assert len(message) < 100 and "bbbb" not in message and "xxxx" not in message and "<" not in message
 
 
 def test_body_too_large_is_1013(anon_client, settings, unchanged):
