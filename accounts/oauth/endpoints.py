@@ -130,6 +130,22 @@ def _client_credentials(request: HttpRequest) -> tuple[str, str]:
     return request.POST.get("client_id", ""), request.POST.get("client_secret", "")
 
 
+def _client_named_twice(request: HttpRequest) -> str | None:
+    """What is wrong when a request names its client more than one way, or None. RFC 6749 2.3: a client
+    authenticates one way per request, and which of two counts would be a guess: oauthlib answers a body
+    client_id other than the Basic header's with server_error, and the revocation and introspection
+    endpoints would act for the header's client whatever the body says."""
+    if "HTTP_AUTHORIZATION" not in request.META:
+        return None
+    if "client_secret" in request.POST:
+        return "Authenticate the client one way: the Authorization header or client_secret."
+    scheme = request.META["HTTP_AUTHORIZATION"].partition(" ")[0]
+    header_id, named = _client_credentials(request)[0], request.POST.get("client_id")
+    if scheme.lower() == "basic" and header_id and named is not None and named != header_id:
+        return "client_id names another client than the Authorization header."
+    return None
+
+
 def nul_refused(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """The OAuth endpoints are plain Django views: a NUL character in a form field or the client's
     credentials (which PostgreSQL cannot store or compare) is invalid_request, not a 500. (The query
@@ -152,24 +168,23 @@ class TokenView(OAuthMethodsMixin, dot.TokenView):
     would look for a device grant that does not exist, a 500)."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        # RFC 6749 3.2: no parameter twice (which one counts is a guess); 2.3: one way to authenticate.
+        # RFC 6749 3.2: no parameter twice (which one counts is a guess).
         if repeated_names(request.POST):
-            return _token_error(InvalidRequestError(description="A parameter is given more than once."))
-        if "HTTP_AUTHORIZATION" in request.META and "client_secret" in request.POST:
-            return _token_error(InvalidRequestError(
-                description="Authenticate the client one way: the Authorization header or client_secret."))
+            return _oauth_error(InvalidRequestError(description="A parameter is given more than once."))
+        if problem := _client_named_twice(request):
+            return _oauth_error(InvalidRequestError(description=problem))
         grant_type = request.POST.get("grant_type")
         if grant_type and grant_type not in oauth2_settings.OAUTH2_GRANT_TYPES_SUPPORTED:
-            return _token_error(UnsupportedGrantTypeError())
+            return _oauth_error(UnsupportedGrantTypeError())
         try:
             return _json_typed(_client_challenged(self.authorization_flow_token_response(request)))
         except AccessToken.DoesNotExist:
             # DOT reads back the access token it has just issued (for its app_authorized signal). A replay of
             # the code revokes it, while it was being made or since (accounts.oauth.codes): the grant is spent.
-            return _token_error(InvalidGrantError())
+            return _oauth_error(InvalidGrantError())
 
 
-def _token_error(error: OAuth2Error) -> HttpResponse:
+def _oauth_error(error: OAuth2Error) -> HttpResponse:
     return HttpResponse(error.json, status=error.status_code, content_type="application/json",
                         headers={"Cache-Control": "no-store"})
 
@@ -177,6 +192,8 @@ def _token_error(error: OAuth2Error) -> HttpResponse:
 @method_decorator(nul_refused, name="dispatch")
 class RevokeTokenView(OAuthMethodsMixin, dot.RevokeTokenView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if problem := _client_named_twice(request):
+            return _oauth_error(InvalidRequestError(description=problem))
         return _client_challenged(super().post(request, *args, **kwargs))
 
 
@@ -188,6 +205,8 @@ class IntrospectView(OAuthMethodsMixin, View):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
+        if problem := _client_named_twice(request):
+            return _oauth_error(InvalidRequestError(description=problem))
         client_id, secret = _client_credentials(request)
         try:
             application = applications.application_authenticate(client_id=client_id, client_secret=secret)

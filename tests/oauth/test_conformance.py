@@ -539,6 +539,33 @@ def test_a_parameter_given_twice_or_two_client_authentications_are_invalid_reque
     assert answer["error"] == "invalid_request" and "more than once" in answer["error_description"]
 
 
+def test_a_client_named_two_ways_is_an_invalid_request_at_every_client_endpoint(browser_client, app, issued, developer):
+    """RFC 6749 2.3: one client authentication per request. A body client_id naming another client than the
+    Basic header was oauthlib's server_error at the token endpoint; the revocation and introspection
+    endpoints took the header's client and ignored the body's secret or client_id."""
+    other = applications.application_create(owner=developer, name="Other", redirect_uris=CALLBACK)
+    theirs = tokens_for(browser_client, other.application, other.client_secret)
+    code, verifier = code_for(browser_client, app)
+    header = {"HTTP_AUTHORIZATION": basic(app.client_id, issued.client_secret)}
+    requests = [
+        ("/oauth/token/", {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
+                           "code_verifier": verifier, "client_id": other.application.client_id}),
+        ("/oauth/revoke_token/", {"token": theirs["access_token"], "client_id": other.application.client_id}),
+        ("/oauth/revoke_token/", {"token": theirs["access_token"], "client_id": other.application.client_id,
+                                  "client_secret": other.client_secret}),
+        ("/oauth/introspect/", {"token": theirs["access_token"], "client_id": other.application.client_id,
+                                "client_secret": other.client_secret}),
+    ]
+    for endpoint, data in requests:
+        reply = Client().post(endpoint, data, **header)
+        assert reply.status_code == 400, (endpoint, reply.content)
+        assert reply.json()["error"] == "invalid_request", (endpoint, reply.content)
+    assert AccessToken.objects.filter(application=other.application).count() == 1
+    # The header's own client_id repeated in the body is one client, named twice: fine.
+    same = Client().post("/oauth/token/", {**requests[0][1], "client_id": app.client_id}, **header)
+    assert same.status_code == 200, same.content
+
+
 def test_userinfo_tells_a_good_token_without_openid_that_it_lacks_the_scope(browser_client, app, issued):
     tokens = tokens_for(browser_client, app, issued.client_secret, scope="read")
     response = Client().get("/oauth/userinfo/", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
