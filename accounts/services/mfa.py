@@ -28,7 +28,7 @@ from accounts.services.passwords import password_check
 from accounts.services.sessions import account_key, user_credentials_revoke
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
-from accountsite.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
+from accountsite.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP, reserve_together, settle
 from accountsite.sealing import keyring, seal, unseal
 
 RECOVERY_CODE_COUNT = 10
@@ -248,16 +248,16 @@ def mfa_key_rotate(*, batch: int = ROTATE_BATCH) -> KeyRotation:
 
 def factor_attempt(*, user: User, ip: str, check: Callable[[], str]) -> str:
     """Runs `check` (which answers the method that passed, or "") as one sign-in attempt of `user`: refused
-    while the account is locked, and a failure counts toward the per-account and per-IP lockout like a
-    wrong password and writes `mfa.failed`."""
+    while the account or the client's address is locked, as a password is (sessions._credentials_judge), and a
+    failure counts toward both lockouts like a wrong password and writes `mfa.failed`."""
     key = account_key(user.username, user)
-    LOGIN_FAILURES_PER_ACCOUNT.reserve(key)  # counted as a failure unless it turns out right
+    # Counted as a failure under both limits unless it turns out right; one step, refused past either.
+    reserve_together((LOGIN_FAILURES_PER_IP, ip), (LOGIN_FAILURES_PER_ACCOUNT, key))
     method = check()
     if not method:
-        LOGIN_FAILURES_PER_IP.hit(ip)
         audit_record(action=AuditAction.MFA_FAILED, user=user, ip=ip)
         raise errors.InvalidSecretError("This code is wrong or was already used.")
-    LOGIN_FAILURES_PER_ACCOUNT.release(key)
+    settle(release=[(LOGIN_FAILURES_PER_IP, ip), (LOGIN_FAILURES_PER_ACCOUNT, key)])
     return method
 
 

@@ -138,6 +138,21 @@ def test_wrong_codes_count_toward_the_lockout(user, anon_client, settings):
     assert not Session.objects.exists()
 
 
+def test_an_address_past_its_limit_is_refused_before_the_factor_is_checked(user, anon_client, settings):
+    """The per-address limit holds at the second step as at the first: an address that has spent its failures
+    (here on another name) cannot go on guessing codes, nor spend a right one."""
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_IP = 3
+    codes = totp_on(user)
+    token = first_step(anon_client)["mfa_token"]
+    for _ in range(3):
+        envelope(anon_client.post("/auth/login", {"username": "nobody", "password": "wrong"}, format="json"),
+                 errors.WrongPasswordError, status=401)
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "recovery_code": codes[0]}, format="json"),
+             errors.TooManyRequestsError)
+    assert mfa.mfa_summary(user)["recovery_codes_left"] == len(codes)
+    assert not Session.objects.exists()
+
+
 @pytest.mark.parametrize("code", ["\uff11\uff12\uff13\uff14\uff15\uff16", "\u0661\u0662\u0663\u0664\u0665\u0666"])
 def test_digits_of_other_scripts_are_a_wrong_code(user, anon_client, code):
     """Six full-width or Arabic-Indic digits passed the code's isdigit() check and reached hmac.compare_digest,
