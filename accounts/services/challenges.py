@@ -49,6 +49,7 @@ class Pending:
     extra: dict = field(default_factory=dict)  # what the first step asked for besides (seed 001's target)
 
 
+_EXPIRED = "This sign-in has expired; sign in again with your password."
 # How long a check holds the sign-in's lock at most (a worker that dies in the middle of one frees it then).
 CHECK_SECONDS = 30
 
@@ -84,7 +85,7 @@ def challenge_finish(*, token: str, ip: str, code: str = "", recovery_code: str 
     state = ticket_read(key)
     user = User.objects.filter(pk=state["uid"]).first() if state else None
     if state is None or user is None or state["pw"] != _fingerprint(user):
-        raise errors.NotAuthenticatedError("This sign-in has expired; sign in again with your password.")
+        raise errors.NotAuthenticatedError(_EXPIRED)
     user_assert_can_sign_in(user)
     # One check at a time: a factor is used up when it is right (a recovery code, a TOTP step), so of two
     # requests racing with right factors the second would spend its factor on a token already used.
@@ -92,6 +93,9 @@ def challenge_finish(*, token: str, ip: str, code: str = "", recovery_code: str 
         raise errors.TooManyRequestsError("This sign-in's second factor is being checked; try again in a moment.",
                                           retry_after=1)
     try:
+        # A request that read the ticket while another's check used it up finds it gone only now.
+        if ticket_read(key) is None:
+            raise errors.NotAuthenticatedError(_EXPIRED)
         if assertion is not None:
             if not state["webauthn"]:
                 raise errors.InvalidParametersError("This account has no passkey.")
@@ -101,7 +105,7 @@ def challenge_finish(*, token: str, ip: str, code: str = "", recovery_code: str 
             method = mfa.second_factor_verify(user=user, ip=ip, code=code, recovery_code=recovery_code, now=now)
         # Single use: the check that deletes the token goes on.
         if not ticket_take(key):
-            raise errors.NotAuthenticatedError("This sign-in has expired; sign in again with your password.")
+            raise errors.NotAuthenticatedError(_EXPIRED)
     finally:
         ticket_take(f"{key}:checking")
     sign_in_succeeded(user)
