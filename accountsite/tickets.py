@@ -22,13 +22,19 @@ def _in_database() -> bool:
     return settings.ACCOUNTS_RATELIMIT_STORE == "database"
 
 
+def _expired_swept() -> float:
+    """Deletes the expired tickets of the database store (they go as new ones come); answers the time now."""
+    now = time.time()
+    Ticket.objects.filter(expires__lte=now).delete()
+    return now
+
+
 def ticket_put(key: str, value: Any, seconds: int) -> None:
     """Stores `value` (JSON-serialisable) under `key` for `seconds`."""
     if not _in_database():
         cache.set(key, value, seconds)
         return
-    now = time.time()
-    Ticket.objects.filter(expires__lte=now).delete()  # the expired ones go as new ones come
+    now = _expired_swept()
     Ticket.objects.update_or_create(key=key, defaults={"value": value, "expires": now + seconds})
 
 
@@ -36,8 +42,7 @@ def ticket_add(key: str, value: Any, seconds: int) -> bool:
     """Stores `value` under `key` for `seconds` unless a live ticket holds the key; True if this call stored it."""
     if not _in_database():
         return bool(cache.add(key, value, seconds))
-    now = time.time()
-    Ticket.objects.filter(expires__lte=now).delete()
+    now = _expired_swept()
     try:
         with transaction.atomic():
             Ticket.objects.create(key=key, value=value, expires=now + seconds)

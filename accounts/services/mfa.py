@@ -25,10 +25,9 @@ from accounts.mail import mail_send
 from accounts.models import MfaMethod, Passkey, RecoveryCode, RevokeReason, TotpDevice, User
 from accounts.selectors import mfa_methods
 from accounts.services.passwords import password_check
-from accounts.services.sessions import account_key, user_credentials_revoke
+from accounts.services.sessions import account_key, attempt_reserve, attempt_settle, user_credentials_revoke
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
-from accountsite.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP, reserve_together, settle
 from accountsite.sealing import keyring, seal, unseal
 
 RECOVERY_CODE_COUNT = 10
@@ -248,16 +247,15 @@ def mfa_key_rotate(*, batch: int = ROTATE_BATCH) -> KeyRotation:
 
 def factor_attempt(*, user: User, ip: str, check: Callable[[], str]) -> str:
     """Runs `check` (which answers the method that passed, or "") as one sign-in attempt of `user`: refused
-    while the account or the client's address is locked, as a password is (sessions._credentials_judge), and a
+    while the account or the client's address is locked, as a password is (sessions.attempt_reserve), and a
     failure counts toward both lockouts like a wrong password and writes `mfa.failed`."""
     key = account_key(user.username, user)
-    # Counted as a failure under both limits unless it turns out right; one step, refused past either.
-    reserve_together((LOGIN_FAILURES_PER_IP, ip), (LOGIN_FAILURES_PER_ACCOUNT, key))
+    attempt_reserve(ip=ip, key=key)
     method = check()
     if not method:
         audit_record(action=AuditAction.MFA_FAILED, user=user, ip=ip)
         raise errors.InvalidSecretError("This code is wrong or was already used.")
-    settle(release=[(LOGIN_FAILURES_PER_IP, ip), (LOGIN_FAILURES_PER_ACCOUNT, key)])
+    attempt_settle(ip=ip, key=key, clear=False)  # the account's earlier failures stay: see sign_in_succeeded
     return method
 
 

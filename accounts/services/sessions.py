@@ -42,19 +42,19 @@ def credentials_verify(*, login: str, password: str, ip: str, status: int = 401)
     PBKDF2 hash is re-hashed with Argon2id by check_password on success.
     """
     user, key = _credentials_judge(login=login, password=password, ip=ip, status=status)
-    _attempt_settle(ip=ip, key=key, clear=not selectors.mfa_methods(user))
+    attempt_settle(ip=ip, key=key, clear=not selectors.mfa_methods(user))
     return user
 
 
 def _credentials_judge(*, login: str, password: str, ip: str, status: int) -> tuple[User, str]:
     """The user named by `login` if `password` is theirs, and the key their failures are counted under.
-    The attempt still holds its slots under both limits: the caller settles them (_attempt_settle)."""
+    The attempt still holds its slots under both limits: the caller settles them (attempt_settle)."""
     user = selectors.user_for_login(login)
     key = account_key(login, user)
     # Both counts are taken before the password is judged (and given back if it is right), so attempts
     # made in parallel cannot all pass the check before any of them is counted. One step: an attempt the
     # account's limit refuses gives the IP's slot back (no guess was made from this IP).
-    ip_count, account_count = reserve_together((LOGIN_FAILURES_PER_IP, ip), (LOGIN_FAILURES_PER_ACCOUNT, key))
+    ip_count, account_count = attempt_reserve(ip=ip, key=key)
     if user is None:
         selectors.burn_password_hash(password)  # an unknown name costs one hash too
     if user is None or not selectors.password_matches(user, password):
@@ -70,7 +70,15 @@ def _credentials_judge(*, login: str, password: str, ip: str, status: int) -> tu
     return user, key
 
 
-def _attempt_settle(*, ip: str, key: str, clear: bool) -> None:
+def attempt_reserve(*, ip: str, key: str) -> tuple[int, int]:
+    """A sign-in attempt's slots under the per-address and per-account limits, taken in one step before its
+    credential is judged (a password here, a second factor in mfa.factor_attempt): refused (1029) past either.
+    Answers both counts; the attempt counts as a failure unless attempt_settle gives the slots back."""
+    ip_count, account_count = reserve_together((LOGIN_FAILURES_PER_IP, ip), (LOGIN_FAILURES_PER_ACCOUNT, key))
+    return ip_count, account_count
+
+
+def attempt_settle(*, ip: str, key: str, clear: bool) -> None:
     """A right password gives both slots back in one step; `clear` (a whole sign-in) also empties the
     account's failures, else earlier failures still count (a second factor is still to come)."""
     if clear:
@@ -191,7 +199,7 @@ def sign_in_check(*, login: str, password: str, ip: str) -> tuple[User, list[Mfa
     finally:
         # The password was right: its slots go back in one step, with the account's failures cleared if
         # this is the whole sign-in (no second factor).
-        _attempt_settle(ip=ip, key=key, clear=whole)
+        attempt_settle(ip=ip, key=key, clear=whole)
     return user, methods
 
 
