@@ -5,10 +5,10 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import Session
-from accounts.serializers.base import instant
+from accounts.serializers.base import ZoneReadOnce, instant
 
 
-class SessionSerializer(serializers.ModelSerializer):
+class SessionSerializer(ZoneReadOnce, serializers.ModelSerializer):
     """A signed-in terminal; written by hand for the reason UserSerializer (users.py) is."""
 
     current = serializers.SerializerMethodField()
@@ -21,6 +21,7 @@ class SessionSerializer(serializers.ModelSerializer):
         return session.pk == self.context.get("current_session_id")
 
     def to_representation(self, session: Session) -> dict[str, Any]:
-        return {"id": str(session.pk), "terminal": session.terminal, "created_at": instant(session.created_at),
-                "last_seen_at": instant(session.last_seen_at), "ip": session.ip, "user_agent": session.user_agent,
-                "current": self.get_current(session)}
+        return {"id": str(session.pk), "terminal": session.terminal,
+                "created_at": instant(session.created_at, self.zone),
+                "last_seen_at": instant(session.last_seen_at, self.zone), "ip": session.ip,
+                "user_agent": session.user_agent, "current": self.get_current(session)}

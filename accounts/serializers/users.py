@@ -2,6 +2,7 @@
 an admin sets, the login name in a path, an e-mailed code, a new address), and the user replies (what anyone
 sees, the full record)."""
 
+from datetime import tzinfo
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,7 +17,7 @@ from accounts.models import (
     UserStatus,
 )
 from accounts.oauth.serializers import RedirectURIsField
-from accounts.serializers.base import instant, new_password_field, password_field
+from accounts.serializers.base import ZoneReadOnce, instant, new_password_field, password_field
 from accountsite.numbers import WholeNumberField
 from accountsite.requests import AliasedInputSerializer, BooleanField, ChoiceField
 from accountsite.text import MULTILINE, ONE_LINE
@@ -137,7 +138,7 @@ class PublicUserSerializer(TierFieldsMixin, serializers.ModelSerializer):
         fields = ["loginname", "nickname", "intro", "github", "school", "website", "registered_at", "userType"]
 
 
-class UserSerializer(TierFieldsMixin, serializers.ModelSerializer):
+class UserSerializer(ZoneReadOnce, TierFieldsMixin, serializers.ModelSerializer):
     """The full record, for the user themself and for admins. Never the password or its hash.
 
     The fields declare the shape (the OpenAPI schema, and tests compare both); `to_representation` writes
@@ -159,17 +160,18 @@ class UserSerializer(TierFieldsMixin, serializers.ModelSerializer):
         return instant(user.tier_at(timezone.now())[1])
 
     def to_representation(self, user: User) -> dict[str, Any]:
-        return user_data(user)
+        return user_data(user, self.zone)
 
 
-def user_data(user: User) -> dict[str, Any]:
-    """UserSerializer's reply, written out (see its text)."""
+def user_data(user: User, zone: tzinfo | None = None) -> dict[str, Any]:
+    """UserSerializer's reply, written out (see its text); `zone`, the current time zone, when already read."""
+    zone = zone or timezone.get_current_timezone()
     user_type, invalid_at = user.tier_at(timezone.now())
     return {
         "id": user.pk, "loginname": user.username, "username": user.username, "email": user.email,
         "email_verified": user.email_verified, "nickname": user.nickname, "real_name": user.real_name,
         "comment": user.intro, "intro": user.intro, "github": user.github, "school": user.school,
         "website": user.website, "role": user.role, "status": user.status, "userType": user_type,
-        "is_developer": user.is_developer, "registered_at": instant(user.registered_at),
-        "invalid_at": instant(invalid_at), "last_login": instant(user.last_login),
+        "is_developer": user.is_developer, "registered_at": instant(user.registered_at, zone),
+        "invalid_at": instant(invalid_at, zone), "last_login": instant(user.last_login, zone),
     }
