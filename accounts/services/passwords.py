@@ -20,6 +20,9 @@ from accounts.services.codes import (
 )
 from accounts.services.sessions import (
     account_key,
+    attempt_failed,
+    attempt_reserve,
+    attempt_settle,
     credentials_verify,
     password_only_check,
     session_reissue,
@@ -29,7 +32,7 @@ from accounts.services.sessions import (
 from accounts.tokens import TokenPair
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
-from accountsite.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP
+from accountsite.ratelimit import LOGIN_FAILURES_PER_ACCOUNT
 
 PASSWORD_ACTIONS = {RevokeReason.PASSWORD_CHANGE: AuditAction.PASSWORD_CHANGE,
                     RevokeReason.PASSWORD_RESET: AuditAction.PASSWORD_RESET,
@@ -46,14 +49,18 @@ def password_validate(password: str, user: User, field: str = "password") -> Non
 
 
 def password_check(*, user: User, password: str, ip: str) -> None:
-    """The signed-in user's own password, re-entered; failures count toward the login lockout."""
+    """The signed-in user's own password, re-entered; failures count toward the login lockout.
+
+    An attempt under both of the sign-in's limits (sessions.attempt_reserve): past the account's or the
+    client address's, it is refused (1029, Retry-After) before the password is checked, as a sign-in is, so
+    a session, or many sessions from one address, cannot go on guessing here. A right password gives the
+    slots back without clearing the account's earlier failures (only a whole sign-in does)."""
     key = account_key(user.username, user)
-    LOGIN_FAILURES_PER_ACCOUNT.reserve(key)  # counted as a failure unless it turns out right
+    counts = attempt_reserve(ip=ip, key=key)
     if not user.check_password(password):
-        LOGIN_FAILURES_PER_IP.hit(ip)
-        audit_record(action=AuditAction.LOGIN_FAILED, user=user, ip=ip, current_password=True)
+        attempt_failed(user=user, ip=ip, counts=counts, current_password=True)
         raise errors.WrongPasswordError("The current password is wrong.")
-    LOGIN_FAILURES_PER_ACCOUNT.release(key)
+    attempt_settle(ip=ip, key=key, clear=False)
 
 
 @transaction.atomic

@@ -54,28 +54,35 @@ def _credentials_judge(*, login: str, password: str, ip: str, status: int) -> tu
     # Both counts are taken before the password is judged (and given back if it is right), so attempts
     # made in parallel cannot all pass the check before any of them is counted. One step: an attempt the
     # account's limit refuses gives the IP's slot back (no guess was made from this IP).
-    ip_count, account_count = attempt_reserve(ip=ip, key=key)
+    counts = attempt_reserve(ip=ip, key=key)
     if user is None:
         selectors.burn_password_hash(password)  # an unknown name costs one hash too
     if user is None or not selectors.password_matches(user, password):
-        # One audit row per failure (none on success, none for attempts refused while locked, which cost
-        # no hash): the failure that reaches a limit is the lockout. No login name is kept for unknown
-        # names, which are sometimes passwords typed in the wrong field.
-        locked = [scope for scope, count, limit in (("account", account_count, LOGIN_FAILURES_PER_ACCOUNT),
-                                                    ("ip", ip_count, LOGIN_FAILURES_PER_IP))
-                  if count >= limit.allowed]
-        audit_record(action=AuditAction.LOGIN_LOCKOUT if locked else AuditAction.LOGIN_FAILED, user=user, ip=ip,
-                     **({"locked": locked} if locked else {}))
+        # No login name is kept for unknown names, which are sometimes passwords typed in the wrong field.
+        attempt_failed(user=user, ip=ip, counts=counts)
         raise errors.WrongPasswordError("Wrong login name or password.", status=status)
     return user, key
 
 
 def attempt_reserve(*, ip: str, key: str) -> tuple[int, int]:
     """A sign-in attempt's slots under the per-address and per-account limits, taken in one step before its
-    credential is judged (a password here, a second factor in mfa.factor_attempt): refused (1029) past either.
+    credential is judged (a password at sign-in or re-entered, passwords.password_check; a second factor in
+    mfa.factor_attempt): refused (1029) past either, the credential left unjudged.
     Answers both counts; the attempt counts as a failure unless attempt_settle gives the slots back."""
     ip_count, account_count = reserve_together((LOGIN_FAILURES_PER_IP, ip), (LOGIN_FAILURES_PER_ACCOUNT, key))
     return ip_count, account_count
+
+
+def attempt_failed(*, user: User | None, ip: str, counts: tuple[int, int], **data: Any) -> None:
+    """The audit row of a wrong password, judged under the slots attempt_reserve answered the `counts` of:
+    one row per failure (none on success, none for attempts refused while locked, which cost no hash), and
+    the failure that reaches a limit is the lockout, naming the limits it reached."""
+    ip_count, account_count = counts
+    locked = [scope for scope, count, limit in (("account", account_count, LOGIN_FAILURES_PER_ACCOUNT),
+                                                ("ip", ip_count, LOGIN_FAILURES_PER_IP))
+              if count >= limit.allowed]
+    audit_record(action=AuditAction.LOGIN_LOCKOUT if locked else AuditAction.LOGIN_FAILED, user=user, ip=ip,
+                 **({"locked": locked} if locked else {}), **data)
 
 
 def attempt_settle(*, ip: str, key: str, clear: bool) -> None:

@@ -4,12 +4,14 @@ the database when the cache is one process's memory."""
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.models import Session, User
+from accounts.models import AuditEvent, Session, User
 from accounts.services import sessions
 from accountsite import errors, ratelimit
+from accountsite.audit import AuditAction
 from accountsite.models import RateCounter
 from tests.conftest import client_for, envelope
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, UserFactory
+from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +99,76 @@ def test_wrong_current_password_counts_toward_the_lockout(user, settings):
     assert_locked(attempt("alice", PASSWORD), settings)
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
+
+
+NEW = "brand-New-secret-77"
+
+# Every API door where the signed-in user re-enters the current password (passwords.password_check), as the
+# request it sends from `ip` with `password` as the current one.
+RE_ENTERED = {
+    "password change": lambda client, password, ip: client.post(
+        "/auth/password", {"old_password": password, "new_password": NEW}, format="json", REMOTE_ADDR=ip),
+    "seed 004 password change": lambda client, password, ip: client.put(
+        "/users/alice/pwd", {"oldpwd": password, "passwd": NEW}, format="json", REMOTE_ADDR=ip),
+    "unregister": lambda client, password, ip: client.post(
+        "/auth/unregister", {"password": password}, format="json", REMOTE_ADDR=ip),
+    "e-mail change": lambda client, password, ip: client.put(
+        "/users/alice/email", {"email": "new@example.com", "password": password}, format="json", REMOTE_ADDR=ip),
+    "authenticator app": lambda client, password, ip: client.post(
+        "/auth/mfa/totp", {"password": password}, format="json", REMOTE_ADDR=ip),
+    "passkey registration": lambda client, password, ip: client.post(
+        "/auth/passkeys/options", {"password": password}, format="json", REMOTE_ADDR=ip),
+}
+
+
+def test_re_entered_passwords_alone_reach_the_limit_per_address(user, other, settings):
+    """Each session guesses under its own account's limit, all from one address: the address's limit holds
+    there as at sign-in, and the failure that reaches it is the lockout's audit row."""
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_IP = 3
+    ip = "203.0.113.40"
+    carol = UserFactory(username="carol")
+    for guesser in (other, carol, other):
+        envelope(RE_ENTERED["password change"](client_for(guesser), WRONG, ip), errors.WrongPasswordError)
+    response = RE_ENTERED["password change"](client_for(user), PASSWORD, ip)
+    assert_locked(response, settings)
+    assert_locked(attempt("alice", PASSWORD, ip=ip), settings)  # the same address's sign-in is refused too
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+    rows = AuditEvent.objects.filter(ip=ip).order_by("id").values_list("action", "data")
+    assert list(rows) == [(AuditAction.LOGIN_FAILED, {"current_password": True})] * 2 + [
+        (AuditAction.LOGIN_LOCKOUT, {"locked": ["ip"], "current_password": True})]
+
+
+@pytest.mark.parametrize("door", list(RE_ENTERED))
+def test_an_address_past_its_limit_is_refused_before_a_re_entered_password_is_checked(user, settings, door,
+                                                                                     monkeypatch):
+    """Locked like a sign-in (1029 and Retry-After), right or wrong, and the password is never judged: the
+    reply cannot tell a guess from there whether it was right. The account's own count is not charged, and
+    another address is not refused."""
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_IP = 2
+    ip = "203.0.113.41"
+    for name in ("nobody1", "nobody2"):
+        envelope(attempt(name, WRONG, ip=ip), errors.WrongPasswordError, status=401)
+    client = client_for(user)
+    before = snapshot()
+    judged: list[str] = []
+    check_password = User.check_password
+    monkeypatch.setattr(User, "check_password", lambda self, raw: judged.append(raw) or check_password(self, raw))
+    for password in (PASSWORD, WRONG):
+        assert_locked(RE_ENTERED[door](client, password, ip), settings)
+    assert judged == []
+    before.assert_unchanged()
+    reply = RE_ENTERED[door](client, WRONG, "203.0.113.42")
+    envelope(reply, errors.WrongPasswordError)
+    key = ratelimit.LOGIN_FAILURES_PER_ACCOUNT._key(f"user:{user.pk}")
+    assert ratelimit.windows().state(key, 60)[0] == 1  # the one guess from the other address
+
+
+def test_a_right_re_entered_password_gives_both_slots_back(user, settings):
+    envelope(RE_ENTERED["authenticator app"](client_for(user), PASSWORD, "203.0.113.43"))
+    ip_key = ratelimit.LOGIN_FAILURES_PER_IP._key("203.0.113.43")
+    account_key = ratelimit.LOGIN_FAILURES_PER_ACCOUNT._key(f"user:{user.pk}")
+    assert [ratelimit.windows().state(key, 60)[0] for key in (ip_key, account_key)] == [0, 0]
 
 
 def test_unregister_failures_count_toward_the_lockout(user, settings):

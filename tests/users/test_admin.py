@@ -152,6 +152,20 @@ def test_a_locked_out_admin_password_change_says_why(admin_user, settings):
     assert User.objects.get(pk=admin_user.pk).check_password(PASSWORD)
 
 
+def test_an_admin_password_change_from_an_address_past_its_limit_is_refused(admin_user, settings):
+    """The back office's door to passwords.password_check: its address's sign-in failures lock it too."""
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_IP = 2
+    for name in ("nobody1", "nobody2"):
+        Client(REMOTE_ADDR="203.0.113.44").post("/admin/login/", {"username": name, "password": "not-it-at-all"})
+    browser = Client(REMOTE_ADDR="203.0.113.44")
+    browser_sign_in(browser, admin_user)
+    new = {"new_password1": "A-new-passw0rd!", "new_password2": "A-new-passw0rd!"}
+    locked = browser.post("/admin/password_change/", {"old_password": PASSWORD, **new})
+    page = " ".join(locked.content.decode().split())
+    assert locked.status_code == 200 and "Too many" in page, page[page.find("errornote"):][:400]
+    assert User.objects.get(pk=admin_user.pk).check_password(PASSWORD)
+
+
 def test_an_operator_ending_sessions_leaves_an_audit_row(operator, user, admin_user):
     client_for(user, "phone")
     act(operator, "revoke_sessions", user)
