@@ -123,10 +123,9 @@ def passkey_register(*, user: User, credential: dict, name: str,
                                                 expected_rp_id=settings.WEBAUTHN_RP_ID,
                                                 expected_origin=settings.WEBAUTHN_ORIGINS)
     except Exception:  # the library parses bytes the client chose: any failure is a refusal
-        # Not the library's reason: it quotes what the client sent (the client data's type and origin).
-        reason = "Not a valid answer to the registration options for this site."
-        raise errors.InvalidParametersError(f"Invalid parameters: webauthn: {reason}",
-                                            error={"webauthn": [reason]}) from None
+        raise _refusal("Not a valid answer to the registration options for this site.") from None
+    if not _public_key_loads(verified.credential_public_key):
+        raise _refusal("The passkey's public key is not a valid key.")
     credential_id = bytes_to_base64url(verified.credential_id)
     with transaction.atomic():
         if Passkey.objects.filter(credential_id=credential_id).exists():
@@ -141,6 +140,26 @@ def passkey_register(*, user: User, credential: dict, name: str,
         issue = first or not RecoveryCode.objects.filter(user=user, used_at__isnull=True).exists()
         codes = mfa.recovery_codes_issue(user=user, now=now) if issue else []
     return passkey, codes
+
+
+def _refusal(reason: str) -> errors.InvalidParametersError:
+    """A refused registration answer: `reason` is ours, never the library's, which quotes what the client sent
+    (the client data's type and origin) and its own internals."""
+    return errors.InvalidParametersError(f"Invalid parameters: webauthn: {reason}", error={"webauthn": [reason]})
+
+
+def _public_key_loads(public_key: bytes) -> bool:
+    """Whether the credential's COSE public key loads as the key a sign-in will check signatures with (an EC2
+    point on its curve, an Ed25519 key of its length, an RSA key). An attestation of format "none" is
+    checked without loading it, so a passkey whose key is, say, the point (0, 0) would be stored and then
+    never sign in: a second factor that turns MFA on (and recovery codes out) but can never be used."""
+    from webauthn.helpers import decode_credential_public_key, decoded_public_key_to_cryptography
+
+    try:
+        decoded_public_key_to_cryptography(decode_credential_public_key(public_key))
+    except Exception:  # the key's bytes are the client's: any failure to load it is a refusal
+        return False
+    return True
 
 
 def _transports(credential: dict) -> list[str]:

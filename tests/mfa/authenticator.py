@@ -23,12 +23,15 @@ class SoftAuthenticator:
         self.sign_count = 0
         self.origin, self.rp_id = origin, rp_id
         self.user_handle = b""
+        self.public_key: dict | None = None  # the COSE key registered instead of this key's, if set (a bad one)
 
     @property
     def id(self) -> str:
         return bytes_to_base64url(self.credential_id)
 
     def _cose_key(self) -> bytes:
+        if self.public_key is not None:
+            return cbor2.dumps(self.public_key)
         numbers = self.key.public_key().public_numbers()
         return cbor2.dumps({1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")})
 

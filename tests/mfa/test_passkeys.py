@@ -4,6 +4,7 @@ signing in with one as the second factor and without a password, listing, renami
 import json
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from webauthn.helpers import bytes_to_base64url
 
 from accounts.models import AuditEvent, Passkey, RecoveryCode, Session, WebAuthnHandle
@@ -66,6 +67,95 @@ def test_a_refused_registration_names_the_field_and_echoes_nothing(user, user_cl
     text = json.dumps(reply)
     assert "<b>sent</b>" not in text and "evil.example" not in text and "ClientDataType" not in text
     assert Passkey.objects.count() == 0
+
+
+# Registration answers the library cannot parse or refuses, each for a different reason of its own.
+MALFORMED_REGISTRATIONS = {
+    "no response": lambda good: {"id": good["id"]},
+    "a string response": lambda good: {**good, "response": "garbage"},
+    "attestation not base64": lambda good: {**good, "response": {**good["response"], "attestationObject": "%%%"}},
+    "attestation not CBOR": lambda good: {**good, "response": {**good["response"], "attestationObject": "_w"}},
+    "client data not JSON": lambda good: {**good, "response": {**good["response"], "clientDataJSON": "AAAA"}},
+    "rawId not the id": lambda good: {**good, "rawId": "AAAA"},
+}
+
+
+@pytest.mark.parametrize("malformed", list(MALFORMED_REGISTRATIONS.values()), ids=list(MALFORMED_REGISTRATIONS))
+def test_a_malformed_registration_gets_our_own_message(user, user_client, malformed):
+    options = envelope(user_client.post("/auth/passkeys/options", {"password": PASSWORD}, format="json"))["data"]
+    credential = malformed(SoftAuthenticator().create(options))
+    reply = envelope(user_client.post("/auth/passkeys", {"webauthn": credential}, format="json"),
+                     errors.InvalidParametersError)
+    reason = "Not a valid answer to the registration options for this site."
+    assert reply == {"code": 1007, "msg": f"Invalid parameters: webauthn: {reason}", "data": None,
+                     "error": {"webauthn": [reason]}}
+    assert not Passkey.objects.exists()
+
+
+# COSE keys (RFC 9053) that do not load as keys: kty 2 is EC2 (crv 1: P-256, x -2, y -3), kty 1 OKP (crv 6:
+# Ed25519, 4: X25519), alg -7 ES256, -8 EdDSA.
+NOT_KEYS = {
+    "the EC point (0, 0)": {1: 2, 3: -7, -1: 1, -2: bytes(32), -3: bytes(32)},
+    "an EC point off the curve": {1: 2, 3: -7, -1: 1, -2: (1).to_bytes(32, "big"), -3: (2).to_bytes(32, "big")},
+    "an Ed25519 key one byte short": {1: 1, 3: -8, -1: 6, -2: bytes(range(31))},
+    "an X25519 key for EdDSA": {1: 1, 3: -8, -1: 4, -2: bytes(range(32))},
+}
+
+
+@pytest.mark.parametrize("public_key", list(NOT_KEYS.values()), ids=list(NOT_KEYS))
+def test_a_passkey_whose_public_key_is_no_key_is_refused(user, user_client, mailoutbox,
+                                                         django_capture_on_commit_callbacks, public_key):
+    """Attestation "none" signs nothing with the key, so the library takes it unloaded: such a passkey could
+    never sign in, yet would turn MFA on. Refused like any bad answer: the `webauthn` field, nothing echoed."""
+    authenticator = SoftAuthenticator()
+    authenticator.public_key = public_key
+    options = envelope(user_client.post("/auth/passkeys/options", {"password": PASSWORD}, format="json"))["data"]
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = envelope(user_client.post("/auth/passkeys", {"webauthn": authenticator.create(options)},
+                                          format="json"), errors.InvalidParametersError)
+    assert reply["error"] == {"webauthn": ["The passkey's public key is not a valid key."]}
+    assert not Passkey.objects.exists() and not RecoveryCode.objects.exists() and mfa_methods(user) == []
+    assert mailoutbox == [] and not AuditEvent.objects.filter(action="mfa.passkey_add").exists()
+
+
+def test_an_ed25519_passkey_registers(user, user_client):
+    authenticator = SoftAuthenticator()
+    authenticator.public_key = {1: 1, 3: -8, -1: 6, -2: Ed25519PrivateKey.generate().public_key().public_bytes_raw()}
+    register(user_client, authenticator)
+    assert mfa_methods(user) == ["webauthn", "recovery_code"]
+
+
+# Assertions a client may send that the library cannot parse or refuses, each for a different reason of its own.
+MALFORMED_ASSERTIONS = {
+    "no response": lambda good: {"id": good["id"]},
+    "a string response": lambda good: {**good, "response": "garbage"},
+    "client data not base64": lambda good: {**good, "response": {**good["response"], "clientDataJSON": "%%%"}},
+    "client data not JSON": lambda good: {**good, "response": {**good["response"], "clientDataJSON": "AAAA"}},
+    "another type": lambda good: {**good, "response": {**good["response"], "clientDataJSON": bytes_to_base64url(
+        json.dumps({"type": "<b>sent</b>", "challenge": "x", "origin": "https://evil.example"}).encode())}},
+    "authenticator data cut short": lambda good: {**good, "response": {**good["response"], "authenticatorData": "AA"}},
+    "rawId not the id": lambda good: {**good, "rawId": "AAAA"},
+}
+
+
+@pytest.mark.parametrize("malformed", list(MALFORMED_ASSERTIONS.values()), ids=list(MALFORMED_ASSERTIONS))
+def test_a_malformed_assertion_gets_our_own_message(user, user_client, anon_client, malformed):
+    """Second factor or sign-in without a password: the contract's code and status, a fixed message of ours,
+    and nothing of the library's reasons nor of what was sent."""
+    authenticator = SoftAuthenticator()
+    register(user_client, authenticator)
+    first = envelope(anon_client.post("/auth/login", {"username": "alice", "password": PASSWORD},
+                                      format="json"))["data"]
+    second_factor = envelope(anon_client.post("/auth/login/mfa", {
+        "mfa_token": first["mfa_token"], "webauthn": malformed(authenticator.get(first["webauthn"]))}, format="json"),
+        errors.InvalidSecretError)
+    body, _ = passwordless(anon_client, authenticator)
+    body["webauthn"] = malformed(body["webauthn"])
+    without_password = envelope(anon_client.post("/auth/login/passkey", body, format="json"),
+                                errors.InvalidSecretError)
+    for reply in (second_factor, without_password):
+        assert reply["msg"] == "This code is wrong or was already used." and "error" not in reply
+    assert Passkey.objects.get().last_used_at is None
 
 
 def test_a_passkey_is_a_second_factor_at_login(user, user_client, anon_client):
