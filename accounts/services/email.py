@@ -25,7 +25,8 @@ def email_change_request(*, user: User, email: str, password: str, ip: str, now:
 
     The reply is the same whether or not the new address belongs to someone else, so the endpoint cannot
     be used to find out who is registered: in that case no code is sent, and the address's owner is told
-    instead that someone tried to use it.
+    instead that someone tried to use it, unless the account is deleted (its address stays reserved until
+    the account is purged, but whoever left is sent no more mail, which anyone could otherwise have sent them).
     """
     secret_mail_throttle(loginname=user.username, ip=ip)
     if user.email and user.email.lower() == email.lower():
@@ -36,7 +37,8 @@ def email_change_request(*, user: User, email: str, password: str, ip: str, now:
     with transaction.atomic():
         owner = User.objects.filter(email__iexact=email).exclude(pk=user.pk).first()
         if owner is not None:
-            mail_send(template="email_taken_notice", to=mail_address(owner), context={"user": owner})
+            if not owner.is_deleted:
+                mail_send(template="email_taken_notice", to=mail_address(owner), context={"user": owner})
         elif not User.objects.name_claimed(email, by_other_than=user):
             secret_mail(user=user, purpose=SecretPurpose.EMAIL_CHANGE, template="email_change",
                         url_template=settings.ACCOUNTS_EMAIL_CHANGE_URL, to=email, now=now, new_email=email)

@@ -249,6 +249,21 @@ def test_email_change_to_a_taken_address_answers_alike_and_tells_the_owner(
         assert sorted(sent) == ["alice@example.com"]  # the login name's owner has no address to tell
 
 
+def test_a_deleted_accounts_address_is_taken_but_its_owner_is_not_told(user_client, other,
+                                                                      django_capture_on_commit_callbacks):
+    """An unregistered account keeps its address reserved until it is purged, so no code goes out for it and
+    the reply is a free address's; but whoever left gets no more mail, which anyone could otherwise send them
+    by asking for their address."""
+    users.user_delete(user=other, actor=other)
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = user_client.put("/users/alice/email", {"email": "Bob@example.com", "password": PASSWORD},
+                                format="json")
+    assert reply.json() == {"code": 0, "msg": "ok", "data": None}
+    assert [message.to for message in mail.outbox] == [["alice@example.com"]]  # only alice's own notice
+    assert mail.outbox[0].subject == "Your accountsite e-mail address is being changed"
+    assert not AccountSecret.objects.exists()
+
+
 def test_email_change_needs_the_current_password(user_client, user):
     before = snapshot()
     envelope(user_client.put("/users/alice/email", {"email": "new@example.com", "password": "wrong-password-1"},
