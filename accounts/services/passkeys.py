@@ -294,17 +294,19 @@ def passwordless_verify(*, token: str, credential: dict, ip: str, now: datetime 
     """The account whose passkey signed the challenge of `token` (used up either way), if it may sign in.
     A wrong assertion counts per client IP, and per account when it names a known passkey."""
     now = now or timezone.now()
-    LOGIN_FAILURES_PER_IP.check(ip)
-    challenge = _challenge_take(f"webauthn-sign-in:{hashlib.sha256(token.encode()).hexdigest()}")
-    if challenge is None:
-        raise errors.NotAuthenticatedError("This passkey sign-in has expired; ask for new options.")
-    # A deleted account's passkey is as unknown as a deleted account's login name.
-    passkey = (Passkey.objects.select_related("user").exclude(user__status=UserStatus.DELETED)
-               .filter(credential_id=_credential_id(credential)).first())
-    if passkey is None:
-        LOGIN_FAILURES_PER_IP.hit(ip)
-        audit_record(action=AuditAction.LOGIN_FAILED, user=None, ip=ip, passkey=True)
-        raise errors.WrongPasswordError("This passkey is not known here.", status=401)
+    # The address's slot is taken before anything is judged, so guesses sent in parallel cannot all pass
+    # the limit before any of them counts; an unknown passkey keeps it (a failure), anything else gives it back.
+    with LOGIN_FAILURES_PER_IP.attempt(ip, counted=(errors.WrongPasswordError,)):
+        challenge = _challenge_take(f"webauthn-sign-in:{hashlib.sha256(token.encode()).hexdigest()}")
+        if challenge is None:
+            raise errors.NotAuthenticatedError("This passkey sign-in has expired; ask for new options.")
+        # A deleted account's passkey is as unknown as a deleted account's login name.
+        passkey = (Passkey.objects.select_related("user").exclude(user__status=UserStatus.DELETED)
+                   .filter(credential_id=_credential_id(credential)).first())
+        if passkey is None:
+            audit_record(action=AuditAction.LOGIN_FAILED, user=None, ip=ip, passkey=True)
+            raise errors.WrongPasswordError("This passkey is not known here.", status=401)
+    LOGIN_FAILURES_PER_IP.release(ip)  # a known passkey's assertion is judged by factor_attempt, under both limits
     user = passkey.user
 
     def check() -> str:

@@ -10,6 +10,7 @@ from webauthn.helpers import bytes_to_base64url
 from accounts.models import AuditEvent, Passkey, RecoveryCode, Session, WebAuthnHandle
 from accounts.selectors import mfa_methods
 from accountsite import errors
+from accountsite.audit import AuditAction
 from tests.conftest import envelope
 from tests.factories import PASSWORD
 from tests.mfa.authenticator import SoftAuthenticator
@@ -244,6 +245,49 @@ def test_another_accounts_user_handle_does_not_sign_in(user, other, user_client,
     assert envelope(anon_client.post("/auth/login/passkey", body, format="json"))["data"]["user"]["id"] == user.pk
 
 
+
+
+def test_unknown_passkeys_guessed_in_parallel_cannot_all_pass_the_address_limit(db, settings, monkeypatch):
+    """The address's slot is taken before the challenge and the passkey are looked at: a guess arriving while
+    another is being judged (here, inside its challenge lookup) meets the taken slot, where the limit was
+    checked first and counted after, so both passed it."""
+    from accounts.services import passkeys
+
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_IP = 1
+    unknown = SoftAuthenticator()
+
+    def guess() -> None:
+        options = passkeys.passwordless_options()
+        passkeys.passwordless_verify(token=options["passkey_token"], credential=unknown.get(options["webauthn"]),
+                                     ip="203.0.113.9")
+
+    take, meanwhile = passkeys._challenge_take, []
+
+    def taken_while_another_guesses(key):
+        if not meanwhile:
+            meanwhile.append("started")
+            try:
+                guess()
+            except errors.ServiceError as exc:
+                meanwhile.append(type(exc))
+        return take(key)
+
+    monkeypatch.setattr(passkeys, "_challenge_take", taken_while_another_guesses)
+    with pytest.raises(errors.WrongPasswordError):
+        guess()
+    assert meanwhile == ["started", errors.TooManyRequestsError]
+    with pytest.raises(errors.TooManyRequestsError):
+        guess()  # the first guess's failure is counted
+    assert AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED).count() == 1
+
+
+def test_an_expired_passwordless_sign_in_costs_the_address_nothing(db, settings):
+    from accounts.services import passkeys
+
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_IP = 1
+    for _ in range(3):
+        with pytest.raises(errors.NotAuthenticatedError):
+            passkeys.passwordless_verify(token="gone", credential={}, ip="203.0.113.9")
 
 
 HOSTILE_IDS = ["x\x00", "\ud800", "a" * 2000, "", "a b", 5, None, ["x"]]
