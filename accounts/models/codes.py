@@ -44,8 +44,9 @@ class AccountSecret(models.Model):
 class OAuthCode(models.Model):
     """An authorization code of /oauth/authorize/, kept by its SHA-256 after django-oauth-toolkit deletes
     the grant on redemption: when the user signed in for it (the ID token's `auth_time`, on refreshes
-    too) and the refresh-token family its redemption started, which a replay of the code revokes
-    (RFC 6749 section 4.1.2). `replayed_at` is when it was first presented again: a replay that comes
+    too), the scope the user granted with it (which every refresh in its family may ask for, in whole or
+    in part: RFC 6749 section 6) and the refresh-token family its redemption started, which a replay of
+    the code revokes (RFC 6749 section 4.1.2). `replayed_at` is when it was first presented again: a replay that comes
     while the first use is still making its tokens finds no family yet, and this is how the first use
     learns that it must revoke them itself (accounts.oauth.codes)."""
 
@@ -54,6 +55,8 @@ class OAuthCode(models.Model):
                                     related_name="+")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     auth_time = models.DateTimeField()
+    # Null for a code noted before its scope was, when the migration that added it found no live token.
+    scope = models.TextField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     redeemed_at = models.DateTimeField(null=True, blank=True)
     token_family = models.UUIDField(null=True, blank=True, db_index=True)

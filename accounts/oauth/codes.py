@@ -1,4 +1,5 @@
-"""What outlives an authorization code: when the user signed in for it, and what its redemption issued."""
+"""What outlives an authorization code: when the user signed in for it, the scope they granted, and what its
+redemption issued."""
 
 import hashlib
 import uuid
@@ -19,8 +20,9 @@ def code_hash(code: str) -> str:
 
 
 def code_record(*, grant: Grant, auth_time: datetime | None, now: datetime | None = None) -> OAuthCode:
-    """Notes a code just issued, with the time its user signed in (now when unknown). The same user's
-    and app's notes that can no longer matter go: codes long expired whose tokens are all revoked."""
+    """Notes a code just issued, with the time its user signed in (now when unknown) and the scope they
+    granted. The same user's and app's notes that can no longer matter go: codes long expired whose tokens
+    are all revoked."""
     now = now or timezone.now()
     expired = now - timedelta(seconds=oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS)
     live_families = RefreshToken.objects.filter(user=grant.user, application=grant.application,
@@ -28,7 +30,7 @@ def code_record(*, grant: Grant, auth_time: datetime | None, now: datetime | Non
     (OAuthCode.objects.filter(user=grant.user, application=grant.application, created_at__lt=expired)
      .exclude(token_family__in=live_families).delete())
     return OAuthCode.objects.create(code_hash=code_hash(grant.code), application=grant.application,
-                                    user=grant.user, auth_time=auth_time or now, created_at=now)
+                                    user=grant.user, auth_time=auth_time or now, scope=grant.scope, created_at=now)
 
 
 def auth_time_of(*, code: str | None = None, token_family: uuid.UUID | None = None) -> datetime | None:
@@ -41,6 +43,15 @@ def auth_time_of(*, code: str | None = None, token_family: uuid.UUID | None = No
     else:
         return None
     return rows.values_list("auth_time", flat=True).first()
+
+
+def scope_granted(*, token_family: uuid.UUID | None) -> str | None:
+    """The scope the user granted with the code that started a refresh token's family: what every refresh
+    in the family may ask for, and gets when it names none (RFC 6749 section 6). None when unknown: a
+    family older than the notes, or whose code was noted before its scope was."""
+    if token_family is None:
+        return None
+    return OAuthCode.objects.filter(token_family=token_family).values_list("scope", flat=True).first()
 
 
 def code_redeem(*, code: str, now: datetime | None = None) -> bool:

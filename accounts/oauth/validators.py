@@ -121,3 +121,13 @@ class AccountsOAuth2Validator(OAuth2Validator):
     def validate_refresh_token(self, refresh_token: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
         return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs) and \
             self._user_is_active(request)
+
+    def get_original_scopes(self, refresh_token: str, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # RFC 6749 section 6: a refresh may ask for any part of the scope the user granted, and gets all of
+        # it when it names none. DOT reads the previous access token's scope, so one refresh asking for less
+        # took the rest from every later one; the grant's scope is kept with its code, for the whole family
+        # (every rotation keeps the family). oauthlib asks after validate_refresh_token, which found the token.
+        granted = codes.scope_granted(token_family=request.refresh_token_instance.token_family)
+        if granted is None:
+            return super().get_original_scopes(refresh_token, request, *args, **kwargs)
+        return granted
