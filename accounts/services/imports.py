@@ -11,6 +11,7 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import MaxLengthValidator, validate_email
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import (
@@ -140,8 +141,11 @@ def user_anonymise(*, user: User, actor: User | None, now: datetime | None = Non
 def users_purge_deleted(*, older_than: timedelta, actor: User | None = None, now: datetime | None = None) -> int:
     """`manage.py purge_deleted_users`: anonymises every account deleted more than `older_than` ago."""
     now = now or timezone.now()
-    # Purged rows carry a name of that form and no usable password; a user may have chosen such a name.
-    candidates = (User.objects.filter(status=UserStatus.DELETED, status_changed_at__lt=now - older_than)
+    # An account an operator created already deleted (POST /users/{name} with status 7) never changed status:
+    # it has been deleted since it was registered. Purged rows carry a name of that form and no usable
+    # password; a user may have chosen such a name.
+    candidates = (User.objects.alias(deleted_at=Coalesce("status_changed_at", "registered_at"))
+                  .filter(status=UserStatus.DELETED, deleted_at__lt=now - older_than)
                   .exclude(username__regex=_PURGED_NAME, password__startswith=UNUSABLE_PASSWORD_PREFIX))
     purged = 0
     for user in candidates.iterator():

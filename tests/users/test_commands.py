@@ -142,6 +142,18 @@ def test_purge_takes_a_deleted_user_who_chose_a_purged_looking_name():
     assert "purged 0" in run("purge_deleted_users", "--older-than", "30")[0]
 
 
+def test_purge_takes_an_account_created_deleted(admin_client):
+    """An operator may create an account in status 7; it never changed status, so it had no
+    status_changed_at and no run of purge_deleted_users ever took it: its name stayed reserved for good."""
+    envelope(admin_client.post("/users/borngone", {"password": "a-Long-enough-passw0rd", "status": 7,
+                                                   "email": "borngone@example.com"}, format="json"), status=201)
+    User.objects.filter(username="borngone").update(registered_at=timezone.now() - timedelta(days=31))
+    assert "purged 0" in run("purge_deleted_users", "--older-than", "32")[0]
+    assert "purged 1" in run("purge_deleted_users", "--older-than", "30")[0]
+    assert not User.objects.filter(username="borngone").exists()
+    assert User.objects.filter(status=UserStatus.DELETED, email__isnull=True, username__startswith="deleted-").exists()
+
+
 @pytest.mark.parametrize("days", ["-1", "36501", "99999999999"])
 def test_purge_needs_a_sane_age(days):
     with pytest.raises(CommandError, match="0 to 36,500 days"):
