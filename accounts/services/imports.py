@@ -1,5 +1,7 @@
 """Bulk work on accounts: importing legacy accounts, and purging deleted ones."""
 
+import base64
+import binascii
 import re
 import secrets
 from collections.abc import Callable, Iterable
@@ -7,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 
-from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, PBKDF2PasswordHasher
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import MaxLengthValidator, validate_email
 from django.db import IntegrityError, transaction
@@ -33,7 +35,12 @@ from accountsite.text import ONE_LINE
 _MD5_HEX = re.compile(r"^[0-9a-fA-F]{32}\Z")
 
 
-_PBKDF2 = re.compile(r"^pbkdf2_sha256\$\d+\$[^$]+\$[A-Za-z0-9+/=]+\Z")
+_PBKDF2 = re.compile(r"^pbkdf2_sha256\$(?P<iterations>[0-9]+)\$[^$]+\$(?P<digest>[A-Za-z0-9+/=]+)\Z")
+# Every sign-in to the account runs this many rounds, on a worker, for anyone who types its name: a count
+# past any real hasher's (Django's default is PBKDF2_ITERATIONS_MAX / 2) held a worker for minutes, and one
+# past a C long made every sign-in a 500. A PBKDF2-SHA256 digest is 32 bytes; any other can never match.
+PBKDF2_ITERATIONS_MAX = 2 * PBKDF2PasswordHasher.iterations
+PBKDF2_DIGEST_BYTES = 32
 
 
 _PURGED_NAME = r"^deleted-[0-9]+-[0-9a-f]{8}$"
@@ -59,7 +66,17 @@ def _imported_password(value: str) -> str:
     fits the password column."""
     if _MD5_HEX.match(value):
         return f"unsalted_md5$${value.lower()}"
-    if _PBKDF2.match(value) and len(value) <= PASSWORD_COLUMN_LENGTH:
+    pbkdf2 = _PBKDF2.match(value)
+    if pbkdf2 and len(value) <= PASSWORD_COLUMN_LENGTH:
+        if not 1 <= int(pbkdf2["iterations"]) <= PBKDF2_ITERATIONS_MAX:
+            raise errors.InvalidParametersError(f"hash: a pbkdf2_sha256 hash has 1 to {PBKDF2_ITERATIONS_MAX:,} "
+                                                "iterations")
+        try:
+            digest = base64.b64decode(pbkdf2["digest"], validate=True)
+        except binascii.Error:
+            digest = b""
+        if len(digest) != PBKDF2_DIGEST_BYTES:
+            raise errors.InvalidParametersError("hash: a pbkdf2_sha256 digest is 32 bytes in base64")
         return value
     raise errors.InvalidParametersError("hash: neither a hex MD5 nor a pbkdf2_sha256 hash")
 

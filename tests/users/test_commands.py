@@ -227,6 +227,28 @@ def test_import_reports_the_line_a_row_starts_on_and_refuses_line_breaks_in_a_fi
     assert User.objects.filter(username__startswith="br").count() == 1
 
 
+def test_import_refuses_a_pbkdf2_hash_no_sign_in_could_check(tmp_path, anon_client):
+    """A hash with 10^20 iterations was imported, and every sign-in to the account was then a 500
+    (OverflowError in hashlib); 2^31 - 1 iterations held a worker for over 20 minutes per attempt."""
+    real = PBKDF2PasswordHasher().encode("pbkdf2-Old-passw0rd", "somesalt", iterations=1000)
+    _algorithm, _iterations, salt, digest = real.split("$")
+    out, err = import_rows(tmp_path, [
+        f"it1,,,pbkdf2_sha256$99999999999999999999${salt}${digest}",   # line 2
+        f"it2,,,pbkdf2_sha256$2147483647${salt}${digest}",             # line 3
+        f"it3,,,pbkdf2_sha256$0${salt}${digest}",                      # line 4
+        f"it4,,,pbkdf2_sha256$1000${salt}$AAAA",                       # line 5: 3 bytes
+        f"it5,,,pbkdf2_sha256$1000${salt}${digest[:-2]}",              # line 6: not base64
+        f"it6,,,{real}",                                               # line 7
+    ])
+    assert "imported 1, skipped 5" in out
+    assert "line 2: skipped: hash: a pbkdf2_sha256 hash has 1 to 2,000,000 iterations" in err
+    assert "line 3: skipped: hash" in err and "line 4: skipped: hash" in err
+    assert "line 5: skipped: hash: a pbkdf2_sha256 digest is 32 bytes in base64" in err
+    assert "line 6: skipped: hash: a pbkdf2_sha256 digest" in err
+    assert list(User.objects.filter(username__startswith="it").values_list("username", flat=True)) == ["it6"]
+    envelope(anon_client.post("/auth/login", {"username": "it6", "password": "pbkdf2-Old-passw0rd"}, format="json"))
+
+
 @pytest.mark.parametrize("interval", ["-1", "nan", "inf", "1e400", "0", "x"])
 def test_run_outbox_refuses_an_interval_it_cannot_sleep(interval):
     with pytest.raises(CommandError):
