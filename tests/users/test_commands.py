@@ -227,6 +227,21 @@ def test_import_reports_the_line_a_row_starts_on_and_refuses_line_breaks_in_a_fi
     assert User.objects.filter(username__startswith="br").count() == 1
 
 
+def test_import_refuses_a_column_given_twice_and_names_the_line_of_a_broken_record(tmp_path):
+    """Of two `email` columns the last silently won, so every account got the other column's address; and a
+    record the csv module refused was reported by the line before it."""
+    twice = tmp_path / "twice.csv"
+    twice.write_text(f"loginname,email,nickname,hash,email\ntw1,tw1@ex.com,One,{md5('x')},other@ex.com\n")
+    with pytest.raises(CommandError, match=r"column\(s\) given more than once: email"):
+        run("import_users", str(twice))
+    assert not User.objects.filter(username="tw1").exists()
+    huge = tmp_path / "huge.csv"
+    huge.write_text(f"loginname,email,nickname,hash\nhg1,,,{md5('x')}\nhg2,,{'n' * 200_000},{md5('x')}\n")
+    with pytest.raises(CommandError, match=r"huge.csv, line 3: field larger than field limit"):
+        run("import_users", str(huge))
+    assert not User.objects.filter(username__startswith="hg").exists()
+
+
 def test_import_refuses_a_pbkdf2_hash_no_sign_in_could_check(tmp_path, anon_client):
     """A hash with 10^20 iterations was imported, and every sign-in to the account was then a 500
     (OverflowError in hashlib); 2^31 - 1 iterations held a worker for over 20 minutes per attempt."""

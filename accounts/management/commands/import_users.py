@@ -30,16 +30,22 @@ class Command(BaseCommand):
         # The csv module splits the records itself (a quoted field may hold a line break, which the import
         # then refuses); each row is reported by the line it starts on.
         reader = csv.DictReader(io.StringIO(text, newline=""))
+        start = 1
         try:
-            missing = COLUMNS - set(reader.fieldnames or [])
+            header = reader.fieldnames or []
+            missing = COLUMNS - set(header)
             if missing:
                 raise CommandError(f"{file}: missing column(s): {', '.join(sorted(missing))}")
+            # A row is read into a dict by column name: of two columns with one name, the last would win.
+            twice = sorted({name for name in header if name in COLUMNS and header.count(name) > 1})
+            if twice:
+                raise CommandError(f"{file}: column(s) given more than once: {', '.join(twice)}")
             rows, start = [], reader.line_num + 1
             for row in reader:
                 rows.append((start, row))
                 start = reader.line_num + 1
-        except csv.Error as exc:
-            raise CommandError(f"{file}, line {reader.line_num}: {exc}") from None
+        except csv.Error as exc:  # reported by the line its record starts on, as skipped rows are
+            raise CommandError(f"{file}, line {start}: {exc}") from None
         report = users_import(rows=tqdm(rows, desc="import", unit="user"), dry_run=dry_run)
         for line, reason in report.skipped:
             self.stderr.write(f"line {line}: skipped: {reason}")
