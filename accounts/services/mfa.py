@@ -286,7 +286,7 @@ def mfa_reset(*, user: User, actor: User, now: datetime | None = None) -> bool:
         return False
     ended = user_credentials_revoke(user=user, reason=RevokeReason.ADMIN, now=moment)
     audit_record(action=AuditAction.MFA_RESET, user=user, actor=actor, sessions=ended)
-    if user.email:
+    if user.email and not user.is_deleted:  # whoever left is not written to (their address may be someone's now)
         mail_send(template="mfa_reset", to=user.email, context={"user": user, "when": moment})
     return True
 

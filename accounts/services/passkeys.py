@@ -150,16 +150,18 @@ def _refusal(reason: str) -> errors.InvalidParametersError:
 
 def _public_key_loads(public_key: bytes) -> bool:
     """Whether the credential's COSE public key loads as the key a sign-in will check signatures with (an EC2
-    point on its curve, an Ed25519 key of its length, an RSA key). An attestation of format "none" is
-    checked without loading it, so a passkey whose key is, say, the point (0, 0) would be stored and then
-    never sign in: a second factor that turns MFA on (and recovery codes out) but can never be used."""
+    point on its curve, an Ed25519 key of its length, an RSA key of 2048 bits or more: NIST's floor, and what
+    authenticators make). An attestation of format "none" is checked without loading it, so a passkey whose
+    key is, say, the point (0, 0) would be stored and then never sign in: a second factor that turns MFA on
+    (and recovery codes out) but can never be used."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
     from webauthn.helpers import decode_credential_public_key, decoded_public_key_to_cryptography
 
     try:
-        decoded_public_key_to_cryptography(decode_credential_public_key(public_key))
+        key = decoded_public_key_to_cryptography(decode_credential_public_key(public_key))
     except Exception:  # the key's bytes are the client's: any failure to load it is a refusal
         return False
-    return True
+    return not isinstance(key, rsa.RSAPublicKey) or key.key_size >= 2048
 
 
 def _transports(credential: dict) -> list[str]:

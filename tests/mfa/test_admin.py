@@ -4,7 +4,7 @@ accounts.reset_user_mfa (support has it), turn them off; the user is told by mai
 import pytest
 from django.test import Client
 
-from accounts.models import AuditEvent, Passkey, RecoveryCode, RevokeReason, Session, TotpDevice
+from accounts.models import AuditEvent, Passkey, RecoveryCode, RevokeReason, Session, TotpDevice, UserStatus
 from accounts.selectors import mfa_methods
 from accounts.services import mfa
 from accountsite import errors
@@ -50,6 +50,16 @@ def test_support_turns_the_factors_off_audited_and_mailed(user, user_client, oth
     envelope(user_client.get("/auth/me"), errors.NotAuthenticatedError)
     assert Session.objects.get(user=user).revoke_reason == RevokeReason.ADMIN
     envelope(other_client.get("/auth/me"))
+
+
+def test_a_deleted_accounts_factors_are_turned_off_without_mail(user, mailoutbox, django_capture_on_commit_callbacks):
+    totp_on(user)
+    type(user).objects.filter(pk=user.pk).update(status=UserStatus.DELETED)
+    user.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert mfa.mfa_reset(user=user, actor=staff_user("op-support", "support"))
+    assert mfa_methods(user) == [] and AuditEvent.objects.filter(action="mfa.reset", user=user).exists()
+    assert mailoutbox == []
 
 
 def test_billing_is_not_offered_the_reset(user):

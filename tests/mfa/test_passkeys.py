@@ -4,6 +4,7 @@ signing in with one as the second factor and without a password, listing, renami
 import json
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from webauthn.helpers import bytes_to_base64url
 
@@ -93,6 +94,12 @@ def test_a_malformed_registration_gets_our_own_message(user, user_client, malfor
     assert not Passkey.objects.exists()
 
 
+def cose_rsa(bits: int) -> dict:
+    """A COSE RSA key (kty 3, alg -257 RS256, -1 the modulus, -2 the exponent) of a fresh key of `bits`."""
+    numbers = rsa.generate_private_key(public_exponent=65537, key_size=bits).public_key().public_numbers()
+    return {1: 3, 3: -257, -1: numbers.n.to_bytes(bits // 8, "big"), -2: numbers.e.to_bytes(3, "big")}
+
+
 # COSE keys (RFC 9053) that do not load as keys: kty 2 is EC2 (crv 1: P-256, x -2, y -3), kty 1 OKP (crv 6:
 # Ed25519, 4: X25519), alg -7 ES256, -8 EdDSA.
 NOT_KEYS = {
@@ -100,6 +107,7 @@ NOT_KEYS = {
     "an EC point off the curve": {1: 2, 3: -7, -1: 1, -2: (1).to_bytes(32, "big"), -3: (2).to_bytes(32, "big")},
     "an Ed25519 key one byte short": {1: 1, 3: -8, -1: 6, -2: bytes(range(31))},
     "an X25519 key for EdDSA": {1: 1, 3: -8, -1: 4, -2: bytes(range(32))},
+    "a 1024-bit RSA key": cose_rsa(1024),
 }
 
 
@@ -117,6 +125,13 @@ def test_a_passkey_whose_public_key_is_no_key_is_refused(user, user_client, mail
     assert reply["error"] == {"webauthn": ["The passkey's public key is not a valid key."]}
     assert not Passkey.objects.exists() and not RecoveryCode.objects.exists() and mfa_methods(user) == []
     assert mailoutbox == [] and not AuditEvent.objects.filter(action="mfa.passkey_add").exists()
+
+
+def test_a_2048_bit_rsa_passkey_registers(user, user_client):
+    authenticator = SoftAuthenticator()
+    authenticator.public_key = cose_rsa(2048)
+    register(user_client, authenticator)
+    assert Passkey.objects.filter(user=user).count() == 1
 
 
 def test_an_ed25519_passkey_registers(user, user_client):
