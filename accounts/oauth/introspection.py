@@ -7,7 +7,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application, RefreshToken, refresh_token_expire_timedelta
 
 from accounts.models import User
-from accounts.oauth.codes import code_hash
+from accounts.oauth.codes import code_hash, scope_granted
 
 
 def token_introspect(*, application: Application, raw: str, now: datetime | None = None) -> dict[str, Any]:
@@ -29,8 +29,9 @@ def token_introspect(*, application: Application, raw: str, now: datetime | None
         lifetime = refresh_token_expire_timedelta()
         expires = refresh.access_token.expires + lifetime if lifetime is not None else None
         if expires is None or expires > now:
-            return {**_introspection(refresh.access_token.scope, refresh.user, application, expires),
-                    "token_type": "refresh_token"}
+            # What the token can still get: the whole grant, though its last refresh may have asked for less.
+            scope = scope_granted(token_family=refresh.token_family) or refresh.access_token.scope
+            return {**_introspection(scope, refresh.user, application, expires), "token_type": "refresh_token"}
     return {"active": False}
 
 

@@ -108,3 +108,14 @@ def test_the_migration_notes_each_live_familys_scope_as_its_grant(browser_client
     assert dict(Code.objects.values_list("token_family", "scope")) == {families["live"]: "openid read",
                                                                        families["dead"]: None}
     steps.to_latest()
+
+
+def test_introspecting_a_narrowed_refresh_token_gives_the_whole_grant(browser_client, app, issued):
+    """RFC 7662's scope of a refresh token: what it can still get, not what its last refresh asked for."""
+    tokens = narrowed(browser_client, app, issued)
+    auth = {"client_id": app.client_id, "client_secret": issued.client_secret}
+    refresh = Client().post("/oauth/introspect/", {**auth, "token": tokens["refresh_token"]}).json()
+    assert refresh["active"] and refresh["token_type"] == "refresh_token"
+    assert set(refresh["scope"].split()) == set(SCOPES.split())
+    access = Client().post("/oauth/introspect/", {**auth, "token": tokens["access_token"]}).json()
+    assert access["active"] and access["scope"] == "read"
