@@ -184,6 +184,21 @@ def operator_may(request: HttpRequest, op: Op, target: Any = ANOTHER_ACCOUNT) ->
     return policy.allows(operator(request), op, target)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows looked at in the back office, never added, edited or deleted there: what the services alone write
+    (a ledger, an audit trail, a balance that moves with its ledger row). A change page would save the whole
+    row as read at the start of its request, undoing whatever a service committed meanwhile."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class ServiceAdminMixin:
     """For ModelAdmins whose saves, deletions and actions call services: a ServiceError becomes an error
     message and the form is shown again, instead of a 500 and a log entry for a change that never happened."""

@@ -8,11 +8,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 
-from accounts.admin.base import RECENT, ReadOnlyAdmin, changelist_url
+from accounts.admin.base import RECENT, changelist_url
 from accounts.admin.sessions import sign_ins_hidden
 from accounts.models import AuditEvent, User
 from accounts.user_page import UserPanel, audit_rows, user_panel_register
-from accountsite.admin import operator_may
+from accountsite.admin import ReadOnlyAdmin, operator_may
 from accountsite.audit import AuditAction
 from accountsite.policy import Op
 

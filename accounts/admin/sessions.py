@@ -8,12 +8,12 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.admin.base import ReadOnlyAdmin, changelist_url
+from accounts.admin.base import changelist_url
 from accounts.models import RevokeReason, Session, User
 from accounts.selectors import live_sessions_of, signed_in
 from accounts.services import sessions
 from accounts.user_page import UserPanel, user_panel_register
-from accountsite.admin import ServiceAdminMixin, may_view, operator_may
+from accountsite.admin import ReadOnlyAdmin, ServiceAdminMixin, may_view, operator_may
 from accountsite.audit import AuditAction
 from accountsite.policy import Op
 

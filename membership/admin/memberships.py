@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import signed_in
 from accounts.user_page import AuditChange, UserPanel, audit_describer_register, details_text, user_panel_register
-from accountsite.admin import ServiceAdminMixin, may_view, operator_may
+from accountsite.admin import ReadOnlyAdmin, ServiceAdminMixin, may_view, operator_may
 from accountsite.audit import AuditAction
 from accountsite.errors import ServiceError
 from accountsite.policy import Op
@@ -103,7 +103,10 @@ def _balance_note(request: HttpRequest, balance: Decimal) -> str:
 
 
 @admin.register(Membership)
-class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class MembershipAdmin(ServiceAdminMixin, ReadOnlyAdmin):
+    """Read-only: a tier is bought, renewed and changed by the actions and "change tier" (Op.PURCHASE), which
+    go through the services; a saved change page would set back a tier bought and paid for meanwhile."""
+
     list_display = ["user", "tier", "expires_at", "period_started_at", "period_years", "period_value", "started_at"]
     list_filter = ["tier", ("expires_at", admin.DateFieldListFilter)]
     search_fields = ["user__username"]
@@ -116,17 +119,6 @@ class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def has_purchase_permission(self, request) -> bool:
         return operator_may(request, Op.PURCHASE)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        # Read-only (the actions and "change tier" ask Op.PURCHASE): the change page saved the whole row as read
-        # at the start of the request, setting back a tier bought and paid for meanwhile.
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.action(description="Renew the tier in force (charges the wallet; 'years' below)", permissions=["purchase"])
     def renew(self, request, queryset) -> None:

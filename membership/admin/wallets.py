@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from accounts.models import User
 from accounts.selectors import signed_in
 from accounts.user_page import AuditChange, UserPanel, audit_describer_register, user_panel_register
-from accountsite.admin import ServiceAdminMixin, may_view, operator_may
+from accountsite.admin import ReadOnlyAdmin, ServiceAdminMixin, may_view, operator_may
 from accountsite.audit import AuditAction
 from accountsite.errors import IdempotencyKeyReusedError, ServiceError
 from accountsite.numbers import money_parse
@@ -37,7 +37,9 @@ class WalletActionForm(ActionForm, TopupFields):
 
 
 @admin.register(Wallet)
-class WalletAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class WalletAdmin(ServiceAdminMixin, ReadOnlyAdmin):
+    """Read-only: a balance moves with its ledger row, by the top-up action here and by purchases."""
+
     list_display = ["user", "balance", "updated_at"]
     search_fields = ["user__username"]
     readonly_fields = ["user", "balance", "updated_at"]
@@ -46,17 +48,6 @@ class WalletAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def has_topup_permission(self, request) -> bool:
         return operator_may(request, Op.WALLET_TOPUP)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        # Read-only: a balance moves with its ledger row (the top-up action, purchases). The change page saved
-        # the whole row as read at the start of the request, undoing a top-up or charge committed meanwhile.
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.action(description="Top up the selected wallets ('amount' and 'note' below)", permissions=["topup"])
     def topup(self, request, queryset) -> None:
@@ -99,7 +90,7 @@ class WalletAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(ReadOnlyAdmin):
     """Read-only: the ledger is append-only and written by the services alone."""
 
     list_display = ["created_at", "user", "kind", "amount", "balance_after", "from_user_type", "to_user_type",
@@ -107,15 +98,6 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     list_filter = ["kind", "created_at"]
     search_fields = ["user__username", "note", "idempotency_key"]
     list_select_related = ["user", "actor"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 # --- The user page and the audit trail (accounts.user_page) ------------------------------------------------
