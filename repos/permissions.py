@@ -13,7 +13,7 @@ from accounts.models import UserStatus
 from accountsite import policy
 from accountsite.errors import NotFoundError
 from accountsite.policy import ANOTHER_ACCOUNT, Caller, Op
-from accountsite.ratelimit import Limit
+from accountsite.ratelimit import AddressLimit, Limit, reserve_together, settle
 from repos.models import Repository, Visibility
 
 
@@ -40,26 +40,33 @@ def assert_can(caller: Caller, op: Op, repo: Repository) -> None:
     policy.authorize(caller, op, repo.owner)
 
 
-# Wrong secrets count per caller like failed logins, so a private repository's secret cannot be guessed.
+# Wrong secrets count like failed logins, per signed-in caller and per client address (one client with many
+# accounts gets no more guesses than its address allows), so a private repository's secret cannot be guessed.
 SECRET_FAILURES_PER_USER = Limit("repo-secret", "ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT", "ACCOUNTS_LOGIN_FAILURE_WINDOW")
+SECRET_FAILURES_PER_IP = AddressLimit("repo-secret-ip", "ACCOUNTS_LOGIN_FAILURES_PER_IP",
+                                      "ACCOUNTS_LOGIN_FAILURE_WINDOW")
 
 
-def assert_can_pull(caller: Caller, repo: Repository | None, secret: str) -> Repository:
+def assert_can_pull(caller: Caller, repo: Repository | None, secret: str, *, ip: str) -> Repository:
     """The repository, if the caller may pull it: readers may; so may any signed-in user presenting a
     private repository's secret. Everyone else gets the 404 a hidden repository gives, whether or not it
     exists and whether or not a secret was tried. A secret tried is always counted and hashed (when there
     is no secret to check it against, hashed all the same), so neither the reply, nor the
-    lockout, nor the time tells a private repository with a secret from a name that is not one."""
+    lockout, nor the time tells a private repository with a secret from a name that is not one.
+
+    The attempt takes its slots under both limits before the secret is judged (1029 past either), and a
+    right secret gives them back: checked first and counted after, guesses sent in parallel all passed the
+    check before any was counted."""
     if repo is not None and can_read(caller, repo):
         return repo
     if not secret:
         raise NotFoundError("No such repository.")
-    user_id = str(caller.user.pk)
-    SECRET_FAILURES_PER_USER.check(user_id)
+    slots = [(SECRET_FAILURES_PER_IP, ip), (SECRET_FAILURES_PER_USER, str(caller.user.pk))]
+    reserve_together(*slots)
     if repo is not None and repo.secret_hash and repo.owner.status != UserStatus.DELETED:
         if check_password(secret, repo.secret_hash):
+            settle(release=slots)
             return repo
     else:
         make_password(secret)  # what checking it would cost: one hash
-    SECRET_FAILURES_PER_USER.hit(user_id)
     raise NotFoundError("No such repository.")

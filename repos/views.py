@@ -11,7 +11,7 @@ from accountsite.errors import NotFoundError
 from accountsite.pagination import paginate
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Caller, Op
-from accountsite.requests import valid_input
+from accountsite.requests import client_ip, valid_input
 from quotas.models import Quota, QuotaKind
 from quotas.selectors import pulls_today
 from quotas.serializers import (
@@ -125,7 +125,7 @@ class RepositoryViewSet(PolicyMixin, viewsets.GenericViewSet):
         """Records a pull, paid with one of the caller's pulls of the day; `secret` opens a private one."""
         # An unknown name too goes to assert_can_pull, which answers it exactly as a hidden repository.
         repo = assert_can_pull(self.caller(), selectors.repository_find(owner, name),
-                               valid_input(PullInputSerializer, request)["secret"])
+                               valid_input(PullInputSerializer, request)["secret"], ip=client_ip(request))
         pull = services.repository_pull(repo=repo, user=signed_in(request))
         pulls = pulls_today(Quota.objects.get(user=signed_in(request), kind=QuotaKind.PULLS))
         return Response(PullSerializer(pull, context={"pulls": pulls}).data, status=status.HTTP_201_CREATED)

@@ -9,7 +9,8 @@ from membership.models import TierType
 from quotas.models import Quota, QuotaKind
 from repos.models import Commit, Pull, Repository
 from repos.services import commit_create, repository_create
-from tests.conftest import app_client, envelope
+from tests.conftest import app_client, client_for, envelope
+from tests.factories import UserFactory
 from tests.quotas.helpers import give_tier, row
 from tests.snapshots import snapshot
 
@@ -293,6 +294,46 @@ def test_wrong_secrets_are_throttled(other_client, repos, settings):
     envelope(other_client.post("/repos/alice/closed/pull", {"secret": "s3cret-value"}, format="json"),
              errors.TooManyRequestsError)
 
+
+
+def test_a_guess_made_while_another_is_judged_is_counted_before_it_is_judged(other_client, repos, settings,
+                                                                            monkeypatch):
+    """Two guesses in flight at once under a limit of one: the second, sent while the first is being hashed,
+    is refused (1029) before its own hash. Checked first and counted only after, it passed the check too,
+    and parallel guesses went past the limit."""
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 1
+    judged, replies = [], []
+
+    def judging(secret, encoded):
+        judged.append(secret)
+        if secret == "first":  # the second guess arrives while the first is being hashed
+            replies.append(other_client.post("/repos/alice/closed/pull", {"secret": "second"}, format="json"))
+        return check_password(secret, encoded)
+
+    monkeypatch.setattr("repos.permissions.check_password", judging)
+    envelope(other_client.post("/repos/alice/closed/pull", {"secret": "first"}, format="json"), errors.NotFoundError)
+    envelope(replies[0], errors.TooManyRequestsError)
+    assert judged == ["first"] and not Pull.objects.exists()
+
+
+def test_wrong_secrets_are_throttled_per_address_across_accounts(repos, settings):
+    """One client with many accounts has no more guesses than its address allows; a right secret, once
+    the address is past its limit, is refused too, and pulls nothing."""
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_IP = 3
+    guessers = [client_for(UserFactory(username=f"guesser{i}")) for i in range(4)]
+    for guesser in guessers[:3]:
+        envelope(guesser.post("/repos/alice/closed/pull", {"secret": "guess"}, format="json"), errors.NotFoundError)
+    envelope(guessers[3].post("/repos/alice/closed/pull", {"secret": "s3cret-value"}, format="json"),
+             errors.TooManyRequestsError)
+    assert not Pull.objects.exists()
+
+
+def test_a_right_secret_gives_its_slot_back(other_client, repos, settings):
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 2
+    for _ in range(3):
+        envelope(other_client.post("/repos/alice/closed/pull", {"secret": "s3cret-value"}, format="json"), status=201)
+    envelope(other_client.post("/repos/alice/closed/pull", {"secret": "guess"}, format="json"), errors.NotFoundError)
+    assert Pull.objects.count() == 3
 
 
 @pytest.mark.parametrize("name", ["closed", "no-such-repo", "open-secretless"])
