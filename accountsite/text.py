@@ -1,5 +1,6 @@
 """Free text that people name themselves with (nicknames, real names, app names) and describe themselves and
-their repositories in, and operators' notes on a wallet: printable, with no text-direction controls.
+their repositories in, operators' notes on a wallet, and the web addresses shown as links (a profile's
+website, a repository's url): printable, with no text-direction controls.
 
 A right-to-left override in a name (`admin\u202egnp.exe`) reverses the text after it wherever the name is
 shown inline, the consent page's "<name> will be able to" included; control characters (a line break, a
@@ -39,3 +40,26 @@ class PlainTextValidator:
 
 ONE_LINE = PlainTextValidator()
 MULTILINE = PlainTextValidator(multiline=True)
+
+
+@deconstructible
+class WebAddressValidator:
+    """A web address shown to others as a link: http or https, and plain text. Django's URL validator takes
+    any character past U+00A0 in the host and path, direction controls included, so `http://exa\u202emple.com`
+    would show as another address than the one it opens."""
+
+    def __call__(self, value: Any) -> None:
+        if not value:
+            return
+        ONE_LINE(value)
+        if not str(value).lower().startswith(("http://", "https://")):
+            raise ValidationError("Enter an http or https URL.", code="scheme")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, WebAddressValidator)
+
+    def __hash__(self) -> int:
+        return hash(WebAddressValidator)
+
+
+WEB_ADDRESS = WebAddressValidator()

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accountsite.text import MULTILINE
+from accountsite.text import MULTILINE, WEB_ADDRESS
 from quotas.units import size_label
 
 REPOSITORY_NAME_VALIDATOR = RegexValidator(
@@ -25,7 +25,7 @@ class Repository(models.Model):
     name = models.CharField(max_length=100, validators=[REPOSITORY_NAME_VALIDATOR])
     visibility = models.CharField(max_length=7, choices=Visibility.choices, default=Visibility.PUBLIC)
     description = models.CharField(max_length=512, blank=True, default="", validators=[MULTILINE])
-    url = models.URLField(max_length=200, blank=True, default="")
+    url = models.URLField(max_length=200, blank=True, default="", validators=[WEB_ADDRESS])
     # Presenting the secret lets another signed-in user pull a private repository; only its hash is kept.
     secret_hash = models.CharField(max_length=128, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

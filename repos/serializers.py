@@ -6,16 +6,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accountsite.requests import AliasedInputSerializer, ChoiceField
-from accountsite.text import MULTILINE
+from accountsite.text import MULTILINE, WEB_ADDRESS
 from quotas.serializers import PullnumQuotaSerializer, QuantityField
 from repos.models import REPOSITORY_NAME_VALIDATOR, Commit, Pull, Repository, Visibility
 
 # --- Input -------------------------------------------------------------------------------------------------
-
-
-def _http_url(value: str) -> None:
-    if value and not value.lower().startswith(("http://", "https://")):
-        raise serializers.ValidationError("Enter an http or https URL.")
 
 
 def secret_field(**kwargs: Any) -> serializers.CharField:
@@ -29,7 +24,7 @@ class RepositoryCreateInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=512, required=False, allow_blank=True, default="",
                                         validators=[MULTILINE])
     url = serializers.URLField(max_length=200, required=False, allow_blank=True, default="",
-                               validators=[_http_url])
+                               validators=[WEB_ADDRESS])
     secret = secret_field(allow_blank=True, default="")
 
 
@@ -39,7 +34,7 @@ class RepositoryUpdateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False, validators=[REPOSITORY_NAME_VALIDATOR])
     visibility = ChoiceField(choices=Visibility.choices, required=False)
     description = serializers.CharField(max_length=512, required=False, allow_blank=True, validators=[MULTILINE])
-    url = serializers.URLField(max_length=200, required=False, allow_blank=True, validators=[_http_url])
+    url = serializers.URLField(max_length=200, required=False, allow_blank=True, validators=[WEB_ADDRESS])
     secret = secret_field(allow_blank=True, allow_null=True)
 
     def validate(self, attrs: dict) -> dict:

@@ -15,7 +15,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.plans import plans
-from accountsite.text import MULTILINE, ONE_LINE
+from accountsite.text import MULTILINE, ONE_LINE, WEB_ADDRESS
 
 # "tiers" is taken by the API itself: /vip/tiers lists the tiers, so that account's /vip/{loginname} could not be
 # reached (names are matched without regard to case).
@@ -92,7 +92,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     intro = models.CharField("intro / comment", max_length=512, blank=True, default="", validators=[MULTILINE])
     github = models.CharField(max_length=39, blank=True, default="", validators=[GITHUB_LOGIN_VALIDATOR])
     school = models.CharField(max_length=64, blank=True, default="", validators=[ONE_LINE])
-    website = models.URLField(max_length=200, blank=True, default="")
+    website = models.URLField(max_length=200, blank=True, default="", validators=[WEB_ADDRESS])
     status = models.PositiveSmallIntegerField(choices=UserStatus.choices, default=UserStatus.ACTIVE)
     is_staff = models.BooleanField("admin role", default=False)
     is_developer = models.BooleanField(default=False)

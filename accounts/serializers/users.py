@@ -20,7 +20,7 @@ from accounts.oauth.serializers import RedirectURIsField
 from accounts.serializers.base import ZoneReadOnce, instant, new_password_field, password_field
 from accountsite.numbers import WholeNumberField
 from accountsite.requests import AliasedInputSerializer, BooleanField, ChoiceField
-from accountsite.text import MULTILINE, ONE_LINE
+from accountsite.text import MULTILINE, ONE_LINE, WEB_ADDRESS
 
 # --- Input -------------------------------------------------------------------------------------------------
 
@@ -36,12 +36,7 @@ class ProfileInputSerializer(AliasedInputSerializer):
     # Checked in validate_github, after the "@" some clients put in front is dropped.
     github = serializers.CharField(max_length=40, required=False, allow_blank=True)
     school = serializers.CharField(max_length=64, required=False, allow_blank=True, validators=[ONE_LINE])
-    website = serializers.URLField(max_length=200, required=False, allow_blank=True)
-
-    def validate_website(self, value: str) -> str:
-        if value and not value.lower().startswith(("http://", "https://")):
-            raise serializers.ValidationError("Enter an http or https URL.")
-        return value
+    website = serializers.URLField(max_length=200, required=False, allow_blank=True, validators=[WEB_ADDRESS])
 
     def validate_github(self, value: str) -> str:
         value = value.removeprefix("@")

@@ -91,6 +91,16 @@ def test_repository_add_pays_quota_and_refusal_changes_nothing(site, user):
     before.assert_unchanged()
 
 
+@pytest.mark.parametrize("url", ["http://exa\u202emple.com", "ftp://example.com"])
+def test_repository_add_refuses_what_the_api_refuses_in_a_url(site, user, url):
+    give_tier(user, TierType.GOLD)
+    form = {"owner": user.pk, "name": "made-here", "visibility": "public", "description": "", "url": url, **inline()}
+    before = snapshot()
+    response = site.post("/admin/repos/repository/add/", form)
+    assert response.status_code == 200 and "url" in response.context["adminform"].form.errors
+    before.assert_unchanged()
+
+
 def test_repository_visibility_switch_and_delete_in_admin(site, user):
     give_tier(user, TierType.GOLD)
     repo = repository_create(owner=user, name="r")

@@ -105,6 +105,8 @@ def test_same_name_for_another_owner_is_fine(other_client, other, repos):
 @pytest.mark.parametrize("body", [
     {}, {"name": ""}, {"name": "a b"}, {"name": ".."}, {"name": "x" * 101}, {"name": "ok", "visibility": "secret"},
     {"name": "ok", "url": "ftp://example.com"}, {"name": "ok", "url": "not a url"}, {"name": "é"},
+    # Direction controls, which Django's URL check takes in the host and the path: shown as another address.
+    {"name": "ok", "url": "http://exa\u202emple.com"}, {"name": "ok", "url": "https://example.com/\u2066x"},
 ])
 def test_create_bad_input_is_1007(user_client, gold, body):
     before = snapshot()
@@ -175,6 +177,15 @@ def test_write_matrix(clients, repos, who, kind, error):
         before.assert_unchanged()
     else:
         assert Repository.objects.get(pk=repo.pk).description == "new"
+
+
+@pytest.mark.parametrize("url", ["http://exa\u202emple.com", "https://example.com/a\u200fb", "ftp://example.com"])
+def test_patch_refuses_a_url_shown_as_another_or_not_on_the_web(user_client, repos, url):
+    before = snapshot()
+    body = envelope(user_client.patch("/repos/alice/open", {"url": url}, format="json"),
+                    errors.InvalidParametersError)
+    assert list(body["error"]) == ["url"]
+    before.assert_unchanged()
 
 
 def test_patch_fields_and_secret(user_client, repos):

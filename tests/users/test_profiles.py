@@ -91,6 +91,7 @@ def test_self_may_not_set_admin_fields(user_client, field):
     ("nickname", "n" * 65), ("intro", "i" * 513), ("comment", "c" * 513), ("school", "s" * 65),
     ("github", "bad--name"), ("github", "g" * 40), ("website", "ftp://example.com"),
     ("website", "not a url"), ("website", "https://example.com/" + "w" * 190),
+    ("website", "http://exa\u202emple.com"), ("website", "https://example.com/\u2067x"),
 ])
 def test_bad_profile_input_is_1007_and_changes_nothing(user_client, field, bad):
     before = snapshot()
