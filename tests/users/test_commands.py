@@ -1,6 +1,8 @@
-"""manage.py import_users and purge_deleted_users."""
+"""manage.py import_users, purge_deleted_users, run_outbox and demo_admin."""
 
 import hashlib
+import io
+import sys
 from datetime import timedelta
 from io import StringIO
 
@@ -9,6 +11,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from accounts.management.commands.import_users import ROWS_SKIPPED
 from accounts.models import AuditEvent, Session, User, UserStatus
 from accountsite import errors
 from accountsite import settings as project_settings
@@ -24,17 +27,24 @@ def md5(text: str) -> str:
     return hashlib.md5(text.encode()).hexdigest()
 
 
-def run(*args: str) -> tuple[str, str]:
+def run(*args: str, skipped: int = 0) -> tuple[str, str]:
+    """The command's output. With `skipped`, import_users must end, after its summary, with the exit status
+    of skipped rows and a message counting them; without, it must succeed."""
     out, err = StringIO(), StringIO()
-    call_command(*args, stdout=out, stderr=err)
+    if skipped:
+        with pytest.raises(CommandError, match=rf"^{skipped} row\(s\) skipped; see above$") as failed:
+            call_command(*args, stdout=out, stderr=err)
+        assert failed.value.returncode == ROWS_SKIPPED
+    else:
+        call_command(*args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
 
 
-def import_rows(tmp_path, rows: list[str], *, dry_run: bool = False) -> tuple[str, str]:
+def import_rows(tmp_path, rows: list[str], *, dry_run: bool = False, skipped: int = 0) -> tuple[str, str]:
     """import_users on a file of these rows under the header (line 1)."""
     path = tmp_path / "rows.csv"
     path.write_text("\n".join(["loginname,email,nickname,hash", *rows]) + "\n")
-    return run("import_users", str(path), *(["--dry-run"] if dry_run else []))
+    return run("import_users", str(path), *(["--dry-run"] if dry_run else []), skipped=skipped)
 
 
 @pytest.fixture
@@ -58,7 +68,7 @@ def legacy_csv(tmp_path, user):
 
 def test_import_reports_bad_rows_and_imports_the_good(legacy_csv):
     count = User.objects.count()
-    out, err = run("import_users", str(legacy_csv))
+    out, err = run("import_users", str(legacy_csv), skipped=7)
     assert "imported 2, skipped 7" in out
     for line in (4, 5, 6, 7, 8, 9, 10):
         assert f"line {line}: skipped" in err
@@ -75,7 +85,7 @@ def test_import_reports_bad_rows_and_imports_the_good(legacy_csv):
 
 def test_dry_run_writes_nothing_but_reports_the_same(legacy_csv):
     count, events = User.objects.count(), AuditEvent.objects.count()
-    out, err = run("import_users", str(legacy_csv), "--dry-run")
+    out, err = run("import_users", str(legacy_csv), "--dry-run", skipped=7)
     assert "would import 2, skipped 7" in out and "line 9: skipped: duplicate of an earlier row" in err
     assert (User.objects.count(), AuditEvent.objects.count()) == (count, events)
 
@@ -98,7 +108,7 @@ def test_import_of_a_missing_file_or_column_fails_clearly(tmp_path):
 ])
 def test_imported_user_logs_in_and_is_rehashed_with_argon2id(legacy_csv, settings, anon_client, username, password):
     settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
-    run("import_users", str(legacy_csv))
+    run("import_users", str(legacy_csv), skipped=7)
     envelope(anon_client.post("/auth/login", {"username": username, "password": "wrong-passw0rd"}, format="json"),
              errors.WrongPasswordError, status=401)
     envelope(anon_client.post("/auth/login", {"username": username, "password": password}, format="json"))
@@ -191,7 +201,7 @@ def test_import_skips_a_row_with_a_nul_character(tmp_path, dry_run):
         f"nul2,nul2@example.com,Bad\x00Nick,{md5('x')}",      # line 3
         f"nul3\x00,,Bad Name,{md5('x')}",                     # line 4
         f"nul4,nul4@example.com,Fine Too,{md5('x')}",         # line 5
-    ], dry_run=dry_run)
+    ], dry_run=dry_run, skipped=2)
     assert f"{'would import' if dry_run else 'imported'} 2, skipped 2" in out
     assert "line 3: skipped: nickname: must not contain a NUL character" in err
     assert "line 4: skipped: loginname: must not contain a NUL character" in err
@@ -207,7 +217,7 @@ def test_import_counts_names_and_addresses_as_one_namespace_in_the_dry_run_too(t
         f"ww2@ex.com,,Two,{md5('x')}",            # line 3: ww1's address as a login name
         f"ww4@ex.com,,Four,{md5('x')}",           # line 4
         f"ww5,WW4@EX.COM,Five,{md5('x')}",        # line 5: line 4's login name as an address
-    ], dry_run=dry_run)
+    ], dry_run=dry_run, skipped=2)
     assert f"{'would import' if dry_run else 'imported'} 2, skipped 2" in out
     assert "line 3: skipped" in err and "line 5: skipped" in err
 
@@ -220,7 +230,7 @@ def test_import_reports_the_line_a_row_starts_on_and_refuses_line_breaks_in_a_fi
                     f"br3 bad,br3@ex.com,Bad,{md5('x')}\n"                   # line 5
                     f"br4,br4@ex.com,Long,pbkdf2_sha256$1$salt${'A' * 200}\n"  # line 6: longer than the column
                     f"br5,{'e' * 250}@ex.com,Long,{md5('x')}\n", newline="")  # line 7
-    out, err = run("import_users", str(path))
+    out, err = run("import_users", str(path), skipped=4)
     assert "imported 1, skipped 4" in out
     assert "line 2: skipped: nickname: must not contain a line break character" in err
     assert "line 5: skipped: loginname" in err and "line 6: skipped: hash" in err and "line 7: skipped: email" in err
@@ -254,7 +264,7 @@ def test_import_refuses_a_pbkdf2_hash_no_sign_in_could_check(tmp_path, anon_clie
         f"it4,,,pbkdf2_sha256$1000${salt}$AAAA",                       # line 5: 3 bytes
         f"it5,,,pbkdf2_sha256$1000${salt}${digest[:-2]}",              # line 6: not base64
         f"it6,,,{real}",                                               # line 7
-    ])
+    ], skipped=5)
     assert "imported 1, skipped 5" in out
     assert "line 2: skipped: hash: a pbkdf2_sha256 hash has 1 to 2,000,000 iterations" in err
     assert "line 3: skipped: hash" in err and "line 4: skipped: hash" in err
@@ -270,6 +280,37 @@ def test_run_outbox_refuses_an_interval_it_cannot_sleep(interval):
         run("run_outbox", "--once", "--interval", interval)
 
 
+def test_import_of_a_clean_file_succeeds(tmp_path):
+    out, err = import_rows(tmp_path, [f"ok1,,,{md5('x')}", f"ok2,,,{md5('x')}"])
+    assert "imported 2, skipped 0" in out and err == ""
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_import_with_skipped_rows_exits_non_zero_after_importing_the_rest(tmp_path, dry_run):
+    """It exited 0 whatever it skipped, so cron or a CI check of a file could not tell it partly failed."""
+    out, err = import_rows(tmp_path, [f"ex1,,,{md5('x')}", f"ex 2,,,{md5('x')}", f"ex3,,,{md5('x')}"],
+                           dry_run=dry_run, skipped=1)
+    assert f"{'would import' if dry_run else 'imported'} 2, skipped 1" in out and "line 3: skipped" in err
+    expected = [] if dry_run else ["ex1", "ex3"]
+    assert sorted(User.objects.filter(username__startswith="ex").values_list("username", flat=True)) == expected
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_import_draws_its_progress_bar_only_on_a_terminal(tmp_path, capsys, monkeypatch):
+    """The bar went to standard error whatever it was, and so into every cron mail."""
+    import_rows(tmp_path, [f"pb1,,,{md5('x')}", f"pb2,,,{md5('x')}"])  # pytest captures stderr: no terminal
+    assert capsys.readouterr().err == ""
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    import_rows(tmp_path, [f"pb3,,,{md5('x')}"])
+    assert "import: 100%" in terminal.getvalue()
+    assert User.objects.filter(username__startswith="pb").count() == 3
+
+
 def test_demo_admin_says_why_when_its_address_is_someone_elses(settings):
     settings.PRODUCTION = False
     UserFactory(username="someone", email="Admin@Example.com")
@@ -282,7 +323,8 @@ def test_import_keeps_the_name_rule_of_every_other_door(tmp_path):
     """A right-to-left override reversed the text around a name wherever it was shown; the API and the
     back office refused it, the import did not."""
     out, err = import_rows(tmp_path, [f"rtl1,rtl1@ex.com,admin\u202egnp.exe,{md5('x')}",   # line 2
-                                      f"rtl2,rtl2@ex.com,\u0645\u0631\u062d\u0628\u0627,{md5('x')}"])  # line 3
+                                      f"rtl2,rtl2@ex.com,\u0645\u0631\u062d\u0628\u0627,{md5('x')}"],  # line 3
+                           skipped=1)
     assert "imported 1, skipped 1" in out
     assert "line 2: skipped: nickname: No control characters or text-direction marks here." in err
 

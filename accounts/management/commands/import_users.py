@@ -10,11 +10,15 @@ from tqdm import tqdm
 from accounts.services.imports import users_import
 
 COLUMNS = {"loginname", "email", "nickname", "hash"}
+# The exit status when rows were skipped (the others imported, or in a dry run checked): not 1, which says the
+# file was refused whole and nothing imported, nor 2, argparse's for a usage error (docs/operations.md).
+ROWS_SKIPPED = 3
 
 
 class Command(BaseCommand):
     help = ("Import users from a CSV with columns loginname, email, nickname, hash (hex MD5 or pbkdf2_sha256). "
-            "Bad or duplicate rows are reported with their line number and skipped.")
+            "Bad or duplicate rows are reported with their line number and skipped, and the command then exits "
+            f"with status {ROWS_SKIPPED}.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("file", type=Path)
@@ -46,8 +50,11 @@ class Command(BaseCommand):
                 start = reader.line_num + 1
         except csv.Error as exc:  # reported by the line its record starts on, as skipped rows are
             raise CommandError(f"{file}, line {start}: {exc}") from None
-        report = users_import(rows=tqdm(rows, desc="import", unit="user"), dry_run=dry_run)
+        # disable=None: a bar only on a terminal, so that cron mail and CI logs carry the summary alone.
+        report = users_import(rows=tqdm(rows, desc="import", unit="user", disable=None), dry_run=dry_run)
         for line, reason in report.skipped:
             self.stderr.write(f"line {line}: skipped: {reason}")
         verb = "would import" if dry_run else "imported"
         self.stdout.write(self.style.SUCCESS(f"{verb} {len(report.created)}, skipped {len(report.skipped)}"))
+        if report.skipped:  # so that cron, or a CI check of a file, sees the import was not whole
+            raise CommandError(f"{len(report.skipped)} row(s) skipped; see above", returncode=ROWS_SKIPPED)
