@@ -5,9 +5,12 @@ fullwidth), surrounding spaces, exponents ("1e3") and, through DRF, floats (1.5,
 numbers (counts, page numbers, the amount of a size in a unit) and money.
 """
 
+import argparse
 import re
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from django import forms
 from drf_spectacular.utils import extend_schema_field
@@ -16,7 +19,7 @@ from rest_framework import serializers
 BIGINT_MAX = 2**63 - 1
 _WHOLE = re.compile(r"[+-]?[0-9]{1,19}")
 _DIGITS = re.compile(r"[+-]?[0-9]+")
-_MONEY = re.compile(r"[+-]?[0-9]{1,40}(?:\.[0-9]{1,2})?")
+_DECIMAL = re.compile(r"[+-]?[0-9]{1,40}(?:\.(?P<places>[0-9]+))?")
 CENT = Decimal("0.01")
 MONEY_LIMIT = 10**12  # every amount column holds less: at most 999999999999.99
 
@@ -43,16 +46,54 @@ def whole_number_parse(raw: Any) -> int:
     raise ValueError("A whole number is required.")
 
 
+def decimal_parse(raw: Any, *, places: int) -> Decimal:
+    """A JSON integer or a string of ASCII digits with an optional sign and at most `places` decimal places;
+    ValueError for floats (1.5 is not exact in JSON), exponents, other digits and anything else."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return Decimal(raw)
+    match = _DECIMAL.fullmatch(raw) if isinstance(raw, str) else None
+    if match is None or len(match["places"] or "") > places:
+        raise ValueError(f"A number with at most {places} decimal place(s) is required.")
+    return Decimal(raw)
+
+
 def money_parse(raw: Any) -> Decimal:
-    """An amount of money in cents ("10" is 10.00): a JSON integer or a string of ASCII digits with at most
-    two decimal places; ValueError for floats (1.5 is not exact in JSON), exponents and anything else."""
-    if (isinstance(raw, int) and not isinstance(raw, bool)) or (isinstance(raw, str) and _MONEY.fullmatch(raw)):
-        value = Decimal(raw)
-    else:
-        raise ValueError('An amount such as "10.50" is required: digits with at most two decimal places.')
+    """An amount of money in cents ("10" is 10.00): decimal_parse with at most two decimal places."""
+    try:
+        value = decimal_parse(raw, places=2)
+    except ValueError:
+        raise ValueError('An amount such as "10.50" is required: digits with at most two decimal places.') from None
     if abs(value) >= MONEY_LIMIT:
         raise ValueError(f"An amount is at most {MONEY_LIMIT - CENT}.")
     return value.quantize(CENT)
+
+
+Number = TypeVar("Number", int, Decimal)
+
+
+def _command_option(parse: Callable[[str], Number], minimum: Number, maximum: Number,
+                    unit: str) -> Callable[[str], Number]:
+    def option(raw: str) -> Number:
+        try:
+            value = parse(raw)
+        except ValueError:
+            value = None
+        if value is None or not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"{raw!r}: give {minimum:,} to {maximum:,} {unit}, in ASCII digits")
+        return value
+    return option
+
+
+def whole_number_option(*, minimum: int, maximum: int, unit: str) -> Callable[[str], int]:
+    """argparse `type=` for a management command's whole-number option, read as the API reads one
+    (whole_number_parse: argparse's `int` takes other scripts' digits, "٣" as 3, spaces and "1_0")."""
+    return _command_option(whole_number_parse, minimum, maximum, unit)
+
+
+def decimal_option(*, minimum: Decimal, maximum: Decimal, places: int, unit: str) -> Callable[[str], Decimal]:
+    """argparse `type=` for a management command's option with decimal places (decimal_parse: `float` takes
+    other scripts' digits too, and "nan", "inf" and exponents)."""
+    return _command_option(partial(decimal_parse, places=places), minimum, maximum, unit)
 
 
 @extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "pattern": r"^[+-]?[0-9]{1,19}$"}]})

@@ -274,10 +274,26 @@ def test_import_refuses_a_pbkdf2_hash_no_sign_in_could_check(tmp_path, anon_clie
     envelope(anon_client.post("/auth/login", {"username": "it6", "password": "pbkdf2-Old-passw0rd"}, format="json"))
 
 
-@pytest.mark.parametrize("interval", ["-1", "nan", "inf", "1e400", "0", "x"])
+@pytest.mark.parametrize("interval", ["-1", "nan", "inf", "1e400", "0", "x", "0.0001", "\u0663", "1_0", " 1"])
 def test_run_outbox_refuses_an_interval_it_cannot_sleep(interval):
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError, match=r"give 0\.1 to 3,600 seconds, in ASCII digits"):
         run("run_outbox", "--once", "--interval", interval)
+
+
+@pytest.mark.parametrize("interval", ["0.1", "2.5", "3600"])
+def test_run_outbox_takes_an_interval_in_ascii_digits(interval):
+    run("run_outbox", "--once", "--interval", interval)
+
+
+@pytest.mark.parametrize("days", ["\u0663\u0660", "\uff13\uff10", "3_0", " 30", "30.0", "3e1"])
+def test_purge_reads_its_age_in_ascii_digits_only(days):
+    """argparse's int read "٣٠" (Arabic-Indic) as 30; the API reads ASCII digits only, and so do the commands."""
+    gone = UserFactory(username="digits")
+    User.objects.filter(pk=gone.pk).update(status=UserStatus.DELETED,
+                                           status_changed_at=timezone.now() - timedelta(days=31))
+    with pytest.raises(CommandError, match="give 0 to 36,500 days, in ASCII digits"):
+        run("purge_deleted_users", "--older-than", days)
+    assert User.objects.get(pk=gone.pk).username == "digits"
 
 
 def test_import_of_a_clean_file_succeeds(tmp_path):

@@ -2,9 +2,10 @@
 
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from accounts.services.imports import users_purge_deleted
+from accountsite.numbers import whole_number_option
 
 MAX_DAYS = 36_500  # a century: past it no account is old enough, and timedelta's range ends
 
@@ -14,10 +15,9 @@ class Command(BaseCommand):
             "removes personal data; the row stays for billing and audit history.")
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--older-than", type=int, required=True, metavar="DAYS")
+        parser.add_argument("--older-than", type=whole_number_option(minimum=0, maximum=MAX_DAYS, unit="days"),
+                            required=True, metavar="DAYS")
 
     def handle(self, *args, older_than: int, **options) -> None:
-        if not 0 <= older_than <= MAX_DAYS:
-            raise CommandError(f"--older-than must be 0 to {MAX_DAYS:,} days")
         purged = users_purge_deleted(older_than=timedelta(days=older_than))
         self.stdout.write(self.style.SUCCESS(f"purged {purged} deleted account(s)"))

@@ -1,24 +1,16 @@
 """manage.py run_outbox [--once] [--interval SECONDS]: the outbox worker (mail delivery and retries)."""
 
-import argparse
 import time
+from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from accountsite.numbers import decimal_option
 from accountsite.outbox import outbox_run
 
-
-def _seconds(raw: str) -> float:
-    """--interval: a number of seconds the worker can sleep between polls (not negative, not NaN, not a
-    tight loop on the database, not past an hour)."""
-    try:
-        value = float(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a number of seconds") from None
-    if not 0.1 <= value <= 3600:  # also false for NaN
-        raise argparse.ArgumentTypeError(f"{raw!r}: give 0.1 to 3600 seconds")
-    return value
+# Not a tight loop on the database, not past an hour.
+INTERVAL = decimal_option(minimum=Decimal("0.1"), maximum=Decimal(3600), places=3, unit="seconds")
 
 
 class Command(BaseCommand):
@@ -26,10 +18,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="one pass over the due tasks, then exit")
-        parser.add_argument("--interval", type=_seconds, default=1.0,
+        parser.add_argument("--interval", type=INTERVAL, default=Decimal(1),
                             help="seconds between polls when idle, 0.1 to 3600")
 
-    def handle(self, *args: Any, once: bool, interval: float, **options: Any) -> None:
+    def handle(self, *args: Any, once: bool, interval: Decimal, **options: Any) -> None:
         while True:
             done, failed = outbox_run()
             if done or failed:
@@ -37,4 +29,4 @@ class Command(BaseCommand):
             if once:
                 return
             if not done:
-                time.sleep(interval)
+                time.sleep(float(interval))
