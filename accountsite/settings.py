@@ -313,6 +313,12 @@ WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="accountsite")
 WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=["http://localhost:8000"])
 # The security log (GET /auth/events) shows this many days; prune_security_events deletes older sign-ins.
 ACCOUNTS_SECURITY_LOG_DAYS = env.int("ACCOUNTS_SECURITY_LOG_DAYS", default=90)
+# An Idempotency-Key replays its first reply for this long; past it the key is gone (a request with it is a
+# new one) and prune_idempotency_keys deletes its record. Stripe keeps keys 24 hours. At least an hour: with
+# none, every retry of a purchase would charge again.
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+if IDEMPOTENCY_KEY_TTL_HOURS < 1:
+    raise ImproperlyConfigured("IDEMPOTENCY_KEY_TTL_HOURS must be at least 1.")
 # The new-device notice links here to end the session it names ({session} is filled in).
 ACCOUNTS_SESSIONS_URL = env.str("ACCOUNTS_SESSIONS_URL", default="http://localhost:8000/account/sessions?end={session}")
 

@@ -173,7 +173,8 @@ class LedgerEntry(models.Model):
 class IdempotencyRecord(models.Model):
     """The first successful reply to a request sent with an `Idempotency-Key`, replayed for its twins.
 
-    Written in the same transaction as the charge; the unique key makes a concurrent twin wait for it.
+    Written in the same transaction as the charge; the unique key makes a concurrent twin wait for it. It
+    replays for IDEMPOTENCY_KEY_TTL_HOURS after `created_at`, then counts as gone (membership.idempotency).
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -186,6 +187,7 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]  # the prune's range
 
     def __str__(self) -> str:
         return f"{self.user} · Idempotency-Key {self.key!r}"

@@ -1,8 +1,10 @@
 """Money under real concurrency on PostgreSQL: threads, each with its own database connection."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.services import sessions
@@ -50,6 +52,22 @@ def test_fifty_puts_with_one_key_charge_once_and_all_get_the_same_reply(buyer):
     assert LedgerEntry.objects.filter(user=buyer, kind="charge").count() == 1
     assert IdempotencyRecord.objects.filter(user=buyer, key="checkout-42").count() == 1
     assert tier(buyer) == TierType.GOLD
+
+
+def test_twenty_puts_with_one_expired_key_charge_once_more(buyer):
+    """A key past its window is a new request: its twins must still charge once, though each may find the
+    expired record and delete it to make room for its own."""
+    old = IdempotencyRecord.objects.create(user=buyer, key="checkout-7", request_hash="0" * 64, response_body="{}",
+                                           created_at=timezone.now() - timedelta(days=2))
+    headers = {"Authorization": bearer(buyer), "Idempotency-Key": "checkout-7"}
+    replies = run_together([("put", "/vip/frank", {"userType": TierType.GOLD, "cost": "10000.00"}, headers)] * 20)
+    assert {status for status, _, _ in replies} == {200}
+    assert {content for _, _, content in replies} == {replies[0][2]}
+    assert balance(buyer) == Decimal("10000.00")
+    assert_ledger_balances(buyer)
+    assert LedgerEntry.objects.filter(user=buyer, kind="charge").count() == 1
+    fresh = IdempotencyRecord.objects.get(user=buyer, key="checkout-7")
+    assert fresh.pk != old.pk and fresh.created_at > old.created_at + timedelta(days=1)
 
 
 def test_twenty_different_upgrades_on_a_wallet_for_one_exactly_one_succeeds(buyer):
