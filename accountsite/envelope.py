@@ -13,7 +13,6 @@ from django.http import HttpResponse
 from rest_framework import exceptions as drf
 from rest_framework import parsers
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import get_encoding  # type: ignore[attr-defined]  # DRF's check of the charset
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.utils import json
 
@@ -149,12 +148,12 @@ def _no_constant(name: str) -> Any:
     raise _Malformed(f"{name} is not a JSON number")  # Python's extension: NaN, Infinity or -Infinity
 
 
-def _parse_error(exc: ValueError, encoding: str) -> str:
+def _parse_error(exc: ValueError) -> str:
     """Why a body is not JSON this API reads, in its words: Python's own messages name its internals."""
     if isinstance(exc, JSONDecodeError | _Malformed):
         return str(exc)
     if isinstance(exc, UnicodeDecodeError):
-        return f"the body is not valid {encoding} text"
+        return "the body is not valid utf-8 text"
     return "not a JSON document"
 
 
@@ -162,16 +161,19 @@ class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, except that a body nested deeper than Python can decode is malformed, not a crash,
     and so is an object that names a key twice: parsers disagree on which value counts (Python's keeps the
     last), so a proxy or a log could read another request than the one served. A body naming more keys than
-    a form may send fields is too large (1013)."""
+    a form may send fields is too large (1013).
+
+    The body is read as UTF-8 whatever charset its Content-Type names: JSON exchanged between systems is
+    UTF-8, and application/json defines no charset parameter, which compliant recipients ignore (RFC 8259,
+    sections 8.1 and 11). Decoding by the named charset read a UTF-8 body labelled latin-1 as other text."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
-        encoding = get_encoding(parser_context or {})
         try:
-            return json.loads(codecs.getreader(encoding)(stream).read(), object_pairs_hook=_objects_without_repeats(),
+            return json.loads(codecs.getreader("utf-8")(stream).read(), object_pairs_hook=_objects_without_repeats(),
                               parse_constant=_no_constant if self.strict else None, parse_float=_finite,
                               parse_int=_whole)
         except ValueError as exc:
-            raise drf.ParseError(f"JSON parse error - {_parse_error(exc, encoding)}") from None
+            raise drf.ParseError(f"JSON parse error - {_parse_error(exc)}") from None
         except RecursionError:
             raise drf.ParseError("JSON parse error - nested too deeply.") from None
 

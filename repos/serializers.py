@@ -18,6 +18,16 @@ def secret_field(**kwargs: Any) -> serializers.CharField:
     return serializers.CharField(max_length=128, trim_whitespace=False, write_only=True, required=False, **kwargs)
 
 
+# A secret being set: "" (none) or at least this long. A guess costs one try of a limited few per user and per
+# address, and a secret of two or three characters is still soon found that way. A pull takes any length, so
+# the secrets set before this rule keep working.
+NEW_SECRET_MIN_LENGTH = 8
+
+
+def new_secret_field(**kwargs: Any) -> serializers.CharField:
+    return secret_field(min_length=NEW_SECRET_MIN_LENGTH, **kwargs)
+
+
 class RepositoryCreateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, validators=[REPOSITORY_NAME_VALIDATOR])
     visibility = ChoiceField(choices=Visibility.choices, required=False, default=Visibility.PUBLIC)
@@ -25,7 +35,7 @@ class RepositoryCreateInputSerializer(serializers.Serializer):
                                         validators=[MULTILINE])
     url = serializers.URLField(max_length=200, required=False, allow_blank=True, default="",
                                validators=[WEB_ADDRESS])
-    secret = secret_field(allow_blank=True, default="")
+    secret = new_secret_field(allow_blank=True)  # none by default (repository_create's)
 
 
 class RepositoryUpdateInputSerializer(serializers.Serializer):
@@ -35,7 +45,7 @@ class RepositoryUpdateInputSerializer(serializers.Serializer):
     visibility = ChoiceField(choices=Visibility.choices, required=False)
     description = serializers.CharField(max_length=512, required=False, allow_blank=True, validators=[MULTILINE])
     url = serializers.URLField(max_length=200, required=False, allow_blank=True, validators=[WEB_ADDRESS])
-    secret = secret_field(allow_blank=True, allow_null=True)
+    secret = new_secret_field(allow_blank=True, allow_null=True)
 
     def validate(self, attrs: dict) -> dict:
         if not attrs:

@@ -7,6 +7,7 @@ and `factors` (second factors, passkeys). The rest of the project imports them f
 # and creates their content types and permissions in it.
 from accounts.models.users import (
     EMAIL_ASCII_VALIDATOR,
+    EMAIL_VALIDATORS,
     GITHUB_LOGIN_VALIDATOR,
     LOGIN_NAME_VALIDATOR,
     User,
@@ -21,6 +22,7 @@ from accounts.models.factors import MfaMethod, Passkey, RecoveryCode, TotpDevice
 
 __all__ = [
     "EMAIL_ASCII_VALIDATOR",
+    "EMAIL_VALIDATORS",
     "GITHUB_LOGIN_VALIDATOR",
     "LOGIN_NAME_VALIDATOR",
     "AccountSecret",

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from accounts.models.users import EMAIL_ASCII_VALIDATOR, User, _minute
+from accounts.models.users import EMAIL_VALIDATORS, User, _minute
 
 
 class SecretPurpose(models.TextChoices):
@@ -21,7 +21,7 @@ class AccountSecret(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="secrets")
     purpose = models.CharField(max_length=16, choices=SecretPurpose.choices)
     secret_hash = models.CharField(max_length=64, unique=True)
-    new_email = models.EmailField(max_length=254, null=True, blank=True, validators=[EMAIL_ASCII_VALIDATOR])
+    new_email = models.EmailField(max_length=254, null=True, blank=True, validators=EMAIL_VALIDATORS)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

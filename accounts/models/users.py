@@ -2,6 +2,7 @@
 that creates accounts (opening their plan with them). Also the validators its fields share with the API and
 the import, and `_minute`, how the other rows' names write a moment."""
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,21 @@ LOGIN_NAME_VALIDATOR = RegexValidator(
 EMAIL_ASCII_VALIDATOR = RegexValidator(
     r"^[!-~]+\Z", "An e-mail address is written in ASCII (an international domain in its xn-- form).",
 )
+
+
+def validate_email_domain(value: str) -> None:
+    """Django's e-mail check takes domains that name no mailbox on the Internet: an address literal
+    (`x@[127.0.0.1]`, `x@[IPv6:::1]`), a bare `localhost` and names under it (`x@db.localhost`, RFC 6761).
+    Codes and notices sent there go to whatever host the address names, the mail server itself or the
+    service's private network included."""
+    _, at, domain = value.rpartition("@")
+    host = domain.lower()
+    if at and (host.startswith("[") or host == "localhost" or host.endswith(".localhost")):
+        raise ValidationError("An e-mail address needs a domain name (name@example.com), not an IP address "
+                              "or localhost.", code="invalid")
+
+
+EMAIL_VALIDATORS: list[Callable[[str], None]] = [EMAIL_ASCII_VALIDATOR, validate_email_domain]
 GITHUB_LOGIN_VALIDATOR = RegexValidator(
     r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\Z",
     "A GitHub login has up to 39 letters, digits or single inner hyphens (without @).",
@@ -85,7 +101,7 @@ class UserManager(BaseUserManager["User"]):
 
 class User(AbstractBaseUser, PermissionsMixin):
     username = models.CharField("login name", max_length=64, unique=True, validators=[LOGIN_NAME_VALIDATOR])
-    email = models.EmailField(max_length=254, null=True, blank=True, validators=[EMAIL_ASCII_VALIDATOR])
+    email = models.EmailField(max_length=254, null=True, blank=True, validators=EMAIL_VALIDATORS)
     email_verified = models.BooleanField(default=False)
     nickname = models.CharField(max_length=64, blank=True, default="", validators=[ONE_LINE])
     real_name = models.CharField(max_length=64, blank=True, default="", validators=[ONE_LINE])

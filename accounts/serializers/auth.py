@@ -5,7 +5,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accounts.models import EMAIL_ASCII_VALIDATOR, LOGIN_NAME_VALIDATOR
+from accounts.models import EMAIL_VALIDATORS, LOGIN_NAME_VALIDATOR
 from accounts.serializers.base import new_password_field, password_field, terminal_field
 from accounts.serializers.users import ProfileInputSerializer, UserSerializer
 from accountsite.requests import BooleanField
@@ -17,7 +17,7 @@ class RegisterInputSerializer(ProfileInputSerializer):
     username = serializers.CharField(max_length=64, validators=[LOGIN_NAME_VALIDATOR])
     password = new_password_field()
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True, allow_null=True,
-                                  validators=[EMAIL_ASCII_VALIDATOR])
+                                  validators=EMAIL_VALIDATORS)
     terminal = terminal_field()
 
 

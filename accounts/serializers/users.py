@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import (
-    EMAIL_ASCII_VALIDATOR,
+    EMAIL_VALIDATORS,
     GITHUB_LOGIN_VALIDATOR,
     LOGIN_NAME_VALIDATOR,
     User,
@@ -87,7 +87,7 @@ class UserCreateInputSerializer(ProfileInputSerializer):
     aliases = {**PROFILE_ALIASES, "password": ("passwd",)}
     password = new_password_field()
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True, allow_null=True,
-                                  validators=[EMAIL_ASCII_VALIDATOR])
+                                  validators=EMAIL_VALIDATORS)
 
 
 class UserAdminCreateInputSerializer(AdminFieldsInputSerializer, UserCreateInputSerializer):
@@ -107,7 +107,7 @@ class EmailChangeInputSerializer(AliasedInputSerializer):
     """PUT /users/{loginname}/email: the new address and the current password."""
 
     aliases = {"password": ("pwd", "passwd", "old_password", "oldpwd")}
-    email = serializers.EmailField(max_length=254, validators=[EMAIL_ASCII_VALIDATOR])
+    email = serializers.EmailField(max_length=254, validators=EMAIL_VALIDATORS)
     password = password_field()
 
 

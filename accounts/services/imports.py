@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import (
-    EMAIL_ASCII_VALIDATOR,
+    EMAIL_VALIDATORS,
     LOGIN_NAME_VALIDATOR,
     AccountSecret,
     RevokeReason,
@@ -91,9 +91,10 @@ def _imported_user(row: dict[str, str]) -> User:
     email = (row.get("email") or "").strip() or None
     nickname = (row.get("nickname") or "").strip()
     checks: list[tuple[str, Callable[[str], None], str]] = [("loginname", LOGIN_NAME_VALIDATOR, username)]
-    if email:  # the rules of User.email: Django's e-mail check, ASCII, at most 254 characters
-        checks += [("email", validator, email) for validator in (validate_email, EMAIL_ASCII_VALIDATOR,
-                                                                  MaxLengthValidator(EMAIL_COLUMN_LENGTH))]
+    if email:  # the rules of User.email: Django's e-mail check, ASCII, a domain name, at most 254 characters
+        rules: list[Callable[[str], None]] = [validate_email, *EMAIL_VALIDATORS,
+                                              MaxLengthValidator(EMAIL_COLUMN_LENGTH)]
+        checks += [("email", validator, email) for validator in rules]
     for column, validator, value in checks:
         try:
             validator(value)

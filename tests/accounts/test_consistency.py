@@ -161,6 +161,25 @@ def test_an_address_is_ascii_so_no_two_spellings_reach_one_mailbox(user, user_cl
     envelope(register("carol", email="carol@xn--bcher-kva.example"), status=201)
 
 
+@pytest.mark.parametrize("address", ["carol@[127.0.0.1]", "carol@[IPv6:::1]", "carol@localhost",
+                                     "carol@db.LOCALHOST"])
+def test_an_address_names_a_domain_not_a_host(user, user_client, admin_client, address):
+    """Django's e-mail check takes an address literal and a bare localhost: codes and notices would go to a
+    host the address names (the mail server's own, or one on the service's network). Every way an address
+    comes in refuses them: sign-up, a change of address, an operator's account, createsuperuser."""
+    before = snapshot()
+    message = "An e-mail address needs a domain name (name@example.com), not an IP address or localhost."
+    assert message in envelope(register("carol", email=address), errors.InvalidParametersError)["error"]["email"]
+    envelope(user_client.put("/users/alice/email", {"email": address, "password": PASSWORD}, format="json"),
+             errors.InvalidParametersError)
+    envelope(admin_client.post("/users/carol", {"password": PASSWORD, "email": address}, format="json"),
+             errors.InvalidParametersError)
+    with pytest.raises(CommandError):
+        call_command("createsuperuser", "--noinput", username="root2", email=address, verbosity=0)
+    before.assert_unchanged()
+    envelope(register("carol", email="carol@mail.example.com"), status=201)
+
+
 @pytest.mark.parametrize(("username", "email"), [
     ("root2", "ALICE@example.com"),  # someone's address: it was an IntegrityError traceback
     ("Alice@Example.com", "root2@example.com"),  # someone's address as a login name: it squatted on it

@@ -162,6 +162,22 @@ def test_a_malformed_body_is_told_in_the_apis_words(user_client, unchanged, body
     unchanged()
 
 
+@pytest.mark.parametrize("content_type", ["application/json; charset=latin-1", "text/json; charset=bz2_codec",
+                                          "application/json; charset=no-such-charset"])
+def test_a_json_body_is_read_as_utf8_whatever_charset_it_names(user_client, content_type):
+    """RFC 8259: JSON between systems is UTF-8 and its media type has no charset parameter. Read by the named
+    charset, a UTF-8 body labelled latin-1 stored "cafÃ©" for "café"."""
+    reply = user_client.generic("PATCH", "/auth/me", '{"nickname": "café"}'.encode(), content_type=content_type)
+    assert envelope(reply)["data"]["nickname"] == "café"
+
+
+def test_latin1_bytes_are_malformed_json_even_when_labelled_latin1(user_client, unchanged):
+    reply = user_client.generic("PATCH", "/auth/me", '{"nickname": "caf\xe9"}'.encode("latin-1"),
+                                content_type="application/json; charset=latin-1")
+    assert envelope(reply, errors.InvalidParametersError)["msg"].endswith("the body is not valid utf-8 text")
+    unchanged()
+
+
 def test_a_compressed_body_is_415(user_client, unchanged):
     compressed = gzip.compress(b'{"nickname": "Zipped"}')
     reply = user_client.generic("PATCH", "/auth/me", compressed, content_type="application/json",

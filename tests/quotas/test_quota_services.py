@@ -5,7 +5,7 @@ from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accountsite.errors import QuotaExceededError
@@ -119,7 +119,9 @@ def test_recount_reports_then_fixes_broken_counters(user, other):
     before = snapshot()
 
     out = StringIO()
-    call_command("recount_quotas", stdout=out)
+    with pytest.raises(CommandError, match="3 quota use") as refused:
+        call_command("recount_quotas", stdout=out)
+    assert refused.value.returncode == 3  # the exit status: drift found, for the job's monitor
     report = out.getvalue()
     assert "alice repo_public: recorded 7, actual 1" in report
     assert "alice deposit: recorded 0, actual 100" in report

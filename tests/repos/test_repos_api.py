@@ -42,15 +42,34 @@ def repos(gold):
 def test_create_pays_one_repository_quota(user_client, gold):
     body = envelope(user_client.post("/repos/", {"name": "data.set-1", "visibility": "private",
                                                  "description": "d", "url": "https://example.com/x",
-                                                 "secret": "abc"}, format="json"), status=201)
+                                                 "secret": "abc-1234"}, format="json"), status=201)
     assert body["data"]["owner"] == "alice" and body["data"]["has_secret"] is True
     assert "secret" not in body["data"] and "secret_hash" not in body["data"]
-    assert check_password("abc", Repository.objects.get(name="data.set-1").secret_hash)
+    assert check_password("abc-1234", Repository.objects.get(name="data.set-1").secret_hash)
     assert row(gold, QuotaKind.REPO_PRIVATE).use == 1 and row(gold, QuotaKind.REPO_PUBLIC).use == 0
 
 
+@pytest.mark.parametrize(("method", "path"), [("post", "/repos/"), ("post", "/repo/add"),
+                                              ("patch", "/repos/alice/closed")])
+def test_a_secret_being_set_has_eight_characters_or_none(user_client, repos, method, path):
+    """A secret is guessed a few tries at a time per user and address; one of two or three characters was
+    still soon found. An empty one is no secret; one set before the rule still lets a pull through."""
+    before = snapshot()
+    reply = getattr(user_client, method)(path, {"name": "fresh", "secret": "1234567"}, format="json")
+    assert envelope(reply, errors.InvalidParametersError)["error"]["secret"] == \
+        ["Ensure this field has at least 8 characters."]
+    before.assert_unchanged()
+    getattr(user_client, method)(path, {"name": "fresh", "secret": "12345678"}, format="json")
+    assert check_password("12345678", Repository.objects.get(owner__username="alice", name="fresh").secret_hash)
+
+
+def test_a_short_secret_set_before_the_rule_still_opens_the_repository(other_client, repos):
+    Repository.objects.filter(pk=repos["private"].pk).update(secret_hash=make_password("abc"))
+    envelope(other_client.post("/repos/alice/closed/pull", {"secret": "abc"}, format="json"), status=201)
+
+
 def test_seed_000_aliases(user_client, gold):
-    envelope(user_client.post("/repo/add", {"name": "nami", "secret": "python"}), status=201)
+    envelope(user_client.post("/repo/add", {"name": "nami", "secret": "python-3"}), status=201)
     body = envelope(user_client.get("/repo"))
     assert [r["name"] for r in body["data"]["results"]] == ["nami"]
     body = envelope(user_client.post("/commit/add", {"repo_name": "nami", "content": "first commit"}), status=201)

@@ -344,3 +344,13 @@ def test_import_keeps_the_name_rule_of_every_other_door(tmp_path):
     assert "imported 1, skipped 1" in out
     assert "line 2: skipped: nickname: No control characters or text-direction marks here." in err
 
+
+
+def test_import_keeps_the_address_rule_of_every_other_door(tmp_path):
+    out, err = import_rows(tmp_path, [f"lit1,lit1@[10.0.0.5],One,{md5('x')}",       # line 2
+                                      f"lit2,lit2@localhost,Two,{md5('x')}",         # line 3
+                                      f"lit3,lit3@mail.example.com,Three,{md5('x')}"],  # line 4
+                           skipped=2)
+    assert "imported 1, skipped 2" in out
+    assert "line 2: skipped: email: An e-mail address needs a domain name" in err and "line 3: skipped" in err
+    assert set(User.objects.filter(username__startswith="lit").values_list("username", flat=True)) == {"lit3"}

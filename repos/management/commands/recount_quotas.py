@@ -1,12 +1,17 @@
 """manage.py recount_quotas [--fix]: repository and storage use recomputed from the real rows."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from repos.services import quota_recount
 
+# The exit status of a report that found drift (not 1, an error, nor 2, argparse's usage error), so that the
+# weekly job, a monitor or a script sees it without reading the report. With --fix the drift is repaired: 0.
+DRIFT_FOUND = 3
+
 
 class Command(BaseCommand):
-    help = "Recompute repository counts and storage use from the real rows; report differences, repair with --fix."
+    help = ("Recompute repository counts and storage use from the real rows; report differences (then exit with "
+            f"status {DRIFT_FOUND}), repair them with --fix.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--fix", action="store_true", help="set each differing use to the measured value")
@@ -18,3 +23,6 @@ class Command(BaseCommand):
                               + (" (fixed)" if fix else ""))
         verb = "fixed" if fix else "found"
         self.stdout.write(f"{len(differences)} difference(s) {verb}.")
+        if differences and not fix:
+            raise CommandError(f"{len(differences)} quota use(s) differ from the rows; --fix sets them",
+                               returncode=DRIFT_FOUND)
