@@ -272,17 +272,26 @@ class FormParser(parsers.FormParser):
         try:
             parse_qsl(body.decode(encoding), keep_blank_values=True, encoding=encoding, errors="strict")
         except UnicodeDecodeError:
-            raise ParseError(f"Form parse error - the body is not valid {encoding} text") from None
+            raise _not_text(encoding) from None
         _refuse_repeats(data)
         return data
 
 
+def _not_text(encoding: str) -> ParseError:
+    return ParseError(f"Form parse error - the body is not valid {encoding} text")
+
+
 class MultiPartParser(parsers.MultiPartParser):
-    """DRF's multipart parser, refusing a field given twice (FormParser)."""
+    """DRF's multipart parser, refusing what FormParser refuses: a field given twice, and a field whose bytes
+    are not text in the body's charset. Django's multipart parser reads those as U+FFFD, so a field holding
+    U+FFFD is refused: after Django's decoding the two cannot be told apart, and no field of this API needs
+    the replacement character itself (a JSON body may still send it)."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> DataAndFiles:
         parsed = super().parse(stream, media_type, parser_context)
         _refuse_repeats(parsed.data, parsed.files)
+        if any("\ufffd" in name or any("\ufffd" in value for value in values) for name, values in parsed.data.lists()):
+            raise _not_text(get_encoding(parser_context or {}))
         return parsed
 
 

@@ -165,6 +165,22 @@ def test_a_form_body_that_is_not_utf8_is_1007_not_replacement_characters(body, u
     assert reply["data"]["nickname"] == "caf\u00e9"
 
 
+@pytest.mark.parametrize("part", [b'name="nickname"\r\n\r\ncaf\xe9', b'name="nickname"\r\n\r\n\xff\xfe',
+                                  b'name="nickname"\r\n\r\n\xed\xa0\x80'])
+def test_a_multipart_field_that_is_not_utf8_is_1007_not_replacement_characters(part, user):
+    """As in a form body: Django's multipart parser read the bad bytes as U+FFFD, stored in the profile."""
+    client = _client(user)
+    before = snapshot()
+    body = b"--X\r\nContent-Disposition: form-data; " + part + b"\r\n--X--\r\n"
+    reply = envelope(client.patch("/auth/me", body, content_type="multipart/form-data; boundary=X"),
+                     errors.InvalidParametersError)
+    assert reply["msg"] == "Malformed request body: Form parse error - the body is not valid utf-8 text"
+    before.assert_unchanged()
+    good = "--X\r\nContent-Disposition: form-data; name=\"nickname\"\r\n\r\ncaf\u00e9\r\n--X--\r\n".encode()
+    reply = envelope(client.patch("/auth/me", good, content_type="multipart/form-data; boundary=X"))
+    assert reply["data"]["nickname"] == "caf\u00e9"
+
+
 def test_a_refused_choice_names_the_allowed_values_not_the_input(user):
     reply = envelope(_client(user).post("/repos/", {"name": "r1", "visibility": "<b>x</b>"}, format="json"),
                      errors.InvalidParametersError)
