@@ -15,8 +15,8 @@ export ACCOUNTS_REGISTRATIONS_PER_IP=1000000 ACCOUNTS_LOGIN_FAILURES_PER_IP=1000
 venv=$(pwd)/.venv
 trap 'rm -rf "$work"' EXIT
 
-# run_as ROLE PORT [schemathesis options]: a service on PORT with a database of its own, one account of ROLE
-# (user or operator) signed in, and schemathesis over every operation with that account's token.
+# run_as ROLE PORT [schemathesis options]: a service on PORT with a database of its own, an operator and a user,
+# and schemathesis over every operation with the token of ROLE's account (user or operator).
 run_as() {
   role=$1 api=http://127.0.0.1:$2
   shift 2
@@ -32,12 +32,13 @@ run_as() {
 
   post() { curl -sf -X POST "$api$1" -H 'Content-Type: application/json' -d "$2"; }
   access() { "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["data"]["access"])'; }
+  # A user account in both runs, for the operator's requests to find. Not the schema's example password: its
+  # examples would change it, or delete the account, early in the run.
+  password=$("$venv/bin/python" -c 'import secrets; print(secrets.token_urlsafe(16))')
+  post /auth/register "{\"username\": \"alice\", \"password\": \"$password\"}" >/dev/null
   if [ "$role" = operator ]; then
     token=$(post /auth/login "{\"username\": \"admin\", \"password\": \"$admin_password\"}" | access)
   else
-    # Not the schema's example password: its examples would change it, or delete the account, early in the run.
-    password=$("$venv/bin/python" -c 'import secrets; print(secrets.token_urlsafe(16))')
-    post /auth/register "{\"username\": \"alice\", \"password\": \"$password\"}" >/dev/null
     token=$(post /auth/login "{\"username\": \"alice\", \"password\": \"$password\"}" | access)
   fi
 
