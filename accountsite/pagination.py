@@ -2,6 +2,7 @@
 {total, total_exact, page, size, results}; lists of millions of rows are never counted in full
 (bounded_count), and the user list also pages by key (`after`), by number only in its first 10,000 rows."""
 
+import time
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -18,16 +19,38 @@ ESTIMATE_FROM = 100_000
 COUNT_CAP = 10_000
 
 
-def table_size_estimate(model: type[models.Model]) -> int | None:
-    """PostgreSQL's estimate of a table's rows (kept by ANALYZE and autovacuum), or None where there is none."""
-    connection = connections[router.db_for_read(model)]
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
-                       [connection.ops.quote_name(model._meta.db_table)])
-        row = cursor.fetchone()
-    return row[0] if row and row[0] >= 0 else None
+class TableSizeEstimates:
+    """PostgreSQL's estimate of a table's rows (pg_class.reltuples, kept by ANALYZE and autovacuum), held in
+    each process for `ttl` seconds: it was a round trip of its own on every counted page, and the figure
+    only moves when the table is analysed. One entry per database and table paged, so it never grows."""
+
+    ttl = 60.0
+
+    def __init__(self) -> None:
+        self._read: dict[tuple[str, str], tuple[float, int | None]] = {}
+
+    def __call__(self, model: type[models.Model]) -> int | None:
+        """The estimate, or None where there is none (not PostgreSQL, or never analysed)."""
+        connection = connections[router.db_for_read(model)]
+        if connection.vendor != "postgresql":
+            return None
+        key, now = (connection.alias, model._meta.db_table), time.monotonic()
+        read = self._read.get(key)
+        if read is not None and now - read[0] < self.ttl:
+            return read[1]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
+                           [connection.ops.quote_name(model._meta.db_table)])
+            row = cursor.fetchone()
+        estimate = row[0] if row and row[0] >= 0 else None
+        self._read[key] = (now, estimate)
+        return estimate
+
+    def clear(self) -> None:
+        self._read.clear()
+
+
+table_size_estimate = TableSizeEstimates()
 
 
 def with_disjoint_parts(queryset: QuerySet, condition: Q) -> QuerySet:

@@ -326,6 +326,27 @@ def test_a_large_filtered_list_is_counted_by_the_plans_estimate(admin_client, mo
     assert small["total_exact"]
 
 
+@pytest.mark.postgres
+def test_the_tables_estimate_is_read_once_a_minute_in_each_process(admin_client, monkeypatch):
+    from accountsite.pagination import PagePagination, TableSizeEstimates, table_size_estimate
+
+    with connection.cursor() as cursor:
+        _search_users(cursor)
+    monkeypatch.setattr(PagePagination, "estimate_from", 10_000)
+
+    def estimates_read() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            data = envelope(admin_client.get("/users/", {"loginName": "bulk"}))["data"]
+        assert not data["total_exact"] and 15_000 < data["total"] < 25_000
+        return len([query for query in captured if "pg_class" in query["sql"]])
+
+    assert estimates_read() == 1
+    assert estimates_read() == 0  # the same figure, from this process
+    for key, (read_at, estimate) in list(table_size_estimate._read.items()):  # a minute later
+        table_size_estimate._read[key] = (read_at - TableSizeEstimates.ttl, estimate)
+    assert estimates_read() == 1
+
+
 def test_a_filter_past_its_columns_range_is_counted_as_nothing_when_estimated(monkeypatch):
     # Django finds while compiling that such a number matches nothing, and EXPLAIN then has no plan to read:
     # the count of a large table (estimated on PostgreSQL) must be 0, not a 500. (The API refuses such a
