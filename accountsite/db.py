@@ -4,16 +4,12 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-import psycopg
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.postgresql import base
-from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model, QuerySet
 from django.db.models.sql import InsertQuery
-from psycopg.postgres import types
-from psycopg.pq import Format
 
 Converters = list[tuple[int, Any, list]]
 
@@ -39,12 +35,6 @@ def converted(values: tuple, converters: Converters, db: BaseDatabaseWrapper) ->
     return row
 
 
-# Aware datetimes in the connection's time zone, which Django sets to its own (ensure_timezone), by psycopg's
-# own loader: in C with psycopg-binary. Django's loader is that loader's Python version, which then only
-# relabels the result with an equal time zone; on a statement run by every request that cost 5 % of its CPU.
-_TIMESTAMPTZ_LOADER = psycopg.adapters.get_loader(types["timestamptz"].oid, Format.TEXT)
-
-
 def prepared_cursor(alias: str) -> CursorWrapper:
     """A cursor for a statement that runs on every request. On PostgreSQL its parameters are bound on the
     server, so psycopg prepares each statement the fifth time a connection runs it (its prepare_threshold)
@@ -59,11 +49,7 @@ def prepared_cursor(alias: str) -> CursorWrapper:
     db.validate_thread_sharing()
     with db.wrap_database_errors:
         server_binding: Any = base.ServerBindingCursor  # psycopg's Cursor (the stubs know psycopg2's)
-        cursor = server_binding(db.connection)
-        if db.timezone is not None:  # USE_TZ
-            cursor.adapters.register_loader(types["timestamptz"].oid, _TIMESTAMPTZ_LOADER)
-        elif db.timezone != db.connection.adapters.get_loader(types["timestamptz"].oid, Format.TEXT).timezone:
-            register_tzloader(db.timezone, cursor)  # naive datetimes, as Django's own cursors read them
+        cursor = server_binding(db.connection)  # it reads with the connection's loaders (accountsite.postgresql)
     return db.make_debug_cursor(cursor) if db.queries_logged else db.make_cursor(cursor)
 
 

@@ -109,6 +109,7 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # SQLite builds them with their key columns alone, which is all it can use, so its warning says nothing.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "accountsite.postgresql"  # Django's, reading datetimes in C (its base.py)
     # Persistent connections: a new PostgreSQL connection per request costs more than the request.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300)
     # Off, as Django has it: on, every request first spends a `SELECT 1` round trip (as much as the one

@@ -98,7 +98,7 @@ def test_configuration_from_the_environment():
         ACCOUNTS_REGISTRATIONS_PER_IP="3",
     )
     assert values == {
-        "engine": "django.db.backends.postgresql", "cache": "django_redis.cache.RedisCache",
+        "engine": "accountsite.postgresql", "cache": "django_redis.cache.RedisCache",
         "access_minutes": 5, "refresh_days": 2, "activation": True, "debug": False,
         "per_account": 4, "per_ip": 40, "registrations": 3,
     }

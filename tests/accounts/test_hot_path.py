@@ -345,3 +345,30 @@ def test_a_refused_token_is_never_kept_and_the_kept_claims_are_handed_out_as_cop
     tokens.decode_access(pair.access)["sid"] = "changed"
     assert tokens.decode_access(pair.access)["sid"] == str(_session.pk)
     assert tokens._signed_claims.cache_info().currsize == 1
+
+
+@pytest.mark.postgres
+def test_datetimes_are_read_in_c_as_the_instants_django_wrote(user, settings):
+    """accountsite.postgresql reads timestamptz with psycopg's C loader: aware datetimes equal to what was
+    written, in UTC as Django reads them whatever TIME_ZONE says, through every kind of cursor the ORM and the
+    hot paths use."""
+    import psycopg
+    from psycopg.postgres import types
+    from psycopg.pq import Format
+
+    from accountsite.db import prepared_cursor
+
+    settings.TIME_ZONE = "Asia/Shanghai"  # the current zone, for replies; the database's stays UTC
+    written = datetime(2026, 3, 1, 23, 59, 58, 123456, tzinfo=timezone.get_fixed_timezone(300))
+    type(user).objects.filter(pk=user.pk).update(last_login=written)
+    connection.ensure_connection()
+    loader = connection.connection.adapters.get_loader(types["timestamptz"].oid, Format.TEXT)
+    assert loader is psycopg.adapters.get_loader(types["timestamptz"].oid, Format.TEXT)  # psycopg's, not Django's
+    by_orm = type(user).objects.get(pk=user.pk).last_login
+    by_server_side_cursor = next(type(user).objects.filter(pk=user.pk).values_list("last_login", flat=True)
+                                 .iterator(chunk_size=1))
+    with prepared_cursor("default") as cursor:
+        cursor.execute("SELECT last_login FROM accounts_user WHERE id = %s", [user.pk])
+        by_prepared_cursor = cursor.fetchone()[0]
+    for read in (by_orm, by_server_side_cursor, by_prepared_cursor):
+        assert read == written and read.utcoffset() == timedelta(0)
