@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import selectors
 from accounts.models import RevokeReason, SecretPurpose, Session, User, UserStatus
 from accounts.services.codes import (
     mail_address,
@@ -139,12 +140,16 @@ def password_reset_mail(*, loginname: str) -> None:
 
 @transaction.atomic
 def password_reset(*, loginname: str, sid: str, password: str, now: datetime | None = None) -> User:
-    """PUT /users/{loginname}/pwd/reset: the new password, every session ended, the login lockout lifted."""
+    """PUT /users/{loginname}/pwd/reset: the new password, every session ended, and the login lockout lifted
+    from an account without a second factor. The code proves the mailbox, not the second factor: on an
+    account with one, the wrong codes counted stay (as after a right password, credentials_verify), or whoever
+    reads the mail could guess codes without end, a reset every few tries."""
     user = secret_redeem(loginname=loginname, purpose=SecretPurpose.PASSWORD_RESET, raw=sid, now=now).user
     if user.status != UserStatus.ACTIVE:  # only an account that may sign in gets a password through its mailbox
         raise errors.InvalidSecretError()
     password_set(user=user, password=password, actor=user, reason=RevokeReason.PASSWORD_RESET, now=now)
-    LOGIN_FAILURES_PER_ACCOUNT.clear(account_key(user.username, user))
+    if not selectors.mfa_methods(user):
+        LOGIN_FAILURES_PER_ACCOUNT.clear(account_key(user.username, user))
     return user
 
 

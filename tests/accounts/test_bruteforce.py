@@ -50,6 +50,19 @@ def test_nine_failures_then_success_resets_the_account_counter(user, settings):
     envelope(attempt("alice", PASSWORD), status=200)
 
 
+def test_a_password_reset_lifts_the_lockout_of_an_account_without_a_second_factor(user, settings):
+    from accounts.models import SecretPurpose
+    from accounts.services import codes
+
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 3
+    for _ in range(3):
+        envelope(attempt("alice", WRONG), errors.WrongPasswordError, status=401)
+    assert_locked(attempt("alice", PASSWORD), settings)
+    sid, _ = codes.secret_issue(user=user, purpose=SecretPurpose.PASSWORD_RESET)
+    envelope(APIClient().put("/users/alice/pwd/reset", {"sid": sid, "passwd": "a-New-passw0rd-here"}, format="json"))
+    envelope(attempt("alice", "a-New-passw0rd-here"), status=200)
+
+
 def test_unknown_names_lock_like_real_ones(db, settings):
     for _ in range(10):
         envelope(attempt("ghost-user", WRONG), errors.WrongPasswordError, status=401)

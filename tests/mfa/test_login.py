@@ -223,6 +223,28 @@ def test_the_password_alone_elsewhere_does_not_reset_the_count_of_wrong_codes(us
     assert not Session.objects.exists()
 
 
+def test_a_password_reset_does_not_reset_the_count_of_wrong_codes(user, anon_client, settings):
+    """A reset code proves the mailbox, not the second factor: whoever reads the mail must not be able to
+    clear the wrong codes counted with a reset every few tries, and guess codes without end."""
+    from accounts.models import SecretPurpose
+    from accounts.services import codes
+
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 3
+    totp_on(user)
+    token = first_step(anon_client)["mfa_token"]
+    for _ in range(2):
+        wrong_code(anon_client, token)
+    sid, _ = codes.secret_issue(user=user, purpose=SecretPurpose.PASSWORD_RESET)
+    new_password = "a-New-passw0rd-here"
+    envelope(anon_client.put("/users/alice/pwd/reset", {"sid": sid, "passwd": new_password}, format="json"))
+    token = envelope(anon_client.post("/auth/login", {"username": "alice", "password": new_password},
+                                      format="json"))["data"]["mfa_token"]
+    wrong_code(anon_client, token)
+    envelope(anon_client.post("/auth/login/mfa", {"mfa_token": token, "code": totp_code(user)}, format="json"),
+             errors.TooManyRequestsError)
+    assert not Session.objects.filter(revoked_at__isnull=True).exists()
+
+
 def test_a_whole_sign_in_clears_the_count(user, anon_client, settings):
     settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 3
     totp_on(user)
