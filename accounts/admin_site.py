@@ -43,6 +43,7 @@ from accounts.browser import (
     browser_session,
     browser_sign_in,
     browser_sign_out,
+    browser_terminal,
     credentials_check,
     enrolment_authorize,
     enrolment_authorized,
@@ -60,7 +61,7 @@ from accountsite.charts import Chart, chart_svg, legend
 from accountsite.errors import NotAuthenticatedError, ServiceError, TooManyRequestsError
 from accountsite.requests import client_ip
 
-ADMIN_TERMINAL = "admin"
+ADMIN_DOOR = "admin"  # the terminal of a back-office sign-in, with the browser's id (browser_terminal)
 _View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 
@@ -94,9 +95,10 @@ class AdminLoginView(LoginView):
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         user = form.get_user()
         methods = cast(AdminSignInForm, form).mfa_methods
-        if second_factor_begin(self.request, user=user, methods=methods, terminal=ADMIN_TERMINAL):
+        terminal = browser_terminal(self.request, ADMIN_DOOR)
+        if second_factor_begin(self.request, user=user, methods=methods, terminal=terminal):
             return HttpResponseRedirect(f"{reverse('admin:login_mfa')}?{urlencode({'next': self.get_success_url()})}")
-        browser_sign_in(self.request, user=user, terminal=ADMIN_TERMINAL)
+        browser_sign_in(self.request, user=user, terminal=terminal)
         if enrolment_required(self.request, user):
             return HttpResponseRedirect(reverse("admin:mfa_enrol"))
         return HttpResponseRedirect(self.get_success_url())

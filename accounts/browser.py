@@ -8,6 +8,8 @@ worker. Django's own password check (`authenticate`) is not a way in: `LoginName
 """
 
 import json
+import re
+import secrets
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -19,7 +21,7 @@ from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
@@ -34,6 +36,9 @@ PASSKEY_OPTIONS_KEY = "_accounts_mfa_webauthn"  # its options for navigator.cred
 STAFF_MFA_KEY = "_accounts_staff_mfa"  # this staff browser's account was seen with a second factor
 ENROLMENT_KEY = "_accounts_enrolment"  # when this browser's password was asked again to add a factor
 ENROLMENT_SECONDS = 10 * 60  # how long that answer lets the browser add one
+BROWSER_COOKIE = "accountsite_browser"  # this browser's own id, in the terminal of its sign-ins (browser_terminal)
+BROWSER_COOKIE_SECONDS = 400 * 24 * 3600  # the longest a browser keeps a cookie (RFC 6265bis)
+_BROWSER_ID = re.compile(r"[0-9a-f]{12}")
 
 
 def _user_agent(request: HttpRequest) -> str:
@@ -44,6 +49,18 @@ def credentials_check(request: HttpRequest, *, login: str, password: str) -> tup
     """The user these credentials name, if they may sign in, and the second factors still to check: the
     API's rules and limits, and errors."""
     return sessions.sign_in_check(login=login, password=password, ip=client_ip(request))
+
+
+def browser_terminal(request: HttpRequest, door: str) -> str:
+    """The terminal of a sign-in at `door` (the admin, the OAuth sign-in page) in this browser: the door and
+    the browser's own id, kept in a cookie. Each browser then has its own session at each door: signing in
+    again replaces this browser's session, not another browser's, and the browser stays the same device for
+    the new-device notice. A cookie that is not such an id (or none) gets a new one (set on the reply by
+    BrowserSessionMiddleware)."""
+    browser = request.COOKIES.get(BROWSER_COOKIE, "")
+    if not _BROWSER_ID.fullmatch(browser):
+        browser = request.new_browser_id = secrets.token_hex(6)  # type: ignore[attr-defined]
+    return f"{door} {browser}"
 
 
 def browser_sign_in(request: HttpRequest, *, user: User, terminal: str) -> Session:
@@ -162,13 +179,21 @@ def _browser_user(request: HttpRequest) -> Any:
 
 
 class BrowserSessionMiddleware(AuthenticationMiddleware):
-    """Django's authentication middleware, with the session row checked behind each signed-in browser."""
+    """Django's authentication middleware, with the session row checked behind each signed-in browser; it
+    also gives a browser the id a sign-in made for it (browser_terminal)."""
 
     def process_request(self, request: HttpRequest) -> None:
         super().process_request(request)
         # As Django's own middleware does (django-stubs types request.user as the user itself).
         request.user = SimpleLazyObject(partial(_browser_user, request))  # type: ignore[assignment]
         request.auser = sync_to_async(partial(_browser_user, request))
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        browser = getattr(request, "new_browser_id", None)
+        if browser is not None:
+            response.set_cookie(BROWSER_COOKIE, browser, max_age=BROWSER_COOKIE_SECONDS, httponly=True,
+                                secure=settings.SESSION_COOKIE_SECURE, samesite="Lax")
+        return response
 
 
 class BrowserSignInMiddleware(BrowserOnlyMiddleware, BrowserSessionMiddleware):

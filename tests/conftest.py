@@ -60,6 +60,13 @@ def password():
     return PASSWORD
 
 
+def browser_terminal_of(client, door: str) -> str:
+    """The terminal of a sign-in at `door` in the test client's browser: the door and the browser's id cookie."""
+    from accounts.browser import BROWSER_COOKIE
+
+    return f"{door} {client.cookies[BROWSER_COOKIE].value}"
+
+
 def browser_sign_in(client, user, terminal: str = "admin"):
     """Signs a Django test client's browser in as `user`, as /admin/login/ does: a session row behind
     the cookie (accounts.browser), so the back office and the OAuth pages accept it."""

@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from accounts.browser import (
     browser_sign_in,
     browser_sign_out,
+    browser_terminal,
     credentials_check,
     passkey_sign_in,
     second_factor_begin,
@@ -29,7 +30,7 @@ from accounts.browser import (
 )
 from accountsite.errors import NotAuthenticatedError, ServiceError, TooManyRequestsError
 
-OAUTH_PAGE_TERMINAL = "oauth-sign-in-page"
+OAUTH_PAGE_DOOR = "oauth-sign-in-page"  # with the browser's id (browser_terminal)
 GENERIC_SIGN_IN_ERROR = "Wrong login name or password, or this account cannot sign in."
 
 
@@ -63,9 +64,10 @@ class SignInPageView(View):
         try:
             user, methods = credentials_check(request, login=form.cleaned_data["login"],
                                               password=form.cleaned_data["password"])
-            if second_factor_begin(request, user=user, methods=methods, terminal=OAUTH_PAGE_TERMINAL):
+            terminal = browser_terminal(request, OAUTH_PAGE_DOOR)
+            if second_factor_begin(request, user=user, methods=methods, terminal=terminal):
                 return HttpResponseRedirect(f"{reverse('oauth-login-mfa')}?{urlencode({'next': target})}")
-            browser_sign_in(request, user=user, terminal=OAUTH_PAGE_TERMINAL)
+            browser_sign_in(request, user=user, terminal=terminal)
         except TooManyRequestsError as exc:
             return _throttled(request, self.template_name, {"form": form}, exc)
         except ServiceError:
@@ -113,7 +115,8 @@ class PasskeySignInPageView(SignInPageView):
         form = SignInForm(initial={"next": target})
         try:
             session = passkey_sign_in(request, token=request.POST.get("passkey_token", "")[:128],
-                                      webauthn=request.POST.get("webauthn", ""), terminal=OAUTH_PAGE_TERMINAL)
+                                      webauthn=request.POST.get("webauthn", ""),
+                                      terminal=browser_terminal(request, OAUTH_PAGE_DOOR))
         except TooManyRequestsError as exc:
             return _throttled(request, SignInPageView.template_name, {"form": form}, exc)
         except ServiceError:

@@ -1,2 +1,1 @@
-"""Django's PostgreSQL backend, with datetimes read by psycopg's C loader (base.DatabaseWrapper). The settings
-name it as the engine whenever DATABASE_URL is a PostgreSQL one."""
+"""The PostgreSQL backend (base.DatabaseWrapper), which the settings name for any PostgreSQL DATABASE_URL."""

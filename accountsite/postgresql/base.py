@@ -1,11 +1,10 @@
-"""Django's PostgreSQL backend, reading `timestamptz` columns with psycopg's own loader, written in C with
-psycopg-binary, instead of Django's, which is that loader's Python version followed by a relabelling of each
-result with Django's time zone. The connection's session time zone is already Django's (Django sets it when
-it connects), so psycopg's loader gives the same instants, aware, in the same zone.
+"""The PostgreSQL backend: Django's, reading every datetime with psycopg's loader (in C) instead of Django's.
 
-Django's loader cost 4 µs a value: a page of 100 users carries 500 datetimes, and reading them was 2 ms of
-a search's CPU, most of what reading its rows cost. Statements whose text never changes still go through
-accountsite.db.prepared_cursor, which binds them on the server."""
+Django's loader is psycopg's in Python, followed by a relabelling of each result with Django's time zone. The
+connection's session time zone is already Django's (Django sets it when it connects), so psycopg's loader
+gives the same instants, aware, in the same zone. Django's cost 4 µs a value: a page of 100 users carries 500
+datetimes, and reading them was 2 ms of a search's CPU, most of what reading its rows cost. Statements whose
+text never changes still go through accountsite.db.prepared_cursor, which binds them on the server."""
 
 import functools
 from typing import Any

@@ -10,6 +10,7 @@ from django.test import Client
 from accounts import browser
 from accounts.models import AuditEvent, Session, TotpDevice
 from accounts.selectors import mfa_methods
+from tests.conftest import browser_terminal_of
 from tests.factories import PASSWORD, UserFactory
 from tests.mfa.authenticator import SoftAuthenticator
 from tests.mfa.helpers import passkey_on, totp_code, totp_on
@@ -40,7 +41,7 @@ def test_the_admin_login_asks_for_the_code_before_signing_in(operator):
     done = client.post(reply["Location"], {"code": totp_code(operator), "next": "/admin/accounts/user/"})
     assert done.status_code == 302 and done["Location"] == "/admin/accounts/user/"
     assert client.get("/admin/").status_code == 200
-    assert Session.objects.get(user=operator).terminal == "admin"
+    assert Session.objects.get(user=operator).terminal == browser_terminal_of(client, "admin")
 
 
 def test_the_admin_second_step_and_enrolment_take_other_scripts_digits_as_a_wrong_code(operator, settings):
@@ -95,7 +96,7 @@ def test_the_oauth_sign_in_page_asks_for_the_code(user):
     assert client.post(reply["Location"], {"code": "abcde-fghij", "next": "/oauth/consent/"}).status_code == 401
     done = client.post(reply["Location"], {"code": codes[1], "next": "/oauth/consent/"})
     assert done.status_code == 302 and done["Location"] == "/oauth/consent/"
-    assert Session.objects.get(user=user).terminal == "oauth-sign-in-page"
+    assert Session.objects.get(user=user).terminal == browser_terminal_of(client, "oauth-sign-in-page")
     assert client.get("/oauth/login/mfa/")["Location"] == "/oauth/login/"  # used up
 
 
@@ -181,7 +182,7 @@ def test_the_oauth_page_signs_in_with_a_passkey_instead_of_the_password(user):
     done = client.post("/oauth/login/passkey/", {"passkey_token": options["passkey_token"], "next": "/oauth/consent/",
                                                  "webauthn": json.dumps(authenticator.get(options["webauthn"]))})
     assert done.status_code == 302 and done["Location"] == "/oauth/consent/"
-    assert Session.objects.get(user=user).terminal == "oauth-sign-in-page"
+    assert Session.objects.get(user=user).terminal == browser_terminal_of(client, "oauth-sign-in-page")
 
 
 @pytest.mark.parametrize("credential_id", ["x\x00", "\ud800"])

@@ -4,6 +4,7 @@ Each reproduces the attack as it was run against the service and checks it now f
 legitimate path next to it still works.
 """
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant
 from rest_framework.test import APIClient
 
+from accounts.browser import BROWSER_COOKIE, BROWSER_COOKIE_SECONDS
 from accounts.models import AccountSecret, AuditEvent, SecretPurpose, Session, User, UserStatus
 from accounts.oauth import applications
 from accounts.services import codes, passwords, sessions, users
@@ -22,7 +24,7 @@ from membership.models import TierType
 from membership.services import membership_tier_assign
 from quotas.models import Quota, QuotaKind
 from repos.models import Commit, Repository
-from tests.conftest import app_client, browser_sign_in, client_for, envelope, staff_user
+from tests.conftest import app_client, browser_sign_in, browser_terminal_of, client_for, envelope, staff_user
 from tests.factories import PASSWORD, AdminFactory, UserFactory
 from tests.oauth.conftest import CALLBACK, authorize, exchange, pkce_pair, query_of
 from tests.quotas.helpers import give_tier
@@ -201,9 +203,9 @@ def test_support_ends_ordinary_users_sessions_and_only_a_superuser_ends_staffs(u
 
 # --- 4. The admin login is the same door as /auth/login --------------------------------------------------------
 
-def admin_login(password: str, *, ip: str = "198.51.100.7", username: str = "root"):
-    return Client(REMOTE_ADDR=ip).post("/admin/login/", {"username": username, "password": password,
-                                                        "next": "/admin/"})
+def admin_login(password: str, *, ip: str = "198.51.100.7", username: str = "root", browser: Client | None = None):
+    return (browser or Client(REMOTE_ADDR=ip)).post("/admin/login/", {"username": username, "password": password,
+                                                                     "next": "/admin/"})
 
 
 def test_admin_login_locks_out_after_ten_failures_even_with_the_right_password(admin_user, settings):
@@ -222,11 +224,46 @@ def test_api_failures_lock_the_admin_login_too(admin_user, settings):
 
 
 def test_admin_login_opens_a_session_row_and_writes_the_sign_in_audit_row(admin_user):
-    reply = admin_login(PASSWORD)
+    browser = Client(REMOTE_ADDR="198.51.100.7")
+    reply = admin_login(PASSWORD, browser=browser)
     assert reply.status_code == 302 and reply["Location"] == "/admin/"
-    session = Session.objects.get(user=admin_user, terminal="admin", revoked_at__isnull=True)
+    terminal = browser_terminal_of(browser, "admin")
+    session = Session.objects.get(user=admin_user, terminal=terminal, revoked_at__isnull=True)
     assert session.ip == "198.51.100.7"
-    assert AuditEvent.objects.filter(user=admin_user, action="session.login", data__terminal="admin").exists()
+    assert AuditEvent.objects.filter(user=admin_user, action="session.login", data__terminal=terminal).exists()
+
+
+def test_each_browser_keeps_its_own_back_office_session(admin_user, settings):
+    """Two browsers signed in to the back office stay signed in; signing in again in one of them replaces
+    that browser's session only, on the same terminal (the same device for the new-device notice)."""
+    first, second = Client(REMOTE_ADDR="198.51.100.7"), Client(REMOTE_ADDR="198.51.100.8")
+    admin_login(PASSWORD, browser=first)
+    cookie = first.cookies[BROWSER_COOKIE]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and int(cookie["max-age"]) == BROWSER_COOKIE_SECONDS
+    assert bool(cookie["secure"]) == settings.SESSION_COOKIE_SECURE
+    first_session = Session.objects.get(user=admin_user, revoked_at__isnull=True)
+    admin_login(PASSWORD, browser=second)
+    assert first.get("/admin/").status_code == 200 and second.get("/admin/").status_code == 200
+    assert browser_terminal_of(first, "admin") != browser_terminal_of(second, "admin")
+    admin_login(PASSWORD, browser=first)
+    assert BROWSER_COOKIE not in admin_login(PASSWORD, browser=first).cookies  # its id is kept, not made again
+    live = Session.objects.filter(user=admin_user, revoked_at__isnull=True)
+    assert sorted(live.values_list("terminal", flat=True)) == sorted(
+        [browser_terminal_of(first, "admin"), browser_terminal_of(second, "admin")])
+    first_session.refresh_from_db()
+    assert first_session.revoked_at is not None and first_session.terminal == browser_terminal_of(first, "admin")
+    assert second.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize("cookie", ["", "not-an-id", "ABCDEF012345", "0123456789abc", "01234567\xe99ab",
+                                    "0123456789ab; admin"])
+def test_a_browser_id_that_is_not_one_of_ours_is_replaced(admin_user, cookie):
+    browser = Client(REMOTE_ADDR="198.51.100.7")
+    browser.cookies[BROWSER_COOKIE] = cookie
+    reply = admin_login(PASSWORD, browser=browser)
+    made = reply.cookies[BROWSER_COOKIE].value
+    assert re.fullmatch(r"[0-9a-f]{12}", made)
+    assert Session.objects.get(user=admin_user, revoked_at__isnull=True).terminal == f"admin {made}"
 
 
 @pytest.mark.parametrize("status", [UserStatus.FROZEN, UserStatus.INVALID, UserStatus.INACTIVE])
