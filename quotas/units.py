@@ -2,7 +2,7 @@
 sizes for people in the back office (size_label), and read from what they type (size_parse)."""
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from accountsite.numbers import BIGINT_MAX
 
@@ -48,13 +48,17 @@ _SIZE = re.compile(r"\s*(-?\d{1,19}(?:\.\d{1,6})?)\s*([A-Za-z]{0,3})\s*", re.ASC
 
 
 def size_label(size: int) -> str:
-    """A size for people: "0 B", "512 B", "200 MiB", "1.43 GiB" (two decimals unless exact), "unlimited"."""
+    """A size for people: "0 B", "512 B", "200 MiB", "1.5 GiB", "unlimited"; a size no short decimal gives
+    exactly keeps two decimals, rounded down ("99.99 MiB" for a byte under 100 MiB, "1.00 MiB" for 1025 KiB):
+    a use one byte under its limit never reads as the limit itself, and no label says more than the size."""
     if size == UNLIMITED:
         return "unlimited"
     for letter in ("T", "G", "M", "K"):
         unit = UNITS[letter]
         if size >= unit:
-            amount = (Decimal(size) / unit).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize()
+            amount = (Decimal(size) / unit).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+            if amount * unit == size:  # a short decimal says it exactly: "1.5 GiB"
+                amount = amount.normalize()
             return f"{amount:f} {IEC[letter]}"
     return f"{size} B"
 

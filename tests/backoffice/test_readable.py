@@ -78,8 +78,9 @@ def test_every_model_names_itself_in_words(user, other, admin_user, settings):
 
 @pytest.mark.parametrize(("size", "label", "exact"), [
     (0, "0 B", "0"), (512, "512 B", "512"), (1024, "1 KiB", "1K"), (200 * MIB, "200 MiB", "200M"),
-    (1499136, "1.43 MiB", "1464K"), (1499137, "1.43 MiB", "1499137"), (2 * 1024**4, "2 TiB", "2T"),
-    (-1, "unlimited", "-1"),
+    (1499136, "1.42 MiB", "1464K"), (1499137, "1.42 MiB", "1499137"), (2 * 1024**4, "2 TiB", "2T"),
+    (-1, "unlimited", "-1"), (1536 * MIB, "1.5 GiB", "1536M"), (1025 * 1024, "1.00 MiB", "1025K"),
+    (200 * MIB - 1, "199.99 MiB", str(200 * MIB - 1)), (2**63 - 1, "8388607.99 TiB", str(2**63 - 1)),
 ])
 def test_sizes_in_words_and_back(size, label, exact):
     assert size_label(size) == label
