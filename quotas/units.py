@@ -23,23 +23,29 @@ def unit_parse(raw: str | None) -> str:
     return value
 
 
+def _in_largest_unit(size: int, rounding: str) -> tuple[Decimal, str] | None:
+    """`size` (1 KiB or more) in the largest unit that fits, as size_human and size_label write it: whole when
+    a unit divides it, the short decimal that is exact ("1.5"), else two decimals rounded by `rounding`, so no
+    rounded size reads as an exact one ("1.00" for 1025K). None below 1 KiB."""
+    for letter in ("T", "G", "M", "K"):
+        unit = UNITS[letter]
+        if size >= unit:
+            amount = (Decimal(size) / unit).quantize(Decimal("0.01"), rounding=rounding)
+            if amount * unit == size:
+                amount = amount.normalize()
+            return amount, letter
+    return None
+
+
 def size_human(size: int) -> str | int:
-    """"2G" or "1.5M" when exact, else two decimals in the largest unit that fits ("1.43M", and "1.00M" for
-    1025K: no rounded size reads as an exact one); -1 stays -1 (unlimited). The bytes are in the reply too."""
+    """"2G" or "1.5M" when exact, else two decimals, rounded half up, in the largest unit that fits ("1.43M",
+    and "1.00M" for 1025K); -1 stays -1 (unlimited). The bytes are in the reply too."""
     if size == UNLIMITED:
         return UNLIMITED
     if size == 0:
         return f"0{DEFAULT_UNIT}"
-    for letter in ("T", "G", "M", "K"):
-        unit = UNITS[letter]
-        if size >= unit:
-            if size % unit == 0:
-                return f"{size // unit}{letter}"
-            amount = (Decimal(size) / unit).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-            if amount * unit == size:  # a short decimal says it exactly: "1.5M"
-                amount = amount.normalize()
-            return f"{amount:f}{letter}"
-    return f"{size}B"
+    found = _in_largest_unit(size, ROUND_HALF_UP)
+    return f"{found[0]:f}{found[1]}" if found else f"{size}B"
 
 
 IEC = {"K": "KiB", "M": "MiB", "G": "GiB", "T": "TiB"}
@@ -53,14 +59,8 @@ def size_label(size: int) -> str:
     a use one byte under its limit never reads as the limit itself, and no label says more than the size."""
     if size == UNLIMITED:
         return "unlimited"
-    for letter in ("T", "G", "M", "K"):
-        unit = UNITS[letter]
-        if size >= unit:
-            amount = (Decimal(size) / unit).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
-            if amount * unit == size:  # a short decimal says it exactly: "1.5 GiB"
-                amount = amount.normalize()
-            return f"{amount:f} {IEC[letter]}"
-    return f"{size} B"
+    found = _in_largest_unit(size, ROUND_DOWN)
+    return f"{found[0]:f} {IEC[found[1]]}" if found else f"{size} B"
 
 
 def size_exact(size: int) -> str:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import MfaMethod, User
 from accounts.services import mfa, passkeys
-from accounts.services.sessions import sign_in_succeeded, user_assert_can_sign_in
+from accounts.services.sessions import account_failures_clear, user_assert_can_sign_in
 from accountsite import errors
 from accountsite.tickets import ticket_add, ticket_put, ticket_read, ticket_take
 
@@ -108,5 +108,5 @@ def challenge_finish(*, token: str, ip: str, code: str = "", recovery_code: str 
             raise errors.NotAuthenticatedError(_EXPIRED)
     finally:
         ticket_take(f"{key}:checking")
-    sign_in_succeeded(user)
+    account_failures_clear(user)
     return Pending(user=user, terminal=state["terminal"], method=method, extra=state["extra"])

@@ -255,7 +255,7 @@ def factor_attempt(*, user: User, ip: str, check: Callable[[], str]) -> str:
     if not method:
         audit_record(action=AuditAction.MFA_FAILED, user=user, ip=ip)
         raise errors.InvalidSecretError("This code is wrong or was already used.")
-    attempt_settle(ip=ip, key=key, clear=False)  # the account's earlier failures stay: see sign_in_succeeded
+    attempt_settle(ip=ip, key=key, clear=False)  # the account's earlier failures stay: see account_failures_clear
     return method
 
 

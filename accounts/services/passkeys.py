@@ -24,7 +24,7 @@ from accounts import selectors
 from accounts.models import MfaMethod, Passkey, RecoveryCode, User, UserStatus, WebAuthnHandle
 from accounts.services import mfa
 from accounts.services.passwords import password_check
-from accounts.services.sessions import sign_in_succeeded, user_assert_can_sign_in
+from accounts.services.sessions import account_failures_clear, user_assert_can_sign_in
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
 from accountsite.ratelimit import LOGIN_FAILURES_PER_IP
@@ -319,5 +319,5 @@ def passwordless_verify(*, token: str, credential: dict, ip: str, now: datetime 
         return _assertion_use(passkey, verified, now)
 
     mfa.factor_attempt(user=user, ip=ip, check=check)
-    sign_in_succeeded(user)
+    account_failures_clear(user)
     return user

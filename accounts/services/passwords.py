@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import selectors
 from accounts.models import RevokeReason, SecretPurpose, Session, User, UserStatus
 from accounts.services.codes import (
     mail_address,
@@ -20,11 +19,13 @@ from accounts.services.codes import (
     secrets_void,
 )
 from accounts.services.sessions import (
+    account_failures_clear,
     account_key,
     attempt_failed,
     attempt_reserve,
     attempt_settle,
     credentials_verify,
+    password_is_whole_credential,
     password_only_check,
     session_reissue,
     user_assert_can_sign_in,
@@ -33,7 +34,6 @@ from accounts.services.sessions import (
 from accounts.tokens import TokenPair
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
-from accountsite.ratelimit import LOGIN_FAILURES_PER_ACCOUNT
 
 PASSWORD_ACTIONS = {RevokeReason.PASSWORD_CHANGE: AuditAction.PASSWORD_CHANGE,
                     RevokeReason.PASSWORD_RESET: AuditAction.PASSWORD_RESET,
@@ -141,15 +141,13 @@ def password_reset_mail(*, loginname: str) -> None:
 @transaction.atomic
 def password_reset(*, loginname: str, sid: str, password: str, now: datetime | None = None) -> User:
     """PUT /users/{loginname}/pwd/reset: the new password, every session ended, and the login lockout lifted
-    from an account without a second factor. The code proves the mailbox, not the second factor: on an
-    account with one, the wrong codes counted stay (as after a right password, credentials_verify), or whoever
-    reads the mail could guess codes without end, a reset every few tries."""
+    where the password is the whole credential (the code proves the mailbox, not a second factor)."""
     user = secret_redeem(loginname=loginname, purpose=SecretPurpose.PASSWORD_RESET, raw=sid, now=now).user
     if user.status != UserStatus.ACTIVE:  # only an account that may sign in gets a password through its mailbox
         raise errors.InvalidSecretError()
     password_set(user=user, password=password, actor=user, reason=RevokeReason.PASSWORD_RESET, now=now)
-    if not selectors.mfa_methods(user):
-        LOGIN_FAILURES_PER_ACCOUNT.clear(account_key(user.username, user))
+    if password_is_whole_credential(user):
+        account_failures_clear(user)
     return user
 
 

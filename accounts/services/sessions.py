@@ -34,16 +34,22 @@ def account_key(login: str, user: User | None) -> str:
 
 def credentials_verify(*, login: str, password: str, ip: str, status: int = 401) -> User:
     """The user named by `login` if `password` is theirs, under the brute-force limits; a right password
-    clears the account's failures only if it is the whole credential (no second factor): else the wrong
-    codes counted on the account would be cleared by whoever knows the password, who could then guess
-    codes without end.
+    clears the account's failures only if it is the whole credential (password_is_whole_credential).
 
     Wrong name and wrong password give the same error at the same cost (one hash). A legacy MD5 or
     PBKDF2 hash is re-hashed with Argon2id by check_password on success.
     """
     user, key = _credentials_judge(login=login, password=password, ip=ip, status=status)
-    attempt_settle(ip=ip, key=key, clear=not selectors.mfa_methods(user))
+    attempt_settle(ip=ip, key=key, clear=password_is_whole_credential(user))
     return user
+
+
+def password_is_whole_credential(user: User) -> bool:
+    """Whether the password alone (right at a sign-in, or set through a mailed reset code) proves the account,
+    and so clears its counted failures: not on an account with a second factor, whose wrong codes count
+    there too. Else whoever knows the password, or reads the mail, could clear them every few tries and
+    guess codes without end."""
+    return not selectors.mfa_methods(user)
 
 
 def _credentials_judge(*, login: str, password: str, ip: str, status: int) -> tuple[User, str]:
@@ -94,8 +100,9 @@ def attempt_settle(*, ip: str, key: str, clear: bool) -> None:
         settle(release=[(LOGIN_FAILURES_PER_IP, ip), (LOGIN_FAILURES_PER_ACCOUNT, key)])
 
 
-def sign_in_succeeded(user: User) -> None:
-    """A whole sign-in (password and second factor, or a passkey) clears the account's failures."""
+def account_failures_clear(user: User) -> None:
+    """A whole sign-in (password and second factor, or a passkey), or a password reset that is the whole
+    credential (password_is_whole_credential), clears the account's failures."""
     LOGIN_FAILURES_PER_ACCOUNT.clear(account_key(user.username, user))
 
 
