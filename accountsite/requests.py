@@ -98,9 +98,22 @@ class AliasedInputSerializer(serializers.Serializer):
     """An input serializer that takes each field under the older spellings clients used (`aliases`: field
     to spellings; seed 002, 003 and 004), one at a time. A body naming one field twice, under two of its
     spellings (or two fields of one `source`), is refused (1007): which one would count is a guess, and a
-    client that sends both believes one of them does something else."""
+    client that sends both believes one of them does something else. A refusal names each field as the body
+    spelt it."""
 
     aliases: dict[str, tuple[str, ...]] = {}
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        try:
+            return super().run_validation(data)
+        except serializers.ValidationError as exc:
+            detail = exc.detail
+            if not isinstance(detail, dict) or not hasattr(data, "keys"):
+                raise
+            spelt = {name: spelling for name, spellings in self.aliases.items() for spelling in spellings
+                     if spelling in data and name not in data}
+            raise serializers.ValidationError({spelt.get(name, name): errors for name, errors in detail.items()}
+                                              ) from None
 
     def to_internal_value(self, data: Any) -> Any:
         if hasattr(data, "keys"):

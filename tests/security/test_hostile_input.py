@@ -228,7 +228,7 @@ def test_quotas_take_ascii_digits_only(path, body, user):
     client = _client(AdminFactory(username="root"))
     before = snapshot()
     reply = envelope(client.put(path, body, format="json"), errors.InvalidParametersError)
-    assert set(reply["error"]) <= {"quotaPublic", "quota"}  # "public" is read as its one spelling, quotaPublic
+    assert set(reply["error"]) <= {"public", "quota"}  # "public" is refused under the spelling sent
     before.assert_unchanged()
 
 

@@ -117,6 +117,22 @@ def test_one_field_under_two_spellings_is_1007_not_a_guess(user_client, path, bo
     before.assert_unchanged()
 
 
+@pytest.mark.parametrize(("client_name", "path", "method", "body", "named"), [
+    ("user_client", "/users/alice", "patch", {"nickName": "n" * 200}, "nickName"),
+    ("user_client", "/users/alice", "put", {"userName": "\x00"}, "userName"),
+    ("user_client", "/auth/me", "patch", {"comments": "c" * 5000}, "comments"),
+    ("admin_client", "/users/alice", "put", {"userStatus": "9"}, "userStatus"),
+    ("user_client", "/users/alice/pwd", "put", {"oldPassword": "x", "newPassword": "short"}, "newPassword"),
+])
+def test_a_refusal_names_the_field_as_the_body_spelt_it(request, user, client_name, path, method, body, named):
+    """A client that sent a seed's spelling finds its field in the refusal under that spelling."""
+    client = request.getfixturevalue(client_name)
+    before = snapshot()
+    reply = envelope(getattr(client, method)(path, body, format="json"), errors.InvalidParametersError)
+    assert named in reply["error"], reply
+    before.assert_unchanged()
+
+
 def test_profile_fields_are_optional_and_seed_004_names_work(user_client):
     body = envelope(user_client.put("/users/alice", {"github": "octo-cat", "website": "https://a.example/x",
                                                      "school": "MIT", "userName": "Alice A"}, format="json"))
