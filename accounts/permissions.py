@@ -19,11 +19,11 @@ UPDATE_FIELDS: Mapping[str, Op] = {
 CREATE_FIELDS: Mapping[str, Op] = {"status": Op.STATUS_SET, "role": Op.ROLE_SET, "userType": Op.TIER_SET}
 
 
-def _names(data: Any, serializer_class: type | None) -> set[str]:
-    """The fields `data` names, each under its canonical spelling."""
+def _names(data: Any, serializer_class: type | None) -> dict[str, str]:
+    """The fields `data` names: each field's canonical name, to the spelling the body gave it."""
     aliases = getattr(serializer_class, "aliases", {})
     canonical = {spelling: name for name, spellings in aliases.items() for spelling in spellings}
-    return {canonical.get(key, key) for key in data} if hasattr(data, "keys") else set()
+    return {canonical.get(key, key): key for key in data} if hasattr(data, "keys") else {}
 
 
 @functools.cache
@@ -49,14 +49,14 @@ def authorize_fields(caller: Caller, data: Any, serializer_class: type | None, *
                      fields: Mapping[str, Op] = UPDATE_FIELDS, profile: bool = True) -> None:
     """Asks the policy for each operation a write to a user record needs: one per operator-only field it
     names, and the profile update for the rest (or for an empty body, so a stranger's empty write is
-    refused too). A refusal names the fields the caller may not set."""
+    refused too). A refusal names the fields the caller may not set, as the body spelt them."""
     names = _names(data, serializer_class)
     needed: dict[Op, list[str]] = {}
     for name in sorted(names):
         if name in fields:
-            needed.setdefault(fields[name], []).append(name)
+            needed.setdefault(fields[name], []).append(names[name])
         elif profile:
-            needed.setdefault(Op.PROFILE_UPDATE, []).append(name)
+            needed.setdefault(Op.PROFILE_UPDATE, []).append(names[name])
     if profile and not names:
         needed[Op.PROFILE_UPDATE] = []
     for op, op_fields in needed.items():

@@ -162,14 +162,16 @@ def test_only_a_superuser_changes_an_administrators_tier_or_buys_one_for_them(us
 
 
 @pytest.mark.parametrize("method", ["put", "patch"])
-def test_an_operator_token_cannot_set_its_own_password_without_the_current_one(admin_user, method):
+@pytest.mark.parametrize("spelling", ["password", "passwd"])
+def test_an_operator_token_cannot_set_its_own_password_without_the_current_one(admin_user, method, spelling):
     """A stolen superuser token would otherwise keep the account for good: an operator's own password
-    changes like anyone's, with the current one (PUT /users/{me}/pwd, POST /auth/password)."""
+    changes like anyone's, with the current one (PUT /users/{me}/pwd, POST /auth/password). The refusal
+    names the field as the body spelt it."""
     root = client_for(admin_user)
     before = snapshot()
-    reply = envelope(getattr(root, method)(f"/users/{admin_user.username}", {"password": NEW_PASSWORD},
+    reply = envelope(getattr(root, method)(f"/users/{admin_user.username}", {spelling: NEW_PASSWORD},
                                            format="json"), errors.PermissionDeniedError)
-    assert reply["error"] == {"fields": ["password"]}
+    assert reply["error"] == {"fields": [spelling]}
     before.assert_unchanged()
     envelope(root.get("/auth/me"))  # no session ended either
     envelope(root.put(f"/users/{admin_user.username}/pwd", {"old_password": PASSWORD, "new_password": NEW_PASSWORD},

@@ -133,6 +133,14 @@ def test_a_refusal_names_the_field_as_the_body_spelt_it(request, user, client_na
     before.assert_unchanged()
 
 
+@pytest.mark.parametrize("body", [{"userStatus": 3}, {"userstatus": 3, "nickName": "x"}, {"usertype": 4}])
+def test_a_field_the_caller_may_not_set_is_named_as_the_body_spelt_it(user_client, body):
+    before = snapshot()
+    reply = envelope(user_client.patch("/users/alice", body, format="json"), errors.PermissionDeniedError)
+    assert reply["error"] == {"fields": [next(iter(body))]}
+    before.assert_unchanged()
+
+
 def test_profile_fields_are_optional_and_seed_004_names_work(user_client):
     body = envelope(user_client.put("/users/alice", {"github": "octo-cat", "website": "https://a.example/x",
                                                      "school": "MIT", "userName": "Alice A"}, format="json"))
