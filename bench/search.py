@@ -3,6 +3,7 @@
     .venv/bin/python bench/search.py                 # 1,000,000 users; .venv comes from sh bench/run.sh
     .venv/bin/python bench/search.py --users 200000  # another size (the database is loaded again)
     .venv/bin/python bench/search.py --reload        # load again even if the count is already there
+    .venv/bin/python bench/search.py --split         # also: where each shape's CPU goes, in this process
 
 It works in a database of its own, accountsite_search (BENCH_SEARCH_DB; Redis db 10, BENCH_SEARCH_REDIS_URL), and
 never touches another. The first run migrates it and loads the users in SQL (INSERT ... SELECT generate_series):
@@ -305,11 +306,8 @@ def _checked_get(port: int, path: str, token: str) -> tuple[float, bytes]:
     return elapsed, body
 
 
-def time_shapes(server: Server, requests: int, users: int) -> list[tuple[str, str, str, float, float]]:
-    """Every shape once a round, `requests` rounds: a burst of load from elsewhere on the machine hits every
-    shape alike instead of the few that were running then."""
-    import json
-
+def shape_paths(users: int) -> list[tuple[str, str]]:
+    """(label, path) of every shape: SHAPES, then the deepest page by number and pages deep by key."""
     from accountsite.pagination import KeysetPagePagination
 
     deepest = KeysetPagePagination.max_rows // PAGE_SIZE  # pages by number stop there; `after` goes on
@@ -317,7 +315,19 @@ def time_shapes(server: Server, requests: int, users: int) -> list[tuple[str, st
     shapes = [*SHAPES, (f"deepest page {deepest}", {"page": str(deepest)}),
               ("deep page by key", {"after": deep_key}),
               ("loginName common by key", {"loginName": "maria", "after": deep_key})]
-    paths = ["/users/" + (f"?{urlencode(params)}" if params else "") for _label, params in shapes]
+    return [(label, "/users/" + (f"?{urlencode(params)}" if params else "")) for label, params in shapes]
+
+
+def time_shapes(server: Server, requests: int, users: int) -> list[tuple[str, str, str, float, float]]:
+    """Every shape once a round, `requests` rounds: a burst of load from elsewhere on the machine hits every
+    shape alike instead of the few that were running then."""
+    import json
+
+    from accountsite.pagination import KeysetPagePagination
+
+    deepest = KeysetPagePagination.max_rows // PAGE_SIZE
+    labelled = shape_paths(users)
+    paths = [path for _label, path in labelled]
     token, signed_in = admin_token(server), time.monotonic()
     bodies = {}
     for path in paths:
@@ -334,7 +344,7 @@ def time_shapes(server: Server, requests: int, users: int) -> list[tuple[str, st
     print(f"page {deepest + 1} (past row {KeysetPagePagination.max_rows:,}): HTTP {status}, "
           f"{'1007 pointing to after, as documented' if status == 400 else 'NOT the documented 1007'}", flush=True)
     rows = []
-    for (label, _params), path in zip(shapes, paths, strict=True):
+    for label, path in labelled:
         data = json.loads(bodies[path])["data"]
         matches = f"{'' if data['total_exact'] else '~'}{data['total']:,}"  # ~: an estimate or a capped count
         p50, p95 = percentile(times[path], 0.5), percentile(times[path], 0.95)
@@ -343,6 +353,60 @@ def time_shapes(server: Server, requests: int, users: int) -> list[tuple[str, st
         print(f"{label:24} {path:42} {matches:>11} matches  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  {verdict}",
               flush=True)
     return rows
+
+
+def split_shapes(paths: list[str], requests: int) -> None:
+    """Each shape through Django's handler in this process: its CPU a request, how much of it is Django
+    compiling SELECT statements (most of what compiling each shape once would save; building the querysets is
+    the rest), and the statements' wall time (the database's work and the round trips, on the same cores)."""
+    from django.db import connection
+    from django.db.models.sql import compiler
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")  # production's ALLOWED_HOSTS refuse `testserver`
+    reply = client.post("/auth/login", {"username": ADMIN, "password": PASSWORD, "terminal": "bench-search-split"},
+                        content_type="application/json")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {reply.json()['data']['access']}"}
+    spent = {"compiling": 0.0, "statements": 0.0}
+    depth = [0]
+    as_sql = compiler.SQLCompiler.as_sql
+
+    def timed_as_sql(self, *args, **kwargs):  # a subquery's compiling is part of its statement's
+        depth[0] += 1
+        start = time.thread_time()
+        try:
+            return as_sql(self, *args, **kwargs)
+        finally:
+            depth[0] -= 1
+            if not depth[0]:
+                spent["compiling"] += time.thread_time() - start
+
+    def timed_statement(execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent["statements"] += time.perf_counter() - start
+
+    print(f"\nin this process, means of {requests} requests a shape:", flush=True)
+    compiler.SQLCompiler.as_sql = timed_as_sql
+    try:
+        with connection.execute_wrapper(timed_statement):
+            for path in paths:
+                for _ in range(WARMUP):
+                    client.get(path, **auth)
+                spent.update(compiling=0.0, statements=0.0)
+                start = time.thread_time()
+                for _ in range(requests):
+                    reply = client.get(path, **auth)
+                    if reply.status_code != 200:
+                        raise RuntimeError(f"{path}: {reply.status_code} {reply.content[:300]!r}")
+                cpu = (time.thread_time() - start) / requests * 1000
+                compiling, statements = (spent[part] / requests * 1000 for part in ("compiling", "statements"))
+                print(f"{path:42} CPU {cpu:5.2f} ms, of which compiling SELECTs {compiling:4.2f} ms; "
+                      f"statements {statements:5.2f} ms (wall)", flush=True)
+    finally:
+        compiler.SQLCompiler.as_sql = as_sql
 
 
 def markdown(rows: list, users: int, requests: int) -> str:
@@ -364,6 +428,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1_000_000, help="how many users to load (default 1,000,000)")
     parser.add_argument("--reload", action="store_true", help="load again even if the count is already there")
     parser.add_argument("--requests", type=int, default=50, help="timed requests per shape (default 50)")
+    parser.add_argument("--split", action="store_true",
+                        help="then time each shape in this process: its CPU, Django's compiling, its statements")
     args = parser.parse_args()
     if args.users < 100:
         parser.error("--users: at least 100")
@@ -390,6 +456,8 @@ def main() -> None:
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(markdown(rows, args.users, args.requests))
     print(f"written to {RESULTS.relative_to(ROOT)}")
+    if args.split:
+        split_shapes([path for _label, path in shape_paths(args.users)], args.requests)
 
 
 if __name__ == "__main__":
