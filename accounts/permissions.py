@@ -9,7 +9,7 @@ from accounts.serializers import UserAdminUpdateInputSerializer, UserSerializer
 from accountsite import policy
 from accountsite.errors import PermissionDeniedError
 from accountsite.policy import Caller, Op
-from accountsite.requests import input_names, unknown_fields
+from accountsite.requests import input_names, spellings_used, unknown_fields
 
 # The fields only an operator may set, and the operation each needs.
 UPDATE_FIELDS: Mapping[str, Op] = {
@@ -17,13 +17,6 @@ UPDATE_FIELDS: Mapping[str, Op] = {
     "password": Op.PASSWORD_SET,
 }
 CREATE_FIELDS: Mapping[str, Op] = {"status": Op.STATUS_SET, "role": Op.ROLE_SET, "userType": Op.TIER_SET}
-
-
-def _names(data: Any, serializer_class: type | None) -> dict[str, str]:
-    """The fields `data` names: each field's canonical name, to the spelling the body gave it."""
-    aliases = getattr(serializer_class, "aliases", {})
-    canonical = {spelling: name for name, spellings in aliases.items() for spelling in spellings}
-    return {canonical.get(key, key): key for key in data} if hasattr(data, "keys") else {}
 
 
 @functools.cache
@@ -50,7 +43,7 @@ def authorize_fields(caller: Caller, data: Any, serializer_class: type | None, *
     """Asks the policy for each operation a write to a user record needs: one per operator-only field it
     names, and the profile update for the rest (or for an empty body, so a stranger's empty write is
     refused too). A refusal names the fields the caller may not set, as the body spelt them."""
-    names = _names(data, serializer_class)
+    names = spellings_used(data, serializer_class)
     needed: dict[Op, list[str]] = {}
     for name in sorted(names):
         if name in fields:

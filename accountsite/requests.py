@@ -30,6 +30,16 @@ def input_names(serializer_class: type) -> tuple[frozenset[str], frozenset[str]]
     return fields, fields | {spelling for spellings in aliases.values() for spelling in spellings}
 
 
+def spellings_used(data: Any, serializer_class: type | None) -> dict[str, str]:
+    """The fields a body names: each field's name, to the spelling the body gave it (the first, if two)."""
+    aliases = getattr(serializer_class, "aliases", {})
+    canonical = {spelling: name for name, spellings in aliases.items() for spelling in spellings}
+    used: dict[str, str] = {}
+    for key in data if hasattr(data, "keys") else ():
+        used.setdefault(canonical.get(key, key), key)
+    return used
+
+
 def unknown_fields(data: Any, serializer_class: type) -> list[str]:
     """The names in a body that `serializer_class` does not accept under any spelling."""
     return sorted(set(data) - input_names(serializer_class)[1]) if hasattr(data, "keys") else []
@@ -107,12 +117,10 @@ class AliasedInputSerializer(serializers.Serializer):
         try:
             return super().run_validation(data)
         except serializers.ValidationError as exc:
-            detail = exc.detail
-            if not isinstance(detail, dict) or not hasattr(data, "keys"):
+            if not isinstance(exc.detail, dict):
                 raise
-            spelt = {name: spelling for name, spellings in self.aliases.items() for spelling in spellings
-                     if spelling in data and name not in data}
-            raise serializers.ValidationError({spelt.get(name, name): errors for name, errors in detail.items()}
+            spelt = spellings_used(data, type(self))
+            raise serializers.ValidationError({spelt.get(name, name): errors for name, errors in exc.detail.items()}
                                               ) from None
 
     def to_internal_value(self, data: Any) -> Any:
