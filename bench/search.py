@@ -306,11 +306,16 @@ def _checked_get(port: int, path: str, token: str) -> tuple[float, bytes]:
     return elapsed, body
 
 
-def shape_paths(users: int) -> list[tuple[str, str]]:
-    """(label, path) of every shape: SHAPES, then the deepest page by number and pages deep by key."""
+def deepest_page() -> tuple[int, int]:
+    """(the deepest page by number at PAGE_SIZE, the rows pages by number reach): `after` goes on from there."""
     from accountsite.pagination import KeysetPagePagination
 
-    deepest = KeysetPagePagination.max_rows // PAGE_SIZE  # pages by number stop there; `after` goes on
+    return KeysetPagePagination.max_rows // PAGE_SIZE, KeysetPagePagination.max_rows
+
+
+def shape_paths(users: int) -> list[tuple[str, str]]:
+    """(label, path) of every shape: SHAPES, then the deepest page by number and pages deep by key."""
+    deepest, _rows = deepest_page()
     deep_key = str(users * 9 // 10)
     shapes = [*SHAPES, (f"deepest page {deepest}", {"page": str(deepest)}),
               ("deep page by key", {"after": deep_key}),
@@ -323,9 +328,7 @@ def time_shapes(server: Server, requests: int, users: int) -> list[tuple[str, st
     shape alike instead of the few that were running then."""
     import json
 
-    from accountsite.pagination import KeysetPagePagination
-
-    deepest = KeysetPagePagination.max_rows // PAGE_SIZE
+    deepest, max_rows = deepest_page()
     labelled = shape_paths(users)
     paths = [path for _label, path in labelled]
     token, signed_in = admin_token(server), time.monotonic()
@@ -341,7 +344,7 @@ def time_shapes(server: Server, requests: int, users: int) -> list[tuple[str, st
             elapsed, _body = _checked_get(server.port, path, token)
             times[path].append(elapsed)
     _elapsed, status, _body = timed_get(server.port, f"/users/?page={deepest + 1}", token)
-    print(f"page {deepest + 1} (past row {KeysetPagePagination.max_rows:,}): HTTP {status}, "
+    print(f"page {deepest + 1} (past row {max_rows:,}): HTTP {status}, "
           f"{'1007 pointing to after, as documented' if status == 400 else 'NOT the documented 1007'}", flush=True)
     rows = []
     for label, path in labelled:
