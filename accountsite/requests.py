@@ -216,11 +216,15 @@ class BodySizeLimitMiddleware:
 # C0 controls and DEL: no login name, repository name, filter or page number holds one, and PostgreSQL
 # refuses NUL in text outright (a 500 if it reached a query).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A % that does not start an escape of two hexadecimal digits (RFC 3986 2.1), in the raw query string.
+_BROKEN_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
-class ControlCharacterMiddleware:
-    """Refuses control characters in the path (1009: nothing can be named that way) and in the query
-    string (1007), before any view, filter or query sees them."""
+class RequestLineMiddleware:
+    """Refuses, before any view, filter or query sees them: control characters in the path (1009: nothing
+    can be named that way) and in the query string (1007), and a query string with a broken percent-escape
+    (1007). Django reads `%zz` as those three characters, where oauthlib, behind every OAuth endpoint and
+    app token, raises on it: the same request must not mean one thing at one door and crash another."""
 
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
@@ -228,6 +232,10 @@ class ControlCharacterMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if _CONTROL.search(request.path_info):
             return error_response(errors.NotFoundError())
+        if _BROKEN_ESCAPE.search(request.META.get("QUERY_STRING", "")):
+            return error_response(errors.InvalidParametersError(
+                "Invalid parameters: in the query string, % starts an escape of two hexadecimal digits "
+                "(write a % itself as %25)."))
         for name, values in request.GET.lists():
             if _CONTROL.search(name) or any(_CONTROL.search(value) for value in values):
                 return error_response(errors.InvalidParametersError(

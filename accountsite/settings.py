@@ -71,7 +71,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accountsite.requests.NoStoreMiddleware",
-    "accountsite.requests.ControlCharacterMiddleware",  # before anything reads the path or the query
+    "accountsite.requests.RequestLineMiddleware",  # before anything reads the path or the query
     "accountsite.requests.RepeatedParameterMiddleware",
     "accountsite.requests.BodySizeLimitMiddleware",
     "accountsite.audit.AuditIPMiddleware",  # audit rows written during a request carry its client's address

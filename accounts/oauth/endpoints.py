@@ -149,7 +149,7 @@ def _client_named_twice(request: HttpRequest) -> str | None:
 def nul_refused(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """The OAuth endpoints are plain Django views: a NUL character in a form field or the client's
     credentials (which PostgreSQL cannot store or compare) is invalid_request, not a 500. (The query
-    string is checked for every view by accountsite.requests.ControlCharacterMiddleware.)"""
+    string is checked for every view by accountsite.requests.RequestLineMiddleware.)"""
 
     @wraps(view)
     def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:

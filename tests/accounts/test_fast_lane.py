@@ -239,7 +239,7 @@ def test_the_middleware_is_the_one_the_lane_was_checked_against(settings):
         "django.middleware.security.SecurityMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
         "accountsite.requests.NoStoreMiddleware",  # by the path alone
-        "accountsite.requests.ControlCharacterMiddleware",
+        "accountsite.requests.RequestLineMiddleware",
         "accountsite.requests.RepeatedParameterMiddleware",  # the lane takes no query string
         "accountsite.requests.BodySizeLimitMiddleware",
         "accountsite.audit.AuditIPMiddleware",

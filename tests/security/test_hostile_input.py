@@ -48,6 +48,29 @@ def test_control_characters_in_a_query_are_1007(query, path, user):
     assert "\x00" not in reply["msg"]
 
 
+# --- broken percent-escapes in a query ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query", ["a=%zz", "a=%2", "a=50%", "a=%%41", "%g1=x", "a=%C3%A9&b=%E"])
+@pytest.mark.parametrize(("method", "path"), [
+    ("get", "/oauth/authorize/"), ("get", "/oauth/userinfo/"), ("post", "/oauth/revoke_token/"),
+    ("post", "/oauth/introspect/"), ("post", "/oauth/token/"), ("get", "/users/"), ("get", "/repos/"),
+    ("get", "/auth/me"),
+])
+def test_a_broken_percent_escape_in_a_query_is_1007_at_every_door(method, path, query, user):
+    """oauthlib raised on `%zz` behind the OAuth endpoints (a 500 at authorize, userinfo and revocation),
+    where Django reads it as text: one rule for every path, before any view."""
+    before = snapshot()
+    reply = envelope(getattr(_client(), method)(f"{path}?{query}"), errors.InvalidParametersError)
+    assert "%25" in reply["msg"]
+    before.assert_unchanged()
+
+
+def test_a_percent_sign_escaped_as_25_is_searched_for(user):
+    client = _client(AdminFactory(username="root"))
+    assert client.get("/users/?loginName=50%25").json()["data"]["total"] == 0
+    assert client.get("/users/?loginName=al%69ce").json()["data"]["results"][0]["loginname"] == "alice"
+
+
 # --- pages ------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("query", ["page=500000000000000000", "page=1000001", "page=99999999999999999999",
