@@ -76,6 +76,9 @@ class BoundedListMixin:
         return super().response_action(request, queryset)  # type: ignore[misc]  # the ModelAdmin's
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        # `?_to_field=` sent empty: Django checks no field for it (empty is false), then looks the object up by
+        # the field named "" (a 500). Empty names no field, so the object is looked up by its key.
+        from_field = from_field or None
         if from_field is None and not self._takes_keys([object_id]):
             return None  # Django's answer for an id that names nothing
         return super().get_object(request, object_id, from_field)  # type: ignore[misc]  # the ModelAdmin's

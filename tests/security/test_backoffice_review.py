@@ -131,6 +131,24 @@ def test_a_reverse_relation_as_to_field_or_a_key_past_any_id_is_refused(admin_us
     assert site.get(url).status_code == 400
 
 
+@pytest.mark.parametrize(("method", "page", "status"), [
+    ("get", "user_change", 200), ("post", "user_change", 200), ("get", "user_history", 200),
+    ("get", "session_delete", 403), ("post", "session_delete", 403),  # sessions are revoked, never deleted
+])
+def test_an_empty_to_field_reads_the_object_by_its_key(admin_user, user, method, page, status):
+    """Django skips its check of an empty `_to_field`, then looked the object up by the field "": a 500."""
+    session, _pair = sessions.session_start(user=user, terminal="laptop", ip="198.51.100.7", user_agent="UA")
+    site = signed_in_client(admin_user)
+    site.raise_request_exception = False
+    url = reverse(f"admin:accounts_{page}", args=[session.pk if page.startswith("session") else user.pk])
+    before = snapshot()
+    reply = getattr(site, method)(f"{url}?_to_field=", {"_to_field": ""} if method == "post" else None)
+    assert reply.status_code == status
+    if status == 200:
+        assert user.username in reply.content.decode()
+    before.assert_unchanged()  # a form with errors, a page, or a refusal
+
+
 @pytest.mark.parametrize("url", ["/admin/membership/membership/99999999999999999999/change/",
                                  "/admin/membership/membership/99999999999999999999/change_tier/",
                                  "/admin/membership/wallet/99999999999999999999/change/"])
