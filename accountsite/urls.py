@@ -2,10 +2,10 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accountsite.health import HealthView
 from accountsite.index import IndexView
+from accountsite.reference import DocsView, SchemaView
 
 handler400 = "accountsite.api.handler400"
 handler403 = "accountsite.api.handler403"
@@ -21,9 +21,7 @@ urlpatterns = [
     path("", include("membership.urls")),
     path("", include("accounts.oauth.urls")),
     path("admin/", admin.site.urls),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    # A page for people: GET only. Its OPTIONS went to DRF's metadata, which the page's HTML renderer has no
-    # template for (a 500 anyone could cause); now it is 405, as any method the page does not answer.
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema", metadata_class=None), name="docs"),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", DocsView.as_view(url_name="schema"), name="docs"),
     path("healthz", HealthView.as_view(), name="healthz"),
 ]

@@ -8,7 +8,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from accounts.models import Session, User
+from accounts.models import RevokeReason, Session, User
+from accounts.services import sessions
 from accountsite import errors
 from tests.conftest import envelope
 from tests.factories import PASSWORD
@@ -273,12 +274,43 @@ def test_schema_documents_every_section_2_path(anon_client):
     assert "ErrorEnvelope" in schema["components"]["schemas"]
 
 
-@pytest.mark.parametrize("method", ["OPTIONS", "POST", "DELETE"])
-def test_the_docs_page_answers_other_methods_with_405(method):
-    """OPTIONS went to DRF's metadata, which the page's HTML renderer has no template for: a 500 for anyone."""
-    response = Client(raise_request_exception=False).generic(method, "/docs/")
-    assert response.status_code == 405 and "GET" in response["Allow"]
-    assert Client().head("/docs/").status_code == 200
+REFERENCE = ["/docs/", "/schema/"]
+
+
+@pytest.mark.parametrize("path", REFERENCE)
+@pytest.mark.parametrize("method", ["POST", "DELETE", "PUT"])
+def test_the_reference_answers_other_methods_with_405_in_the_envelope(path, method):
+    response = Client(raise_request_exception=False).generic(method, path)
+    assert response.status_code == 405 and response["Allow"] == "GET, HEAD, OPTIONS"
+    assert response.json() == {"code": 1010, "msg": f'Method "{method}" not allowed.', "data": None}
+    assert Client().head(path).status_code == 200
+
+
+@pytest.mark.parametrize("path", REFERENCE)
+@pytest.mark.parametrize("accept", ["*/*", "application/json", "text/html"])
+def test_the_reference_answers_options_as_every_route(path, accept):
+    """/docs/'s OPTIONS went to DRF's metadata through the page's HTML renderer, which has no template for it
+    (a 500); /schema/'s came out in YAML."""
+    response = Client().options(path, HTTP_ACCEPT=accept)
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    assert response.json()["data"]["methods"] == ["GET", "HEAD", "OPTIONS"]
+
+
+@pytest.mark.parametrize(("path", "unmet"), [("/docs/", "application/json"), ("/schema/", "text/html")])
+@pytest.mark.parametrize("token", ["not-a-token", "revoked"])
+def test_the_reference_reads_no_token_and_refuses_an_unmet_accept_in_the_envelope(user, path, unmet, token):
+    """A refusal went through the document's renderer: /schema/'s in YAML; /docs/'s HTML renderer read
+    request.user in its template and so checked the token there, past DRF's error handling, and a revoked
+    token with an Accept the page cannot meet was a 500."""
+    if token == "revoked":
+        session, pair = sessions.session_start(user=user, terminal="laptop", ip="127.0.0.1", user_agent="UA")
+        sessions.session_revoke(session=session, reason=RevokeReason.LOGOUT)
+        token = pair.access
+    client = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Bearer {token}")
+    refused = client.get(path, HTTP_ACCEPT=unmet)
+    assert refused.status_code == 406 and refused.json() == {
+        "code": 1007, "msg": "Could not satisfy the request Accept header.", "data": None}
+    assert client.get(path).status_code == 200  # public documents: a bad token is not read
 
 
 def test_docs_serve_swagger_ui_from_the_package(anon_client):
