@@ -162,18 +162,43 @@ class BoundedListMixin:
             field = get_fields_from_path(self.model, path)[-1]  # type: ignore[attr-defined]  # the ModelAdmin's
         except (FieldDoesNotExist, NotRelationField):
             return True
-        target = getattr(field, "target_field", field)  # a relation compares its target's values
-        try:
-            low, high = connections[router.db_for_read(target.model)].ops.integer_field_range(
-                target.get_internal_type())
-        except KeyError:  # not an integer column
-            return True
-        for item in filter(_INTEGER.fullmatch, items):
-            if len(item.strip()) > 20:  # past any column's range (and past what int() reads, at 4,300 digits)
-                return False
-            if (low is not None and int(item) < low) or (high is not None and int(item) > high):
-                return False
+        return integers_fit(field, items)
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        kwargs.setdefault("form_class", KeysInRangeMultipleChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+def integers_fit(field: models.Field, items: Iterable[str]) -> bool:
+    """Whether each whole number of `items` fits `field`'s integer column (a relation's: its target's). Other
+    values, and other columns, are Django's to refuse."""
+    target = getattr(field, "target_field", field)  # a relation compares its target's values
+    try:
+        low, high = connections[router.db_for_read(target.model)].ops.integer_field_range(target.get_internal_type())
+    except KeyError:  # not an integer column
         return True
+    for item in filter(_INTEGER.fullmatch, items):
+        if len(item.strip()) > 20:  # past any column's range (and past what int() reads, at 4,300 digits)
+            return False
+        if (low is not None and int(item) < low) or (high is not None and int(item) > high):
+            return False
+    return True
+
+
+class KeysInRangeMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """A many-to-many field of a back-office form (a user's groups, a group's permissions): an id past the
+    key column's integers is an invalid choice. Django checks each id's type, then reads the chosen rows
+    with `__in`, which the database driver could not send: a 500."""
+
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            opts = cast(QuerySet, self.queryset).model._meta  # the form field's, given by the relation
+            key = opts.get_field(self.to_field_name) if self.to_field_name else opts.pk
+            refused = [item for item in value if not integers_fit(key, [str(item)])]
+            if refused:
+                raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value",
+                                      params={"pk": refused[0]})
+        return super().clean(value)
 
 
 def operator(request: HttpRequest) -> Caller:
