@@ -312,9 +312,20 @@ class WordedConstraintsForm(forms.ModelForm):
     """A back-office form whose model constraints, when an edit would break one, give an error on the field
     concerned in words (`constraint_words`: constraint name -> sentence), instead of Django's
     'Constraint "..." is violated.' The instance's own values stand in for fields the form does not edit.
-    A field with an error is left out of the model's own check, so each violation is told once."""
+    A field with an error is left out of the model's own check, so each violation is told once.
+
+    A constraint is checked only on values its fields' model validators take (the model's check tells the
+    rest): a number past the column's integers, which the form's field takes, made the constraint's query
+    fail in the database driver, a 500."""
 
     constraint_words: Mapping[str, str] = {}
+
+    def _refused_by_model(self, name: str) -> bool:
+        try:
+            self._meta.model._meta.get_field(name).run_validators(self.cleaned_data.get(name))
+        except ValidationError:
+            return True
+        return False
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
@@ -323,7 +334,8 @@ class WordedConstraintsForm(forms.ModelForm):
         for constraint in model._meta.constraints:
             words = self.constraint_words.get(constraint.name)
             on_form = [name for name in constraint_fields(constraint) if name in self.fields]
-            if words is None or not on_form or any(name in self.errors for name in on_form):
+            if words is None or not on_form or any(name in self.errors or self._refused_by_model(name)
+                                                     for name in on_form):
                 continue
             try:
                 constraint.validate(model, candidate, exclude=set(self.errors), using=router.db_for_write(model))

@@ -146,6 +146,22 @@ def test_a_many_to_many_choice_past_any_id_is_an_invalid_choice(admin_user, user
     before.assert_unchanged()
 
 
+@pytest.mark.parametrize("value", ["99999999999999999999", "-99999999999999999999"])
+@pytest.mark.parametrize("field", ["repo_public", "repo_private", "pulls_per_day"])
+def test_a_limit_past_the_column_is_refused_on_the_tier_form(admin_user, field, value):
+    """The form's constraint check (in words) ran its query on a value the column cannot hold: a 500."""
+    tier = Tier.objects.get(user_type=TierType.GOLD)
+    site = signed_in_client(admin_user)
+    site.raise_request_exception = False
+    form = {"name": tier.name, "repo_public": tier.repo_public, "repo_private": tier.repo_private,
+            "deposit_bytes": str(tier.deposit_bytes), "pulls_per_day": tier.pulls_per_day, "pay_way": tier.pay_way,
+            "fee": tier.fee, field: value}
+    before = snapshot()
+    reply = site.post(reverse("admin:membership_tier_change", args=[tier.pk]), form)
+    assert reply.status_code == 200 and "Ensure this value is" in reply.content.decode()
+    before.assert_unchanged()
+
+
 @pytest.mark.parametrize(("method", "page", "status"), [
     ("get", "user_change", 200), ("post", "user_change", 200), ("get", "user_history", 200),
     ("get", "session_delete", 403), ("post", "session_delete", 403),  # sessions are revoked, never deleted
