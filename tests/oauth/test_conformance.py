@@ -119,6 +119,18 @@ def test_prompt_none_with_another_value_is_invalid_and_unknown_clients_never_red
         assert evil.status_code == 400 and "Location" not in evil
 
 
+@pytest.mark.parametrize("prompt", ["create", "create login", "login create", "consent create"])
+@pytest.mark.parametrize("signed_in", [True, False])
+def test_prompt_create_is_refused_before_any_page_signed_in_or_not(browser_client, app, prompt, signed_in):
+    """No registration page here, and discovery offers no `create` (see the discovery test below): Prompt Create
+    1.0's 4.1.1 refusal, signed out too (it led to the sign-in page, then to the refusal), and before
+    prompt=login's page."""
+    reply = (browser_client if signed_in else Client()).get("/oauth/authorize/", authorize_params(app, prompt=prompt))
+    assert reply.status_code == 400 and "Location" not in reply
+    assert reply.json() == {"error": "invalid_request", "error_description": "prompt=create is not supported"}
+    assert not Grant.objects.exists()
+
+
 # --- 2. max_age and prompt=login ----------------------------------------------------------------------------
 
 def id_token_claims(id_token: str) -> dict:
