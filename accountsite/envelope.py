@@ -75,9 +75,11 @@ class ContentNegotiation(DefaultContentNegotiation):
         return super().select_renderer(request, allowed, format_suffix)
 
     def filter_renderers(self, renderers: Iterable[BaseRenderer], format: str) -> list[BaseRenderer]:
+        renderers = list(renderers)
         found = [renderer for renderer in renderers if renderer.format == format]
-        if not found:  # the format is not echoed: it is the caller's text
-            raise drf.NotAcceptable("Unknown reply format in ?format=: leave it out, or use json.")
+        if not found:  # the format is not echoed: it is the caller's text; the view's own formats are named
+            offered = " or ".join(dict.fromkeys(renderer.format for renderer in renderers))
+            raise drf.NotAcceptable(f"Unknown reply format in ?format=: leave it out, or use {offered}.")
         return found
 
 

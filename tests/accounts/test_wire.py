@@ -121,8 +121,15 @@ def test_an_unknown_format_is_406_not_a_missing_object(user_client, user, fmt):
     """`?format=` names the reply's format: one the API does not write is 1007 (406), as an `Accept` it
     cannot meet is, not 1009 for the profile that exists; `json` is the one it writes."""
     body = envelope(user_client.get(f"/users/{user.username}?format={fmt}"), errors.InvalidParametersError, status=406)
-    assert fmt not in body["msg"]
+    assert fmt not in body["msg"] and body["msg"].endswith("use json.")
     assert envelope(user_client.get(f"/users/{user.username}?format=json"))["data"]["loginname"] == user.username
+
+
+def test_an_unknown_format_names_the_formats_of_that_route(anon_client):
+    """The schema is written in YAML and JSON: its refusal says so, where the API's says json."""
+    body = envelope(anon_client.get("/schema/?format=xml"), errors.InvalidParametersError, status=406)
+    assert body["msg"] == "Unknown reply format in ?format=: leave it out, or use yaml or json."
+    assert anon_client.get("/schema/?format=yaml").status_code == 200
 
 
 def test_no_cache_keeps_an_api_reply_and_every_refusal_carries_the_security_headers(user, user_client, settings):
