@@ -194,13 +194,15 @@ def passkey_delete(*, user: User, passkey: Passkey, password: str, ip: str) -> N
 
 def assertion_options(*, user: User | None = None) -> Options:
     """Options for navigator.credentials.get(): the account's passkeys, or (no user: a sign-in without a
-    password) any discoverable one. The caller keeps the challenge."""
+    password) any discoverable one, whose authenticator must then verify its user (a PIN, a fingerprint:
+    _assertion_verified). The caller keeps the challenge."""
     from webauthn import generate_authentication_options
     from webauthn.helpers.structs import UserVerificationRequirement
 
     allowed = [_descriptor(p) for p in Passkey.objects.filter(user=user)] if user is not None else []
+    verification = UserVerificationRequirement.PREFERRED if user is not None else UserVerificationRequirement.REQUIRED
     return _options(generate_authentication_options(rp_id=settings.WEBAUTHN_RP_ID, allow_credentials=allowed,
-                                                    user_verification=UserVerificationRequirement.PREFERRED))
+                                                    user_verification=verification))
 
 
 def _handle_answered(credential: Any) -> bytes | None:
@@ -235,10 +237,14 @@ def _handle_owns(passkey: Passkey, credential: Any, *, required: bool) -> bool:
 
 
 def _assertion_verified(passkey: Passkey | None, credential: dict, challenge: bytes, *,
-                        handle_required: bool = False) -> Any:
+                        passwordless: bool = False) -> Any:
     """The verified assertion, or None: a signature of the challenge by the passkey's key, answered with
-    the user handle of the passkey's owner."""
-    if passkey is None or not _handle_owns(passkey, credential, required=handle_required):
+    the user handle of the passkey's owner.
+
+    Without a password (`passwordless`) the passkey is the whole credential, the thing held and the person
+    holding it: the authenticator must say it verified its user (WebAuthn's UV flag). A key that only proves
+    someone touched it (UP alone, a security key without a PIN) is a second factor, after the password."""
+    if passkey is None or not _handle_owns(passkey, credential, required=passwordless):
         return None
     from webauthn import verify_authentication_response
 
@@ -246,7 +252,7 @@ def _assertion_verified(passkey: Passkey | None, credential: dict, challenge: by
         return verify_authentication_response(
             credential=credential, expected_challenge=challenge, expected_rp_id=settings.WEBAUTHN_RP_ID,
             expected_origin=settings.WEBAUTHN_ORIGINS, credential_public_key=bytes(passkey.public_key),
-            credential_current_sign_count=passkey.sign_count)
+            credential_current_sign_count=passkey.sign_count, require_user_verification=passwordless)
     except Exception:  # the library parses bytes the client chose: any failure is a refusal
         return None
 
@@ -312,7 +318,7 @@ def passwordless_verify(*, token: str, credential: dict, ip: str, now: datetime 
     user = passkey.user
 
     def check() -> str:
-        verified = _assertion_verified(passkey, credential, challenge, handle_required=True)
+        verified = _assertion_verified(passkey, credential, challenge, passwordless=True)
         if verified is None:
             return ""
         user_assert_can_sign_in(user)  # the right passkey of a frozen account: 7008/7009, and no use recorded

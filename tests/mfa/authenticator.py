@@ -24,6 +24,7 @@ class SoftAuthenticator:
         self.origin, self.rp_id = origin, rp_id
         self.user_handle = b""
         self.public_key: dict | None = None  # the COSE key registered instead of this key's, if set (a bad one)
+        self.verifies_user = True  # False: a key that proves presence only (a touch, no PIN or fingerprint)
 
     @property
     def id(self) -> str:
@@ -54,7 +55,8 @@ class SoftAuthenticator:
     def get(self, options: dict) -> dict:
         """The PublicKeyCredential navigator.credentials.get(options) would answer."""
         self.sign_count += 1
-        auth_data = self._rp_hash() + bytes([UP | UV]) + struct.pack(">I", self.sign_count)
+        flags = UP | UV if self.verifies_user else UP
+        auth_data = self._rp_hash() + bytes([flags]) + struct.pack(">I", self.sign_count)
         client_data = self._client_data("webauthn.get", options["challenge"])
         signature = self.key.sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
         return {"id": self.id, "rawId": self.id, "type": "public-key", "response": {

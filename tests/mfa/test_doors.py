@@ -178,6 +178,13 @@ def test_the_oauth_page_signs_in_with_a_passkey_instead_of_the_password(user):
     wrong = client.post("/oauth/login/passkey/", {"passkey_token": options["passkey_token"], "next": "/oauth/consent/",
                                                   "webauthn": json.dumps(SoftAuthenticator().get(options["webauthn"]))})
     assert wrong.status_code == 401 and b"cannot sign in" in wrong.content
+    authenticator.verifies_user = False  # the right key, but only touched: no door takes it instead of the password
+    options = client.post("/auth/login/passkey/options").json()["data"]
+    touched = client.post("/oauth/login/passkey/", {
+        "passkey_token": options["passkey_token"], "next": "/oauth/consent/",
+        "webauthn": json.dumps(authenticator.get(options["webauthn"]))})
+    assert touched.status_code == 401 and not Session.objects.filter(user=user).exists()
+    authenticator.verifies_user = True
     options = client.post("/auth/login/passkey/options").json()["data"]
     done = client.post("/oauth/login/passkey/", {"passkey_token": options["passkey_token"], "next": "/oauth/consent/",
                                                  "webauthn": json.dumps(authenticator.get(options["webauthn"]))})

@@ -250,6 +250,26 @@ def test_a_sign_in_without_a_password_needs_the_owners_user_handle(user, user_cl
     assert AuditEvent.objects.filter(user=user, action="mfa.failed").count() == 1
 
 
+def test_without_a_password_the_authenticator_must_verify_its_user(user, user_client, anon_client):
+    """A passkey instead of the password is both factors, so its authenticator must have verified the person
+    (a PIN, a fingerprint: the UV flag). A key that proves presence only (a touch) signs in as the second factor
+    after the password, not alone: whoever holds it, or took it, would need nothing else."""
+    authenticator = SoftAuthenticator()
+    register(user_client, authenticator)
+    authenticator.verifies_user = False
+    body, options = passwordless(anon_client, authenticator)
+    assert options["webauthn"]["userVerification"] == "required"
+    envelope(anon_client.post("/auth/login/passkey", body, format="json"), errors.InvalidSecretError)
+    assert Session.objects.filter(user=user).count() == 1  # user_client's own
+    assert Passkey.objects.get().last_used_at is None
+    assert AuditEvent.objects.filter(user=user, action="mfa.failed").count() == 1
+    data = envelope(anon_client.post("/auth/login", {"username": "alice", "password": PASSWORD},
+                                     format="json"))["data"]
+    assert data["webauthn"]["userVerification"] == "preferred"
+    second_factor = {"mfa_token": data["mfa_token"], "webauthn": authenticator.get(data["webauthn"])}
+    assert "access" in envelope(anon_client.post("/auth/login/mfa", second_factor, format="json"))["data"]
+
+
 def test_another_accounts_user_handle_does_not_sign_in(user, other, user_client, other_client, anon_client):
     mine, theirs = SoftAuthenticator(), SoftAuthenticator()
     register(user_client, mine)
