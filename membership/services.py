@@ -134,12 +134,14 @@ def membership_tier_assign(*, user: User, user_type: int, actor: User | None, ex
     follow the tier and existing use is kept. Nothing was paid, so a later upgrade credits nothing; but an
     operator moving only the end of a running tier (invalid_at) keeps the period the member paid for, which
     a later upgrade still credits. The admin tier (unlimited) goes with the admin role only (8009): the role
-    change gives it."""
+    change gives it. It and tier 1 never end: an end given with either is not kept."""
     now = now or timezone.now()
     tier = _tier(user_type)
     if tier.user_type == TierType.ADMIN and not user.is_admin:
         raise MembershipChangeError("The admin tier goes with the admin role: make the user an administrator.",
                                     error={"userType": ["Only administrators hold the admin tier."]})
+    if tier.user_type in (TierType.ADMIN, TierType.REGISTERED):
+        expires_at = None  # neither ever ends (_plan_push, is_expired): /vip must not show an end either
     membership = _locked_membership(user)
     previous = membership.tier.user_type
     paid = membership.tier_id == tier.pk and not selectors.is_expired(membership, now)

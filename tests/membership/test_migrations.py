@@ -1,4 +1,5 @@
-"""The data migration that gives every older account its plan and records its tier on the account."""
+"""The data migrations of membership: every older account's plan and tier in force, the running periods' value,
+and the ends tier 1 and the admin tier never have."""
 
 from datetime import timedelta
 
@@ -57,4 +58,25 @@ def test_running_periods_are_valued_at_their_tiers_fee_as_the_credit_read_them()
     Membership = steps.apps_at(after).get_model("membership", "Membership")
     assert Membership.objects.get(user_id=two_years.pk).period_value == 20000
     assert Membership.objects.get(user_id=granted.pk).period_value == 0
+    steps.to_latest()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_tier_1_and_the_admin_tier_lose_the_ends_a_role_change_carried_over():
+    before = [("membership", "0011_idempotency_created_index"), ("accounts", "0020_email_names_a_domain")]
+    after = [("membership", "0012_never_ending_tiers_without_end")]
+    steps = MigrationSteps()
+    apps = steps.apps_at(before)
+    User, Membership = apps.get_model("accounts", "User"), apps.get_model("membership", "Membership")
+    Tier = apps.get_model("membership", "Tier")
+    end = timezone.now() + timedelta(days=30)
+    for name, user_type in (("promoted", TierType.ADMIN), ("demoted", TierType.REGISTERED), ("paid", TierType.GOLD)):
+        user = User.objects.create(username=name, password="!", user_type=user_type, invalid_at=end)
+        Membership.objects.create(user=user, tier=Tier.objects.get(user_type=user_type), expires_at=end)
+
+    apps = steps.apps_at(after)
+    User, Membership = apps.get_model("accounts", "User"), apps.get_model("membership", "Membership")
+    ends = {member.user.username: (member.expires_at, member.user.invalid_at)
+            for member in Membership.objects.select_related("user")}
+    assert ends == {"promoted": (None, None), "demoted": (None, None), "paid": (end, end)}
     steps.to_latest()

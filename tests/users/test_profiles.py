@@ -194,6 +194,31 @@ def test_admin_role_change_moves_the_tier(admin_client, user):
     assert body["data"]["role"] == "common" and body["data"]["userType"] == TierType.REGISTERED
 
 
+def test_the_tier_a_role_change_gives_has_no_end_date(admin_client, user):
+    """The admin tier and tier 1 are held without an end: a role change does not carry over the end of the paid
+    tier it replaces (the user's record and /vip read it alike, and never as a past date of a tier in force)."""
+    envelope(admin_client.patch("/users/alice", {"userType": TierType.GOLD, "invalid_at": "2099-01-01T00:00:00Z"},
+                                format="json"))
+    body = envelope(admin_client.patch("/users/alice", {"role": "admin"}, format="json"))
+    assert body["data"]["userType"] == TierType.ADMIN and body["data"]["invalid_at"] is None
+    assert envelope(admin_client.get("/vip/alice"))["data"]["invalidTime"] is None
+    envelope(admin_client.patch("/users/alice", {"invalid_at": "2098-01-01T00:00:00Z"}, format="json"))
+    body = envelope(admin_client.patch("/users/alice", {"role": "common"}, format="json"))
+    assert body["data"]["userType"] == TierType.REGISTERED and body["data"]["invalid_at"] is None
+    assert envelope(admin_client.get("/vip/alice"))["data"]["invalidTime"] is None
+    body = envelope(admin_client.patch("/users/alice", {"role": "admin", "invalid_at": "2097-01-01T00:00:00Z"},
+                                       format="json"))  # the admin tier never ends, an end given or not
+    assert body["data"]["invalid_at"] is None
+    assert envelope(admin_client.get("/vip/alice"))["data"]["invalidTime"] is None
+    body = envelope(admin_client.patch("/users/alice", {"role": "common", "invalid_at": "2096-01-01T00:00:00Z",
+                                                        "userType": TierType.GOLD}, format="json"))
+    assert body["data"]["invalid_at"].startswith("2096-01-01")  # a paid tier's end given with the change is kept
+    assert envelope(admin_client.get("/vip/alice"))["data"]["invalidTime"].startswith("2096-01-01")
+    body = envelope(admin_client.patch("/users/alice", {"userType": TierType.REGISTERED,
+                                                        "invalid_at": "2095-01-01T00:00:00Z"}, format="json"))
+    assert body["data"]["invalid_at"] is None  # nor does tier 1
+
+
 def test_admin_sets_tier_and_expiry(admin_client, user):
     body = envelope(admin_client.patch("/users/alice", {"userType": "4", "invalid_at": "2099-01-01T00:00:00Z"},
                                        format="json"))
