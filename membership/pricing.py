@@ -88,10 +88,14 @@ def renewal_cost(*, fee: Decimal, validity: int) -> Decimal:
     return cents(fee) * validity
 
 
+def renewal_start(*, now: datetime, expires_at: datetime | None) -> datetime:
+    """Where renewed years begin: the later of now and the current expiry (no paid day is lost)."""
+    return now if expires_at is None or expires_at < now else expires_at
+
+
 def renewal_expiry(*, now: datetime, expires_at: datetime | None, validity: int) -> datetime:
-    """Renewing adds the years to the later of now and the current expiry (no paid day is lost)."""
-    start = now if expires_at is None or expires_at < now else expires_at
-    return add_years(start, validity)
+    """Renewing adds the years to renewal_start."""
+    return add_years(renewal_start(now=now, expires_at=expires_at), validity)
 
 
 def unused_credit(*, value: Decimal, period_started_at: datetime | None, expires_at: datetime | None,
@@ -162,7 +166,10 @@ def quote(*, current: Current, user_type: int, fee: Decimal, validity: int, now:
         cost = renewal_cost(fee=fee, validity=validity)
         expires_at: datetime | None = renewal_expiry(now=now, expires_at=current.expires_at, validity=validity)
         extends = running and current.expires_at is not None and current.period_years > 0
-        period_started_at = current.period_started_at if extends else now
+        # Renewing a tier held unpaid until a date (an operator's grant) starts the paid period where the grant
+        # ends: an upgrade credits the unused share of the years paid, not of those spread over the grant too.
+        period_started_at = current.period_started_at if extends else renewal_start(now=now,
+                                                                                    expires_at=current.expires_at)
         period_years = current.period_years + validity if extends else validity
         period_value = (current.value if extends else ZERO) + cost
     else:

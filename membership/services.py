@@ -45,17 +45,20 @@ def membership_open(*, user: User, now: datetime | None = None) -> Membership:
     return membership
 
 
-def _plan_push(*, membership: Membership, now: datetime | None = None, same_tier: bool = False) -> None:
+def _plan_push(*, membership: Membership, now: datetime | None = None, same_tier: bool = False,
+               lapsed: bool = False) -> None:
     """The membership's tier to the account and its limits to the quotas. A paid tier holds until it
     expires and tier 1 from that instant, in both (before expire_memberships writes it down); the admin
     tier never expires. `same_tier` (the tier in force stays: a renewal, a new end) keeps the limits an
-    operator set for this member, which hold until the tier changes (docs/tiers.md)."""
+    operator set for this member, which hold until the tier changes (docs/tiers.md); so does `lapsed` (the
+    expiry written down: reads held the member to tier 1 and those limits from that instant already)."""
     tier = membership.tier
     until = membership.expires_at if tier.user_type != TierType.ADMIN else None
     base = selectors.tier_by_user_type(TierType.REGISTERED)
     user_tier_record(user=membership.user, user_type=tier.user_type, invalid_at=until, user_type_after=base.user_type)
     quota_limits_apply(user=membership.user, limits=tier.quota_limits(), until=until,
-                       fallback=base.quota_limits() if until else None, now=now, keep_overrides=same_tier)
+                       fallback=base.quota_limits() if until else None, now=now, keep_overrides=same_tier,
+                       lapsed=lapsed)
 
 
 def _tier(user_type: int) -> Tier:
@@ -100,7 +103,7 @@ def _ledger_append(*, wallet: Wallet, kind: str, amount: Decimal, actor: User | 
 
 def _membership_set(*, membership: Membership, tier: Tier, expires_at: datetime | None,
                     period_started_at: datetime | None, period_years: int, now: datetime,
-                    period_value: Decimal = pricing.ZERO) -> None:
+                    period_value: Decimal = pricing.ZERO, lapsed: bool = False) -> None:
     same_tier = membership.tier_id == tier.pk and not selectors.is_expired(membership, now)
     if membership.tier_id != tier.pk:
         membership.started_at = now
@@ -108,7 +111,7 @@ def _membership_set(*, membership: Membership, tier: Tier, expires_at: datetime 
     membership.period_started_at, membership.period_years = period_started_at, period_years
     membership.period_value = period_value
     membership.save()
-    _plan_push(membership=membership, now=now, same_tier=same_tier)
+    _plan_push(membership=membership, now=now, same_tier=same_tier, lapsed=lapsed)
 
 
 @transaction.atomic
@@ -270,7 +273,7 @@ def _membership_expire(*, membership_id: int, now: datetime) -> bool:
         return False
     previous = membership.tier.user_type
     _membership_set(membership=membership, tier=selectors.tier_by_user_type(TierType.REGISTERED), expires_at=None,
-                    period_started_at=None, period_years=0, now=now)
+                    period_started_at=None, period_years=0, now=now, lapsed=True)
     audit_record(action=AuditAction.MEMBERSHIP_EXPIRE, user=membership.user, previous=previous,
                  expired_at=now.isoformat())
     return True

@@ -3,6 +3,9 @@
 Every path that spends quota (repositories, commits, pulls, the operators' `use` endpoints) goes
 through `quota_consume`/`quota_release`: one conditional UPDATE per quota inside the caller's
 transaction, so use never passes the limit and no increment is lost, whatever the concurrency.
+
+Every writer takes a user's quota rows in the order of their kind (deposit, pullnum, repo_private,
+repo_public), so two transactions touching the same rows queue instead of deadlocking.
 """
 
 from collections.abc import Iterable, Mapping
@@ -31,15 +34,20 @@ USE_FIELDS: dict[str, str] = {QuotaKind.REPO_PUBLIC: "usePublic", QuotaKind.REPO
 @transaction.atomic
 def quota_limits_apply(*, user: User, limits: Mapping[str, int], until: datetime | None = None,
                        fallback: Mapping[str, int] | None = None, now: datetime | None = None,
-                       keep_overrides: bool = False) -> None:
+                       keep_overrides: bool = False, lapsed: bool = False) -> None:
     """Sets the user's limits (a tier's, pushed here by membership), creating missing rows; use is kept
     (over-limit use blocks new use, deletes nothing). With `until`, `fallback` takes over at that instant.
     With `keep_overrides` (the same plan again: a renewal, a new end), a limit an operator set for this user,
-    one that differs from the plan's, stays: it holds until the plan changes (quota_limits_set)."""
+    one that differs from the plan's, stays: it holds until the plan changes (quota_limits_set). So it does
+    when a paid plan's end is written down (`lapsed`): there the operator's limits are the rows without the
+    plan's end (quota_until), which reads kept past it."""
     now = now or timezone.now()
-    current = dict(Quota.objects.filter(user=user).values_list("kind", "quota")) if keep_overrides else {}
-    for kind, limit in limits.items():
-        if current.get(kind, limit) != limit:
+    current = {kind: (quota, ends) for kind, quota, ends in
+               Quota.objects.filter(user=user).values_list("kind", "quota", "quota_until")} \
+        if keep_overrides or lapsed else {}
+    for kind, limit in sorted(limits.items()):  # each row locked in kind order, as every quota writer does
+        found = current.get(kind)
+        if found is not None and ((keep_overrides and found[0] != limit) or (lapsed and found[1] is None)):
             continue
         Quota.objects.update_or_create(user=user, kind=kind, defaults={
             "quota": limit, "quota_until": until, "fallback_quota": fallback[kind] if until and fallback else None,
@@ -54,7 +62,7 @@ def quota_limits_follow(*, holders: Any, changes: Mapping[str, tuple[int, int]],
     an operator set for one user differs from the plan's and stays. Answers how many rows changed."""
     now = now or timezone.now()
     changed = 0
-    for kind, (old, new) in changes.items():
+    for kind, (old, new) in sorted(changes.items()):  # rows locked in kind order, as every quota writer does
         rows = Quota.objects.filter(kind=kind)
         changed += rows.filter(user__in=holders, quota=old).update(quota=new, updated_at=now)
         if fallback:

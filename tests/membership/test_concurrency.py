@@ -4,12 +4,18 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.services import sessions
 from accountsite import errors
+from membership import services
 from membership.models import IdempotencyRecord, LedgerEntry, TierType
+from quotas.models import QuotaKind
+from quotas.services import quota_limits_set
+from repos.models import Repository
+from repos.services import repository_create, repository_update
 from tests.factories import UserFactory
 from tests.membership.conftest import assert_ledger_balances, balance, tier
 from tests.parallel import run_parallel
@@ -98,3 +104,33 @@ def test_concurrent_topups_and_purchases_never_lose_money(buyer, admin_user):
     assert balance(buyer) == Decimal("20000.00") + Decimal("10000.00") - Decimal("10000.00") * charges
     assert balance(buyer) >= 0
     assert_ledger_balances(buyer)
+
+
+def test_tier_pushes_and_the_other_quota_writers_queue_and_never_deadlock(admin_user):
+    """Every writer locks a user's quota rows in one order (quotas.services): a tier's push (an operator's
+    change, a purchase) beside an operator's limits and a visibility switch waited on each other's rows in
+    opposite orders, and PostgreSQL broke the cycle by failing one of them (a 503)."""
+    member = UserFactory(username="dora")
+    until = timezone.now() + timedelta(days=365)
+    services.membership_tier_assign(user=member, user_type=TierType.GOLD, actor=admin_user, expires_at=until)
+    repo = repository_create(owner=member, name="switching")
+
+    def work(index: int) -> list[str]:
+        deadlocks = []
+        for n in range(40):
+            try:
+                if index % 3 == 0:
+                    services.membership_tier_assign(user=member, user_type=(TierType.GOLD, TierType.DIAMOND)[n % 2],
+                                                    actor=admin_user, expires_at=until)
+                elif index % 3 == 1:
+                    quota_limits_set(user=member, limits={QuotaKind.REPO_PUBLIC: 30 + n, QuotaKind.REPO_PRIVATE: 5},
+                                     actor=admin_user)
+                else:
+                    current = Repository.objects.get(pk=repo.pk)
+                    switched = "private" if current.visibility == "public" else "public"
+                    repository_update(repo=current, visibility=switched)
+            except OperationalError as error:
+                deadlocks.append(str(error).splitlines()[0])
+        return deadlocks
+
+    assert [failure for failures in run_parallel(work, 6, threads=6) for failure in failures] == []

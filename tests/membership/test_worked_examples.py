@@ -121,6 +121,18 @@ def test_an_operator_grant_is_not_credited_on_upgrade(member, admin_user):
     assert services.membership_cost(user=member, user_type=TierType.DIAMOND, validity=1, now=T0) == Decimal("20000.00")
 
 
+def test_a_renewed_operator_grant_credits_the_years_paid_in_full(member, admin_user):
+    """Gold granted for a year, then renewed by the member for a year (10000.00, from the grant's end): upgrading
+    when the grant ends, the paid year is wholly unused and credited whole (it was spread over both years,
+    half of it credited)."""
+    services.membership_tier_assign(user=member, user_type=TierType.GOLD, actor=admin_user,
+                                    expires_at=T0 + timedelta(days=365), now=T0)
+    assert buy(member, TierType.GOLD, T0).quote.cost == Decimal("10000.00")
+    upgrade = buy(member, TierType.DIAMOND, T0 + timedelta(days=365))
+    assert (upgrade.quote.credit, upgrade.quote.cost) == (Decimal("10000.00"), Decimal("10000.00"))
+    assert_ledger_balances(member)
+
+
 def fee_set(user_type: int, fee: str) -> None:
     """As the back office edits a tier (a save: the tier cache follows)."""
     tier = Tier.objects.get(user_type=user_type)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accountsite.errors import QuotaExceededError
 from membership.models import Tier, TierType
-from membership.services import membership_tier_assign
+from membership.services import membership_expire_due, membership_tier_assign
 from quotas.models import Quota, QuotaKind
 from quotas.services import quota_consume, quota_limits_apply, quota_limits_set, quota_release
 from quotas.units import size_human, unit_parse
@@ -143,10 +143,17 @@ def test_recount_reports_then_fixes_broken_counters(user, other):
 @pytest.mark.parametrize("lapsed", [True, False])
 def test_an_operators_limit_holds_over_a_paid_tier_and_its_expiry(user, lapsed):
     """The override replaces the paid tier's limit and the fallback at its expiry: on a lapsed member it
-    read as the fallback at once (the reply showed the old limit), on a paying one it vanished at expiry."""
+    read as the fallback at once (the reply showed the old limit), on a paying one it vanished at expiry.
+    The nightly job writing the expiry down keeps it too (it set tier 1's limit there), and moves the rest."""
     now = timezone.now()
     expiry = now - timedelta(days=1) if lapsed else now + timedelta(days=30)
     membership_tier_assign(user=user, user_type=TierType.DIAMOND, actor=None, expires_at=expiry)
     quota_limits_set(user=user, limits={QuotaKind.REPO_PUBLIC: 100}, actor=None, now=now)
     assert row(user, QuotaKind.REPO_PUBLIC).limit_at(now) == 100
-    assert row(user, QuotaKind.REPO_PUBLIC).limit_at(now + timedelta(days=60)) == 100
+    later = now + timedelta(days=60)
+    assert row(user, QuotaKind.REPO_PUBLIC).limit_at(later) == 100
+    assert membership_expire_due(now=later) == 1
+    assert row(user, QuotaKind.REPO_PUBLIC).limit_at(later) == 100
+    base = Tier.objects.get(user_type=TierType.REGISTERED).quota_limits()
+    assert row(user, QuotaKind.REPO_PRIVATE).limit_at(later) == base[QuotaKind.REPO_PRIVATE]
+    assert row(user, QuotaKind.REPO_PRIVATE).quota_until is None
