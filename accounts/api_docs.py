@@ -50,11 +50,11 @@ _PROFILE_UPDATE = (
 _ME_READ = "The caller's own full record, and `developer` (their OAuth apps) for developers."
 _RECORD_UPDATE = (
     "Changes a user record. The user may change their profile fields; operators with the matching permission "
-    "also `status`, `role` (superusers only), `userType`, `password`, `invalid_at`, and the login name and "
-    "e-mail. Seed 004's spellings are accepted (`userName`, `comments`, `nickName`, `userstatus`, `usertype`, "
-    "`passwd`, `invalidTime`). A field the caller may not set, or an unknown one, is 7006 with `error.fields`, "
-    "and nothing changes.")
-_UPDATE_ERRORS = (E.InvalidParametersError, E.LoginNameTakenError, E.EmailTakenError, E.MembershipChangeError)
+    "also `status`, `role` (superusers only), `userType`, `password` and `invalid_at` (the login name is the "
+    "path's, and an address changes by `PUT .../email`). Seed 004's spellings are accepted (`userName`, "
+    "`comments`, `nickName`, `userstatus`, `usertype`, `passwd`, `invalidTime`). A field the caller may not "
+    "set, or an unknown one, is 7006 with `error.fields`, and nothing changes.")
+_UPDATE_ERRORS = (E.InvalidParametersError, E.MembershipChangeError)
 _APP_INPUT = ("`name` and `redirect_uris` (space-separated or a list; absolute, an allowed scheme, no fragment, at "
               "most 10).")
 

@@ -45,28 +45,28 @@ def redirect_uris_clean(value: Any, *, public: bool = False) -> list[str]:
     validator = AllowedURIValidator(
         oauth2_settings.ALLOWED_REDIRECT_URI_SCHEMES, name="redirect URI", allow_path=True, allow_query=True
     )
-    for uri in uris:
+    for position, uri in enumerate(uris, 1):  # a refusal names the URI by its place: a 400 never echoes input
         if len(uri) > 512:
             raise _bad_uris("A redirect URI is at most 512 characters.")
         if not (uri.isascii() and uri.isprintable()):  # the URI is not echoed: it holds what it should not
             raise _bad_uris("A redirect URI is printable ASCII: percent-encode anything else.")
         if not _has_valid_port(uri):
-            raise _bad_uris(f"Not an allowed redirect URI: {uri[:100]} (a port is a number from 0 to 65535).")
+            raise _bad_uris(f"Redirect URI {position} is not allowed: a port is a number from 0 to 65535.")
         if public:
             if not _public_redirect_uri_ok(uri):
-                raise _bad_uris(f"Not an allowed redirect URI for a public client: {uri[:100]} (https, http on "
-                                "127.0.0.1 or [::1], or a private-use scheme such as com.example.app:/cb).")
+                raise _bad_uris(f"Redirect URI {position} is not allowed for a public client: https, http on "
+                                "127.0.0.1 or [::1], or a private-use scheme such as com.example.app:/cb.")
             continue
         try:
             validator(uri)
         except DjangoValidationError:
             raise _bad_uris(
-                f"Not an allowed redirect URI: {uri[:100]} (absolute, scheme "
-                f"{'/'.join(oauth2_settings.ALLOWED_REDIRECT_URI_SCHEMES)}, no fragment)."
+                f"Redirect URI {position} is not allowed: absolute, scheme "
+                f"{'/'.join(oauth2_settings.ALLOWED_REDIRECT_URI_SCHEMES)}, no fragment."
             ) from None
         parts = urlsplit(uri)
         if not parts.hostname or "@" in parts.netloc:
-            raise _bad_uris(f"Not an allowed redirect URI: {uri[:100]} (a host and no credentials).")
+            raise _bad_uris(f"Redirect URI {position} is not allowed: a host and no credentials.")
     return list(dict.fromkeys(uris))
 
 

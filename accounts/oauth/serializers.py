@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from accounts.oauth.applications import redirect_uris_clean
 from accountsite.errors import InvalidParametersError
+from accountsite.requests import ChoiceField
 from accountsite.text import ONE_LINE
 
 
@@ -43,8 +44,7 @@ class ApplicationCreateInputSerializer(ApplicationInputSerializer):
     """A new app: a confidential client (a server, with a secret) unless `client_type` says public (a
     native or single-page app: no secret, loopback, private-use scheme or https redirect URIs)."""
 
-    client_type = serializers.ChoiceField(choices=[Application.CLIENT_CONFIDENTIAL, Application.CLIENT_PUBLIC],
-                                          required=False)
+    client_type = ChoiceField(choices=[Application.CLIENT_CONFIDENTIAL, Application.CLIENT_PUBLIC], required=False)
 
 
 class ApplicationSerializer(serializers.ModelSerializer):

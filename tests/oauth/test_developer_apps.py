@@ -1,5 +1,7 @@
 """/developer/apps/: who may do what, bad input changing nothing, secret rotation and deletion."""
 
+import json
+
 import pytest
 from oauth2_provider.models import Application
 from rest_framework.test import APIClient
@@ -74,6 +76,22 @@ def test_bad_redirect_uris_change_nothing(user_client, alice_app, redirect_uris)
     assert Application.objects.count() == 1
     application = Application.objects.get(pk=pk)
     assert application.name == "Alice's app" and application.redirect_uris == CALLBACK
+
+
+@pytest.mark.parametrize("body", [
+    {"redirect_uris": ["https://app.example/cb", "<script>x</script>"]},  # not absolute
+    {"redirect_uris": "https://app.example:99999/<script>x</script>"},  # no port
+    {"redirect_uris": "https://app.example/<script>x</script>#frag"},  # a fragment
+    {"redirect_uris": "https://u:p@app.example/<script>x</script>"},  # credentials
+    {"client_type": "public", "redirect_uris": "http://app.example/<script>x</script>"},  # not for a public client
+    {"client_type": "<script>x</script>", "redirect_uris": "https://app.example/cb"},
+])
+def test_a_refused_app_names_the_field_and_echoes_nothing(user_client, body):
+    """A 400 never echoes the input back: a refused redirect URI is named by its place in the list."""
+    reply = envelope(user_client.post("/developer/apps/", body, format="json"), errors.InvalidParametersError)
+    assert "<script>" not in json.dumps(reply) and set(reply["error"]) <= {"redirect_uris", "client_type"}
+    if "client_type" not in reply["error"]:
+        assert "Redirect URI" in reply["msg"]
 
 
 @pytest.mark.parametrize(("method", "path", "body"), [
