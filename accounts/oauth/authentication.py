@@ -39,7 +39,7 @@ class OAuthTokenAuthentication(OAuth2Authentication):
             # The access tokens /oauth/token/ issues are opaque, never dotted. oauthlib takes a dotted one
             # starting "ey" for an ID token and DOT parses it as a JWS, raising on the five-part (JWE) shape.
             raise NotAuthenticatedError()
-        result = super().authenticate(request)
+        result = self._verified(request, raw)
         if result is None:
             raise NotAuthenticatedError()
         user, token = result
@@ -49,6 +49,21 @@ class OAuthTokenAuthentication(OAuth2Authentication):
                 pk=application.user_id, status=UserStatus.ACTIVE).exists():
             raise NotAuthenticatedError()
         return user, AppCredentials(token=token, scopes=frozenset(token.scope.split()))
+
+    def _verified(self, request: Any, raw: str) -> tuple[Any, Any] | None:
+        """DOT's check of the token. DOT reads it from `Authorization: Bearer` only, where the API takes any
+        access token in the old clients' forms too (`Token`, a bare `token:` header: raw_token), so DOT is
+        shown the token in the Bearer form for the length of its check."""
+        meta = request.META
+        given = meta.get("HTTP_AUTHORIZATION")
+        meta["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
+        try:
+            return super().authenticate(request)
+        finally:
+            if given is None:
+                del meta["HTTP_AUTHORIZATION"]
+            else:
+                meta["HTTP_AUTHORIZATION"] = given
 
 
 class OAuthTokenScheme(OpenApiAuthenticationExtension):

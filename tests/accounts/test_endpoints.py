@@ -6,6 +6,7 @@ import jwt
 import pytest
 from django.conf import settings
 from django.utils import timezone
+from oauth2_provider.models import AccessToken
 from rest_framework.test import APIClient
 
 from accounts.models import Session, User, UserStatus
@@ -13,7 +14,7 @@ from accounts.services import sessions, users
 from accountsite import errors
 from membership.models import TierType
 from tests.accounts.conftest import bearer, craft_token
-from tests.conftest import CALLER_ROLES, REFUSED_ROLES, client_for, envelope
+from tests.conftest import CALLER_ROLES, REFUSED_ROLES, app_client, client_for, envelope
 from tests.factories import PASSWORD, UserFactory
 from tests.snapshots import snapshot
 
@@ -479,6 +480,24 @@ def test_old_clients_token_headers(alice, header):
     else:
         client.credentials(HTTP_AUTHORIZATION=f"bearer {pair.access}")
     envelope(client.get("/auth/me"), status=200)
+
+
+@pytest.mark.parametrize("header", ["Token", "token-header", "bearer-lowercase"])
+def test_old_clients_token_headers_carry_an_apps_token_too(alice, header):
+    """CONTRACT section 2: the old forms are the API's, whatever the token; an app's stays within its scopes
+    and is refused once revoked, in every form."""
+    reader = app_client(alice, "read")
+    client = APIClient()
+    if header == "Token":
+        client.credentials(HTTP_AUTHORIZATION=f"Token {reader.raw_token}")
+    elif header == "token-header":
+        client.credentials(HTTP_TOKEN=reader.raw_token)
+    else:
+        client.credentials(HTTP_AUTHORIZATION=f"bearer {reader.raw_token}")
+    assert envelope(client.get("/auth/me"))["data"]["username"] == "alice"
+    envelope(client.patch("/auth/me", {"nickname": "Changed"}, format="json"), errors.PermissionDeniedError)
+    AccessToken.objects.filter(token=reader.raw_token).delete()
+    envelope(client.get("/auth/me"), errors.NotAuthenticatedError)
 
 
 @pytest.mark.parametrize("body", [{"all": "maybe"}, {"all": [True]}, {"all": {"x": 1}}])
