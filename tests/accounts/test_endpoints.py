@@ -469,31 +469,30 @@ def test_expired_token_from_the_servers_own_lifetime(alice, monkeypatch):
     envelope(bearer(access["data"]["access"]).get("/auth/me"), status=200)
 
 
-@pytest.mark.parametrize("header", ["Token", "token-header", "bearer-lowercase"])
+OLD_HEADER_FORMS = {"Token": lambda raw: {"HTTP_AUTHORIZATION": f"Token {raw}"},
+                    "token-header": lambda raw: {"HTTP_TOKEN": raw},
+                    "bearer-lowercase": lambda raw: {"HTTP_AUTHORIZATION": f"bearer {raw}"}}
+
+
+def sending(raw: str, header: str) -> APIClient:
+    """A client sending the access token `raw` in one of the old clients' header forms."""
+    client = APIClient()
+    client.credentials(**OLD_HEADER_FORMS[header](raw))
+    return client
+
+
+@pytest.mark.parametrize("header", OLD_HEADER_FORMS)
 def test_old_clients_token_headers(alice, header):
     _session, pair = sessions.session_start(user=alice, terminal="old", ip="127.0.0.1", user_agent="t")
-    client = APIClient()
-    if header == "Token":
-        client.credentials(HTTP_AUTHORIZATION=f"Token {pair.access}")
-    elif header == "token-header":
-        client.credentials(HTTP_TOKEN=pair.access)
-    else:
-        client.credentials(HTTP_AUTHORIZATION=f"bearer {pair.access}")
-    envelope(client.get("/auth/me"), status=200)
+    envelope(sending(pair.access, header).get("/auth/me"), status=200)
 
 
-@pytest.mark.parametrize("header", ["Token", "token-header", "bearer-lowercase"])
+@pytest.mark.parametrize("header", OLD_HEADER_FORMS)
 def test_old_clients_token_headers_carry_an_apps_token_too(alice, header):
     """CONTRACT section 2: the old forms are the API's, whatever the token; an app's stays within its scopes
     and is refused once revoked, in every form."""
     reader = app_client(alice, "read")
-    client = APIClient()
-    if header == "Token":
-        client.credentials(HTTP_AUTHORIZATION=f"Token {reader.raw_token}")
-    elif header == "token-header":
-        client.credentials(HTTP_TOKEN=reader.raw_token)
-    else:
-        client.credentials(HTTP_AUTHORIZATION=f"bearer {reader.raw_token}")
+    client = sending(reader.raw_token, header)
     assert envelope(client.get("/auth/me"))["data"]["username"] == "alice"
     envelope(client.patch("/auth/me", {"nickname": "Changed"}, format="json"), errors.PermissionDeniedError)
     AccessToken.objects.filter(token=reader.raw_token).delete()
