@@ -82,6 +82,16 @@ def code_family_record(*, code: str, token_family: uuid.UUID) -> None:
         RefreshToken.revoke_family(token_family)
 
 
+def refresh_replay_revoke(*, refresh_token: str, client_id: str) -> None:
+    """A refresh token presented again while its first use was rotating it: reuse of a rotated refresh token
+    revokes its family, the rotation's new tokens included (RFC 9700 4.14.2), as a replay that comes a moment
+    later does (DOT's validate_refresh_token). The replay had waited for the first use's lock, and DOT took it
+    for a client's retry within its grace period, answering no token (the token endpoint's DoesNotExist)."""
+    family = (RefreshToken.objects.filter(token_checksum=code_hash(refresh_token), application__client_id=client_id)
+              .values_list("token_family", flat=True).first())
+    RefreshToken.revoke_family(family)
+
+
 def code_replay_revoke(*, code: str, application: Application, now: datetime | None = None) -> bool:
     """A redeemed code presented again: revokes the refresh tokens its first use issued, every rotation
     of them, and their access tokens (RFC 6749 4.1.2, RFC 9700 4.5). True if the code was redeemed.

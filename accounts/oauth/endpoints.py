@@ -181,6 +181,10 @@ class TokenView(OAuthMethodsMixin, dot.TokenView):
         except AccessToken.DoesNotExist:
             # DOT reads back the access token it has just issued (for its app_authorized signal). A replay of
             # the code revokes it, while it was being made or since (accounts.oauth.codes): the grant is spent.
+            # A refresh token replayed while its first use rotated it gets here too, with no token made.
+            if grant_type == "refresh_token":
+                codes.refresh_replay_revoke(refresh_token=request.POST.get("refresh_token", ""),
+                                            client_id=_client_credentials(request)[0])
             return _oauth_error(InvalidGrantError())
 
 

@@ -59,9 +59,11 @@ NONCE_MAX_LENGTH = Grant._meta.get_field("nonce").max_length
 
 
 def _request_problem(credentials: Mapping[str, Any]) -> str | None:
-    """What is wrong with an authorization request's PKCE challenge or nonce, or None. DOT refuses `plain`
+    """What is wrong with an authorization request's flow, PKCE challenge or nonce, or None. DOT refuses `plain`
     only when the code is saved, after the consent page (RFC 9700 2.1.1); the challenge's form is RFC 7636
     4.2's, and the nonce must fit where the code keeps it."""
+    if credentials.get("response_type") != "code":  # the GET converts any other (validate_authorization_request)
+        return "response_type: only code is offered."
     if credentials.get("code_challenge_method") != "S256" or \
             not PKCE_CHALLENGE.fullmatch(credentials.get("code_challenge") or ""):
         return "PKCE is required: a code_challenge of 43-128 characters, code_challenge_method=S256."

@@ -15,7 +15,7 @@ from accounts.oauth.validators import AccountsOAuth2Validator
 from accountsite.errors import InvalidSecretError
 from tests.conftest import browser_sign_in
 from tests.factories import UserFactory
-from tests.oauth.conftest import code_for, exchange
+from tests.oauth.conftest import code_for, exchange, tokens_for
 from tests.parallel import run_parallel
 
 CALLBACK = "https://app.example/cb"
@@ -117,3 +117,45 @@ def waited_or_done(replayed: threading.Event) -> None:
                 return
             assert time.monotonic() < deadline, "the replay neither finished nor waited for a lock"
             time.sleep(0.01)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_refresh_token_replayed_while_its_first_use_rotates_it_ends_the_family(monkeypatch):
+    """The replay is checked first, then waits until the first use has rotated the token and committed: it
+    is a reuse of a rotated refresh token, and it ends the family, the rotation's new tokens included (RFC 9700
+    4.14.2), as a replay a moment later does. DOT took it for a retry and answered no token; nothing was
+    revoked, and whoever raced the client kept the new tokens."""
+    user = UserFactory(username="refresher")
+    issued = applications.application_create(owner=UserFactory(username="refreshdev"), redirect_uris=CALLBACK)
+    browser = Client()
+    browser_sign_in(browser, user)
+    tokens = tokens_for(browser, issued.application, issued.client_secret)
+    data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+            "client_id": issued.application.client_id, "client_secret": issued.client_secret}
+    checked, first_done = threading.Event(), threading.Event()
+    validate = AccountsOAuth2Validator.validate_refresh_token
+
+    def replay_waits(self, *args, **kwargs):
+        valid = validate(self, *args, **kwargs)
+        if threading.current_thread().name == "replay":
+            checked.set()
+            assert first_done.wait(WAIT), "the first use did not finish"
+        return valid
+
+    def use(name: str):
+        threading.current_thread().name = name
+        try:
+            if name == "first":
+                assert checked.wait(WAIT), "the replay was never checked"
+            return Client().post("/oauth/token/", data)
+        finally:
+            if name == "first":
+                first_done.set()
+
+    monkeypatch.setattr(AccountsOAuth2Validator, "validate_refresh_token", replay_waits)
+    replay, first = run_parallel(lambda index: use(("replay", "first")[index]), 2, threads=2)
+    assert first.status_code == 200 and replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    assert not RefreshToken.objects.filter(revoked__isnull=True).exists() and not AccessToken.objects.exists()
+    rotated = Client().post("/oauth/token/", {**data, "refresh_token": first.json()["refresh_token"]})
+    assert rotated.status_code == 400

@@ -129,7 +129,10 @@ def test_pkce_s256_is_required_at_the_authorization_request_before_any_page(brow
     {"code_challenge": "a\u00e9" * 30},
     {"code_challenge": ""},
     {"code_challenge_method": "plain"},
-], ids=["unknown_client", "long_nonce", "long_challenge", "bad_challenge", "no_challenge", "plain"])
+    {"response_type": "token"},
+    {"response_type": "code id_token"},
+], ids=["unknown_client", "long_nonce", "long_challenge", "bad_challenge", "no_challenge", "plain", "implicit",
+        "hybrid"])
 def test_the_consent_post_is_checked_as_the_get_was(browser_client, app, tampered):
     """The page's hidden fields come back from the browser: what the GET refuses is refused on the page
     (400, nothing sent to a redirect URI not checked yet), never a 500, never a code."""
