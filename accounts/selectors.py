@@ -12,7 +12,16 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.models import MfaMethod, Passkey, RecoveryCode, Session, TotpDevice, User, UserStatus
+from accounts.models import (
+    MfaMethod,
+    Passkey,
+    RecoveryCode,
+    Session,
+    TotpDevice,
+    User,
+    UserStatus,
+    may_name_an_account,
+)
 from accountsite import policy
 from accountsite.db import CompiledQuery, Converters, converted, converters_of, prepared_cursor
 from accountsite.errors import NotAuthenticatedError, NotFoundError
@@ -25,7 +34,7 @@ def user_for_login(login: str) -> User | None:
     Deleted accounts are invisible here, so signing in with one looks exactly like an unknown name.
     """
     login = login.strip()
-    if not login:
+    if not login or not may_name_an_account(login):
         return None
     candidates = _login_candidates(login)
     for user in candidates:
@@ -122,6 +131,8 @@ def users_in_order() -> QuerySet[User]:
 def user_visible_to(loginname: str, caller: Caller) -> User:
     """The user named `loginname` (case-insensitively), as `caller` may see them: deleted accounts exist
     only for operators who may view users; to anyone else they are unknown (404)."""
+    if not may_name_an_account(loginname):
+        raise NotFoundError("No such user.")
     users = users_in_order().filter(username__iexact=loginname)
     if not policy.allows(caller, Op.USER_VIEW, ANOTHER_ACCOUNT):
         users = users.exclude(status=UserStatus.DELETED)

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from accounts.models import User
+from accounts.models import User, may_name_an_account
 from accountsite.policy import Caller
 from quotas.models import QuotaKind
 from repos.models import Commit, Repository, Visibility
@@ -19,7 +19,10 @@ def repositories_of(owner: User, *, caller: Caller) -> QuerySet[Repository]:
 
 
 def repository_find(owner_name: str, name: str) -> Repository | None:
-    """The named repository with its owner, whoever may see it (callers check repos.permissions)."""
+    """The named repository with its owner, whoever may see it (callers check repos.permissions). Names are
+    ASCII, and so is the owner's (accounts.models.may_name_an_account)."""
+    if not (may_name_an_account(owner_name) and name.isascii()):
+        return None
     return (
         Repository.objects.filter(owner__username__iexact=owner_name, name__iexact=name)
         .select_related("owner")

@@ -13,6 +13,7 @@ from accounts.models.users import (
     User,
     UserManager,
     UserStatus,
+    may_name_an_account,
 )
 from accounts.models.sessions import RevokeReason, Session
 from accounts.models.audit import AuditEvent
@@ -39,4 +40,5 @@ __all__ = [
     "UserManager",
     "UserStatus",
     "WebAuthnHandle",
+    "may_name_an_account",
 ]

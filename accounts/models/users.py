@@ -33,6 +33,15 @@ EMAIL_ASCII_VALIDATOR = RegexValidator(
 )
 
 
+def may_name_an_account(text: str) -> bool:
+    """Whether `text` may be a login name or an e-mail address, both ASCII (their validators): a lookup by name
+    checks this first. Matching without regard to case, PostgreSQL folds letters past ASCII that Python's
+    lower() keeps apart (a dotless i with i, a long s with s): "al\u0131ce" found alice, while the keys its
+    attempts were counted under (a lockout's, a mail cap's) were its own, which told real names from unknown
+    ones and multiplied an account's reset mails."""
+    return text.isascii()
+
+
 def validate_email_domain(value: str) -> None:
     """Django's e-mail check takes domains that name no mailbox on the Internet: an address literal
     (`x@[127.0.0.1]`, `x@[IPv6:::1]`), a bare `localhost` and names under it (`x@db.localhost`, RFC 6761).
@@ -70,6 +79,8 @@ class UserManager(BaseUserManager["User"]):
 
     def get_by_natural_key(self, username: str | None) -> "User":
         # Login names are unique case-insensitively, so lookups are too (the admin login uses this).
+        if username is None or not may_name_an_account(username):
+            raise self.model.DoesNotExist("No such user.")
         return self.get(username__iexact=username)
 
     def name_claimed(self, name: str, *, by_other_than: "User | None" = None) -> bool:

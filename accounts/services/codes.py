@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.mail import front_end_link, mail_send
-from accounts.models import AccountSecret, SecretPurpose, User, UserStatus
+from accounts.models import AccountSecret, SecretPurpose, User, UserStatus, may_name_an_account
 from accountsite import errors
 from accountsite.outbox import outbox_enqueue
 from accountsite.ratelimit import SECRET_MAILS_PER_ACCOUNT, SECRET_MAILS_PER_IP
@@ -99,6 +99,8 @@ def secret_mail_request(*, loginname: str, ip: str, task: str) -> None:
 
 def secret_mail_recipient(loginname: str, status: int) -> User | None:
     """The account `loginname` names if it is in `status` and has an address (outbox tasks)."""
+    if not may_name_an_account(loginname):
+        return None
     return User.objects.filter(username__iexact=loginname, status=status, email__isnull=False).first()
 
 
