@@ -234,12 +234,14 @@ class ServiceAdminMixin:
     _REFUSED = "_service_refused"
     message_user: Callable[..., None]
 
-    def run_service(self, request: HttpRequest, call: Callable[[], Any]) -> bool:
+    def run_service(self, request: HttpRequest, call: Callable[[], Any], *, about: Any = None) -> bool:
+        """Runs the service call; a refusal is the operator's error message (naming `about`, the object it was
+        for, when one of several was)."""
         try:
             call()
         except ServiceError as exc:
             setattr(request, self._REFUSED, True)
-            self.message_user(request, exc.message, messages.ERROR)
+            self.message_user(request, exc.message if about is None else f"{about}: {exc.message}", messages.ERROR)
             return False
         return True
 

@@ -100,7 +100,7 @@ class RepositoryAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmi
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         for repo in queryset:
-            self.run_service(request, functools.partial(services.repository_delete, repo=repo))
+            self.run_service(request, functools.partial(services.repository_delete, repo=repo), about=repo)
 
 
 class MeasuredQuotaAdmin(QuotaAdmin):

@@ -10,6 +10,7 @@ The user page shows the apps a user owns and the apps that hold the user's token
 """
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,13 +26,13 @@ from accounts.models import User
 from accounts.oauth import applications, revocation
 from accounts.selectors import signed_in
 from accounts.user_page import UserPanel, user_panel_register
-from accountsite.admin import may_view, operator_may
+from accountsite.admin import ServiceAdminMixin, may_view, operator_may
 from accountsite.policy import Op
 
 RECENT = 20
 
 
-class ApplicationAdmin(dot_admin.ApplicationAdmin):
+class ApplicationAdmin(ServiceAdminMixin, dot_admin.ApplicationAdmin):
     list_display = ("pk", "name", "user", "client_id", "redirect_uris", "authorization_grant_type", "created")
     exclude = ("client_secret",)  # its hash: no page shows a stored secret, hashed or not
     list_select_related = ("user",)
@@ -61,10 +62,13 @@ class ApplicationAdmin(dot_admin.ApplicationAdmin):
     def reset_secret(self, request: HttpRequest, queryset: QuerySet) -> None:
         # For a leaked secret: the old one stops working at once. A client secret is its developer's alone,
         # so the replacement is shown to no one; the developer sets a usable one at /developer/apps/.
-        for application in queryset:
-            applications.application_secret_rotate(application=application, actor=signed_in(request))
-        self.message_user(request, f"Reset the secret of {queryset.count()} application(s); their developers "
-                                   "rotate a new one at /developer/apps/.", level=messages.WARNING)
+        # A public client has no secret: the refusal is reported for that app (run_service), the others reset.
+        actor = signed_in(request)
+        reset = sum(self.run_service(request, partial(applications.application_secret_rotate, application=application,
+                                                      actor=actor), about=application) for application in queryset)
+        if reset:
+            self.message_user(request, f"Reset the secret of {reset} application(s); their developers rotate a new "
+                                       "one at /developer/apps/.", level=messages.WARNING)
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple:
         # DOT's token admins forbid deleting tokens one by one (they must be revoked as a family); deleting

@@ -6,6 +6,8 @@ from django.test import Client
 from oauth2_provider.models import AccessToken, Application, Grant
 
 from accounts.models import AuditEvent
+from accounts.oauth import applications
+from accountsite.errors import NotAuthenticatedError
 from tests.conftest import browser_sign_in
 from tests.oauth.conftest import CALLBACK, code_for, tokens_for
 
@@ -56,9 +58,20 @@ def test_reset_secret_shows_no_secret_and_the_old_one_stops(admin_web, app, issu
         "action": "reset_secret", "_selected_action": [app.pk]}, follow=True)
     text = reply.content.decode()
     assert "Reset the secret of 1 application" in text and issued.client_secret not in text
-    from accounts.oauth import applications
-    from accountsite.errors import NotAuthenticatedError
+    with pytest.raises(NotAuthenticatedError):
+        applications.application_authenticate(client_id=app.client_id, client_secret=issued.client_secret)
 
+
+def test_reset_secret_reports_a_public_client_and_resets_the_others(admin_web, app, issued, developer):
+    """A public client has no secret: the action says so for that app, resets the rest, and is no 500."""
+    public = applications.application_create(owner=developer, client_type=Application.CLIENT_PUBLIC,
+                                              redirect_uris="https://spa.example/cb").application
+    reply = admin_web.post("/admin/oauth2_provider/application/", {
+        "action": "reset_secret", "_selected_action": [public.pk, app.pk]}, follow=True)
+    text = reply.content.decode()
+    refusals = [str(message) for message in reply.context["messages"]]
+    assert reply.status_code == 200 and f"{public}: A public client has no secret to rotate." in refusals
+    assert "Reset the secret of 1 application" in text
     with pytest.raises(NotAuthenticatedError):
         applications.application_authenticate(client_id=app.client_id, client_secret=issued.client_secret)
 
