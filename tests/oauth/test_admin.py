@@ -8,7 +8,7 @@ from oauth2_provider.models import AccessToken, Application, Grant
 from accounts.models import AuditEvent
 from accounts.oauth import applications
 from accountsite.errors import NotAuthenticatedError
-from tests.conftest import browser_sign_in
+from tests.conftest import browser_sign_in, staff_user
 from tests.oauth.conftest import CALLBACK, code_for, tokens_for
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +74,34 @@ def test_reset_secret_reports_a_public_client_and_resets_the_others(admin_web, a
     assert "Reset the secret of 1 application" in text
     with pytest.raises(NotAuthenticatedError):
         applications.application_authenticate(client_id=app.client_id, client_secret=issued.client_secret)
+
+
+@pytest.mark.parametrize("model", ["application", "accesstoken", "grant"])
+def test_an_operator_who_may_not_see_users_searches_their_login_names_not_their_addresses(admin_web, browser_client,
+                                                                                          app, issued, developer,
+                                                                                          model):
+    """A search narrowing a list a letter at a time reads the column it searches: by e-mail address only for
+    operators who may see users."""
+    tokens_for(browser_client, app, issued.client_secret)
+    code_for(browser_client, app)
+    owner = developer if model == "application" else app_user(model)
+    apps_only = Client()
+    browser_sign_in(apps_only, staff_user("appmgr", permissions=(f"oauth2_provider.view_{model}",)))
+    listing = f"/admin/oauth2_provider/{model}/"
+
+    def found(client: Client, search: str) -> int:
+        reply = client.get(listing, {"q": search})
+        assert reply.status_code == 200
+        return reply.context["cl"].result_count
+
+    address_part = "@" + owner.email.split("@")[1]  # in no login name, app name or client id
+    assert found(apps_only, owner.username) == found(admin_web, owner.username) >= 1
+    assert found(admin_web, address_part) >= 1 and found(apps_only, address_part) == 0
+
+
+def app_user(model: str):
+    """The user the browser client's tokens and codes were made for."""
+    return {"accesstoken": AccessToken, "grant": Grant}[model].objects.select_related("user").first().user
 
 
 @pytest.mark.parametrize("model", ["application", "accesstoken", "refreshtoken", "idtoken", "grant"])
