@@ -88,7 +88,13 @@ def _status_label(value: Any) -> str:
     return UserStatus(value).label if value in UserStatus.values else str(value)
 
 
+def _groups(names: Any) -> str:
+    return ", ".join(map(str, names)) if isinstance(names, list) and names else "none"
+
+
 audit_describer_register(["user.status"], lambda data: generic_change(data, _status_label))
+audit_describer_register(["user.groups"], lambda data: AuditChange(before=_groups(data.get("previous")),
+                                                                   after=_groups(data.get("groups"))))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ class AuditAction(models.TextChoices):
     USER_IDENTITY = "user.identity", "login name or e-mail set by an operator"
     USER_STATUS = "user.status", "status changed"
     USER_ROLE = "user.role", "role changed"
+    USER_GROUPS = "user.groups", "operator groups changed"
     USER_PURGE = "user.purge", "deleted account purged"
     DEVELOPER_ENABLE = "user.developer_enable", "developer mode turned on"
     SESSION_LOGIN = "session.login", "signed in"

@@ -2,6 +2,7 @@
 panels, accounts.user_page), with its history."""
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
@@ -211,8 +212,11 @@ class UserAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
         obj.refresh_from_db()
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        if not self.refused(request):
-            super().save_related(request, form, formsets, change)
+        # The form's one relation is the staff groups (a superuser's field): set by the service, with its row.
+        if not self.refused(request) and "groups" in form.changed_data:
+            self.run_service(request, partial(users.user_groups_set, user=form.instance,
+                                              groups=form.cleaned_data["groups"], actor=signed_in(request),
+                                              ip=client_ip(request)))
 
     @admin.action(description="Restore deleted users (status 2)", permissions=["change_status"])
     def restore_users(self, request: HttpRequest, queryset: QuerySet) -> None:

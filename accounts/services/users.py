@@ -4,10 +4,12 @@ An account is opened with its plan (tier, wallet, quotas) in the same transactio
 plans (accounts.plans); operators' changes of role or tier go the same way.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
@@ -181,6 +183,18 @@ def user_role_set(*, user: User, role: str, actor: User | None) -> User:
     if previous != user.role:
         audit_record(action=AuditAction.USER_ROLE, user=user, actor=actor, previous=previous, role=user.role)
     return user
+
+
+@transaction.atomic
+def user_groups_set(*, user: User, groups: Iterable[Group], actor: User | None, ip: str | None = None) -> None:
+    """An operator (a superuser: the back office offers it to no one else) gives a user their staff groups,
+    the operator powers the groups carry; the audit row names them before and after."""
+    previous = sorted(user.groups.values_list("name", flat=True))
+    user.groups.set(groups)
+    current = sorted(user.groups.values_list("name", flat=True))
+    if previous != current:
+        audit_record(action=AuditAction.USER_GROUPS, user=user, actor=actor, ip=ip, previous=previous,
+                     groups=current)
 
 
 @transaction.atomic

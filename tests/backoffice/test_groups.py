@@ -3,7 +3,9 @@ staff with `auth.view_group` (or `auth.change_group`) read them."""
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.urls import reverse
 
+from accounts.models import AuditEvent
 from tests.backoffice.conftest import signed_in_client
 from tests.conftest import staff_user
 
@@ -37,3 +39,23 @@ def test_a_superuser_changes_a_groups_permissions(operator):
                              {"name": "billing", "permissions": [*kept, permission.pk]})
     assert response.status_code == 302
     assert billing.permissions.filter(pk=permission.pk).exists()
+
+
+def test_giving_a_user_staff_groups_is_an_audit_row_on_their_history(admin_user, user):
+    """Groups carry operator powers: giving or taking them is on the account's trail (it was only in Django's
+    own log, which no page shows), with the operator, the groups before and after."""
+    site = signed_in_client(admin_user)
+    page = reverse("admin:accounts_user_change", args=[user.pk])
+    form = {"username": user.username, "email": user.email, "status": user.status}
+    support = Group.objects.get(name="support")
+    assert site.post(page, {**form, "groups": [support.pk]}).status_code == 302
+    assert list(user.groups.values_list("name", flat=True)) == ["support"]
+    event = AuditEvent.objects.get(user=user, action="user.groups")
+    assert event.actor == admin_user and event.data == {"previous": [], "groups": ["support"]}
+    history = site.get(reverse("admin:accounts_user_history", args=[user.pk])).content.decode()
+    assert "operator groups changed" in history and "support" in history
+    assert site.post(page, form).status_code == 302  # every group taken away
+    assert not user.groups.exists()
+    assert AuditEvent.objects.get(user=user, action="user.groups", data__groups=[]).data["previous"] == ["support"]
+    assert site.post(page, form).status_code == 302  # nothing changed: no row
+    assert AuditEvent.objects.filter(user=user, action="user.groups").count() == 2
