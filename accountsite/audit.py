@@ -58,6 +58,7 @@ class AuditAction(models.TextChoices):
     OAUTH_APP_UPDATE = "oauth.app_update", "OAuth app changed"
     OAUTH_APP_ROTATE_SECRET = "oauth.app_rotate_secret", "OAuth app secret rotated"
     OAUTH_APP_REVOKE = "oauth.app_revoke", "OAuth app's tokens revoked"
+    OAUTH_CREDENTIALS_REVOKE = "oauth.credentials_revoke", "OAuth tokens or codes revoked by an operator"
     OAUTH_APP_DELETE = "oauth.app_delete", "OAuth app deleted"
     OAUTH_SEED_EXCHANGE = "oauth.seed_exchange", "seed 001 code exchanged"
     QUOTA_CREATE = "quota.create", "quota record created"

@@ -97,16 +97,32 @@ class ApplicationAdmin(UserSearchMixin, ServiceAdminMixin, dot_admin.Application
             applications.application_delete(application=application, actor=signed_in(request))
 
 
+def credentials_revoked(admin_: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    """The back office's revocation of app tokens or codes: the service, its audit rows, a message."""
+    count = revocation.credentials_revoke_by_operator(credentials=queryset, actor=signed_in(request))
+    admin_.message_user(request, f"Revoked {count} {revocation.CREDENTIAL_KINDS[queryset.model]}(s).")
+
+
 class GrantAdmin(UserSearchMixin, dot_admin.GrantAdmin):
+    """Pending codes are revoked (the action or a code's delete page), through the service and its audit row."""
+
     actions = ("revoke_grants",)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # revoke_grants is the same, audited
+        return actions
+
     @admin.action(description="Revoke the selected authorization codes", permissions=["delete"])
     def revoke_grants(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count, _ = queryset.delete()
-        self.message_user(request, f"Revoked {count} authorization code(s).")
+        credentials_revoked(self, request, queryset)
+
+    def delete_model(self, request: HttpRequest, obj: Grant) -> None:
+        revocation.credentials_revoke_by_operator(credentials=Grant.objects.filter(pk=obj.pk),
+                                                  actor=signed_in(request))
 
 
 class ReadOnlyTokenAdmin(UserSearchMixin, admin.ModelAdmin):
@@ -126,13 +142,13 @@ class ReadOnlyTokenAdmin(UserSearchMixin, admin.ModelAdmin):
 class AccessTokenAdmin(ReadOnlyTokenAdmin, dot_admin.AccessTokenAdmin):
     @admin.action(description="Revoke selected access tokens", permissions=["manage"])
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet) -> None:
-        super().revoke_tokens(request, queryset)
+        credentials_revoked(self, request, queryset)
 
 
 class RefreshTokenAdmin(ReadOnlyTokenAdmin, dot_admin.RefreshTokenAdmin):
     @admin.action(description="Revoke selected refresh tokens", permissions=["manage"])
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet) -> None:
-        super().revoke_tokens(request, queryset)
+        credentials_revoked(self, request, queryset)
 
 
 class IDTokenAdmin(ReadOnlyTokenAdmin, dot_admin.IDTokenAdmin):

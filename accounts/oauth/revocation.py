@@ -4,9 +4,11 @@
 leaving 'active', deletion); deleting an application takes its tokens and grants along (foreign keys).
 """
 
+from collections import defaultdict
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application, Grant, IDToken, RefreshToken
 
@@ -32,6 +34,35 @@ def access_token_revoke(*, token: AccessToken, now: datetime | None = None) -> N
     other sign-ins (those are the user's to end, with logout `all`)."""
     RefreshToken.objects.filter(access_token=token, revoked__isnull=True).update(revoked=now or timezone.now())
     AccessToken.objects.filter(pk=token.pk).delete()
+
+
+CREDENTIAL_KINDS = {AccessToken: "access token", RefreshToken: "refresh token", Grant: "authorization code"}
+
+
+@transaction.atomic
+def credentials_revoke_by_operator(*, credentials: QuerySet, actor: User | None, now: datetime | None = None) -> int:
+    """An operator ends some of what apps hold (the back office's token and code lists): an access token with the
+    refresh token issued with it, a refresh token with its access token (marked revoked, so a replay is still
+    recognised), a pending code. Each user whose credentials ended gets one audit row naming the operator, the
+    kind, how many and the apps. Returns how many ended."""
+    now = now or timezone.now()
+    ended: defaultdict[User, list[str]] = defaultdict(list)
+    count = 0
+    for credential in credentials.select_related("user", "application"):
+        if isinstance(credential, AccessToken):
+            access_token_revoke(token=credential, now=now)
+        elif isinstance(credential, RefreshToken):
+            credential.revoke()
+        else:
+            credential.delete()
+        count += 1
+        if credential.user is not None:
+            ended[credential.user].append(credential.application.client_id if credential.application else "")
+    for user, client_ids in ended.items():
+        audit_record(action=AuditAction.OAUTH_CREDENTIALS_REVOKE, user=user, actor=actor,
+                     kind=CREDENTIAL_KINDS[credentials.model], count=len(client_ids),
+                     client_ids=sorted(set(client_ids)))
+    return count
 
 
 @transaction.atomic

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
-from oauth2_provider.models import AccessToken, Application, Grant
+from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 
 from accounts.models import AuditEvent
 from accounts.oauth import applications
@@ -51,6 +51,35 @@ def test_grant_admin_revokes_codes(admin_web, browser_client, app):
     grant = Grant.objects.get()
     reply = admin_web.post("/admin/oauth2_provider/grant/", {"action": "revoke_grants", "_selected_action": [grant.pk]})
     assert reply.status_code == 302 and not Grant.objects.exists()
+
+
+@pytest.mark.parametrize(("model", "door"), [("accesstoken", "revoke_tokens"), ("refreshtoken", "revoke_tokens"),
+                                             ("grant", "revoke_grants"), ("grant", "delete page")])
+def test_an_operator_revoking_tokens_or_codes_is_on_the_users_trail(admin_web, browser_client, app, issued, user,
+                                                                     admin_user, model, door):
+    """Revoked from the lists, tokens and codes ended with no audit row: the user's trail names the operator,
+    what ended and the app, as the app-wide revocation's row does."""
+    tokens = tokens_for(browser_client, app, issued.client_secret)
+    code_for(browser_client, app)
+    credential = {"accesstoken": AccessToken, "refreshtoken": RefreshToken, "grant": Grant}[model].objects.get()
+    listing = f"/admin/oauth2_provider/{model}/"
+    if door == "delete page":
+        reply = admin_web.post(f"{listing}{credential.pk}/delete/", {"post": "yes"})
+    else:
+        reply = admin_web.post(listing, {"action": door, "_selected_action": [credential.pk]})
+    assert reply.status_code == 302
+    event = AuditEvent.objects.get(action="oauth.credentials_revoke")
+    kind = {"accesstoken": "access token", "refreshtoken": "refresh token", "grant": "authorization code"}[model]
+    assert (event.user, event.actor) == (user, admin_user)
+    assert event.data == {"kind": kind, "count": 1, "client_ids": [app.client_id]}
+    if model == "grant":
+        assert not Grant.objects.exists()
+    else:  # the pair ends together, the refresh token kept as revoked (a replay is still recognised)
+        assert not AccessToken.objects.exists() and RefreshToken.objects.get().revoked is not None
+        refreshed = Client().post("/oauth/token/", {
+            "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": app.client_id,
+            "client_secret": issued.client_secret})
+        assert refreshed.status_code == 400
 
 
 def test_reset_secret_shows_no_secret_and_the_old_one_stops(admin_web, app, issued):
