@@ -12,6 +12,7 @@ needs to run; a failure leaves the row for the worker, as in production.
 """
 
 import logging
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -47,9 +48,12 @@ def retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * 2 ** min(attempts - 1, 16), LAST_RETRY)
 
 
-def _claim(*, now: datetime, limit: int, ids: list[int] | None) -> list[OutboxTask]:
+def _claim(*, now: datetime, limit: int, ids: list[int] | None, seen: Collection[int] = (),
+           due_by: datetime | None = None) -> list[OutboxTask]:
+    """Leases up to `limit` tasks due by `due_by` (default `now`) from `now` on, but those `seen`."""
     with transaction.atomic():
-        due = OutboxTask.objects.select_for_update(skip_locked=True).filter(due_at__lte=now)
+        due = (OutboxTask.objects.select_for_update(skip_locked=True).filter(due_at__lte=due_by or now)
+               .exclude(pk__in=seen))
         if ids is not None:
             due = due.filter(pk__in=ids)
         rows = list(due.order_by("due_at", "pk")[:limit])
@@ -59,12 +63,22 @@ def _claim(*, now: datetime, limit: int, ids: list[int] | None) -> list[OutboxTa
 
 
 def outbox_run(*, ids: list[int] | None = None, limit: int = 50, now: datetime | None = None) -> tuple[int, int]:
-    """Runs the due tasks (only those of `ids` if given), oldest first; returns (done, failed).
+    """Runs up to `limit` tasks due when it starts (only those of `ids` if given), oldest first, each once;
+    returns (done, failed).
 
-    Each task runs outside any transaction (an SMTP conversation must not hold the database's write
-    lock); a task that writes opens its own."""
+    Each task is claimed right before it runs, so its lease covers it alone: claimed as a batch, the last
+    tasks of one waiting behind a slow SMTP server (50 at 10 s each) outlived their lease, and another worker
+    sent them again. Each runs outside any transaction (an SMTP conversation must not hold the database's
+    write lock); a task that writes opens its own."""
     done = failed = 0
-    for row in _claim(now=now or timezone.now(), limit=limit, ids=ids):
+    seen: set[int] = set()
+    started = now or timezone.now()
+    for _ in range(limit):
+        claimed = _claim(now=now or timezone.now(), due_by=started, limit=1, ids=ids, seen=seen)
+        if not claimed:
+            break
+        row = claimed[0]
+        seen.add(row.pk)
         try:
             import_string(row.task)(**row.arguments)
         except Exception as exc:

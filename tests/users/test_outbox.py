@@ -8,12 +8,14 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.db import OperationalError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import AccountSecret
 from accountsite import outbox
+from accountsite.management.commands import run_outbox
 from accountsite.models import OutboxTask
 from tests.conftest import envelope, free_port
 from tests.parallel import run_parallel
@@ -78,9 +80,33 @@ def test_a_task_whose_worker_died_runs_again_after_the_lease(worker_mode, user):
     now = timezone.now()
     assert len(outbox._claim(now=now, limit=10, ids=None)) == 1  # claimed, then the worker is killed
     assert outbox.outbox_run(now=now + outbox.LEASE - timedelta(seconds=1)) == (0, 0)
-    assert outbox.outbox_run(now=now + outbox.LEASE) == (1, 0)
-    assert OutboxTask.objects.get().attempts == 0  # the mail it queued; the claimed task is done
-    assert outbox.outbox_run() == (1, 0) and len(mail.outbox) == 1
+    # The claimed task runs again, and the mail it queues is due by this run's clock (5 minutes ahead) too.
+    assert outbox.outbox_run(now=now + outbox.LEASE) == (2, 0)
+    assert not OutboxTask.objects.exists() and len(mail.outbox) == 1
+
+
+def test_each_task_is_leased_when_it_runs_so_a_slow_batch_is_never_sent_twice(worker_mode, monkeypatch):
+    """A pass sends its mails one after another; each is leased as it starts. Leased as a batch, the last of a
+    slow one (50 mails at 10 s each outlast the 5-minute lease) were due again while their worker still ran,
+    and a second worker sent them too."""
+    for index in range(3):
+        outbox.outbox_enqueue("accountsite.outbox.mail_deliver", subject=f"mail {index}", text="", html="",
+                              to="alice@example.com", from_email="no-reply@example.com")
+    clock = [timezone.now()]
+    monkeypatch.setattr(outbox.timezone, "now", lambda: clock[0])
+    sent: list[str] = []
+    second_worker: list[tuple[int, int]] = []
+
+    def slow_send(message) -> None:
+        clock[0] += outbox.LEASE * 0.6  # each mail takes most of a lease
+        sent.append(message.subject)
+        if message.subject == "mail 2" and not second_worker:  # the pass's last: another worker polls meanwhile
+            second_worker.append(outbox.outbox_run())
+
+    monkeypatch.setattr(outbox.EmailMultiAlternatives, "send", slow_send)
+    assert outbox.outbox_run() == (3, 0)
+    assert second_worker == [(0, 0)] and sorted(sent) == ["mail 0", "mail 1", "mail 2"]
+
 
 
 def test_retries_back_off_from_30_seconds_to_an_hour():
@@ -145,3 +171,29 @@ def test_workers_in_parallel_deliver_each_mail_once(worker_mode, monkeypatch):
     results = run_parallel(lambda _index: outbox.outbox_run(limit=5), 40, threads=4)
     assert sum(done for done, _failed in results) == 40 and sorted(delivered) == sorted(f"mail {i}" for i in range(40))
     assert not OutboxTask.objects.exists()
+
+
+class Stop(Exception):
+    pass
+
+
+def test_the_worker_outlives_a_database_that_went_away(monkeypatch, capsys):
+    """A restart of the database (or a dropped connection) ended `run_outbox` with a traceback; the worker
+    waits and tries again on a new connection, and `--once` says so and exits non-zero."""
+    passes = iter([OperationalError("terminating connection due to administrator command"), (1, 0), Stop()])
+
+    def one_pass():
+        result = next(passes)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    monkeypatch.setattr(run_outbox, "outbox_run", one_pass)
+    monkeypatch.setattr(run_outbox.time, "sleep", lambda seconds: None)
+    with pytest.raises(Stop):
+        call_command("run_outbox")
+    out = capsys.readouterr()
+    assert "trying again" in out.err and "1 done, 0 failed" in out.out
+    passes = iter([OperationalError("gone")])
+    with pytest.raises(CommandError, match="did not answer"):
+        call_command("run_outbox", "--once")

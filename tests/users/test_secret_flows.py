@@ -203,6 +203,19 @@ def test_frozen_user_gets_no_reset_mail(anon_client, django_capture_on_commit_ca
     assert mail.outbox == []
 
 
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai"])
+def test_a_reset_mail_states_when_its_code_expires_in_the_service_zone(anon_client, user, settings, zone,
+                                                                       django_capture_on_commit_callbacks):
+    """The time was written in the configured zone and labelled UTC: 8 hours off in Shanghai."""
+    settings.TIME_ZONE = zone
+    with django_capture_on_commit_callbacks(execute=True):
+        envelope(anon_client.put("/users/alice/forget/pwd"), status=200)
+    expires = timezone.localtime(AccountSecret.objects.get(user=user).expires_at)
+    [message] = mail.outbox
+    stated = f"{expires:%Y-%m-%d %H:%M} {expires.tzname()}"
+    assert stated in message.body and stated in message.alternatives[0][0]
+
+
 # --- E-mail change ------------------------------------------------------------------------------------------------
 
 def test_email_change_flow_through_smtp(user_client, user, smtp_inbox, django_capture_on_commit_callbacks):

@@ -4,10 +4,13 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import InterfaceError, OperationalError, connections
 
 from accountsite.numbers import decimal_option
 from accountsite.outbox import outbox_run
+
+DOWN_WAIT = 5  # seconds between tries while the database does not answer
 
 # Not a tight loop on the database, not past an hour.
 INTERVAL = decimal_option(minimum=Decimal("0.1"), maximum=Decimal(3600), places=3, unit="seconds")
@@ -23,7 +26,17 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, once: bool, interval: Decimal, **options: Any) -> None:
         while True:
-            done, failed = outbox_run()
+            try:
+                done, failed = outbox_run()
+            except (OperationalError, InterfaceError) as exc:
+                # The database went away (a restart, a dropped connection): the worker waits and tries again on
+                # a new connection, as gunicorn's workers do; the rows wait in the database meanwhile.
+                if once:
+                    raise CommandError(f"outbox: the database did not answer ({exc})") from None
+                self.stderr.write(f"outbox: the database did not answer, trying again in {DOWN_WAIT} s ({exc})")
+                connections.close_all()
+                time.sleep(DOWN_WAIT)
+                continue
             if done or failed:
                 self.stdout.write(f"outbox: {done} done, {failed} failed")
             if once:
