@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import string
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -266,12 +267,31 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # an SMTP server that hang
 OUTBOX_INLINE = env.bool("OUTBOX_INLINE", default=not PRODUCTION)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="accountsite <no-reply@accountsite.local>")
 
+
+
+def _link_template(name: str, default: str, *fields: str) -> str:
+    """A front-end link template from the environment, naming exactly the fields it is filled with. One naming
+    another field (`{lang}`) or none failed on every mail it built: a 500 at sign-up, a reset mail retried
+    for ever."""
+    template = env.str(name, default=default)
+    try:
+        named = {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+    except ValueError:  # an unmatched brace
+        named = None
+    if named != set(fields):
+        wanted = " and ".join(f"{{{field}}}" for field in fields)
+        raise ImproperlyConfigured(f"{name} must name {wanted}, and nothing else in braces (a brace itself is "
+                                   "written {{ or }}).")
+    return template
+
+
 # Links in account e-mails point at the front end; {loginname} and {sid} are filled in (URL-quoted).
-ACCOUNTS_ACTIVATION_URL = env.str(
-    "ACCOUNTS_ACTIVATION_URL", default="http://localhost:8000/activate?user={loginname}&sid={sid}")
-ACCOUNTS_RESET_URL = env.str("ACCOUNTS_RESET_URL", default="http://localhost:8000/reset?user={loginname}&sid={sid}")
-ACCOUNTS_EMAIL_CHANGE_URL = env.str(
-    "ACCOUNTS_EMAIL_CHANGE_URL", default="http://localhost:8000/email/verify?user={loginname}&sid={sid}")
+ACCOUNTS_ACTIVATION_URL = _link_template(
+    "ACCOUNTS_ACTIVATION_URL", "http://localhost:8000/activate?user={loginname}&sid={sid}", "loginname", "sid")
+ACCOUNTS_RESET_URL = _link_template(
+    "ACCOUNTS_RESET_URL", "http://localhost:8000/reset?user={loginname}&sid={sid}", "loginname", "sid")
+ACCOUNTS_EMAIL_CHANGE_URL = _link_template(
+    "ACCOUNTS_EMAIL_CHANGE_URL", "http://localhost:8000/email/verify?user={loginname}&sid={sid}", "loginname", "sid")
 # Lifetimes of the e-mailed single-use secrets (a reset code lasts one hour).
 ACCOUNTS_ACTIVATION_SECRET_HOURS = env.int("ACCOUNTS_ACTIVATION_SECRET_HOURS", default=72)
 ACCOUNTS_RESET_SECRET_MINUTES = env.int("ACCOUNTS_RESET_SECRET_MINUTES", default=60)
@@ -321,7 +341,8 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 if IDEMPOTENCY_KEY_TTL_HOURS < 1:
     raise ImproperlyConfigured("IDEMPOTENCY_KEY_TTL_HOURS must be at least 1.")
 # The new-device notice links here to end the session it names ({session} is filled in).
-ACCOUNTS_SESSIONS_URL = env.str("ACCOUNTS_SESSIONS_URL", default="http://localhost:8000/account/sessions?end={session}")
+ACCOUNTS_SESSIONS_URL = _link_template(
+    "ACCOUNTS_SESSIONS_URL", "http://localhost:8000/account/sessions?end={session}", "session")
 
 # The back office (/admin/): its header and browser title, and how long the dashboard's counts are kept.
 ADMIN_SITE_HEADER = env.str("ADMIN_SITE_HEADER", default="accountsite back office")

@@ -35,7 +35,7 @@ from accountsite.text import ONE_LINE
 _MD5_HEX = re.compile(r"^[0-9a-fA-F]{32}\Z")
 
 
-_PBKDF2 = re.compile(r"^pbkdf2_sha256\$(?P<iterations>[0-9]+)\$[^$]+\$(?P<digest>[A-Za-z0-9+/=]+)\Z")
+_PBKDF2 = re.compile(r"^pbkdf2_sha256\$(?P<iterations>[0-9]+)\$(?P<salt>[^$]+)\$(?P<digest>[A-Za-z0-9+/=]+)\Z")
 # Every sign-in to the account runs this many rounds, on a worker, for anyone who types its name: a count
 # past any real hasher's (Django's default is PBKDF2_ITERATIONS_MAX / 2) held a worker for minutes, and one
 # past a C long made every sign-in a 500. A PBKDF2-SHA256 digest is 32 bytes; any other can never match.
@@ -77,7 +77,10 @@ def _imported_password(value: str) -> str:
             digest = b""
         if len(digest) != PBKDF2_DIGEST_BYTES:
             raise errors.InvalidParametersError("hash: a pbkdf2_sha256 digest is 32 bytes in base64")
-        return value
+        # In Django's own spelling, which its check compares as text: iterations without leading zeros, the
+        # digest's base64 without stray bits. As given, a hash that decodes right could never match.
+        iterations, salt = int(pbkdf2["iterations"]), pbkdf2["salt"]
+        return f"pbkdf2_sha256${iterations}${salt}${base64.b64encode(digest).decode('ascii')}"
     raise errors.InvalidParametersError("hash: neither a hex MD5 nor a pbkdf2_sha256 hash")
 
 

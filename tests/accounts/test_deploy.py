@@ -51,6 +51,15 @@ def test_a_malformed_mfa_encryption_key_refuses_to_start():
     assert result.returncode != 0 and "MFA_ENCRYPTION_KEY" in result.stderr
 
 
+def test_a_link_template_naming_another_field_refuses_to_start():
+    """Filled in for every mail, a template naming a field it is not given failed each one (a 500 at sign-up)."""
+    for template in ("https://app.example/#/activate/{loginname}?sid={sid}&lang={lang}",
+                     "https://app.example/activate?sid={sid}", "https://app.example/a?u={loginname}&s={sid"):
+        result = _manage("check", ACCOUNTS_ACTIVATION_URL=template)
+        assert result.returncode != 0 and "ACCOUNTS_ACTIVATION_URL must name {loginname} and {sid}" in result.stderr
+    assert _manage("check", ACCOUNTS_SESSIONS_URL="https://app.example/s?end={session}&x={{y}}").returncode == 0
+
+
 def test_development_runs_with_no_configuration():
     result = _manage("check")
     assert result.returncode == 0, result.stdout + result.stderr

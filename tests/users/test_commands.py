@@ -117,6 +117,17 @@ def test_imported_user_logs_in_and_is_rehashed_with_argon2id(legacy_csv, setting
     envelope(anon_client.post("/auth/login", {"username": username, "password": password}, format="json"))
 
 
+def test_a_pbkdf2_hash_spelt_otherwise_is_stored_as_django_checks_it(tmp_path, settings, anon_client):
+    """Iterations with a leading zero decode to the same hash, but Django compares the hash as text: stored as
+    given, the account could never sign in."""
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    _algorithm, iterations, salt, digest = PBKDF2PasswordHasher().encode("pbkdf2-Old-passw0rd", "somesalt",
+                                                                         iterations=1000).split("$")
+    import_rows(tmp_path, [f"old9,,Nine,pbkdf2_sha256$0{iterations}${salt}${digest}"])
+    assert User.objects.get(username="old9").password == f"pbkdf2_sha256${iterations}${salt}${digest}"
+    envelope(anon_client.post("/auth/login", {"username": "old9", "password": "pbkdf2-Old-passw0rd"}, format="json"))
+
+
 def test_purge_anonymises_old_deleted_users_only(anon_client, admin_client):
     now = timezone.now()
     old = UserFactory(username="longgone", email="longgone@example.com", real_name="Real Name", github="lg")
