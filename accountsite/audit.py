@@ -65,6 +65,7 @@ class AuditAction(models.TextChoices):
     QUOTA_LIMITS = "quota.limits", "quota limits changed"
     QUOTA_USE_SET = "quota.use_set", "quota use set"
     QUOTA_USE_ADD = "quota.use_add", "quota use added"
+    QUOTA_RECOUNT = "quota.recount", "quota use corrected by a recount"
     MEMBERSHIP_ASSIGN = "membership.assign", "tier assigned by an operator"
     MEMBERSHIP_RENEW = "membership.renew", "tier renewed"
     MEMBERSHIP_UPGRADE = "membership.upgrade", "tier upgraded"

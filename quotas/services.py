@@ -253,9 +253,11 @@ def quota_use_set(*, user: User, uses: Mapping[str, int], floors: Mapping[str, i
     audit_record(action=AuditAction.QUOTA_USE_SET, user=user, actor=actor, uses=dict(uses))
 
 
-def quota_use_correct(*, user_id: int, kind: str, use: int, now: datetime | None = None) -> None:
-    """Sets use to what was measured (a recount), on a row the caller holds locked."""
-    Quota.objects.filter(user_id=user_id, kind=kind).update(use=use, updated_at=now or timezone.now())
+def quota_use_correct(*, row: Quota, use: int, now: datetime | None = None) -> None:
+    """Sets use to what was measured (a recount), on a row the caller holds locked; the audit row keeps the use
+    it replaced (no actor: the recount), as every other change of use has one."""
+    Quota.objects.filter(pk=row.pk).update(use=use, updated_at=now or timezone.now())
+    audit_record(action=AuditAction.QUOTA_RECOUNT, user=row.user, kind=row.kind, previous=row.use, use=use)
 
 
 @transaction.atomic

@@ -235,5 +235,5 @@ def quota_recount(*, fix: bool, user_ids: Iterable[int] | None = None,
                 for kind, row in locked.items():
                     actual = measured.get((user_id, kind), 0)
                     if row.use != actual:
-                        quota_use_correct(user_id=user_id, kind=kind, use=actual, now=now)
+                        quota_use_correct(row=row, use=actual, now=now)
     return found

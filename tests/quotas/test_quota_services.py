@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from accounts.models import AuditEvent
 from accountsite.errors import QuotaExceededError
 from membership.models import Tier, TierType
 from membership.services import membership_expire_due, membership_tier_assign
@@ -134,6 +135,10 @@ def test_recount_reports_then_fixes_broken_counters(user, other):
     assert row(user, QuotaKind.REPO_PRIVATE).use == 1
     assert row(user, QuotaKind.DEPOSIT).use == 100
     assert row(other, QuotaKind.REPO_PRIVATE).use == 0
+    corrected = {(event.user.username, event.data["kind"], event.data["previous"], event.data["use"], event.actor)
+                 for event in AuditEvent.objects.filter(action="quota.recount")}  # every other change of use has one
+    assert corrected == {("alice", "repo_public", 7, 1, None), ("alice", "deposit", 0, 100, None),
+                         ("bob", "repo_private", 3, 0, None)}
     out = StringIO()
     call_command("recount_quotas", stdout=out)
     assert out.getvalue().strip() == "0 difference(s) found."
