@@ -26,12 +26,35 @@ def _throwaway_rsa_key() -> str:
                              serialization.NoEncryption()).decode()
 
 
+PRODUCTION_MAIL = {
+    "EMAIL_URL": "smtp+tls://user:password@mail.example.com:587",
+    "ACCOUNTS_ACTIVATION_URL": "https://app.example.com/activate?user={loginname}&sid={sid}",
+    "ACCOUNTS_RESET_URL": "https://app.example.com/reset?user={loginname}&sid={sid}",
+    "ACCOUNTS_EMAIL_CHANGE_URL": "https://app.example.com/email/verify?user={loginname}&sid={sid}",
+    "ACCOUNTS_SESSIONS_URL": "https://app.example.com/account/sessions?end={session}",
+}
+
+
+def _check_deploy(**env: str) -> subprocess.CompletedProcess:
+    return _manage("check", "--deploy", "--fail-level", "WARNING", ACCOUNTSITE_ENV="production",
+                   SECRET_KEY=secrets.token_urlsafe(48)[:64], ALLOWED_HOSTS="a.example.com",
+                   OIDC_RSA_PRIVATE_KEY=_throwaway_rsa_key(), **env)
+
+
 def test_check_deploy_passes_in_production():
-    result = _manage("check", "--deploy", "--fail-level", "WARNING", ACCOUNTSITE_ENV="production",
-                     SECRET_KEY=secrets.token_urlsafe(48)[:64], ALLOWED_HOSTS="a.example.com",
-                     OIDC_RSA_PRIVATE_KEY=_throwaway_rsa_key())
+    result = _check_deploy(**PRODUCTION_MAIL)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_flags_development_mail_settings_in_production():
+    """Left at their defaults, production mail went to the console (codes in the log) and linked to
+    http://localhost:8000."""
+    result = _check_deploy(**{**PRODUCTION_MAIL, "EMAIL_URL": "consolemail://",
+                              "ACCOUNTS_RESET_URL": "http://localhost:8000/reset?user={loginname}&sid={sid}"})
+    assert result.returncode != 0
+    assert "accountsite.W001" in result.stderr and "ACCOUNTS_RESET_URL is not an https link" in result.stderr
+    assert "ACCOUNTS_ACTIVATION_URL" not in result.stderr
 
 
 def test_production_refuses_to_start_without_secret_key():
