@@ -147,7 +147,7 @@ def user_named(loginname: str, caller: Caller) -> User:
     that authentication read for this request. Login names are ASCII (LOGIN_NAME_VALIDATOR), so comparing
     them in lower case is what `username__iexact` does; a deleted caller or anyone else is looked up."""
     user = caller.user
-    if (isinstance(user, User) and user.status != UserStatus.DELETED and loginname.isascii()
+    if (isinstance(user, User) and user.status != UserStatus.DELETED and may_name_an_account(loginname)
             and loginname.lower() == user.username.lower()):
         return user
     return user_visible_to(loginname, caller)

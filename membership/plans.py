@@ -22,16 +22,14 @@ class MembershipPlans:
 
     def account_plan_assign(self, *, user: Any, actor: Any, user_type: int | None, expires_at: Any,
                             role_changed: bool) -> None:
-        # An administrator holds the unlimited admin tier; one demoted goes back to tier 1. Either is held
-        # without an end date: the end of the paid tier it replaces is not carried over.
+        # An administrator holds the unlimited admin tier; one demoted goes back to tier 1 (neither keeps an end
+        # date: membership_tier_assign).
         membership = selectors.membership_of(user)
-        kept = membership.expires_at
-        if user_type is None and role_changed:
-            user_type, kept = (TierType.ADMIN if user.is_admin else TierType.REGISTERED), None
-        elif user_type is None:
-            user_type = membership.tier.user_type
+        if user_type is None:
+            role_tier = TierType.ADMIN if user.is_admin else TierType.REGISTERED
+            user_type = role_tier if role_changed else membership.tier.user_type
         services.membership_tier_assign(user=user, actor=actor, user_type=user_type,
-                                        expires_at=kept if expires_at is KEEP else expires_at)
+                                        expires_at=membership.expires_at if expires_at is KEEP else expires_at)
 
 
 class MembershipQuotaPlans:
