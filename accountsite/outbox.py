@@ -48,18 +48,16 @@ def retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * 2 ** min(attempts - 1, 16), LAST_RETRY)
 
 
-def _claim(*, now: datetime, limit: int, ids: list[int] | None, seen: Collection[int] = (),
-           due_by: datetime | None = None) -> list[OutboxTask]:
-    """Leases up to `limit` tasks due by `due_by` (default `now`) from `now` on, but those `seen`."""
+def _claim(*, now: datetime, due_by: datetime, ids: list[int] | None, seen: Collection[int]) -> OutboxTask | None:
+    """Leases the oldest task due by `due_by` (of `ids` if given, but none of those `seen`) from `now` on."""
     with transaction.atomic():
-        due = (OutboxTask.objects.select_for_update(skip_locked=True).filter(due_at__lte=due_by or now)
-               .exclude(pk__in=seen))
+        due = OutboxTask.objects.select_for_update(skip_locked=True).filter(due_at__lte=due_by).exclude(pk__in=seen)
         if ids is not None:
             due = due.filter(pk__in=ids)
-        rows = list(due.order_by("due_at", "pk")[:limit])
-        OutboxTask.objects.filter(pk__in=[row.pk for row in rows]).update(
-            due_at=now + LEASE, attempts=F("attempts") + 1)
-    return rows
+        row = due.order_by("due_at", "pk").first()
+        if row is not None:
+            OutboxTask.objects.filter(pk=row.pk).update(due_at=now + LEASE, attempts=F("attempts") + 1)
+    return row
 
 
 def outbox_run(*, ids: list[int] | None = None, limit: int = 50, now: datetime | None = None) -> tuple[int, int]:
@@ -74,10 +72,9 @@ def outbox_run(*, ids: list[int] | None = None, limit: int = 50, now: datetime |
     seen: set[int] = set()
     started = now or timezone.now()
     for _ in range(limit):
-        claimed = _claim(now=now or timezone.now(), due_by=started, limit=1, ids=ids, seen=seen)
-        if not claimed:
+        row = _claim(now=now or timezone.now(), due_by=started, ids=ids, seen=seen)
+        if row is None:
             break
-        row = claimed[0]
         seen.add(row.pk)
         try:
             import_string(row.task)(**row.arguments)

@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import AccessToken
+from oauth2_provider.oauth2_backends import OAuthLibCore
 from oauth2_provider.settings import oauth2_settings
+from rest_framework.authentication import BaseAuthentication
 
 from accounts.authentication import _looks_like_jwt, raw_token
 from accounts.models import UserStatus
@@ -24,7 +25,7 @@ class AppCredentials:
     first_party = False
 
 
-class OAuthTokenAuthentication(OAuth2Authentication):
+class OAuthTokenAuthentication(BaseAuthentication):
     """Runs after the session-bound JWT class: JWT-shaped tokens are not ours.
 
     An unknown, expired or revoked token is 7005; the user must still be allowed to sign in (7008/7009),
@@ -39,10 +40,12 @@ class OAuthTokenAuthentication(OAuth2Authentication):
             # The access tokens /oauth/token/ issues are opaque, never dotted. oauthlib takes a dotted one
             # starting "ey" for an ID token and DOT parses it as a JWS, raising on the five-part (JWE) shape.
             raise NotAuthenticatedError()
-        result = self._verified(request, raw)
-        if result is None:
+        # DOT's check, as its own DRF class makes it (a query string it cannot decode never gets this far:
+        # accountsite.requests refuses it first).
+        valid, checked = _AnyTokenForm(raw).verify_request(request, scopes=[])
+        if not valid:
             raise NotAuthenticatedError()
-        user, token = result
+        user, token = checked.user, checked.access_token
         sessions.user_assert_can_sign_in(user)
         application = token.application
         if application is None or not application.user_id or not type(user).objects.filter(
@@ -50,20 +53,19 @@ class OAuthTokenAuthentication(OAuth2Authentication):
             raise NotAuthenticatedError()
         return user, AppCredentials(token=token, scopes=frozenset(token.scope.split()))
 
-    def _verified(self, request: Any, raw: str) -> tuple[Any, Any] | None:
-        """DOT's check of the token. DOT reads it from `Authorization: Bearer` only, where the API takes any
-        access token in the old clients' forms too (`Token`, a bare `token:` header: raw_token), so DOT is
-        shown the token in the Bearer form for the length of its check."""
-        meta = request.META
-        given = meta.get("HTTP_AUTHORIZATION")
-        meta["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
-        try:
-            return super().authenticate(request)
-        finally:
-            if given is None:
-                del meta["HTTP_AUTHORIZATION"]
-            else:
-                meta["HTTP_AUTHORIZATION"] = given
+
+class _AnyTokenForm(OAuthLibCore):
+    """DOT's bridge to oauthlib, for a token the API took in any of its forms (`Bearer`, `Token`, a bare
+    `token:` header: raw_token): oauthlib reads `Authorization: Bearer` only, so that is what it is shown.
+    The request itself is left as it came."""
+
+    def __init__(self, raw: str) -> None:
+        validator = oauth2_settings.OAUTH2_VALIDATOR_CLASS()
+        super().__init__(oauth2_settings.OAUTH2_SERVER_CLASS(validator, **oauth2_settings.server_kwargs))
+        self.raw = raw
+
+    def extract_headers(self, request: Any) -> dict[str, Any]:
+        return {**super().extract_headers(request), "Authorization": f"Bearer {self.raw}"}
 
 
 class OAuthTokenScheme(OpenApiAuthenticationExtension):
