@@ -297,7 +297,8 @@ class AccountsAdminSite(admin.AdminSite):
                     enrolment_authorize(request, user=user, password=request.POST.get("password", ""))
                     authorized = True
                 else:
-                    context["recovery_codes"] = mfa.totp_confirm(user=user, code=request.POST.get("code", ""))
+                    context["recovery_codes"] = mfa.totp_confirm(user=user, code=request.POST.get("code", ""),
+                                                                 ip=client_ip(request))
                     enrolment_done(request)
                     return TemplateResponse(request, "accounts/admin/mfa_enrol.html", context)
             except ServiceError as exc:

@@ -145,8 +145,9 @@ OPERATIONS = {
     "auth_mfa_totp_confirm_create": Doc(
         "Turn the authenticator app on",
         "Confirms the enrolment with a first `code` (one 30-second step either way is accepted, a code only once). "
-        "The reply has 10 recovery codes, shown this once.",
-        errors=(E.InvalidParametersError, E.InvalidSecretError)),
+        "The reply has 10 recovery codes, shown this once. Wrong codes count toward the account's sign-in lockout "
+        "(1029), as at sign-in.",
+        errors=(E.InvalidParametersError, E.InvalidSecretError, E.TooManyRequestsError)),
     "auth_mfa_totp_destroy": Doc(
         "Turn the authenticator app off",
         "Needs the `password` and a current `code`. Recovery codes go with it unless a passkey remains.",

@@ -28,6 +28,7 @@ from django.utils.functional import SimpleLazyObject
 from accounts import selectors
 from accounts.models import MfaMethod, RevokeReason, Session, User
 from accounts.services import challenges, mfa, passkeys, sessions
+from accountsite import errors
 from accountsite.requests import BrowserOnlyMiddleware, client_ip
 
 SESSION_ROW_KEY = "_accounts_session_id"
@@ -107,10 +108,12 @@ def second_factor_finish(request: HttpRequest, *, code: str = "", webauthn: str 
     app (digits) or a recovery code, with the API's rules (challenges.challenge_finish: single use,
     lockout), and signs the browser in."""
     code = code.strip()
-    digits = code.isdigit()
+    if not (code or webauthn):  # an empty submit is no wrong factor: nothing is counted
+        raise errors.InvalidParametersError("Type a code of the authenticator app or a recovery code.")
+    totp = mfa.looks_like_totp_code(code)
     pending = challenges.challenge_finish(
-        token=request.session.get(PENDING_KEY, ""), ip=client_ip(request), code=code if digits else "",
-        recovery_code="" if digits else code, assertion=_assertion(webauthn) if webauthn else None)
+        token=request.session.get(PENDING_KEY, ""), ip=client_ip(request), code=code if totp else "",
+        recovery_code="" if totp else code, assertion=_assertion(webauthn) if webauthn else None)
     for key in (PENDING_KEY, PASSKEY_OPTIONS_KEY):
         request.session.pop(key, None)
     return browser_sign_in(request, user=pending.user, terminal=pending.terminal)

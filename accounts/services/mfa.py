@@ -99,13 +99,25 @@ def _enrolment(user: User, secret: str) -> TotpEnrolment:
     return TotpEnrolment(uri=uri, secret=secret, qr_svg=segno.make(uri, error="m").svg_inline(scale=4))
 
 
+def _totp_digits(code: str) -> str:
+    """A code as authenticator apps show it, "626 448" or "626-448", in the digits it stands for."""
+    return "".join(code.split()).replace("-", "")
+
+
+def looks_like_totp_code(code: str) -> bool:
+    """Whether `code` is written as an authenticator app's code (six ASCII digits, spaces and a dash aside)
+    rather than as a recovery code (ten letters and digits): how a page's one field tells the two apart."""
+    digits = _totp_digits(code)
+    # ASCII digits only: isdigit() also takes other scripts' digits, which compare_digest refuses (TypeError).
+    return digits.isascii() and digits.isdigit() and len(digits) == 6
+
+
 def _totp_accept(device: TotpDevice, code: str, now: datetime) -> bool:
     """Whether `code` is right for the step of `now` or one step either side, and not used before: the step
     is claimed with one conditional UPDATE, so the same code raced twice is accepted once."""
-    code = "".join(code.split())
-    # ASCII digits only: isdigit() also takes other scripts' digits, which compare_digest refuses (TypeError).
-    if not (code.isascii() and code.isdigit() and len(code) == 6):
+    if not looks_like_totp_code(code):
         return False
+    code = _totp_digits(code)
     totp = _totp(device)
     current = int(now.timestamp()) // totp.interval
     for step in (current - 1, current, current + 1):
@@ -115,19 +127,22 @@ def _totp_accept(device: TotpDevice, code: str, now: datetime) -> bool:
     return False
 
 
-@transaction.atomic
-def totp_confirm(*, user: User, code: str, now: datetime | None = None) -> list[str]:
-    """Turns the authenticator app on with its first code; answers fresh recovery codes (shown once)."""
+def totp_confirm(*, user: User, code: str, ip: str, now: datetime | None = None) -> list[str]:
+    """Turns the authenticator app on with its first code; answers fresh recovery codes (shown once). The
+    code is checked as a sign-in's is (factor_attempt: the lockout, `mfa.failed`), outside the change's
+    transaction: unlimited guesses here would let whoever holds only an access token finish an enrolment the
+    owner started, and take its recovery codes."""
     now = now or timezone.now()
-    device = TotpDevice.objects.select_for_update().filter(user=user, confirmed_at__isnull=True).first()
+    device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
     if device is None:
         raise errors.InvalidParametersError("Start the enrolment first (POST /auth/mfa/totp).")
-    if not _totp_accept(device, code, now):
-        raise errors.InvalidSecretError("This code is wrong; check the authenticator app's clock.")
-    TotpDevice.objects.filter(pk=device.pk).update(confirmed_at=now)
-    audit_record(action=AuditAction.MFA_TOTP_ENABLE, user=user, actor=user)
-    factor_added(user=user, factor="an authenticator app", now=now)
-    return recovery_codes_issue(user=user, now=now)
+    factor_attempt(user=user, ip=ip, check=lambda: MfaMethod.TOTP if _totp_accept(device, code, now) else "")
+    with transaction.atomic():
+        if not TotpDevice.objects.filter(pk=device.pk, confirmed_at__isnull=True).update(confirmed_at=now):
+            raise errors.InvalidParametersError("Start the enrolment first (POST /auth/mfa/totp).")  # replaced
+        audit_record(action=AuditAction.MFA_TOTP_ENABLE, user=user, actor=user)
+        factor_added(user=user, factor="an authenticator app", now=now)
+        return recovery_codes_issue(user=user, now=now)
 
 
 def totp_disable(*, user: User, password: str, code: str, ip: str, now: datetime | None = None) -> None:

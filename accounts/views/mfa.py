@@ -58,7 +58,7 @@ class MfaViewSet(PolicyMixin, viewsets.ViewSet):
     @action(detail=False, methods=["post"], url_path="totp/confirm")
     def totp_confirm(self, request: Request) -> Response:
         data = valid_input(TotpCodeInputSerializer, request)
-        codes = mfa.totp_confirm(user=selectors.signed_in(request), code=data["code"])
+        codes = mfa.totp_confirm(user=selectors.signed_in(request), code=data["code"], ip=client_ip(request))
         return Response({"recovery_codes": codes})
 
     @extend_schema(request=PasswordInputSerializer, responses=RecoveryCodesSerializer, tags=["mfa"])

@@ -210,3 +210,35 @@ def test_staff_coming_in_by_the_oauth_page_must_enrol_too(operator, settings):
     settings.STAFF_MFA_REQUIRED = False
     assert client.get("/admin/accounts/user/").status_code == 200
     assert client.get("/admin/mfa/enrol/")["Location"] == "/admin/"
+
+
+def _second_factor_step(client: Client, operator, door: str):
+    """`operator`, with the authenticator app on, signs in with the password at the OAuth page or the admin's."""
+    totp_on(operator)
+    if door == "oauth":
+        return client.post("/oauth/login/", {"login": "ops", "password": PASSWORD, "next": "/oauth/consent/"})
+    return admin_password_step(client)
+
+
+@pytest.mark.parametrize("door", ["oauth", "admin"])
+@pytest.mark.parametrize("written", ["{} {}", "{}-{}", " {}  {} "])
+def test_the_pages_take_a_code_written_as_authenticator_apps_show_it(operator, door, written):
+    """The pages sent anything but bare digits on as a recovery code: a right code typed "626 448" was refused
+    there (the API took it) and counted toward the lockout as a wrong factor."""
+    client = Client()
+    step = _second_factor_step(client, operator, door)
+    code = totp_code(operator)
+    done = client.post(step["Location"], {"code": written.format(code[:3], code[3:]), "next": "/oauth/consent/"})
+    assert done.status_code == 302 and Session.objects.filter(user=operator).exists()
+    assert not AuditEvent.objects.filter(user=operator, action="mfa.failed").exists()
+
+
+@pytest.mark.parametrize("door", ["oauth", "admin"])
+def test_an_empty_code_on_the_pages_is_no_wrong_factor(operator, door):
+    client = Client()
+    step = _second_factor_step(client, operator, door)
+    for _ in range(2):
+        assert client.post(step["Location"], {"code": "  ", "next": "/oauth/consent/"}).status_code in (400, 401)
+    assert not AuditEvent.objects.filter(user=operator, action="mfa.failed").exists()
+    done = client.post(step["Location"], {"code": totp_code(operator), "next": "/oauth/consent/"})
+    assert done.status_code == 302  # the sign-in still waits for its factor

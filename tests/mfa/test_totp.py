@@ -46,6 +46,18 @@ def test_a_wrong_first_code_leaves_it_off(user, user_client):
     assert mfa_methods(user) == [] and not RecoveryCode.objects.exists()
 
 
+
+def test_wrong_first_codes_count_toward_the_lockout_like_a_sign_in(user, user_client, settings):
+    """Confirmation took unlimited guesses, counted and logged nowhere: whoever held only an access token could
+    finish an enrolment its owner had started, and take the recovery codes it hands out."""
+    envelope(user_client.post("/auth/mfa/totp", {"password": PASSWORD}, format="json"))
+    limit = settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT
+    for _ in range(limit):
+        envelope(user_client.post("/auth/mfa/totp/confirm", {"code": "000000"}), errors.InvalidSecretError)
+    envelope(user_client.post("/auth/mfa/totp/confirm", {"code": totp_code(user)}), errors.TooManyRequestsError)
+    assert mfa_methods(user) == [] and not RecoveryCode.objects.exists()
+    assert AuditEvent.objects.filter(user=user, action="mfa.failed").count() == limit
+
 def test_confirm_without_enrolment_and_a_second_enrolment_are_refused(user, user_client):
     envelope(user_client.post("/auth/mfa/totp/confirm", {"code": "123456"}), errors.InvalidParametersError)
     totp_on(user)
