@@ -99,7 +99,7 @@ class AdminLoginView(LoginView):
         if second_factor_begin(self.request, user=user, methods=methods, terminal=terminal):
             return HttpResponseRedirect(f"{reverse('admin:login_mfa')}?{urlencode({'next': self.get_success_url()})}")
         browser_sign_in(self.request, user=user, terminal=terminal)
-        if enrolment_required(self.request, user):
+        if enrolment_required(user):
             return HttpResponseRedirect(reverse("admin:mfa_enrol"))
         return HttpResponseRedirect(self.get_success_url())
 
@@ -250,7 +250,7 @@ class AccountsAdminSite(admin.AdminSite):
         inner = super().admin_view(view, cacheable)
 
         def gate(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            if view.__name__ not in ("mfa_enrol", "logout") and enrolment_required(request, request.user):
+            if view.__name__ not in ("mfa_enrol", "logout") and enrolment_required(request.user):
                 return HttpResponseRedirect(reverse("admin:mfa_enrol", current_app=self.name))
             return inner(request, *args, **kwargs)
 
@@ -287,7 +287,7 @@ class AccountsAdminSite(admin.AdminSite):
         every other back-office page sends them here (admin_view). The password comes first, as through the
         API (accounts.browser.enrolment_authorize); then the secret, and the code that confirms it."""
         user = cast(User, request.user)
-        if not enrolment_required(request, user):  # a factor already, or none asked for: nothing to do here
+        if not enrolment_required(user):  # a factor already, or none asked for: nothing to do here
             return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
         context: dict[str, Any] = {**self.each_context(request), "title": "Turn on a second factor"}
         authorized = enrolment_authorized(request)

@@ -34,7 +34,6 @@ from accountsite.requests import BrowserOnlyMiddleware, client_ip
 SESSION_ROW_KEY = "_accounts_session_id"
 PENDING_KEY = "_accounts_mfa_token"  # a sign-in waiting for its second factor (accounts.services.challenges)
 PASSKEY_OPTIONS_KEY = "_accounts_mfa_webauthn"  # its options for navigator.credentials.get(), if any
-STAFF_MFA_KEY = "_accounts_staff_mfa"  # this staff browser's account was seen with a second factor
 ENROLMENT_KEY = "_accounts_enrolment"  # when this browser's password was asked again to add a factor
 ENROLMENT_SECONDS = 10 * 60  # how long that answer lets the browser add one
 BROWSER_COOKIE = "accountsite_browser"  # this browser's own id, in the terminal of its sign-ins (browser_terminal)
@@ -126,16 +125,11 @@ def passkey_sign_in(request: HttpRequest, *, token: str, webauthn: str, terminal
     return browser_sign_in(request, user=user, terminal=terminal)
 
 
-def enrolment_required(request: HttpRequest, user: Any) -> bool:
+def enrolment_required(user: Any) -> bool:
     """Whether a signed-in staff member must enrol a second factor before using the back office
-    (STAFF_MFA_REQUIRED), whichever door they came in by. Asked on every back-office page: once the account
-    has a factor, the browser's session remembers it and the question costs no query."""
-    if not (settings.STAFF_MFA_REQUIRED and user.is_authenticated and user.is_staff):
-        return False
-    if request.session.get(STAFF_MFA_KEY) or selectors.mfa_methods(user):
-        request.session[STAFF_MFA_KEY] = True
-        return False
-    return True
+    (STAFF_MFA_REQUIRED), whichever door they came in by. Asked of the account on every back-office page (one
+    query), so a factor turned off elsewhere, through the API, sends them back to enrol at their next page."""
+    return bool(settings.STAFF_MFA_REQUIRED and user.is_authenticated and user.is_staff and not user.has_second_factor)
 
 
 def enrolment_authorize(request: HttpRequest, *, user: User, password: str) -> None:

@@ -12,13 +12,17 @@ An app's token never reaches the account-security operations (e-mail, password, 
 second factors, the security log, developer mode, money) nor any operator power, whatever its scopes:
 those need the user's own sign-in.
 Operators act on other accounts only through the Django permission the operation names, and only a
-superuser may touch the password, status or role of another staff member or superuser.
+superuser may touch the password, status or role of another staff member or superuser. With
+STAFF_MFA_REQUIRED, an operator whose account has no second factor has no operator power at all, whichever
+door (API or back office) they came in by.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from django.conf import settings
 
 from accountsite.errors import NotAuthenticatedError, PermissionDeniedError
 
@@ -207,6 +211,8 @@ def refusal(caller: Caller, op: Op, target: Any = None) -> Exception | None:
     allowed = user.is_superuser if rule.staff == SUPERUSER else _holds(user, rule.staff)
     if not allowed:
         return PermissionDeniedError()
+    if settings.STAFF_MFA_REQUIRED and not user.has_second_factor:
+        return PermissionDeniedError("Operators must enrol a second factor before using their powers.")
     if rule.protected and not user.is_superuser and _is_protected(user if on_self else target):
         return PermissionDeniedError("Only a superuser may do this to an administrator's account.")
     return None

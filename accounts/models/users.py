@@ -14,6 +14,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from accounts.plans import plans
 from accountsite.text import MULTILINE, ONE_LINE, WEB_ADDRESS
@@ -194,6 +195,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_deleted(self) -> bool:
         return self.status == UserStatus.DELETED
+
+    @cached_property
+    def has_second_factor(self) -> bool:
+        """Whether the account signs in with a second factor (selectors.mfa_methods), asked once for this
+        instance: STAFF_MFA_REQUIRED holds operators to it, in the API and the back office alike."""
+        from accounts.selectors import mfa_methods  # the selectors read this module's models
+
+        return bool(mfa_methods(self))
 
     @staticmethod
     def with_tier(user_type: int, now: datetime) -> models.Q:

@@ -3,14 +3,18 @@ are sent to enrol one when STAFF_MFA_REQUIRED is on."""
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from accounts import browser
 from accounts.models import AuditEvent, Session, TotpDevice
 from accounts.selectors import mfa_methods
-from tests.conftest import browser_terminal_of
+from accounts.services import mfa
+from accountsite import errors
+from tests.conftest import browser_terminal_of, client_for, envelope
 from tests.factories import PASSWORD, UserFactory
 from tests.mfa.authenticator import SoftAuthenticator
 from tests.mfa.helpers import passkey_on, totp_code, totp_on
@@ -242,3 +246,28 @@ def test_an_empty_code_on_the_pages_is_no_wrong_factor(operator, door):
     assert not AuditEvent.objects.filter(user=operator, action="mfa.failed").exists()
     done = client.post(step["Location"], {"code": totp_code(operator), "next": "/oauth/consent/"})
     assert done.status_code == 302  # the sign-in still waits for its factor
+
+
+def test_staff_without_a_factor_have_no_operator_power_through_the_api_either(operator, settings):
+    """STAFF_MFA_REQUIRED held the back office only: the same account, signed in through the API, searched and
+    changed other accounts without ever enrolling."""
+    settings.STAFF_MFA_REQUIRED = True
+    client = client_for(operator)
+    refused = envelope(client.get("/users/"), errors.PermissionDeniedError)
+    assert refused["msg"] == "Operators must enrol a second factor before using their powers."
+    envelope(client.get("/auth/me"))  # their own account stays theirs, to enrol through the API
+    totp_on(operator)
+    envelope(client.get("/users/"))
+
+
+def test_a_factor_turned_off_through_the_api_sends_staff_back_to_enrol(operator, settings):
+    """The back office remembered, in the browser's session, that the account had a factor: turned off
+    through the API, the browser kept its pass until it signed out."""
+    settings.STAFF_MFA_REQUIRED = True
+    client = Client()
+    step = _second_factor_step(client, operator, "admin")
+    client.post(step["Location"], {"code": totp_code(operator)})
+    assert client.get("/admin/accounts/user/").status_code == 200
+    later = timezone.now() + timedelta(minutes=2)
+    mfa.totp_disable(user=operator, password=PASSWORD, code=totp_code(operator, later), ip="127.0.0.1", now=later)
+    assert client.get("/admin/accounts/user/")["Location"] == "/admin/mfa/enrol/"
