@@ -266,7 +266,13 @@ def factor_attempt(*, user: User, ip: str, check: Callable[[], str]) -> str:
     failure counts toward both lockouts like a wrong password and writes `mfa.failed`."""
     key = account_key(user.username, user)
     attempt_reserve(ip=ip, key=key)
-    method = check()
+    try:
+        method = check()
+    except (errors.AccountNotActivatedError, errors.AccountDisabledError):
+        # The factor was right, but the account may not sign in (a passkey of a frozen account, checked after
+        # the factor as a password's is): its slots go back, as a right password's do.
+        attempt_settle(ip=ip, key=key, clear=False)
+        raise
     if not method:
         audit_record(action=AuditAction.MFA_FAILED, user=user, ip=ip)
         raise errors.InvalidSecretError("This code is wrong or was already used.")
@@ -296,8 +302,10 @@ def mfa_reset(*, user: User, actor: User, now: datetime | None = None) -> bool:
     session and app token of the account ends too: the lost phone may hold one, and the password alone
     must now sign in again before anything else. Answers whether there was anything to turn off."""
     moment = now or timezone.now()
-    removed = sum(model.objects.filter(user=user).delete()[0] for model in (TotpDevice, Passkey, RecoveryCode))
-    if not removed:
+    had_a_factor = bool(mfa_methods(user))  # an enrolment left unconfirmed is none: it goes without a word
+    for model in (TotpDevice, Passkey, RecoveryCode):
+        model.objects.filter(user=user).delete()
+    if not had_a_factor:
         return False
     ended = user_credentials_revoke(user=user, reason=RevokeReason.ADMIN, now=moment)
     audit_record(action=AuditAction.MFA_RESET, user=user, actor=actor, sessions=ended)

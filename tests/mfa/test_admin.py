@@ -77,3 +77,15 @@ def test_only_a_superuser_resets_an_administrators_factors(user):
     totp_on(admin)
     operator_client("support").post("/admin/accounts/user/", {"action": "reset_mfa", "_selected_action": [admin.pk]})
     assert mfa_methods(admin) == ["totp", "recovery_code"]
+
+
+def test_an_unconfirmed_enrolment_is_no_factor_to_reset(user, user_client, mailoutbox,
+                                                         django_capture_on_commit_callbacks):
+    """A user who had only started enrolling (no factor) was reported reset, signed out everywhere and mailed
+    that their second factors were turned off."""
+    mfa.totp_enrol_start(user=user)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert not mfa.mfa_reset(user=user, actor=staff_user("op-support", "support"))
+    assert not TotpDevice.objects.filter(user=user).exists()
+    assert mailoutbox == [] and not AuditEvent.objects.filter(action="mfa.reset").exists()
+    envelope(user_client.get("/auth/me"))

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from webauthn.helpers import bytes_to_base64url
 
-from accounts.models import AuditEvent, Passkey, RecoveryCode, Session, WebAuthnHandle
+from accounts.models import AuditEvent, Passkey, RecoveryCode, Session, UserStatus, WebAuthnHandle
 from accounts.selectors import mfa_methods
 from accountsite import errors
 from accountsite.audit import AuditAction
@@ -268,6 +268,21 @@ def test_without_a_password_the_authenticator_must_verify_its_user(user, user_cl
     assert data["webauthn"]["userVerification"] == "preferred"
     second_factor = {"mfa_token": data["mfa_token"], "webauthn": authenticator.get(data["webauthn"])}
     assert "access" in envelope(anon_client.post("/auth/login/mfa", second_factor, format="json"))["data"]
+
+
+def test_a_frozen_accounts_right_passkey_counts_as_no_failure(user, user_client, anon_client, settings):
+    """A right password of a frozen account gives its lockout slots back; its right passkey kept them, so each
+    try counted as a failed guess and, past the limit, locked the account out once it was thawed."""
+    settings.ACCOUNTS_LOGIN_FAILURES_PER_IP = settings.ACCOUNTS_LOGIN_FAILURES_PER_ACCOUNT = 1
+    authenticator = SoftAuthenticator()
+    register(user_client, authenticator)
+    type(user).objects.filter(pk=user.pk).update(status=UserStatus.FROZEN)
+    for _ in range(2):
+        body, _ = passwordless(anon_client, authenticator)
+        envelope(anon_client.post("/auth/login/passkey", body, format="json"), errors.AccountDisabledError)
+    type(user).objects.filter(pk=user.pk).update(status=UserStatus.ACTIVE)
+    body, _ = passwordless(anon_client, authenticator)
+    assert envelope(anon_client.post("/auth/login/passkey", body, format="json"))["data"]["user"]["id"] == user.pk
 
 
 def test_another_accounts_user_handle_does_not_sign_in(user, other, user_client, other_client, anon_client):
