@@ -99,29 +99,30 @@ def _enrolment(user: User, secret: str) -> TotpEnrolment:
     return TotpEnrolment(uri=uri, secret=secret, qr_svg=segno.make(uri, error="m").svg_inline(scale=4))
 
 
-def _totp_digits(code: str) -> str:
-    """A code as authenticator apps show it, "626 448" or "626-448", in the digits it stands for."""
-    return "".join(code.split()).replace("-", "")
+def _totp_digits(code: str) -> str | None:
+    """The six digits of a code written as an authenticator app shows it ("626448", "626 448", "626-448"), or
+    None for anything else (a recovery code, say)."""
+    digits = "".join(code.split()).replace("-", "")
+    # ASCII digits only: isdigit() also takes other scripts' digits, which compare_digest refuses (TypeError).
+    return digits if digits.isascii() and digits.isdigit() and len(digits) == 6 else None
 
 
 def looks_like_totp_code(code: str) -> bool:
-    """Whether `code` is written as an authenticator app's code (six ASCII digits, spaces and a dash aside)
-    rather than as a recovery code (ten letters and digits): how a page's one field tells the two apart."""
-    digits = _totp_digits(code)
-    # ASCII digits only: isdigit() also takes other scripts' digits, which compare_digest refuses (TypeError).
-    return digits.isascii() and digits.isdigit() and len(digits) == 6
+    """Whether `code` is written as an authenticator app's code rather than as a recovery code (ten letters
+    and digits): how a page's one field tells the two apart."""
+    return _totp_digits(code) is not None
 
 
 def _totp_accept(device: TotpDevice, code: str, now: datetime) -> bool:
     """Whether `code` is right for the step of `now` or one step either side, and not used before: the step
     is claimed with one conditional UPDATE, so the same code raced twice is accepted once."""
-    if not looks_like_totp_code(code):
+    digits = _totp_digits(code)
+    if digits is None:
         return False
-    code = _totp_digits(code)
     totp = _totp(device)
     current = int(now.timestamp()) // totp.interval
     for step in (current - 1, current, current + 1):
-        if hmac.compare_digest(totp.generate_otp(step), code):
+        if hmac.compare_digest(totp.generate_otp(step), digits):
             unused = Q(last_step__isnull=True) | Q(last_step__lt=step)
             return bool(TotpDevice.objects.filter(unused, pk=device.pk).update(last_step=step))
     return False
@@ -133,13 +134,14 @@ def totp_confirm(*, user: User, code: str, ip: str, now: datetime | None = None)
     transaction: unlimited guesses here would let whoever holds only an access token finish an enrolment the
     owner started, and take its recovery codes."""
     now = now or timezone.now()
+    no_enrolment = errors.InvalidParametersError("Start the enrolment first (POST /auth/mfa/totp).")
     device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
     if device is None:
-        raise errors.InvalidParametersError("Start the enrolment first (POST /auth/mfa/totp).")
+        raise no_enrolment
     factor_attempt(user=user, ip=ip, check=lambda: MfaMethod.TOTP if _totp_accept(device, code, now) else "")
     with transaction.atomic():
         if not TotpDevice.objects.filter(pk=device.pk, confirmed_at__isnull=True).update(confirmed_at=now):
-            raise errors.InvalidParametersError("Start the enrolment first (POST /auth/mfa/totp).")  # replaced
+            raise no_enrolment  # replaced while its code was being checked
         audit_record(action=AuditAction.MFA_TOTP_ENABLE, user=user, actor=user)
         factor_added(user=user, factor="an authenticator app", now=now)
         return recovery_codes_issue(user=user, now=now)
