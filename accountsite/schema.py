@@ -23,7 +23,7 @@ from accountsite import errors
 from accountsite.policy import POLICY
 
 ErrorSpec = type[errors.ServiceError] | tuple[type[errors.ServiceError], int]
-BODY_METHODS = {"POST", "PUT", "PATCH"}
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}  # a DELETE may read a body: the password, say
 ERROR_ENVELOPE = {"$ref": "#/components/schemas/ErrorEnvelope"}
 
 
@@ -122,6 +122,8 @@ class EnvelopeAutoSchema(AutoSchema):
             warn(f"{operation['operationId']} has no entry in its app's api_docs.OPERATIONS")
             doc = Doc(summary=operation["operationId"], description="")
         operation["summary"], operation["description"] = doc.summary, doc.description
+        if method == "DELETE":
+            self._delete_body(operation)
         responses = operation["responses"]
         for status in [status for status in responses if status.startswith("2")]:
             response = responses.pop(status)
@@ -135,6 +137,16 @@ class EnvelopeAutoSchema(AutoSchema):
             }
         responses.update(error_responses([*derived_errors(self.view, method, path), *doc.errors]))
         return operation
+
+    def _delete_body(self, operation: dict) -> None:
+        """drf-spectacular describes the bodies of POST, PUT and PATCH only: a DELETE that reads one (turning a
+        second factor off takes the password) has the body it declares described too."""
+        declared = self.get_request_serializer()
+        if declared is None:
+            return
+        schema = self.resolve_serializer(declared, "request").ref
+        operation["requestBody"] = {"content": {media_type: {"schema": schema} for media_type in self.map_parsers()},
+                                    "required": True}
 
 
 _ERROR_ENVELOPE_SCHEMA = {

@@ -11,7 +11,7 @@ from accountsite.errors import NotFoundError
 from accountsite.pagination import paginate
 from accountsite.permissions import PolicyMixin
 from accountsite.policy import Caller, Op
-from accountsite.requests import client_ip, valid_input
+from accountsite.requests import client_ip, no_input, valid_input
 from quotas.models import Quota, QuotaKind
 from quotas.selectors import pulls_today
 from quotas.serializers import (
@@ -103,8 +103,9 @@ class RepositoryViewSet(PolicyMixin, viewsets.GenericViewSet):
         data = valid_input(RepositoryUpdateInputSerializer, request)
         return Response(RepositorySerializer(services.repository_update(repo=repo, **data)).data)
 
-    @extend_schema(responses={200: None})
+    @extend_schema(request=None, responses={200: None})
     def destroy(self, request: Request, owner: str, name: str) -> Response:
+        no_input(request)
         services.repository_delete(repo=_writable(self.caller(), owner, name, Op.REPO_DELETE))
         return Response(None)
 

@@ -69,7 +69,8 @@ class DeveloperAppViewSet(PolicyMixin, viewsets.GenericViewSet):
         issued = applications.application_secret_rotate(application=self._own(request, pk), actor=signed_in(request))
         return Response(IssuedSecretSerializer(issued).data)
 
-    @extend_schema(responses={200: None}, tags=["developer"])
+    @extend_schema(request=None, responses={200: None}, tags=["developer"])
     def destroy(self, request: Request, pk: str) -> Response:
+        no_input(request)
         applications.application_delete(application=self._own(request, pk), actor=signed_in(request))
         return Response(None)

@@ -269,8 +269,9 @@ class SessionViewSet(PolicyMixin, viewsets.ViewSet):
         context = {"current_session_id": session.pk if session else None}
         return Response(SessionSerializer(sessions, many=True, context=context).data)
 
-    @extend_schema(responses={200: None}, tags=["auth"])
+    @extend_schema(request=None, responses={200: None}, tags=["auth"])
     def destroy(self, request: Request, pk: str) -> Response:
+        no_input(request)
         session = selectors.live_sessions_of(selectors.signed_in(request)).filter(pk=pk).first()
         if session is None:
             raise NotFoundError("No such session.")

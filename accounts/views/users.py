@@ -93,8 +93,9 @@ class UserViewSet(PolicyMixin, viewsets.GenericViewSet):
 
     partial_update = update  # every field may come alone, PUT or PATCH
 
-    @extend_schema(responses={200: None}, tags=["users"])
+    @extend_schema(request=None, responses={200: None}, tags=["users"])
     def destroy(self, request: Request, loginname: str) -> Response:
+        no_input(request)
         user = self._target(loginname)
         self.authorize(Op.ACCOUNT_DELETE, user)
         users.user_delete(user=user, actor=selectors.signed_in(request))

@@ -7,9 +7,13 @@ from rest_framework.test import APIClient
 
 from accounts.models import EMAIL_ASCII_VALIDATOR, User
 from accounts.oauth import applications
+from accounts.services import sessions
 from accountsite import errors
+from membership.models import TierType
+from repos.services import repository_create
 from tests.conftest import envelope
 from tests.factories import PASSWORD
+from tests.quotas.helpers import give_tier
 from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +84,36 @@ def test_an_endpoint_that_reads_no_body_refuses_one_that_says_something(user, us
 def test_an_endpoint_that_reads_no_body_takes_none_or_an_empty_object(user, user_client, method, path):
     envelope(getattr(user_client, method)(path), status=None)
     envelope(getattr(user_client, method)(path, "{}", content_type="application/json"), status=None)
+
+
+def _deletions(user, user_client) -> list[str]:
+    """The paths of DELETEs that read no body, each naming something of alice's."""
+    app = applications.application_create(owner=user, name="Printer", redirect_uris="https://app.example/cb").application
+    repository_create(owner=give_tier(user, TierType.GOLD), name="data")
+    another_session, _pair = sessions.session_start(user=user, terminal="tablet", ip="127.0.0.1", user_agent="pytest")
+    return [f"/auth/sessions/{another_session.pk}", "/repos/alice/data", f"/developer/apps/{app.pk}", "/users/alice"]
+
+
+@pytest.mark.parametrize("body", [({"password": "not-hers"}, "json"), ({"password": "not-hers"}, "multipart"),
+                                  ("[1]", None)])
+def test_a_deletion_refuses_a_body_that_says_something(user, user_client, body):
+    """A DELETE read no body and dropped whatever one said: DELETE /users/alice {"password": "wrong"} deleted
+    the account of a client that believed its password was being checked."""
+    paths = _deletions(user, user_client)
+    before = snapshot()
+    data, kind = body
+    for path in paths:
+        reply = (user_client.delete(path, data, content_type="application/json") if kind is None
+                 else user_client.delete(path, data, format=kind))
+        answer = envelope(reply, errors.InvalidParametersError)
+        if kind is not None:
+            assert answer["error"] == {"password": ["Unknown field. This endpoint takes none."]}
+    before.assert_unchanged()
+
+
+def test_a_deletion_takes_no_body_or_an_empty_object(user, user_client):
+    for path in _deletions(user, user_client):  # the account last: its deletion ends the session
+        envelope(user_client.delete(path, "{}" if "apps" in path else None, content_type="application/json"))
 
 
 def test_the_password_check_refuses_unknown_fields_in_a_body(user):
