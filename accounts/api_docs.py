@@ -150,8 +150,10 @@ OPERATIONS = {
         errors=(E.InvalidParametersError, E.InvalidSecretError, E.TooManyRequestsError)),
     "auth_mfa_totp_destroy": Doc(
         "Turn the authenticator app off",
-        "Needs the `password` and a current `code`. Recovery codes go with it unless a passkey remains.",
-        errors=(E.InvalidParametersError, E.WrongPasswordError, E.InvalidSecretError, E.TooManyRequestsError)),
+        "Needs the `password` and a current `code`. Recovery codes go with it unless a passkey remains. 1009 when "
+        "the app is not on.",
+        errors=(E.InvalidParametersError, E.WrongPasswordError, E.InvalidSecretError, E.TooManyRequestsError,
+                E.NotFoundError)),
     "auth_mfa_recovery_codes_create": Doc(
         "New recovery codes",
         "Replaces the recovery codes with 10 new ones, shown this once; needs the `password` and a second factor "

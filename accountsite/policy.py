@@ -60,7 +60,8 @@ class Op(StrEnum):
     # Operators only.
     USER_VIEW = "user.view"
     USER_CREATE = "user.create"
-    USER_UPDATE = "user.update"  # an operator's edit of login name or e-mail (the admin form)
+    USER_UPDATE = "user.update"  # an operator renames an account (the admin form)
+    EMAIL_SET = "email.set"  # an operator sets another account's e-mail address, or marks it verified
     PASSWORD_SET = "password.set"  # an operator sets another account's password
     STATUS_SET = "user.status"
     ROLE_SET = "user.role"
@@ -118,6 +119,9 @@ POLICY: Mapping[Op, Rule] = {
     Op.USER_VIEW: Rule(staff="accounts.view_user"),
     Op.USER_CREATE: Rule(staff="accounts.add_user"),
     Op.USER_UPDATE: Rule(staff="accounts.change_user", protected=True),
+    # The address is the way to a password reset: whoever sets it can take the account, so it is the
+    # password's power, and an operator's own address changes as anyone's does (EMAIL_CHANGE).
+    Op.EMAIL_SET: Rule(staff="accounts.set_user_password", staff_on_self=False, protected=True),
     # An operator's own password changes as anyone's does, with the current one (PASSWORD_CHANGE): a stolen
     # operator token must not set it.
     Op.PASSWORD_SET: Rule(staff="accounts.set_user_password", staff_on_self=False, protected=True),

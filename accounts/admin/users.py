@@ -65,8 +65,8 @@ def _status_action(status: int, verb: str, description: str, op: Op = Op.STATUS_
 
 
 # Which operation an edit of each field of the change form needs (the rest are profile fields).
-FORM_FIELDS = {"status": Op.STATUS_SET, "username": Op.USER_UPDATE, "email": Op.USER_UPDATE,
-               "email_verified": Op.USER_UPDATE}
+FORM_FIELDS = {"status": Op.STATUS_SET, "username": Op.USER_UPDATE, "email": Op.EMAIL_SET,
+               "email_verified": Op.EMAIL_SET}
 
 
 @admin.register(User)

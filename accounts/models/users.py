@@ -146,7 +146,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         # Operator powers beyond Django's add/change/delete/view (accountsite.policy names them).
         permissions = [
             ("change_user_status", "Can freeze, activate, invalidate, restore or delete users"),
-            ("set_user_password", "Can set another user's password"),
+            ("set_user_password", "Can set another user's password or e-mail address"),
             ("reset_user_mfa", "Can turn off another user's second factors"),
         ]
         constraints = [

@@ -104,6 +104,12 @@ def secret_mail_recipient(loginname: str, status: int) -> User | None:
     return User.objects.filter(username__iexact=loginname, status=status, email__isnull=False).first()
 
 
+def email_masked(email: str) -> str:
+    """An address as a notice to another one writes it: "b***@example.com"."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
 def mail_address(user: User) -> str:
     """The account's address, for mail only ever sent to accounts that have one (callers check)."""
     if not user.email:

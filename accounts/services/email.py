@@ -7,16 +7,18 @@ from django.db import IntegrityError, transaction
 
 from accounts.mail import mail_send
 from accounts.models import SecretPurpose, User
-from accounts.services.codes import mail_address, secret_mail, secret_mail_throttle, secret_redeem, secrets_void
+from accounts.services.codes import (
+    email_masked,
+    mail_address,
+    secret_mail,
+    secret_mail_throttle,
+    secret_redeem,
+    secrets_void,
+)
 from accounts.services.passwords import password_check
 from accounts.services.users import integrity_as_service_error, names_lock
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
-
-
-def _email_masked(email: str) -> str:
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}***@{domain}"
 
 
 def email_change_request(*, user: User, email: str, password: str, ip: str, now: datetime | None = None) -> None:
@@ -44,7 +46,7 @@ def email_change_request(*, user: User, email: str, password: str, ip: str, now:
                         url_template=settings.ACCOUNTS_EMAIL_CHANGE_URL, to=email, now=now, new_email=email)
         if user.email:
             mail_send(template="email_change_notice", to=user.email,
-                      context={"user": user, "new_email_masked": _email_masked(email)})
+                      context={"user": user, "new_email_masked": email_masked(email)})
         audit_record(action=AuditAction.EMAIL_CHANGE_REQUEST, user=user, actor=user, ip=ip)
 
 

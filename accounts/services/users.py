@@ -13,11 +13,12 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
+from accounts.mail import mail_send
 from accounts.models import RevokeReason, SecretPurpose, User, UserStatus
 from accounts.oauth.applications import IssuedSecret, developer_enable, developer_mode_check
 from accounts.oauth.revocation import owned_applications_revoke
 from accounts.plans import KEEP, plans
-from accounts.services.codes import activation_send, secret_redeem, secrets_void
+from accounts.services.codes import activation_send, email_masked, secret_redeem, secrets_void
 from accounts.services.passwords import password_check, password_set, password_validate
 from accounts.services.sessions import (
     password_only_check,
@@ -201,7 +202,9 @@ def user_groups_set(*, user: User, groups: Iterable[Group], actor: User | None, 
 def user_identity_set(*, user: User, actor: User | None, ip: str | None = None, now: datetime | None = None,
                       **identity: Any) -> User:
     """An operator renames a user or sets their address (`username`, `email`, `email_verified`). The
-    names must stay free in both fields (as at sign-up); a new address voids the codes mailed to the old."""
+    names must stay free in both fields (as at sign-up); a new address voids the codes mailed to the old,
+    which is told of the change (the address is the way to a password reset)."""
+    previous_email = user.email
     username = identity.get("username", user.username)
     email = identity.get("email", user.email) or None
     identity_assert_free(username=username, email=email, user=user)
@@ -222,6 +225,9 @@ def user_identity_set(*, user: User, actor: User | None, ip: str | None = None, 
         raise integrity_as_service_error(exc) from None
     if "email" in changed:
         secrets_void(user=user, now=now)
+        if previous_email and not user.is_deleted:  # whoever left is not written to, as everywhere
+            mail_send(template="email_set_notice", to=previous_email,
+                      context={"user": user, "new_email_masked": email_masked(email) if email else "none"})
     audit_record(action=AuditAction.USER_IDENTITY, user=user, actor=actor, ip=ip, fields=sorted(set(changed)))
     return user
 

@@ -7,7 +7,7 @@ from django.test import Client
 from accounts.models import AuditEvent, Session, User, UserStatus
 from accountsite import errors
 from membership.models import TierType
-from tests.conftest import browser_sign_in, client_for, envelope
+from tests.conftest import browser_sign_in, client_for, envelope, staff_user
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -171,3 +171,44 @@ def test_an_operator_ending_sessions_leaves_an_audit_row(operator, user, admin_u
     act(operator, "revoke_sessions", user)
     event = AuditEvent.objects.get(user=user, action="session.revoke")
     assert event.actor == admin_user and event.data["sessions"] == 1
+
+
+def _identity_form(user: User, **changes) -> dict:
+    form = {"username": user.username, "email": user.email, "nickname": user.nickname, "real_name": "", "intro": "",
+            "github": "", "school": "", "website": "", "status": user.status}
+    return {**form, **changes}
+
+
+def test_an_address_is_set_only_with_the_password_power_and_the_old_one_is_told(user, other,
+                                                                                django_capture_on_commit_callbacks):
+    """An operator with only accounts.change_user (meant for renaming) set a user's address to their own, then
+    took the account through the public password reset, past accounts.set_user_password; the user was never
+    told. The address is the password's power now, and the old address hears of every change."""
+    renamer = Client()
+    browser_sign_in(renamer, staff_user("op-rename", permissions=("accounts.change_user",)))
+    for field, value in (("email", "mallory@evil.example"), ("email_verified", "on")):
+        reply = renamer.post(f"/admin/accounts/user/{user.pk}/change/", _identity_form(user, **{field: value}),
+                             follow=True)
+        assert f"You may not change: {field}." in reply.content.decode()
+    assert (User.objects.get(pk=user.pk).email, User.objects.get(pk=user.pk).email_verified) == (user.email, False)
+    reply = renamer.post(f"/admin/accounts/user/{user.pk}/change/", _identity_form(user, username="alice2"))
+    assert reply.status_code == 302 and User.objects.get(pk=user.pk).username == "alice2"
+
+    setter = Client()
+    browser_sign_in(setter, staff_user("op-setter", permissions=("accounts.change_user",
+                                                                 "accounts.set_user_password")))
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = setter.post(f"/admin/accounts/user/{other.pk}/change/",
+                            _identity_form(other, email="robert@example.org"))
+    assert reply.status_code == 302 and User.objects.get(pk=other.pk).email == "robert@example.org"
+    assert [(m.to, m.subject) for m in mail.outbox] == [
+        (["bob@example.com"], "The e-mail address of your accountsite account was changed")]
+    assert "r***@example.org" in mail.outbox[0].body and "robert" not in mail.outbox[0].body
+
+
+def test_no_operator_sets_their_own_address_with_operator_powers(admin_user, operator):
+    """As with their password: a stolen operator session must not move the address a reset goes to."""
+    reply = operator.post(f"/admin/accounts/user/{admin_user.pk}/change/",
+                          _identity_form(admin_user, email="elsewhere@example.org"), follow=True)
+    assert "You may not change: email." in reply.content.decode()
+    assert User.objects.get(pk=admin_user.pk).email == admin_user.email
