@@ -150,6 +150,7 @@ class UserAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
                            change: bool = False, form_url: str = "", obj: User | None = None) -> HttpResponse:
         # The whole account under the form: each panel that this operator may see (accounts.user_page).
         context["account_panels"] = user_panels(request, obj) if obj is not None else []
+        context["may_read_history"] = obj is not None and operator_may(request, Op.AUDIT_VIEW, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def session_revoke_view(self, request: HttpRequest, object_id: str, session_id: Any) -> HttpResponseBase:

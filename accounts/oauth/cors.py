@@ -1,17 +1,18 @@
-"""CORS for single-page apps: the OAuth endpoints a browser app calls besides the token endpoint.
+"""CORS for single-page apps: the OAuth endpoints a browser app calls, from the origins of a public
+client's https redirect URIs (`allowed_origins`, set by accounts.oauth.applications).
 
-DOT answers the token endpoint's CORS itself, for the origins of a public client's https redirect URIs
-(`allowed_origins`, set by accounts.oauth.applications). A browser app also reads who signed in (userinfo,
-whose Authorization header needs a preflight) and gives its tokens back at sign-out (RFC 7009): those two
-answer the same origins. django-cors-headers asks `check_request_enabled` for origins outside
-CORS_ALLOWED_ORIGINS; every other address keeps that list alone.
+A browser app exchanges its code and refreshes its tokens (the token endpoint), reads who signed in
+(userinfo, whose Authorization header needs a preflight) and gives its tokens back at sign-out (RFC 7009).
+DOT's own CORS on the token endpoint marks successful exchanges only: an app could not read why one failed
+(`invalid_grant`), and the preflight a browser sends first went unanswered. django-cors-headers asks
+`check_request_enabled` for origins outside CORS_ALLOWED_ORIGINS; every other address keeps that list alone.
 """
 
 from typing import Any
 
 from oauth2_provider.models import Application, is_origin_allowed
 
-BROWSER_ENDPOINTS = frozenset({"/oauth/userinfo", "/oauth/revoke_token"})
+BROWSER_ENDPOINTS = frozenset({"/oauth/token", "/oauth/userinfo", "/oauth/revoke_token"})
 
 
 def spa_origin_allowed(sender: Any, request: Any, **kwargs: Any) -> bool:

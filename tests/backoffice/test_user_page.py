@@ -124,12 +124,14 @@ def test_each_operator_sees_the_parts_and_buttons_their_permissions_allow(accoun
     assert panel(page, "sessions").count("revoke-session") == 1 and panel(page, "audit") and panel(page, "quotas")
     assert panel(page, "membership") and 'id="tier-quote"' not in page
     assert not panel(page, "wallet") and not panel(page, "apps")
+    assert 'class="historylink"' in page
 
     billing = signed_in_client(staff_user("cashier", "billing"))
     page = page_of(billing, account)
     assert "bank transfer" in panel(page, "wallet") and panel(page, "membership")
     assert not panel(page, "sessions") and not panel(page, "audit") and not panel(page, "quotas")
     assert 'id="tier-quote"' not in page
+    assert 'class="historylink"' not in page  # the audit trail is not theirs to read: no link to it either
 
     viewer = signed_in_client(staff_user("viewer", permissions=("accounts.view_user", "accounts.view_session")))
     page = page_of(viewer, account)

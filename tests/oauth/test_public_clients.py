@@ -100,6 +100,20 @@ def test_a_single_page_app_gets_cors_on_the_token_endpoint(browser_client, publi
     assert "Access-Control-Allow-Origin" not in other
 
 
+def test_a_single_page_app_reads_why_an_exchange_failed_and_is_answered_its_preflight(public_app):
+    """DOT marked successful exchanges only: the app could not read `invalid_grant`, and the preflight a
+    browser sends before the exchange got no CORS at all."""
+    refused = public_exchange(public_app, "no-such-code", "x" * 43, SPA, HTTP_ORIGIN="https://spa.example")
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    assert refused["Access-Control-Allow-Origin"] == "https://spa.example"
+    preflight = Client().options("/oauth/token/", HTTP_ORIGIN="https://spa.example",
+                                 HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+                                 HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type")
+    assert preflight["Access-Control-Allow-Origin"] == "https://spa.example"
+    elsewhere = public_exchange(public_app, "no-such-code", "x" * 43, SPA, HTTP_ORIGIN="https://evil.example")
+    assert "Access-Control-Allow-Origin" not in elsewhere
+
+
 def test_a_single_page_app_may_call_userinfo_and_revocation_from_its_origin(browser_client, public_app):
     """A browser app reads who signed in (userinfo) and gives its tokens back at sign-out (RFC 7009) from
     the origin of its https redirect URI: the preflight and the reply carry CORS for that origin only."""
