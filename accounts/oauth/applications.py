@@ -84,6 +84,7 @@ def redirect_uri_allowed(application: Application, uri: str) -> bool:
     by DOT's rules (exact, or a loopback IP on any port). A URI whose port is no port (past 65535, not a
     number) matches nothing; DOT's check raises on one, asked for or registered before ports were checked."""
     try:
+        urlsplit(uri).port  # noqa: B018 - raises for a port past 65535, which DOT let through on a loopback address
         return application.redirect_uri_allowed(uri)
     except ValueError:
         return False

@@ -3,6 +3,7 @@ token, revocation and introspection. They answer in OAuth's error shape, never t
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -23,6 +24,8 @@ from accounts.oauth import applications, codes, introspection
 from accountsite.errors import ServiceError
 from accountsite.requests import repeated_names
 
+# A PKCE code_verifier and code_challenge alike (RFC 7636 4.1, 4.2): 43-128 unreserved characters.
+PKCE_VALUE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 # How a confidential client authenticates; introspection (IntrospectView) knows no other.
 CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
@@ -88,6 +91,7 @@ class DiscoveryView(OAuthMethodsMixin, dot.ConnectDiscoveryInfoView):
         data = json.loads(super().get(request, *args, **kwargs).content)
         data.update(grant_types_supported=list(oauth2_settings.OAUTH2_GRANT_TYPES_SUPPORTED),
                     response_modes_supported=["query"], request_uri_parameter_supported=False,
+                    prompt_values_supported=["none", "login", "consent"],
                     id_token_signing_alg_values_supported=[Application.RS256_ALGORITHM],
                     # RFC 8414 names, as the metadata document has them, so one document is enough.
                     revocation_endpoint=self._get_endpoint_url(request, "revoke-token", required=True),
@@ -174,8 +178,14 @@ class TokenView(OAuthMethodsMixin, dot.TokenView):
         if problem := _client_named_twice(request):
             return _oauth_error(InvalidRequestError(description=problem))
         grant_type = request.POST.get("grant_type")
-        if grant_type and grant_type not in oauth2_settings.OAUTH2_GRANT_TYPES_SUPPORTED:
+        if not grant_type:  # RFC 6749 5.2: a required parameter missing (oauthlib calls it unsupported)
+            return _oauth_error(InvalidRequestError(description="grant_type is required."))
+        if grant_type not in oauth2_settings.OAUTH2_GRANT_TYPES_SUPPORTED:
             return _oauth_error(UnsupportedGrantTypeError())
+        if "code_verifier" in request.POST and not PKCE_VALUE.fullmatch(request.POST["code_verifier"]):
+            # oauthlib compares its hash only: a verifier of another form matched a challenge made of it.
+            return _oauth_error(InvalidRequestError(
+                description="code_verifier: 43-128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 4.1)."))
         try:
             return _json_typed(_client_challenged(self.authorization_flow_token_response(request)))
         except AccessToken.DoesNotExist:

@@ -40,7 +40,10 @@ class AccountsOAuth2Validator(OAuth2Validator):
     }
 
     def get_additional_claims(self, request: Any) -> dict[str, Any]:
-        return {name: claim(request.user) for name, claim in USER_CLAIMS.items()}
+        # A claim without a value is left out (OIDC Core 5.3.2), not sent empty: an app that matched accounts
+        # by `email` would take every account without an address for one.
+        claims = {name: claim(request.user) for name, claim in USER_CLAIMS.items()}
+        return {name: value for name, value in claims.items() if value != ""}
 
     def get_discovery_claims(self, request: Any) -> list[str]:
         # DOT lists only `sub` when get_additional_claims takes the request; discovery must name them all.

@@ -1,7 +1,6 @@
 """The OAuth consent page (the authorization endpoint) and the seed 001 endpoints at /oauth/."""
 
 import math
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -31,6 +30,7 @@ from oauthlib.oauth2.rfc6749.errors import (
     InvalidClientIdError,
     InvalidRequestError,
     InvalidRequestFatalError,
+    MismatchingRedirectURIError,
     MissingRedirectURIError,
     UnsupportedResponseTypeError,
 )
@@ -46,7 +46,7 @@ from rest_framework.views import APIView
 
 from accounts.browser import browser_session
 from accounts.oauth import applications, consent, seed
-from accounts.oauth.endpoints import nul_refused
+from accounts.oauth.endpoints import PKCE_VALUE, nul_refused
 from accounts.oauth.serializers import SeedAuthorizeInputSerializer, SeedExchangeInputSerializer, SeedUserSerializer
 from accounts.selectors import signed_in
 from accountsite.errors import ServiceError
@@ -54,7 +54,6 @@ from accountsite.permissions import PolicyMixin
 from accountsite.policy import Op
 from accountsite.requests import repeated_names, valid_input
 
-PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 NONCE_MAX_LENGTH = Grant._meta.get_field("nonce").max_length
 
 
@@ -65,7 +64,7 @@ def _request_problem(credentials: Mapping[str, Any]) -> str | None:
     if credentials.get("response_type") != "code":  # the GET converts any other (validate_authorization_request)
         return "response_type: only code is offered."
     if credentials.get("code_challenge_method") != "S256" or \
-            not PKCE_CHALLENGE.fullmatch(credentials.get("code_challenge") or ""):
+            not PKCE_VALUE.fullmatch(credentials.get("code_challenge") or ""):
         return "PKCE is required: a code_challenge of 43-128 characters, code_challenge_method=S256."
     if len(credentials.get("nonce") or "") > NONCE_MAX_LENGTH:
         return f"nonce is at most {NONCE_MAX_LENGTH} characters."
@@ -81,6 +80,32 @@ def _signed_in_at(request: HttpRequest) -> datetime | None:
     """When this browser signed in (its session row's start), if it is signed in."""
     session = browser_session(request) if request.user.is_authenticated else None
     return session.created_at if session is not None else None
+
+
+# When this browser was last sent to sign in again (prompt=login, max_age): until it has, no authorization is
+# answered, whatever address it comes back by.
+REAUTH_KEY = "_accounts_oauth_sign_in_again"
+
+
+def _sign_in_pending(request: HttpRequest) -> bool:
+    """Whether this browser still owes the fresh sign-in an authorization request asked of it. The request
+    it comes back with no longer says so (_sign_in_again removes what asked), and the browser could open it
+    without signing in; so the session keeps when it was asked, and a sign-in since then settles it."""
+    asked_at = request.session.get(REAUTH_KEY)
+    if asked_at is None:
+        return False
+    signed_in_at = _signed_in_at(request)
+    if signed_in_at is not None and signed_in_at.timestamp() >= asked_at:
+        del request.session[REAUTH_KEY]
+        return False
+    return True
+
+
+def _claimable_redirect(application: Application, redirect_uri: str) -> bool:
+    """RFC 8252 8.6: a public client's loopback or private-use-scheme address can be claimed by any program on
+    the user's machine, so its client_id proves nothing. Such a request is never answered without the page,
+    whatever the user approved before (an https address is the browser's to guard)."""
+    return application.client_type == Application.CLIENT_PUBLIC and urlsplit(redirect_uri).scheme != "https"
 
 
 def _sign_in_too_old(request: HttpRequest) -> bool:
@@ -102,7 +127,9 @@ class ConsentView(AuthorizationView):
     A request is validated before anything is shown, the sign-in page included. prompt=none (OIDC Core
     3.1.2.6) never shows a page: signed out it answers login_required, without standing consent
     consent_required, otherwise a code at once. prompt=login and an exceeded max_age send the browser
-    to the sign-in page again, and the ID token's auth_time is that new sign-in.
+    to the sign-in page again, and the ID token's auth_time is that new sign-in; nothing is authorized in
+    that browser until it has signed in again. A public client at an address any local program could
+    claim (_claimable_redirect) always gets the page.
     """
 
     template_name = "accounts/oauth_authorize.html"
@@ -157,13 +184,14 @@ class ConsentView(AuthorizationView):
             return self._create_refused()
         if "none" in prompt:
             return self._silent(request, scopes, credentials)
-        if "login" in prompt or _sign_in_too_old(request):
+        if "login" in prompt or _sign_in_too_old(request) or _sign_in_pending(request):
             return self._sign_in_again(request)
-        if "consent" in prompt and "approval_prompt" in request.GET:
-            # DOT's approval_prompt=auto skips the page when an earlier grant covers the scopes; prompt=consent
-            # asks for the page (OIDC Core 3.1.2.1), so DOT does not see the other.
+        application = Application.objects.get(client_id=credentials["client_id"])
+        if "consent" in prompt or _claimable_redirect(application, credentials["redirect_uri"]):
+            # DOT's approval_prompt=auto (asked for, or its default) skips the page when an earlier grant covers
+            # the scopes; prompt=consent asks for the page (OIDC Core 3.1.2.1), and so does a claimable address.
             query = request.GET.copy()
-            del query["approval_prompt"]
+            query["approval_prompt"] = "force"
             request.GET = QueryDict(query.urlencode())
         return super().get(request, *args, **kwargs)
 
@@ -212,7 +240,9 @@ class ConsentView(AuthorizationView):
 
     def _sign_in_again(self, request: HttpRequest) -> HttpResponse:
         """The sign-in page, coming back to this request without what asked for it (prompt=login,
-        max_age): the fresh sign-in satisfies them, and asking again would loop."""
+        max_age): the fresh sign-in satisfies them, and asking again would loop. The session keeps that it
+        was asked (_sign_in_pending)."""
+        request.session.setdefault(REAUTH_KEY, timezone.now().timestamp())
         query = request.GET.copy()
         query.pop("max_age", None)
         rest = [value for value in request.GET.get("prompt", "").split() if value != "login"]
@@ -225,9 +255,10 @@ class ConsentView(AuthorizationView):
 
     def _silent(self, request: HttpRequest, scopes: list[str], credentials: dict[str, Any]) -> HttpResponse:
         application = Application.objects.get(client_id=credentials["client_id"])
-        if _sign_in_too_old(request):
+        if _sign_in_too_old(request) or _sign_in_pending(request):
             return self._refuse(LoginRequired(state=credentials.get("state")), credentials, application)
-        if not consent.consent_exists(user=signed_in(request), application=application, scopes=scopes):
+        if _claimable_redirect(application, credentials["redirect_uri"]) or \
+                not consent.consent_exists(user=signed_in(request), application=application, scopes=scopes):
             return self._refuse(ConsentRequired(state=credentials.get("state")), credentials, application)
         try:
             uri, _headers, _body, _status = self.create_authorization_response(
@@ -245,8 +276,14 @@ class ConsentView(AuthorizationView):
         # The page's hidden fields come back from the browser: checked again as the GET checked them, and a
         # request the GET would have refused is refused on the page itself (its redirect_uri, unchecked
         # yet, is not one to send anything to).
-        if not Application.objects.filter(client_id=form.cleaned_data.get("client_id")).exists():
+        application = Application.objects.filter(client_id=form.cleaned_data.get("client_id")).first()
+        if application is None:
             return self.error_response(FatalClientError(error=InvalidClientIdError()), application=None)
+        if not applications.redirect_uri_allowed(application, form.cleaned_data.get("redirect_uri") or ""):
+            # DOT sends a denial to the posted address unchecked: an open redirect.
+            return self.error_response(FatalClientError(error=MismatchingRedirectURIError()), application=None)
+        if _sign_in_pending(self.request):
+            return self._sign_in_again(self.request)
         description = _request_problem(form.cleaned_data)
         if description is not None:
             return self.error_response(FatalClientError(error=InvalidRequestFatalError(description=description)),
@@ -254,7 +291,6 @@ class ConsentView(AuthorizationView):
         response = super().form_valid(form)
         location = response.get("Location", "")
         if form.cleaned_data.get("allow") and "code=" in location and "error=" not in location:
-            application = Application.objects.get(client_id=form.cleaned_data["client_id"])
             applications.authorization_record(user=signed_in(self.request), application=application,
                                               scopes=form.cleaned_data.get("scope", ""))
         return response

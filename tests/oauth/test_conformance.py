@@ -2,6 +2,7 @@
 (prompt, max_age, redirect_uri at the token endpoint, code replay, client errors, metadata)."""
 
 import base64
+import hashlib
 import json
 import time
 from datetime import timedelta
@@ -18,7 +19,7 @@ from accounts.models import OAuthCode, Session
 from accounts.oauth import applications, codes, revocation
 from accounts.oauth.validators import AccountsOAuth2Validator
 from tests.factories import PASSWORD
-from tests.oauth.conftest import CALLBACK, SCOPES, code_for, exchange, pkce_pair, query_of, tokens_for
+from tests.oauth.conftest import CALLBACK, SCOPES, authorize, code_for, exchange, pkce_pair, query_of, tokens_for
 
 pytestmark = pytest.mark.django_db
 
@@ -166,6 +167,57 @@ def test_prompt_login_and_max_age_ask_for_a_fresh_sign_in_and_auth_time_is_it(br
     assert fresh > old_sign_in + timedelta(minutes=29)
 
 
+@pytest.mark.parametrize("asks", [{"prompt": "login"}, {"max_age": "0"}], ids=["prompt_login", "max_age_0"])
+def test_the_fresh_sign_in_cannot_be_skipped_by_opening_the_request_it_comes_back_to(browser_client, app, asks):
+    """The sign-in page comes back to the request without prompt=login or max_age (else it would loop): a
+    browser still signed in opened that address, or posted the consent form, and got a code without signing
+    in again (OIDC Core 3.1.2.1). The session keeps that it was asked, until a sign-in settles it."""
+    params = authorize_params(app, **asks)
+    login_page = browser_client.get("/oauth/authorize/", params)["Location"]
+    target = query_of(login_page)["next"]
+    assert browser_client.get(target)["Location"].startswith("/oauth/login/?next=")
+    decided = browser_client.post("/oauth/authorize/", {**authorize_params(app), "allow": "Authorize"})
+    assert decided.status_code == 302 and decided["Location"].startswith("/oauth/login/?next=")
+    silent = browser_client.get("/oauth/authorize/", authorize_params(app, prompt="none"))
+    assert query_of(silent["Location"])["error"] == "login_required"
+    assert not Grant.objects.exists()
+    page = sign_in_on_the_page(browser_client, login_page)
+    assert page.status_code == 200 and b'id="authorizationForm"' in page.content
+    assert browser_client.get("/oauth/authorize/", authorize_params(app)).status_code == 200  # settled
+
+
+def test_a_denial_goes_only_to_a_registered_address(browser_client, app):
+    """DOT sent a denial to the posted redirect_uri unchecked (the Allow button was checked): an open redirect."""
+    assert browser_client.get("/oauth/authorize/", authorize_params(app)).status_code == 200
+    denied = browser_client.post("/oauth/authorize/", authorize_params(app, redirect_uri="https://evil.example/x"))
+    assert denied.status_code == 400 and "Location" not in denied
+    fair = browser_client.post("/oauth/authorize/", authorize_params(app))
+    assert fair["Location"].startswith(CALLBACK + "?") and query_of(fair["Location"])["error"] == "access_denied"
+
+
+@pytest.mark.parametrize("verifier", ["a" * 42, "a" * 129, "a" * 43 + "!", "a" * 43 + " ", "é" * 43])
+def test_a_code_verifier_of_another_form_is_refused_even_when_its_hash_matches(browser_client, app, issued,
+                                                                                verifier):
+    """RFC 7636 4.1: 43-128 unreserved characters. oauthlib compared the hash only, so a client that made its
+    challenge from a malformed verifier was served; the challenge's own form was already checked."""
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    code = query_of(authorize(browser_client, app, challenge=challenge)["Location"])["code"]
+    refused = exchange(code, verifier, app, issued.client_secret)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_request"
+    assert not AccessToken.objects.exists()
+
+
+def test_a_claim_without_a_value_is_left_out(browser_client, app, issued, user):
+    """OIDC Core 5.3.2: an account without an address had "email": "" (and "website": "", ...): an app matching
+    accounts by e-mail took every such account for one."""
+    type(user).objects.filter(pk=user.pk).update(email=None, website="", intro="")
+    tokens = tokens_for(browser_client, app, issued.client_secret)
+    info = Client().get("/oauth/userinfo/", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").json()
+    for claims in (info, id_token_claims(tokens["id_token"])):
+        assert not {"email", "website", "intro"} & set(claims) and "" not in claims.values()
+    assert info["email_verified"] is False and info["preferred_username"] == "alice"
+
+
 def test_a_recent_enough_sign_in_satisfies_max_age_and_auth_time_survives_refreshes(browser_client, app, issued,
                                                                                     user, settings):
     signed_in_at = Session.objects.get().created_at
@@ -290,7 +342,8 @@ def test_a_client_failing_basic_authentication_gets_401_and_a_basic_challenge(br
 def test_grants_we_do_not_offer_are_refused_without_a_5xx(app, issued, data):
     reply = Client().post("/oauth/token/", {**data, "client_id": app.client_id, "client_secret": issued.client_secret})
     assert reply.status_code == 400
-    assert reply.json()["error"] == "unsupported_grant_type"
+    # RFC 6749 5.2: no grant_type at all is a required parameter missing, not a grant the server lacks.
+    assert reply.json()["error"] == ("unsupported_grant_type" if data else "invalid_request")
     assert not AccessToken.objects.exists()
 
 
@@ -317,10 +370,11 @@ def test_oidc_discovery_promises_nothing_the_provider_does_not_do(db):
     assert data["response_types_supported"] == ["code"] and data["response_modes_supported"] == ["query"]
     assert data["id_token_signing_alg_values_supported"] == ["RS256"]
     assert data["request_uri_parameter_supported"] is False
-    assert set(data["prompt_values_supported"]) == {"none", "login"}
+    assert set(data["prompt_values_supported"]) == {"none", "login", "consent"}
 
 
-def test_claims_supported_lists_every_claim_returned(browser_client, app, issued):
+def test_claims_supported_lists_every_claim_returned(browser_client, app, issued, user):
+    type(user).objects.filter(pk=user.pk).update(intro="Data wrangler.")  # an empty claim is left out
     claims_supported = set(Client().get("/.well-known/openid-configuration").json()["claims_supported"])
     verifier, challenge = pkce_pair()
     params = authorize_params(app, challenge=challenge, nonce="n0nce")

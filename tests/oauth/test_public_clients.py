@@ -71,6 +71,34 @@ def test_a_public_client_signs_a_user_in_with_pkce_and_no_secret(browser_client,
     assert info.json()["preferred_username"] == "alice"
 
 
+@pytest.mark.parametrize("redirect_uri", [NATIVE, "http://127.0.0.1:6666/cb"])
+def test_a_native_apps_earlier_consent_issues_nothing_without_the_page(browser_client, public_app, redirect_uri):
+    """RFC 8252 8.6: any program on the user's machine may claim a public client's id and a loopback port or its
+    private-use scheme. Once the user had approved the app, prompt=none or approval_prompt=auto gave such a
+    program a code at once, with no page."""
+    assert public_exchange(public_app, *public_code(browser_client, public_app, redirect_uri),
+                           redirect_uri).status_code == 200  # approved once, tokens issued
+    challenge = pkce_pair()[1]
+    params = {"response_type": "code", "client_id": public_app.client_id, "redirect_uri": redirect_uri,
+              "scope": "openid profile read", "state": "s", "code_challenge": challenge,
+              "code_challenge_method": "S256"}
+    silent = browser_client.get("/oauth/authorize/", {**params, "prompt": "none"})
+    assert query_of(silent["Location"])["error"] == "consent_required"
+    page = browser_client.get("/oauth/authorize/", {**params, "approval_prompt": "auto"})
+    assert page.status_code == 200 and b'id="authorizationForm"' in page.content
+    # A single-page app's https address is the browser's to guard: its standing consent still answers at once.
+    assert public_exchange(public_app, *public_code(browser_client, public_app, SPA), SPA).status_code == 200
+    spa = browser_client.get("/oauth/authorize/", {**params, "redirect_uri": SPA, "prompt": "none"})
+    assert spa["Location"].startswith(SPA + "?") and "code" in query_of(spa["Location"])
+
+
+def test_a_loopback_port_past_65535_matches_nothing(browser_client, public_app):
+    params = {"response_type": "code", "client_id": public_app.client_id, "redirect_uri": "http://127.0.0.1:99999/cb",
+              "scope": "openid", "code_challenge": pkce_pair()[1], "code_challenge_method": "S256"}
+    reply = browser_client.get("/oauth/authorize/", params)
+    assert reply.status_code == 400 and "Location" not in reply
+
+
 def test_a_public_clients_code_needs_its_verifier(browser_client, public_app):
     code, _verifier = public_code(browser_client, public_app)
     refused = public_exchange(public_app, code, None)
