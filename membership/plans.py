@@ -23,8 +23,10 @@ class MembershipPlans:
     def account_plan_assign(self, *, user: Any, actor: Any, user_type: int | None, expires_at: Any,
                             role_changed: bool) -> None:
         # An administrator holds the unlimited admin tier; one demoted goes back to tier 1 (neither keeps an end
-        # date: membership_tier_assign).
-        membership = selectors.membership_of(user)
+        # date: membership_tier_assign). What the change keeps (the tier, the end) is read under the row lock: a
+        # purchase the member made meanwhile is read, not overwritten with what stood before it. The caller's
+        # transaction (users.user_admin_update) holds the lock to the end.
+        membership = services.membership_locked(user)
         if user_type is None:
             role_tier = TierType.ADMIN if user.is_admin else TierType.REGISTERED
             user_type = role_tier if role_changed else membership.tier.user_type

@@ -70,7 +70,9 @@ def _tier(user_type: int) -> Tier:
         ) from None
 
 
-def _locked_membership(user: User) -> Membership:
+def membership_locked(user: User) -> Membership:
+    """The user's membership, its row locked to the end of the transaction: what a change keeps of it is read
+    here, so a purchase committed meanwhile is neither undone nor overwritten."""
     # No select_related under FOR UPDATE: when a waiting lock is granted, PostgreSQL re-checks the join against
     # the joined rows it read *before* waiting, so a concurrent tier change would make the row vanish.
     # Its user is the caller's instance, so what the change pushes down shows on it too; its tier comes from
@@ -145,7 +147,7 @@ def membership_tier_assign(*, user: User, user_type: int, actor: User | None, ex
                                     error={"userType": ["Only administrators hold the admin tier."]})
     if tier.user_type in (TierType.ADMIN, TierType.REGISTERED):
         expires_at = None  # neither ever ends (_plan_push, is_expired): /vip must not show an end either
-    membership = _locked_membership(user)
+    membership = membership_locked(user)
     previous = membership.tier.user_type
     paid = membership.tier_id == tier.pk and not selectors.is_expired(membership, now)
     _membership_set(membership=membership, tier=tier, expires_at=expires_at,
@@ -213,7 +215,7 @@ def membership_purchase(*, user: User, user_type: int, validity: int, cost: Deci
     (8010 otherwise). Refuses an early downgrade (8009) and a short balance (8007); each refusal changes nothing.
     """
     tier = _tier(user_type)
-    membership = _locked_membership(user)
+    membership = membership_locked(user)
     wallet = _locked_wallet(user)
     # Read once the locks are held: the ledger row's time then orders it after whatever moved this wallet
     # while the purchase waited (a top-up committed meanwhile), as its balance_after does.

@@ -64,7 +64,8 @@ class UsageFilter(admin.SimpleListFilter):
 
 
 class QuotaForm(WordedConstraintsForm):
-    """The limit in the unit of its kind: a size for storage ("200M"), a count for the others."""
+    """The limit in the unit of its kind: a size for storage ("200M"), a count for the others. It shows the
+    limit in force (after a paid period, its fallback), which a save leaves alone unless it was changed."""
 
     quota = forms.CharField(label="limit", max_length=40,
                             help_text="Storage: a size such as 200M or 1.5G (binary units) or bytes; other "
@@ -73,7 +74,8 @@ class QuotaForm(WordedConstraintsForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None and "quota" in self.fields:
-            self.initial["quota"] = self.limit_field().prepare_value(self.instance.quota)
+            # As text, as the field posts it back: a number compared with its text reads as a change.
+            self.initial["quota"] = str(self.limit_field().prepare_value(self.instance.limit))
 
     def limit_field(self) -> forms.Field:
         kind = self.cleaned_data.get("kind") if hasattr(self, "cleaned_data") else None
@@ -138,6 +140,10 @@ class QuotaAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Quota, form: Any, change: bool) -> None:
         if change:
+            if "quota" not in form.changed_data:
+                # Setting a limit makes it the operator's, past any paid period's end: a save that changed
+                # nothing must not turn a paid tier's limit into a lasting one.
+                return
             self.run_service(request, lambda: services.quota_limits_set(
                 user=obj.user, limits={obj.kind: obj.quota}, actor=signed_in(request)))
         else:

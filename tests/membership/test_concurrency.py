@@ -1,5 +1,7 @@
 """Money under real concurrency on PostgreSQL: threads, each with its own database connection."""
 
+import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -134,3 +136,34 @@ def test_tier_pushes_and_the_other_quota_writers_queue_and_never_deadlock(admin_
         return deadlocks
 
     assert [failure for failures in run_parallel(work, 6, threads=6) for failure in failures] == []
+
+
+def test_an_operators_tier_edit_never_undoes_a_purchase_made_meanwhile(buyer, admin_user, monkeypatch):
+    """An operator's edit of the tier alone kept the end date it had read before taking the membership's lock:
+    a renewal the member paid for in between was overwritten, and the paid year lost."""
+    from accounts.services.users import user_admin_update
+    from membership import plans
+
+    services.membership_purchase(user=buyer, user_type=TierType.GOLD, validity=1, cost=Decimal("10000.00"),
+                                 actor=buyer)
+    first_end = services.selectors.membership_of(buyer).expires_at
+    edit_started, assign = threading.Event(), services.membership_tier_assign
+
+    def slow_assign(**kwargs):
+        edit_started.set()
+        time.sleep(0.5)  # the renewal arrives now: it must wait for the edit, then count
+        return assign(**kwargs)
+
+    monkeypatch.setattr(plans.services, "membership_tier_assign", slow_assign)
+
+    def work(index: int) -> None:
+        if index == 0:
+            user_admin_update(user=type(buyer).objects.get(pk=buyer.pk), actor=admin_user, user_type=TierType.GOLD)
+        else:
+            edit_started.wait(5)
+            services.membership_purchase(user=type(buyer).objects.get(pk=buyer.pk), user_type=TierType.GOLD,
+                                         validity=1, cost=Decimal("10000.00"), actor=buyer)
+
+    assert run_parallel(work, 2, threads=2) == [None, None]
+    assert services.selectors.membership_of(buyer).expires_at > first_end + timedelta(days=360)
+    assert_ledger_balances(buyer)

@@ -1,5 +1,6 @@
 """The back office for quotas and repositories: every change goes through the same services as the API."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from membership.models import TierType
+from membership.services import membership_tier_assign
 from quotas.models import Quota, QuotaKind
 from repos import services
 from repos.models import Repository
@@ -51,6 +53,22 @@ def test_quota_limit_edit_goes_through_the_service(site, user, admin_user):
     assert response.status_code == 302
     assert row(user, QuotaKind.PULLS).quota == 42
     assert AuditEvent.objects.filter(action="quota.limits", user=user, actor=admin_user).exists()
+
+
+@pytest.mark.parametrize("lapsed", [False, True], ids=["paid", "lapsed"])
+def test_saving_a_quota_unchanged_leaves_a_paid_limit_to_its_period(site, user, lapsed):
+    """The form showed the stored limit and every save set it: pressing Save on a gold member's record made
+    gold's 20 public repositories last past the membership's end, and on a lapsed member's gave them back."""
+    ends = timezone.now() + (timedelta(days=-1) if lapsed else timedelta(days=30))
+    membership_tier_assign(user=user, user_type=TierType.GOLD, actor=None, expires_at=ends)
+    quota = row(user, QuotaKind.REPO_PUBLIC)
+    page = site.get(f"/admin/quotas/quota/{quota.pk}/change/").content.decode()
+    shown = re.search(r'name="quota" value="([^"]*)"', page).group(1)
+    assert shown == ("0" if lapsed else "20")  # the limit in force
+    before = snapshot()
+    assert site.post(f"/admin/quotas/quota/{quota.pk}/change/", {"quota": shown}).status_code == 302
+    before.assert_unchanged()
+    assert row(user, QuotaKind.REPO_PUBLIC).limit_at(ends + timedelta(days=1)) == 0
 
 
 def test_recount_action_repairs_the_selected_users(site, user):
