@@ -2,8 +2,8 @@
 
 Definitions the contract leaves open, decided here:
 
-- A *year* is a calendar year: the same month, day and time of day `n` years later; Feb 29 becomes
-  Feb 28 in a year that has no Feb 29.
+- A *year* is a calendar year of the service's TIME_ZONE: the same local month, day and time of day `n`
+  years later; Feb 29 becomes Feb 28 in a year that has no Feb 29.
 - The *paid period* is the span of the last purchase: from `period_started_at` to `expires_at`, bought for
   `period_years` years at the tier's fee. A renewal before expiry extends the period (same start,
   `period_years + validity`); any other purchase starts a new one at `now`. An operator's free grant has
@@ -35,6 +35,8 @@ Definitions the contract leaves open, decided here:
 from dataclasses import dataclass
 from datetime import MAXYEAR, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import timezone
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -69,15 +71,17 @@ def cents(value: Decimal) -> Decimal:
 
 
 def add_years(moment: datetime, years: int) -> datetime:
-    """`moment` plus calendar years, keeping the time of day; Feb 29 becomes Feb 28 in a common year.
-    TooFarAhead past the calendar's last year."""
-    year = moment.year + years
-    if year > MAXYEAR:
+    """`moment` plus calendar years of the service's TIME_ZONE, keeping the local time of day (counted in UTC, a
+    purchase on a local Feb 29 or just after a local midnight ended on the wrong local day); Feb 29 becomes
+    Feb 28 in a common year. TooFarAhead past the calendar's last year."""
+    local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    year = local.year + years
+    if year >= MAXYEAR:  # the last year stays free: its local end may lie past the calendar's in UTC
         raise TooFarAhead(f"year {year} is past the calendar's end")
     try:
-        return moment.replace(year=year)
+        return local.replace(year=year)
     except ValueError:
-        return moment.replace(year=year, day=28)
+        return local.replace(year=year, day=28)
 
 
 def whole_seconds(delta: timedelta) -> int:

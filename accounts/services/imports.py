@@ -25,7 +25,7 @@ from accounts.models import (
     User,
     UserStatus,
 )
-from accounts.plans import plans
+from accounts.plans import KEEP, plans
 from accounts.services.sessions import user_credentials_revoke
 from accounts.services.users import PROFILE_FIELDS, identity_assert_free
 from accountsite import errors
@@ -142,9 +142,10 @@ def users_import(*, rows: Iterable[tuple[int, dict[str, str]]], dry_run: bool = 
 
 @transaction.atomic
 def user_anonymise(*, user: User, actor: User | None, now: datetime | None = None) -> User:
-    """Frees a deleted user's login name and removes their personal data. The row stays (as
+    """Frees a deleted user's login name and removes their personal data and powers. The row stays (as
     `deleted-<id>-<random>`) because memberships, ledgers and audit rows refer to it."""
     user_credentials_revoke(user=user, reason=RevokeReason.PURGED, now=now)
+    was_admin = user.is_admin
     user.username = f"deleted-{user.pk}-{secrets.token_hex(4)}"
     user.email, user.email_verified = None, False
     for name in PROFILE_FIELDS:
@@ -153,6 +154,10 @@ def user_anonymise(*, user: User, actor: User | None, now: datetime | None = Non
     user.last_login = None
     user.set_unusable_password()
     user.save()
+    user.groups.clear()
+    user.user_permissions.clear()
+    if was_admin:  # the admin tier goes with the role: a restored account would have kept it, and its limits
+        plans().account_plan_assign(user=user, actor=actor, user_type=None, expires_at=KEEP, role_changed=True)
     Session.objects.filter(user=user).delete()  # they hold IP addresses and user agents
     AccountSecret.objects.filter(user=user).delete()
     audit_record(action=AuditAction.USER_PURGE, user=user, actor=actor)

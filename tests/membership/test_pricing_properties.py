@@ -131,6 +131,22 @@ def test_add_years_turns_feb_29_into_feb_28():
     assert pricing.add_years(leap, 4) == datetime(2028, 2, 29, 10, 30, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(("bought", "ends"), [
+    ("2028-02-29 06:00", "2029-02-28 06:00"),  # 2028-02-28 22:00 in UTC: a year on was 2029-03-01 locally
+    ("2027-03-01 05:00", "2028-03-01 05:00"),  # 2027-02-28 21:00 in UTC: a year on was 2028-02-29 locally
+])
+def test_years_are_counted_in_the_services_time_zone(settings, bought, ends):
+    """Counted in UTC, a purchase on a local Feb 29, or in the hours after a local midnight, ended a day
+    off the same local date a year later."""
+    from django.utils import timezone
+
+    settings.TIME_ZONE = "Asia/Shanghai"
+    zone = timezone.get_current_timezone()
+    start = datetime.fromisoformat(bought).replace(tzinfo=zone).astimezone(UTC)
+    end = pricing.add_years(start, 1)
+    assert timezone.localtime(end).strftime("%Y-%m-%d %H:%M") == ends
+
+
 def test_money_that_is_not_whole_cents_or_not_decimal_is_refused():
     with pytest.raises(ValueError):
         pricing.cents(Decimal("1.005"))

@@ -8,11 +8,13 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts.management.commands.import_users import ROWS_SKIPPED
 from accounts.models import AuditEvent, Session, User, UserStatus
+from accounts.plans import KEEP, plans
 from accountsite import errors
 from accountsite import settings as project_settings
 from membership.models import Membership, TierType
@@ -151,6 +153,22 @@ def test_purge_anonymises_old_deleted_users_only(anon_client, admin_client):
     envelope(anon_client.post("/users/longgone", {"password": "a-Long-enough-passw0rd",
                                                   "email": "longgone@example.com"}, format="json"), status=201)
     assert "purged 0" in run("purge_deleted_users", "--older-than", "30")[0]
+
+
+def test_a_purged_administrator_keeps_neither_the_admin_tier_nor_any_power(admin_user):
+    """Purging dropped the staff flags but not the admin tier: restored, the account was a common user with
+    unlimited quotas, and its staff groups stayed."""
+    former = UserFactory(username="ex-ops", is_staff=True)
+    plans().account_plan_assign(user=former, actor=None, user_type=None, expires_at=KEEP, role_changed=True)
+    former.groups.set(Group.objects.filter(name="support"))
+    User.objects.filter(pk=former.pk).update(status=UserStatus.DELETED,
+                                             status_changed_at=timezone.now() - timedelta(days=31))
+    assert "purged 1" in run("purge_deleted_users", "--older-than", "30")[0]
+    purged = User.objects.get(pk=former.pk)
+    assert purged.role == "common" and not purged.groups.exists()
+    assert Membership.objects.get(user=purged).tier.user_type == TierType.REGISTERED
+    assert purged.user_type == TierType.REGISTERED
+    assert not Quota.objects.filter(user=purged, quota=-1).exists()
 
 
 def test_purge_takes_a_deleted_user_who_chose_a_purged_looking_name():
