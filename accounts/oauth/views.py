@@ -1,5 +1,6 @@
 """The OAuth consent page (the authorization endpoint) and the seed 001 endpoints at /oauth/."""
 
+import json
 import math
 from collections.abc import Mapping
 from datetime import datetime
@@ -18,6 +19,8 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from drf_spectacular.utils import extend_schema
+from jwcrypto import jwt
+from jwcrypto.common import JWException
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.models import Application, Grant
@@ -101,6 +104,23 @@ def _sign_in_pending(request: HttpRequest) -> bool:
     return True
 
 
+def _hint_names_another(request: HttpRequest, application: Application) -> bool:
+    """Whether the request's id_token_hint (OIDC Core 3.1.2.1) names someone other than the user signed in:
+    a token this provider did not sign for this client reads as someone else. An expired one still names its
+    user (the spec lets a client send the last one it had)."""
+    hint = request.GET.get("id_token_hint")
+    if not hint:
+        return False
+    try:
+        token = jwt.JWT(jwt=hint, key=application.jwk_key, algs=[Application.RS256_ALGORITHM], check_claims=False)
+        claims = json.loads(token.claims)
+    except (JWException, ValueError, TypeError):
+        return True
+    audience = claims.get("aud")
+    audiences = audience if isinstance(audience, list) else [audience]
+    return application.client_id not in audiences or claims.get("sub") != str(request.user.pk)
+
+
 def _claimable_redirect(application: Application, redirect_uri: str) -> bool:
     """RFC 8252 8.6: a public client's loopback or private-use-scheme address can be claimed by any program on
     the user's machine, so its client_id proves nothing. Such a request is never answered without the page,
@@ -126,10 +146,10 @@ class ConsentView(AuthorizationView):
 
     A request is validated before anything is shown, the sign-in page included. prompt=none (OIDC Core
     3.1.2.6) never shows a page: signed out it answers login_required, without standing consent
-    consent_required, otherwise a code at once. prompt=login and an exceeded max_age send the browser
-    to the sign-in page again, and the ID token's auth_time is that new sign-in; nothing is authorized in
-    that browser until it has signed in again. A public client at an address any local program could
-    claim (_claimable_redirect) always gets the page.
+    consent_required, otherwise a code at once (login_required when its id_token_hint names someone else).
+    prompt=login and an exceeded max_age send the browser to the sign-in page again, and the ID token's
+    auth_time is that new sign-in; nothing is authorized in that browser until it has signed in again. A
+    public client at an address any local program could claim (_claimable_redirect) always gets the page.
     """
 
     template_name = "accounts/oauth_authorize.html"
@@ -255,7 +275,7 @@ class ConsentView(AuthorizationView):
 
     def _silent(self, request: HttpRequest, scopes: list[str], credentials: dict[str, Any]) -> HttpResponse:
         application = Application.objects.get(client_id=credentials["client_id"])
-        if _sign_in_too_old(request) or _sign_in_pending(request):
+        if _sign_in_too_old(request) or _sign_in_pending(request) or _hint_names_another(request, application):
             return self._refuse(LoginRequired(state=credentials.get("state")), credentials, application)
         if _claimable_redirect(application, credentials["redirect_uri"]) or \
                 not consent.consent_exists(user=signed_in(request), application=application, scopes=scopes):

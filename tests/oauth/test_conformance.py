@@ -18,6 +18,7 @@ from oauth2_provider.models import AccessToken, Grant, RefreshToken
 from accounts.models import OAuthCode, Session
 from accounts.oauth import applications, codes, revocation
 from accounts.oauth.validators import AccountsOAuth2Validator
+from tests.conftest import browser_sign_in
 from tests.factories import PASSWORD
 from tests.oauth.conftest import CALLBACK, SCOPES, authorize, code_for, exchange, pkce_pair, query_of, tokens_for
 
@@ -54,6 +55,20 @@ def test_prompt_none_with_consent_answers_a_code_without_a_page(browser_client, 
     assert reply.status_code == 302, reply.content[:300]
     answer = query_of(reply["Location"])
     assert answer["code"] and answer["state"] == "st4te" and "error" not in answer
+
+
+def test_prompt_none_answers_login_required_when_the_hint_names_someone_else(browser_client, app, issued, other):
+    """OIDC Core 3.1.2.1: the client names whom it expects with id_token_hint; a browser signed in as someone
+    else answered with a code for them, and the client took one user for another."""
+    mine = tokens_for(browser_client, app, issued.client_secret)["id_token"]
+    bobs_browser = Client()
+    browser_sign_in(bobs_browser, other)
+    theirs = tokens_for(bobs_browser, app, issued.client_secret)["id_token"]
+    for hint in (theirs, "not.a.token", mine[:-4] + "AAAA"):
+        reply = browser_client.get("/oauth/authorize/", authorize_params(app, prompt="none", id_token_hint=hint))
+        assert query_of(reply["Location"])["error"] == "login_required"
+    reply = browser_client.get("/oauth/authorize/", authorize_params(app, prompt="none", id_token_hint=mine))
+    assert "code" in query_of(reply["Location"])
 
 
 def test_prompt_none_consent_covers_the_scopes_granted_and_ends_with_the_tokens(browser_client, app, issued, user):
