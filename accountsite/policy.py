@@ -44,6 +44,7 @@ class Op(StrEnum):
     REPO_WRITE = "repo.write"
     REPO_DELETE = "repo.delete"
     REPO_PULL = "repo.pull"
+    REPO_CREATE = "repo.create"  # an operator creates a repository in another account (the back office)
     QUOTA_READ = "quota.read"
     SIGN_OUT = "session.sign_out"
     # Account security: the user's own first-hand sign-in only.
@@ -103,6 +104,8 @@ POLICY: Mapping[Op, Rule] = {
     Op.REPO_WRITE: Rule(own=True, app_scope=WRITE, staff="repos.change_repository"),
     Op.REPO_DELETE: Rule(own=True, app_scope=WRITE, staff="repos.delete_repository"),
     Op.REPO_PULL: Rule(own=True, app_scope=WRITE),
+    # A user creates their own through the API (REPO_WRITE); an administrator's account is a superuser's.
+    Op.REPO_CREATE: Rule(staff="repos.add_repository", protected=True),
     Op.QUOTA_READ: Rule(own=True, app_scope=READ, staff="quotas.view_quota"),
     # Ending the credential in use: an app may always give up its own token.
     Op.SIGN_OUT: Rule(own=True, app_scope=ANY_SCOPE),

@@ -11,7 +11,8 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.text import Truncator
 
-from accountsite.admin import ServiceAdminMixin, WordedConstraintsMixin
+from accountsite import policy
+from accountsite.admin import ServiceAdminMixin, WordedConstraintsMixin, operator, operator_may
 from accountsite.policy import Op
 from quotas.admin import QuotaAdmin
 from quotas.models import Quota
@@ -74,13 +75,19 @@ class RepositoryAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmi
     def get_readonly_fields(self, request: HttpRequest, obj: Repository | None = None) -> list[str]:
         return [*self.readonly_fields, "owner"] if obj else self.readonly_fields
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return operator_may(request, Op.REPO_CREATE)
+
     def save_model(self, request: HttpRequest, obj: Repository, form: Any, change: bool) -> None:
         fields = {name: form.cleaned_data[name] for name in ("name", "visibility", "description", "url")}
         if change:
             self.run_service(request, lambda: services.repository_update(repo=obj, **fields))
         else:
             def create() -> None:
-                obj.pk = services.repository_create(owner=form.cleaned_data["owner"], **fields).pk
+                # Whose repository it is comes with the form: asked of the policy for that account.
+                owner = form.cleaned_data["owner"]
+                policy.authorize(operator(request), Op.REPO_CREATE, owner)
+                obj.pk = services.repository_create(owner=owner, **fields).pk
 
             self.run_service(request, create)
 

@@ -65,7 +65,10 @@ def _held(repo: Repository) -> None:
 @transaction.atomic
 def repository_create(*, owner: User, name: str, visibility: str = Visibility.PUBLIC, description: str = "",
                       url: str = "", secret: str = "", now: datetime | None = None) -> Repository:
-    """A new repository for `owner`, paid with one public or private repository quota (8008 if none left)."""
+    """A new repository for `owner`, paid with one public or private repository quota (8008 if none left).
+    A deleted account gets none (an operator names the owner in the back office)."""
+    if owner.is_deleted:
+        raise NotFoundError("No such user.")
     REPOSITORY_NAME_VALIDATOR(name)
     now = now or timezone.now()
     # A duplicate is 8011 even when the quota is spent: the name is the first thing wrong.

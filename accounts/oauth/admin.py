@@ -184,8 +184,8 @@ def apps_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:
     changelist = reverse("admin:oauth2_provider_application_changelist")
     return {"owned": owned, "holders": sorted(holders.values(), key=lambda h: h["last"], reverse=True),
             "owned_url": f"{changelist}?{urlencode({'user__id__exact': user.pk})}",
-            "tokens_url": f"{reverse('admin:oauth2_provider_accesstoken_changelist')}?"
-                          f"{urlencode({'user__id__exact': user.pk})}"}
+            "tokens_url": (f"{reverse('admin:oauth2_provider_accesstoken_changelist')}?"
+                           f"{urlencode({'user__id__exact': user.pk})}") if may_view(request, AccessToken) else None}
 
 
 user_panel_register(UserPanel("apps", "OAuth apps", 50, "accounts/admin/panel_apps.html", apps_panel))

@@ -23,7 +23,7 @@ from accounts.selectors import signed_in
 from accounts.user_page import AuditChange, UserPanel, audit_describer_register, details_text, user_panel_register
 from accountsite.admin import ReadOnlyAdmin, ServiceAdminMixin, may_view, operator_may
 from accountsite.audit import AuditAction
-from accountsite.errors import ServiceError
+from accountsite.errors import InsufficientBalanceError, ServiceError
 from accountsite.policy import Op
 from membership import selectors, services
 from membership.admin.base import admin_url, once, once_key, once_key_field
@@ -88,13 +88,21 @@ def _sell_once(modeladmin: "MembershipAdmin", request: HttpRequest, user: User, 
         reply = once(request, key=key, operation=f"admin-purchase:{user.pk}",
                      data={"userType": user_type, "validity": validity}, produce=produce)
     except ServiceError as error:
-        modeladmin.message_user(request, f"{user}: {error.message}", messages.ERROR)
+        modeladmin.message_user(request, f"{user}: {_refusal(request, error)}", messages.ERROR)
         return
     if reply is not None:
         modeladmin.message_user(request, reply["message"], messages.SUCCESS)
     else:
         modeladmin.message_user(request, f"{user}: this purchase was already made; nothing more was charged.",
                                 messages.WARNING)
+
+
+def _refusal(request: HttpRequest, error: ServiceError) -> str:
+    """A purchase's refusal as the operator may read it: without the wallet's balance for one who may not
+    see wallets."""
+    if isinstance(error, InsufficientBalanceError) and not may_view(request, Wallet):
+        return "The wallet balance is too low for this purchase."
+    return error.message
 
 
 def _balance_note(request: HttpRequest, balance: Decimal) -> str:
@@ -144,7 +152,9 @@ class MembershipAdmin(ServiceAdminMixin, ReadOnlyAdmin):
         user = membership.user
         if not operator_may(request, Op.PURCHASE, user):
             raise PermissionDenied
-        user_page = admin_url("accounts_user_change", user.pk) + "#panel-membership"
+        # Back to the user's page, or for an operator who may not open it, to the membership's.
+        user_page = (admin_url("accounts_user_change", user.pk) + "#panel-membership" if may_view(request, User)
+                     else admin_url("membership_membership_change", membership.pk))
         form = TierChangeForm(request.POST if request.method == "POST" else request.GET or None)
         cost = error = None
         if form.is_valid():
@@ -188,7 +198,7 @@ class MembershipAdmin(ServiceAdminMixin, ReadOnlyAdmin):
             reply = once(request, key=key, operation=f"admin-purchase:{user.pk}",
                          data={"userType": user_type, "validity": validity, "cost": cost}, produce=produce)
         except ServiceError as exc:
-            self.message_user(request, f"{user}: {exc.message}", messages.ERROR)
+            self.message_user(request, f"{user}: {_refusal(request, exc)}", messages.ERROR)
             return False
         if reply is None:
             self.message_user(request, f"{user}: this purchase was already confirmed; nothing more was charged.",

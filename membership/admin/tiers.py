@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from accountsite.admin import WordedConstraintsForm, WordedConstraintsMixin
 from membership import services
-from membership.models import Tier
+from membership.models import Tier, TierType
 from quotas.forms import SizeField
 from quotas.units import size_label
 
@@ -29,6 +29,13 @@ class TierAdmin(WordedConstraintsMixin, admin.ModelAdmin):
     @admin.display(description="storage", ordering="deposit_bytes")
     def storage(self, tier: Tier) -> str:
         return size_label(tier.deposit_bytes)
+
+    def has_change_permission(self, request, obj: Tier | None = None) -> bool:
+        # Its holders are the administrators, whose quotas only a superuser changes (Op.QUOTA_MANAGE is
+        # protected): saving its limits moves theirs.
+        if obj is not None and obj.user_type == TierType.ADMIN and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # memberships point at tiers; a tier is retired by editing, not deleted

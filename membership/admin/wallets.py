@@ -28,12 +28,14 @@ RECENT = 20
 
 class TopupFields(forms.Form):
     amount = forms.CharField(max_length=32, required=False)  # checked by wallet_topup, whose errors are shown
-    note = forms.CharField(max_length=200, required=False, validators=[ONE_LINE])
+    note: forms.Field = forms.CharField(max_length=200, required=False, validators=[ONE_LINE])
     key = once_key_field()
 
 
 class WalletActionForm(ActionForm, TopupFields):
-    pass
+    # Checked by the action (TopupFields), which says what is wrong: refused here, Django's changelist would
+    # drop the whole action as "No action selected."
+    note = forms.Field(required=False)  # any text: not even a NUL is refused here
 
 
 @admin.register(Wallet)
@@ -58,7 +60,8 @@ class WalletAdmin(ServiceAdminMixin, ReadOnlyAdmin):
             self.message_user(request, str(exc), messages.ERROR)
             return
         if not form.is_valid():
-            self.message_user(request, "Enter a positive amount with at most 2 decimal places.", messages.ERROR)
+            problems = "; ".join(f"{name}: {' '.join(map(str, errors))}" for name, errors in form.errors.items())
+            self.message_user(request, f"Nothing was topped up. {problems}", messages.ERROR)
             return
         note, key = form.cleaned_data["note"], form.cleaned_data["key"]
         for wallet in self.for_each_allowed(request, Op.WALLET_TOPUP, queryset.select_related("user"),

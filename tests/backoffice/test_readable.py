@@ -22,6 +22,7 @@ from repos.services import commit_create, repository_create
 from tests.backoffice.conftest import messages_of
 from tests.factories import UserFactory
 from tests.quotas.helpers import MIB, give_tier
+from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -192,6 +193,17 @@ def test_messages_keep_the_case_of_login_names(operator, other):
                                                            "_selected_action": [other.pk]}, follow=True)
     assert messages_of(response) == ["bob: +123.45, balance 123.45."]
     assert '<li class="success">bob: +123.45, balance 123.45.</li>' in response.content.decode()
+
+
+@pytest.mark.parametrize("note", ["x" * 201, "a\nb", "a\x00b"])
+def test_a_top_up_with_a_bad_note_says_what_is_wrong(operator, other, note):
+    """Django's changelist checked the note first and dropped the whole action as "No action selected."."""
+    before = snapshot()
+    response = operator.post("/admin/membership/wallet/", {"action": "topup", "amount": "5", "note": note,
+                                                           "_selected_action": [other.pk]}, follow=True)
+    [message] = messages_of(response)
+    assert message.startswith("Nothing was topped up. note: ")
+    before.assert_unchanged()
 
 
 def test_reasons_are_shown_by_their_labels(operator, user):

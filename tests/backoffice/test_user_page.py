@@ -205,6 +205,35 @@ def test_confirming_a_tier_twice_charges_once(operator, user, admin_user):
     assert re.search(r'name="key" value="([^"]+)"', fresh).group(1) != fields["key"]
 
 
+def test_a_seller_who_may_not_see_wallets_reads_neither_a_balance_nor_a_page_they_cannot_open(user, admin_user):
+    """With membership.change_membership alone, a refused purchase named the wallet's balance, and a done one
+    sent the operator to the user page, which is 403 without accounts.view_user."""
+    wallet_topup(user=user, amount=Decimal("1000.00"), actor=admin_user)
+    seller = signed_in_client(staff_user("seller", permissions=("membership.change_membership",)))
+    url = f"/admin/membership/membership/{user.pk}/change_tier/"
+    refused = seller.post(url, {"user_type": TierType.GOLD, "validity": 1, "cost": "10000.00"}, follow=True)
+    assert messages_of(refused) == ["alice: The wallet balance is too low for this purchase."]
+    listed = seller.post("/admin/membership/membership/", {"action": "change_tier", "user_type": TierType.GOLD,
+                                                            "validity": 1, "_selected_action": [user.pk]}, follow=True)
+    assert "1000.00" not in " ".join(messages_of(listed)) and "too low" in " ".join(messages_of(listed))
+    wallet_topup(user=user, amount=Decimal("20000.00"), actor=admin_user)
+    cost = seller.get(url, {"user_type": TierType.GOLD, "validity": 1}).context["cost"]
+    bought = seller.post(url, {"user_type": TierType.GOLD, "validity": 1, "cost": str(cost)}, follow=True)
+    membership = Membership.objects.get(user=user)
+    assert membership.tier.user_type == TierType.GOLD and bought.status_code == 200
+    assert bought.redirect_chain[-1][0] == f"/admin/membership/membership/{membership.pk}/change/"
+
+
+def test_the_tokens_link_is_shown_to_those_who_may_open_it(user):
+    applications.application_create(owner=user, name="Printer", redirect_uris="https://app.example/cb")
+    apps_only = signed_in_client(staff_user("apps", permissions=("accounts.view_user",
+                                                                  "oauth2_provider.view_application")))
+    assert "the user's access tokens" not in page_of(apps_only, user)
+    both = signed_in_client(staff_user("tokens", permissions=("accounts.view_user", "oauth2_provider.view_application",
+                                                               "oauth2_provider.view_accesstoken")))
+    assert "the user's access tokens" in page_of(both, user)
+
+
 def test_changing_the_tier_needs_the_power_to_sell_it(user):
     billing = signed_in_client(staff_user("cashier", "billing"))
     url = f"/admin/membership/membership/{user.pk}/change_tier/"

@@ -37,14 +37,28 @@ def test_no_operator_adds_an_oauth_application(admin_user, user):
 
 def test_a_tiers_number_cannot_be_changed(admin_user):
     site = signed_in_client(staff_user("tiers", permissions=("membership.change_tier", "membership.view_tier")))
-    admin_tier = Tier.objects.get(user_type=TierType.ADMIN)
-    form = {"user_type": 8, "name": "admin", "repo_public": -1, "repo_private": -1, "deposit_bytes": -1,
-            "pulls_per_day": -1, "pay_way": 0, "fee": "0.00"}
-    response = site.post(f"/admin/membership/tier/{admin_tier.pk}/change/", form)
+    gold = Tier.objects.get(user_type=TierType.GOLD)
+    form = {"user_type": 8, "name": "gold", "repo_public": gold.repo_public, "repo_private": gold.repo_private,
+            "deposit_bytes": gold.deposit_bytes, "pulls_per_day": gold.pulls_per_day, "pay_way": gold.pay_way,
+            "fee": str(gold.fee)}
+    response = site.post(f"/admin/membership/tier/{gold.pk}/change/", form)
     assert response.status_code == 302
     assert set(Tier.objects.values_list("user_type", flat=True)) == set(TierType.values)
-    page = site.get(f"/admin/membership/tier/{admin_tier.pk}/change/").content.decode()
+    page = site.get(f"/admin/membership/tier/{gold.pk}/change/").content.decode()
     assert 'name="user_type"' not in page and 'name="fee"' in page
+
+
+def test_only_a_superuser_edits_the_admin_tier(admin_user):
+    """Its holders are the administrators: with membership.change_tier alone, an operator set every
+    administrator's repository limits to 0, where an administrator's quotas are a superuser's to change."""
+    site = signed_in_client(staff_user("tiers", permissions=("membership.change_tier", "membership.view_tier")))
+    admin_tier = Tier.objects.get(user_type=TierType.ADMIN)
+    form = {"name": "admin", "repo_public": 0, "repo_private": 0, "deposit_bytes": -1, "pulls_per_day": -1,
+            "pay_way": 0, "fee": "0.00"}
+    before = snapshot()
+    assert site.post(f"/admin/membership/tier/{admin_tier.pk}/change/", form).status_code == 403
+    before.assert_unchanged()
+    assert 'name="repo_public"' not in site.get(f"/admin/membership/tier/{admin_tier.pk}/change/").content.decode()
 
 
 # --- An administrator's sign-ins in the audit trail are shown as their sessions are ------------------------------
@@ -90,6 +104,28 @@ def test_an_operator_may_not_create_an_administrators_quota_record(admin_user, u
     before.assert_unchanged()
     site.post("/admin/quotas/quota/add/", {"user": user.pk, "kind": QuotaKind.PULLS, "quota": "0"})
     assert Quota.objects.filter(user=user, kind=QuotaKind.PULLS).exists()
+
+
+def test_an_operator_creates_no_repository_in_an_administrators_or_a_deleted_account(admin_user, user):
+    """repos.add_repository alone created repositories in any account, a superuser's and a deleted one's."""
+    from accounts.models import UserStatus
+    from membership.services import membership_tier_assign
+    from repos.models import Repository
+    from tests.factories import UserFactory
+
+    gone = UserFactory(username="gone", status=UserStatus.DELETED)
+    site = signed_in_client(staff_user("adder", permissions=("repos.add_repository",)))
+    form = {"name": "planted", "visibility": "public", "description": "", "url": "", "commits-TOTAL_FORMS": "0",
+            "commits-INITIAL_FORMS": "0", "commits-MIN_NUM_FORMS": "0", "commits-MAX_NUM_FORMS": "1000"}
+    for owner, refusal in ((admin_user, "Only a superuser may do this"), (gone, "No such user.")):
+        before = snapshot()
+        response = site.post("/admin/repos/repository/add/", {**form, "owner": owner.pk}, follow=True)
+        assert refusal in response.content.decode()
+        before.assert_unchanged()
+    membership_tier_assign(user=user, user_type=TierType.GOLD, actor=None)
+    site.post("/admin/repos/repository/add/", {**form, "owner": user.pk})
+    assert Repository.objects.get(name="planted").owner == user
+    assert signed_in_client(staff_user("none")).get("/admin/repos/repository/add/").status_code == 403
 
 
 def test_a_raw_id_field_names_no_user_to_an_operator_who_may_not_see_users(admin_user):
