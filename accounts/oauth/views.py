@@ -262,7 +262,7 @@ class ConsentView(AuthorizationView):
         """The sign-in page, coming back to this request without what asked for it (prompt=login,
         max_age): the fresh sign-in satisfies them, and asking again would loop. The session keeps that it
         was asked (_sign_in_pending)."""
-        request.session.setdefault(REAUTH_KEY, timezone.now().timestamp())
+        request.session[REAUTH_KEY] = timezone.now().timestamp()  # the latest ask: a sign-in before it is no answer
         query = request.GET.copy()
         query.pop("max_age", None)
         rest = [value for value in request.GET.get("prompt", "").split() if value != "login"]

@@ -6,6 +6,7 @@ import hashlib
 import json
 import time
 from datetime import timedelta
+from unittest.mock import patch
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -199,6 +200,17 @@ def test_the_fresh_sign_in_cannot_be_skipped_by_opening_the_request_it_comes_bac
     page = sign_in_on_the_page(browser_client, login_page)
     assert page.status_code == 200 and b'id="authorizationForm"' in page.content
     assert browser_client.get("/oauth/authorize/", authorize_params(app)).status_code == 200  # settled
+
+
+def test_an_abandoned_fresh_sign_in_does_not_answer_a_later_one(browser_client, app):
+    """The session kept the first time it asked: a sign-in made after an abandoned prompt=login then answered
+    the next prompt=login too, without signing in again."""
+    browser_client.get("/oauth/authorize/", authorize_params(app, prompt="login"))  # abandoned
+    Session.objects.update(created_at=timezone.now() + timedelta(seconds=5))  # a sign-in after that ask
+    later = timezone.now() + timedelta(seconds=10)
+    with patch("accounts.oauth.views.timezone.now", return_value=later):
+        target = query_of(browser_client.get("/oauth/authorize/", authorize_params(app, prompt="login"))["Location"])
+    assert browser_client.get(target["next"])["Location"].startswith("/oauth/login/?next=")
 
 
 def test_a_denial_goes_only_to_a_registered_address(browser_client, app):
