@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -114,7 +115,7 @@ def _hint_names_another(request: HttpRequest, application: Application) -> bool:
     try:
         token = jwt.JWT(jwt=hint, key=application.jwk_key, algs=[Application.RS256_ALGORITHM], check_claims=False)
         claims = json.loads(token.claims)
-    except (JWException, ValueError, TypeError):
+    except (JWException, ValueError, TypeError, ImproperlyConfigured):  # the last: an app that signs no tokens
         return True
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]

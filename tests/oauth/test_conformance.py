@@ -70,6 +70,9 @@ def test_prompt_none_answers_login_required_when_the_hint_names_someone_else(bro
         assert query_of(reply["Location"])["error"] == "login_required"
     reply = browser_client.get("/oauth/authorize/", authorize_params(app, prompt="none", id_token_hint=mine))
     assert "code" in query_of(reply["Location"])
+    type(app).objects.filter(pk=app.pk).update(algorithm="")  # an app that signs no ID tokens: no 500
+    reply = browser_client.get("/oauth/authorize/", authorize_params(app, prompt="none", id_token_hint=mine))
+    assert reply.status_code == 302 and query_of(reply["Location"])["error"] == "login_required"
 
 
 def test_prompt_none_consent_covers_the_scopes_granted_and_ends_with_the_tokens(browser_client, app, issued, user):
