@@ -178,6 +178,16 @@ class _AnotherAccount:
 ANOTHER_ACCOUNT = _AnotherAccount()
 
 
+class _AnAdministrator(_AnotherAccount):
+    """Stands for "some administrator's account": asks whether a caller could act on any administrator (the
+    admin tier, whose holders are all the administrators)."""
+
+    is_admin = True
+
+
+AN_ADMINISTRATOR = _AnAdministrator()
+
+
 def _is_protected(target: Any) -> bool:
     return bool(getattr(target, "is_admin", False))
 

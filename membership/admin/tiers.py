@@ -3,7 +3,8 @@ the new ones."""
 
 from django.contrib import admin
 
-from accountsite.admin import WordedConstraintsForm, WordedConstraintsMixin
+from accountsite.admin import WordedConstraintsForm, WordedConstraintsMixin, operator_may
+from accountsite.policy import AN_ADMINISTRATOR, Op
 from membership import services
 from membership.models import Tier, TierType
 from quotas.forms import SizeField
@@ -31,9 +32,10 @@ class TierAdmin(WordedConstraintsMixin, admin.ModelAdmin):
         return size_label(tier.deposit_bytes)
 
     def has_change_permission(self, request, obj: Tier | None = None) -> bool:
-        # Its holders are the administrators, whose quotas only a superuser changes (Op.QUOTA_MANAGE is
-        # protected): saving its limits moves theirs.
-        if obj is not None and obj.user_type == TierType.ADMIN and not request.user.is_superuser:
+        # Its holders are the administrators: saving its limits moves their quotas, which the policy keeps for
+        # a superuser (Op.QUOTA_MANAGE on an administrator's account).
+        if obj is not None and obj.user_type == TierType.ADMIN and \
+                not operator_may(request, Op.QUOTA_MANAGE, AN_ADMINISTRATOR):
             return False
         return super().has_change_permission(request, obj)
 
