@@ -256,10 +256,10 @@ class UserAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Send a password reset e-mail", permissions=["send_reset"])
     def send_password_reset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        allowed = self.for_each_allowed(request, Op.PASSWORD_SET, queryset.filter(email__isnull=False))
-        for user in allowed:
-            passwords.password_reset_send(user=user)
-        self.message_user(request, f"reset e-mail sent to {len(allowed)} user(s) with an address.", messages.SUCCESS)
+        allowed = self.for_each_allowed(request, Op.PASSWORD_SET, queryset)
+        sent = sum(passwords.password_reset_send(user=user) for user in allowed)
+        self.message_user(request, f"reset e-mail sent to {sent} user(s): active accounts with an address.",
+                          messages.SUCCESS)
 
     @admin.action(description="Turn off second factors (authenticator app, passkeys, recovery codes)",
                   permissions=["reset_mfa"])

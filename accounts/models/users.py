@@ -10,13 +10,14 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.functional import cached_property
 
 from accounts.plans import plans
+from accountsite.audit import AuditAction, audit_record
 from accountsite.text import MULTILINE, ONE_LINE, WEB_ADDRESS
 
 # "tiers" is taken by the API itself: /vip/tiers lists the tiers, so that account's /vip/{loginname} could not be
@@ -92,18 +93,32 @@ class UserManager(BaseUserManager["User"]):
             users = users.exclude(pk=by_other_than.pk)
         return users.exists()
 
+    def lock_names(self, *names: str | None) -> None:
+        """Holds these names until the transaction ends, on PostgreSQL (an advisory lock per name, taken in
+        one order): the unique indexes cover each column alone, so two sign-ups claiming one name, one as its
+        login name and one as its address, both passed the checks before either committed. The second now
+        waits for the first and then sees it. (SQLite runs one writing transaction at a time.)"""
+        connection = connections[router.db_for_write(self.model)]
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            for name in sorted({name.lower() for name in names if name}):
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"accounts.identity:{name}"])
+
     def create_user(self, username: str, password: str | None = None, **fields: Any) -> "User":
         """For Django's createsuperuser and fixtures; the API creates users with services.users.user_create.
-        Either way the account's plan is opened in the same transaction (accounts.plans), and neither name
-        may be someone else's (createsuperuser shows the ValidationError as its error)."""
-        for name in (username, fields.get("email")):
-            if name and self.name_claimed(name):
-                raise ValidationError(f"{name} is already someone's login name or e-mail address.")
+        Either way the names are held and checked, the account's plan is opened in the same transaction
+        (accounts.plans) and the creation is audited (createsuperuser shows the ValidationError as its error)."""
         user = self.model(username=username, **fields)
         user.set_password(password)
         with transaction.atomic(using=self._db):
+            self.lock_names(username, user.email)
+            for name in (username, user.email):
+                if name and self.name_claimed(name):
+                    raise ValidationError(f"{name} is already someone's login name or e-mail address.")
             user.save(using=self._db)
             plans().account_open(user=user, now=timezone.now())
+            audit_record(action=AuditAction.USER_CREATE, user=user)
         return user
 
     def create_superuser(self, username: str, password: str | None = None, **fields: Any) -> "User":

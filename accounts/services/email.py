@@ -16,7 +16,7 @@ from accounts.services.codes import (
     secrets_void,
 )
 from accounts.services.passwords import password_check
-from accounts.services.users import integrity_as_service_error, names_lock
+from accounts.services.users import integrity_as_service_error
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
 
@@ -56,7 +56,7 @@ def email_change_confirm(*, user: User, sid: str, now: datetime | None = None) -
     new_email = secret_redeem(loginname=user.username, purpose=SecretPurpose.EMAIL_CHANGE, raw=sid, now=now).new_email
     if not new_email:  # every e-mail change code names its address
         raise errors.InvalidSecretError()
-    names_lock(new_email)
+    User.objects.lock_names(new_email)
     if User.objects.name_claimed(new_email, by_other_than=user):
         raise errors.EmailTakenError()
     previous = user.email

@@ -120,9 +120,14 @@ def password_change_by(*, actor: User, user: User, new_password: str, old_passwo
 
 
 @transaction.atomic
-def password_reset_send(*, user: User, now: datetime | None = None) -> None:
+def password_reset_send(*, user: User, now: datetime | None = None) -> bool:
+    """E-mails `user` a reset code if the account could use one: an active account with an address (a
+    frozen, invalid or deleted account's code would be refused at redemption). True if it did."""
+    if user.status != UserStatus.ACTIVE or not user.email:
+        return False
     secret_mail(user=user, purpose=SecretPurpose.PASSWORD_RESET, template="password_reset",
                 url_template=settings.ACCOUNTS_RESET_URL, to=mail_address(user), now=now)
+    return True
 
 
 def password_reset_request(*, loginname: str, ip: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.db import IntegrityError, connections, router, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.mail import mail_send
@@ -30,25 +30,12 @@ from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
 
 
-def names_lock(*names: str | None) -> None:
-    """Holds these names until the transaction ends, on PostgreSQL (an advisory lock per name, taken in one
-    order): the unique indexes cover each column alone, so two sign-ups claiming one name, one as its login
-    name and one as its address, both passed the checks before either committed. The second now waits for
-    the first and then sees it. (SQLite runs one writing transaction at a time.)"""
-    connection = connections[router.db_for_write(User)]
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        for name in sorted({name.lower() for name in names if name}):
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"accounts.identity:{name}"])
-
-
 def identity_assert_free(*, username: str, email: str | None, user: User | None = None) -> None:
     """An account's names (`user`'s, or a new account's) must not collide with anyone else's, in either
     field: sign-in accepts a login name or an e-mail address, so a login name equal to someone's address
     (or the reverse) would squat on it. Deleted users keep their names until purged, so they count. The
-    caller's transaction holds both names (names_lock) until it commits."""
-    names_lock(username, email)
+    caller's transaction holds both names (User.objects.lock_names) until it commits."""
+    User.objects.lock_names(username, email)
     if User.objects.name_claimed(username, by_other_than=user):
         raise errors.LoginNameTakenError()
     if email and User.objects.name_claimed(email, by_other_than=user):

@@ -74,7 +74,7 @@ def test_prune_deletes_old_sign_in_activity_and_keeps_changes(user, user_client)
     client_for(user, "phone")  # a recent sign-in stays
     call_command("prune_security_events")
     assert sorted(AuditEvent.objects.filter(user=user).values_list("action", flat=True)) == [
-        "mfa.recovery_issue", "mfa.totp_enable", "session.login"]
+        "mfa.recovery_issue", "mfa.totp_enable", "session.login", "user.create"]
     assert AuditEvent.objects.get(action="session.login").data["terminal"] == "phone"
 
 

@@ -61,6 +61,15 @@ def test_revoke_sessions_and_reset_mail_actions(operator, user, django_capture_o
     assert [m.to for m in mail.outbox] == [["alice@example.com"]] and "sid=" in mail.outbox[0].body
 
 
+@pytest.mark.parametrize("status", [UserStatus.INACTIVE, UserStatus.INVALID, UserStatus.FROZEN, UserStatus.DELETED])
+def test_reset_mail_goes_only_to_accounts_that_could_use_it(operator, user, status, django_capture_on_commit_callbacks):
+    User.objects.filter(pk=user.pk).update(status=status)
+    UserFactory(username="mailless", email=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        page = act(operator, "send_password_reset", user, User.objects.get(username="mailless"))
+    assert mail.outbox == [] and "sent to 0 user(s)" in page.content.decode()
+
+
 def test_status_edit_in_the_change_form_goes_through_the_service(operator, user):
     api = client_for(user)
     form = {"username": "alice", "email": "alice@example.com", "nickname": "Alice", "real_name": "", "intro": "",

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.management.commands.import_users import ROWS_SKIPPED
 from accounts.models import AuditEvent, Session, User, UserStatus
 from accounts.plans import KEEP, plans
+from accounts.services import users
 from accountsite import errors
 from accountsite import settings as project_settings
 from membership.models import Membership, TierType
@@ -208,6 +209,18 @@ def test_demo_admin_makes_the_operator_and_re_keys_only_its_own_account(settings
     second = run("demo_admin")[0].split("password '")[1].split("'")[0]
     assert User.objects.get(pk=admin.pk).check_password(second)
     envelope(api.get("/auth/me"), errors.NotAuthenticatedError)  # re-keyed: its sessions ended
+
+
+def test_demo_admin_creates_and_revives_its_account_on_the_record(settings):
+    settings.PRODUCTION = False
+    run("demo_admin")
+    admin = User.objects.get(username="admin")
+    assert AuditEvent.objects.filter(user=admin, action="user.create").count() == 1
+    users.user_status_set(user=admin, status=UserStatus.FROZEN, actor=None)
+    run("demo_admin")
+    assert User.objects.get(pk=admin.pk).status == UserStatus.ACTIVE
+    assert AuditEvent.objects.filter(user=admin, action="user.status", data__reason="demo_admin",
+                                     data__status=UserStatus.ACTIVE).exists()
 
 
 def test_demo_admin_does_not_take_over_a_user_named_admin(settings):

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from accounts.models import RevokeReason, User, UserStatus
 from accounts.services.passwords import password_set
+from accounts.services.users import user_status_set
 
 
 class Command(BaseCommand):
@@ -31,5 +32,5 @@ class Command(BaseCommand):
             # Re-keyed like any password an operator sets: the account's sessions and tokens end.
             with transaction.atomic():
                 password_set(user=user, password=password, actor=None, reason=RevokeReason.PASSWORD_SET)
-                User.objects.filter(pk=user.pk).update(status=UserStatus.ACTIVE)
+                user_status_set(user=user, status=UserStatus.ACTIVE, actor=None, reason="demo_admin")
         self.stdout.write(self.style.SUCCESS(f"Demo admin: login 'admin', password '{password}' (/admin/)"))
