@@ -20,7 +20,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2 import OAuth2Error
 from oauthlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, UnsupportedGrantTypeError
 
-from accounts.oauth import applications, codes, introspection
+from accounts.oauth import applications, codes, introspection, revocation
 from accountsite.errors import ServiceError
 from accountsite.requests import repeated_names
 
@@ -188,10 +188,12 @@ class TokenView(OAuthMethodsMixin, dot.TokenView):
                 description="code_verifier: 43-128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 4.1)."))
         try:
             return _json_typed(_client_challenged(self.authorization_flow_token_response(request)))
-        except AccessToken.DoesNotExist:
-            # DOT reads back the access token it has just issued (for its app_authorized signal). A replay of
-            # the code revokes it, while it was being made or since (accounts.oauth.codes): the grant is spent.
-            # A refresh token replayed while its first use rotated it gets here too, with no token made.
+        except (AccessToken.DoesNotExist, revocation.CredentialEnded):
+            # CredentialEnded: the refresh token or code ended while the request was checked (the validator's
+            # issuing_hold), and no token was made. AccessToken.DoesNotExist: DOT reads back the access token
+            # it has just issued (for its app_authorized signal), and a replay of the code or refresh token
+            # revoked it since (accounts.oauth.codes). Either way the grant is spent; a refresh token used
+            # twice is a reuse, which ends its family, whatever the first use made included (RFC 9700 4.14.2).
             if grant_type == "refresh_token":
                 codes.refresh_replay_revoke(refresh_token=request.POST.get("refresh_token", ""),
                                             client_id=_client_credentials(request)[0])

@@ -16,15 +16,42 @@ from accounts.models import User
 from accountsite.audit import AuditAction, audit_record
 
 
+class CredentialEnded(Exception):
+    """The refresh token or code a token request presented ended while the request was being checked: a
+    racing use rotated or redeemed it, or it was revoked."""
+
+
+def _user_hold(user: User) -> None:
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+
+
+def issuing_hold(*, user: User, refresh_token: RefreshToken | None = None, code: str | None = None,
+                 application: Application | None = None) -> None:
+    """Called as a token request's tokens are saved, in that transaction. It holds the user's row, as
+    oauth_tokens_revoke does, so a revocation of the user's credentials either ended what the request
+    presented before this or, waiting, sees the tokens made here. Then the refresh token (locked until the
+    tokens are saved) or the code presented must still stand; raises CredentialEnded if not."""
+    _user_hold(user)
+    if refresh_token is not None:
+        stands = RefreshToken.objects.select_for_update().filter(pk=refresh_token.pk, revoked__isnull=True)
+    else:
+        stands = Grant.objects.filter(code=code, application=application)
+    if stands.values_list("pk", flat=True).first() is None:
+        raise CredentialEnded()
+
+
 @transaction.atomic
 def oauth_tokens_revoke(*, user: User, now: datetime | None = None) -> int:
     """Ends everything OAuth clients hold for `user`: pending codes, access and ID tokens are deleted,
-    refresh tokens marked revoked (so a replay is recognised). Returns how many access tokens ended."""
+    refresh tokens marked revoked (so a replay is recognised). Returns how many access tokens ended. Holds
+    the user's row first, as a token request saving tokens does (issuing_hold), and takes refresh tokens
+    before access tokens, as DOT's rotation does."""
     now = now or timezone.now()
+    _user_hold(user)
     Grant.objects.filter(user=user).delete()
     IDToken.objects.filter(user=user).delete()
-    count, _ = AccessToken.objects.filter(user=user).delete()
     RefreshToken.objects.filter(user=user, revoked__isnull=True).update(revoked=now)
+    count, _ = AccessToken.objects.filter(user=user).delete()
     return count
 
 

@@ -8,7 +8,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
 from accounts.models import User, UserStatus
-from accounts.oauth import codes
+from accounts.oauth import codes, revocation
 from accounts.oauth.applications import redirect_uri_allowed
 
 # The user's claims beyond `sub`, released per scope by AccountsOAuth2Validator.oidc_claim_scope.
@@ -98,6 +98,15 @@ class AccountsOAuth2Validator(OAuth2Validator):
         if request.grant_type == "authorization_code":
             codes.code_family_record(code=request.code, token_family=token.token_family)
         return token
+
+    def _save_bearer_token(self, token: dict, request: Any, *args: Any, **kwargs: Any) -> None:
+        # The refresh token or code was checked before this transaction; a racing use or a revocation may
+        # have ended it since (CredentialEnded, answered by the token endpoint).
+        if request.grant_type == "refresh_token":
+            revocation.issuing_hold(user=request.user, refresh_token=request.refresh_token_instance)
+        elif request.grant_type == "authorization_code":
+            revocation.issuing_hold(user=request.user, code=request.code, application=request.client)
+        super()._save_bearer_token(token, request, *args, **kwargs)
 
     def get_id_token_dictionary(self, token: dict, token_handler: Any, request: Any) -> tuple[dict, Any]:
         # DOT reads auth_time from User.last_login, which any later sign-in (the API's too) moves: the

@@ -9,9 +9,10 @@ from django.db import connection
 from django.test import Client
 from oauth2_provider.models import AccessToken, RefreshToken
 
-from accounts.models import OAuthCode
+from accounts.models import OAuthCode, RevokeReason
 from accounts.oauth import applications, seed
 from accounts.oauth.validators import AccountsOAuth2Validator
+from accounts.services import sessions
 from accountsite.errors import InvalidSecretError
 from tests.conftest import browser_sign_in
 from tests.factories import UserFactory
@@ -159,3 +160,101 @@ def test_a_refresh_token_replayed_while_its_first_use_rotates_it_ends_the_family
     assert not RefreshToken.objects.filter(revoked__isnull=True).exists() and not AccessToken.objects.exists()
     rotated = Client().post("/oauth/token/", {**data, "refresh_token": first.json()["refresh_token"]})
     assert rotated.status_code == 400
+
+
+def _refresh_data(prefix: str, scope: str = "openid profile") -> tuple[dict, object]:
+    """A signed-in user's first token pair for a new app, as the token endpoint's refresh form."""
+    user = UserFactory(username=f"{prefix}user")
+    issued = applications.application_create(owner=UserFactory(username=f"{prefix}dev"), redirect_uris=CALLBACK)
+    browser = Client()
+    browser_sign_in(browser, user)
+    tokens = tokens_for(browser, issued.application, issued.client_secret, scope=scope)
+    return {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+            "client_id": issued.application.client_id, "client_secret": issued.client_secret}, user
+
+
+def _none_live() -> bool:
+    return not AccessToken.objects.exists() and not RefreshToken.objects.filter(revoked__isnull=True).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_refresh_checked_before_a_logout_everywhere_makes_no_tokens_after_it(monkeypatch):
+    """The refresh token was valid when checked; the user's logout everywhere committed before the refresh
+    saved its tokens. DOT rotated the revoked token anyway and the app kept a working pair."""
+    data, user = _refresh_data("loggedout")
+    checked, revoked = threading.Event(), threading.Event()
+    validate = AccountsOAuth2Validator.validate_refresh_token
+
+    def waits_for_the_logout(self, *args, **kwargs):
+        valid = validate(self, *args, **kwargs)
+        checked.set()
+        assert revoked.wait(WAIT), "the logout did not finish"
+        return valid
+
+    def use(index: int):
+        if index == 0:
+            return Client().post("/oauth/token/", data)
+        assert checked.wait(WAIT), "the refresh was never checked"
+        try:
+            return sessions.user_credentials_revoke(user=user, reason=RevokeReason.LOGOUT_ALL)
+        finally:
+            revoked.set()
+
+    monkeypatch.setattr(AccountsOAuth2Validator, "validate_refresh_token", waits_for_the_logout)
+    refresh, _ended = run_parallel(use, 2, threads=2)
+    assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
+    assert _none_live()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_logout_everywhere_during_a_refresh_ends_the_tokens_it_makes(monkeypatch):
+    """The refresh holds the user's row while it saves its tokens: a logout everywhere waits for it, then
+    sees (and ends) the new tokens. It used to wait only at its access tokens, and then missed the new one
+    (with no ID token to wait for first: no openid scope)."""
+    data, user = _refresh_data("midrefresh", scope="profile read")
+    holding, revoked = threading.Event(), threading.Event()
+    make_refresh_token = AccountsOAuth2Validator._create_refresh_token
+
+    def held_for_the_logout(self, *args):
+        token = make_refresh_token(self, *args)
+        holding.set()
+        waited_or_done(revoked)
+        return token
+
+    def use(index: int):
+        if index == 0:
+            return Client().post("/oauth/token/", data)
+        assert holding.wait(WAIT), "the refresh never got to its tokens"
+        try:
+            return sessions.user_credentials_revoke(user=user, reason=RevokeReason.PASSWORD_CHANGE)
+        finally:
+            revoked.set()
+
+    monkeypatch.setattr(AccountsOAuth2Validator, "_create_refresh_token", held_for_the_logout)
+    refresh, _ended = run_parallel(use, 2, threads=2)
+    assert refresh.status_code == 200 or refresh.json()["error"] == "invalid_grant", refresh
+    assert _none_live()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_many_racing_uses_of_one_refresh_token_leave_nothing_live(monkeypatch):
+    """Reuse ends the family (RFC 9700 4.14.2) however many race: once a replay had revoked the family,
+    a third use, checked before, minted a fresh pair in it that stayed live."""
+    data, _user = _refresh_data("crowd")
+    uses = 4
+    checked = threading.Barrier(uses)
+    validate = AccountsOAuth2Validator.validate_refresh_token
+
+    def all_checked_first(self, *args, **kwargs):
+        valid = validate(self, *args, **kwargs)
+        checked.wait(WAIT)
+        return valid
+
+    monkeypatch.setattr(AccountsOAuth2Validator, "validate_refresh_token", all_checked_first)
+    replies = run_parallel(lambda _index: Client().post("/oauth/token/", data), uses, threads=uses)
+    assert sum(reply.status_code == 200 for reply in replies) <= 1
+    assert all(reply.status_code in (200, 400) for reply in replies)
+    assert _none_live()
