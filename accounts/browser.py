@@ -97,7 +97,7 @@ def _assertion(raw: str) -> dict:
     """The posted PublicKeyCredential; anything else is an empty one, which fails like a wrong passkey."""
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays or objects nested a thousand deep
         return {}
     return value if isinstance(value, dict) else {}
 

@@ -133,11 +133,15 @@ def _signed_claims(raw: str, kind: str, algorithm: str, key: bytes) -> dict[str,
     time and the session, is checked at every request: _session_bound, then the session's row."""
     header, payload, signature = raw.split(".")  # not three segments: ValueError
     # Only HS256 is verified here (the settings name it): another configured algorithm refuses every token.
-    if json.loads(_segment(header)).get("alg") != algorithm or algorithm != "HS256":
+    # The signature is checked before either segment is parsed, so no JSON but our own is ever read (JSON
+    # nested a thousand deep in a forged header raised RecursionError, not a ValueError).
+    if algorithm != "HS256":
         raise ValueError("not an HS256 token")
     expected = hmac.new(key, f"{header}.{payload}".encode("ascii"), hashlib.sha256).digest()
     if not hmac.compare_digest(expected, _segment(signature)):
         raise ValueError("bad signature")
+    if json.loads(_segment(header)).get("alg") != algorithm:
+        raise ValueError("not an HS256 token")
     claims = json.loads(_segment(payload))
     if not isinstance(claims, dict) or "jti" not in claims or claims.get("token_type") != kind:
         raise ValueError("not a token of this kind")

@@ -79,9 +79,11 @@ REFUSALS = frozenset({AuditAction.LOGIN_FAILED, AuditAction.LOGIN_LOCKOUT, Audit
 
 
 def valid_ip(ip: str | None) -> str | None:
-    """`ip` if it is an IP address (what the audit and session rows can store), else None."""
+    """`ip` if it is an IP address (what the audit and session rows can store), else None. An IPv6 zone
+    (`fe80::1%eth0`) names an interface of the sender's own host: it is dropped (PostgreSQL's inet refused a
+    long one, a 500)."""
     try:
-        return str(ipaddress.ip_address(ip)) if ip else None
+        return str(ipaddress.ip_address(ip)).partition("%")[0] if ip else None
     except ValueError:
         return None
 

@@ -261,7 +261,8 @@ class RepeatedParameterMiddleware:
     """Refuses an API query string that names a parameter twice (1007), as a JSON body naming a key twice
     is: Django reads the last value, other parsers (a proxy, a cache, a log) the first, so each would see
     another search or password check than the one run. The browser pages keep theirs: the back office's
-    filters repeat parameters, and the OAuth endpoints refuse repeats themselves (RFC 6749 3.1)."""
+    filters repeat parameters, and the OAuth client endpoints refuse repeats themselves (RFC 6749 3.2;
+    accounts.oauth.endpoints.client_form_checked)."""
 
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response

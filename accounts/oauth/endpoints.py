@@ -122,15 +122,24 @@ def _client_challenged(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _client_credentials(request: HttpRequest) -> tuple[str, str]:
-    """The client id and secret from HTTP Basic (RFC 6749 section 2.3.1, form-encoded parts) or the body."""
+def _basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
+    """The client id and secret of an HTTP Basic header (RFC 6749 section 2.3.1, form-encoded parts): ("", "")
+    without one, None for one that is not base64 of UTF-8 text."""
     scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "basic":
+        return "", ""
+    try:
+        client_id, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII text
+        return None
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def _client_credentials(request: HttpRequest) -> tuple[str, str]:
+    """The client id and secret from HTTP Basic or the body ("", "" for Basic credentials that do not decode)."""
+    scheme = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")[0]
     if scheme.lower() == "basic":
-        try:
-            client_id, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            return "", ""
-        return unquote_plus(client_id), unquote_plus(secret)
+        return _basic_credentials(request) or ("", "")
     return request.POST.get("client_id", ""), request.POST.get("client_secret", "")
 
 
@@ -165,16 +174,29 @@ def nul_refused(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResp
     return checked
 
 
-@method_decorator(nul_refused, name="dispatch")
+def client_form_checked(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """The client endpoints (token, revocation, introspection) refuse a parameter given twice (RFC 6749 3.2,
+    which RFC 7009 and 7662 build on): Django reads the last value, so `token=A&token=B` revoked B and
+    answered 200 to a client that meant A. Basic credentials that do not decode are invalid_client (DOT's own
+    decoding raised on non-ASCII text, a 500)."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if repeated_names(request.POST):
+            return _oauth_error(InvalidRequestError(description="A parameter is given more than once."))
+        if _basic_credentials(request) is None:
+            return _client_challenged(JsonResponse({"error": "invalid_client"}, status=401))
+        return view(request, *args, **kwargs)
+    return checked
+
+
+@method_decorator([nul_refused, client_form_checked], name="dispatch")
 class TokenView(OAuthMethodsMixin, dot.TokenView):
     """DOT's token endpoint for the grants we offer (OAUTH2_GRANT_TYPES_SUPPORTED, also what the metadata
     advertises); any other is unsupported_grant_type before oauthlib sees it (its device-code grant
     would look for a device grant that does not exist, a 500)."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        # RFC 6749 3.2: no parameter twice (which one counts is a guess).
-        if repeated_names(request.POST):
-            return _oauth_error(InvalidRequestError(description="A parameter is given more than once."))
         if problem := _client_named_twice(request):
             return _oauth_error(InvalidRequestError(description=problem))
         grant_type = request.POST.get("grant_type")
@@ -205,7 +227,7 @@ def _oauth_error(error: OAuth2Error) -> HttpResponse:
                         headers={"Cache-Control": "no-store"})
 
 
-@method_decorator(nul_refused, name="dispatch")
+@method_decorator([nul_refused, client_form_checked], name="dispatch")
 class RevokeTokenView(OAuthMethodsMixin, dot.RevokeTokenView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if problem := _client_named_twice(request):
@@ -213,7 +235,7 @@ class RevokeTokenView(OAuthMethodsMixin, dot.RevokeTokenView):
         return _client_challenged(super().post(request, *args, **kwargs))
 
 
-@method_decorator([csrf_exempt, nul_refused], name="dispatch")
+@method_decorator([csrf_exempt, nul_refused, client_form_checked], name="dispatch")
 class IntrospectView(OAuthMethodsMixin, View):
     """RFC 7662 token introspection, for confidential clients about their own tokens only. A request
     without valid client credentials is 401 with a Basic challenge (RFC 6749 section 5.2)."""

@@ -2,17 +2,22 @@
 in paths and queries, page numbers past the database's integers, OPTIONS, lone surrogates, loose numbers.
 They run on SQLite and, in the PostgreSQL pass, on PostgreSQL, which refuses NUL in text outright."""
 
+import base64
 import json
+import re
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
+from accounts.models import Session
+from accounts.oauth import applications
 from accountsite import errors
 from accountsite.envelope import EnvelopeRenderer
 from accountsite.numbers import money_parse, whole_number_parse
 from tests.conftest import client_for, envelope
-from tests.factories import AdminFactory
+from tests.factories import AdminFactory, UserFactory
 from tests.security.test_permission_matrix import schema_operations
 from tests.snapshots import snapshot
 
@@ -349,3 +354,68 @@ def test_a_repository_description_and_a_ledger_note_refuse_control_and_direction
     before.assert_unchanged()
     reply = envelope(client.patch("/repos/alice/r1", {"description": "line one\nline two\ttab"}, format="json"))
     assert reply["data"]["description"] == "line one\nline two\ttab"
+
+
+# --- JSON nested past Python's recursion limit, where no body parser stands guard -----------------------------
+
+# A token of three segments whose (unsigned) header is an array nested 1,500 deep: about 2 kB.
+DEEP_TOKEN = base64.urlsafe_b64encode(b"[" * 1500).rstrip(b"=").decode() + ".e30.AAAA"
+
+
+@pytest.mark.parametrize("header", [{"HTTP_AUTHORIZATION": f"Bearer {DEEP_TOKEN}"},
+                                    {"HTTP_AUTHORIZATION": f"Token {DEEP_TOKEN}"}, {"HTTP_TOKEN": DEEP_TOKEN}])
+@pytest.mark.parametrize("path", ["/auth/me", "/repos/", "/auth/sessions"])
+def test_a_forged_token_whose_header_nests_deep_is_7005(path, header):
+    """The header was parsed before the signature was checked, and the JSON's RecursionError was a 500."""
+    envelope(_client().get(path, **header), errors.NotAuthenticatedError)
+
+
+def test_a_forged_refresh_token_whose_header_nests_deep_is_7005(user):
+    before = snapshot()
+    envelope(_client().post("/auth/refresh", {"refresh": DEEP_TOKEN}, format="json"), errors.NotAuthenticatedError)
+    before.assert_unchanged()
+
+
+@pytest.mark.parametrize("page", ["/oauth/login/passkey/", "/oauth/login/mfa/"])
+def test_the_sign_in_pages_refuse_a_passkey_answer_nested_deep(page):
+    browser = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    form = browser.get("/oauth/login/").content.decode()
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    reply = browser.post(page, {"csrfmiddlewaretoken": csrf, "passkey_token": "x", "webauthn": "[" * 1500})
+    assert reply.status_code in (302, 401), reply.status_code
+
+
+# --- the OAuth client endpoints ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["\u00e9", "\u00ff\u00fe", "w6k=\u202e"])
+@pytest.mark.parametrize(("path", "body"), [
+    ("/oauth/token/", {"grant_type": "refresh_token", "refresh_token": "x"}),
+    ("/oauth/revoke_token/", {"token": "x"}), ("/oauth/introspect/", {"token": "x"}),
+])
+def test_basic_credentials_that_are_not_ascii_are_invalid_client(path, body, value):
+    reply = _client().post(path, body, HTTP_AUTHORIZATION=f"Basic {value}")
+    assert (reply.status_code, reply.json()["error"]) == (401, "invalid_client"), reply.content
+    assert reply["WWW-Authenticate"] == 'Basic realm="oauth"'
+
+
+@pytest.mark.parametrize("path", ["/oauth/token/", "/oauth/revoke_token/", "/oauth/introspect/"])
+def test_the_client_endpoints_refuse_a_parameter_given_twice(path, user):
+    """`token=A&token=B` revoked B and answered 200, so the client took A for ended (introspection told of
+    one or the other by their order)."""
+    issued = applications.application_create(owner=UserFactory(username="twicedev"), redirect_uris="https://a.example/cb")
+    credentials = base64.b64encode(f"{issued.application.client_id}:{issued.client_secret}".encode()).decode()
+    reply = Client().post(path, "token=first&token=second&grant_type=refresh_token&refresh_token=x",
+                          content_type="application/x-www-form-urlencoded", HTTP_AUTHORIZATION=f"Basic {credentials}")
+    assert (reply.status_code, reply.json()["error"]) == (400, "invalid_request"), reply.content
+
+
+# --- addresses ----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("hop", ["fe80::1%" + "e" * 32, "fe80::1%eth0"])
+def test_an_ipv6_zone_in_a_trusted_hop_is_dropped(settings, hop):
+    """A zone past 39 characters in all reached PostgreSQL's inet, which refused it (a 500)."""
+    settings.ACCOUNTS_TRUSTED_PROXIES = 1
+    reply = _client().post("/auth/register", {"username": "zoned", "password": "Correct-horse-9-battery"},
+                           format="json", HTTP_X_FORWARDED_FOR=hop)
+    envelope(reply)
+    assert Session.objects.get(user__username="zoned").ip == "fe80::1"
