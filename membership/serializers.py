@@ -5,6 +5,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from accountsite.numbers import MoneyField, WholeNumberField
+from accountsite.serializers import ModelSerializer, instant
 from accountsite.text import ONE_LINE
 from membership import selectors
 from membership.models import LedgerEntry, Tier
@@ -38,8 +39,7 @@ class VipSerializer(serializers.Serializer):
         tier: Tier = instance["tier"]
         reply = {
             **tier_terms(tier),
-            "invalidTime": serializers.DateTimeField().to_representation(instance["expires_at"])
-            if instance["expires_at"] else None,
+            "invalidTime": instant(instance["expires_at"]),
         }
         if instance.get("balance") is not None:
             reply["balance"] = money(instance["balance"])
@@ -77,7 +77,7 @@ class TopupInputSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=200, allow_blank=True, default="", validators=[ONE_LINE])
 
 
-class LedgerEntrySerializer(serializers.ModelSerializer):
+class LedgerEntrySerializer(ModelSerializer):
     """A ledger row, in the contract's snake_case (`balance_after`); only the seed-004 VIP fields are camelCase."""
 
     amount = serializers.SerializerMethodField()

@@ -14,7 +14,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.serializers.base import instant
 from accounts.services.users import user_tier_record
 from accountsite.audit import AuditAction, audit_record
 from accountsite.errors import (
@@ -23,6 +22,7 @@ from accountsite.errors import (
     InvalidParametersError,
     MembershipChangeError,
 )
+from accountsite.serializers import instant
 from membership import pricing, selectors
 from membership.models import LedgerEntry, LedgerKind, Membership, Tier, TierType, Wallet
 from quotas.services import quota_limits_apply, quota_limits_follow

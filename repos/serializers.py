@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accountsite.requests import AliasedInputSerializer, ChoiceField
+from accountsite.serializers import ModelSerializer
 from accountsite.text import MULTILINE, WEB_ADDRESS
 from quotas.serializers import PullnumQuotaSerializer, QuantityField
 from repos.models import REPOSITORY_NAME_VALIDATOR, Commit, Pull, Repository, Visibility
@@ -84,7 +85,7 @@ class PullInputSerializer(serializers.Serializer):
 # --- Output ------------------------------------------------------------------------------------------------
 
 
-class RepositorySerializer(serializers.ModelSerializer):
+class RepositorySerializer(ModelSerializer):
     owner = serializers.CharField(source="owner.username")
 
     class Meta:
@@ -93,7 +94,7 @@ class RepositorySerializer(serializers.ModelSerializer):
                   "updated_at"]
 
 
-class CommitSerializer(serializers.ModelSerializer):
+class CommitSerializer(ModelSerializer):
     owner = serializers.CharField(source="repo.owner.username")
     repo = serializers.CharField(source="repo.name")
     author = serializers.CharField(source="author.username", default=None)
@@ -103,7 +104,7 @@ class CommitSerializer(serializers.ModelSerializer):
         fields = ["id", "owner", "repo", "author", "content", "size", "created_at"]
 
 
-class PullSerializer(serializers.ModelSerializer):
+class PullSerializer(ModelSerializer):
     """A pull and, as `pulls`, the caller's pulls of the day after it (the context's `pulls`)."""
 
     owner = serializers.CharField(source="repo.owner.username")

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from accounts.oauth.applications import redirect_uris_clean
 from accountsite.errors import InvalidParametersError
 from accountsite.requests import ChoiceField
+from accountsite.serializers import ModelSerializer
 from accountsite.text import ONE_LINE
 
 
@@ -47,7 +48,7 @@ class ApplicationCreateInputSerializer(ApplicationInputSerializer):
     client_type = ChoiceField(choices=[Application.CLIENT_CONFIDENTIAL, Application.CLIENT_PUBLIC], required=False)
 
 
-class ApplicationSerializer(serializers.ModelSerializer):
+class ApplicationSerializer(ModelSerializer):
     """An app as its owner sees it: never the secret or its hash."""
 
     secret_id = serializers.CharField(source="client_id")

@@ -9,6 +9,7 @@ from accounts.models import EMAIL_VALIDATORS, LOGIN_NAME_VALIDATOR
 from accounts.serializers.base import new_password_field, password_field, terminal_field
 from accounts.serializers.users import ProfileInputSerializer, UserSerializer
 from accountsite.requests import BooleanField
+from accountsite.serializers import InstantField
 
 # --- Input -------------------------------------------------------------------------------------------------
 
@@ -99,7 +100,7 @@ class PasskeyLoginInputSerializer(serializers.Serializer):
 class TokenReplySerializer(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField()
-    expires_at = serializers.DateTimeField()
+    expires_at = InstantField()
     token_type = serializers.CharField()
 
 
@@ -112,7 +113,7 @@ class MfaChallengeSerializer(serializers.Serializer):
     mfa_required = serializers.BooleanField()
     mfa_token = serializers.CharField()
     methods = serializers.ListField(child=serializers.CharField())
-    expires_at = serializers.DateTimeField()
+    expires_at = InstantField()
     webauthn = serializers.DictField(required=False, help_text="options for navigator.credentials.get()")
 
 

@@ -1,11 +1,7 @@
-"""What the accounts serializers share: the password fields, the sign-in's device label, and datetimes written as
-DRF writes them."""
+"""What the accounts serializers share: the password fields and the sign-in's device label."""
 
-import functools
-from datetime import datetime, tzinfo
 from typing import Any
 
-from django.utils import timezone
 from rest_framework import serializers
 
 from accountsite.text import ONE_LINE
@@ -26,21 +22,3 @@ def terminal_field() -> serializers.CharField:
     """The device label a sign-in names (its session's, listed back to the user): one line of plain text,
     so no control or text-direction character can disguise it."""
     return serializers.CharField(max_length=64, required=False, default="default", validators=[ONE_LINE])
-
-
-def instant(moment: datetime | None, zone: tzinfo | None = None) -> str | None:
-    """A datetime as DRF's DateTimeField writes it: ISO 8601 in the current time zone, UTC as `Z`. A reply that
-    writes several passes the zone it read once (`zone`): reading it costs as much as the rest of this."""
-    if not moment:
-        return None
-    text = moment.astimezone(zone or timezone.get_current_timezone()).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-class ZoneReadOnce:
-    """For a serializer that writes datetimes with `instant`: the current time zone, read once by the serializer.
-    A list's child serializer writes every item, so a page of users reads it once instead of three times a user."""
-
-    @functools.cached_property
-    def zone(self) -> tzinfo:
-        return timezone.get_current_timezone()

@@ -3,9 +3,10 @@
 from rest_framework import serializers
 
 from accounts.models import AuditEvent
+from accountsite.serializers import ModelSerializer
 
 
-class SecurityEventSerializer(serializers.ModelSerializer):
+class SecurityEventSerializer(ModelSerializer):
     """One row of the user's security log: where a sign-in came from, who made a change ("you", "an
     operator" or "the system"), and the row's other details."""
 

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from accounts.models import Passkey
 from accounts.serializers.base import password_field
+from accountsite.serializers import ModelSerializer
 from accountsite.text import ONE_LINE
 
 
@@ -37,7 +38,7 @@ class MfaStatusSerializer(serializers.Serializer):
     passkeys = serializers.IntegerField()
 
 
-class PasskeySerializer(serializers.ModelSerializer):
+class PasskeySerializer(ModelSerializer):
     class Meta:
         model = Passkey
         fields = ["id", "name", "created_at", "last_used_at"]

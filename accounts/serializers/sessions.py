@@ -5,10 +5,10 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import Session
-from accounts.serializers.base import ZoneReadOnce, instant
+from accountsite.serializers import ModelSerializer, instant
 
 
-class SessionSerializer(ZoneReadOnce, serializers.ModelSerializer):
+class SessionSerializer(ModelSerializer):
     """A signed-in terminal; written by hand for the reason UserSerializer (users.py) is."""
 
     current = serializers.SerializerMethodField()
@@ -22,6 +22,6 @@ class SessionSerializer(ZoneReadOnce, serializers.ModelSerializer):
 
     def to_representation(self, session: Session) -> dict[str, Any]:
         return {"id": str(session.pk), "terminal": session.terminal,
-                "created_at": instant(session.created_at, self.zone),
-                "last_seen_at": instant(session.last_seen_at, self.zone), "ip": session.ip,
+                "created_at": instant(session.created_at),
+                "last_seen_at": instant(session.last_seen_at), "ip": session.ip,
                 "user_agent": session.user_agent, "current": self.get_current(session)}

@@ -2,7 +2,6 @@
 an admin sets, the login name in a path, an e-mailed code, a new address), and the user replies (what anyone
 sees, the full record)."""
 
-from datetime import tzinfo
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -17,9 +16,10 @@ from accounts.models import (
     UserStatus,
 )
 from accounts.oauth.serializers import RedirectURIsField
-from accounts.serializers.base import ZoneReadOnce, instant, new_password_field, password_field
+from accounts.serializers.base import new_password_field, password_field
 from accountsite.numbers import WholeNumberField
 from accountsite.requests import AliasedInputSerializer, BooleanField, ChoiceField
+from accountsite.serializers import InstantField, ModelSerializer, instant
 from accountsite.text import MULTILINE, ONE_LINE, WEB_ADDRESS
 
 # --- Input -------------------------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ class UserAdminUpdateInputSerializer(AdminFieldsInputSerializer, UserUpdateInput
     aliases = {**UserUpdateInputSerializer.aliases, "status": ("userstatus", "userStatus"),
                "password": ("passwd",), "userType": ("usertype", "user_type"), "invalid_at": ("invalidTime",)}
     password = new_password_field(required=False)
-    invalid_at = serializers.DateTimeField(required=False, allow_null=True)
+    invalid_at = InstantField(required=False, allow_null=True)
 
 
 class UserCreateInputSerializer(ProfileInputSerializer):
@@ -123,7 +123,7 @@ class TierFieldsMixin(serializers.Serializer):
         return user.tier_at(timezone.now())[0]
 
 
-class PublicUserSerializer(TierFieldsMixin, serializers.ModelSerializer):
+class PublicUserSerializer(TierFieldsMixin, ModelSerializer):
     """What anyone may see of a user."""
 
     loginname = serializers.CharField(source="username")
@@ -133,7 +133,7 @@ class PublicUserSerializer(TierFieldsMixin, serializers.ModelSerializer):
         fields = ["loginname", "nickname", "intro", "github", "school", "website", "registered_at", "userType"]
 
 
-class UserSerializer(ZoneReadOnce, TierFieldsMixin, serializers.ModelSerializer):
+class UserSerializer(TierFieldsMixin, ModelSerializer):
     """The full record, for the user themself and for admins. Never the password or its hash.
 
     The fields declare the shape (the OpenAPI schema, and tests compare both); `to_representation` writes
@@ -155,18 +155,17 @@ class UserSerializer(ZoneReadOnce, TierFieldsMixin, serializers.ModelSerializer)
         return instant(user.tier_at(timezone.now())[1])
 
     def to_representation(self, user: User) -> dict[str, Any]:
-        return user_data(user, self.zone)
+        return user_data(user)
 
 
-def user_data(user: User, zone: tzinfo | None = None) -> dict[str, Any]:
-    """UserSerializer's reply, written out (see its text); `zone`, the current time zone, when already read."""
-    zone = zone or timezone.get_current_timezone()
+def user_data(user: User) -> dict[str, Any]:
+    """UserSerializer's reply, written out (see its text)."""
     user_type, invalid_at = user.tier_at(timezone.now())
     return {
         "id": user.pk, "loginname": user.username, "username": user.username, "email": user.email,
         "email_verified": user.email_verified, "nickname": user.nickname, "real_name": user.real_name,
         "comment": user.intro, "intro": user.intro, "github": user.github, "school": user.school,
         "website": user.website, "role": user.role, "status": user.status, "userType": user_type,
-        "is_developer": user.is_developer, "registered_at": instant(user.registered_at, zone),
-        "invalid_at": instant(invalid_at, zone), "last_login": instant(user.last_login, zone),
+        "is_developer": user.is_developer, "registered_at": instant(user.registered_at),
+        "invalid_at": instant(invalid_at), "last_login": instant(user.last_login),
     }

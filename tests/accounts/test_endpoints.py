@@ -686,3 +686,35 @@ def test_session_revoke_accepts_a_trailing_slash(alice, user_client):
     session = Session.objects.get(user=alice, terminal="phone")
     envelope(user_client.delete(f"/auth/sessions/{session.pk}/"), status=200)
     envelope(phone.get("/auth/me"), errors.NotAuthenticatedError)
+
+
+def _instants(value, found):
+    """Every string in a reply that reads as an ISO 8601 datetime."""
+    if isinstance(value, dict):
+        for item in value.values():
+            _instants(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _instants(item, found)
+    elif isinstance(value, str) and len(value) >= 20 and value[4] == "-" and value[10] == "T":
+        found.append(value)
+    return found
+
+
+def test_replies_write_instants_in_utc_whatever_the_time_zone(settings, admin_user):
+    """TIME_ZONE sets the local calendar only (the pull day, a membership's years): replies wrote
+    `+08:00` times beside `Z` ones, and the contract asks for UTC."""
+    settings.TIME_ZONE = "Asia/Shanghai"
+    UserFactory(username="zoned", password=PASSWORD)
+    anon = APIClient()
+    signed_in = envelope(anon.post("/auth/login", {"username": "zoned", "password": PASSWORD}, format="json"))
+    client = client_for(User.objects.get(username="zoned"))
+    admin = client_for(admin_user)
+    granted = envelope(admin.put("/users/zoned", {"userType": TierType.GOLD,
+                                                  "invalid_at": "2030-01-01T08:00:00+08:00"}, format="json"))
+    assert granted["data"]["invalid_at"] == "2030-01-01T00:00:00Z"
+    replies = [signed_in, granted, envelope(client.get("/auth/me")), envelope(client.get("/auth/sessions")),
+               envelope(client.post("/repos/", {"name": "zoned-repo"}, format="json")),
+               envelope(client.get("/vip/zoned")), envelope(admin.get("/users/zoned"))]
+    written = _instants(replies, [])
+    assert len(written) >= 8 and all(text.endswith("Z") for text in written), written
