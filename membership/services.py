@@ -70,6 +70,15 @@ def _tier(user_type: int) -> Tier:
         ) from None
 
 
+def _tier_held(tier: Tier) -> Tier:
+    """`tier` read again from its row, which it holds (FOR UPDATE) until the transaction ends: the tier a
+    change of membership moves into, once the membership's row is held. An operator's edit of the tier
+    (tier_save, which holds it too) then either committed first and is read here, or waits and then moves
+    this member with the others; the cached table let a purchase made during an edit keep the tier's old
+    limits for good. Changes into one tier queue for each other's short transactions."""
+    return Tier.objects.select_for_update().get(pk=tier.pk)
+
+
 def membership_locked(user: User) -> Membership:
     """The user's membership, its row locked to the end of the transaction: what a change keeps of it is read
     here, so a purchase committed meanwhile is neither undone nor overwritten."""
@@ -148,6 +157,7 @@ def membership_tier_assign(*, user: User, user_type: int, actor: User | None, ex
     if tier.user_type in (TierType.ADMIN, TierType.REGISTERED):
         expires_at = None  # neither ever ends (_plan_push, is_expired): /vip must not show an end either
     membership = membership_locked(user)
+    tier = _tier_held(tier)
     previous = membership.tier.user_type
     paid = membership.tier_id == tier.pk and not selectors.is_expired(membership, now)
     _membership_set(membership=membership, tier=tier, expires_at=expires_at,
@@ -214,8 +224,8 @@ def membership_purchase(*, user: User, user_type: int, validity: int, cost: Deci
     `cost` is the price the client was shown; it must equal the quote recomputed here under the locks
     (8010 otherwise). Refuses an early downgrade (8009) and a short balance (8007); each refusal changes nothing.
     """
-    tier = _tier(user_type)
     membership = membership_locked(user)
+    tier = _tier_held(_tier(user_type))
     wallet = _locked_wallet(user)
     # Read once the locks are held: the ledger row's time then orders it after whatever moved this wallet
     # while the purchase waited (a top-up committed meanwhile), as its balance_after does.

@@ -14,7 +14,9 @@ says which copy is current:
 - the token also expires after VERSION_SECONDS: a change made around the ORM's signals (SQL, a data
   migration, `QuerySet.update()`) and, with the per-process default cache (several workers without Redis),
   every change reaches every worker within that time;
-- if the shared cache does not answer, the table is read from the database on each read and not kept.
+- if the shared cache does not answer, the table is read from the database on each read and the copy is
+  dropped: a change made then sends no token, so the old copy would match the old token again once the
+  cache answers. A worker that read no tier during the outage keeps its copy until the token expires.
 
 Tiers are prices and limits, not credentials: a worker serving the old ones for the moment between a
 change's commit and its new token costs at most a refused purchase (8010, the quote moved) or a limit
@@ -93,7 +95,12 @@ class TierCache:
 
     def table(self) -> TierTable:
         version = _shared_version()
-        if version is None or _changed_here():
+        if version is None:
+            # A change made now cannot send its token: a copy kept from before would match the old token
+            # again once the cache answers (until it expires).
+            self._table = None
+            return TierTable.load(version)
+        if _changed_here():
             return TierTable.load(version)
         table = self._table
         if table is None or table.version != version:

@@ -167,3 +167,33 @@ def test_an_operators_tier_edit_never_undoes_a_purchase_made_meanwhile(buyer, ad
     assert run_parallel(work, 2, threads=2) == [None, None]
     assert services.selectors.membership_of(buyer).expires_at > first_end + timedelta(days=360)
     assert_ledger_balances(buyer)
+
+
+def test_a_purchase_made_during_a_tier_edit_gets_the_new_limits(buyer, monkeypatch):
+    """The purchase read the tier from the cached table; the edit moved the members committed then, and the
+    buyer, committing after it, kept the old limit for good (treated as an operator's own limit since)."""
+    from membership.models import Tier
+    from quotas.models import Quota
+
+    purchase_read, locked_wallet = threading.Event(), services._locked_wallet
+
+    def slow_wallet(user):
+        purchase_read.set()
+        time.sleep(0.5)  # the edit comes now: it must wait for the purchase, or the purchase for it
+        return locked_wallet(user)
+
+    monkeypatch.setattr(services, "_locked_wallet", slow_wallet)
+
+    def work(index: int) -> None:
+        if index == 0:
+            services.membership_purchase(user=type(buyer).objects.get(pk=buyer.pk), user_type=TierType.GOLD,
+                                         validity=1, cost=Decimal("10000.00"), actor=buyer)
+        else:
+            assert purchase_read.wait(5)
+            gold = Tier.objects.get(user_type=TierType.GOLD)
+            gold.repo_public += 5
+            services.tier_save(tier=gold)
+
+    assert run_parallel(work, 2, threads=2) == [None, None]
+    gold = Tier.objects.get(user_type=TierType.GOLD)
+    assert Quota.objects.get(user=buyer, kind=QuotaKind.REPO_PUBLIC).quota == gold.repo_public
