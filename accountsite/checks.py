@@ -1,5 +1,6 @@
 """Deploy checks (`manage.py check --deploy`) of settings production must not keep at their development
-defaults: mail printed to the console, and account mails linking to this machine."""
+defaults: mail printed to the console, account mails linking to this machine, and the second factors' key
+derived from SECRET_KEY."""
 
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,3 +29,14 @@ def mail_for_production(app_configs: Any = None, **kwargs: Any) -> list[Warning]
                                  f"{link.scheme}://{link.hostname}.", hint="Set it (see the README's table).",
                                  id="accountsite.W002"))
     return found
+
+
+@register(Tags.security, deploy=True)
+def mfa_key_for_production(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    if not (settings.PRODUCTION and settings.MFA_KEYS_DERIVED):
+        return []
+    return [Warning("MFA_ENCRYPTION_KEYS is not set: the second factors' key is derived from SECRET_KEY, so a new "
+                    "SECRET_KEY makes every enrolled authenticator app, recovery code and mail waiting in the "
+                    "outbox unreadable.",
+                    hint="Set MFA_ENCRYPTION_KEYS to a Fernet key (docs/operations.md, Installing).",
+                    id="accountsite.W003")]

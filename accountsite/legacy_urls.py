@@ -7,7 +7,7 @@ from django.urls import re_path
 
 from accounts.views.auth import MeViewSet, SignInViewSet
 from accounts.views.users import UserViewSet
-from repos.views import OwnCommitViewSet, RepositoryListViewSet
+from repos.views import OwnCommitViewSet, RepositoriesViewSet
 
 urlpatterns = [
     # seed 001 (and 002): registration and sign-in at the root, the profile at /auth/.
@@ -18,8 +18,8 @@ urlpatterns = [
     # seed 004: the operators' user search.
     re_path(r"^users/search/user/?$", UserViewSet.as_view({"get": "list"}), name="users-search"),
     # seed 000: the caller's repositories and commits.
-    re_path(r"^repo/?$", RepositoryListViewSet.as_view({"get": "list"}), name="repo-alias"),
-    re_path(r"^repo/add/?$", RepositoryListViewSet.as_view({"post": "create"}), name="repo-add-alias"),
+    re_path(r"^repo/?$", RepositoriesViewSet.as_view({"get": "list"}), name="repo-alias"),
+    re_path(r"^repo/add/?$", RepositoriesViewSet.as_view({"post": "create"}), name="repo-add-alias"),
     re_path(r"^commit/?$", OwnCommitViewSet.as_view({"get": "list"}), name="commit-alias"),
     re_path(r"^commit/add/?$", OwnCommitViewSet.as_view({"post": "create"}), name="commit-add-alias"),
 ]

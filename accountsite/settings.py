@@ -323,6 +323,7 @@ def _mfa_keys() -> list[str]:
 # them (comma-separated); without it MFA_ENCRYPTION_KEY is the one key, by default derived from SECRET_KEY,
 # so set one before ever rotating SECRET_KEY, or every enrolled authenticator app stops working.
 MFA_KEYS = _mfa_keys()
+MFA_KEYS_DERIVED = not (env.list("MFA_ENCRYPTION_KEYS", default=[]) or env.str("MFA_ENCRYPTION_KEY", default=""))
 MFA_ISSUER = env.str("MFA_ISSUER", default="accountsite")  # the name authenticator apps show
 # How long the mfa_token of a sign-in waiting for its second factor lives.
 MFA_TOKEN_SECONDS = env.int("MFA_TOKEN_SECONDS", default=300)
@@ -389,7 +390,7 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     # Load balancers probe the health check over plain HTTP; a redirect would read as "down".
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

@@ -1,7 +1,7 @@
 """Top-level routes: each app's API, the admin, the OpenAPI schema and docs, and the health check."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from accountsite.health import HealthView
 from accountsite.index import IndexView
@@ -23,5 +23,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", DocsView.as_view(url_name="schema"), name="docs"),
-    path("healthz", HealthView.as_view(), name="healthz"),
+    re_path(r"^healthz/?$", HealthView.as_view(), name="healthz"),
 ]

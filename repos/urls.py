@@ -1,10 +1,10 @@
 """Routes of the repository API (the seed 000 aliases are in accountsite/legacy_urls.py)."""
 
 from accountsite.routers import Router, SingletonRouter
-from repos.views import DepositUseViewSet, RepositoryListViewSet, RepositoryUseViewSet, RepositoryViewSet
+from repos.views import DepositUseViewSet, RepositoriesViewSet, RepositoryUseViewSet, RepositoryViewSet
 
 router = Router()
-router.register("repos", RepositoryListViewSet, basename="repos")
+router.register("repos", RepositoriesViewSet, basename="repos")
 router.register("repos/(?P<owner>[^/]+)", RepositoryViewSet, basename="repo")
 # The repository and storage quotas' use is set against what exists, which repos measures (quotas keeps the
 # counters).

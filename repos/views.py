@@ -65,7 +65,7 @@ def _commit(request: Request, repo: Repository, data: dict) -> Response:
 
 
 @extend_schema(tags=["repos"])
-class RepositoryListViewSet(PolicyMixin, viewsets.GenericViewSet):
+class RepositoriesViewSet(PolicyMixin, viewsets.GenericViewSet):
     """/repos/: the caller's repositories (or another user's they may read), and creating one."""
 
     operations = {"list": Op.REPO_READ, "create": Op.REPO_WRITE}

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import connections, models, router, transaction
@@ -107,9 +108,12 @@ class UserManager(BaseUserManager["User"]):
 
     def create_user(self, username: str, password: str | None = None, **fields: Any) -> "User":
         """For Django's createsuperuser and fixtures; the API creates users with services.users.user_create.
-        Either way the names are held and checked, the account's plan is opened in the same transaction
-        (accounts.plans) and the creation is audited (createsuperuser shows the ValidationError as its error)."""
+        Either way the password meets the validators (createsuperuser checks them only when it asks for the
+        password), the names are held and checked, the account's plan is opened in the same transaction
+        (accounts.plans) and the creation is audited. createsuperuser shows a ValidationError as its error."""
         user = self.model(username=username, **fields)
+        if password is not None:
+            validate_password(password, user)
         user.set_password(password)
         with transaction.atomic(using=self._db):
             self.lock_names(username, user.email)

@@ -86,6 +86,8 @@ def _imported_password(value: str) -> str:
 
 def _imported_user(row: dict[str, str]) -> User:
     """The unsaved user a CSV row describes, or InvalidParametersError naming the first bad column."""
+    if None in row:  # csv.DictReader's key for the fields past the header's: the row is not what it seems
+        raise errors.InvalidParametersError(f"{len(row[None])} field(s) more than the header names")  # type: ignore[index]
     for column in COLUMNS:
         for char, name in _FORBIDDEN.items():
             if char in (row.get(column) or ""):

@@ -32,6 +32,7 @@ PRODUCTION_MAIL = {
     "ACCOUNTS_RESET_URL": "https://app.example.com/reset?user={loginname}&sid={sid}",
     "ACCOUNTS_EMAIL_CHANGE_URL": "https://app.example.com/email/verify?user={loginname}&sid={sid}",
     "ACCOUNTS_SESSIONS_URL": "https://app.example.com/account/sessions?end={session}",
+    "MFA_ENCRYPTION_KEYS": "z6OEZ0JYwwxM6YwGb_X3QlJK1HNHHSOWbxB5eWGVDsA=",
 }
 
 
@@ -55,6 +56,14 @@ def test_check_deploy_flags_development_mail_settings_in_production():
     assert result.returncode != 0
     assert "accountsite.W001" in result.stderr and "ACCOUNTS_RESET_URL is not an https link" in result.stderr
     assert "ACCOUNTS_ACTIVATION_URL" not in result.stderr
+
+
+def test_check_deploy_flags_an_mfa_key_derived_from_the_secret_key():
+    """Without MFA_ENCRYPTION_KEYS the key is derived from SECRET_KEY: the README's start-up once made a new
+    SECRET_KEY in every shell, and each restart left enrolled apps and queued mail unreadable, unflagged."""
+    mail = {name: value for name, value in PRODUCTION_MAIL.items() if name != "MFA_ENCRYPTION_KEYS"}
+    result = _check_deploy(**mail, MFA_ENCRYPTION_KEYS="", MFA_ENCRYPTION_KEY="")
+    assert result.returncode != 0 and "accountsite.W003" in result.stderr, result.stderr
 
 
 def test_production_refuses_to_start_without_secret_key():
@@ -141,9 +150,10 @@ import django
 django.setup()
 from django.test import Client
 client = Client()
-health, api = client.get("/healthz"), client.get("/auth/me")
+health, slashed, api = client.get("/healthz"), client.get("/healthz/"), client.get("/auth/me")
 login = client.post("/auth/login?next=1", {"loginName": "a"}, content_type="application/json")
-print(health.status_code, api.status_code, api.get("Location"), login.status_code, login.get("Location"))
+print(health.status_code, slashed.status_code, api.status_code, api.get("Location"), login.status_code,
+      login.get("Location"))
 """
 
 
@@ -160,7 +170,8 @@ def test_production_redirects_to_https_except_the_health_check_and_keeps_a_post_
     )
     assert result.returncode == 0, result.stderr
     # A POST is sent on with 308, which keeps its method and body (a 301 is followed with a GET).
-    assert result.stdout.split() == ["200", "301", "https://testserver/auth/me",
+    # /healthz/ too: every path works with and without its slash, and a probe over HTTP took a 301 for "down".
+    assert result.stdout.split() == ["200", "200", "301", "https://testserver/auth/me",
                                      "308", "https://testserver/auth/login?next=1"], result.stdout
 
 

@@ -167,7 +167,7 @@ EXPECTED: dict[Row, tuple[Cell, ...]] = {
     # --- seed 001 OAuth with alice's app: a frozen or deleted developer's app is unknown (issue 9 item 7)
     R("GET", "/oauth/"):              (GOTO, GOTO, GOTO, GOTO, GOTO, GOTO, GOTO, MISS, MISS, GOTO, GOTO, GOTO),
     R("POST", "/oauth/"):             (OK,   OK,   OK,   OK,   OK,   OK,   OK,   AUTH, AUTH, OK,   OK,   OK),
-    R("GET", "/healthz"):             OPEN,
+    R("GET", "/healthz/"):             OPEN,
     R("GET", "/"):                    OPEN,
     R("GET", "/vip/tiers/"):          OPEN,
 
@@ -536,7 +536,7 @@ REQUESTS: dict[Row, Call] = {
                                                            "redirect_uri": REDIRECT_URI}),
     R("POST", "/oauth/"): Call(setup=seed_code, body=lambda world, client: {
         "secret_id": world.app.client_id, "secret_value": world.app_secret, "authorization_code": world.code}),
-    R("GET", "/healthz"): Call(),
+    R("GET", "/healthz/"): Call(),
     R("GET", "/"): Call(),
     R("GET", "/vip/tiers/"): Call(),
     R("GET", "/users/"): Call(query={"loginName": "ali"}),

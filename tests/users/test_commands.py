@@ -396,3 +396,23 @@ def test_import_keeps_the_address_rule_of_every_other_door(tmp_path):
     assert "imported 1, skipped 2" in out
     assert "line 2: skipped: email: An e-mail address needs a domain name" in err and "line 3: skipped" in err
     assert set(User.objects.filter(username__startswith="lit").values_list("username", flat=True)) == {"lit3"}
+
+
+def test_createsuperuser_without_a_prompt_holds_to_the_password_rules_and_is_audited(monkeypatch):
+    """Asked for no password, createsuperuser checked none: `1` made an operator the API would refuse."""
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "1")
+    with pytest.raises(CommandError, match="too short"):
+        call_command("createsuperuser", interactive=False, username="weakop", email="weak@example.com", verbosity=0)
+    assert not User.objects.filter(username="weakop").exists()
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "Op3rator-pass-2026!")
+    call_command("createsuperuser", interactive=False, username="ops", email="ops@example.com", verbosity=0)
+    assert AuditEvent.objects.filter(user__username="ops", action="user.create", actor=None).exists()
+
+
+def test_import_skips_a_row_with_more_fields_than_the_header(tmp_path):
+    """An unquoted comma in a nickname shifted nothing the importer checked, and the extra field was
+    dropped without a word."""
+    out, err = import_rows(tmp_path, [f"wide,wide@example.com,Wide,{md5('x')},extra",
+                                      f"fits,fits@example.com,Fits,{md5('x')}"], skipped=1)
+    assert "imported 1, skipped 1" in out and "line 2: skipped: 1 field(s) more than the header names" in err
+    assert not User.objects.filter(username="wide").exists()

@@ -16,7 +16,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--older-than", type=whole_number_option(minimum=0, maximum=MAX_DAYS, unit="days"),
-                            required=True, metavar="DAYS")
+                            required=True, metavar="DAYS",
+                            help=f"how long ago the account was deleted, in days (0 to {MAX_DAYS:,})")
 
     def handle(self, *args, older_than: int, **options) -> None:
         purged = users_purge_deleted(older_than=timedelta(days=older_than))
