@@ -46,6 +46,7 @@ RENEW, UPGRADE, CHANGE = "renew", "upgrade", "change"
 
 
 YEARS_AHEAD_MAX = 100
+VALIDITY_MAX = 10  # years one purchase may buy
 
 
 class DowngradeRefused(Exception):  # a rule's verdict: the service turns it into 8009

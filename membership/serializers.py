@@ -7,11 +7,9 @@ from rest_framework import serializers
 from accountsite.numbers import MoneyField, WholeNumberField
 from accountsite.serializers import ModelSerializer, instant
 from accountsite.text import ONE_LINE
-from membership import selectors
+from membership import pricing, selectors
 from membership.models import LedgerEntry, Tier
 from quotas.units import size_human
-
-MAX_VALIDITY = 10
 
 
 def money(value: Decimal) -> str:
@@ -55,7 +53,7 @@ class TierSerializer(serializers.Serializer):
 
 class CostQuerySerializer(serializers.Serializer):
     type = WholeNumberField(min_value=1, max_value=32767)
-    validity = WholeNumberField(min_value=1, max_value=MAX_VALIDITY, default=1)
+    validity = WholeNumberField(min_value=1, max_value=pricing.VALIDITY_MAX, default=1)
 
     def validate_type(self, value: int) -> int:
         """Checked here so that the error names the query's own parameter (the price service says userType)."""
@@ -69,7 +67,7 @@ class CostQuerySerializer(serializers.Serializer):
 class PurchaseInputSerializer(serializers.Serializer):
     userType = WholeNumberField(min_value=1, max_value=32767)
     cost = MoneyField(min_value=Decimal("0"))
-    validity = WholeNumberField(min_value=1, max_value=MAX_VALIDITY, default=1)
+    validity = WholeNumberField(min_value=1, max_value=pricing.VALIDITY_MAX, default=1)
 
 
 class TopupInputSerializer(serializers.Serializer):

@@ -169,6 +169,9 @@ def membership_tier_assign(*, user: User, user_type: int, actor: User | None, ex
 
 
 def _quote(*, user: User, membership: Membership, tier: Tier, validity: int, now: datetime) -> pricing.Quote:
+    if not 1 <= validity <= pricing.VALIDITY_MAX:
+        raise InvalidParametersError(f"Invalid parameters: validity: 1 to {pricing.VALIDITY_MAX} years.",
+                                     error={"validity": [f"1 to {pricing.VALIDITY_MAX} years."]})
     if tier.user_type == TierType.ADMIN:
         raise MembershipChangeError("The admin tier cannot be bought; operators grant it.",
                                     error={"userType": ["The admin tier cannot be bought."]})

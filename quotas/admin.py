@@ -170,7 +170,7 @@ def quota_state(use: int, limit: int) -> tuple[int | None, str]:
     if use > limit:
         return 100, "over"
     percent = 100 * use // limit if limit else 0
-    return percent, "near" if use and use >= limit - limit // 10 else "ok"
+    return percent, "near" if use and use >= limit - limit // selectors.NEAR_SHARE else "ok"
 
 
 def quotas_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:

@@ -43,10 +43,14 @@ def usage_alias(queryset: QuerySet[Quota], now: datetime) -> QuerySet[Quota]:
             .filter(Q(use__gt=0) & (~Q(kind=QuotaKind.PULLS) | Q(day__gte=local_day(now)))))
 
 
+# A quota is near its limit from 90% of it on: use >= limit - limit // NEAR_SHARE, ceil(0.9 x limit), written
+# without a product that a 64-bit limit could overflow (near_limit here, quota_state in the back office).
+NEAR_SHARE = 10
+
+
 def near_limit(queryset: QuerySet[Quota], now: datetime) -> QuerySet[Quota]:
-    """Rows at or over 90% of the limit in force: use >= ceil(0.9 x limit), written without a product
-    that a 64-bit limit could overflow."""
-    return usage_alias(queryset, now).filter(use__gte=F("limit_now") - F("limit_now") / 10)
+    """Rows near the limit in force or past it (NEAR_SHARE; integer division in SQL too)."""
+    return usage_alias(queryset, now).filter(use__gte=F("limit_now") - F("limit_now") / NEAR_SHARE)
 
 
 NEAR_OVER = Q(use__gt=F("limit_now"))  # of near_limit's rows: those past the limit

@@ -15,7 +15,7 @@ from accounts.services import sessions
 from accounts.user_page import UserPanel, user_panel_register
 from accountsite.admin import ReadOnlyAdmin, ServiceAdminMixin, may_view, operator_may
 from accountsite.audit import AuditAction
-from accountsite.policy import Op
+from accountsite.policy import AN_ADMINISTRATOR, Op
 
 
 class SessionStateFilter(admin.SimpleListFilter):
@@ -34,13 +34,6 @@ class SessionStateFilter(admin.SimpleListFilter):
         return queryset
 
 
-class _AnAdministrator:
-    """Stands for "some other staff or superuser account" when asking the policy about a whole list."""
-
-    pk = None
-    is_admin = True
-
-
 # What the audit trail keeps of signing in: where and how an account signs in, as its sessions show.
 SIGN_IN_ACTIONS = frozenset({AuditAction.SESSION_LOGIN, AuditAction.SESSION_LOGOUT, AuditAction.SESSION_REVOKE,
                              AuditAction.LOGIN_FAILED, AuditAction.LOGIN_LOCKOUT, AuditAction.MFA_FAILED,
@@ -50,7 +43,7 @@ SIGN_IN_ACTIONS = frozenset({AuditAction.SESSION_LOGIN, AuditAction.SESSION_LOGO
 def _hidden_administrators(request: HttpRequest) -> QuerySet | None:
     """The administrators whose sessions the operator may not see (all but themselves, unless the policy
     lets them manage administrators' sessions), or None when they may see everyone's."""
-    if operator_may(request, Op.SESSIONS, _AnAdministrator()):
+    if operator_may(request, Op.SESSIONS, AN_ADMINISTRATOR):
         return None
     return User.objects.filter(Q(is_staff=True) | Q(is_superuser=True)).exclude(pk=signed_in(request).pk)
 

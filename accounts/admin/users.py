@@ -53,9 +53,9 @@ class UserTypeFilter(admin.SimpleListFilter):
         return queryset.filter(User.with_tier(int(value), timezone.now()))
 
 
-def _status_action(status: int, verb: str, description: str, op: Op = Op.STATUS_SET):
+def _status_action(status: int, verb: str, description: str):
     def action(modeladmin: "UserAdmin", request: HttpRequest, queryset: QuerySet) -> None:
-        allowed = modeladmin.for_each_allowed(request, op, queryset)
+        allowed = modeladmin.for_each_allowed(request, Op.STATUS_SET, queryset)
         for user in allowed:
             users.user_status_set(user=user, status=status, actor=signed_in(request), reason=f"admin_{verb}")
         modeladmin.message_user(request, f"{verb}: {len(allowed)} user(s).", messages.SUCCESS)

@@ -278,6 +278,3 @@ class SessionViewSet(PolicyMixin, viewsets.ViewSet):
         sessions.session_revoke(session=session, reason=RevokeReason.REVOKED_BY_USER,
                                 actor=selectors.signed_in(request))
         return Response(None)
-
-
-# --- /users (seeds 004 and 002) ----------------------------------------------------------

@@ -25,11 +25,10 @@ from accountsite.admin import ReadOnlyAdmin, ServiceAdminMixin, may_view, operat
 from accountsite.audit import AuditAction
 from accountsite.errors import InsufficientBalanceError, ServiceError
 from accountsite.policy import Op
-from membership import selectors, services
+from membership import pricing, selectors, services
 from membership.admin.base import admin_url, once, once_key, once_key_field
 from membership.idempotency import MAX_KEY_LENGTH
 from membership.models import Membership, TierType, Wallet
-from membership.serializers import MAX_VALIDITY
 
 
 class MembershipSaleFields(forms.Form):
@@ -44,7 +43,7 @@ class MembershipSaleFields(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         tiers = cast(forms.TypedChoiceField, self.fields["user_type"])
-        tiers.choices = [("", "---")] + [(t.user_type, str(t)) for t in selectors.tiers()]
+        tiers.choices = [("", "---"), *tier_choices()]
 
 
 class MembershipActionForm(ActionForm, MembershipSaleFields):
@@ -55,12 +54,9 @@ def _run(modeladmin: "MembershipAdmin", request, memberships, user_type_of) -> N
     """Sells each selected membership at its current quote, charged to the member's wallet (same rules as PUT)."""
     form = MembershipSaleFields(request.POST)
     if not form.is_valid():
-        modeladmin.message_user(request, f"Choose a known tier and 1 to {MAX_VALIDITY} years.", messages.ERROR)
+        modeladmin.message_user(request, f"Choose a known tier and 1 to {pricing.VALIDITY_MAX} years.", messages.ERROR)
         return
     validity = form.cleaned_data["validity"] or 1
-    if not 1 <= validity <= MAX_VALIDITY:
-        modeladmin.message_user(request, f"Years must be 1 to {MAX_VALIDITY}.", messages.ERROR)
-        return
     allowed = modeladmin.for_each_allowed(request, Op.PURCHASE, memberships.select_related("user", "tier"),
                                           account=lambda membership: membership.user)
     key = form.cleaned_data["key"]
@@ -210,7 +206,7 @@ class MembershipAdmin(ServiceAdminMixin, ReadOnlyAdmin):
 
 class TierChangeForm(forms.Form):
     user_type = forms.TypedChoiceField(label="tier", coerce=int, choices=())
-    validity = forms.IntegerField(label="years", min_value=1, max_value=MAX_VALIDITY, initial=1)
+    validity = forms.IntegerField(label="years", min_value=1, max_value=pricing.VALIDITY_MAX, initial=1)
     cost = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False,
                               widget=forms.HiddenInput)
     key = forms.CharField(max_length=MAX_KEY_LENGTH, required=False, widget=forms.HiddenInput)
@@ -235,7 +231,7 @@ def membership_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | No
         return {"membership": None}
     may_change = operator_may(request, Op.PURCHASE, user)
     in_force, until = user.tier_at(timezone.now())
-    return {"membership": membership, "in_force": TierType(in_force).label if in_force in TierType.values else in_force,
+    return {"membership": membership, "in_force": tier_label(in_force),
             "user_type": in_force, "until": until, "lapsed": in_force != membership.tier.user_type,
             "form": TierChangeForm(initial={"user_type": in_force}) if may_change else None,
             "change_url": admin_url("membership_membership_change_tier", membership.pk),

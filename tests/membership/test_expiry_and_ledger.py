@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
+from accountsite import errors
 from membership import selectors, services
 from membership.models import LedgerEntry, Membership, TierType
 from quotas.models import Quota
@@ -98,3 +99,17 @@ def test_a_purchase_that_waited_for_the_wallet_is_listed_after_what_moved_it_mea
     services.membership_purchase(user=user, user_type=TierType.GOLD, validity=1, cost=Decimal("10000.00"), actor=user)
     newest = selectors.ledger_of(user).first()
     assert newest.kind == "charge" and newest.balance_after == selectors.wallet_balance(user) == Decimal("500.00")
+
+
+@pytest.mark.parametrize("validity", [0, -1, 11, 50])
+def test_the_service_holds_a_purchase_to_one_to_ten_years(validity, fund):
+    """The bound lived in the API's serializer and the back office's form: the service sold 50 years
+    (an expiry decades out) and 0 years was pricing's ValueError, a 500 for any new caller."""
+    buyer = UserFactory(username="decades")
+    fund(buyer, "900000.00")
+    with pytest.raises(errors.InvalidParametersError, match="validity: 1 to 10 years"):
+        services.membership_cost(user=buyer, user_type=TierType.GOLD, validity=validity)
+    with pytest.raises(errors.InvalidParametersError, match="validity: 1 to 10 years"):
+        services.membership_purchase(user=buyer, user_type=TierType.GOLD, validity=validity, cost=Decimal("0.00"),
+                                     actor=buyer)
+    assert selectors.membership_of(buyer).tier.user_type == TierType.REGISTERED
