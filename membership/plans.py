@@ -9,6 +9,7 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.plans import KEEP
+from accountsite.errors import InvalidParametersError
 from membership import selectors, services
 from membership.models import UNLIMITED, TierType
 
@@ -30,6 +31,10 @@ class MembershipPlans:
         if user_type is None:
             role_tier = TierType.ADMIN if user.is_admin else TierType.REGISTERED
             user_type = role_tier if role_changed else membership.tier.user_type
+        if expires_at is not KEEP and expires_at is not None and user_type in (TierType.ADMIN, TierType.REGISTERED):
+            # An end asked for a tier that never ends: answered 200 with `invalid_at: null`, it read as done.
+            raise InvalidParametersError(f"Invalid parameters: invalid_at: tier {user_type} never ends.",
+                                         error={"invalid_at": [f"Tier {user_type} never ends: leave it out."]})
         services.membership_tier_assign(user=user, actor=actor, user_type=user_type,
                                         expires_at=membership.expires_at if expires_at is KEEP else expires_at)
 

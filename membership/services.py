@@ -148,7 +148,8 @@ def membership_tier_assign(*, user: User, user_type: int, actor: User | None, ex
     follow the tier and existing use is kept. Nothing was paid, so a later upgrade credits nothing; but an
     operator moving only the end of a running tier (invalid_at) keeps the period the member paid for, which
     a later upgrade still credits. The admin tier (unlimited) goes with the admin role only (8009): the role
-    change gives it. It and tier 1 never end: an end given with either is not kept."""
+    change gives it. It and tier 1 never end: an end carried over with either is not kept (one an operator asks
+    for is refused: plans.account_plan_assign)."""
     now = now or timezone.now()
     tier = _tier(user_type)
     if tier.user_type == TierType.ADMIN and not user.is_admin:
