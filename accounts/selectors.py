@@ -118,7 +118,7 @@ def live_session(session_id: str) -> Session | None:
 
 
 def live_sessions_of(user: User) -> QuerySet[Session]:
-    return Session.objects.filter(user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()).order_by(
+    return Session.objects.filter(Session.live(timezone.now()), user=user).order_by(
         "-last_seen_at"
     )
 

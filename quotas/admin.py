@@ -8,7 +8,6 @@ is shown and typed in human units ("200M").
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin
@@ -18,6 +17,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.admin.base import changelist_url
 from accounts.admin_site import DashboardChart, dashboard_chart_register
 from accounts.models import User
 from accounts.selectors import signed_in
@@ -38,11 +38,6 @@ from quotas import selectors, services
 from quotas.forms import SizeField
 from quotas.models import UNLIMITED, Quota, QuotaKind
 from quotas.units import size_label
-
-
-def quotas_url(**query: Any) -> str:
-    url = reverse("admin:quotas_quota_changelist")
-    return f"{url}?{urlencode(query)}" if query else url
 
 
 class UsageFilter(admin.SimpleListFilter):
@@ -187,7 +182,7 @@ def quotas_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:
                      "state": state, "until": quota.quota_until if limit == quota.quota else None,
                      "after": quota.amount_label(quota.fallback_quota) if quota.fallback_quota is not None else "",
                      "edit_url": reverse("admin:quotas_quota_change", args=[quota.pk]) if may_edit else ""})
-    return {"rows": rows, "list_url": quotas_url(user__id__exact=user.pk)}
+    return {"rows": rows, "list_url": changelist_url(Quota, user__id__exact=user.pk)}
 
 
 user_panel_register(UserPanel("quotas", "Quotas", 30, "quotas/admin/panel_quotas.html", quotas_panel))
@@ -231,10 +226,10 @@ def near_limits_chart(now: datetime) -> Chart:
         for row in selectors.near_limit(Quota.objects.all(), now).values("kind")
         .annotate(near=Count("id"), over=Count("id", filter=selectors.NEAR_OVER)).order_by()}
     bars = tuple(Bar("storage" if kind == QuotaKind.DEPOSIT else label, counts.get(kind, (0, 0)), title=label,
-                     href=quotas_url(usage="near", kind__exact=kind)) for kind, label in QuotaKind.choices)
+                     href=changelist_url(Quota, usage="near", kind__exact=kind)) for kind, label in QuotaKind.choices)
     near = sum(pair[0] for pair in counts.values())
-    return Chart("Users at or over 90% of a quota", quotas_url(usage="near"), ("at or over 90%", "over the limit"),
-                 bars, summary=f"{near} quota records at or over 90%")
+    return Chart("Users at or over 90% of a quota", changelist_url(Quota, usage="near"),
+                 ("at or over 90%", "over the limit"), bars, summary=f"{near} quota records at or over 90%")
 
 
 dashboard_chart_register(DashboardChart("near-limits", 50, near_limits_chart, lambda request: may_view(request, Quota)))

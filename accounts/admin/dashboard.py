@@ -48,7 +48,7 @@ def signups_chart(now: datetime) -> Chart:
 
 def sessions_chart(now: datetime) -> Chart:
     hours = local_hours(now, HOURS)
-    live = Session.objects.filter(revoked_at__isnull=True, expires_at__gt=now)
+    live = Session.objects.filter(Session.live(now))
     counts = dict(live.filter(last_seen_at__gte=hours[0])
                   .annotate(hour=TruncHour("last_seen_at", tzinfo=timezone.get_current_timezone()))
                   .values_list("hour").annotate(n=Count("id")).values_list("hour", "n"))

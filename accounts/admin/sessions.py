@@ -26,7 +26,7 @@ class SessionStateFilter(admin.SimpleListFilter):
         return [("live", "live"), ("ended", "ended or expired")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        live = Q(revoked_at__isnull=True, expires_at__gt=timezone.now())
+        live = Session.live(timezone.now())
         if self.value() == "live":
             return queryset.filter(live)
         if self.value() == "ended":

@@ -12,24 +12,21 @@ The user page shows the apps a user owns and the apps that hold the user's token
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.db.models import Count, Max, QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils import timezone
 from oauth2_provider import admin as dot_admin
 from oauth2_provider.models import AccessToken, Application, Grant, IDToken, RefreshToken
 
+from accounts.admin.base import RECENT, changelist_url
 from accounts.models import User
 from accounts.oauth import applications, revocation
 from accounts.selectors import signed_in
 from accounts.user_page import UserPanel, user_panel_register
 from accountsite.admin import ServiceAdminMixin, may_view, operator_may
 from accountsite.policy import Op
-
-RECENT = 20
 
 
 class UserSearchMixin:
@@ -181,11 +178,10 @@ def apps_panel(request: HttpRequest, user: User) -> Mapping[str, Any] | None:
                 "owner": row["application__user__username"], "access": 0, "refresh": 0, "last": row["last"]})
             holder[kind] = row["n"]
             holder["last"] = max(holder["last"], row["last"])
-    changelist = reverse("admin:oauth2_provider_application_changelist")
     return {"owned": owned, "holders": sorted(holders.values(), key=lambda h: h["last"], reverse=True),
-            "owned_url": f"{changelist}?{urlencode({'user__id__exact': user.pk})}",
-            "tokens_url": (f"{reverse('admin:oauth2_provider_accesstoken_changelist')}?"
-                           f"{urlencode({'user__id__exact': user.pk})}") if may_view(request, AccessToken) else None}
+            "owned_url": changelist_url(Application, user__id__exact=user.pk),
+            "tokens_url": (changelist_url(AccessToken, user__id__exact=user.pk)
+                           if may_view(request, AccessToken) else None)}
 
 
 user_panel_register(UserPanel("apps", "OAuth apps", 50, "accounts/admin/panel_apps.html", apps_panel))

@@ -237,7 +237,7 @@ def session_refresh(*, raw_refresh: str, now: datetime | None = None) -> TokenPa
         # Lock the session row only: sign-in, password and status changes lock the user row and then the
         # sessions, so also waiting for the user row here could deadlock with them.
         session = (Session.objects.select_for_update(of=("self",)).select_related("user")
-                   .filter(pk=token["sid"], revoked_at__isnull=True, expires_at__gt=now).first())
+                   .filter(Session.live(now), pk=token["sid"]).first())
         if session is None or session.user_id != token.get("uid"):
             raise errors.NotAuthenticatedError()
         replayed = token.get("jti") != session.refresh_jti

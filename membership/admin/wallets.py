@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.http import HttpRequest
 
+from accounts.admin.base import RECENT
 from accounts.models import User
 from accounts.selectors import signed_in
 from accounts.user_page import AuditChange, UserPanel, audit_describer_register, user_panel_register
@@ -22,8 +23,6 @@ from accountsite.text import ONE_LINE
 from membership import selectors, services
 from membership.admin.base import admin_url, once, once_key_field
 from membership.models import LedgerEntry, Wallet
-
-RECENT = 20
 
 
 class TopupFields(forms.Form):
