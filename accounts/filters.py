@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 
-from accounts.models import User, UserStatus
+from accounts.models import Role, User, UserStatus
 from accountsite.numbers import WholeNumberFormField
 from accountsite.pagination import with_disjoint_parts
 
@@ -38,7 +38,7 @@ class UserSearchFilter(django_filters.FilterSet):
     # Django's own message for a wrong choice quotes the value; a 400 never echoes the input back.
     status = django_filters.TypedChoiceFilter(choices=UserStatus.choices, coerce=int, label="the account's status",
                                               error_messages={"invalid_choice": NOT_A_CHOICE})
-    role = django_filters.ChoiceFilter(choices=[("common", "common"), ("admin", "admin")], method="filter_role",
+    role = django_filters.ChoiceFilter(choices=Role.choices, method="filter_role",
                                        label="admin: staff or superuser; common: neither",
                                        error_messages={"invalid_choice": NOT_A_CHOICE})
     userType = WholeNumberFilter(method="filter_user_type", min_value=1, max_value=32767,
@@ -50,7 +50,7 @@ class UserSearchFilter(django_filters.FilterSet):
 
     def filter_role(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         admin = Q(is_staff=True) | Q(is_superuser=True)
-        return queryset.filter(admin if value == "admin" else ~admin)
+        return queryset.filter(admin if value == Role.ADMIN else ~admin)
 
     def filter_user_type(self, queryset: QuerySet, name: str, value: int) -> QuerySet:
         # The tier in force, as replies show it: an expired paid tier counts as the one after it. with_tier ORs

@@ -75,8 +75,9 @@ def _tier_held(tier: Tier) -> Tier:
     change of membership moves into, once the membership's row is held. An operator's edit of the tier
     (tier_save, which holds it too) then either committed first and is read here, or waits and then moves
     this member with the others; the cached table let a purchase made during an edit keep the tier's old
-    limits for good. Changes into one tier queue for each other's short transactions."""
-    return Tier.objects.select_for_update().get(pk=tier.pk)
+    limits for good. Changes into one tier queue for each other's short transactions. FOR NO KEY UPDATE, as
+    tier_save's: neither waits for the key-share locks of foreign-key checks on memberships pointing at it."""
+    return Tier.objects.select_for_update(no_key=True).get(pk=tier.pk)
 
 
 def membership_locked(user: User) -> Membership:
@@ -130,7 +131,7 @@ def tier_save(*, tier: Tier) -> int:
     """An operator edits a tier (the back office, whose history records who): its members still at the
     tier's old limits get the new ones, and the base tier's limits are also the fallback of every paid
     member. Answers how many quota rows changed. Limits an operator set for one member stay."""
-    old = Tier.objects.select_for_update().get(pk=tier.pk).quota_limits() if tier.pk else None
+    old = Tier.objects.select_for_update(no_key=True).get(pk=tier.pk).quota_limits() if tier.pk else None
     tier.save()
     if old is None:
         return 0

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from accounts.admin.base import HISTORY_PAGE, changelist_url
 from accounts.admin.sessions import sign_ins_hidden
-from accounts.models import AuditEvent, Passkey, RevokeReason, Session, User, UserStatus
+from accounts.models import AuditEvent, Passkey, RevokeReason, Role, Session, User, UserStatus
 from accounts.permissions import authorize_fields
 from accounts.plans import plans
 from accounts.selectors import signed_in
@@ -234,11 +234,11 @@ class UserAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Give the admin role (and the admin tier)", permissions=["change_role"])
     def make_admin(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._role_set(request, queryset, "admin")
+        self._role_set(request, queryset, Role.ADMIN)
 
     @admin.action(description="Give the common role (and tier 1)", permissions=["change_role"])
     def make_common(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._role_set(request, queryset, "common")
+        self._role_set(request, queryset, Role.COMMON)
 
     @admin.action(description="Delete (status 7, soft) and end their sessions", permissions=["change_status"])
     def delete_users(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -77,6 +77,12 @@ class UserStatus(models.IntegerChoices):
     DELETED = 7, "deleted"
 
 
+class Role(models.TextChoices):
+    """What the API calls an account's powers: `admin` is a staff or superuser account, `common` neither."""
+    COMMON = "common"
+    ADMIN = "admin"
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -205,11 +211,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def role(self) -> str:
-        return "admin" if (self.is_staff or self.is_superuser) else "common"
+        return Role.ADMIN if (self.is_staff or self.is_superuser) else Role.COMMON
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
     @property
     def is_deleted(self) -> bool:

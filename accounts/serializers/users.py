@@ -12,6 +12,7 @@ from accounts.models import (
     EMAIL_VALIDATORS,
     GITHUB_LOGIN_VALIDATOR,
     LOGIN_NAME_VALIDATOR,
+    Role,
     User,
     UserStatus,
 )
@@ -70,7 +71,7 @@ class AdminFieldsInputSerializer(serializers.Serializer):
     """What only an admin may set on a user."""
 
     status = ChoiceField(choices=UserStatus.choices, required=False)
-    role = ChoiceField(choices=["common", "admin"], required=False)
+    role = ChoiceField(choices=Role.values, required=False)
     userType = WholeNumberField(source="user_type", min_value=1, max_value=32767, required=False)
 
 

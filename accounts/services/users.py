@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.mail import mail_send
-from accounts.models import RevokeReason, SecretPurpose, User, UserStatus
+from accounts.models import RevokeReason, Role, SecretPurpose, User, UserStatus
 from accounts.oauth.applications import IssuedSecret, developer_enable, developer_mode_check
 from accounts.oauth.revocation import owned_applications_revoke
 from accounts.plans import KEEP, plans
@@ -164,8 +164,8 @@ def user_activate(*, loginname: str, sid: str, now: datetime | None = None) -> U
 def user_role_set(*, user: User, role: str, actor: User | None) -> User:
     """role "admin" is the staff flag; "common" also drops superuser, which would otherwise keep it admin."""
     previous = user.role
-    user.is_staff = role == "admin"
-    if role != "admin":
+    user.is_staff = role == Role.ADMIN
+    if role != Role.ADMIN:
         user.is_superuser = False
     user.save(update_fields=["is_staff", "is_superuser"])
     if previous != user.role:
@@ -227,10 +227,10 @@ def user_tier_record(*, user: User, user_type: int, invalid_at: datetime | None,
 
 
 @transaction.atomic
-def user_admin_create(*, actor: User | None, role: str = "common", user_type: int | None = None,
+def user_admin_create(*, actor: User | None, role: str = Role.COMMON, user_type: int | None = None,
                       **fields: Any) -> User:
     """POST /users/{loginname}: a plain sign-up, or an admin's creation with role, status and tier."""
-    user = user_create(actor=actor, is_staff=role == "admin", **fields)
+    user = user_create(actor=actor, is_staff=role == Role.ADMIN, **fields)
     if user_type is not None:
         plans().account_plan_assign(user=user, actor=actor, user_type=user_type, expires_at=KEEP,
                                     role_changed=False)

@@ -258,3 +258,41 @@ def test_many_racing_uses_of_one_refresh_token_leave_nothing_live(monkeypatch):
     assert sum(reply.status_code == 200 for reply in replies) <= 1
     assert all(reply.status_code in (200, 400) for reply in replies)
     assert _none_live()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_ending_the_apps_tokens_does_not_deadlock_with_a_mail_being_sent(monkeypatch):
+    """A password set ends the user's app tokens holding the user's row, then voids the user's mailed codes. A
+    reset mail being sent meanwhile holds an old code and, at its commit, checks its new code's foreign key on
+    the user's row: a FOR UPDATE hold waited for that check, and the check for the hold (deadlock detected)."""
+    from django.db import transaction
+
+    from accounts.oauth import revocation
+    from accounts.services import passwords
+
+    user = UserFactory(username="mailed")
+    passwords.password_reset_send(user=user)  # an unused code the password set will void
+    held, mail_locked = threading.Event(), threading.Event()
+    hold = revocation._user_hold
+
+    def holding(target):
+        hold(target)
+        held.set()
+
+    monkeypatch.setattr(revocation, "_user_hold", holding)
+
+    def work(index: int) -> str:
+        if index == 0:
+            with transaction.atomic():
+                passwords.password_reset_send(user=type(user).objects.get(pk=user.pk))
+                mail_locked.set()
+                held.wait(WAIT)
+                time.sleep(0.3)  # the password set is waiting for this transaction's code row now
+            return "mail"
+        assert mail_locked.wait(WAIT)
+        passwords.password_set(user=type(user).objects.get(pk=user.pk), password="An0ther-Horse-Battery",
+                               actor=None, reason=RevokeReason.PASSWORD_SET)
+        return "password"
+
+    assert run_parallel(work, 2, threads=2) == ["mail", "password"]
