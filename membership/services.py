@@ -1,6 +1,6 @@
 """Every change to memberships and wallets: opening, operator grants, purchases, top-ups and expiry.
 
-Money paths lock rows in one order, membership then wallet, inside the transaction (select_for_update), so
+Money paths lock rows in one order, the user's, membership then wallet, inside the transaction, so
 two purchases for one user queue instead of both spending the same balance. Every change of tier is
 pushed down in the same transaction: the tier in force to the account (accounts), its limits to the
 quotas (quotas); neither app below ever reads a tier.
@@ -86,7 +86,9 @@ def membership_locked(user: User) -> Membership:
     # No select_related under FOR UPDATE: when a waiting lock is granted, PostgreSQL re-checks the join against
     # the joined rows it read *before* waiting, so a concurrent tier change would make the row vanish.
     # Its user is the caller's instance, so what the change pushes down shows on it too; its tier comes from
-    # the tier table.
+    # the tier table. The user's row is held first, as every change of the account's row holds it: the tier is
+    # pushed down to it, and a role change (the row, then the membership) deadlocked with a purchase.
+    User.objects.hold(user.pk)
     return selectors.membership_joined(Membership.objects.select_for_update().get(user=user), user)
 
 
@@ -283,6 +285,8 @@ def wallet_topup(*, user: User, amount: Decimal, actor: User | None, note: str =
 
 @transaction.atomic
 def _membership_expire(*, membership_id: int, now: datetime) -> bool:
+    user_id = Membership.objects.filter(pk=membership_id).values_list("user_id", flat=True).first()
+    User.objects.hold(user_id)  # first, as membership_locked does
     membership = Membership.objects.select_for_update().filter(pk=membership_id).first()
     # Re-checked under the lock: a renewal may have landed since the candidates were listed.
     if membership is None or not selectors.is_expired(membership, now) or \

@@ -112,6 +112,15 @@ class UserManager(BaseUserManager["User"]):
             for name in sorted({name.lower() for name in names if name}):
                 cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"accounts.identity:{name}"])
 
+    def hold(self, pk: Any) -> None:
+        """Holds the user's row until the transaction ends, FOR NO KEY UPDATE, as an UPDATE of it does: every
+        change that writes the account's row queues behind it, and it behind them. Not FOR UPDATE, which also
+        waits for the key-share locks that inserting a row pointing at the user (an audit row, a code, a token)
+        takes at commit, for PostgreSQL's deferred foreign-key checks, and deadlocked with them. Changes that
+        lock other rows of the account hold this one first (membership.services.membership_locked,
+        accounts.oauth.revocation)."""
+        self.select_for_update(no_key=True).filter(pk=pk).values_list("pk", flat=True).first()
+
     def create_user(self, username: str, password: str | None = None, **fields: Any) -> "User":
         """For Django's createsuperuser and fixtures; the API creates users with services.users.user_create.
         Either way the password meets the validators (createsuperuser checks them only when it asks for the

@@ -22,10 +22,7 @@ class CredentialEnded(Exception):
 
 
 def _user_hold(user: User) -> None:
-    # FOR NO KEY UPDATE, as an UPDATE of the row takes: it queues with those, not with the key-share locks
-    # that inserting a row pointing at the user (an audit row, a code, a token) takes at commit, for
-    # PostgreSQL's deferred foreign-key checks. FOR UPDATE waited for those, and deadlocked with them.
-    User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True).first()
+    User.objects.hold(user.pk)
 
 
 def issuing_hold(*, user: User, refresh_token: RefreshToken | None = None, code: str | None = None,

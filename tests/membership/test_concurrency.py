@@ -197,3 +197,32 @@ def test_a_purchase_made_during_a_tier_edit_gets_the_new_limits(buyer, monkeypat
     assert run_parallel(work, 2, threads=2) == [None, None]
     gold = Tier.objects.get(user_type=TierType.GOLD)
     assert Quota.objects.get(user=buyer, kind=QuotaKind.REPO_PUBLIC).quota == gold.repo_public
+
+
+def test_a_role_change_during_a_purchase_waits_instead_of_deadlocking(buyer, admin_user, monkeypatch):
+    """The role change held the user's row and then asked for the membership's; the purchase held the
+    membership's and then wrote the tier down to the user's row: deadlock detected, one of them a 503."""
+    from accounts.services.users import user_admin_update
+
+    in_purchase, membership_set = threading.Event(), services._membership_set
+
+    def slow_set(**kwargs):
+        if threading.current_thread().name == "purchase":
+            in_purchase.set()
+            time.sleep(0.5)  # the role change comes now
+        return membership_set(**kwargs)
+
+    monkeypatch.setattr(services, "_membership_set", slow_set)
+
+    def work(index: int) -> str:
+        if index == 0:
+            threading.current_thread().name = "purchase"
+            services.membership_purchase(user=type(buyer).objects.get(pk=buyer.pk), user_type=TierType.GOLD,
+                                         validity=1, cost=Decimal("10000.00"), actor=buyer)
+            return "bought"
+        assert in_purchase.wait(5)
+        user_admin_update(user=type(buyer).objects.get(pk=buyer.pk), actor=admin_user, role="admin")
+        return "promoted"
+
+    assert run_parallel(work, 2, threads=2) == ["bought", "promoted"]
+    assert tier(buyer) == TierType.ADMIN
