@@ -303,10 +303,17 @@ ACCOUNTS_SECRET_MAILS_PER_IP = env.int("ACCOUNTS_SECRET_MAILS_PER_IP", default=3
 ACCOUNTS_SECRET_MAIL_WINDOW = env.int("ACCOUNTS_SECRET_MAIL_WINDOW_SECONDS", default=60 * 60)
 
 
-def _mfa_keys() -> list[str]:
-    """The keys, each checked: a bad one is named by its place in the list, never shown (logs keep this)."""
+def _mfa_keys_given() -> list[str]:
+    """The keys the environment names (MFA_ENCRYPTION_KEYS, else MFA_ENCRYPTION_KEY), blanks left out."""
     listed = [key.strip() for key in env.list("MFA_ENCRYPTION_KEYS", default=[]) if key.strip()]
-    keys = listed or [env.str("MFA_ENCRYPTION_KEY", default="") or base64.urlsafe_b64encode(
+    return listed or [key for key in [env.str("MFA_ENCRYPTION_KEY", default="").strip()] if key]
+
+
+def _mfa_keys() -> list[str]:
+    """The keys, each checked: a bad one is named by its place in the list, never shown (logs keep this).
+    Without any given, one derived from SECRET_KEY."""
+    listed = [key.strip() for key in env.list("MFA_ENCRYPTION_KEYS", default=[]) if key.strip()]
+    keys = _mfa_keys_given() or [base64.urlsafe_b64encode(
         hashlib.sha256(b"accountsite.mfa:" + SECRET_KEY.encode()).digest()).decode()]
     for position, key in enumerate(keys, start=1):
         try:
@@ -323,7 +330,7 @@ def _mfa_keys() -> list[str]:
 # them (comma-separated); without it MFA_ENCRYPTION_KEY is the one key, by default derived from SECRET_KEY,
 # so set one before ever rotating SECRET_KEY, or every enrolled authenticator app stops working.
 MFA_KEYS = _mfa_keys()
-MFA_KEYS_DERIVED = not (env.list("MFA_ENCRYPTION_KEYS", default=[]) or env.str("MFA_ENCRYPTION_KEY", default=""))
+MFA_KEYS_DERIVED = not _mfa_keys_given()  # check --deploy warns (accountsite.checks)
 MFA_ISSUER = env.str("MFA_ISSUER", default="accountsite")  # the name authenticator apps show
 # How long the mfa_token of a sign-in waiting for its second factor lives.
 MFA_TOKEN_SECONDS = env.int("MFA_TOKEN_SECONDS", default=300)

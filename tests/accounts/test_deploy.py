@@ -62,8 +62,9 @@ def test_check_deploy_flags_an_mfa_key_derived_from_the_secret_key():
     """Without MFA_ENCRYPTION_KEYS the key is derived from SECRET_KEY: the README's start-up once made a new
     SECRET_KEY in every shell, and each restart left enrolled apps and queued mail unreadable, unflagged."""
     mail = {name: value for name, value in PRODUCTION_MAIL.items() if name != "MFA_ENCRYPTION_KEYS"}
-    result = _check_deploy(**mail, MFA_ENCRYPTION_KEYS="", MFA_ENCRYPTION_KEY="")
-    assert result.returncode != 0 and "accountsite.W003" in result.stderr, result.stderr
+    for blank in ("", ",", " , "):
+        result = _check_deploy(**mail, MFA_ENCRYPTION_KEYS=blank, MFA_ENCRYPTION_KEY="")
+        assert result.returncode != 0 and "accountsite.W003" in result.stderr, (blank, result.stderr)
 
 
 def test_production_refuses_to_start_without_secret_key():
