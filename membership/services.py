@@ -293,8 +293,9 @@ def _membership_expire(*, membership_id: int, now: datetime) -> bool:
             membership.tier.user_type == TierType.REGISTERED:
         return False
     previous = membership.tier.user_type
-    _membership_set(membership=membership, tier=selectors.tier_by_user_type(TierType.REGISTERED), expires_at=None,
-                    period_started_at=None, period_years=0, now=now, lapsed=True)
+    base = _tier_held(selectors.tier_by_user_type(TierType.REGISTERED))  # as a purchase holds its tier
+    _membership_set(membership=membership, tier=base, expires_at=None, period_started_at=None, period_years=0,
+                    now=now, lapsed=True)
     audit_record(action=AuditAction.MEMBERSHIP_EXPIRE, user=membership.user, previous=previous,
                  expired_at=now.isoformat())
     return True

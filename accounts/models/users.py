@@ -79,8 +79,8 @@ class UserStatus(models.IntegerChoices):
 
 class Role(models.TextChoices):
     """What the API calls an account's powers: `admin` is a staff or superuser account, `common` neither."""
-    COMMON = "common"
-    ADMIN = "admin"
+    COMMON = "common", "common"
+    ADMIN = "admin", "admin"
 
 
 class UserManager(BaseUserManager["User"]):

@@ -56,10 +56,14 @@ def secrets_void(*, user: User, now: datetime | None = None) -> int:
 def secret_redeem(*, loginname: str, purpose: str, raw: str, now: datetime | None = None) -> AccountSecret:
     """Uses up the secret `raw` of `loginname`, or raises 8005. The use is one conditional UPDATE, so of
     two concurrent uses one wins; callers run it inside the transaction of the change it authorises, so a
-    change that fails leaves the secret unused."""
+    change that fails leaves the secret unused. The user's row is held first (User.objects.hold), as every
+    change of the account holds it before its other rows: the change the secret authorises writes it next,
+    and an operator's change, holding it, voids the user's secrets (a deadlock the other way round)."""
     now = now or timezone.now()
     secret = (AccountSecret.objects.select_related("user")
               .filter(secret_hash=_secret_digest(raw), purpose=purpose).first())
+    if secret is not None:
+        User.objects.hold(secret.user_id)
     if (secret is None or secret.user.username.lower() != loginname.lower() or secret.user.is_deleted
             or secret.expires_at <= now
             or not AccountSecret.objects.filter(pk=secret.pk, used_at__isnull=True).update(used_at=now)):

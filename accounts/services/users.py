@@ -118,7 +118,7 @@ def user_status_set(*, user: User, status: int, actor: User | None, reason: str 
                     now: datetime | None = None) -> User:
     """Moves a user to another status; leaving 'active' ends every session and grant at once."""
     now = now or timezone.now()
-    locked = User.objects.select_for_update().get(pk=user.pk)
+    locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)  # as User.objects.hold: not FOR UPDATE
     if locked.status != status:
         previous = locked.status
         User.objects.filter(pk=user.pk).update(status=status, status_changed_at=now)

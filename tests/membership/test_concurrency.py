@@ -226,3 +226,40 @@ def test_a_role_change_during_a_purchase_waits_instead_of_deadlocking(buyer, adm
 
     assert run_parallel(work, 2, threads=2) == ["bought", "promoted"]
     assert tier(buyer) == TierType.ADMIN
+
+
+def test_an_expiry_during_an_edit_of_tier_1_gets_the_new_limits(admin_user, monkeypatch):
+    """The expiry moved the member into tier 1 as the cached table had it: an edit of tier 1 committed
+    meanwhile did not count the member yet, and the expiry wrote tier 1's old limits, for good."""
+    from django.utils import timezone
+
+    from membership.models import Tier
+    from quotas.models import Quota
+
+    user = UserFactory(username="lapsing")
+    services.membership_tier_assign(user=user, user_type=TierType.GOLD, actor=admin_user,
+                                    expires_at=timezone.now() - timedelta(days=1))
+    in_expiry, membership_set = threading.Event(), services._membership_set
+
+    def slow_set(**kwargs):
+        if threading.current_thread().name == "expiry":
+            in_expiry.set()
+            time.sleep(0.5)  # the edit of tier 1 comes now
+        return membership_set(**kwargs)
+
+    monkeypatch.setattr(services, "_membership_set", slow_set)
+    membership_id = services.selectors.membership_of(user).pk
+
+    def work(index: int) -> str:
+        if index == 0:
+            threading.current_thread().name = "expiry"
+            return str(services._membership_expire(membership_id=membership_id, now=timezone.now()))
+        assert in_expiry.wait(5)
+        base = Tier.objects.get(user_type=TierType.REGISTERED)
+        base.repo_public += 5
+        services.tier_save(tier=base)
+        return "edited"
+
+    assert run_parallel(work, 2, threads=2) == ["True", "edited"]
+    base = Tier.objects.get(user_type=TierType.REGISTERED)
+    assert Quota.objects.get(user=user, kind=QuotaKind.REPO_PUBLIC).quota == base.repo_public
