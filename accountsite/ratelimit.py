@@ -244,10 +244,6 @@ class Limit:
     def slot(self, ident: str) -> Slot:
         return self._key(ident), self.window, self.allowed
 
-    def hit(self, ident: str) -> int:
-        """Count one hit and return the count in the current window."""
-        return windows().hit(self._key(ident), self.window)
-
     def retry_after(self, ident: str) -> int | None:
         """Seconds until the window ends if the limit is reached, else None."""
         count, ends = windows().state(self._key(ident), self.window)
@@ -255,21 +251,12 @@ class Limit:
             return None
         return _wait(ends)
 
-    def check(self, ident: str) -> None:
-        wait = self.retry_after(ident)
-        if wait is not None:
-            raise TooManyRequestsError(retry_after=wait)
-
-    def consume(self, ident: str) -> int:
-        """Count a hit and refuse it if it goes past the limit; returns the count."""
-        return windows().reserve([self.slot(ident)])[0]
-
     def reserve(self, ident: str) -> int:
         """Count an attempt before it is judged and refuse it past the limit, so attempts made in parallel
         cannot all pass a check before any of them is counted; `release` returns the slot after a success.
         Returns the count: the attempt that reaches `allowed` is the last one let through, so if it fails,
         the limit is now reached."""
-        return self.consume(ident)
+        return windows().reserve([self.slot(ident)])[0]
 
     @contextlib.contextmanager
     def attempt(self, ident: str, *, counted: tuple[type[Exception], ...] = ()) -> Iterator[None]:

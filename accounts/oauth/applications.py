@@ -142,7 +142,7 @@ def application_create(*, owner: User, name: str = "", redirect_uris: Any = None
     native or single-page app, RFC 8252) none, and only the redirect URIs such apps can own."""
     public = client_type == Application.CLIENT_PUBLIC
     uris = redirect_uris_clean(redirect_uris, public=public)
-    locked = User.objects.select_for_update().only("pk", "is_developer").get(pk=owner.pk)
+    locked = User.objects.select_for_update(no_key=True).only("pk", "is_developer").get(pk=owner.pk)
     if not locked.is_developer:
         User.objects.filter(pk=owner.pk).update(is_developer=True)
         audit_record(action=AuditAction.DEVELOPER_ENABLE, user=owner, actor=owner)
@@ -165,7 +165,7 @@ def application_create(*, owner: User, name: str = "", redirect_uris: Any = None
 def developer_enable(*, user: User, redirect_uris: Any = None) -> IssuedSecret | None:
     """Developer mode (PATCH /auth/me {"is_developer": true}): a first application and its secret;
     None when the user already is a developer (secrets are never shown again: rotate one instead)."""
-    if User.objects.select_for_update().filter(pk=user.pk, is_developer=True).exists():
+    if User.objects.select_for_update(no_key=True).filter(pk=user.pk, is_developer=True).exists():
         user.is_developer = True
         return None
     return application_create(owner=user, redirect_uris=redirect_uris)

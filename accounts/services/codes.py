@@ -84,8 +84,8 @@ def secret_mail(*, user: User, purpose: str, template: str, url_template: str, t
 def secret_mail_throttle(*, loginname: str, ip: str) -> None:
     """Caps the e-mails one account name and one client may trigger; counted by the name as typed, so an
     unknown name is limited exactly like a real one and the reply reveals nothing."""
-    SECRET_MAILS_PER_IP.consume(ip)
-    SECRET_MAILS_PER_ACCOUNT.consume(loginname.strip().lower())
+    SECRET_MAILS_PER_IP.reserve(ip)
+    SECRET_MAILS_PER_ACCOUNT.reserve(loginname.strip().lower())
 
 
 def secret_mail_request(*, loginname: str, ip: str, task: str) -> None:

@@ -5,7 +5,6 @@ commit (PostgreSQL's deferred foreign-key check), and a change that locked a cod
 one that did the reverse."""
 
 import threading
-import time
 
 import pytest
 from django.db import transaction
@@ -14,7 +13,7 @@ from accounts.models import SecretPurpose, User, UserStatus
 from accounts.services import codes, passwords
 from accounts.services.users import user_admin_update, user_status_set
 from tests.factories import UserFactory
-from tests.parallel import run_parallel
+from tests.parallel import run_parallel, waited_or_done
 
 WAIT = 10
 
@@ -26,17 +25,20 @@ def test_a_freeze_waits_for_a_reset_mail_being_sent():
     the freeze held the user's row FOR UPDATE and then waited for the old code's row to void it."""
     user = UserFactory(username="mailed")
     passwords.password_reset_send(user=user)  # a code the freeze will void
-    mail_locked = threading.Event()
+    mail_locked, frozen = threading.Event(), threading.Event()
 
     def work(index: int) -> str:
         if index == 0:
             with transaction.atomic():
                 passwords.password_reset_send(user=User.objects.get(pk=user.pk))
                 mail_locked.set()
-                time.sleep(0.5)  # the freeze holds the user's row and waits for the old code now
+                waited_or_done(frozen)  # the freeze holds the user's row and waits for the old code now
             return "mail"
         assert mail_locked.wait(WAIT)
-        user_status_set(user=User.objects.get(pk=user.pk), status=UserStatus.FROZEN, actor=None, reason="test")
+        try:
+            user_status_set(user=User.objects.get(pk=user.pk), status=UserStatus.FROZEN, actor=None, reason="test")
+        finally:
+            frozen.set()
         return "frozen"
 
     assert run_parallel(work, 2, threads=2) == ["mail", "frozen"]
@@ -48,12 +50,12 @@ def test_a_reset_with_its_code_and_an_operators_change_queue(monkeypatch, admin_
     change held the user's row, then voided the user's codes."""
     user = UserFactory(username="resetter")
     raw, _secret = codes.secret_issue(user=user, purpose=SecretPurpose.PASSWORD_RESET)
-    redeemed, redeem = threading.Event(), passwords.secret_redeem
+    redeemed, changed, redeem = threading.Event(), threading.Event(), passwords.secret_redeem
 
     def slow_redeem(**kwargs):
         secret = redeem(**kwargs)
         redeemed.set()
-        time.sleep(0.5)  # the operator's change comes now
+        waited_or_done(changed)  # the operator's change comes now
         return secret
 
     monkeypatch.setattr(passwords, "secret_redeem", slow_redeem)
@@ -63,7 +65,10 @@ def test_a_reset_with_its_code_and_an_operators_change_queue(monkeypatch, admin_
             passwords.password_reset(loginname="resetter", sid=raw, password="Reset-Horse-Battery-9")
             return "reset"
         assert redeemed.wait(WAIT)
-        user_admin_update(user=User.objects.get(pk=user.pk), actor=admin_user, **change)
+        try:
+            user_admin_update(user=User.objects.get(pk=user.pk), actor=admin_user, **change)
+        finally:
+            changed.set()
         return "changed"
 
     assert run_parallel(work, 2, threads=2) == ["reset", "changed"]

@@ -13,6 +13,7 @@ from membership.models import LedgerEntry, Membership, Tier, TierType, Wallet
 from membership.services import membership_tier_assign
 from quotas.models import Quota, QuotaKind
 from quotas.services import quota_limits_set
+from tests.backoffice.conftest import messages_of
 from tests.conftest import browser_sign_in
 from tests.membership.conftest import assert_ledger_balances, balance, tier
 
@@ -29,10 +30,6 @@ def back_office(admin_user):
 def act(client, model, action, pks, **fields):
     return client.post(f"/admin/membership/{model}/", {"action": action, "_selected_action": pks, **fields},
                        follow=True)
-
-
-def messages_of(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
 
 
 def test_pages_open_and_the_ledger_is_read_only(back_office, user, fund):

@@ -1,7 +1,6 @@
 """Money under real concurrency on PostgreSQL: threads, each with its own database connection."""
 
 import threading
-import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -20,7 +19,7 @@ from repos.models import Repository
 from repos.services import repository_create, repository_update
 from tests.factories import UserFactory
 from tests.membership.conftest import assert_ledger_balances, balance, tier
-from tests.parallel import run_parallel
+from tests.parallel import run_parallel, waited_or_done
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 # serialized_rollback: a transactional test flushes the tables, and the tiers are data seeded by a migration.
@@ -103,6 +102,12 @@ def test_concurrent_topups_and_purchases_never_lose_money(buyer, admin_user):
     replies = run_together(requests)
     charges = sum(1 for status, body, _ in replies if status == 200 and body["code"] == 0)
     assert sum(1 for status, _, _ in replies if status == 201) == 10
+    # Every purchase either charged or met a short balance (or a price moved by a charge before it): a
+    # purchase that failed otherwise (a 503) would keep the sums below true with fewer charges.
+    refusals = {errors.InsufficientBalanceError.code, errors.CostMismatchError.code,
+                errors.MembershipChangeError.code}
+    assert all(body["code"] == 0 or body["code"] in refusals for _, body, _ in replies), replies
+    assert charges >= 2  # 20,000.00 was in the wallet before any request: two purchases at least
     assert balance(buyer) == Decimal("20000.00") + Decimal("10000.00") - Decimal("10000.00") * charges
     assert balance(buyer) >= 0
     assert_ledger_balances(buyer)
@@ -147,11 +152,11 @@ def test_an_operators_tier_edit_never_undoes_a_purchase_made_meanwhile(buyer, ad
     services.membership_purchase(user=buyer, user_type=TierType.GOLD, validity=1, cost=Decimal("10000.00"),
                                  actor=buyer)
     first_end = services.selectors.membership_of(buyer).expires_at
-    edit_started, assign = threading.Event(), services.membership_tier_assign
+    edit_started, renewal_done, assign = threading.Event(), threading.Event(), services.membership_tier_assign
 
     def slow_assign(**kwargs):
         edit_started.set()
-        time.sleep(0.5)  # the renewal arrives now: it must wait for the edit, then count
+        waited_or_done(renewal_done)  # the renewal arrives now: it must wait for the edit, then count
         return assign(**kwargs)
 
     monkeypatch.setattr(plans.services, "membership_tier_assign", slow_assign)
@@ -160,9 +165,12 @@ def test_an_operators_tier_edit_never_undoes_a_purchase_made_meanwhile(buyer, ad
         if index == 0:
             user_admin_update(user=type(buyer).objects.get(pk=buyer.pk), actor=admin_user, user_type=TierType.GOLD)
         else:
-            edit_started.wait(5)
-            services.membership_purchase(user=type(buyer).objects.get(pk=buyer.pk), user_type=TierType.GOLD,
-                                         validity=1, cost=Decimal("10000.00"), actor=buyer)
+            assert edit_started.wait(5)
+            try:
+                services.membership_purchase(user=type(buyer).objects.get(pk=buyer.pk), user_type=TierType.GOLD,
+                                             validity=1, cost=Decimal("10000.00"), actor=buyer)
+            finally:
+                renewal_done.set()
 
     assert run_parallel(work, 2, threads=2) == [None, None]
     assert services.selectors.membership_of(buyer).expires_at > first_end + timedelta(days=360)
@@ -175,11 +183,11 @@ def test_a_purchase_made_during_a_tier_edit_gets_the_new_limits(buyer, monkeypat
     from membership.models import Tier
     from quotas.models import Quota
 
-    purchase_read, locked_wallet = threading.Event(), services._locked_wallet
+    purchase_read, edit_done, locked_wallet = threading.Event(), threading.Event(), services._locked_wallet
 
     def slow_wallet(user):
         purchase_read.set()
-        time.sleep(0.5)  # the edit comes now: it must wait for the purchase, or the purchase for it
+        waited_or_done(edit_done)  # the edit comes now: it must wait for the purchase, or the purchase for it
         return locked_wallet(user)
 
     monkeypatch.setattr(services, "_locked_wallet", slow_wallet)
@@ -192,7 +200,10 @@ def test_a_purchase_made_during_a_tier_edit_gets_the_new_limits(buyer, monkeypat
             assert purchase_read.wait(5)
             gold = Tier.objects.get(user_type=TierType.GOLD)
             gold.repo_public += 5
-            services.tier_save(tier=gold)
+            try:
+                services.tier_save(tier=gold)
+            finally:
+                edit_done.set()
 
     assert run_parallel(work, 2, threads=2) == [None, None]
     gold = Tier.objects.get(user_type=TierType.GOLD)
@@ -204,12 +215,12 @@ def test_a_role_change_during_a_purchase_waits_instead_of_deadlocking(buyer, adm
     membership's and then wrote the tier down to the user's row: deadlock detected, one of them a 503."""
     from accounts.services.users import user_admin_update
 
-    in_purchase, membership_set = threading.Event(), services._membership_set
+    in_purchase, role_done, membership_set = threading.Event(), threading.Event(), services._membership_set
 
     def slow_set(**kwargs):
         if threading.current_thread().name == "purchase":
             in_purchase.set()
-            time.sleep(0.5)  # the role change comes now
+            waited_or_done(role_done)  # the role change comes now
         return membership_set(**kwargs)
 
     monkeypatch.setattr(services, "_membership_set", slow_set)
@@ -221,7 +232,10 @@ def test_a_role_change_during_a_purchase_waits_instead_of_deadlocking(buyer, adm
                                          validity=1, cost=Decimal("10000.00"), actor=buyer)
             return "bought"
         assert in_purchase.wait(5)
-        user_admin_update(user=type(buyer).objects.get(pk=buyer.pk), actor=admin_user, role="admin")
+        try:
+            user_admin_update(user=type(buyer).objects.get(pk=buyer.pk), actor=admin_user, role="admin")
+        finally:
+            role_done.set()
         return "promoted"
 
     assert run_parallel(work, 2, threads=2) == ["bought", "promoted"]
@@ -239,12 +253,12 @@ def test_an_expiry_during_an_edit_of_tier_1_gets_the_new_limits(admin_user, monk
     user = UserFactory(username="lapsing")
     services.membership_tier_assign(user=user, user_type=TierType.GOLD, actor=admin_user,
                                     expires_at=timezone.now() - timedelta(days=1))
-    in_expiry, membership_set = threading.Event(), services._membership_set
+    in_expiry, edit_done, membership_set = threading.Event(), threading.Event(), services._membership_set
 
     def slow_set(**kwargs):
         if threading.current_thread().name == "expiry":
             in_expiry.set()
-            time.sleep(0.5)  # the edit of tier 1 comes now
+            waited_or_done(edit_done)  # the edit of tier 1 comes now
         return membership_set(**kwargs)
 
     monkeypatch.setattr(services, "_membership_set", slow_set)
@@ -257,7 +271,10 @@ def test_an_expiry_during_an_edit_of_tier_1_gets_the_new_limits(admin_user, monk
         assert in_expiry.wait(5)
         base = Tier.objects.get(user_type=TierType.REGISTERED)
         base.repo_public += 5
-        services.tier_save(tier=base)
+        try:
+            services.tier_save(tier=base)
+        finally:
+            edit_done.set()
         return "edited"
 
     assert run_parallel(work, 2, threads=2) == ["True", "edited"]

@@ -6,6 +6,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from membership.idempotency import idempotency_keys_prune
@@ -81,7 +83,10 @@ def test_prune_deletes_the_expired_records_in_batches_and_keeps_the_live(user):
     for i in range(5):
         record(user if i % 2 else other, f"old-{i}", timedelta(hours=24, seconds=1 + i))
     live = [record(user, "young", timedelta(hours=23)), record(other, "new", timedelta())]
-    assert idempotency_keys_prune(batch=2) == 5
+    with CaptureQueriesContext(connection) as statements:
+        assert idempotency_keys_prune(batch=2) == 5
+    deletes = [query["sql"] for query in statements.captured_queries if query["sql"].startswith("DELETE")]
+    assert len(deletes) == 3, deletes  # 2 + 2 + 1 rows
     assert list(IdempotencyRecord.objects.order_by("pk")) == live
     assert idempotency_keys_prune(batch=2) == 0
     # Its clock is a parameter: a day later the young ones are gone too.

@@ -2,10 +2,8 @@
 and a replay of a standard code ends the tokens its first use made, whenever it comes."""
 
 import threading
-import time
 
 import pytest
-from django.db import connection
 from django.test import Client
 from oauth2_provider.models import AccessToken, RefreshToken
 
@@ -17,7 +15,7 @@ from accountsite.errors import InvalidSecretError
 from tests.conftest import browser_sign_in
 from tests.factories import UserFactory
 from tests.oauth.conftest import code_for, exchange, tokens_for
-from tests.parallel import run_parallel
+from tests.parallel import run_parallel, waited_or_done
 
 CALLBACK = "https://app.example/cb"
 WAIT = 10  # seconds a thread waits for the other before the test fails
@@ -103,21 +101,6 @@ def test_a_code_replayed_while_its_first_use_makes_its_tokens_leaves_none_live(m
     assert first.status_code == 200 or first.json()["error"] == "invalid_grant", first
     assert RefreshToken.objects.get().revoked is not None and not AccessToken.objects.exists()
     assert OAuthCode.objects.get().replayed_at is not None
-
-
-def waited_or_done(replayed: threading.Event) -> None:
-    """Returns once the replay has finished or waits for a lock this thread's transaction holds (the code's
-    row). pg_locks and pg_blocking_pids are read afresh by each statement, unlike pg_stat_activity in a
-    transaction."""
-    deadline = time.monotonic() + WAIT
-    with connection.cursor() as cursor:
-        while not replayed.is_set():
-            cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted"
-                           " AND pg_backend_pid() = ANY(pg_blocking_pids(pid)))")
-            if cursor.fetchone()[0]:
-                return
-            assert time.monotonic() < deadline, "the replay neither finished nor waited for a lock"
-            time.sleep(0.01)
 
 
 @pytest.mark.postgres
@@ -262,37 +245,31 @@ def test_many_racing_uses_of_one_refresh_token_leave_nothing_live(monkeypatch):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_ending_the_apps_tokens_does_not_deadlock_with_a_mail_being_sent(monkeypatch):
+def test_ending_the_apps_tokens_does_not_deadlock_with_a_mail_being_sent():
     """A password set ends the user's app tokens holding the user's row, then voids the user's mailed codes. A
     reset mail being sent meanwhile holds an old code and, at its commit, checks its new code's foreign key on
     the user's row: a FOR UPDATE hold waited for that check, and the check for the hold (deadlock detected)."""
     from django.db import transaction
 
-    from accounts.oauth import revocation
     from accounts.services import passwords
 
     user = UserFactory(username="mailed")
     passwords.password_reset_send(user=user)  # an unused code the password set will void
-    held, mail_locked = threading.Event(), threading.Event()
-    hold = revocation._user_hold
-
-    def holding(target):
-        hold(target)
-        held.set()
-
-    monkeypatch.setattr(revocation, "_user_hold", holding)
+    mail_locked, password_done = threading.Event(), threading.Event()
 
     def work(index: int) -> str:
         if index == 0:
             with transaction.atomic():
                 passwords.password_reset_send(user=type(user).objects.get(pk=user.pk))
                 mail_locked.set()
-                held.wait(WAIT)
-                time.sleep(0.3)  # the password set is waiting for this transaction's code row now
+                waited_or_done(password_done)  # the password set waits for this transaction's code row
             return "mail"
         assert mail_locked.wait(WAIT)
-        passwords.password_set(user=type(user).objects.get(pk=user.pk), password="An0ther-Horse-Battery",
-                               actor=None, reason=RevokeReason.PASSWORD_SET)
+        try:
+            passwords.password_set(user=type(user).objects.get(pk=user.pk), password="An0ther-Horse-Battery",
+                                   actor=None, reason=RevokeReason.PASSWORD_SET)
+        finally:
+            password_done.set()
         return "password"
 
     assert run_parallel(work, 2, threads=2) == ["mail", "password"]

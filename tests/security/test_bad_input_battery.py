@@ -60,8 +60,8 @@ def operator():
 
 def _assert_envelope(response, context) -> None:
     assert response.status_code < 500, (context, response.status_code, response.content[:300])
-    if response["Content-Type"].startswith("application/json"):
-        assert {"code", "msg", "data"} <= set(response.json()), context
+    assert response["Content-Type"].startswith("application/json"), (context, response["Content-Type"])
+    assert {"code", "msg", "data"} <= set(response.json()), context
 
 
 def test_the_battery_covers_the_write_operations():
