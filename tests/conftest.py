@@ -273,3 +273,10 @@ def browser_page(settings, monkeypatch):
             # refuses to drop the test database.
             connections.close_all()
             browser.close()
+
+
+def bearer(token: str) -> APIClient:
+    """A client that sends `token` (a session's access token, or an app's) as a Bearer credential."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client

@@ -62,9 +62,3 @@ def craft_token(*, token_type: str = "access", key: str | None = None, lifetime:
     payload = {"token_type": token_type, "jti": "crafted", "iat": int(now.timestamp()),
                "exp": int((now + lifetime).timestamp()), **claims}
     return jwt.encode(payload, key or settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")
-
-
-def bearer(token: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client

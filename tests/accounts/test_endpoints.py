@@ -13,8 +13,8 @@ from accounts.models import Session, User, UserStatus
 from accounts.services import sessions, users
 from accountsite import errors
 from membership.models import TierType
-from tests.accounts.conftest import bearer, craft_token
-from tests.conftest import CALLER_ROLES, REFUSED_ROLES, app_client, client_for, envelope
+from tests.accounts.conftest import craft_token
+from tests.conftest import CALLER_ROLES, REFUSED_ROLES, app_client, bearer, client_for, envelope
 from tests.factories import PASSWORD, UserFactory
 from tests.snapshots import snapshot
 

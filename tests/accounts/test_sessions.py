@@ -13,8 +13,7 @@ from accounts.models import Session, User, UserStatus
 from accounts.services import passwords
 from accounts.services.sessions import session_start
 from accountsite import errors
-from tests.accounts.conftest import bearer
-from tests.conftest import envelope
+from tests.conftest import bearer, envelope
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -29,3 +29,10 @@ def fund(admin_user):
     def fund(user, amount: str) -> None:
         wallet_topup(user=user, amount=Decimal(amount), actor=admin_user, note="test funds")
     return fund
+
+
+@pytest.fixture
+def rich_alice(user, fund):
+    """alice with 50,000.00 in her wallet: enough for any tier and term the tests buy."""
+    fund(user, "50000.00")
+    return user

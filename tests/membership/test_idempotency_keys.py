@@ -22,12 +22,6 @@ pytestmark = pytest.mark.django_db
 GOLD_FOR_A_YEAR = {"userType": TierType.GOLD, "cost": "10000.00"}
 
 
-@pytest.fixture
-def rich_alice(user, fund):
-    fund(user, "50000.00")
-    return user
-
-
 def age(key: str, by: timedelta) -> None:
     """Moves the key's record back in time, as if its first request came `by` ago."""
     assert IdempotencyRecord.objects.filter(key=key).update(created_at=timezone.now() - by) == 1

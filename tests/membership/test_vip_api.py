@@ -25,12 +25,6 @@ SELF_OR_ADMIN = [("anon_client", errors.NotAuthenticatedError), ("user_client", 
                  ("other_client", errors.NotFoundError), ("admin_client", None)]
 
 
-@pytest.fixture
-def rich_alice(user, fund):
-    fund(user, "50000.00")
-    return user
-
-
 # --- GET /vip/{name} ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("who", CLIENTS)

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from accounts.oauth import applications
-from tests.conftest import browser_sign_in
+from tests.conftest import browser_sign_in, free_port
 from tests.factories import UserFactory
 
 CALLBACK = "https://app.example/cb"
@@ -82,3 +82,10 @@ def tokens_for(client, app, secret: str, *, scope: str = SCOPES) -> dict:
     reply = exchange(code, verifier, app, secret)
     assert reply.status_code == 200, reply.content
     return reply.json()
+
+
+@pytest.fixture
+def callback():
+    """A client's loopback redirect URI on a port nobody listens on: a browser's request to it is intercepted,
+    never served."""
+    return f"http://127.0.0.1:{free_port()}/cb"

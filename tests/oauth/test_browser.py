@@ -6,18 +6,11 @@ import pytest
 import requests
 
 from accounts.oauth import applications
-from tests.conftest import free_port
 from tests.factories import PASSWORD, UserFactory
 from tests.oauth.conftest import pkce_pair, query_of
 
 # serialized_rollback: the flush of a transactional test would drop the tiers the migrations seeded.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-@pytest.fixture
-def callback():
-    """A client redirect URI on a port nobody listens on: the browser's request is intercepted."""
-    return f"http://127.0.0.1:{free_port()}/cb"
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from joserfc.jwk import KeySet
 
 from accounts.models import Session
 from accounts.oauth import applications
-from tests.conftest import free_port
 from tests.factories import PASSWORD, UserFactory
 from tests.oauth.conftest import query_of
 
@@ -39,12 +38,6 @@ def provider(live_server, settings, monkeypatch):
     monkeypatch.setitem(connections.databases["default"], "CONN_MAX_AGE", 0)
     settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
     return requests.get(f"{live_server.url}/.well-known/openid-configuration", timeout=10).json()
-
-
-@pytest.fixture
-def callback():
-    """Where the client listens this time: a port nobody serves, the browser never follows it."""
-    return f"http://127.0.0.1:{free_port()}/cb"
 
 
 @pytest.fixture

@@ -8,21 +8,14 @@ from django.test import Client
 from django.utils import timezone
 from jwcrypto import jwk, jwt
 from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
-from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent, Session, UserStatus
 from accounts.services import passwords, sessions, users
 from accountsite import errors
-from tests.conftest import envelope
+from tests.conftest import bearer, envelope
 from tests.oauth.conftest import CALLBACK, authorize, code_for, exchange, pkce_pair, query_of, tokens_for
 
 pytestmark = pytest.mark.django_db
-
-
-def bearer(access: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
-    return client
 
 
 def test_code_flow_gives_tokens_an_id_token_and_userinfo(browser_client, app, issued, user):
