@@ -303,16 +303,19 @@ ACCOUNTS_SECRET_MAILS_PER_IP = env.int("ACCOUNTS_SECRET_MAILS_PER_IP", default=3
 ACCOUNTS_SECRET_MAIL_WINDOW = env.int("ACCOUNTS_SECRET_MAIL_WINDOW_SECONDS", default=60 * 60)
 
 
+def _mfa_keys_listed() -> list[str]:
+    return [key.strip() for key in env.list("MFA_ENCRYPTION_KEYS", default=[]) if key.strip()]
+
+
 def _mfa_keys_given() -> list[str]:
     """The keys the environment names (MFA_ENCRYPTION_KEYS, else MFA_ENCRYPTION_KEY), blanks left out."""
-    listed = [key.strip() for key in env.list("MFA_ENCRYPTION_KEYS", default=[]) if key.strip()]
-    return listed or [key for key in [env.str("MFA_ENCRYPTION_KEY", default="").strip()] if key]
+    return _mfa_keys_listed() or [key for key in [env.str("MFA_ENCRYPTION_KEY", default="").strip()] if key]
 
 
 def _mfa_keys() -> list[str]:
     """The keys, each checked: a bad one is named by its place in the list, never shown (logs keep this).
     Without any given, one derived from SECRET_KEY."""
-    listed = [key.strip() for key in env.list("MFA_ENCRYPTION_KEYS", default=[]) if key.strip()]
+    listed = _mfa_keys_listed()
     keys = _mfa_keys_given() or [base64.urlsafe_b64encode(
         hashlib.sha256(b"accountsite.mfa:" + SECRET_KEY.encode()).digest()).decode()]
     for position, key in enumerate(keys, start=1):

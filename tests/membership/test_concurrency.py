@@ -177,6 +177,19 @@ def test_an_operators_tier_edit_never_undoes_a_purchase_made_meanwhile(buyer, ad
     assert_ledger_balances(buyer)
 
 
+def _tier_edit(user_type: int, *, done: threading.Event) -> None:
+    """An operator raises the tier's public repositories by 5 (tier_save, as the back office saves it); `done`
+    is set once it has finished, or failed."""
+    from membership.models import Tier
+
+    tier = Tier.objects.get(user_type=user_type)
+    tier.repo_public += 5
+    try:
+        services.tier_save(tier=tier)
+    finally:
+        done.set()
+
+
 def test_a_purchase_made_during_a_tier_edit_gets_the_new_limits(buyer, monkeypatch):
     """The purchase read the tier from the cached table; the edit moved the members committed then, and the
     buyer, committing after it, kept the old limit for good (treated as an operator's own limit since)."""
@@ -198,12 +211,7 @@ def test_a_purchase_made_during_a_tier_edit_gets_the_new_limits(buyer, monkeypat
                                          validity=1, cost=Decimal("10000.00"), actor=buyer)
         else:
             assert purchase_read.wait(5)
-            gold = Tier.objects.get(user_type=TierType.GOLD)
-            gold.repo_public += 5
-            try:
-                services.tier_save(tier=gold)
-            finally:
-                edit_done.set()
+            _tier_edit(TierType.GOLD, done=edit_done)
 
     assert run_parallel(work, 2, threads=2) == [None, None]
     gold = Tier.objects.get(user_type=TierType.GOLD)
@@ -269,12 +277,7 @@ def test_an_expiry_during_an_edit_of_tier_1_gets_the_new_limits(admin_user, monk
             threading.current_thread().name = "expiry"
             return str(services._membership_expire(membership_id=membership_id, now=timezone.now()))
         assert in_expiry.wait(5)
-        base = Tier.objects.get(user_type=TierType.REGISTERED)
-        base.repo_public += 5
-        try:
-            services.tier_save(tier=base)
-        finally:
-            edit_done.set()
+        _tier_edit(TierType.REGISTERED, done=edit_done)
         return "edited"
 
     assert run_parallel(work, 2, threads=2) == ["True", "edited"]

@@ -156,6 +156,23 @@ def _refresh_data(prefix: str, scope: str = "openid profile") -> tuple[dict, obj
             "client_id": issued.application.client_id, "client_secret": issued.client_secret}, user
 
 
+def _refresh_beside_a_revocation(data: dict, user, reason: str, *, after: threading.Event,
+                                 revoked: threading.Event):
+    """A refresh (`data`) in one thread and, once `after` is set, the end of the user's credentials in another
+    (`revoked` set when it is done); answers the refresh's reply."""
+
+    def use(index: int):
+        if index == 0:
+            return Client().post("/oauth/token/", data)
+        assert after.wait(WAIT), "the refresh never got there"
+        try:
+            return sessions.user_credentials_revoke(user=user, reason=reason)
+        finally:
+            revoked.set()
+
+    return run_parallel(use, 2, threads=2)[0]
+
+
 def _none_live() -> bool:
     return not AccessToken.objects.exists() and not RefreshToken.objects.filter(revoked__isnull=True).exists()
 
@@ -175,17 +192,8 @@ def test_a_refresh_checked_before_a_logout_everywhere_makes_no_tokens_after_it(m
         assert revoked.wait(WAIT), "the logout did not finish"
         return valid
 
-    def use(index: int):
-        if index == 0:
-            return Client().post("/oauth/token/", data)
-        assert checked.wait(WAIT), "the refresh was never checked"
-        try:
-            return sessions.user_credentials_revoke(user=user, reason=RevokeReason.LOGOUT_ALL)
-        finally:
-            revoked.set()
-
     monkeypatch.setattr(AccountsOAuth2Validator, "validate_refresh_token", waits_for_the_logout)
-    refresh, _ended = run_parallel(use, 2, threads=2)
+    refresh = _refresh_beside_a_revocation(data, user, RevokeReason.LOGOUT_ALL, after=checked, revoked=revoked)
     assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
     assert _none_live()
 
@@ -206,17 +214,8 @@ def test_a_logout_everywhere_during_a_refresh_ends_the_tokens_it_makes(monkeypat
         waited_or_done(revoked)
         return token
 
-    def use(index: int):
-        if index == 0:
-            return Client().post("/oauth/token/", data)
-        assert holding.wait(WAIT), "the refresh never got to its tokens"
-        try:
-            return sessions.user_credentials_revoke(user=user, reason=RevokeReason.PASSWORD_CHANGE)
-        finally:
-            revoked.set()
-
     monkeypatch.setattr(AccountsOAuth2Validator, "_create_refresh_token", held_for_the_logout)
-    refresh, _ended = run_parallel(use, 2, threads=2)
+    refresh = _refresh_beside_a_revocation(data, user, RevokeReason.PASSWORD_CHANGE, after=holding, revoked=revoked)
     assert refresh.status_code == 200 or refresh.json()["error"] == "invalid_grant", refresh
     assert _none_live()
 
