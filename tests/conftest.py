@@ -1,5 +1,5 @@
 """Fixtures shared by every test: role clients and the caller-role matrix, a clean cache, fast hashing, the
-envelope assertion and the "nothing changed" fixture."""
+envelope assertion, the "nothing changed" fixture, and the back office's signed-in clients and browser sign-in."""
 
 import secrets
 import shutil
@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 from django.db import connection, connections
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -77,6 +78,24 @@ def browser_sign_in(client, user, terminal: str = "admin"):
     cookie_session[SESSION_ROW_KEY] = str(session.pk)
     cookie_session.save()
     return session
+
+
+def signed_in_client(user, ip: str = "127.0.0.1") -> Client:
+    """A browser client signed in to the back office as `user` (a session row behind the cookie), from `ip`."""
+    client = Client(REMOTE_ADDR=ip)
+    browser_sign_in(client, user)
+    return client
+
+
+@pytest.fixture
+def operator(admin_user) -> Client:
+    """root, a superuser, in the back office from 203.0.113.9."""
+    return signed_in_client(admin_user, ip="203.0.113.9")
+
+
+def messages_of(response) -> list[str]:
+    """The back office's messages on a page the test client followed to."""
+    return [str(message) for message in response.context["messages"]]
 
 
 def app_client(user, scope: str = "read write", *, owner=None) -> APIClient:
@@ -273,6 +292,16 @@ def browser_page(settings, monkeypatch):
             # refuses to drop the test database.
             connections.close_all()
             browser.close()
+
+
+def admin_page_sign_in(page, live_server, username: str, *, then: str = "#user-tools") -> None:
+    """Sign in on the back office's login page in the browser, then wait for `then` (the signed-in header, or
+    the second-factor step)."""
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector(then)
 
 
 def bearer(token: str) -> APIClient:

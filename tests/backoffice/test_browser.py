@@ -14,7 +14,7 @@ from accountsite.audit import AuditAction, audit_record
 from membership.models import LedgerEntry, Membership, TierType
 from membership.services import wallet_topup
 from quotas.models import Quota, QuotaKind
-from tests.conftest import client_for, envelope
+from tests.conftest import admin_page_sign_in, client_for, envelope
 from tests.factories import PASSWORD, AdminFactory, UserFactory
 from tests.quotas.helpers import MIB
 
@@ -34,14 +34,6 @@ def world():
     return {"root": root, "alice": alice, "bob": bob}
 
 
-def sign_in(page, live_server) -> None:
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", "root")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#user-tools")
-
-
 def open_user(page, live_server, user) -> None:
     page.goto(f"{live_server.url}/admin/accounts/user/?q={user.username}")
     page.click(f"#result_list a:text-is('{user.username}')")
@@ -51,7 +43,7 @@ def open_user(page, live_server, user) -> None:
 def test_an_operator_sees_the_whole_user_on_one_page(live_server, browser_page, tmp_path, world):
     page, alice = browser_page, world["alice"]
     sessions.session_start(user=alice, terminal="phone", ip="198.51.100.4", user_agent="PhoneBrowser/1.0")
-    sign_in(page, live_server)
+    admin_page_sign_in(page, live_server, "root")
     open_user(page, live_server, alice)
     assert page.inner_text("#panel-membership .tier-in-force") == "registered (userType 1)"
     assert page.inner_text("#panel-wallet .wallet-balance") == "15000.00"
@@ -77,7 +69,7 @@ def test_revoking_a_session_from_the_user_page_refuses_its_token_at_once(live_se
     page, alice = browser_page, world["alice"]
     api = client_for(alice, terminal="phone")
     envelope(api.get("/auth/me"))
-    sign_in(page, live_server)
+    admin_page_sign_in(page, live_server, "root")
     open_user(page, live_server, alice)
     page.click("#panel-sessions tr[data-terminal=phone] button.revoke-session")
     page.wait_for_selector(".messagelist .success")
@@ -90,7 +82,7 @@ def test_revoking_a_session_from_the_user_page_refuses_its_token_at_once(live_se
 
 def test_changing_the_tier_from_the_user_page_moves_quotas_and_ledger(live_server, browser_page, tmp_path, world):
     page, alice = browser_page, world["alice"]
-    sign_in(page, live_server)
+    admin_page_sign_in(page, live_server, "root")
     open_user(page, live_server, alice)
     page.select_option("#id_tier_user_type", str(TierType.GOLD))
     page.click("#tier-quote")
@@ -114,7 +106,7 @@ def test_changing_the_tier_from_the_user_page_moves_quotas_and_ledger(live_serve
 def test_the_dashboard_draws_its_charts(live_server, browser_page, tmp_path, world):
     page = browser_page
     Quota.objects.filter(user=world["alice"], kind=QuotaKind.PULLS).update(use=10, day=timezone.localdate())
-    sign_in(page, live_server)
+    admin_page_sign_in(page, live_server, "root")
     page.wait_for_selector("#dashboard svg.chart")
     assert page.locator("#dashboard svg.chart").count() == 6
     titles = page.eval_on_selector_all("#dashboard svg.chart title", "nodes => nodes.map(n => n.textContent)")

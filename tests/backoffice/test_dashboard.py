@@ -16,8 +16,7 @@ from accountsite.charts import Bar, Chart, chart_svg, nice_ceiling
 from membership.models import TierType
 from membership.services import membership_purchase, wallet_topup
 from quotas.models import Quota, QuotaKind
-from tests.backoffice.conftest import signed_in_client
-from tests.conftest import staff_user
+from tests.conftest import signed_in_client, staff_user
 from tests.factories import UserFactory
 from tests.quotas.helpers import MIB
 

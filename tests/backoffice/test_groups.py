@@ -6,8 +6,7 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from tests.backoffice.conftest import signed_in_client
-from tests.conftest import staff_user
+from tests.conftest import signed_in_client, staff_user
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 from django.contrib import admin
 
 from accounts.models import User, UserStatus
-from tests.backoffice.conftest import messages_of
+from tests.conftest import messages_of
 
 pytestmark = pytest.mark.django_db
 

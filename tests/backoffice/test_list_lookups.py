@@ -11,8 +11,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from tests.backoffice.conftest import signed_in_client
-from tests.conftest import staff_user
+from tests.conftest import signed_in_client, staff_user
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from quotas.models import Quota, QuotaKind
 from quotas.units import size_exact, size_label, size_parse
 from repos.models import Commit, Pull, Repository, Visibility
 from repos.services import commit_create, repository_create
-from tests.backoffice.conftest import messages_of
+from tests.conftest import messages_of
 from tests.factories import UserFactory
 from tests.quotas.helpers import MIB, give_tier
 from tests.snapshots import snapshot

@@ -20,8 +20,7 @@ from accountsite.audit import AuditAction, audit_record
 from membership.models import LedgerEntry, Membership, TierType
 from membership.services import membership_expire_due, membership_purchase, membership_tier_assign, wallet_topup
 from quotas.models import Quota, QuotaKind
-from tests.backoffice.conftest import messages_of, signed_in_client
-from tests.conftest import app_client, client_for, envelope, staff_user
+from tests.conftest import app_client, client_for, envelope, messages_of, signed_in_client, staff_user
 from tests.factories import UserFactory
 from tests.quotas.helpers import MIB
 

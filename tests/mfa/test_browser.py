@@ -4,7 +4,7 @@ passkeys made and used by the DevTools virtual authenticator (WebAuthn.addVirtua
 import pytest
 
 from accounts.models import Passkey, Session
-from tests.conftest import client_for
+from tests.conftest import admin_page_sign_in, client_for
 from tests.factories import PASSWORD, UserFactory
 from tests.mfa.helpers import totp_code, totp_on
 
@@ -15,11 +15,7 @@ def test_the_admin_login_with_an_authenticator_app(live_server, browser_page, tm
     page = browser_page
     operator = UserFactory(username="ops", is_staff=True, is_superuser=True)
     totp_on(operator)
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", "ops")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#mfa-form")
+    admin_page_sign_in(page, live_server, "ops", then="#mfa-form")
     page.fill("#id_code", "000000")
     page.click("#mfa-form input[type=submit]")
     page.wait_for_selector(".errornote")
@@ -38,11 +34,7 @@ def test_staff_enrol_the_required_authenticator_app_after_giving_their_password(
     settings.STAFF_MFA_REQUIRED = True
     page = browser_page
     operator = UserFactory(username="ops", is_staff=True, is_superuser=True)
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", "ops")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#id_password")  # the enrolment page asks for the password again
+    admin_page_sign_in(page, live_server, "ops", then="#id_password")  # the enrolment page asks for it again
     assert page.url == f"{live_server.url}/admin/mfa/enrol/" and page.locator("#totp-secret").count() == 0
     page.fill("#id_password", "not-" + PASSWORD)
     page.click("input[type=submit]")
@@ -136,10 +128,7 @@ def test_the_admin_login_with_a_passkey(live_server, browser_page, settings, tmp
     virtual_authenticator(page)
     access = client_for(operator, "setup").tokens.access
     assert page.evaluate(REGISTER_JS, {"access": access, "password": PASSWORD}) == 0
-    page.fill("#id_username", "ops")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#use-passkey")
+    admin_page_sign_in(page, live_server, "ops", then="#use-passkey")
     page.screenshot(path=str(tmp_path / "admin-mfa-passkey.png"), full_page=True)
     page.click("#use-passkey")
     page.wait_for_selector("#user-tools")

@@ -14,23 +14,16 @@ from tests.oauth.conftest import CALLBACK, code_for, tokens_for
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_web(admin_user):
-    client = Client()
-    browser_sign_in(client, admin_user)
-    return client
-
-
-def test_application_list_shows_owner_and_redirect_uris(admin_web, app):
-    page = admin_web.get("/admin/oauth2_provider/application/")
+def test_application_list_shows_owner_and_redirect_uris(operator, app):
+    page = operator.get("/admin/oauth2_provider/application/")
     assert page.status_code == 200
     assert b"Photo Printer" in page.content and CALLBACK.encode() in page.content and b"dev" in page.content
 
 
-def test_revoke_action_ends_tokens_and_grants_but_keeps_the_app(admin_web, browser_client, app, issued):
+def test_revoke_action_ends_tokens_and_grants_but_keeps_the_app(operator, browser_client, app, issued):
     tokens_for(browser_client, app, issued.client_secret)
     code_for(browser_client, app)
-    reply = admin_web.post("/admin/oauth2_provider/application/", {
+    reply = operator.post("/admin/oauth2_provider/application/", {
         "action": "revoke_credentials", "_selected_action": [app.pk]})
     assert reply.status_code == 302
     assert not AccessToken.objects.exists() and not Grant.objects.exists()
@@ -38,24 +31,24 @@ def test_revoke_action_ends_tokens_and_grants_but_keeps_the_app(admin_web, brows
     assert AuditEvent.objects.filter(action="oauth.app_revoke").exists()
 
 
-def test_admin_delete_goes_through_the_service(admin_web, browser_client, app, issued):
+def test_admin_delete_goes_through_the_service(operator, browser_client, app, issued):
     tokens_for(browser_client, app, issued.client_secret)
-    reply = admin_web.post(f"/admin/oauth2_provider/application/{app.pk}/delete/", {"post": "yes"})
+    reply = operator.post(f"/admin/oauth2_provider/application/{app.pk}/delete/", {"post": "yes"})
     assert reply.status_code == 302
     assert not Application.objects.exists() and not AccessToken.objects.exists()
     assert AuditEvent.objects.filter(action="oauth.app_delete").exists()
 
 
-def test_grant_admin_revokes_codes(admin_web, browser_client, app):
+def test_grant_admin_revokes_codes(operator, browser_client, app):
     code_for(browser_client, app)
     grant = Grant.objects.get()
-    reply = admin_web.post("/admin/oauth2_provider/grant/", {"action": "revoke_grants", "_selected_action": [grant.pk]})
+    reply = operator.post("/admin/oauth2_provider/grant/", {"action": "revoke_grants", "_selected_action": [grant.pk]})
     assert reply.status_code == 302 and not Grant.objects.exists()
 
 
 @pytest.mark.parametrize(("model", "door"), [("accesstoken", "revoke_tokens"), ("refreshtoken", "revoke_tokens"),
                                              ("grant", "revoke_grants"), ("grant", "delete page")])
-def test_an_operator_revoking_tokens_or_codes_is_on_the_users_trail(admin_web, browser_client, app, issued, user,
+def test_an_operator_revoking_tokens_or_codes_is_on_the_users_trail(operator, browser_client, app, issued, user,
                                                                      admin_user, model, door):
     """Revoked from the lists, tokens and codes ended with no audit row: the user's trail names the operator,
     what ended and the app, as the app-wide revocation's row does."""
@@ -64,9 +57,9 @@ def test_an_operator_revoking_tokens_or_codes_is_on_the_users_trail(admin_web, b
     credential = {"accesstoken": AccessToken, "refreshtoken": RefreshToken, "grant": Grant}[model].objects.get()
     listing = f"/admin/oauth2_provider/{model}/"
     if door == "delete page":
-        reply = admin_web.post(f"{listing}{credential.pk}/delete/", {"post": "yes"})
+        reply = operator.post(f"{listing}{credential.pk}/delete/", {"post": "yes"})
     else:
-        reply = admin_web.post(listing, {"action": door, "_selected_action": [credential.pk]})
+        reply = operator.post(listing, {"action": door, "_selected_action": [credential.pk]})
     assert reply.status_code == 302
     event = AuditEvent.objects.get(action="oauth.credentials_revoke")
     kind = {"accesstoken": "access token", "refreshtoken": "refresh token", "grant": "authorization code"}[model]
@@ -82,8 +75,8 @@ def test_an_operator_revoking_tokens_or_codes_is_on_the_users_trail(admin_web, b
         assert refreshed.status_code == 400
 
 
-def test_reset_secret_shows_no_secret_and_the_old_one_stops(admin_web, app, issued):
-    reply = admin_web.post("/admin/oauth2_provider/application/", {
+def test_reset_secret_shows_no_secret_and_the_old_one_stops(operator, app, issued):
+    reply = operator.post("/admin/oauth2_provider/application/", {
         "action": "reset_secret", "_selected_action": [app.pk]}, follow=True)
     text = reply.content.decode()
     assert "Reset the secret of 1 application" in text and issued.client_secret not in text
@@ -91,11 +84,11 @@ def test_reset_secret_shows_no_secret_and_the_old_one_stops(admin_web, app, issu
         applications.application_authenticate(client_id=app.client_id, client_secret=issued.client_secret)
 
 
-def test_reset_secret_reports_a_public_client_and_resets_the_others(admin_web, app, issued, developer):
+def test_reset_secret_reports_a_public_client_and_resets_the_others(operator, app, issued, developer):
     """A public client has no secret: the action says so for that app, resets the rest, and is no 500."""
     public = applications.application_create(owner=developer, client_type=Application.CLIENT_PUBLIC,
                                               redirect_uris="https://spa.example/cb").application
-    reply = admin_web.post("/admin/oauth2_provider/application/", {
+    reply = operator.post("/admin/oauth2_provider/application/", {
         "action": "reset_secret", "_selected_action": [public.pk, app.pk]}, follow=True)
     text = reply.content.decode()
     refusals = [str(message) for message in reply.context["messages"]]
@@ -106,7 +99,7 @@ def test_reset_secret_reports_a_public_client_and_resets_the_others(admin_web, a
 
 
 @pytest.mark.parametrize("model", ["application", "accesstoken", "grant"])
-def test_an_operator_who_may_not_see_users_searches_their_login_names_not_their_addresses(admin_web, browser_client,
+def test_an_operator_who_may_not_see_users_searches_their_login_names_not_their_addresses(operator, browser_client,
                                                                                           app, issued, developer,
                                                                                           model):
     """A search narrowing a list a letter at a time reads the column it searches: by e-mail address only for
@@ -124,8 +117,8 @@ def test_an_operator_who_may_not_see_users_searches_their_login_names_not_their_
         return reply.context["cl"].result_count
 
     address_part = "@" + owner.email.split("@")[1]  # in no login name, app name or client id
-    assert found(apps_only, owner.username) == found(admin_web, owner.username) >= 1
-    assert found(admin_web, address_part) >= 1 and found(apps_only, address_part) == 0
+    assert found(apps_only, owner.username) == found(operator, owner.username) >= 1
+    assert found(operator, address_part) >= 1 and found(apps_only, address_part) == 0
 
 
 def app_user(model: str):
@@ -134,7 +127,7 @@ def app_user(model: str):
 
 
 @pytest.mark.parametrize("model", ["application", "accesstoken", "refreshtoken", "idtoken", "grant"])
-def test_apps_and_tokens_are_read_only_even_for_a_superuser(admin_web, browser_client, app, issued, model):
+def test_apps_and_tokens_are_read_only_even_for_a_superuser(operator, browser_client, app, issued, model):
     """Editing an app's owner, redirect URIs or secret, or a token's or code's user, would hand over the
     users who trust the app; developers manage apps at /developer/apps/, operators revoke or delete."""
     tokens_for(browser_client, app, issued.client_secret)
@@ -143,20 +136,20 @@ def test_apps_and_tokens_are_read_only_even_for_a_superuser(admin_web, browser_c
 
     row = {"application": app, "accesstoken": AccessToken.objects.first(), "refreshtoken": RefreshToken.objects.first(),
            "idtoken": IDToken.objects.first(), "grant": Grant.objects.first()}[model]
-    page = admin_web.get(f"/admin/oauth2_provider/{model}/{row.pk}/change/")
+    page = operator.get(f"/admin/oauth2_provider/{model}/{row.pk}/change/")
     assert page.status_code == 200 and b'name="_save"' not in page.content
     # No stored secret, nor its hash: a client secret's hash, a token or its checksum, a code.
     stored = [str(getattr(row, name)) for name in ("client_secret", "token", "token_checksum", "code")
               if getattr(row, name, "")]
     assert stored or model == "idtoken"
     assert not [value for value in stored if value.encode() in page.content]
-    assert admin_web.post(f"/admin/oauth2_provider/{model}/{row.pk}/change/", {"user": 1}).status_code == 403
+    assert operator.post(f"/admin/oauth2_provider/{model}/{row.pk}/change/", {"user": 1}).status_code == 403
 
 
-def test_an_application_has_no_view_on_site(admin_web, app):
+def test_an_application_has_no_view_on_site(operator, app):
     """The change page showed "View on site", whose address was a 500: DOT's Application.get_absolute_url
     reverses its own management pages ('oauth2_provider:detail'), which this service does not serve."""
-    page = admin_web.get(f"/admin/oauth2_provider/application/{app.pk}/change/")
+    page = operator.get(f"/admin/oauth2_provider/application/{app.pk}/change/")
     assert page.status_code == 200 and "View on site" not in page.content.decode()
     content_type = ContentType.objects.get_for_model(Application)
-    assert admin_web.get(f"/admin/r/{content_type.pk}/{app.pk}/").status_code == 404
+    assert operator.get(f"/admin/r/{content_type.pk}/{app.pk}/").status_code == 404

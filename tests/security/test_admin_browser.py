@@ -5,18 +5,10 @@ import pytest
 
 from accounts.models import User, UserStatus
 from membership.models import Wallet
-from tests.conftest import staff_user
-from tests.factories import PASSWORD, UserFactory
+from tests.conftest import admin_page_sign_in, staff_user
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-def sign_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#user-tools")
 
 
 def actions_offered(page, live_server, path: str) -> list[str]:
@@ -30,7 +22,7 @@ def test_view_only_staff_is_offered_no_action(live_server, browser_page, tmp_pat
     UserFactory(username="alice")
     staff_user("viewer", permissions=("accounts.view_user", "membership.view_wallet",
                                       "oauth2_provider.view_application", "accounts.view_session"))
-    sign_in(page, live_server, "viewer")
+    admin_page_sign_in(page, live_server, "viewer")
     for path in ("/admin/accounts/user/", "/admin/membership/wallet/", "/admin/oauth2_provider/application/",
                  "/admin/accounts/session/"):
         assert [value for value in actions_offered(page, live_server, path) if value] == [], path
@@ -41,7 +33,7 @@ def test_support_freezes_a_user_but_cannot_top_up_a_wallet(live_server, browser_
     page = browser_page
     alice = UserFactory(username="alice")
     staff_user("helper", "support")
-    sign_in(page, live_server, "helper")
+    admin_page_sign_in(page, live_server, "helper")
     offered = actions_offered(page, live_server, "/admin/accounts/user/")
     assert {"freeze_users", "activate_users", "revoke_sessions"} <= set(offered)
     assert not {"make_admin", "make_common", "send_password_reset"} & set(offered)
@@ -66,7 +58,7 @@ def test_billing_tops_up_others_but_never_their_own_wallet(live_server, browser_
     page = browser_page
     alice = UserFactory(username="alice")
     clerk = staff_user("clerk", "billing")
-    sign_in(page, live_server, "clerk")
+    admin_page_sign_in(page, live_server, "clerk")
     assert "topup" in actions_offered(page, live_server, "/admin/membership/wallet/")
     for wallet_owner in (alice, clerk):
         page.goto(f"{live_server.url}/admin/membership/wallet/?q={wallet_owner.username}")

@@ -19,7 +19,7 @@ from accounts.services import sessions
 from membership.models import TierType
 from membership.services import wallet_topup
 from repos.services import commit_create, repository_create
-from tests.backoffice.conftest import signed_in_client
+from tests.conftest import signed_in_client
 from tests.factories import UserFactory
 from tests.quotas.helpers import give_tier
 

@@ -10,8 +10,7 @@ from accounts.services import sessions
 from accountsite.audit import AuditAction
 from membership.models import Tier, TierType
 from quotas.models import Quota, QuotaKind
-from tests.backoffice.conftest import signed_in_client
-from tests.conftest import staff_user
+from tests.conftest import signed_in_client, staff_user
 from tests.factories import UserFactory
 from tests.snapshots import snapshot
 

@@ -13,13 +13,6 @@ from tests.factories import PASSWORD, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def operator(admin_user) -> Client:
-    browser = Client()
-    browser_sign_in(browser, admin_user)
-    return browser
-
-
 def act(operator: Client, action: str, *users: User, path: str = "/admin/accounts/user/"):
     return operator.post(path, {"action": action, "_selected_action": [u.pk for u in users]}, follow=True)
 

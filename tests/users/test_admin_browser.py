@@ -5,7 +5,7 @@ import pytest
 
 from accounts.models import User, UserStatus
 from accountsite import errors
-from tests.conftest import client_for, status_and_code
+from tests.conftest import admin_page_sign_in, client_for, status_and_code
 from tests.factories import PASSWORD, AdminFactory, UserFactory
 
 
@@ -20,11 +20,7 @@ def test_operator_freezes_a_user_and_their_token_is_refused(live_server, tmp_pat
     api = client_for(target)
     assert api.get("/auth/me").json()["code"] == 0
 
-    page.goto(f"{live_server.url}/admin/")
-    page.fill("#id_username", "operator")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#user-tools")
+    admin_page_sign_in(page, live_server, "operator")
     # The admin's own stylesheet is served: the page is the styled back office.
     css = page.evaluate("() => [...document.styleSheets].map(s => s.href).filter(Boolean)")
     assert any("/static/admin/css/base.css" in href for href in css), css
