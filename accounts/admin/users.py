@@ -54,11 +54,16 @@ class UserTypeFilter(admin.SimpleListFilter):
 
 
 def _status_action(status: int, verb: str, description: str):
+    """An action moving the selected accounts to `status`. Deleted accounts among them are left as they are: only
+    "Restore" brings one back, so that no other action undeletes an account in passing."""
     def action(modeladmin: "UserAdmin", request: HttpRequest, queryset: QuerySet) -> None:
-        allowed = modeladmin.for_each_allowed(request, Op.STATUS_SET, queryset)
+        allowed = modeladmin.for_each_allowed(request, Op.STATUS_SET, queryset.exclude(status=UserStatus.DELETED))
         for user in allowed:
             users.user_status_set(user=user, status=status, actor=signed_in(request), reason=f"admin_{verb}")
         modeladmin.message_user(request, f"{verb}: {len(allowed)} user(s).", messages.SUCCESS)
+        if deleted := queryset.filter(status=UserStatus.DELETED).count():
+            modeladmin.message_user(request, f"{deleted} deleted user(s) left as they are: restore them first.",
+                                    messages.WARNING)
 
     action.__name__ = f"{verb}_users"
     return admin.action(description=description, permissions=["change_status"])(action)

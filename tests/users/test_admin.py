@@ -7,7 +7,7 @@ from django.test import Client
 from accounts.models import AuditEvent, Session, User, UserStatus
 from accountsite import errors
 from membership.models import TierType
-from tests.conftest import browser_sign_in, client_for, envelope, staff_user
+from tests.conftest import browser_sign_in, client_for, envelope, messages_of, staff_user
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +43,15 @@ def test_activate_action(operator):
     waiting = UserFactory(username="waiting", status=UserStatus.INACTIVE)
     act(operator, "activate_users", waiting)
     assert User.objects.get(pk=waiting.pk).status == UserStatus.ACTIVE
+
+
+@pytest.mark.parametrize("action", ["activate_users", "freeze_users", "invalidate_users"])
+def test_status_actions_leave_deleted_accounts_to_the_restore_action(operator, user, action):
+    gone = UserFactory(username="gone", status=UserStatus.DELETED)
+    page = act(operator, action, user, gone)
+    assert User.objects.get(pk=gone.pk).status == UserStatus.DELETED
+    assert not AuditEvent.objects.filter(user=gone, action="user.status").exists()
+    assert "1 deleted user(s) left as they are: restore them first." in messages_of(page)
 
 
 def test_revoke_sessions_and_reset_mail_actions(operator, user, django_capture_on_commit_callbacks):
