@@ -150,7 +150,8 @@ OPERATIONS = {
         errors=(E.InvalidParametersError, E.InvalidSecretError, E.TooManyRequestsError)),
     "auth_mfa_totp_destroy": Doc(
         "Turn the authenticator app off",
-        "Needs the `password` and a current `code`. Recovery codes go with it unless a passkey remains. 1009 when "
+        "Needs the `password` and a current `code`, or, when the app is lost, one of the `recovery_code`s (spent); "
+        "exactly one of the two (1007 otherwise). Recovery codes go with it unless a passkey remains. 1009 when "
         "the app is not on.",
         errors=(E.InvalidParametersError, E.WrongPasswordError, E.InvalidSecretError, E.TooManyRequestsError,
                 E.NotFoundError)),

@@ -12,8 +12,16 @@ class TotpCodeInputSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=16)
 
 
-class TotpDisableInputSerializer(TotpCodeInputSerializer):
+class TotpDisableInputSerializer(serializers.Serializer):
+    """The password, and either a current code or, for an app that is lost, one of the recovery codes."""
     password = password_field()
+    code = serializers.CharField(max_length=16, required=False)
+    recovery_code = serializers.CharField(max_length=32, required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if bool(attrs.get("code")) == bool(attrs.get("recovery_code")):
+            raise serializers.ValidationError({"code": ["Give one of code or recovery_code."]})
+        return attrs
 
 
 # The current password, confirming a change to one's factors (new recovery codes, removing a passkey).

@@ -147,14 +147,15 @@ def totp_confirm(*, user: User, code: str, ip: str, now: datetime | None = None)
         return recovery_codes_issue(user=user, now=now)
 
 
-def totp_disable(*, user: User, password: str, code: str, ip: str, now: datetime | None = None) -> None:
-    """Turns the authenticator app off; needs the password and a current code (both counted like a
-    sign-in, their failures recorded outside the change's transaction). The recovery codes go with the
-    last second factor."""
+def totp_disable(*, user: User, password: str, ip: str, code: str = "", recovery_code: str = "",
+                 now: datetime | None = None) -> None:
+    """Turns the authenticator app off; needs the password and a current code, or one of the recovery codes
+    (spent) when the app is lost (both counted like a sign-in, their failures recorded outside the change's
+    transaction). The recovery codes go with the last second factor."""
     if not TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists():
         raise errors.NotFoundError("The authenticator app is not on.")
     password_check(user=user, password=password, ip=ip)
-    second_factor_verify(user=user, ip=ip, code=code, now=now)
+    second_factor_verify(user=user, ip=ip, code=code, recovery_code=recovery_code, now=now)
     with transaction.atomic():
         TotpDevice.objects.filter(user=user).delete()
         audit_record(action=AuditAction.MFA_TOTP_DISABLE, user=user, actor=user, ip=ip)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 # (cbor2, pyasn1, pyOpenSSL) it is 8 MB of every worker process's memory, and most never see a passkey.
 
 CEREMONY_SECONDS = 300
+CREDENTIAL_ID_BYTES = 1023  # the longest credential id WebAuthn allows (level 3, registration step 24)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,10 @@ def passkey_register(*, user: User, credential: dict, name: str,
         raise _refusal("Not a valid answer to the registration options for this site.") from None
     if not _public_key_loads(verified.credential_public_key):
         raise _refusal("The passkey's public key is not a valid key.")
+    # Longer, it would not fit the column (a 500 on PostgreSQL) or, where it fits, could never sign in
+    # (_credential_id), yet would turn MFA on.
+    if len(verified.credential_id) > CREDENTIAL_ID_BYTES:
+        raise _refusal("The passkey's id is longer than WebAuthn allows.")
     credential_id = bytes_to_base64url(verified.credential_id)
     with transaction.atomic():
         if Passkey.objects.filter(credential_id=credential_id).exists():
@@ -165,10 +170,17 @@ def _public_key_loads(public_key: bytes) -> bool:
 
 
 def _transports(credential: dict) -> list[str]:
-    """The transports the browser reported (hints for later sign-ins), whatever shape the client sent."""
+    """The transports the browser reported (hints for later sign-ins), whatever shape the client sent: only
+    the names WebAuthn defines, which _descriptor reads back. Anything else is the client's text (a NUL or a
+    lone surrogate, which PostgreSQL's jsonb refuses: a 500; a megabyte, stored for nothing)."""
+    from webauthn.helpers.structs import AuthenticatorTransport
+
     response = credential.get("response")
     transports = response.get("transports") if isinstance(response, dict) else None
-    return [t for t in transports if isinstance(t, str)][:8] if isinstance(transports, list) else []
+    if not isinstance(transports, list):
+        return []
+    known = {transport.value for transport in AuthenticatorTransport}
+    return [t for t in transports if isinstance(t, str) and t in known][:8]
 
 
 @transaction.atomic
@@ -266,7 +278,7 @@ def _assertion_use(passkey: Passkey, verified: Any, now: datetime) -> str:
     return MfaMethod.WEBAUTHN if moved else ""
 
 
-_CREDENTIAL_ID = re.compile(r"[A-Za-z0-9_-]{1,1366}")  # base64url of at most 1,023 bytes (WebAuthn's limit)
+_CREDENTIAL_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{-(-CREDENTIAL_ID_BYTES * 4 // 3)}}}")  # unpadded base64url
 
 
 def _credential_id(credential: Any) -> str:

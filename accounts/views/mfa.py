@@ -41,13 +41,15 @@ class MfaViewSet(PolicyMixin, viewsets.ViewSet):
                    description="Starts enrolling an authenticator app: the password again, then a new secret, on "
                                "once confirmed.")
     @extend_schema(methods=["DELETE"], request=TotpDisableInputSerializer, responses={200: None}, tags=["mfa"],
-                   description="Turns the authenticator app off: the password and a current code.")
+                   description="Turns the authenticator app off: the password and a current code, or a recovery "
+                               "code when the app is lost.")
     @action(detail=False, methods=["post", "delete"])
     def totp(self, request: Request) -> Response:
         user = selectors.signed_in(request)
         if request.method == "DELETE":
             data = valid_input(TotpDisableInputSerializer, request)
-            mfa.totp_disable(user=user, password=data["password"], code=data["code"], ip=client_ip(request))
+            mfa.totp_disable(user=user, password=data["password"], code=data.get("code", ""),
+                             recovery_code=data.get("recovery_code", ""), ip=client_ip(request))
             return Response(None)
         data = valid_input(PasswordInputSerializer, request)
         mfa.factor_enrolment_authorize(user=user, password=data["password"], ip=client_ip(request))

@@ -127,6 +127,26 @@ def test_a_passkey_whose_public_key_is_no_key_is_refused(user, user_client, mail
     assert mailoutbox == [] and not AuditEvent.objects.filter(action="mfa.passkey_add").exists()
 
 
+@pytest.mark.parametrize("length", [1024, 4096])
+def test_a_passkey_whose_id_is_longer_than_webauthn_allows_is_refused(user, user_client, length):
+    """Over 1,023 bytes the id did not fit its column (a 500 on PostgreSQL); where it fit (SQLite), the
+    passkey turned MFA on and could never sign in (an assertion's id is read up to that length)."""
+    authenticator = SoftAuthenticator()
+    authenticator.credential_id = bytes(range(256)) * (length // 256)
+    options = envelope(user_client.post("/auth/passkeys/options", {"password": PASSWORD}, format="json"))["data"]
+    reply = envelope(user_client.post("/auth/passkeys", {"webauthn": authenticator.create(options)}, format="json"),
+                     errors.InvalidParametersError)
+    assert reply["error"] == {"webauthn": ["The passkey's id is longer than WebAuthn allows."]}
+    assert not Passkey.objects.exists() and mfa_methods(user) == []
+
+
+def test_a_passkey_whose_id_is_as_long_as_webauthn_allows_registers(user, user_client):
+    authenticator = SoftAuthenticator()
+    authenticator.credential_id = bytes(1023)
+    register(user_client, authenticator)
+    assert len(Passkey.objects.get(user=user).credential_id) == 1364
+
+
 def test_a_2048_bit_rsa_passkey_registers(user, user_client):
     authenticator = SoftAuthenticator()
     authenticator.public_key = cose_rsa(2048)
@@ -432,3 +452,15 @@ def test_the_reported_transports_are_kept_only_as_a_list_of_names(user, user_cli
     credential["response"]["transports"] = transports
     envelope(user_client.post("/auth/passkeys", {"webauthn": credential}, format="json"), status=201)
     assert Passkey.objects.get().transports == (["usb", "nfc"] if isinstance(transports, list) else [])
+
+
+@pytest.mark.parametrize("junk", ["\x00", "usb\x00", "\ud800", "x" * 100_000, "teleport"])
+def test_reported_transports_other_than_webauthns_names_are_left_out(user, user_client, junk):
+    """A NUL or a lone surrogate in a transport was a 500 on PostgreSQL (jsonb refuses them); any other text
+    was stored as it came, though no sign-in reads it."""
+    options = envelope(user_client.post("/auth/passkeys/options", {"password": PASSWORD}, format="json"))["data"]
+    credential = SoftAuthenticator().create(options)
+    credential["response"]["transports"] = ["usb", junk, "internal"]
+    body = json.dumps({"webauthn": credential})  # escaped, a lone surrogate too: as a client would send it
+    envelope(user_client.post("/auth/passkeys", body, content_type="application/json"), status=201)
+    assert Passkey.objects.get().transports == ["usb", "internal"]

@@ -102,6 +102,23 @@ def test_turning_it_off_needs_the_password_and_a_current_code(user, user_client)
     assert AuditEvent.objects.filter(user=user, action="mfa.totp_disable").count() == 1
 
 
+def test_a_lost_app_is_turned_off_with_the_password_and_a_recovery_code(user, user_client):
+    """A user who signed in with a recovery code because the phone is gone can turn the app off and enrol a new
+    one themselves; the code is spent, and exactly one of the two kinds of code is taken."""
+    codes = totp_on(user)
+    for both_or_none in ({"code": totp_code(user), "recovery_code": codes[0]}, {}):
+        reply = envelope(user_client.delete("/auth/mfa/totp", {"password": PASSWORD, **both_or_none}, format="json"),
+                         errors.InvalidParametersError)
+        assert reply["error"] == {"code": ["Give one of code or recovery_code."]}
+    envelope(user_client.delete("/auth/mfa/totp", {"password": PASSWORD, "recovery_code": "AAAAA-AAAAA"},
+                                format="json"), errors.InvalidSecretError)
+    assert mfa_methods(user) == ["totp", "recovery_code"]
+    envelope(user_client.delete("/auth/mfa/totp", {"password": PASSWORD, "recovery_code": codes[0]}, format="json"))
+    assert mfa_methods(user) == [] and not TotpDevice.objects.exists()
+    assert AuditEvent.objects.filter(user=user, action="mfa.recovery_use").count() == 1
+    envelope(user_client.post("/auth/mfa/totp", {"password": PASSWORD}, format="json"))  # a new app may be enrolled
+
+
 def test_recovery_codes_are_regenerated_with_the_password(user, user_client):
     envelope(user_client.post("/auth/mfa/recovery-codes", {"password": PASSWORD}), errors.InvalidParametersError)
     old = totp_on(user)
