@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -39,22 +39,23 @@ def membership_open(*, user: User, now: datetime | None = None) -> Membership:
     account through accounts.plans): the admin tier for staff, else tier 1, with that tier's limits."""
     now = now or timezone.now()
     tier = selectors.tier_by_user_type(TierType.ADMIN if user.is_admin else TierType.REGISTERED)
+    tier, base = _tiers_held(tier, selectors.tier_by_user_type(TierType.REGISTERED))
     membership = Membership.objects.create(user=user, tier=tier, started_at=now)
     Wallet.objects.create(user=user)
-    _plan_push(membership=membership, now=now)
+    _plan_push(membership=membership, base=base, now=now)
     return membership
 
 
-def _plan_push(*, membership: Membership, now: datetime | None = None, same_tier: bool = False,
+def _plan_push(*, membership: Membership, base: Tier, now: datetime | None = None, same_tier: bool = False,
                lapsed: bool = False) -> None:
     """The membership's tier to the account and its limits to the quotas. A paid tier holds until it
     expires and tier 1 from that instant, in both (before expire_memberships writes it down); the admin
     tier never expires. `same_tier` (the tier in force stays: a renewal, a new end) keeps the limits an
     operator set for this member, which hold until the tier changes (docs/tiers.md); so does `lapsed` (the
-    expiry written down: reads held the member to tier 1 and those limits from that instant already)."""
+    expiry written down: reads held the member to tier 1 and those limits from that instant already). `base` is
+    tier 1 as _tiers_held read it: its limits are the fallback of a paid tier."""
     tier = membership.tier
     until = membership.expires_at if tier.user_type != TierType.ADMIN else None
-    base = selectors.tier_by_user_type(TierType.REGISTERED)
     user_tier_record(user=membership.user, user_type=tier.user_type, invalid_at=until, user_type_after=base.user_type)
     quota_limits_apply(user=membership.user, limits=tier.quota_limits(), until=until,
                        fallback=base.quota_limits() if until else None, now=now, keep_overrides=same_tier,
@@ -70,14 +71,25 @@ def _tier(user_type: int) -> Tier:
         ) from None
 
 
-def _tier_held(tier: Tier) -> Tier:
-    """`tier` read again from its row, which it holds (FOR UPDATE) until the transaction ends: the tier a
-    change of membership moves into, once the membership's row is held. An operator's edit of the tier
-    (tier_save, which holds it too) then either committed first and is read here, or waits and then moves
-    this member with the others; the cached table let a purchase made during an edit keep the tier's old
-    limits for good. Changes into one tier queue for each other's short transactions. FOR NO KEY UPDATE, as
-    tier_save's: neither waits for the key-share locks of foreign-key checks on memberships pointing at it."""
-    return Tier.objects.select_for_update(no_key=True).get(pk=tier.pk)
+def _tiers_held(*tiers: Tier) -> tuple[Tier, ...]:
+    """`tiers` read again from their rows, which this transaction holds (FOR SHARE) until it ends: the tiers a
+    change of membership reads limits from (the one it moves into and tier 1, whose limits are a paid tier's
+    fallback) and the one the member leaves, once the membership's row is held. An operator's edit of one of
+    them (tier_save, which holds its row FOR NO KEY UPDATE) then either committed first and is read here, or
+    waits and then moves this member with the others, or no longer counts the member among its own. Held only
+    beside the edit of a tier, the cached table let a purchase or a sign-up made during an edit of tier 1 keep
+    tier 1's old limits (as the fallback, or the new account's own), and the edit of the tier a member was leaving
+    move the member's new rows where its old limit equalled the new tier's. Shared, so that changes of
+    membership do not queue for each other; taken in one statement in the order of the rows' keys, so that two
+    of them never wait for each other in opposite orders. FOR SHARE does not wait for the key-share locks of
+    foreign-key checks on memberships pointing at a tier."""
+    pks = sorted({tier.pk for tier in tiers})
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Tier._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR SHARE", [pks])  # noqa: S608
+    fresh = Tier.objects.in_bulk(pks)
+    return tuple(fresh[tier.pk] for tier in tiers)
 
 
 def membership_locked(user: User) -> Membership:
@@ -117,7 +129,7 @@ def _ledger_append(*, wallet: Wallet, kind: str, amount: Decimal, actor: User | 
 
 def _membership_set(*, membership: Membership, tier: Tier, expires_at: datetime | None,
                     period_started_at: datetime | None, period_years: int, now: datetime,
-                    period_value: Decimal = pricing.ZERO, lapsed: bool = False) -> None:
+                    base: Tier, period_value: Decimal = pricing.ZERO, lapsed: bool = False) -> None:
     same_tier = membership.tier_id == tier.pk and not selectors.is_expired(membership, now)
     if membership.tier_id != tier.pk:
         membership.started_at = now
@@ -125,7 +137,7 @@ def _membership_set(*, membership: Membership, tier: Tier, expires_at: datetime 
     membership.period_started_at, membership.period_years = period_started_at, period_years
     membership.period_value = period_value
     membership.save()
-    _plan_push(membership=membership, now=now, same_tier=same_tier, lapsed=lapsed)
+    _plan_push(membership=membership, base=base, now=now, same_tier=same_tier, lapsed=lapsed)
 
 
 @transaction.atomic
@@ -161,13 +173,13 @@ def membership_tier_assign(*, user: User, user_type: int, actor: User | None, ex
     if tier.user_type in (TierType.ADMIN, TierType.REGISTERED):
         expires_at = None  # neither ever ends (_plan_push, is_expired): /vip must not show an end either
     membership = membership_locked(user)
-    tier = _tier_held(tier)
+    membership.tier, tier, base = _tiers_held(membership.tier, tier, selectors.tier_by_user_type(TierType.REGISTERED))
     previous = membership.tier.user_type
     paid = membership.tier_id == tier.pk and not selectors.is_expired(membership, now)
     _membership_set(membership=membership, tier=tier, expires_at=expires_at,
                     period_started_at=membership.period_started_at if paid else None,
                     period_years=membership.period_years if paid else 0,
-                    period_value=membership.period_value if paid else pricing.ZERO, now=now)
+                    period_value=membership.period_value if paid else pricing.ZERO, base=base, now=now)
     audit_record(action=AuditAction.MEMBERSHIP_ASSIGN, user=user, actor=actor, previous=previous, user_type=user_type)
     return membership
 
@@ -232,7 +244,8 @@ def membership_purchase(*, user: User, user_type: int, validity: int, cost: Deci
     (8010 otherwise). Refuses an early downgrade (8009) and a short balance (8007); each refusal changes nothing.
     """
     membership = membership_locked(user)
-    tier = _tier_held(_tier(user_type))
+    membership.tier, tier, base = _tiers_held(membership.tier, _tier(user_type),
+                                              selectors.tier_by_user_type(TierType.REGISTERED))
     wallet = _locked_wallet(user)
     # Read once the locks are held: the ledger row's time then orders it after whatever moved this wallet
     # while the purchase waited (a top-up committed meanwhile), as its balance_after does.
@@ -258,7 +271,7 @@ def membership_purchase(*, user: User, user_type: int, validity: int, cost: Deci
         )
     _membership_set(membership=membership, tier=tier, expires_at=quote.expires_at,
                     period_started_at=quote.period_started_at, period_years=quote.period_years,
-                    period_value=quote.period_value, now=now)
+                    period_value=quote.period_value, base=base, now=now)
     audit_record(action=PURCHASE_ACTIONS[quote.kind], user=user, actor=actor, ip=ip, previous=previous,
                  user_type=tier.user_type, validity=validity, cost=str(quote.cost), credit=str(quote.credit),
                  refund=str(quote.refund),
@@ -293,9 +306,9 @@ def _membership_expire(*, membership_id: int, now: datetime) -> bool:
             membership.tier.user_type == TierType.REGISTERED:
         return False
     previous = membership.tier.user_type
-    base = _tier_held(selectors.tier_by_user_type(TierType.REGISTERED))  # as a purchase holds its tier
+    membership.tier, base = _tiers_held(membership.tier, selectors.tier_by_user_type(TierType.REGISTERED))
     _membership_set(membership=membership, tier=base, expires_at=None, period_started_at=None, period_years=0,
-                    now=now, lapsed=True)
+                    base=base, now=now, lapsed=True)
     audit_record(action=AuditAction.MEMBERSHIP_EXPIRE, user=membership.user, previous=previous,
                  expired_at=now.isoformat())
     return True

@@ -42,9 +42,10 @@ def quota_limits_apply(*, user: User, limits: Mapping[str, int], until: datetime
     when a paid plan's end is written down (`lapsed`): there the operator's limits are the rows without the
     plan's end (quota_until), which reads kept past it."""
     now = now or timezone.now()
-    current = {kind: (quota, ends) for kind, quota, ends in
-               Quota.objects.filter(user=user).values_list("kind", "quota", "quota_until")} \
-        if keep_overrides or lapsed else {}
+    # Read under the rows' locks (in kind order): an operator's limit committed between a plain read and the
+    # writes below was taken for the plan's and overwritten.
+    current = {kind: (row.quota, row.quota_until) for kind, row in
+               quota_rows_lock(user_id=user.pk, kinds=limits).items()} if keep_overrides or lapsed else {}
     for kind, limit in sorted(limits.items()):  # each row locked in kind order, as every quota writer does
         found = current.get(kind)
         if found is not None and ((keep_overrides and found[0] != limit) or (lapsed and found[1] is None)):
@@ -64,6 +65,10 @@ def quota_limits_follow(*, holders: Any, changes: Mapping[str, tuple[int, int]],
     changed = 0
     for kind, (old, new) in sorted(changes.items()):  # rows locked in kind order, as every quota writer does
         rows = Quota.objects.filter(kind=kind)
+        follows = Q(user__in=holders, quota=old) | Q(fallback_quota=old) if fallback else Q(user__in=holders, quota=old)
+        # Locked first, in the order of their keys: an UPDATE locks rows in the order its plan meets them, and
+        # two edits (a tier's members, tier 1's fallbacks: the same paid members' rows) deadlocked.
+        list(rows.filter(follows).select_for_update().order_by("pk").values_list("pk", flat=True))
         changed += rows.filter(user__in=holders, quota=old).update(quota=new, updated_at=now)
         if fallback:
             changed += rows.filter(fallback_quota=old).update(fallback_quota=new, updated_at=now)

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from oauth2_provider.models import AccessToken, Grant, RefreshToken
+from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
@@ -98,6 +98,17 @@ class AccountsOAuth2Validator(OAuth2Validator):
         if request.grant_type == "authorization_code":
             codes.code_family_record(code=request.code, token_family=token.token_family)
         return token
+
+    def save_bearer_token(self, token: dict, request: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().save_bearer_token(token, request, *args, **kwargs)
+        except revocation.CredentialEnded:
+            # The ID token (scope openid) was saved before, in its own transaction (DOT's finalize_id_token), and a
+            # revocation that came first could not end it: nothing points at it and it is never sent, but it
+            # stayed until `cleartokens`. Out of the transaction that was rolled back, which would undo this too.
+            if getattr(request, "id_token", None) is not None:
+                IDToken.objects.filter(pk=request.id_token.pk).delete()
+            raise
 
     def _save_bearer_token(self, token: dict, request: Any, *args: Any, **kwargs: Any) -> None:
         # The refresh token or code was checked before this transaction; a racing use or a revocation may

@@ -1,5 +1,6 @@
 """Money under real concurrency on PostgreSQL: threads, each with its own database connection."""
 
+import random
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -10,11 +11,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.services import sessions
+from accounts.services.users import user_admin_update, user_create
 from accountsite import errors
-from membership import services
-from membership.models import IdempotencyRecord, LedgerEntry, TierType
-from quotas.models import QuotaKind
-from quotas.services import quota_limits_set
+from membership import plans, services
+from membership.models import IdempotencyRecord, LedgerEntry, Membership, Tier, TierType
+from quotas.models import Quota, QuotaKind
+from quotas.services import quota_limits_apply, quota_limits_set
 from repos.models import Repository
 from repos.services import repository_create, repository_update
 from tests.factories import UserFactory
@@ -146,9 +148,6 @@ def test_tier_pushes_and_the_other_quota_writers_queue_and_never_deadlock(admin_
 def test_an_operators_tier_edit_never_undoes_a_purchase_made_meanwhile(buyer, admin_user, monkeypatch):
     """An operator's edit of the tier alone kept the end date it had read before taking the membership's lock:
     a renewal the member paid for in between was overwritten, and the paid year lost."""
-    from accounts.services.users import user_admin_update
-    from membership import plans
-
     services.membership_purchase(user=buyer, user_type=TierType.GOLD, validity=1, cost=Decimal("10000.00"),
                                  actor=buyer)
     first_end = services.selectors.membership_of(buyer).expires_at
@@ -180,8 +179,6 @@ def test_an_operators_tier_edit_never_undoes_a_purchase_made_meanwhile(buyer, ad
 def _tier_edit(user_type: int, *, done: threading.Event) -> None:
     """An operator raises the tier's public repositories by 5 (tier_save, as the back office saves it); `done`
     is set once it has finished, or failed."""
-    from membership.models import Tier
-
     tier = Tier.objects.get(user_type=user_type)
     tier.repo_public += 5
     try:
@@ -193,9 +190,6 @@ def _tier_edit(user_type: int, *, done: threading.Event) -> None:
 def test_a_purchase_made_during_a_tier_edit_gets_the_new_limits(buyer, monkeypatch):
     """The purchase read the tier from the cached table; the edit moved the members committed then, and the
     buyer, committing after it, kept the old limit for good (treated as an operator's own limit since)."""
-    from membership.models import Tier
-    from quotas.models import Quota
-
     purchase_read, edit_done, locked_wallet = threading.Event(), threading.Event(), services._locked_wallet
 
     def slow_wallet(user):
@@ -221,8 +215,6 @@ def test_a_purchase_made_during_a_tier_edit_gets_the_new_limits(buyer, monkeypat
 def test_a_role_change_during_a_purchase_waits_instead_of_deadlocking(buyer, admin_user, monkeypatch):
     """The role change held the user's row and then asked for the membership's; the purchase held the
     membership's and then wrote the tier down to the user's row: deadlock detected, one of them a 503."""
-    from accounts.services.users import user_admin_update
-
     in_purchase, role_done, membership_set = threading.Event(), threading.Event(), services._membership_set
 
     def slow_set(**kwargs):
@@ -253,11 +245,6 @@ def test_a_role_change_during_a_purchase_waits_instead_of_deadlocking(buyer, adm
 def test_an_expiry_during_an_edit_of_tier_1_gets_the_new_limits(admin_user, monkeypatch):
     """The expiry moved the member into tier 1 as the cached table had it: an edit of tier 1 committed
     meanwhile did not count the member yet, and the expiry wrote tier 1's old limits, for good."""
-    from django.utils import timezone
-
-    from membership.models import Tier
-    from quotas.models import Quota
-
     user = UserFactory(username="lapsing")
     services.membership_tier_assign(user=user, user_type=TierType.GOLD, actor=admin_user,
                                     expires_at=timezone.now() - timedelta(days=1))
@@ -283,3 +270,153 @@ def test_an_expiry_during_an_edit_of_tier_1_gets_the_new_limits(admin_user, monk
     assert run_parallel(work, 2, threads=2) == ["True", "edited"]
     base = Tier.objects.get(user_type=TierType.REGISTERED)
     assert Quota.objects.get(user=user, kind=QuotaKind.REPO_PUBLIC).quota == base.repo_public
+
+
+def test_a_purchase_during_an_edit_of_tier_1_falls_back_to_its_new_limits(buyer, monkeypatch):
+    """The purchase read tier 1 (the fallback of the tier bought) from the cached table before the edit committed,
+    and wrote its old limits as the fallback after it: the member would fall back to them at the expiry."""
+    pushing, edit_done, record = threading.Event(), threading.Event(), services.user_tier_record
+
+    def slow_record(**kwargs):
+        pushing.set()
+        waited_or_done(edit_done)  # the edit of tier 1 comes now
+        return record(**kwargs)
+
+    monkeypatch.setattr(services, "user_tier_record", slow_record)
+
+    def work(index: int) -> None:
+        if index == 0:
+            services.membership_purchase(user=type(buyer).objects.get(pk=buyer.pk), user_type=TierType.GOLD,
+                                         validity=1, cost=Decimal("10000.00"), actor=buyer)
+        else:
+            assert pushing.wait(5)
+            _tier_edit(TierType.REGISTERED, done=edit_done)
+
+    assert run_parallel(work, 2, threads=2) == [None, None]
+    base = Tier.objects.get(user_type=TierType.REGISTERED)
+    assert Quota.objects.get(user=buyer, kind=QuotaKind.REPO_PUBLIC).fallback_quota == base.repo_public
+
+
+def test_a_sign_up_during_an_edit_of_tier_1_gets_the_new_limits(monkeypatch):
+    """The new account's membership read tier 1 from the cached table; the edit did not count the account yet,
+    and it kept tier 1's old limits for good (read as an operator's own limits since)."""
+    opening, edit_done, push = threading.Event(), threading.Event(), services._plan_push
+
+    def slow_push(**kwargs):
+        if threading.current_thread().name == "sign-up":
+            opening.set()
+            waited_or_done(edit_done)  # the edit of tier 1 comes now
+        return push(**kwargs)
+
+    monkeypatch.setattr(services, "_plan_push", slow_push)
+
+    def work(index: int) -> str:
+        if index == 0:
+            threading.current_thread().name = "sign-up"
+            return user_create(actor=None, username="newcomer", password="Correct-Horse-Battery-9").username
+        assert opening.wait(5)
+        _tier_edit(TierType.REGISTERED, done=edit_done)
+        return "edited"
+
+    assert run_parallel(work, 2, threads=2) == ["newcomer", "edited"]
+    base = Tier.objects.get(user_type=TierType.REGISTERED)
+    assert Quota.objects.get(user__username="newcomer", kind=QuotaKind.REPO_PUBLIC).quota == base.repo_public
+
+
+def test_a_member_leaving_a_tier_during_its_edit_keeps_the_new_tiers_limits(monkeypatch):
+    """tier 1 -> certified (both 0 private repositories) while an operator gives tier 1 one: the edit counted the
+    member, still in tier 1 when it began, and moved the rows the purchase had just written (0, certified's)."""
+    member = UserFactory(username="leaver")
+    in_purchase, edit_done, audit = threading.Event(), threading.Event(), services.audit_record
+
+    def slow_audit(**kwargs):
+        if threading.current_thread().name == "purchase":
+            in_purchase.set()
+            waited_or_done(edit_done)  # the edit of tier 1 comes now, the new limits written
+        return audit(**kwargs)
+
+    monkeypatch.setattr(services, "audit_record", slow_audit)
+
+    def work(index: int) -> str:
+        if index == 0:
+            threading.current_thread().name = "purchase"
+            services.membership_purchase(user=type(member).objects.get(pk=member.pk), user_type=TierType.CERTIFIED,
+                                         validity=1, cost=Decimal("0.00"), actor=member)
+            return "bought"
+        assert in_purchase.wait(5)
+        base = Tier.objects.get(user_type=TierType.REGISTERED)
+        base.repo_private += 1
+        try:
+            services.tier_save(tier=base)
+        finally:
+            edit_done.set()
+        return "edited"
+
+    assert run_parallel(work, 2, threads=2) == ["bought", "edited"]
+    certified = Tier.objects.get(user_type=TierType.CERTIFIED)
+    assert Quota.objects.get(user=member, kind=QuotaKind.REPO_PRIVATE).quota == certified.repo_private
+
+
+def test_edits_of_tier_1_and_of_a_paid_tier_never_deadlock(admin_user):
+    """An edit of gold moves its members' rows, an edit of tier 1 their fallbacks: each UPDATE locked the same
+    rows in the order its plan met them (gold's through the memberships, tier 1's in the table's), and
+    PostgreSQL broke the cycle by failing one edit (a 503)."""
+    until = timezone.now() + timedelta(days=365)
+    gold, base = Tier.objects.get(user_type=TierType.GOLD), Tier.objects.get(user_type=TierType.REGISTERED)
+    members = [UserFactory(username=f"member{n:03d}") for n in range(300)]
+    random.Random(1).shuffle(members)  # rows in the table's order are not in the memberships'
+    for member in members:
+        Membership.objects.filter(user=member).update(tier=gold, expires_at=until)
+        quota_limits_apply(user=member, limits=gold.quota_limits(), until=until, fallback=base.quota_limits())
+
+    def work(index: int) -> list[str]:
+        deadlocks = []
+        for n in range(15):
+            edited = Tier.objects.get(user_type=(TierType.REGISTERED, TierType.GOLD)[index % 2])
+            edited.deposit_bytes += 1 if n % 2 == 0 else -1
+            edited.pulls_per_day += 1 if n % 2 == 0 else -1
+            try:
+                services.tier_save(tier=edited)
+            except OperationalError as error:
+                deadlocks.append(str(error).splitlines()[0])
+        return deadlocks
+
+    assert [failure for failures in run_parallel(work, 4, threads=4) for failure in failures] == []
+    gold, base = Tier.objects.get(user_type=TierType.GOLD), Tier.objects.get(user_type=TierType.REGISTERED)
+    rows = Quota.objects.filter(user__in=members, kind=QuotaKind.DEPOSIT)
+    assert not rows.exclude(quota=gold.deposit_bytes).exists()
+    assert not rows.exclude(fallback_quota=base.deposit_bytes).exists()
+
+
+def test_an_operators_limit_set_during_a_renewal_stays(admin_user, monkeypatch):
+    """A renewal keeps the limits an operator set for the member: it read them without a lock, and one set
+    between that read and its writes was taken for the tier's and overwritten."""
+    member = UserFactory(username="kept")
+    until = timezone.now() + timedelta(days=30)
+    services.membership_tier_assign(user=member, user_type=TierType.GOLD, actor=admin_user, expires_at=until)
+    renewing, set_done, write = threading.Event(), threading.Event(), Quota.objects.update_or_create
+
+    def slow_write(**kwargs):
+        if threading.current_thread().name == "renewal":
+            renewing.set()
+            waited_or_done(set_done)  # the renewal has read the limits; the operator's comes now
+        return write(**kwargs)
+
+    monkeypatch.setattr(Quota.objects, "update_or_create", slow_write)
+
+    def work(index: int) -> str:
+        if index == 0:
+            threading.current_thread().name = "renewal"
+            services.membership_tier_assign(user=type(member).objects.get(pk=member.pk), user_type=TierType.GOLD,
+                                            actor=admin_user, expires_at=until + timedelta(days=365))
+            return "renewed"
+        assert renewing.wait(5)
+        try:
+            quota_limits_set(user=type(member).objects.get(pk=member.pk), limits={QuotaKind.REPO_PUBLIC: 99},
+                             actor=admin_user)
+        finally:
+            set_done.set()
+        return "set"
+
+    assert run_parallel(work, 2, threads=2) == ["renewed", "set"]
+    assert Quota.objects.get(user=member, kind=QuotaKind.REPO_PUBLIC).quota == 99

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 from django.test import Client
-from oauth2_provider.models import AccessToken, RefreshToken
+from oauth2_provider.models import AccessToken, IDToken, RefreshToken
 
 from accounts.models import OAuthCode, RevokeReason
 from accounts.oauth import applications, seed
@@ -272,3 +272,25 @@ def test_ending_the_apps_tokens_does_not_deadlock_with_a_mail_being_sent():
         return "password"
 
     assert run_parallel(work, 2, threads=2) == ["mail", "password"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_refresh_refused_after_a_logout_everywhere_leaves_no_id_token(monkeypatch):
+    """The refresh saves its ID token (scope openid) before it holds the user's row and finds its refresh token
+    revoked: the logout, done by then, could not delete it, and nothing ever pointed at it or sent it."""
+    data, user = _refresh_data("idtoken")
+    checked, revoked = threading.Event(), threading.Event()
+    validate = AccountsOAuth2Validator.validate_refresh_token
+
+    def waits_for_the_logout(self, *args, **kwargs):
+        valid = validate(self, *args, **kwargs)
+        checked.set()
+        assert revoked.wait(WAIT), "the logout did not finish"
+        return valid
+
+    monkeypatch.setattr(AccountsOAuth2Validator, "validate_refresh_token", waits_for_the_logout)
+    refresh = _refresh_beside_a_revocation(data, user, RevokeReason.LOGOUT_ALL, after=checked, revoked=revoked)
+    assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
+    assert _none_live()
+    assert not IDToken.objects.filter(user=user).exists()
