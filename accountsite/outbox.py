@@ -11,15 +11,17 @@ In development (`OUTBOX_INLINE`) the request runs its own tasks right after its 
 needs to run; a failure leaves the row for the worker, as in production.
 """
 
+import contextlib
 import logging
-from collections.abc import Collection
+import threading
+from collections.abc import Collection, Iterator
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -60,6 +62,32 @@ def _claim(*, now: datetime, due_by: datetime, ids: list[int] | None, seen: Coll
     return row
 
 
+@contextlib.contextmanager
+def _lease_kept(pk: int) -> Iterator[None]:
+    """Renews the lease of task `pk` every third of a lease while the block runs. EMAIL_TIMEOUT bounds each
+    wait on the SMTP server, not a whole attempt: a server that answers slowly, line after line, held one mail
+    past its lease, and another worker sent it again. A worker that dies stops renewing, so its tasks still
+    run again when the lease ends."""
+    stop = threading.Event()
+
+    def renew() -> None:
+        try:
+            while not stop.wait(LEASE.total_seconds() / 3):
+                OutboxTask.objects.filter(pk=pk).update(due_at=timezone.now() + LEASE)
+        except Exception:  # the lease then ends as if the worker had died: the task may run again
+            logger.warning("outbox: could not renew the lease of #%s", pk, exc_info=True)
+        finally:
+            connection.close()  # this thread's own
+
+    renewer = threading.Thread(target=renew, name=f"outbox-lease-{pk}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+
+
 def outbox_run(*, ids: list[int] | None = None, limit: int = 50, now: datetime | None = None) -> tuple[int, int]:
     """Runs up to `limit` tasks due when it starts (only those of `ids` if given), oldest first, each once;
     returns (done, failed).
@@ -77,7 +105,8 @@ def outbox_run(*, ids: list[int] | None = None, limit: int = 50, now: datetime |
             break
         seen.add(row.pk)
         try:
-            import_string(row.task)(**row.arguments)
+            with _lease_kept(row.pk):
+                import_string(row.task)(**row.arguments)
         except Exception as exc:
             attempts = row.attempts + 1
             OutboxTask.objects.filter(pk=row.pk).update(

@@ -320,4 +320,9 @@ REGISTRATIONS_PER_IP = AddressLimit("register-ip", "ACCOUNTS_REGISTRATIONS_PER_I
 SECRET_MAILS_PER_ACCOUNT = Limit(
     "secret-mail-account", "ACCOUNTS_SECRET_MAILS_PER_ACCOUNT", "ACCOUNTS_SECRET_MAIL_WINDOW"
 )
+# The mailbox a code or notice goes to, whichever account asked: an e-mail change names any address, so the
+# per-name cap alone let many accounts (each under its own cap) flood one inbox.
+SECRET_MAILS_PER_ADDRESS = Limit(
+    "secret-mail-address", "ACCOUNTS_SECRET_MAILS_PER_ACCOUNT", "ACCOUNTS_SECRET_MAIL_WINDOW"
+)
 SECRET_MAILS_PER_IP = AddressLimit("secret-mail-ip", "ACCOUNTS_SECRET_MAILS_PER_IP", "ACCOUNTS_SECRET_MAIL_WINDOW")

@@ -57,7 +57,18 @@ def validate_email_domain(value: str) -> None:
                               "or localhost.", code="invalid")
 
 
-EMAIL_VALIDATORS: list[Callable[[str], None]] = [EMAIL_ASCII_VALIDATOR, validate_email_domain]
+def validate_email_mailbox(value: str) -> None:
+    """One mailbox, one spelling. A quoted local part ("bob"@example.com) and an RFC 2047 encoded word
+    (=?utf-8?q?bob?=@example.com, which the mail library decodes: the code goes to bob@example.com) name
+    bob@example.com's mailbox while differing from it as text, so its owner opened more accounts on one
+    address and anyone could register an address whose mail went to someone else's."""
+    local, at, _ = value.rpartition("@")
+    if at and ('"' in local or "=?" in local):
+        raise ValidationError("An e-mail address is written plainly (name@example.com): no quotes and no "
+                              "encoded words (=?...?=) before the @.", code="invalid")
+
+
+EMAIL_VALIDATORS: list[Callable[[str], None]] = [EMAIL_ASCII_VALIDATOR, validate_email_domain, validate_email_mailbox]
 GITHUB_LOGIN_VALIDATOR = RegexValidator(
     r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\Z",
     "A GitHub login has up to 39 letters, digits or single inner hyphens (without @).",

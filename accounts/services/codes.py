@@ -37,6 +37,9 @@ def secret_issue(*, user: User, purpose: str, new_email: str | None = None,
     """A new secret (256 random bits) and its stored row; earlier unused ones of this purpose stop working,
     so only the latest e-mail's code is valid."""
     now = now or timezone.now()
+    # Held, as every change of the account holds it first: a code issued at the same instant (two requests, two
+    # outbox workers) commits before this one voids what is open, else each voided what it saw and both stayed.
+    User.objects.hold(user.pk)
     AccountSecret.objects.filter(user=user, purpose=purpose, used_at__isnull=True).update(used_at=now)
     raw = secrets.token_urlsafe(32)
     secret = AccountSecret.objects.create(

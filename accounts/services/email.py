@@ -19,6 +19,7 @@ from accounts.services.passwords import password_check
 from accounts.services.users import integrity_as_service_error
 from accountsite import errors
 from accountsite.audit import AuditAction, audit_record
+from accountsite.ratelimit import SECRET_MAILS_PER_ADDRESS
 
 
 def email_change_request(*, user: User, email: str, password: str, ip: str, now: datetime | None = None) -> None:
@@ -36,6 +37,9 @@ def email_change_request(*, user: User, email: str, password: str, ip: str, now:
             "Invalid parameters: email: this is already your address.", error={"email": ["Already your address."]}
         )
     password_check(user=user, password=password, ip=ip)
+    # Whatever it holds (a code, or a notice to its owner), the new address gets at most the per-name cap of
+    # mails a window, however many accounts ask: counted alike whether or not it is registered.
+    SECRET_MAILS_PER_ADDRESS.reserve(email)
     with transaction.atomic():
         owner = User.objects.filter(email__iexact=email).exclude(pk=user.pk).first()
         if owner is not None:

@@ -195,6 +195,23 @@ def test_an_address_is_ascii_so_no_two_spellings_reach_one_mailbox(user, user_cl
     envelope(register("carol", email="carol@xn--bcher-kva.example"), status=201)
 
 
+@pytest.mark.parametrize("address", [
+    '"alice"@example.com',  # a quoted local part: the same mailbox as alice@example.com (RFC 5321)
+    "=?utf-8?q?alice?=@example.com",  # an encoded word: Django's mail decodes it, the code went to alice@
+    "=?us-ascii?b?YWxpY2U=?=@example.com",
+    '"evil@attacker.example,"@example.com',
+])
+def test_an_address_has_one_spelling_so_no_two_accounts_share_a_mailbox(user, user_client, address):
+    """Each of these signed up beside alice@example.com, whose mailbox received its codes."""
+    before = snapshot()
+    reply = envelope(register("carol", email=address), errors.InvalidParametersError)
+    assert "no quotes and no encoded words" in reply["error"]["email"][0]
+    envelope(user_client.put("/users/alice/email", {"email": address, "password": PASSWORD}, format="json"),
+             errors.InvalidParametersError)
+    before.assert_unchanged()
+    envelope(register("carol", email="carol+tag=x?y@example.com"), status=201)
+
+
 @pytest.mark.parametrize("address", ["carol@[127.0.0.1]", "carol@[IPv6:::1]", "carol@localhost",
                                      "carol@db.LOCALHOST"])
 def test_an_address_names_a_domain_not_a_host(user, user_client, admin_client, address):

@@ -173,6 +173,27 @@ def test_workers_in_parallel_deliver_each_mail_once(worker_mode, monkeypatch):
     assert not OutboxTask.objects.exists()
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the flush would drop migrated rows
+def test_a_mail_slower_than_its_lease_is_sent_once(worker_mode, monkeypatch):
+    """EMAIL_TIMEOUT bounds each wait on the SMTP server, not the attempt: a server that sends its greeting a
+    line every few seconds held one mail past its 5-minute lease, and a second worker sent it again (here a
+    lease of a second, a mail of 2.5)."""
+    monkeypatch.setattr(outbox, "LEASE", timedelta(seconds=1))
+    sent: list[str] = []
+    monkeypatch.setattr(outbox.EmailMultiAlternatives, "send",
+                        lambda message: sent.append(message.subject) or time.sleep(2.5))
+    outbox.outbox_enqueue("accountsite.outbox.mail_deliver", subject="slow", text="", html="",
+                          to="alice@example.com", from_email="no-reply@example.com")
+
+    def worker(index: int) -> tuple[int, int]:
+        time.sleep(1.5 * index)  # the second polls once the first's lease would have ended
+        return outbox.outbox_run()
+
+    assert sorted(run_parallel(worker, 2, threads=2)) == [(0, 0), (1, 0)]
+    assert sent == ["slow"] and not OutboxTask.objects.exists()
+
+
 class Stop(Exception):
     pass
 

@@ -331,3 +331,21 @@ def test_email_verify_matrix(caller_client, actor, error):
     envelope(caller_client(actor).post("/users/alice/email/verify", {"sid": raw}, format="json"), error,
              status=None if error else 200)
     assert User.objects.get(pk=alice.pk).email == ("a2@example.com" if error is None else "alice@example.com")
+
+
+@pytest.mark.parametrize("target", ["victim@example.org", "BOB@example.com"])
+def test_many_accounts_cannot_flood_one_address_through_email_change(
+        other, target, settings, django_capture_on_commit_callbacks):
+    """The cap on code mails was counted per asking account and per client: accounts that each stayed under
+    it, from several addresses, sent one inbox (a registered one's owner notices, a free one codes) as many
+    mails as they liked. The address is capped like an account name, and the reply does not tell whether it
+    is registered."""
+    settings.ACCOUNTS_SECRET_MAILS_PER_ACCOUNT = 2
+    callers = [client_for(UserFactory(username=f"sender{n}")) for n in range(3)]
+    replies = []
+    for n, caller in enumerate(callers):
+        with django_capture_on_commit_callbacks(execute=True):
+            replies.append(caller.put(f"/users/sender{n}/email", {"email": target, "password": PASSWORD},
+                                      format="json", REMOTE_ADDR=f"192.0.2.{n + 1}"))
+    assert [reply.json()["code"] for reply in replies] == [0, 0, errors.TooManyRequestsError.code]
+    assert len([message for message in mail.outbox if message.to[0].lower() == target.lower()]) == 2
