@@ -4,11 +4,11 @@ import functools
 from typing import Any
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 
-from accounts.models import Role, User, UserStatus
+from accounts.models import ADMINISTRATORS, Role, User, UserStatus
 from accountsite.numbers import WholeNumberFormField
 from accountsite.pagination import with_disjoint_parts
 
@@ -49,8 +49,7 @@ class UserSearchFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_role(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        admin = Q(is_staff=True) | Q(is_superuser=True)
-        return queryset.filter(admin if value == Role.ADMIN else ~admin)
+        return queryset.filter(ADMINISTRATORS if value == Role.ADMIN else ~ADMINISTRATORS)
 
     def filter_user_type(self, queryset: QuerySet, name: str, value: int) -> QuerySet:
         # The tier in force, as replies show it: an expired paid tier counts as the one after it. with_tier ORs

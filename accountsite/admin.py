@@ -5,6 +5,7 @@ words, and lists that stay fast on tables of millions of rows."""
 import copy
 import re
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, timedelta
 from typing import Any, cast
 
 from django import forms
@@ -13,18 +14,19 @@ from django.contrib.admin import helpers, widgets
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Paginator
 from django.db import connections, models, router
 from django.db.models import F, Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.forms.models import construct_instance
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from accountsite import policy
 from accountsite.errors import ServiceError
-from accountsite.pagination import COUNT_CAP, ESTIMATE_FROM, bounded_count
+from accountsite.pagination import COUNT_CAP, ESTIMATE_FROM, PagePagination, bounded_count
 from accountsite.policy import ANOTHER_ACCOUNT, Caller, Op
 
 # The parts of a date a list's date hierarchy (or a hand-written URL) may filter on, with the values a
@@ -39,6 +41,8 @@ _DATE_PARTS: Mapping[str, tuple[int, int]] = {
 _REFUSED_LOOKUPS = frozenset({"regex", "iregex", "range"})
 _COMPARISONS = frozenset({"exact", "in", "gt", "gte", "lt", "lte"})
 _INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*")  # what int() takes of an `__in` item, in ASCII
+# PostgreSQL takes a UTC offset below 16 hours (Python's datetimes go to 24): past it the query fails there.
+_OFFSET_LIMIT = timedelta(hours=16)
 
 
 class BoundedListMixin:
@@ -162,7 +166,7 @@ class BoundedListMixin:
             field = get_fields_from_path(self.model, path)[-1]  # type: ignore[attr-defined]  # the ModelAdmin's
         except (FieldDoesNotExist, NotRelationField):
             return True
-        return integers_fit(field, items)
+        return integers_fit(field, items) and datetimes_fit(field, items)
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         kwargs.setdefault("form_class", KeysInRangeMultipleChoiceField)
@@ -181,6 +185,33 @@ def integers_fit(field: models.Field, items: Iterable[str]) -> bool:
         if len(item.strip()) > 20:  # past any column's range (and past what int() reads, at 4,300 digits)
             return False
         if (low is not None and int(item) < low) or (high is not None and int(item) > high):
+            return False
+    return True
+
+
+def datetimes_fit(field: models.Field, items: Iterable[str]) -> bool:
+    """Whether each datetime of `items` is one the database can compare with `field`'s datetime column: an
+    offset PostgreSQL takes (below 16 hours: `+16:00` failed there, a 500), and an instant that stays within
+    years 1 to 9999 in UTC (`0001-01-01 00:00+05:00` overflowed while SQLite's query was built, a 500).
+    Values that are no datetime, and other columns, are Django's to refuse."""
+    target = getattr(field, "target_field", field)
+    if not isinstance(target, models.DateTimeField):
+        return True
+    for item in items:
+        try:
+            value = target.to_python(item)
+        except ValidationError:
+            continue
+        if value is None:
+            continue
+        if timezone.is_naive(value):  # as Django reads it: in the current time zone
+            value = value.replace(tzinfo=timezone.get_current_timezone())
+        offset = value.utcoffset()
+        if offset is not None and abs(offset) >= _OFFSET_LIMIT:
+            return False
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
             return False
     return True
 
@@ -364,10 +395,16 @@ class EstimatedCountPaginator(Paginator):
 
     The whole table (no filter) is counted by PostgreSQL's estimate once it holds `estimate_from` rows; a
     filtered list is counted exactly up to `count_cap` rows, past which it reads "more than" the cap.
-    `estimated` and `capped` tell the templates which of the two the count is."""
+    `estimated` and `capped` tell the templates which of the two the count is.
+
+    Such a count is not where the list ends: the rows past the cap (or past an estimate below the truth) are
+    there to read. A page past the pages it makes is read as asked (empty past the end), up to `max_page`,
+    and the page range links on to the page after the one shown; Django's Paginator refused those pages (the
+    list's "?e=1" error page) and cut the last counted page at the count."""
 
     estimate_from = ESTIMATE_FROM
     count_cap = COUNT_CAP
+    max_page = PagePagination.max_page  # an offset every database takes
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -379,3 +416,26 @@ class EstimatedCountPaginator(Paginator):
                                    cap=self.count_cap)
         self.estimated, self.capped = how == "estimated", how == "capped"
         return count
+
+    @property
+    def exact(self) -> bool:
+        return self.count is not None and not (self.estimated or self.capped)  # counting says which it is
+
+    def validate_number(self, number: Any) -> int:
+        try:
+            return super().validate_number(number)
+        except EmptyPage:
+            if self.exact or not 1 <= int(number) <= self.max_page:
+                raise
+            return int(number)
+
+    def page(self, number: Any) -> Any:
+        if self.exact:
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = self.object_list[bottom:bottom + self.per_page]
+        # The pages reach this one, and the next while this one is full (the page range links on to it).
+        reached = number + 1 if len(rows) == self.per_page and number < self.max_page else number
+        self.__dict__["num_pages"] = max(self.num_pages, reached)  # Paginator.num_pages is a cached_property
+        return self._get_page(rows, number, self)  # type: ignore[attr-defined]  # Django's hook, not in the stubs

@@ -8,7 +8,7 @@ from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.postgresql import base
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Field, Model, QuerySet
+from django.db.models import Field, Model, QuerySet, lookups
 from django.db.models.sql import InsertQuery
 
 Converters = list[tuple[int, Any, list]]
@@ -136,3 +136,35 @@ def insert_together(*instances: Model) -> None:
         cursor.execute(sql, [param for _, params in first for param in params] + list(last_params))
     for instance in instances:
         instance._state.adding, instance._state.db = False, alias
+
+
+def upper_letter_by_letter(text: str | None) -> str | None:
+    """`text` in upper case as PostgreSQL's upper() writes it: letter by letter, a letter whose upper case is
+    two letters (ß, the ligature ﬁ) kept as it is."""
+    if text is None:
+        return None
+    return "".join(upper if len(upper := letter.upper()) == 1 else letter for letter in text)
+
+
+class UpperIContains(lookups.IContains):
+    """`icontains` in any case on SQLite too. PostgreSQL compares `UPPER(column) LIKE UPPER(pattern)` (the
+    search's trigram indexes are on that expression); SQLite's LIKE folds the ASCII letters alone, so
+    `nickName=ölaf` missed "Ölaf" and `ÉMILE` missed "Émile" there, where the docs promise any case as
+    PostgreSQL's upper() folds it. On SQLite both sides go through upper_letter_by_letter (sqlite_functions)."""
+
+    def as_sqlite(self, compiler: Any, connection: BaseDatabaseWrapper) -> tuple[str, Any]:
+        if not self.rhs_is_direct_value():
+            return self.as_sql(compiler, connection)
+        lhs_sql, params = self.process_lhs(compiler, connection)
+        rhs_sql, rhs_params = self.process_rhs(compiler, connection)
+        return (f"{SQLITE_UPPER}({lhs_sql}) {self.get_rhs_op(connection, f'{SQLITE_UPPER}({rhs_sql})')}",
+                [*params, *rhs_params])
+
+
+SQLITE_UPPER = "accountsite_upper"
+
+
+def sqlite_functions(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """connection_created: SQLite's copy of PostgreSQL's upper() (UpperIContains)."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(SQLITE_UPPER, 1, upper_letter_by_letter, deterministic=True)

@@ -38,7 +38,7 @@ _PAYMENT = (errors.InvalidParametersError, errors.IdempotencyKeyReusedError)
 OPERATIONS = {
     "vip_tiers_list": Doc(
         "List the tiers",
-        "Every tier with its yearly fee and limits, cheapest first, so a client can show the plans. No sign-in "
+        "Every tier with its yearly fee and limits, in `userType` order, so a client can show the plans. No sign-in "
         "needed. Tier 2 is the operators' tier and is not for sale.", data=_TIERS),
     "vip_retrieve": Doc(
         "Read a member's tier",

@@ -9,12 +9,11 @@ from django.utils import timezone
 
 from accountsite.text import ONE_LINE
 from quotas.models import QuotaKind
+from quotas.units import UNLIMITED
 
 
 def _day(moment: datetime) -> str:
     return f"{timezone.localtime(moment):%Y-%m-%d}"
-
-UNLIMITED = -1
 
 
 class TierType(models.IntegerChoices):

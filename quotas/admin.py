@@ -37,7 +37,7 @@ from accountsite.policy import ANOTHER_ACCOUNT, Op
 from quotas import selectors, services
 from quotas.forms import SizeField
 from quotas.models import UNLIMITED, Quota, QuotaKind
-from quotas.units import size_label
+from quotas.units import BIGINT_MAX, size_label
 
 
 class UsageFilter(admin.SimpleListFilter):
@@ -54,7 +54,7 @@ class UsageFilter(admin.SimpleListFilter):
         if self.value() == "near":
             return selectors.near_limit(queryset, now)
         if self.value() == "unlimited":
-            return queryset.filter(quota=UNLIMITED)
+            return selectors.unlimited(queryset, now)
         return queryset
 
 
@@ -76,7 +76,7 @@ class QuotaForm(WordedConstraintsForm):
         kind = self.cleaned_data.get("kind") if hasattr(self, "cleaned_data") else None
         if (kind or self.instance.kind) == QuotaKind.DEPOSIT:
             return SizeField()
-        return forms.IntegerField(min_value=UNLIMITED, max_value=2**63 - 1)
+        return forms.IntegerField(min_value=UNLIMITED, max_value=BIGINT_MAX)
 
     def clean_quota(self) -> int:
         try:
@@ -97,6 +97,7 @@ class QuotaAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
     readonly_fields = ["use_display", "quota_until", "fallback_display", "day", "updated_at"]
     constraint_words = {
         "quota_one_per_user_and_kind": "This user already has a record of this kind.",
+        "quota_kind_valid": "Choose one of the kinds listed.",
         "quota_use_not_negative": "Use cannot be below 0.",
         "quota_limit_valid": "A limit is 0 or more, or -1 for unlimited.",
         "quota_fallback_valid": "The limit after the paid period is 0 or more, or -1 for unlimited.",

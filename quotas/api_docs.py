@@ -6,8 +6,8 @@ from accountsite.schema import Doc
 _READ = ("Read {what}", "{What} of the account the path names. The holder and operators who may view quotas "
          "read it; anyone else gets 1009, as for an unknown name. An app's token needs the `read` scope.")
 _CREATE = ("Create {what}", "Operators only. Every account has its quota records from registration, so this "
-           "answers 8006 unless an operator removed the record; limits not given default to the account's tier. "
-           "{Input}")
+           "answers 8006 unless the record lost a row outside the service; limits not given default to the account's "
+           "tier. {Input}")
 _UPDATE = ("Change {what}", "Operators only: sets the limits given and keeps the use. {Input}")
 _INPUT = {
     "repository": "`quotaPublic` and `quotaPrivate` (or `public` and `private`): repository counts, -1 for unlimited.",

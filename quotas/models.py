@@ -34,6 +34,8 @@ class Quota(models.Model):
         ordering = ["user_id", "kind"]
         constraints = [
             models.UniqueConstraint(fields=["user", "kind"], name="quota_one_per_user_and_kind"),
+            # A kind no code knows would be a row no limit reaches and no rule spends.
+            models.CheckConstraint(condition=models.Q(kind__in=QuotaKind.values), name="quota_kind_valid"),
             models.CheckConstraint(condition=models.Q(use__gte=0), name="quota_use_not_negative"),
             models.CheckConstraint(condition=models.Q(quota__gte=UNLIMITED), name="quota_limit_valid"),
             models.CheckConstraint(condition=models.Q(quota_until__isnull=True)

@@ -1,4 +1,4 @@
-"""Shared reads of quotas: a user's rows, today's pulls, and the rows near or over their limit."""
+"""Shared reads of quotas: a user's rows, today's pulls, and the rows near, over or without their limit."""
 
 from datetime import date, datetime
 
@@ -41,6 +41,11 @@ def usage_alias(queryset: QuerySet[Quota], now: datetime) -> QuerySet[Quota]:
     in force aliased as `limit_now`."""
     return (queryset.alias(limit_now=limit_in_force(now)).exclude(limit_now=UNLIMITED)
             .filter(Q(use__gt=0) & (~Q(kind=QuotaKind.PULLS) | Q(day__gte=local_day(now)))))
+
+
+def unlimited(queryset: QuerySet[Quota], now: datetime) -> QuerySet[Quota]:
+    """Rows whose limit in force is unlimited (a lapsed paid period's by its fallback)."""
+    return queryset.alias(limit_now=limit_in_force(now)).filter(limit_now=UNLIMITED)
 
 
 # A quota is near its limit from 90% of it on: use >= limit - limit // NEAR_SHARE, ceil(0.9 x limit), written

@@ -171,7 +171,8 @@ def quota_record_create(*, user: User, kinds: tuple[str, ...], limits: Mapping[s
                         now: datetime | None = None) -> None:
     """Creates the user's quota rows of these kinds (one record), each limit defaulting to what the user's
     plan gives (QuotaPlans), else 0; QuotaExistsError if the record already exists. A record left partial
-    (one of its rows deleted in the back office) is completed: its missing rows are created, the others kept."""
+    (a row removed outside the services: neither the API nor the back office deletes one) is completed: its
+    missing rows are created, the others kept."""
     now = now or timezone.now()
     defaults = _plans.default_limits(user) if _plans is not None else {}
     limits = {kind: limits.get(kind, defaults.get(kind, 0)) for kind in kinds}

@@ -4,12 +4,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.admin.base import changelist_url
-from accounts.models import RevokeReason, Session, User
+from accounts.models import ADMINISTRATORS, RevokeReason, Session, User
 from accounts.selectors import live_sessions_of, signed_in
 from accounts.services import sessions
 from accounts.user_page import UserPanel, user_panel_register
@@ -45,7 +45,7 @@ def _hidden_administrators(request: HttpRequest) -> QuerySet | None:
     lets them manage administrators' sessions), or None when they may see everyone's."""
     if operator_may(request, Op.SESSIONS, AN_ADMINISTRATOR):
         return None
-    return User.objects.filter(Q(is_staff=True) | Q(is_superuser=True)).exclude(pk=signed_in(request).pk)
+    return User.objects.filter(ADMINISTRATORS).exclude(pk=signed_in(request).pk)
 
 
 def sign_ins_hidden(request: HttpRequest, events: QuerySet) -> QuerySet:

@@ -6,6 +6,7 @@ and `factors` (second factors, passkeys). The rest of the project imports them f
 # In the order the models were declared when they shared one module: Django registers them in import order,
 # and creates their content types and permissions in it.
 from accounts.models.users import (
+    ADMINISTRATORS,
     EMAIL_ASCII_VALIDATOR,
     EMAIL_VALIDATORS,
     GITHUB_LOGIN_VALIDATOR,
@@ -23,6 +24,7 @@ from accounts.models.factors import MfaMethod, Passkey, RecoveryCode, TotpDevice
 # isort: on
 
 __all__ = [
+    "ADMINISTRATORS",
     "EMAIL_ASCII_VALIDATOR",
     "EMAIL_VALIDATORS",
     "GITHUB_LOGIN_VALIDATOR",

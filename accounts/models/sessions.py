@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db import models
 from django.utils import timezone
 
-from accounts.models.users import User
+from accounts.models.users import User, UserStatus
 
 
 class RevokeReason(models.TextChoices):
@@ -30,7 +30,13 @@ class RevokeReason(models.TextChoices):
     @classmethod
     def leaving_active(cls, status: int) -> "RevokeReason":
         """The reason sessions end when an account moves to `status`."""
-        return cls(f"status_{int(status)}")
+        return _LEAVING_ACTIVE[status]
+
+
+_LEAVING_ACTIVE: dict[int, RevokeReason] = {
+    UserStatus.INACTIVE: RevokeReason.INACTIVE, UserStatus.INVALID: RevokeReason.INVALID,
+    UserStatus.FROZEN: RevokeReason.FROZEN, UserStatus.DELETED: RevokeReason.DELETED,
+}
 
 
 class Session(models.Model):

@@ -94,6 +94,10 @@ class Role(models.TextChoices):
     ADMIN = "admin", "admin"
 
 
+# The accounts whose role is admin (User.role), as a filter: the API's role search, the back office, an index.
+ADMINISTRATORS = Q(is_staff=True) | Q(is_superuser=True)
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -123,6 +127,17 @@ class UserManager(BaseUserManager["User"]):
             for name in sorted({name.lower() for name in names if name}):
                 cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"accounts.identity:{name}"])
 
+    def first_name_claimed(self, username: str, email: str | None, *,
+                           by_other_than: "User | None" = None) -> str | None:
+        """Holds an account's two names (lock_names) and answers the first that someone else has claimed, in
+        either field (name_claimed), or None: the one identity rule of every way an account is created or
+        renamed (services.users.identity_assert_free, create_user)."""
+        self.lock_names(username, email)
+        for name in (username, email):
+            if name and self.name_claimed(name, by_other_than=by_other_than):
+                return name
+        return None
+
     def hold(self, pk: Any) -> None:
         """Holds the user's row until the transaction ends, FOR NO KEY UPDATE, as an UPDATE of it does: every
         change that writes the account's row queues behind it, and it behind them. Not FOR UPDATE, which also
@@ -142,10 +157,9 @@ class UserManager(BaseUserManager["User"]):
             validate_password(password, user)
         user.set_password(password)
         with transaction.atomic(using=self._db):
-            self.lock_names(username, user.email)
-            for name in (username, user.email):
-                if name and self.name_claimed(name):
-                    raise ValidationError(f"{name} is already someone's login name or e-mail address.")
+            taken = self.first_name_claimed(username, user.email)
+            if taken is not None:
+                raise ValidationError(f"{taken} is already someone's login name or e-mail address.")
             user.save(using=self._db)
             plans().account_open(user=user, now=timezone.now())
             audit_record(action=AuditAction.USER_CREATE, user=user)
@@ -207,8 +221,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         indexes = [
             models.Index(fields=["id"], condition=models.Q(is_staff=True), name="accounts_user_staff_id"),
             # The API search's role=admin (staff or superuser): one OR, which the staff index cannot serve.
-            models.Index(fields=["id"], condition=models.Q(is_staff=True) | models.Q(is_superuser=True),
-                         name="accounts_user_admin_id"),
+            models.Index(fields=["id"], condition=ADMINISTRATORS, name="accounts_user_admin_id"),
             models.Index(fields=["id"], condition=models.Q(is_developer=True), name="accounts_user_developer_id"),
             # A userType filter is with_tier's two halves, each read from its own index alone. The tier not
             # lapsed, in id order: a page of it is the first ids of one tier, however rare or common (and

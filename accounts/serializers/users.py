@@ -59,14 +59,6 @@ class MeUpdateInputSerializer(ProfileInputSerializer):
     redirect_uris = RedirectURIsField(required=False)  # of the first OAuth app, with is_developer
 
 
-class UserUpdateInputSerializer(ProfileInputSerializer):
-    """PUT/PATCH /users/{loginname} by the user themself. Seed 004 calls the real name `username` here, but
-    every reply's `username` is the login name (which no one changes here): taking it as the real name
-    would have a client that writes back what it read overwrite the real name. `userName` stays."""
-
-    aliases = PROFILE_ALIASES
-
-
 class AdminFieldsInputSerializer(serializers.Serializer):
     """What only an admin may set on a user."""
 
@@ -75,8 +67,13 @@ class AdminFieldsInputSerializer(serializers.Serializer):
     userType = WholeNumberField(source="user_type", min_value=1, max_value=32767, required=False)
 
 
-class UserAdminUpdateInputSerializer(AdminFieldsInputSerializer, UserUpdateInputSerializer):
-    aliases = {**UserUpdateInputSerializer.aliases, "status": ("userstatus", "userStatus"),
+class UserAdminUpdateInputSerializer(AdminFieldsInputSerializer, ProfileInputSerializer):
+    """PUT/PATCH /users/{loginname}, by the user themself or an operator: the fields each caller may send are
+    the policy's (accounts.permissions). Seed 004 calls the real name `username` here, but every reply's
+    `username` is the login name (which no one changes here): taking it as the real name would have a client
+    that writes back what it read overwrite the real name. `userName` stays."""
+
+    aliases = {**PROFILE_ALIASES, "status": ("userstatus", "userStatus"),
                "password": ("passwd",), "userType": ("usertype", "user_type"), "invalid_at": ("invalidTime",)}
     password = new_password_field(required=False)
     invalid_at = InstantField(required=False, allow_null=True)

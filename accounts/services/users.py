@@ -35,11 +35,9 @@ def identity_assert_free(*, username: str, email: str | None, user: User | None 
     field: sign-in accepts a login name or an e-mail address, so a login name equal to someone's address
     (or the reverse) would squat on it. Deleted users keep their names until purged, so they count. The
     caller's transaction holds both names (User.objects.lock_names) until it commits."""
-    User.objects.lock_names(username, email)
-    if User.objects.name_claimed(username, by_other_than=user):
-        raise errors.LoginNameTakenError()
-    if email and User.objects.name_claimed(email, by_other_than=user):
-        raise errors.EmailTakenError()
+    taken = User.objects.first_name_claimed(username, email, by_other_than=user)
+    if taken is not None:
+        raise errors.LoginNameTakenError() if taken == username else errors.EmailTakenError()
 
 
 def integrity_as_service_error(exc: IntegrityError) -> errors.ServiceError:

@@ -56,7 +56,8 @@ def _run(modeladmin: "MembershipAdmin", request, memberships, user_type_of) -> N
     if not form.is_valid():
         modeladmin.message_user(request, f"Choose a known tier and 1 to {pricing.VALIDITY_MAX} years.", messages.ERROR)
         return
-    validity = form.cleaned_data["validity"] or 1
+    # Only an empty field means the default year: "0" is a number of years the service refuses (1 to 10).
+    validity = 1 if form.cleaned_data["validity"] is None else form.cleaned_data["validity"]
     allowed = modeladmin.for_each_allowed(request, Op.PURCHASE, memberships.select_related("user", "tier"),
                                           account=lambda membership: membership.user)
     key = form.cleaned_data["key"]

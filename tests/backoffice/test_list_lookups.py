@@ -8,6 +8,7 @@ BoundedListMixin refuses those lookups (Django's 400), and every other answer st
 
 import pytest
 from django.contrib import admin
+from django.db import models
 from django.utils import timezone
 
 from accounts.models import AuditEvent
@@ -114,3 +115,24 @@ def test_a_support_operator_cannot_read_a_password_hash_off_the_user_list(admin_
 def test_a_filter_through_a_reverse_relation_is_refused_not_a_crash(operator, query):
     operator.raise_request_exception = False
     assert operator.get(query).status_code in (302, 400)  # Django's refusal, or its `?e=1` for a bad value
+
+
+DATETIME_LISTS = sorted(
+    (f"/admin/{model._meta.app_label}/{model._meta.model_name}/", field)
+    for model, model_admin in admin.site._registry.items() for field in filtered_fields(model_admin)
+    if isinstance(model._meta.get_field(field), models.DateTimeField)
+)
+# Datetimes Python reads but the database does not take: an offset of 16 hours or more (PostgreSQL), an
+# instant before year 1 or after 9999 in UTC (SQLite's adapter converts to UTC first and overflows).
+OUT_OF_RANGE_DATETIMES = ["__gte=2026-01-01+00:00:00%2B16:00", "__lt=2026-01-01+00:00:00-20:00",
+                          "__gte=0001-01-01+00:00:00%2B05:00", "__lt=9999-12-31+23:59:59-05:00",
+                          "=0001-01-01+01:00:00%2B02:00", "__in=2026-01-01+00:00:00%2B23:59"]
+
+
+@pytest.mark.parametrize(("url", "field"), DATETIME_LISTS)
+def test_a_datetime_the_database_cannot_compare_is_refused_not_a_crash(operator, url, field):
+    operator.raise_request_exception = False
+    for suffix in OUT_OF_RANGE_DATETIMES:
+        response = operator.get(f"{url}?{field}{suffix}")
+        assert response.status_code == 400, (url, field + suffix, response.status_code)
+    assert operator.get(f"{url}?{field}__gte=2026-01-01+00:00:00%2B15:59").status_code == 200

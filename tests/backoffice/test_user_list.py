@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.admin.users import UserAdmin
 from accounts.models import User, UserStatus
 from accountsite.admin import EstimatedCountPaginator
 from tests.factories import UserFactory
@@ -88,3 +89,21 @@ def test_no_list_counts_its_facets(operator, crowd):
         response = operator.get("/admin/accounts/user/", {"_facets": "True"})
     assert response.status_code == 200
     assert not [q for q in captured if "FILTER (WHERE" in q["sql"].upper()], captured.captured_queries
+
+
+def test_the_rows_past_a_capped_count_are_paged_to(operator, crowd, monkeypatch):
+    # 4 frozen users, counted up to 3 ("more than 3"), 2 a page: the third page holds the fourth.
+    monkeypatch.setattr(EstimatedCountPaginator, "count_cap", 3)
+    monkeypatch.setattr(UserAdmin, "list_per_page", 2)
+    seen = []
+    for page in (1, 2, 3):
+        response = operator.get("/admin/accounts/user/", {"status__exact": UserStatus.FROZEN, "p": page})
+        assert response.status_code == 200, (page, response.get("Location"))
+        seen += [user.username for user in response.context["cl"].result_list]
+        if page == 2:  # the last counted page links on to the next
+            paginator = response.content.decode().split('<p class="paginator">')[1].split("</p>")[0]
+            assert "p=3" in paginator, paginator
+    assert seen == [f"frozen{n}" for n in range(4)]
+    past_the_end = operator.get("/admin/accounts/user/", {"status__exact": UserStatus.FROZEN, "p": 4})
+    assert past_the_end.status_code == 200 and list(past_the_end.context["cl"].result_list) == []
+    assert operator.get("/admin/accounts/user/", {"status__exact": UserStatus.FROZEN, "p": 10**30}).status_code == 302

@@ -144,6 +144,19 @@ def test_renew_action_extends_the_tier_in_force(operator, user, fund):
     assert balance(user) == Decimal("0.00")
 
 
+@pytest.mark.parametrize("action", ["change_tier", "renew"])
+def test_zero_years_in_the_list_actions_is_refused_not_sold_as_one(operator, user, fund, action):
+    """"0" years in the action bar was read as an empty field (`or 1`): the member was charged for a year the
+    operator never asked for, where the API refuses validity 0 (1007) and the bar refuses 11."""
+    fund(user, "20000.00")
+    act(operator, "membership", "change_tier", [user.pk], user_type=TierType.GOLD, validity=1)
+    before = (balance(user), Membership.objects.get(user=user).expires_at, LedgerEntry.objects.count())
+    response = act(operator, "membership", action, [user.pk], user_type=TierType.DIAMOND, validity="0")
+    assert any("validity: 1 to 10 years" in m for m in messages_of(response)), messages_of(response)
+    assert (balance(user), Membership.objects.get(user=user).expires_at, LedgerEntry.objects.count()) == before
+    assert tier(user) == TierType.GOLD
+
+
 def test_a_renewal_form_sent_twice_charges_once(operator, user, other, fund):
     """As the top-up: the memberships list's form sent twice (a double click) renewed and charged twice."""
     for member in (user, other):

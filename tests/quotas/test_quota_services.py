@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import AuditEvent
@@ -162,3 +163,9 @@ def test_an_operators_limit_holds_over_a_paid_tier_and_its_expiry(user, lapsed):
     base = Tier.objects.get(user_type=TierType.REGISTERED).quota_limits()
     assert row(user, QuotaKind.REPO_PRIVATE).limit_at(later) == base[QuotaKind.REPO_PRIVATE]
     assert row(user, QuotaKind.REPO_PRIVATE).quota_until is None
+
+
+def test_the_database_refuses_a_quota_of_an_unknown_kind(user):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Quota.objects.create(user=user, kind="storage")
+    assert set(Quota.objects.filter(user=user).values_list("kind", flat=True)) == set(QuotaKind.values)

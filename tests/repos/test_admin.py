@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from membership.models import TierType
 from membership.services import membership_tier_assign
-from quotas.models import Quota, QuotaKind
+from quotas.models import UNLIMITED, Quota, QuotaKind
 from repos import services
 from repos.models import Repository
 from repos.services import commit_create, repository_create
@@ -192,3 +192,16 @@ def test_quota_list_shows_the_limit_in_force_and_todays_pulls(operator, user, ot
     assert "field-limit_display\">20<" not in page
     page = operator.get(f"/admin/quotas/quota/?kind__exact=pullnum&user__id__exact={other.pk}").content.decode()
     assert '<td class="field-use_display">0</td>' in page
+
+
+def test_quota_list_unlimited_filter_reads_the_limit_in_force(operator, user, other):
+    """The "unlimited" choice compared the stored limit: a lapsed paid period's -1 listed a row whose limit in
+    force (its fallback, 0) the same list shows, and a row unlimited only by its fallback was left out."""
+    Quota.objects.filter(user=user, kind=QuotaKind.REPO_PUBLIC).update(
+        quota=UNLIMITED, fallback_quota=0, quota_until=timezone.now() - timedelta(days=1))
+    Quota.objects.filter(user=other, kind=QuotaKind.REPO_PUBLIC).update(
+        quota=3, fallback_quota=UNLIMITED, quota_until=timezone.now() - timedelta(days=1))
+    page = operator.get("/admin/quotas/quota/?usage=unlimited&kind__exact=repo_public")
+    assert page.status_code == 200
+    listed = {quota.user_id for quota in page.context["cl"].result_list}
+    assert other.pk in listed and user.pk not in listed

@@ -61,6 +61,28 @@ def test_filters_combine(admin_client, people, query, expected):
     assert names(body) == expected and body["data"]["total"] == len(expected)
 
 
+@pytest.mark.parametrize(("query", "expected"), [
+    ({"nickName": "ölaf"}, ["olaf"]), ({"nickName": "ÖLAF"}, ["olaf"]), ({"nickName": "ÉMILE"}, ["olaf"]),
+    ({"userName": "ğül"}, ["olaf"]), ({"userName": "KIRMIZI"}, ["dotless"]), ({"nickName": "İstanbul"}, []),
+    ({"nickName": "stra"}, ["eszett"]), ({"nickName": "STRASSE"}, []),  # no Unicode normalization
+    ({"nickName": "%"}, ["pct"]), ({"userName": "a_b\\c"}, ["pct"]), ({"userName": "_"}, ["pct"]),
+])
+def test_substring_filters_fold_every_letter_as_postgresqls_upper(admin_client, query, expected):
+    # In any case as PostgreSQL's upper() folds it, on every database: SQLite's LIKE folds ASCII letters alone.
+    UserFactory(username="olaf", nickname="Ölaf Émile", real_name="Ğül")
+    UserFactory(username="dotless", nickname="\u0131stanbul", real_name="k\u0131rm\u0131z\u0131")  # dotless i
+    UserFactory(username="eszett", nickname="Straße")
+    UserFactory(username="pct", nickname="50%off", real_name="a_b\\c")
+    body = envelope(admin_client.get("/users/", query))
+    assert names(body) == expected, query
+
+
+def test_the_back_offices_search_box_folds_every_letter_too(operator):
+    UserFactory(username="olaf", nickname="Ölaf Émile")
+    response = operator.get("/admin/accounts/user/", {"q": "ölaf"})
+    assert [user.username for user in response.context["cl"].result_list] == ["olaf"]
+
+
 def test_user_type_filter_uses_the_tier_in_force(admin_client, user, other):
     membership_tier_assign(user=user, user_type=TierType.GOLD, actor=None,
                            expires_at=timezone.now() - timedelta(days=1))
