@@ -15,20 +15,24 @@ from django.utils.deconstruct import deconstructible
 
 # Unicode's explicit directional formatting characters (UAX #9): embeddings, overrides, isolates and marks.
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# The line and paragraph separators (U+2028, U+2029: categories Zl and Zp, not Cc) break a line as a line feed
+# does (UAX #14 class BK; Python's splitlines() too), so a one-line name holds neither.
+LINE_SEPARATORS = frozenset("\u2028\u2029")
 
 
 @deconstructible
 class PlainTextValidator:
-    """Refuses control characters (Unicode category Cc; a multi-line text keeps line breaks and tabs) and
-    text-direction controls. The message does not echo the value."""
+    """Refuses control characters (Unicode category Cc; a multi-line text keeps line breaks and tabs), the
+    line and paragraph separators in one-line text, and text-direction controls. The message does not echo
+    the value."""
 
     def __init__(self, *, multiline: bool = False) -> None:
         self.multiline = multiline
 
     def __call__(self, value: Any) -> None:
         allowed = "\n\r\t" if self.multiline else ""
-        if any(char in BIDI_CONTROLS or (unicodedata.category(char) == "Cc" and char not in allowed)
-               for char in str(value)):
+        if any(char in BIDI_CONTROLS or (char in LINE_SEPARATORS and not self.multiline)
+               or (unicodedata.category(char) == "Cc" and char not in allowed) for char in str(value)):
             raise ValidationError("No control characters or text-direction marks here.", code="plain_text")
 
     def __eq__(self, other: object) -> bool:

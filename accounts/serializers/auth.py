@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from accounts.models import EMAIL_VALIDATORS, LOGIN_NAME_VALIDATOR
 from accounts.serializers.base import new_password_field, password_field, terminal_field
-from accounts.serializers.users import ProfileInputSerializer, UserSerializer
+from accounts.serializers.users import PROFILE_ALIASES, ProfileInputSerializer, UserSerializer
 from accountsite.requests import BooleanField
 from accountsite.serializers import InstantField
 
@@ -15,6 +15,8 @@ from accountsite.serializers import InstantField
 
 
 class RegisterInputSerializer(ProfileInputSerializer):
+    # The older spellings every other write of a user record takes (POST /users/{loginname}, PATCH /auth/me).
+    aliases = {**PROFILE_ALIASES, "password": ("passwd",)}
     username = serializers.CharField(max_length=64, validators=[LOGIN_NAME_VALIDATOR])
     password = new_password_field()
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True, allow_null=True,

@@ -94,7 +94,9 @@ class UserAdminCreateInputSerializer(AdminFieldsInputSerializer, UserCreateInput
 
 
 class LoginNameInputSerializer(serializers.Serializer):
-    loginname = serializers.CharField(max_length=64, validators=[LOGIN_NAME_VALIDATOR])
+    # The path's name as sent: trimmed, POST /users/%20bob%20 opened "bob", a name every read of that path
+    # answers 404 for.
+    loginname = serializers.CharField(max_length=64, trim_whitespace=False, validators=[LOGIN_NAME_VALIDATOR])
 
 
 class SidInputSerializer(serializers.Serializer):

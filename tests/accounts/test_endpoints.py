@@ -190,6 +190,20 @@ def test_register_matrix(alice, caller_client, caller, path):
     envelope(bearer(data["access"]).get("/auth/me"), status=200)
 
 
+def test_register_takes_the_older_spellings_a_sign_up_by_name_takes(anon_client, db):
+    """POST /auth/register and POST /users/{loginname} open the same account: both take `passwd`, `nickName`,
+    `userName` and `comments` (docs/compatibility.md), and refuse a field given under two spellings."""
+    body = {"username": "seedy", "passwd": PASSWORD, "nickName": "Nick", "userName": "Real Name", "comments": "hi"}
+    data = envelope(anon_client.post("/auth/register", body, format="json"), status=201)["data"]
+    assert (data["user"]["nickname"], data["user"]["real_name"], data["user"]["intro"]) == ("Nick", "Real Name", "hi")
+    envelope(anon_client.post("/auth/login", {"username": "seedy", "password": PASSWORD}, format="json"), status=200)
+    before = snapshot()
+    body = envelope(anon_client.post("/auth/register", {"username": "twice", "password": PASSWORD, "passwd": PASSWORD},
+                                     format="json"), errors.InvalidParametersError)
+    assert "passwd" in body["error"] or "password" in body["error"]
+    before.assert_unchanged()
+
+
 def test_register_with_activation_required_gives_no_tokens(settings, anon_client):
     settings.ACCOUNTS_ACTIVATION_REQUIRED = True
     data = envelope(anon_client.post("/auth/register", {"username": "pending", "password": PASSWORD,

@@ -297,6 +297,9 @@ def test_a_vip_cost_query_takes_ascii_digits_only(user):
     ("/auth/me", {"real_name": "bel\x07"}),
     ("/auth/me", {"intro": "fine\nbut \u202e"}), ("/auth/me", {"comment": "bell \x07"}),
     ("/users/alice", {"nickName": "x\u202ey"}),
+    # The line and paragraph separators break a line as a line feed does (they are not category Cc).
+    ("/auth/me", {"nickname": "two\u2028lines"}), ("/users/alice", {"school": "MIT\u2029x"}),
+    ("/auth/me", {"website": "https://exa\u2028mple.com"}),
 ])
 def test_a_name_with_a_control_or_direction_mark_is_1007(user, path, body):
     """A right-to-left override reversed the consent page's sentence around an app or user name."""

@@ -306,6 +306,17 @@ def test_create_bad_input(anon_client, user, path, data, error):
     before.assert_unchanged()
 
 
+@pytest.mark.parametrize("path", ["/users/%20newbie%20", "/users/newbie%20", "/users/%09newbie"])
+def test_create_takes_the_paths_name_as_sent(anon_client, db, path):
+    """The path names the account: one with spaces around a name is no login name (1007), not that name, which
+    GET of the same path would then answer 404 for."""
+    before = snapshot()
+    envelope(anon_client.post(path, {"password": "a-Long-enough-passw0rd"}, format="json"),
+             errors.InvalidParametersError if "%20" in path else errors.NotFoundError)
+    before.assert_unchanged()
+    assert not User.objects.filter(username__iexact="newbie").exists()
+
+
 def test_create_accepts_a_form_body(anon_client, db):
     envelope(anon_client.post("/users/formuser", {"passwd": "a-Long-enough-passw0rd"}), status=201)
     assert User.objects.filter(username="formuser").exists()
