@@ -14,7 +14,7 @@ from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from oauth2_provider.generators import generate_client_secret
-from oauth2_provider.models import Application
+from oauth2_provider.models import Application, Grant
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.validators import AllowedURIValidator
 
@@ -164,9 +164,12 @@ def application_create(*, owner: User, name: str = "", redirect_uris: Any = None
 @transaction.atomic
 def developer_enable(*, user: User, redirect_uris: Any = None) -> IssuedSecret | None:
     """Developer mode (PATCH /auth/me {"is_developer": true}): a first application and its secret;
-    None when the user already is a developer (secrets are never shown again: rotate one instead)."""
-    if User.objects.select_for_update(no_key=True).filter(pk=user.pk, is_developer=True).exists():
+    None when the user already is a developer (secrets are never shown again: rotate one instead). The user's
+    row is held whatever it says, so a request racing this one waits, then finds a developer: as if it came
+    after (one app and one secret, and its redirect_uris refused)."""
+    if User.objects.select_for_update(no_key=True).only("pk", "is_developer").get(pk=user.pk).is_developer:
         user.is_developer = True
+        developer_mode_check(user=user, on=True, redirect_uris=redirect_uris)
         return None
     return application_create(owner=user, redirect_uris=redirect_uris)
 
@@ -206,9 +209,19 @@ def developer_summary(user: User) -> dict[str, Any] | None:
     }
 
 
+def _locked(application: Application) -> Application:
+    """The application's row, held until the transaction ends. The caller read it before: a deletion (a
+    racing DELETE /developer/apps/{id}) may have come since, which is 1009, as for a request a moment later."""
+    locked = Application.objects.select_for_update().filter(pk=application.pk).first()
+    if locked is None:
+        raise errors.NotFoundError("No such application.")
+    return locked
+
+
 @transaction.atomic
 def application_update(*, application: Application, actor: User, name: str | None = None,
                        redirect_uris: Any = None) -> Application:
+    application = _locked(application)
     changed = []
     if name is not None and _app_name(name, application.user) != application.name:
         application.name = _app_name(name, application.user)
@@ -224,15 +237,24 @@ def application_update(*, application: Application, actor: User, name: str | Non
                 changed.append("allowed_origins")
     if changed:
         application.save(update_fields=[*changed, "updated"])
+        if "redirect_uris" in changed:
+            _codes_to_unregistered_uris_end(application)
         audit_record(action=AuditAction.OAUTH_APP_UPDATE, user=application.user, actor=actor,
                      client_id=application.client_id, fields=changed)
     return application
 
 
+def _codes_to_unregistered_uris_end(application: Application) -> None:
+    """A redirect URI the developer removed receives no more codes, and the codes already sent there (standard
+    and seed 001 alike) can no longer be exchanged: the address may no longer be the developer's."""
+    pending = Grant.objects.filter(application=application).values_list("pk", "redirect_uri")
+    Grant.objects.filter(pk__in=[pk for pk, uri in pending if not redirect_uri_allowed(application, uri)]).delete()
+
+
 @transaction.atomic
 def application_secret_rotate(*, application: Application, actor: User) -> IssuedSecret:
     """A new client secret; the old one stops working at once. Issued tokens stay valid."""
-    locked = Application.objects.select_for_update().get(pk=application.pk)
+    locked = _locked(application)
     if locked.client_type != Application.CLIENT_CONFIDENTIAL:
         raise errors.InvalidParametersError("A public client has no secret to rotate.")
     secret = generate_client_secret()
@@ -245,8 +267,12 @@ def application_secret_rotate(*, application: Application, actor: User) -> Issue
 @transaction.atomic
 def application_delete(*, application: Application, actor: User | None) -> None:
     """Deletes the application; its grants, access, refresh and ID tokens go with it (DOT's foreign keys
-    cascade, in this transaction, so no token outlives the app)."""
+    cascade, in this transaction, so no token outlives the app). Holds the owner's row first, as a token
+    request saving tokens does (revocation.issuing_hold): one saving them now is waited for, and its tokens
+    go too."""
     owner, client_id = application.user, application.client_id
+    if owner is not None:
+        User.objects.hold(owner.pk)
     application.delete()
     if owner is not None:
         audit_record(action=AuditAction.OAUTH_APP_DELETE, user=owner, actor=actor, client_id=client_id)

@@ -25,13 +25,24 @@ def _user_hold(user: User) -> None:
     User.objects.hold(user.pk)
 
 
-def issuing_hold(*, user: User, refresh_token: RefreshToken | None = None, code: str | None = None,
-                 application: Application | None = None) -> None:
+def _owner_hold(application: Application) -> None:
+    """Holds the row of the app's owner, as leaving 'active' does (user_status_set): what ends the app's
+    tokens (its owner's status change, its deletion, an operator's revocation) and a token request saving
+    new ones queue behind each other, so the one that comes second sees what the first did."""
+    if application.user_id is not None:
+        User.objects.hold(application.user_id)
+
+
+def issuing_hold(*, user: User, application: Application, refresh_token: RefreshToken | None = None,
+                 code: str | None = None) -> None:
     """Called as a token request's tokens are saved, in that transaction. It holds the user's row, as
-    oauth_tokens_revoke does, so a revocation of the user's credentials either ended what the request
-    presented before this or, waiting, sees the tokens made here. Then the refresh token (locked until the
-    tokens are saved) or the code presented must still stand; raises CredentialEnded if not."""
-    _user_hold(user)
+    oauth_tokens_revoke does, and the app owner's, as the end of the app's tokens does (the two in the order
+    of their ids, so two requests holding both never wait for each other), so a revocation of the user's
+    credentials or of the app's either ended what the request presented before this or, waiting, sees the
+    tokens made here. Then the refresh token (locked until the tokens are saved) or the code presented must
+    still stand; raises CredentialEnded if not."""
+    held = sorted({user.pk, application.user_id} - {None})
+    list(User.objects.select_for_update(no_key=True).filter(pk__in=held).order_by("pk").values_list("pk", flat=True))
     if refresh_token is not None:
         stands = RefreshToken.objects.select_for_update().filter(pk=refresh_token.pk, revoked__isnull=True)
     else:
@@ -96,6 +107,7 @@ def credentials_revoke_by_operator(*, credentials: QuerySet, actor: User | None,
 def application_credentials_revoke(*, application: Application, actor: User | None,
                                    now: datetime | None = None) -> int:
     """Ends every token and pending code of one application (the app itself stays)."""
+    _owner_hold(application)
     Grant.objects.filter(application=application).delete()
     IDToken.objects.filter(application=application).delete()
     count, _ = AccessToken.objects.filter(application=application).delete()

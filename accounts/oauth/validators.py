@@ -114,7 +114,8 @@ class AccountsOAuth2Validator(OAuth2Validator):
         # The refresh token or code was checked before this transaction; a racing use or a revocation may
         # have ended it since (CredentialEnded, answered by the token endpoint).
         if request.grant_type == "refresh_token":
-            revocation.issuing_hold(user=request.user, refresh_token=request.refresh_token_instance)
+            revocation.issuing_hold(user=request.user, application=request.client,
+                                    refresh_token=request.refresh_token_instance)
         elif request.grant_type == "authorization_code":
             revocation.issuing_hold(user=request.user, code=request.code, application=request.client)
         super()._save_bearer_token(token, request, *args, **kwargs)

@@ -4,13 +4,14 @@ and a replay of a standard code ends the tokens its first use made, whenever it 
 import threading
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from oauth2_provider.models import AccessToken, IDToken, RefreshToken
 
-from accounts.models import OAuthCode, RevokeReason
+from accounts.models import OAuthCode, RevokeReason, UserStatus
 from accounts.oauth import applications, seed
 from accounts.oauth.validators import AccountsOAuth2Validator
-from accounts.services import sessions
+from accounts.services import passwords, sessions, users
 from accountsite.errors import InvalidSecretError
 from tests.conftest import browser_sign_in
 from tests.factories import UserFactory
@@ -248,10 +249,6 @@ def test_ending_the_apps_tokens_does_not_deadlock_with_a_mail_being_sent():
     """A password set ends the user's app tokens holding the user's row, then voids the user's mailed codes. A
     reset mail being sent meanwhile holds an old code and, at its commit, checks its new code's foreign key on
     the user's row: a FOR UPDATE hold waited for that check, and the check for the hold (deadlock detected)."""
-    from django.db import transaction
-
-    from accounts.services import passwords
-
     user = UserFactory(username="mailed")
     passwords.password_reset_send(user=user)  # an unused code the password set will void
     mail_locked, password_done = threading.Event(), threading.Event()
@@ -294,3 +291,98 @@ def test_a_refresh_refused_after_a_logout_everywhere_leaves_no_id_token(monkeypa
     assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
     assert _none_live()
     assert not IDToken.objects.filter(user=user).exists()
+
+
+def _refresh_beside_the_app_ending(data: dict, end, *, after: threading.Event, ended: threading.Event):
+    """A refresh (`data`) in one thread and, once `after` is set, `end()` (the app's owner frozen, the app
+    deleted) in another (`ended` set when it is done); answers both replies."""
+
+    def use(index: int):
+        if index == 0:
+            return Client().post("/oauth/token/", data)
+        assert after.wait(WAIT), "the refresh never got there"
+        try:
+            return end()
+        finally:
+            ended.set()
+
+    return run_parallel(use, 2, threads=2)
+
+
+def _held_while_saving(monkeypatch, holding: threading.Event, ended: threading.Event) -> None:
+    make_refresh_token = AccountsOAuth2Validator._create_refresh_token
+
+    def held(self, *args):
+        token = make_refresh_token(self, *args)
+        holding.set()
+        waited_or_done(ended)
+        return token
+
+    monkeypatch.setattr(AccountsOAuth2Validator, "_create_refresh_token", held)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_apps_owner_frozen_during_a_refresh_ends_the_tokens_it_makes(monkeypatch):
+    """The owner leaving 'active' ends every token of the owner's apps (contract section 6). A refresh saving its
+    tokens held the end user's row, not the owner's: the freeze's delete of the app's access tokens waited for the
+    rotated one and then missed the new one, which worked again once the owner was active."""
+    data, _user = _refresh_data("ownerfrozen", scope="profile read")
+    application = applications.Application.objects.get(client_id=data["client_id"])
+    holding, ended = threading.Event(), threading.Event()
+    _held_while_saving(monkeypatch, holding, ended)
+    refresh, _ = _refresh_beside_the_app_ending(
+        data, lambda: users.user_status_set(user=application.user, status=UserStatus.FROZEN, actor=None),
+        after=holding, ended=ended)
+    assert refresh.status_code == 200 or refresh.json()["error"] == "invalid_grant", refresh
+    assert _none_live()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_deleting_the_app_during_a_refresh_ends_the_tokens_it_makes(monkeypatch):
+    """Deleting an app takes every token along, whenever a refresh of one of them saves its new pair."""
+    data, _user = _refresh_data("appdeleted", scope="profile read")
+    application = applications.Application.objects.get(client_id=data["client_id"])
+    holding, ended = threading.Event(), threading.Event()
+    _held_while_saving(monkeypatch, holding, ended)
+    refresh, deleted = _refresh_beside_the_app_ending(
+        data, lambda: applications.application_delete(application=application, actor=None),
+        after=holding, ended=ended)
+    assert not isinstance(deleted, Exception), deleted
+    assert refresh.status_code == 200 or refresh.json()["error"] == "invalid_grant", refresh
+    assert not applications.Application.objects.filter(pk=application.pk).exists()
+    assert _none_live()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_developer_mode_turned_on_twice_at_once_makes_one_app(monkeypatch):
+    """PATCH /auth/me {"is_developer": true} twice at once (a double click): the second waits for the first and
+    answers the summary, without a secret. It looked for a developer without holding the row of one who was not
+    yet, and made a second app with a second secret."""
+    user = UserFactory(username="doubleclick")
+    first_saved, second_done = threading.Event(), threading.Event()
+    record = applications.audit_record
+
+    def first_waits(*args, **kwargs):
+        event = record(*args, **kwargs)
+        if threading.current_thread().name == "first" and kwargs["action"] == applications.AuditAction.OAUTH_APP_CREATE:
+            first_saved.set()
+            waited_or_done(second_done)  # the second either waits for this transaction or has finished
+        return event
+
+    def turn_on(index: int):
+        threading.current_thread().name = ("first", "second")[index]
+        if index == 1:
+            assert first_saved.wait(WAIT), "the first never made its app"
+        try:
+            return users.me_update(user=type(user).objects.get(pk=user.pk), is_developer=True)
+        finally:
+            if index == 1:
+                second_done.set()
+
+    monkeypatch.setattr(applications, "audit_record", first_waits)
+    first, second = run_parallel(turn_on, 2, threads=2)
+    assert first is not None and first.client_secret and second is None, (first, second)
+    assert applications.Application.objects.filter(user=user).count() == 1

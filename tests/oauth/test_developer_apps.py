@@ -116,6 +116,32 @@ def test_update_name_and_redirect_uris(user_client, alice_app):
     assert Application.objects.get(pk=pk).redirect_uris == "https://a.example/cb https://b.example/cb"
 
 
+def test_removing_a_redirect_uri_ends_the_codes_sent_to_it(user_client, alice_app, browser_client, user):
+    """A code already delivered to a redirect URI the developer has since removed (an address they lost, say)
+    cannot be exchanged; a code sent to a URI that stays registered still can."""
+    from oauth2_provider.models import Grant
+
+    from accounts.oauth import seed
+    from tests.oauth.conftest import code_for
+
+    app, secret, kept = alice_app.application, alice_app.client_secret, "https://kept.example/cb"
+    envelope(user_client.patch(f"/developer/apps/{app.pk}", {"redirect_uris": [CALLBACK, kept]}, format="json"))
+    app.refresh_from_db()
+    code, verifier = code_for(browser_client, app)
+    seed_code = seed.seed_code_issue(user=user, target=seed.seed_target_resolve(client_id=app.client_id,
+                                                                                redirect_uri=CALLBACK)).code
+    kept_code = seed.seed_code_issue(user=user, target=seed.seed_target_resolve(client_id=app.client_id,
+                                                                                redirect_uri=kept)).code
+    envelope(user_client.patch(f"/developer/apps/{app.pk}", {"redirect_uris": kept}, format="json"))
+    refused = exchange(code, verifier, app, secret)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    envelope(APIClient().post("/oauth/", {"secret_id": app.client_id, "secret_value": secret,
+                                          "authorization_code": seed_code}, format="json"), errors.InvalidSecretError)
+    assert list(Grant.objects.values_list("code", flat=True)) == [kept_code]
+    envelope(APIClient().post("/oauth/", {"secret_id": app.client_id, "secret_value": secret,
+                                          "authorization_code": kept_code}, format="json"))
+
+
 def test_a_blank_name_gives_the_default_name_as_at_creation(user_client, alice_app):
     """The consent page asks "Authorize <name>?": a nameless app would ask about nothing."""
     pk = alice_app.application.pk
@@ -152,6 +178,21 @@ def test_delete_removes_the_app_and_its_tokens(user_client, alice_app, browser_c
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
     envelope(client.get("/auth/me"), errors.NotAuthenticatedError)
     envelope(user_client.get(f"/developer/apps/{app.pk}"), errors.NotFoundError)
+
+
+@pytest.mark.parametrize("change", [
+    lambda app, user: applications.application_update(application=app, actor=user, name="Renamed"),
+    lambda app, user: applications.application_update(application=app, actor=user, redirect_uris="https://b.example/cb"),
+    lambda app, user: applications.application_secret_rotate(application=app, actor=user),
+], ids=["rename", "redirect_uris", "rotate"])
+def test_a_change_to_an_app_deleted_meanwhile_is_404(user, alice_app, change):
+    """PATCH or rotate_secret read the app, then a DELETE of it committed before they changed it (two requests
+    at once): 1009, as a moment later, not a 500 (DoesNotExist, or a save that updated no row)."""
+    stale = Application.objects.get(pk=alice_app.application.pk)
+    applications.application_delete(application=alice_app.application, actor=user)
+    with pytest.raises(errors.NotFoundError):
+        change(stale, user)
+    assert not Application.objects.exists()
 
 
 def test_unknown_ids_are_404(user_client):
