@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db import IntegrityError, connections, transaction
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
 from django.db.models.lookups import Exact, LessThanOrEqual
 from django.utils import timezone
@@ -65,14 +65,27 @@ def quota_limits_follow(*, holders: Any, changes: Mapping[str, tuple[int, int]],
     changed = 0
     for kind, (old, new) in sorted(changes.items()):  # rows locked in kind order, as every quota writer does
         rows = Quota.objects.filter(kind=kind)
-        follows = Q(user__in=holders, quota=old) | Q(fallback_quota=old) if fallback else Q(user__in=holders, quota=old)
+        # The holders as a correlated EXISTS where they stand beside the fallbacks: under an OR, PostgreSQL cannot
+        # make `user_id IN (holders)` a join, and scanned the whole list of holders for each row (an edit of tier
+        # 1 at a million members ran for hours, holding tier 1 against every sign-up and purchase).
+        follows = (Q(Exists(holders.filter(pk=OuterRef("user_id"))), quota=old) | Q(fallback_quota=old) if fallback
+                   else Q(user__in=holders, quota=old))
         # Locked first, in the order of their keys: an UPDATE locks rows in the order its plan meets them, and
         # two edits (a tier's members, tier 1's fallbacks: the same paid members' rows) deadlocked.
-        list(rows.filter(follows).select_for_update().order_by("pk").values_list("pk", flat=True))
+        _rows_lock(rows.filter(follows))
         changed += rows.filter(user__in=holders, quota=old).update(quota=new, updated_at=now)
         if fallback:
             changed += rows.filter(fallback_quota=old).update(fallback_quota=new, updated_at=now)
     return changed
+
+
+def _rows_lock(rows: QuerySet[Quota]) -> None:
+    """Locks `rows` FOR UPDATE in the order of their keys, in one statement that answers only their number (a
+    tier's members are up to millions of rows, whose ids are not brought over)."""
+    locking = rows.select_for_update().order_by("pk").values("pk")
+    sql, params = locking.query.get_compiler(using=locking.db).as_sql()
+    with connections[locking.db].cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS locked", params)  # noqa: S608 - Django's own SQL
 
 
 def _exceeded(*, user: User, kind: str, amount: int, now: datetime) -> QuotaExceededError:

@@ -201,6 +201,16 @@ class UserAdmin(WordedConstraintsMixin, ServiceAdminMixin, admin.ModelAdmin):
         # Group membership grants operator powers: only superusers assign it.
         return (*self.fields, "groups") if request.user.is_superuser else self.fields
 
+    def get_form(self, request: HttpRequest, obj: User | None = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and obj.is_deleted and "status" in form.base_fields:
+            # As the list's actions: a deleted account comes back only as Restore brings it (status 2), never
+            # frozen, invalid or inactive in passing. A class made for this call by modelform_factory.
+            field = form.base_fields["status"]
+            field.choices = [(value, label) for value, label in field.choices
+                             if value in (UserStatus.DELETED, UserStatus.ACTIVE)]
+        return form
+
     def get_actions(self, request: HttpRequest) -> dict:
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)

@@ -6,13 +6,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AuditEvent
 from accountsite.errors import QuotaExceededError
 from membership.models import Tier, TierType
-from membership.services import membership_expire_due, membership_tier_assign
+from membership.services import membership_expire_due, membership_tier_assign, tier_save
 from quotas.models import Quota, QuotaKind
 from quotas.services import quota_consume, quota_limits_apply, quota_limits_set, quota_release
 from quotas.units import size_human, unit_parse
@@ -169,3 +170,20 @@ def test_the_database_refuses_a_quota_of_an_unknown_kind(user):
     with pytest.raises(IntegrityError), transaction.atomic():
         Quota.objects.create(user=user, kind="storage")
     assert set(Quota.objects.filter(user=user).values_list("kind", flat=True)) == set(QuotaKind.values)
+
+
+def test_an_edit_of_tier_1_locks_its_rows_without_the_members_under_an_or(user, other):
+    """The rows an edit of tier 1 moves (its members' at the old limit, and every paid member's fallback) are
+    locked in one statement: with `user_id IN (members)` under the OR, PostgreSQL could not join and scanned
+    the list of members for each row (hours at a million members, tier 1 held all along)."""
+    membership_tier_assign(user=other, user_type=TierType.GOLD, actor=None,
+                           expires_at=timezone.now() + timedelta(days=30))  # tier 1's limits are its fallback
+    base = Tier.objects.get(user_type=TierType.REGISTERED)
+    base.pulls_per_day += 1
+    with CaptureQueriesContext(connection) as captured:
+        tier_save(tier=base)
+    locks = [q["sql"] for q in captured.captured_queries
+             if q["sql"].startswith("SELECT COUNT(*) FROM (SELECT") and "fallback_quota" in q["sql"]]
+    assert locks and not [sql for sql in locks if " IN (SELECT " in sql], locks
+    assert row(user, QuotaKind.PULLS).quota == base.pulls_per_day
+    assert row(other, QuotaKind.PULLS).fallback_quota == base.pulls_per_day

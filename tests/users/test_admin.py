@@ -54,6 +54,19 @@ def test_status_actions_leave_deleted_accounts_to_the_restore_action(operator, u
     assert "1 deleted user(s) left as they are: restore them first." in messages_of(page)
 
 
+@pytest.mark.parametrize("status", [UserStatus.FROZEN, UserStatus.INVALID, UserStatus.INACTIVE])
+def test_the_change_form_does_not_move_a_deleted_account_in_passing(operator, status):
+    gone = UserFactory(username="gone", status=UserStatus.DELETED)
+    form = {"username": "gone", "email": gone.email, "nickname": "", "real_name": "", "intro": "", "github": "",
+            "school": "", "website": "", "status": status}
+    reply = operator.post(f"/admin/accounts/user/{gone.pk}/change/", form)
+    assert reply.status_code == 200 and "status" in reply.context["adminform"].form.errors
+    assert User.objects.get(pk=gone.pk).status == UserStatus.DELETED
+    form["status"] = UserStatus.ACTIVE  # restoring, as the Restore action does, stays possible here
+    assert operator.post(f"/admin/accounts/user/{gone.pk}/change/", form).status_code == 302
+    assert User.objects.get(pk=gone.pk).status == UserStatus.ACTIVE
+
+
 def test_revoke_sessions_and_reset_mail_actions(operator, user, django_capture_on_commit_callbacks):
     api = client_for(user)
     act(operator, "revoke_sessions", user)
