@@ -13,7 +13,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
 from accountsite.api import invalid
-from accountsite.numbers import BIGINT_MAX, WholeNumberField
+from accountsite.numbers import BIGINT_MAX, NumberBeyondRange, WholeNumberField, whole_number_parse
 
 ESTIMATE_FROM = 100_000
 COUNT_CAP = 10_000
@@ -174,6 +174,15 @@ class PagePagination(BasePagination):
             raise invalid({name: exc.detail}) from None
 
     def _size(self, request: Any) -> int:
+        """`size`, capped at `max_size` however large: past 64 bits too (a count no field holds, yet a size like
+        any other above the cap)."""
+        try:
+            whole_number_parse(request.query_params.get("size", ""))
+        except NumberBeyondRange as exc:
+            if not exc.negative:
+                return self.max_size
+        except ValueError:
+            pass  # _number refuses it, saying why
         return min(self._number(request, "size", self.default_size), self.max_size)
 
     def _page(self, request: Any) -> int:
